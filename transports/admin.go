@@ -1,0 +1,98 @@
+package transports
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// The demo controls: POST /api/drop cuts connections as a network failure
+// would, POST /api/ticker sets the built-in publisher. They are open when the
+// server listens on loopback; elsewhere they need --admin-token.
+
+const minTickerPeriod = 10 * time.Millisecond // at most 100 messages per second
+
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	if s.cfg.AdminToken != "" {
+		return requireBearer(s.cfg.AdminToken, "the demo controls")(next)
+	}
+	return func(c echo.Context) error {
+		if !s.adminOpen {
+			return fail(c, http.StatusForbidden, "the demo controls are off: the server does not listen on loopback and no --admin-token is set")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) handleDrop(c echo.Context) error {
+	transport := c.QueryParam("transport")
+	switch transport {
+	case "ws", "sse", "longpoll", "all":
+	default:
+		return fail(c, http.StatusBadRequest, "transport must be ws, sse, longpoll or all, not "+strconv.Quote(transport))
+	}
+	n := s.live.drop(transport)
+	s.log.Info("dropped connections", "transport", transport, "count", n)
+	return c.JSON(http.StatusOK, map[string]any{"dropped": n, "transport": transport})
+}
+
+func (s *Server) handleTicker(c echo.Context) error {
+	every, err := time.ParseDuration(c.QueryParam("every"))
+	if err != nil || every < 0 || (every > 0 && every < minTickerPeriod) {
+		return fail(c, http.StatusBadRequest, "every must be a Go duration of at least "+minTickerPeriod.String()+" (such as 1s or 250ms), or 0 to stop")
+	}
+	s.ticker.set(every)
+	return c.JSON(http.StatusOK, map[string]string{"every": every.String()})
+}
+
+// publisher is the built-in ticker that keeps the feed alive for a first
+// visit: every period it publishes {"user":"ticker","text":"tick N"}.
+type publisher struct {
+	feed Feed
+	log  *slog.Logger
+
+	mu   sync.Mutex
+	stop chan struct{} // closes the running ticker goroutine, nil when off
+	n    int
+}
+
+// set changes the period; 0 stops the ticker.
+func (p *publisher) set(every time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+	if every <= 0 {
+		return
+	}
+	stop := make(chan struct{})
+	p.stop = stop
+	go p.run(every, stop)
+}
+
+func (p *publisher) run(every time.Duration, stop chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			p.n++
+			n := p.n
+			p.mu.Unlock()
+			data, _ := json.Marshal(map[string]string{"user": "ticker", "text": "tick " + strconv.Itoa(n)})
+			if _, err := p.feed.Publish(data); err != nil {
+				return // the feed is closed: shutting down
+			}
+		}
+	}
+}

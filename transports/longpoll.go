@@ -1,0 +1,72 @@
+// Long polling: GET /api/longpoll?since=N&limit=L&timeout=S
+//
+// How it works: like a short poll, but when nothing after the cursor exists
+// the server holds the request open until a message is published, the
+// timeout passes (then it answers with an empty list and the same cursor),
+// or the client goes away. The client asks again at once with "next", so
+// there is almost always one request waiting at the server: a message is
+// delivered about one round trip after it is published.
+//
+// What one message costs: still a whole HTTP request and response, but now
+// per message (or per batch, when several arrive before the client is back)
+// instead of per tick, plus one empty answer per timeout on a quiet feed.
+// Between a message and the client's next request there is a gap in which
+// new messages queue; the cursor makes sure none is lost.
+//
+// What breaks it: proxies and load balancers with read timeouts shorter than
+// the hold time cut held requests (hence the 30 s default, under the common
+// 60 to 90 s), and each waiting client holds a connection: a browser allows
+// six per host over HTTP/1.1, and long polls count against them.
+//
+// When to pick it: near-real-time delivery where streaming is not allowed
+// through, or as the fallback behind SSE or WebSocket.
+package transports
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+const maxLongPollTimeout = 120 // seconds a client may ask the server to hold
+
+func (s *Server) handleLongPoll(c echo.Context) error {
+	cursor, limit, err := s.pollParams(c)
+	if err != nil {
+		return fail(c, http.StatusBadRequest, err.Error())
+	}
+	hold := s.cfg.LongPollTimeout
+	if c.QueryParam("timeout") != "" {
+		secs, err := parseInt(c, "timeout", 0, 1, maxLongPollTimeout)
+		if err != nil {
+			return fail(c, http.StatusBadRequest, err.Error())
+		}
+		hold = time.Duration(secs) * time.Second
+	}
+	t := &s.stats.longpoll
+
+	page := s.feed.Read(cursor, limit)
+	if len(page.Messages) > 0 || page.Missed > 0 || page.Reset || s.isClosing() {
+		return s.writePage(c, t, page)
+	}
+
+	lc, ok := s.live.add("longpoll", netConnOf(c.Request()), s.cfg.MaxClients)
+	if !ok {
+		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+	}
+	defer s.live.remove(lc)
+	t.clients.Add(1)
+	defer t.clients.Add(-1)
+
+	timer := time.NewTimer(hold)
+	defer timer.Stop()
+	select {
+	case <-s.feed.Changed(cursor):
+	case <-timer.C:
+	case <-s.closing: // shutting down: answer now, the client will come back
+	case <-c.Request().Context().Done():
+		return nil // the client left; nobody to answer
+	}
+	return s.writePage(c, t, s.feed.Read(cursor, limit))
+}

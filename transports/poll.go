@@ -1,0 +1,51 @@
+// Short polling: GET /api/poll?since=N&limit=L
+//
+// How it works: the client asks "anything after N?" on a timetable, say
+// every 3 seconds, and the server answers at once, with the new messages or
+// with an empty list. The client keeps the "next" cursor of each answer and
+// sends it with the following request; a full page (limit messages) means
+// more are waiting, so it asks again at once.
+//
+// What one message costs: a whole HTTP request and response, some 300 to
+// 900 bytes of request line and headers, often for nothing: most polls of a
+// quiet feed come back empty, and the stats count those "empty" answers.
+// Latency is half the interval on average and a whole interval at worst.
+//
+// What breaks it: nothing much. Every proxy, cache (hence Cache-Control:
+// no-store), firewall and idle timeout lets short requests through. That
+// robustness, and a server that keeps no per-client state at all, is why
+// it is still the fallback of fallbacks.
+//
+// When to pick it: updates that may be seconds late, few clients or long
+// intervals, or an environment where nothing else gets through.
+package transports
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	defaultLimit = 100  // messages per answer when the client names no limit
+	maxLimit     = 1000 // largest limit a client may ask for
+)
+
+func (s *Server) handlePoll(c echo.Context) error {
+	cursor, limit, err := s.pollParams(c)
+	if err != nil {
+		return fail(c, http.StatusBadRequest, err.Error())
+	}
+	return s.writePage(c, &s.stats.poll, s.feed.Read(cursor, limit))
+}
+
+// pollParams reads the cursor and limit that both polls take.
+func (s *Server) pollParams(c echo.Context) (cursor uint64, limit int, err error) {
+	if limit, err = parseInt(c, "limit", defaultLimit, 1, maxLimit); err != nil {
+		return 0, 0, err
+	}
+	if cursor, err = s.startCursor(c, ""); err != nil {
+		return 0, 0, err
+	}
+	return cursor, limit, nil
+}

@@ -1,0 +1,40 @@
+package transports
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// routes maps the whole API surface. No timeout middleware anywhere: it
+// breaks SSE and WebSocket (see the package's lessons in sse.go and ws.go).
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	// Clients are addressed by their socket address: X-Forwarded-For is
+	// written by anyone, so it is trusted from no one.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(middleware.Recover())
+	e.Use(s.countRequests)
+
+	e.POST("/api/messages", s.handlePublish, s.publishLimits()...)
+
+	e.GET("/api/poll", s.handlePoll)         // poll.go
+	e.GET("/api/longpoll", s.handleLongPoll) // longpoll.go
+	e.GET("/api/sse", s.handleSSE)           // sse.go
+	e.GET("/api/ws", s.handleWS)             // ws.go
+
+	e.GET("/api/stats", s.handleStats)
+	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+
+	e.POST("/api/drop", s.handleDrop, s.requireAdmin)
+	e.POST("/api/ticker", s.handleTicker, s.requireAdmin)
+
+	if s.cfg.Static != nil {
+		e.StaticFS("/", s.cfg.Static)
+	}
+	return e
+}

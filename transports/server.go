@@ -1,0 +1,247 @@
+// Package transports serves one feed over short polling, long polling,
+// Server-Sent Events and WebSocket at the same time, plus publishing, stats,
+// health, metrics and the demo controls. The wire contract is in README.md.
+//
+// Each transport lives in its own file (poll.go, longpoll.go, sse.go, ws.go)
+// and opens with a lesson on how it works. They share only what all four
+// really share: cursor parsing (cursor.go), the byte counting and stats
+// (stats.go), and the Feed interface below.
+package transports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/r3labs/sse/v2"
+
+	"fourway/feed"
+)
+
+// Feed is what the transports need from a feed. feed.Memory is one; a feed
+// on a cluster broker would be another, and no transport would notice.
+type Feed interface {
+	// Publish appends one compact JSON value as the next message.
+	Publish(data []byte) (feed.Message, error)
+	// Read returns up to limit messages after cursor (cursor 0: all retained).
+	Read(cursor uint64, limit int) feed.Page
+	// LastID is the newest id, the cursor of a reader that starts "now".
+	LastID() uint64
+	// Changed is closed once a message after cursor exists.
+	Changed(cursor uint64) <-chan struct{}
+	// Close refuses later publishes; reads go on, for a graceful shutdown.
+	Close()
+	Stats() feed.Stats
+}
+
+// Config holds every setting of the server. Zero values are replaced by the
+// defaults of DefaultConfig in New.
+type Config struct {
+	MaxMessage      int           // bytes of encoded data per message
+	Heartbeat       time.Duration // WebSocket ping period
+	SSEKeepalive    time.Duration // period of the SSE ": ping" comment
+	LongPollTimeout time.Duration // hold time when a long poll names none
+	AllowedOrigins  []string      // extra origins allowed to open WebSockets
+	PublishToken    string        // if set, publishing needs Authorization: Bearer
+	AdminToken      string        // if set, the demo controls need it
+	MaxClients      int           // streaming connections allowed at once, 0 = no limit
+	PublishRate     float64       // publishes per second per client address, 0 = no limit
+	Ticker          time.Duration // built-in publisher period, 0 = off
+
+	// SendQueue is how many messages a streaming subscriber may fall behind
+	// the feed before it is dropped (WebSocket 4001, SSE stream ended) to
+	// resume from its cursor. Keep it well under the feed's history, so a
+	// dropped subscriber resumes without loss.
+	SendQueue int
+	// WriteTimeout bounds one write to a streaming client: a client that
+	// takes longer to accept bytes is cut, so it cannot hold its goroutine.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the graceful part of a shutdown.
+	ShutdownTimeout time.Duration
+
+	Static fs.FS        // the page, served at /; nil serves no page
+	Logger *slog.Logger // nil logs nothing
+}
+
+// DefaultConfig returns the defaults of the wire contract.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessage:      64 << 10,
+		Heartbeat:       25 * time.Second,
+		SSEKeepalive:    15 * time.Second,
+		LongPollTimeout: 30 * time.Second,
+		SendQueue:       256,
+		WriteTimeout:    10 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+		Ticker:          time.Second,
+	}
+}
+
+// Server serves a feed over the four transports.
+type Server struct {
+	cfg  Config
+	feed Feed
+	log  *slog.Logger
+	echo *echo.Echo
+
+	stats   stats
+	live    liveConns      // streaming connections, for /api/drop and --max-clients
+	closing chan struct{}  // closed when a graceful shutdown begins
+	streams sync.WaitGroup // WebSocket pumps, which http.Server.Shutdown does not wait for
+
+	sse      *sse.Server
+	sseConns sync.Map // stream id -> *sseConn
+	sseSeq   atomic.Uint64
+
+	ws *wsHub
+
+	ticker      publisher
+	adminOpen   bool // the demo controls need no token (loopback listener, no token set)
+	rateLimiter echo.MiddlewareFunc
+}
+
+// New returns a server for f. Call Serve to run it.
+func New(f Feed, cfg Config) *Server {
+	def := DefaultConfig()
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = def.MaxMessage
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = def.Heartbeat
+	}
+	if cfg.SSEKeepalive <= 0 {
+		cfg.SSEKeepalive = def.SSEKeepalive
+	}
+	if cfg.LongPollTimeout <= 0 {
+		cfg.LongPollTimeout = def.LongPollTimeout
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = def.SendQueue
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = def.WriteTimeout
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		feed:    f,
+		log:     cfg.Logger,
+		closing: make(chan struct{}),
+		live:    liveConns{conns: map[*liveConn]struct{}{}},
+	}
+	s.ws = newWSHub(s.originAllowed)
+	s.ticker.feed = f
+	s.ticker.log = s.log
+	s.sse = s.newSSEServer()
+	s.echo = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler. Byte counting needs the
+// listener of Serve; a handler used elsewhere counts requests but no bytes.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve accepts connections on ln until ctx is done, then shuts down
+// gracefully: publishing stops, every subscriber is sent what was published
+// up to then, WebSockets get close 1001, SSE streams end and held long polls
+// are answered. It returns once every connection is done.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.AdminToken == "" {
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+			s.adminOpen = true
+		}
+	}
+	base, hardStop := context.WithCancel(context.Background())
+	defer hardStop()
+	srv := &http.Server{
+		Handler: s.echo,
+		// No ReadTimeout or WriteTimeout: they would cut SSE streams and
+		// long polls. Streaming handlers bound each write themselves.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnContext:       withCountingConn,
+		ConnState:         connStateHook,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.ticker.set(s.cfg.Ticker)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(countingListener{ln}) }()
+
+	select {
+	case err := <-served:
+		s.ticker.set(0)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	s.ticker.set(0)
+	s.feed.Close() // from here on, LastID is final: every ack was for an id <= it
+	close(s.closing)
+
+	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(grace) // waits for SSE and long-poll handlers to finish
+	wsDone := make(chan struct{})
+	go func() { s.streams.Wait(); close(wsDone) }()
+	select {
+	case <-wsDone:
+	case <-grace.Done():
+	}
+	if err != nil {
+		hardStop()
+		srv.Close()
+		s.live.dropAll()
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+// isClosing reports whether a graceful shutdown has begun.
+func (s *Server) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail answers with the contract's JSON error.
+func fail(c echo.Context, code int, msg string) error {
+	return c.JSON(code, map[string]string{"error": msg})
+}
+
+// errorHandler turns echo's own errors (404, 405, ...) into JSON errors.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := http.StatusInternalServerError, "internal error"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = fmt.Sprint(he.Message)
+	} else {
+		s.log.Error("handler failed", "path", c.Path(), "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = fail(c, code, msg)
+}

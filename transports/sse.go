@@ -1,0 +1,265 @@
+// Server-Sent Events: GET /api/sse?since=N (or the Last-Event-ID header)
+//
+// How it works: one plain HTTP response that never ends. The server writes
+// events into it as text, each a few "field: value" lines and a blank line:
+//
+//	id: 42
+//	data: {"id":42,"time":1763773323456.789,"data":"hi"}
+//
+// The browser's EventSource parses them, remembers the last id, and when the
+// stream breaks it reconnects by itself after the "retry:" delay, sending
+// that id as Last-Event-ID. The server resumes after it: resume is built in.
+//
+// What one message costs: the headers once per connection, then per message
+// the "id: " and "data: " lines, the blank line and the chunk framing of
+// HTTP/1.1, some 20 to 30 bytes beside the message itself. A ": ping"
+// comment every 15 s keeps proxies from closing an idle stream.
+//
+// What breaks it: buffering proxies (hence X-Accel-Buffering: no), proxy
+// read timeouts (hence the pings), and HTTP/1.1's limit of six connections
+// per host in a browser: each open tab holds one stream. It is one-way:
+// clients publish with ordinary POSTs.
+//
+// When to pick it: server-to-client feeds (notifications, tickers, logs,
+// progress) where plain HTTP and automatic resume matter more than a
+// client-to-server channel.
+//
+// This file uses github.com/r3labs/sse/v2 to write the stream, with its
+// traps defused: replay is off (our feed is the only history), the cursor is
+// validated here before the library sees the request, every event carries
+// our decimal id, each connection has a stream of its own (one slow reader
+// only stalls itself), every write has a deadline, events are published with
+// TryPublish and paced so the library's queue never fills, and a stream is
+// removed only after its subscriber has left (no leaked goroutines).
+package transports
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/r3labs/sse/v2"
+)
+
+const (
+	sseRetry    = "2000" // ms an EventSource waits before reconnecting
+	sseInFlight = 32     // events queued in the library and not yet written
+	sseBatch    = 64     // messages read from the feed at a time
+)
+
+// sseConn is one SSE connection's handshake with the library's callbacks.
+type sseConn struct {
+	subscribed chan struct{} // closed once the library registered the subscriber
+	left       chan struct{} // closed once the subscriber is gone and the stream removed
+}
+
+func (s *Server) newSSEServer() *sse.Server {
+	srv := sse.New()
+	srv.AutoReplay = false // its log never shrinks and rewrites our ids
+	srv.AutoStream = false // streams are made here, one per connection
+	srv.EncodeBase64 = false
+	srv.SplitData = false // our JSON is one line; keep it one data: line
+	srv.BufferSize = sseInFlight * 2
+	srv.Headers = map[string]string{"X-Accel-Buffering": "no"}
+	srv.OnSubscribe = func(id string, _ *sse.Subscriber) {
+		if v, ok := s.sseConns.Load(id); ok {
+			close(v.(*sseConn).subscribed)
+		}
+	}
+	srv.OnUnsubscribe = func(id string, _ *sse.Subscriber) {
+		s.sse.RemoveStream(id) // safe now: it has no subscriber left
+		if v, ok := s.sseConns.LoadAndDelete(id); ok {
+			close(v.(*sseConn).left)
+		}
+	}
+	return srv
+}
+
+func (s *Server) handleSSE(c echo.Context) error {
+	cursor, err := s.startCursor(c, "Last-Event-ID")
+	if err != nil {
+		return fail(c, http.StatusBadRequest, err.Error())
+	}
+	if s.isClosing() {
+		return fail(c, http.StatusServiceUnavailable, errClosing.Error())
+	}
+	lc, ok := s.live.add("sse", netConnOf(c.Request()), s.cfg.MaxClients)
+	if !ok {
+		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+	}
+	defer s.live.remove(lc)
+	t := &s.stats.sse
+	t.clients.Add(1)
+	defer t.clients.Add(-1)
+
+	id := "c" + strconv.FormatUint(s.sseSeq.Add(1), 10)
+	sc := &sseConn{subscribed: make(chan struct{}), left: make(chan struct{})}
+	s.sseConns.Store(id, sc)
+	s.sse.CreateStream(id)
+
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	r := c.Request().Clone(ctx)
+	r.Header.Del("Last-Event-ID") // validated above; the library must not parse it again
+	r.URL.RawQuery = "stream=" + id
+	w := &sseWriter{
+		ResponseWriter: c.Response(),
+		rc:             http.NewResponseController(c.Response().Writer),
+		timeout:        s.cfg.WriteTimeout,
+		fail:           cancel,
+		progress:       make(chan struct{}, 1),
+	}
+
+	pumped := make(chan struct{})
+	go func() {
+		defer close(pumped)
+		s.ssePump(ctx, cancel, id, sc, w, cursor)
+	}()
+	s.sse.ServeHTTP(w, r) // returns when the pump ends the stream or ctx is done
+	cancel()              // lets the library deregister the subscriber
+	<-pumped
+	select {
+	case <-sc.left:
+	case <-time.After(2 * s.cfg.WriteTimeout):
+		s.log.Warn("sse stream not released", "stream", id)
+	}
+	return nil
+}
+
+// ssePump reads the feed after cursor and hands each event to the library,
+// at most sseInFlight ahead of what the socket has taken. It ends the stream
+// by itself only at shutdown, after sending everything published until then.
+func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, id string, sc *sseConn, w *sseWriter, cursor uint64) {
+	select {
+	case <-sc.subscribed:
+	case <-ctx.Done():
+		return
+	}
+	t := &s.stats.sse
+	var pushed int64
+	push := func(ev *sse.Event) bool {
+		for pushed-w.written() >= sseInFlight {
+			select {
+			case <-w.progress:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if !s.sse.TryPublish(id, ev) { // cannot happen while paced; never block on it
+			cancel()
+			return false
+		}
+		pushed++
+		return true
+	}
+	if !push(&sse.Event{ID: idBytes(cursor), Event: []byte("hello"), Retry: []byte(sseRetry),
+		Data: []byte(`{"next":` + strconv.FormatUint(cursor, 10) + `}`)}) {
+		return
+	}
+
+	keepalive := time.NewTicker(s.cfg.SSEKeepalive)
+	defer keepalive.Stop()
+	live := false // caught up with the feed at least once
+	for {
+		for {
+			if live && s.feed.LastID()-cursor > uint64(s.cfg.SendQueue) {
+				t.dropped.Add(1) // fell behind: end the stream; the browser resumes
+				cancel()
+				return
+			}
+			p := s.feed.Read(cursor, sseBatch)
+			from := p.Next - uint64(len(p.Messages))
+			if p.Missed > 0 && !push(&sse.Event{ID: idBytes(from), Event: []byte("missed"),
+				Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)}) {
+				return
+			}
+			if p.Reset && !push(&sse.Event{ID: idBytes(from), Event: []byte("reset"), Data: []byte(`{"reset":true}`)}) {
+				return
+			}
+			for _, m := range p.Messages {
+				if !push(&sse.Event{ID: idBytes(m.ID), Data: m.JSON}) {
+					return
+				}
+				t.messages.Add(1)
+			}
+			cursor = p.Next
+			if len(p.Messages) < sseBatch {
+				break
+			}
+		}
+		live = true
+		if s.isClosing() && cursor >= s.feed.LastID() {
+			push(&sse.Event{}) // an event with no data and no comment ends the library's loop
+			return
+		}
+		select {
+		case <-s.feed.Changed(cursor):
+		case <-keepalive.C:
+			if !push(&sse.Event{Comment: []byte("ping")}) {
+				return
+			}
+		case <-s.closing:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func idBytes(id uint64) []byte { return strconv.AppendUint(nil, id, 10) }
+
+// sseWriter is the ResponseWriter the library writes to. It gives every
+// write a deadline, so a client that stops reading cannot hold the stream
+// forever; it cancels the stream on the first failed write; and it counts
+// the events written, which paces the pump.
+type sseWriter struct {
+	http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	fail     func()
+	flushes  atomic.Int64
+	progress chan struct{}
+	deadline time.Time
+}
+
+func (w *sseWriter) Write(p []byte) (int, error) {
+	w.extendDeadline()
+	n, err := w.ResponseWriter.Write(p)
+	if err != nil {
+		w.fail()
+	}
+	return n, err
+}
+
+// Flush sends what was written. The library flushes once after the headers
+// and once after every event.
+func (w *sseWriter) Flush() {
+	w.extendDeadline()
+	if err := w.rc.Flush(); err != nil {
+		w.fail()
+	}
+	w.flushes.Add(1)
+	select {
+	case w.progress <- struct{}{}:
+	default:
+	}
+}
+
+// written is how many events the socket has taken.
+func (w *sseWriter) written() int64 { return max(0, w.flushes.Load()-1) }
+
+// extendDeadline keeps the write deadline about timeout ahead, without
+// touching the socket's timer on every small write.
+func (w *sseWriter) extendDeadline() {
+	now := time.Now()
+	if w.deadline.Sub(now) > w.timeout*9/10 {
+		return
+	}
+	w.deadline = now.Add(w.timeout)
+	if err := w.rc.SetWriteDeadline(w.deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		w.fail()
+	}
+}
