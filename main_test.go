@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testServer is a fourway server started through run, as main starts it,
+// on a free loopback port.
+type testServer struct {
+	URL  string // http://127.0.0.1:PORT
+	logs *syncBuffer
+
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// startServer runs the server with args (the ticker off unless args set it)
+// and waits until /healthz answers. The server stops when the test ends.
+func startServer(t testing.TB, args ...string) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	ts := &testServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	all := append([]string{"--addr", "127.0.0.1:0", "--ticker", "0"}, args...)
+	go func() {
+		err := run(ctx, all, func(string) string { return "" }, pw)
+		pw.Close()
+		ts.done <- err
+	}()
+	urls := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`url=(http://\S+)`)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			ts.logs.WriteString(line + "\n")
+			if m := re.FindStringSubmatch(line); m != nil && strings.Contains(line, "listening") {
+				urls <- m[1]
+			}
+		}
+		close(urls)
+	}()
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			t.Fatalf("server exited before listening: %v\n%s", <-ts.done, ts.logs.String())
+		}
+		ts.URL = u
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not start in 20 s:\n%s", ts.logs.String())
+	}
+	t.Cleanup(func() {
+		if err := ts.Stop(); err != nil {
+			t.Errorf("server stopped with error: %v", err)
+		}
+	})
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	return ts
+}
+
+// Stop shuts the server down gracefully and returns run's error.
+func (ts *testServer) Stop() error {
+	ts.once.Do(func() {
+		ts.cancel()
+		select {
+		case ts.err = <-ts.done:
+		case <-time.After(30 * time.Second):
+			ts.err = context.DeadlineExceeded
+		}
+	})
+	return ts.err
+}
+
+// WS is the server's WebSocket base URL.
+func (ts *testServer) WS() string { return "ws" + strings.TrimPrefix(ts.URL, "http") }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(v)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHealthz(t *testing.T) {
+	ts := startServer(t)
+	resp, err := http.Get(ts.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "ok" {
+		t.Fatalf("healthz = %d %q, want 200 ok", resp.StatusCode, body)
+	}
+}
