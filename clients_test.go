@@ -1,0 +1,502 @@
+package main
+
+// Test clients for the streaming transports: an SSE reader that parses the
+// raw stream into events while keeping their exact bytes, and a WebSocket
+// client that reads frames with deadlines. Every wait is bounded, so a
+// broken server fails a test instead of hanging it.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// wait bounds every single wait of these tests: long enough for a busy
+// 2-core machine running -race, short enough that a failure never hangs.
+const wait = 10 * time.Second
+
+// ---- SSE ----
+
+// sseEvent is one block of a text/event-stream: the lines up to a blank line.
+type sseEvent struct {
+	ID      string // value of the id: line
+	HasID   bool   // an id: line was present (possibly empty)
+	Event   string // value of the event: line ("" for an unnamed event)
+	Data    string // value of the data: lines, joined with \n
+	Retry   string // value of the retry: line
+	Comment string // text of a ": comment" line, without ": "
+	Raw     []byte // the exact bytes, blank line included
+}
+
+// isComment reports whether the block is a comment only (no field at all).
+func (e sseEvent) isComment() bool {
+	return !e.HasID && e.Event == "" && e.Data == "" && e.Retry == "" && e.Comment != ""
+}
+
+// sseStream is an open SSE response read by a goroutine into events.
+type sseStream struct {
+	Resp   *http.Response
+	events chan sseEvent
+	done   chan struct{} // closed when the reader goroutine ends
+	err    error         // why the stream ended, valid after done
+	cancel context.CancelFunc
+}
+
+// sseGet sends GET path (with optional header name/value pairs) and
+// returns the response, the stream's body not yet read. The request ends
+// when the test ends.
+func sseGet(t testing.TB, client *http.Client, url string, header ...string) (*http.Response, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := client.Do(req)
+		got <- answer{resp, err}
+	}()
+	select {
+	case a := <-got:
+		if a.err != nil {
+			cancel()
+			t.Fatalf("GET %s: %v", url, a.err)
+		}
+		t.Cleanup(func() { cancel(); a.resp.Body.Close() })
+		return a.resp, cancel
+	case <-time.After(wait):
+		cancel()
+		t.Fatalf("GET %s: no response headers in %v", url, wait)
+	}
+	return nil, nil
+}
+
+// sseOpen opens an SSE stream at url and checks that it is one.
+func sseOpen(t testing.TB, client *http.Client, url string, header ...string) *sseStream {
+	t.Helper()
+	resp, cancel := sseGet(t, client, url, header...)
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("GET %s: status %d %s, want a 200 event stream", url, resp.StatusCode, b)
+	}
+	s := &sseStream{Resp: resp, events: make(chan sseEvent, 64), done: make(chan struct{}), cancel: cancel}
+	go s.read()
+	return s
+}
+
+// read parses the body into events until it ends.
+func (s *sseStream) read() {
+	defer close(s.done)
+	r := bufio.NewReaderSize(s.Resp.Body, 64<<10)
+	var ev sseEvent
+	var raw bytes.Buffer
+	var data []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			if err == io.EOF && raw.Len() == 0 && line == "" {
+				err = io.EOF
+			} else if err == io.EOF {
+				err = fmt.Errorf("stream ended inside an event: %q: %w", raw.String()+line, io.ErrUnexpectedEOF)
+			}
+			s.err = err
+			return
+		}
+		raw.WriteString(line)
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			ev.Data = strings.Join(data, "\n")
+			ev.Raw = bytes.Clone(raw.Bytes())
+			select {
+			case s.events <- ev:
+			case <-s.Resp.Request.Context().Done():
+				s.err = context.Canceled
+				return
+			}
+			ev, data = sseEvent{}, nil
+			raw.Reset()
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "":
+			ev.Comment = value
+		case "id":
+			ev.ID, ev.HasID = value, true
+		case "event":
+			ev.Event = value
+		case "data":
+			data = append(data, value)
+		case "retry":
+			ev.Retry = value
+		}
+	}
+}
+
+// Next returns the next event, comments included, or fails the test if
+// none arrives within wait.
+func (s *sseStream) Next(t testing.TB) sseEvent {
+	t.Helper()
+	select {
+	case ev := <-s.events:
+		return ev
+	case <-s.done:
+		select {
+		case ev := <-s.events:
+			return ev
+		default:
+		}
+		t.Fatalf("SSE stream ended while an event was expected: %v", s.err)
+	case <-time.After(wait):
+		t.Fatalf("no SSE event within %v", wait)
+	}
+	return sseEvent{}
+}
+
+// NextEvent is Next skipping comments (the keepalive pings).
+func (s *sseStream) NextEvent(t testing.TB) sseEvent {
+	t.Helper()
+	for {
+		if ev := s.Next(t); !ev.isComment() {
+			return ev
+		}
+	}
+}
+
+// NextMessage returns the next message event (unnamed), failing on any
+// other named event; comments are skipped.
+func (s *sseStream) NextMessage(t testing.TB) (sseEvent, wireMessage) {
+	t.Helper()
+	ev := s.NextEvent(t)
+	if ev.Event != "" {
+		t.Fatalf("got event %q (%q), want a message", ev.Event, ev.Raw)
+	}
+	return ev, decodeMessage(t, []byte(ev.Data))
+}
+
+// Ended waits for the stream to end and returns why (io.EOF for a clean
+// end), failing the test if it is still open after wait. Events not read
+// yet are returned too.
+func (s *sseStream) Ended(t testing.TB) ([]sseEvent, error) {
+	t.Helper()
+	var rest []sseEvent
+	deadline := time.After(wait)
+	for {
+		select {
+		case ev := <-s.events:
+			rest = append(rest, ev)
+		case <-s.done:
+			for {
+				select {
+				case ev := <-s.events:
+					rest = append(rest, ev)
+				default:
+					return rest, s.err
+				}
+			}
+		case <-deadline:
+			t.Fatalf("SSE stream still open after %v", wait)
+		}
+	}
+}
+
+// Close hangs up, as a browser tab that is closed does.
+func (s *sseStream) Close() {
+	s.cancel()
+	s.Resp.Body.Close()
+	<-s.done
+}
+
+// ---- messages and the HTTP endpoints ----
+
+// wireMessage is a decoded message; its bytes are kept apart where they matter.
+type wireMessage struct {
+	ID   uint64          `json:"id"`
+	Time float64         `json:"time"`
+	Data json.RawMessage `json:"data"`
+}
+
+func decodeMessage(t testing.TB, b []byte) wireMessage {
+	t.Helper()
+	var m wireMessage
+	if err := json.Unmarshal(b, &m); err != nil || m.ID == 0 {
+		t.Fatalf("not a message: %q (%v)", b, err)
+	}
+	return m
+}
+
+// publishData publishes one JSON value with POST /api/messages and returns
+// its id.
+func publishData(t testing.TB, base, data string) uint64 {
+	t.Helper()
+	resp, err := http.Post(base+"/api/messages", "application/json", strings.NewReader(data))
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var ack struct{ ID uint64 }
+	if resp.StatusCode != 201 || json.Unmarshal(b, &ack) != nil || ack.ID == 0 {
+		t.Fatalf("publish %.40q: %d %s, want 201 with an id", data, resp.StatusCode, b)
+	}
+	return ack.ID
+}
+
+// publishN publishes n small messages {"n":i} and returns the last id.
+func publishN(t testing.TB, base string, n int) uint64 {
+	t.Helper()
+	var id uint64
+	for i := range n {
+		id = publishData(t, base, `{"n":`+strconv.Itoa(i)+`}`)
+	}
+	return id
+}
+
+// pollRaw returns the raw bytes of every retained message by id, read with
+// GET /api/poll?since=0 page by page.
+func pollRaw(t testing.TB, base string) map[uint64][]byte {
+	t.Helper()
+	out := map[uint64][]byte{}
+	cursor := uint64(0)
+	for {
+		resp, err := http.Get(base + "/api/poll?limit=1000&since=" + strconv.FormatUint(cursor, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Messages []json.RawMessage
+			Next     uint64
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("poll: %d %v", resp.StatusCode, err)
+		}
+		for _, raw := range page.Messages {
+			out[decodeMessage(t, raw).ID] = raw
+		}
+		if len(page.Messages) == 0 {
+			return out
+		}
+		cursor = page.Next
+	}
+}
+
+// transportFigures is one transport's part of GET /api/stats.
+type transportFigures struct {
+	Clients, Requests, Messages, Empty, Dropped int64
+}
+
+func fetchStats(t testing.TB, base, transport string) transportFigures {
+	t.Helper()
+	resp, err := http.Get(base + "/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct{ Transports map[string]transportFigures }
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Transports[transport]
+}
+
+// dropConns calls POST /api/drop?transport=... and returns how many were cut.
+func dropConns(t testing.TB, base, transport string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/api/drop?transport="+transport, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct{ Dropped int }
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("drop %s: %d %v", transport, resp.StatusCode, err)
+	}
+	return a.Dropped
+}
+
+// awaitCond polls cond until it holds, failing the test after wait.
+func awaitCond(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", wait, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// jsonError checks that resp is status with a JSON {"error": "..."} body.
+func jsonError(t testing.TB, resp *http.Response, body []byte, status int) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d %q, want %d", resp.StatusCode, body, status)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var e struct{ Error string }
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+		t.Errorf("body %q, want {\"error\":\"...\"}", body)
+	}
+}
+
+// ---- WebSocket ----
+
+// wsClient is one WebSocket connection read with deadlines.
+type wsClient struct {
+	*websocket.Conn
+}
+
+var wsDialer = websocket.Dialer{HandshakeTimeout: wait}
+
+// wsTryDial opens ts's WebSocket with query (such as "since=3") and
+// optional header name/value pairs. On a refused handshake it returns the
+// response, whose body gorilla keeps.
+func wsTryDial(t testing.TB, ts *testServer, query string, header ...string) (*wsClient, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	url := ts.WS() + "/api/ws"
+	if query != "" {
+		url += "?" + query
+	}
+	conn, resp, err := wsDialer.Dial(url, h)
+	if err != nil {
+		return nil, resp, err
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &wsClient{conn}, resp, nil
+}
+
+// wsDial opens ts's WebSocket and fails the test if the upgrade fails.
+func wsDial(t testing.TB, ts *testServer, query string, header ...string) *wsClient {
+	t.Helper()
+	c, resp, err := wsTryDial(t, ts, query, header...)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial ws ?%s: %v (status %d)", query, err, status)
+	}
+	return c
+}
+
+// wsDialHello opens a connection and reads its hello.
+func wsDialHello(t testing.TB, ts *testServer, query string, header ...string) (*wsClient, wsHello) {
+	t.Helper()
+	c := wsDial(t, ts, query, header...)
+	return c, c.Hello(t)
+}
+
+type wsHello struct {
+	Type        string
+	Next        uint64
+	HeartbeatMS int64 `json:"heartbeat_ms"`
+}
+
+// Read returns the next data frame, failing the test if none comes in time.
+func (c *wsClient) Read(t testing.TB) (int, []byte) {
+	t.Helper()
+	kind, b, err := c.TryRead()
+	if err != nil {
+		t.Fatalf("ws read: %v", err)
+	}
+	return kind, b
+}
+
+// TryRead returns the next data frame or the error that ended the connection.
+func (c *wsClient) TryRead() (int, []byte, error) {
+	c.SetReadDeadline(time.Now().Add(wait))
+	return c.ReadMessage()
+}
+
+// ReadText returns the next frame, which must be a text frame.
+func (c *wsClient) ReadText(t testing.TB) []byte {
+	t.Helper()
+	kind, b := c.Read(t)
+	if kind != websocket.TextMessage {
+		t.Fatalf("frame of type %d %q, want a text frame", kind, b)
+	}
+	return b
+}
+
+// Hello reads the first frame, which must be the hello.
+func (c *wsClient) Hello(t testing.TB) wsHello {
+	t.Helper()
+	b := c.ReadText(t)
+	var h wsHello
+	if err := json.Unmarshal(b, &h); err != nil || h.Type != "hello" {
+		t.Fatalf("first frame %q, want a hello", b)
+	}
+	return h
+}
+
+// Message reads the next frame, which must be a message (no "type").
+func (c *wsClient) Message(t testing.TB) ([]byte, wireMessage) {
+	t.Helper()
+	b := c.ReadText(t)
+	if bytes.HasPrefix(b, []byte(`{"type":`)) {
+		t.Fatalf("frame %q, want a message", b)
+	}
+	return b, decodeMessage(t, b)
+}
+
+// Send writes one text frame.
+func (c *wsClient) Send(t testing.TB, frame string) {
+	t.Helper()
+	c.SetWriteDeadline(time.Now().Add(wait))
+	if err := c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+		t.Fatalf("ws write %.60q: %v", frame, err)
+	}
+}
+
+// ClosedWith reads until the connection ends and checks the close code,
+// returning the text frames that came before it.
+func (c *wsClient) ClosedWith(t testing.TB, code int) [][]byte {
+	t.Helper()
+	var before [][]byte
+	for {
+		_, b, err := c.TryRead()
+		if err == nil {
+			before = append(before, b)
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("connection ended with %v, want close %d", err, code)
+		}
+		if ce.Code != code {
+			t.Fatalf("closed with %d %q, want %d", ce.Code, ce.Text, code)
+		}
+		return before
+	}
+}

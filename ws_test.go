@@ -1,0 +1,524 @@
+package main
+
+// The WebSocket contract (API.md, "WebSocket"), over real HTTP on loopback,
+// and regression tests for the gorilla/websocket traps of PITFALLS.md.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestWSHelloIsTheFirstFrame(t *testing.T) {
+	ts := startServer(t, "--heartbeat", "1500ms")
+	publishN(t, ts.URL, 3)
+	c := wsDial(t, ts, "")
+	got := c.ReadText(t)
+	want := `{"type":"hello","next":3,"heartbeat_ms":1500}`
+	if string(got) != want {
+		t.Fatalf("first frame %s, want %s", got, want)
+	}
+}
+
+func TestWSCursor(t *testing.T) {
+	// The feed holds 1..5 when each client connects; each then gets the
+	// messages after its cursor, and after them message 6, published once
+	// the client is connected.
+	cases := []struct {
+		name     string
+		query    string
+		next     uint64
+		firstIDs []uint64
+	}{
+		{"absent starts now", "", 5, nil},
+		{"0 is everything retained", "since=0", 0, []uint64{1, 2, 3, 4, 5}},
+		{"N is everything after N", "since=3", 3, []uint64{4, 5}},
+		{"the last id gets only what is new", "since=5", 5, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			publishN(t, ts.URL, 5)
+			c, hello := wsDialHello(t, ts, tc.query)
+			if hello.Next != tc.next {
+				t.Errorf("hello next = %d, want %d", hello.Next, tc.next)
+			}
+			for _, id := range tc.firstIDs {
+				if _, m := c.Message(t); m.ID != id {
+					t.Fatalf("got message %d, want %d", m.ID, id)
+				}
+			}
+			publishData(t, ts.URL, `"six"`)
+			if _, m := c.Message(t); m.ID != 6 {
+				t.Fatalf("after the backlog got message %d, want 6", m.ID)
+			}
+		})
+	}
+}
+
+func TestWSMissedAndReset(t *testing.T) {
+	// History 5 after 12 publishes: 8..12 are retained.
+	cases := []struct {
+		name  string
+		since string
+		edge  string // the frame before the messages, "" for none
+	}{
+		{"cursor older than the history", "3", `{"type":"missed","count":4}`},
+		{"cursor just before the oldest retained", "7", ""},
+		{"cursor 0 reports nothing missed", "0", ""},
+		{"cursor ahead of the feed", "100", `{"type":"reset"}`},
+		{"cursor just ahead of the feed", "13", `{"type":"reset"}`},
+	}
+	ts := startServer(t, "--history", "5")
+	publishN(t, ts.URL, 12)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, hello := wsDialHello(t, ts, "since="+tc.since)
+			if strconv.FormatUint(hello.Next, 10) != tc.since {
+				t.Errorf("hello next = %d, want the client's cursor %s", hello.Next, tc.since)
+			}
+			if tc.edge != "" {
+				if got := c.ReadText(t); string(got) != tc.edge {
+					t.Fatalf("got %s, want %s", got, tc.edge)
+				}
+			}
+			for id := uint64(8); id <= 12; id++ {
+				if b, m := c.Message(t); m.ID != id {
+					t.Fatalf("got %s, want message %d", b, id)
+				}
+			}
+		})
+	}
+}
+
+func TestWSMalformedCursorIsRefusedBeforeUpgrade(t *testing.T) {
+	ts := startServer(t)
+	for _, since := range []string{"-1", "1.5", "abc", "1e3", "0x10", "+1", "%201", "99999999999999999999999"} {
+		t.Run(since, func(t *testing.T) {
+			_, resp, err := wsTryDial(t, ts, "since="+since)
+			if err != websocket.ErrBadHandshake || resp == nil {
+				t.Fatalf("dial: %v, want a refused handshake", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			jsonError(t, resp, body, http.StatusBadRequest)
+		})
+	}
+}
+
+func TestWSPublishIsAckedAndDeliveredToEveryone(t *testing.T) {
+	ts := startServer(t)
+	pub, _ := wsDialHello(t, ts, "client=pub")
+	other, _ := wsDialHello(t, ts, "client=other")
+
+	pub.Send(t, `{"type":"publish","data":{"user":"ana", "text":"hi"},"ref":"r1"}`)
+	var ack, msg []byte
+	for range 2 { // ack and message, in no promised order
+		b := pub.ReadText(t)
+		if bytes.HasPrefix(b, []byte(`{"type":`)) {
+			ack = b
+		} else {
+			msg = b
+		}
+	}
+	if want := `{"type":"published","id":1,"ref":"r1"}`; string(ack) != want {
+		t.Errorf("ack %s, want %s", ack, want)
+	}
+	m := decodeMessage(t, msg)
+	if m.ID != 1 || string(m.Data) != `{"user":"ana","text":"hi"}` {
+		t.Errorf("publisher got %s, want message 1 with the compacted data", msg)
+	}
+	if b, _ := other.Message(t); !bytes.Equal(b, msg) {
+		t.Errorf("other client got %s, want the same bytes %s", b, msg)
+	}
+
+	// ref is optional, and echoed as the JSON it was.
+	for _, tc := range []struct{ frame, ack string }{
+		{`{"type":"publish","data":2}`, `{"type":"published","id":2}`},
+		{`{"type":"publish","data":3,"ref":7}`, `{"type":"published","id":3,"ref":7}`},
+		{`{"type":"publish","data":4,"ref":{"k": [1, 2]}}`, `{"type":"published","id":4,"ref":{"k":[1,2]}}`},
+	} {
+		other.Send(t, tc.frame)
+		var got []byte
+		for got == nil {
+			if b := other.ReadText(t); bytes.HasPrefix(b, []byte(`{"type":`)) {
+				got = b
+			}
+		}
+		if string(got) != tc.ack {
+			t.Errorf("%s: ack %s, want %s", tc.frame, got, tc.ack)
+		}
+	}
+}
+
+func TestWSPingIsAnsweredWithPong(t *testing.T) {
+	cases := []struct{ ping, pong string }{
+		{`{"type":"ping"}`, `{"type":"pong"}`},
+		{`ping`, `pong`}, // the classic heartbeat examples
+	}
+	ts := startServer(t)
+	c, _ := wsDialHello(t, ts, "")
+	for _, tc := range cases {
+		c.Send(t, tc.ping)
+		if got := c.ReadText(t); string(got) != tc.pong {
+			t.Errorf("%s answered with %s, want %s", tc.ping, got, tc.pong)
+		}
+	}
+}
+
+func TestWSBadFrameGetsAnErrorFrameAndTheConnectionStays(t *testing.T) {
+	// --max-message 100: data of 100 encoded bytes passes, 101 does not.
+	long := func(n int) string { return `"` + strings.Repeat("x", n-2) + `"` } // n bytes of JSON
+	cases := []struct {
+		name  string
+		frame string
+		ref   string // the ref the error frame must echo, "" for none
+	}{
+		{"not JSON", `hello there`, ""},
+		{"JSON but not an object", `[1,2]`, ""},
+		{"unknown type", `{"type":"shout","ref":"u1"}`, `"u1"`},
+		{"no type", `{"data":1}`, ""},
+		{"publish without data", `{"type":"publish","ref":"p1"}`, `"p1"`},
+		{"data over --max-message", `{"type":"publish","data":` + long(101) + `,"ref":"big"}`, `"big"`},
+	}
+	ts := startServer(t, "--max-message", "100")
+	c, _ := wsDialHello(t, ts, "")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.Send(t, tc.frame)
+			b := c.ReadText(t)
+			var e struct {
+				Type, Error string
+				Ref         json.RawMessage
+			}
+			if err := json.Unmarshal(b, &e); err != nil || e.Type != "error" || e.Error == "" {
+				t.Fatalf("got %s, want an error frame", b)
+			}
+			if string(e.Ref) != tc.ref {
+				t.Errorf("error frame %s: ref %s, want %s", b, e.Ref, tc.ref)
+			}
+			c.Send(t, `{"type":"ping"}`)
+			if got := c.ReadText(t); string(got) != `{"type":"pong"}` {
+				t.Fatalf("after the bad frame got %s, want the connection usable", got)
+			}
+		})
+	}
+	t.Run("data of exactly --max-message bytes is published", func(t *testing.T) {
+		c.Send(t, `{"type":"publish","data":`+long(100)+`,"ref":"edge"}`)
+		for {
+			b := c.ReadText(t)
+			if bytes.HasPrefix(b, []byte(`{"type":"published"`)) {
+				break
+			}
+			if bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+				t.Fatalf("got %s, want the publish to pass", b)
+			}
+		}
+	})
+}
+
+func TestWSRepeatedBadFramesClose1008(t *testing.T) {
+	ts := startServer(t)
+	t.Run("ten in a row", func(t *testing.T) {
+		c, _ := wsDialHello(t, ts, "")
+		for range 10 {
+			c.Send(t, `nonsense`)
+		}
+		for _, b := range c.ClosedWith(t, websocket.ClosePolicyViolation) {
+			if !bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+				t.Errorf("before the close got %s, want only error frames", b)
+			}
+		}
+	})
+	t.Run("a good frame resets the count", func(t *testing.T) {
+		c, _ := wsDialHello(t, ts, "")
+		for round := range 3 {
+			for range 9 {
+				c.Send(t, `nonsense`)
+			}
+			c.Send(t, `{"type":"ping"}`)
+			for i := 0; ; i++ {
+				b := c.ReadText(t)
+				if string(b) == `{"type":"pong"}` {
+					break
+				}
+				if !bytes.HasPrefix(b, []byte(`{"type":"error"`)) || i >= 9 {
+					t.Fatalf("round %d: got %s, want 9 errors then a pong", round, b)
+				}
+			}
+		}
+	})
+}
+
+func TestWSBinaryFrameCloses1003(t *testing.T) {
+	ts := startServer(t)
+	c, _ := wsDialHello(t, ts, "")
+	c.SetWriteDeadline(time.Now().Add(wait))
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	c.ClosedWith(t, websocket.CloseUnsupportedData)
+}
+
+func TestWSFrameOverTheLimitCloses1009(t *testing.T) {
+	// --max-message 100: frames up to 100+1024 bytes are read (and a
+	// publish with too much data gets an error frame); one byte more closes.
+	ts := startServer(t, "--max-message", "100")
+	frame := func(size int) string {
+		const head, tail = `{"type":"publish","data":"`, `"}`
+		return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+	}
+	c, _ := wsDialHello(t, ts, "")
+	c.Send(t, frame(100+1024))
+	if b := c.ReadText(t); !bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+		t.Fatalf("a frame of exactly the limit got %s, want an error frame", b)
+	}
+	c.Send(t, frame(100+1024+1))
+	c.ClosedWith(t, websocket.CloseMessageTooBig)
+}
+
+func TestWSSameClientIDReplacesTheOlderConnection(t *testing.T) {
+	ts := startServer(t)
+	first, _ := wsDialHello(t, ts, "client=tab-1")
+	bystander, _ := wsDialHello(t, ts, "client=tab-2")
+	second, _ := wsDialHello(t, ts, "client=tab-1")
+	first.ClosedWith(t, 4500)
+
+	second.Send(t, `{"type":"publish","data":"still here","ref":"s"}`)
+	gotAck, gotMsg := false, false
+	for !gotAck || !gotMsg {
+		b := second.ReadText(t)
+		gotAck = gotAck || string(b) == `{"type":"published","id":1,"ref":"s"}`
+		gotMsg = gotMsg || bytes.Contains(b, []byte(`"data":"still here"`))
+	}
+	if _, m := bystander.Message(t); m.ID != 1 {
+		t.Fatalf("the other client id got message %d, want 1", m.ID)
+	}
+}
+
+func TestWSOrigin(t *testing.T) {
+	ts := startServer(t, "--allowed-origins", "http://ok.example, http://also.example/")
+	self := ts.URL // http://127.0.0.1:PORT, the Host the client sends
+	cases := []struct {
+		name    string
+		origin  string // "" sends none
+		allowed bool
+	}{
+		{"no Origin (not a browser)", "", true},
+		{"same host", self, true},
+		{"listed in --allowed-origins", "http://ok.example", true},
+		{"listed with a trailing slash", "http://also.example", true},
+		{"foreign", "http://evil.example", false},
+		{"listed origin as a prefix", "http://ok.example.evil.example", false},
+		{"listed host with another scheme", "https://ok.example", false},
+		{"null", "null", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var header []string
+			if tc.origin != "" {
+				header = []string{"Origin", tc.origin}
+			}
+			c, resp, err := wsTryDial(t, ts, "", header...)
+			if tc.allowed {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				c.Hello(t)
+				return
+			}
+			if err != websocket.ErrBadHandshake || resp == nil {
+				t.Fatalf("dial: %v, want 403 before the upgrade", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			jsonError(t, resp, body, http.StatusForbidden)
+		})
+	}
+}
+
+func TestWSConnectionLimitCloses1013(t *testing.T) {
+	ts := startServer(t, "--max-clients", "2")
+	a, _ := wsDialHello(t, ts, "")
+	wsDialHello(t, ts, "")
+	over := wsDial(t, ts, "")
+	over.ClosedWith(t, websocket.CloseTryAgainLater)
+
+	// A place frees up once a connection closes.
+	a.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(wait))
+	a.ClosedWith(t, websocket.CloseNormalClosure)
+	awaitCond(t, "a free place", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 1 })
+	wsDialHello(t, ts, "")
+}
+
+func TestWSHeartbeat(t *testing.T) {
+	const period = 200 * time.Millisecond
+	ts := startServer(t, "--heartbeat", period.String())
+
+	t.Run("pings arrive every period and a client that answers stays", func(t *testing.T) {
+		c, hello := wsDialHello(t, ts, "")
+		if hello.HeartbeatMS != period.Milliseconds() {
+			t.Errorf("heartbeat_ms = %d, want %d", hello.HeartbeatMS, period.Milliseconds())
+		}
+		var pings []time.Time
+		c.SetPingHandler(func(data string) error {
+			pings = append(pings, time.Now())
+			if len(pings) == 5 { // past 2.5 periods: ask for a pong to stop reading
+				c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
+			}
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(wait))
+		})
+		if b := c.ReadText(t); string(b) != `{"type":"pong"}` {
+			t.Fatalf("got %s, want the pong after 5 pings", b)
+		}
+		if avg := pings[4].Sub(pings[0]) / 4; avg < period*3/4 || avg > 3*period {
+			t.Errorf("pings every %v on average, want about %v", avg, period)
+		}
+	})
+
+	t.Run("a client that answers nothing is closed after 2.5 periods", func(t *testing.T) {
+		start := time.Now()
+		c, _ := wsDialHello(t, ts, "")
+		pings := 0
+		c.SetPingHandler(func(string) error { pings++; return nil }) // no pong
+		_, b, err := c.TryRead()
+		elapsed := time.Since(start)
+		if err == nil {
+			t.Fatalf("got %s, want the connection closed", b)
+		}
+		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			t.Fatalf("still open after %v", wait)
+		}
+		if elapsed < 2*period {
+			t.Errorf("closed after %v, want about %v", elapsed, period*5/2)
+		}
+		if pings == 0 {
+			t.Errorf("closed after %v without a single ping", elapsed)
+		}
+	})
+}
+
+func TestWSMessageBytesAreThePollBytes(t *testing.T) {
+	ts := startServer(t)
+	for _, data := range []string{`"hi"`, `{"user":"ana","text":"héllo <b>&amp;</b> \u2028 \"q\""}`, `[1, 2.50, -3e2, null, true]`, `{"a":{"b":{}}}`} {
+		publishData(t, ts.URL, data)
+	}
+	w, _ := wsDialHello(t, ts, "since=0")
+	w.Send(t, `{"type":"publish","data":{"via":"ws","n":[ 1 ]}}`)
+	got := map[uint64][]byte{}
+	for len(got) < 5 {
+		b := w.ReadText(t)
+		if !bytes.HasPrefix(b, []byte(`{"type":`)) {
+			got[decodeMessage(t, b).ID] = b
+		}
+	}
+	polled := pollRaw(t, ts.URL)
+	for id := uint64(1); id <= 5; id++ {
+		if !bytes.Equal(got[id], polled[id]) {
+			t.Errorf("message %d:\n ws   %s\n poll %s", id, got[id], polled[id])
+		}
+	}
+}
+
+func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
+	ts := startServer(t)
+	c, _ := wsDialHello(t, ts, "since=0")
+	publishN(t, ts.URL, 3)
+	var cursor uint64
+	for range 3 {
+		_, m := c.Message(t)
+		cursor = m.ID
+	}
+	if n := dropConns(t, ts.URL, "ws"); n != 1 {
+		t.Fatalf("dropped %d connections, want 1", n)
+	}
+	c.ClosedWith(t, websocket.CloseAbnormalClosure) // cut, no close frame
+	publishN(t, ts.URL, 4)                         // published while away
+
+	c, _ = wsDialHello(t, ts, "since="+strconv.FormatUint(cursor, 10))
+	publishN(t, ts.URL, 1)
+	for want := cursor + 1; want <= 8; want++ {
+		if _, m := c.Message(t); m.ID != want {
+			t.Fatalf("after the resume got %d, want %d", m.ID, want)
+		}
+	}
+}
+
+func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
+	ts := startServer(t)
+	c, _ := wsDialHello(t, ts, "")
+	last := publishN(t, ts.URL, 50)
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.Stop() }()
+	var ids []uint64
+	for _, b := range c.ClosedWith(t, websocket.CloseGoingAway) {
+		ids = append(ids, decodeMessage(t, b).ID)
+	}
+	if uint64(len(ids)) != last || ids[0] != 1 || ids[len(ids)-1] != last {
+		t.Errorf("got %d messages (%v) before 1001, want 1..%d", len(ids), ids, last)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("shutdown did not finish")
+	}
+}
+
+// TestWSOneWriterUnderConcurrentReplies pins gorilla trap #1: replies
+// (acks, pongs, errors), pings and fanned-out messages all go through one
+// writer. Concurrent writers panic, which kills the process.
+func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
+	ts := startServer(t, "--heartbeat", "20ms")
+	c, _ := wsDialHello(t, ts, "since=0")
+	const n = 200
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the client's writer
+		defer wg.Done()
+		for i := range n {
+			c.SetWriteDeadline(time.Now().Add(wait))
+			frames := []string{`{"type":"ping"}`, `ping`, fmt.Sprintf(`{"type":"publish","data":%d,"ref":%d}`, i, i), `{"type":"nope"}`}
+			for _, f := range frames {
+				if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+					return
+				}
+			}
+		}
+	}()
+	go func() { // a publisher over HTTP at the same time
+		defer wg.Done()
+		for i := range n {
+			publishData(t, ts.URL, strconv.Itoa(i))
+		}
+	}()
+	pongs, barePongs, acks, errs, msgs := 0, 0, 0, 0, 0
+	for pongs < n || barePongs < n || acks < n || errs < n || msgs < 2*n {
+		b := c.ReadText(t)
+		switch {
+		case string(b) == `{"type":"pong"}`:
+			pongs++
+		case string(b) == `pong`:
+			barePongs++
+		case bytes.HasPrefix(b, []byte(`{"type":"published"`)):
+			acks++
+		case bytes.HasPrefix(b, []byte(`{"type":"error"`)):
+			errs++
+		default:
+			if m := decodeMessage(t, b); m.ID != uint64(msgs+1) {
+				t.Fatalf("message %d after %d, want them in order", m.ID, msgs)
+			}
+			msgs++
+		}
+	}
+	wg.Wait()
+}
