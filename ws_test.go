@@ -440,7 +440,7 @@ func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
 		t.Fatalf("dropped %d connections, want 1", n)
 	}
 	c.ClosedWith(t, websocket.CloseAbnormalClosure) // cut, no close frame
-	publishN(t, ts.URL, 4)                         // published while away
+	publishN(t, ts.URL, 4)                          // published while away
 
 	c, _ = wsDialHello(t, ts, "since="+strconv.FormatUint(cursor, 10))
 	publishN(t, ts.URL, 1)
