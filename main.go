@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	maxClients := fs.Int("max-clients", 0, "streaming connections beyond it are refused (0: no limit)")
 	publishRate := fs.Float64("publish-rate", 0, "publishes per second allowed per client address (0: no limit)")
 	sendQueue := fs.Int("send-queue", 0, "messages a streaming subscriber may fall behind before it is dropped to resume (default: history/4, at most 256)")
+	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a streaming client that takes longer to accept one write is cut")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case *sendQueue < 0 || *sendQueue >= *history && *sendQueue > 0:
 		return errors.New("--send-queue must be under --history, so a dropped subscriber can resume without loss")
 	}
-	for name, d := range map[string]time.Duration{"ticker": *ticker, "heartbeat": *heartbeat, "sse-keepalive": *sseKeepalive, "longpoll-timeout": *longpollTimeout} {
+	for name, d := range map[string]time.Duration{"ticker": *ticker, "heartbeat": *heartbeat, "sse-keepalive": *sseKeepalive, "longpoll-timeout": *longpollTimeout, "write-timeout": *writeTimeout} {
 		if d < 0 || (d == 0 && name != "ticker") {
 			return fmt.Errorf("--%s must be a positive duration", name)
 		}
@@ -114,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		PublishRate:     *publishRate,
 		Ticker:          *ticker,
 		SendQueue:       queue,
+		WriteTimeout:    *writeTimeout,
 		Static:          public.Files,
 		Logger:          log,
 	})

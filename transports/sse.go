@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 		timeout:        s.cfg.WriteTimeout,
 		fail:           cancel,
 		progress:       make(chan struct{}, 1),
+		dropped:        &t.dropped,
 	}
 
 	pumped := make(chan struct{})
@@ -223,24 +225,35 @@ type sseWriter struct {
 	flushes  atomic.Int64
 	progress chan struct{}
 	deadline time.Time
+	dropped  *atomic.Int64 // the transport's dropped counter
+	failed   bool          // a write failed: the stream is over
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
 	w.extendDeadline()
 	n, err := w.ResponseWriter.Write(p)
-	if err != nil {
-		w.fail()
-	}
+	w.check(err)
 	return n, err
+}
+
+// check cancels the stream on a failed write. A write that missed its
+// deadline means a client that stopped reading: it counts as dropped.
+func (w *sseWriter) check(err error) {
+	if err == nil {
+		return
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && !w.failed {
+		w.dropped.Add(1)
+	}
+	w.failed = true
+	w.fail()
 }
 
 // Flush sends what was written. The library flushes once after the headers
 // and once after every event.
 func (w *sseWriter) Flush() {
 	w.extendDeadline()
-	if err := w.rc.Flush(); err != nil {
-		w.fail()
-	}
+	w.check(w.rc.Flush())
 	w.flushes.Add(1)
 	select {
 	case w.progress <- struct{}{}:

@@ -31,8 +31,10 @@ package transports
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,13 +59,13 @@ const (
 
 // Close codes of the contract (see README.md).
 const (
-	closeGoingAway   = websocket.CloseGoingAway          // 1001 server shutting down: reconnect with backoff
-	closeUnsupported = websocket.CloseUnsupportedData    // 1003 a binary frame arrived: do not reconnect
-	closePolicy      = websocket.ClosePolicyViolation    // 1008 repeated bad frames: do not reconnect
+	closeGoingAway   = websocket.CloseGoingAway       // 1001 server shutting down: reconnect with backoff
+	closeUnsupported = websocket.CloseUnsupportedData // 1003 a binary frame arrived: do not reconnect
+	closePolicy      = websocket.ClosePolicyViolation // 1008 repeated bad frames: do not reconnect
 	// 1009, a frame over the limit, is sent by the library (SetReadLimit).
-	closeTryLater    = websocket.CloseTryAgainLater      // 1013 at the connection limit: reconnect later
-	closeTooSlow     = 4001                              // could not keep up: reconnect at once with the cursor
-	closeReplaced    = 4500                              // a newer connection with the same client id: do not reconnect
+	closeTryLater = websocket.CloseTryAgainLater // 1013 at the connection limit: reconnect later
+	closeTooSlow  = 4001                         // could not keep up: reconnect at once with the cursor
+	closeReplaced = 4500                         // a newer connection with the same client id: do not reconnect
 )
 
 // wsHub knows the open connections by client id, and keeps each message's
@@ -273,7 +275,7 @@ func (wc *wsConn) writePump(cursor uint64) {
 				return
 			}
 		case <-ping.C:
-			if wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout)) != nil {
+			if !wc.wrote(wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))) {
 				return
 			}
 		case <-s.closing:
@@ -288,7 +290,17 @@ func (wc *wsConn) writePump(cursor uint64) {
 // write sends one text frame; false means the connection is done.
 func (wc *wsConn) write(b []byte) bool {
 	_ = wc.conn.SetWriteDeadline(time.Now().Add(wc.s.cfg.WriteTimeout))
-	return wc.conn.WriteMessage(websocket.TextMessage, b) == nil
+	return wc.wrote(wc.conn.WriteMessage(websocket.TextMessage, b))
+}
+
+// wrote checks the outcome of a write. A write that missed its deadline
+// means a client that stopped reading: it is dropped like one that fell
+// behind, without a close frame, since nothing more can be written.
+func (wc *wsConn) wrote(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		wc.s.stats.ws.dropped.Add(1)
+	}
+	return err == nil
 }
 
 func (wc *wsConn) writeMessage(m feed.Message) bool {
@@ -297,7 +309,7 @@ func (wc *wsConn) writeMessage(m feed.Message) bool {
 		return false
 	}
 	_ = wc.conn.SetWriteDeadline(time.Now().Add(wc.s.cfg.WriteTimeout))
-	if wc.conn.WritePreparedMessage(pm) != nil {
+	if !wc.wrote(wc.conn.WritePreparedMessage(pm)) {
 		return false
 	}
 	wc.s.stats.ws.messages.Add(1)

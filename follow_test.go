@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// A follower is a test client that reads the feed over one transport the
+// way a well-behaved client does: it keeps its cursor and, when its
+// connection breaks, resumes from it. It records every message it gets.
+
+type follower struct {
+	transport string
+	ids       []uint64
+	raw       map[uint64][]byte // id -> the message bytes as received
+	resumes   int               // reconnections after a broken connection
+	until     uint64            // the last id to read
+	err       error
+}
+
+// errHaveAll ends a read once the follower has every message it wanted.
+var errHaveAll = errors.New("have all messages")
+
+var followTransports = []string{"poll", "longpoll", "sse", "ws"}
+
+// follow reads base's feed over transport from cursor until it has the
+// message with id until, or ctx ends. Run it in a goroutine.
+func follow(ctx context.Context, transport, base string, cursor, until uint64) *follower {
+	f := &follower{transport: transport, raw: map[uint64][]byte{}, until: until}
+	read := map[string]func(context.Context, string, *uint64) error{
+		"poll": f.poll, "longpoll": f.longpoll, "sse": f.sse, "ws": f.ws,
+	}[transport]
+	for cursor < until {
+		err := read(ctx, base, &cursor)
+		if ctx.Err() != nil {
+			f.err = fmt.Errorf("%s: stopped at cursor %d of %d: %w", transport, cursor, until, ctx.Err())
+			return f
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) && ce.Code != 1001 && ce.Code != 4001 && ce.Code != 1006 {
+			f.err = fmt.Errorf("%s: closed with %d, which forbids reconnecting: %v", transport, ce.Code, err)
+			return f
+		}
+		if err != nil && !errors.Is(err, errHaveAll) && cursor < until {
+			f.resumes++
+		}
+	}
+	return f
+}
+
+// record notes one message; it stops the read when the follower is done.
+func (f *follower) record(raw []byte, cursor *uint64) error {
+	var m struct{ ID uint64 }
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("message %s: %w", raw, err)
+	}
+	f.ids = append(f.ids, m.ID)
+	f.raw[m.ID] = append([]byte(nil), raw...)
+	*cursor = m.ID
+	if m.ID >= f.until {
+		return errHaveAll
+	}
+	return nil
+}
+
+type pollAnswer struct {
+	Messages []json.RawMessage `json:"messages"`
+	Next     uint64            `json:"next"`
+	Missed   uint64            `json:"missed"`
+	Reset    bool              `json:"reset"`
+}
+
+func getPage(ctx context.Context, url string) (pollAnswer, error) {
+	var a pollAnswer
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return a, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return a, err
+	}
+	if resp.StatusCode != 200 {
+		return a, fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return a, json.Unmarshal(body, &a)
+}
+
+func (f *follower) pollPages(ctx context.Context, url func(cursor uint64) string, cursor *uint64, pause time.Duration) error {
+	for ctx.Err() == nil {
+		a, err := getPage(ctx, url(*cursor))
+		if err != nil {
+			return err
+		}
+		for _, raw := range a.Messages {
+			if err := f.record(raw, cursor); errors.Is(err, errHaveAll) {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+		*cursor = a.Next
+		if len(a.Messages) == 0 && pause > 0 {
+			select { // the poll interval, as a short-poll client has
+			case <-time.After(pause):
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}
+	return ctx.Err()
+}
+
+func (f *follower) poll(ctx context.Context, base string, cursor *uint64) error {
+	return f.pollPages(ctx, func(c uint64) string { return fmt.Sprintf("%s/api/poll?since=%d&limit=1000", base, c) }, cursor, 20*time.Millisecond)
+}
+
+func (f *follower) longpoll(ctx context.Context, base string, cursor *uint64) error {
+	return f.pollPages(ctx, func(c uint64) string { return fmt.Sprintf("%s/api/longpoll?since=%d&limit=1000&timeout=5", base, c) }, cursor, 0)
+}
+
+func (f *follower) sse(ctx context.Context, base string, cursor *uint64) error {
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/sse", nil)
+	req.Header.Set("Last-Event-ID", strconv.FormatUint(*cursor, 10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("sse: status %d", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 256<<10), 1<<20)
+	var event, data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if event == "" && data != "" {
+				if err := f.record([]byte(data), cursor); err != nil {
+					return err
+				}
+			}
+			event, data = "", ""
+		case strings.HasPrefix(line, "event: "):
+			event = line[len("event: "):]
+		case strings.HasPrefix(line, "data: "):
+			data = line[len("data: "):]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return io.ErrUnexpectedEOF // the stream ended: resume
+}
+
+func (f *follower) ws(ctx context.Context, base string, cursor *uint64) error {
+	url := "ws" + strings.TrimPrefix(base, "http") + "/api/ws?since=" + strconv.FormatUint(*cursor, 10)
+	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(string(data), `{"type":`) {
+			continue // hello, missed, reset: the cursor already says where we are
+		}
+		if err := f.record(data, cursor); err != nil {
+			return err
+		}
+	}
+}
+
+// check reports whether f got exactly the ids from..to, each once, in order.
+func (f *follower) check(from, to uint64) error {
+	if f.err != nil {
+		return f.err
+	}
+	want := from
+	for i, id := range f.ids {
+		if id != want {
+			return fmt.Errorf("%s: message %d has id %d, want %d (gap or duplicate)", f.transport, i, id, want)
+		}
+		want++
+	}
+	if want != to+1 {
+		return fmt.Errorf("%s: got ids %d..%d, want %d..%d", f.transport, from, want-1, from, to)
+	}
+	return nil
+}
+
+// postMessage publishes body and returns the status and answer.
+func postMessage(t testing.TB, base, contentType, body string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/messages", strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// publishMany publishes n JSON messages and fails the test on any error.
+func publishMany(t testing.TB, base string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if code, body := postMessage(t, base, "application/json", fmt.Sprintf(`{"n":%d}`, i)); code != 201 {
+			t.Fatalf("publish %d: %d %s", i, code, body)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type statsAnswer struct {
+	Feed       struct{ LastID, OldestID, Published uint64 }
+	Transports map[string]struct {
+		Clients, Requests, Messages, Empty, Dropped int64
+		BytesIn                                     int64 `json:"bytes_in"`
+		BytesOut                                    int64 `json:"bytes_out"`
+	}
+}
+
+func getStats(t testing.TB, base string) statsAnswer {
+	t.Helper()
+	resp, err := http.Get(base + "/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s statsAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func httpPost(url string, body io.Reader) (*http.Response, error) {
+	return http.Post(url, "text/plain", body)
+}
