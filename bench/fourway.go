@@ -1,0 +1,416 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"fourway/feed"
+	"fourway/transports"
+)
+
+// fourway speaks fourway's wire contract (see the repository's API
+// description): POST /api/messages, and the four subscriber endpoints with
+// a decimal cursor.
+type fourway struct{}
+
+func (fourway) name() string { return "fourway" }
+
+func (fourway) publish(ctx context.Context, c *http.Client, base string, data []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/messages", bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// primer publishes a message before the subscribers start and returns its
+// id: every subscriber starts from it, so none can miss the first message
+// of the run however late its first request reaches the server.
+func (f fourway) primer(ctx context.Context, c *http.Client, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/messages", strings.NewReader(`{"primer":true}`))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("primer: %w", err)
+	}
+	defer resp.Body.Close()
+	var ack struct{ ID uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&ack); err != nil || resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("primer: %s %v", resp.Status, err)
+	}
+	return strconv.FormatUint(ack.ID, 10), nil
+}
+
+func (fourway) subscriber(transport string) func(context.Context, *sub) {
+	switch transport {
+	case "poll":
+		return fourwayPoll
+	case "longpoll":
+		return fourwayLongPoll
+	case "sse":
+		return fourwaySSE
+	case "ws":
+		return fourwayWS
+	}
+	return nil
+}
+
+// page is a poll or long-poll answer.
+type page struct {
+	Messages []json.RawMessage `json:"messages"`
+	Next     uint64            `json:"next"`
+	Missed   uint64            `json:"missed"`
+	Reset    bool              `json:"reset"`
+}
+
+const pollLimit = 1000 // the contract's largest page
+
+func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, url string, onWritten func()) (page, error) {
+	var p page
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return p, err
+	}
+	resp, err := s.do(ctx, c, req, onWritten)
+	if err != nil {
+		return p, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return p, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return p, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	err = json.Unmarshal(body, &p)
+	return p, err
+}
+
+func (s *sub) takePage(p page) {
+	if p.Missed > 0 || p.Reset {
+		s.anomalies++
+	}
+	for _, m := range p.Messages {
+		s.got(m)
+	}
+	if len(p.Messages) > 0 {
+		s.unit()
+	}
+}
+
+// fourwayPoll polls on its timetable; a full page is followed at once by
+// the next request, as the contract asks.
+func fourwayPoll(ctx context.Context, s *sub) {
+	c := s.w.httpClient()
+	defer c.CloseIdleConnections()
+	next := s.cursor
+	var k int64
+	for s.waitTick(ctx, &k) {
+		for {
+			before := s.snapshot()
+			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?since="+next+"&limit="+strconv.Itoa(pollLimit), nil)
+			if err != nil {
+				s.retryPause(ctx, err)
+				break
+			}
+			s.markReady()
+			s.takePage(p)
+			s.exchange(before)
+			next = strconv.FormatUint(p.Next, 10)
+			if len(p.Messages) < pollLimit {
+				break
+			}
+		}
+	}
+}
+
+// fourwayLongPoll asks again the moment an answer arrives. It is ready once
+// its first request is on the wire: the server holds it from then on.
+func fourwayLongPoll(ctx context.Context, s *sub) {
+	c := s.w.httpClient()
+	defer c.CloseIdleConnections()
+	next := s.cursor
+	for ctx.Err() == nil {
+		before := s.snapshot()
+		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?since="+next+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
+		if err != nil {
+			s.retryPause(ctx, err)
+			continue
+		}
+		s.takePage(p)
+		s.exchange(before)
+		next = strconv.FormatUint(p.Next, 10)
+	}
+}
+
+// fourwaySSE reads the event stream as an EventSource would, and reconnects
+// with Last-Event-ID when it breaks.
+func fourwaySSE(ctx context.Context, s *sub) {
+	c := s.w.httpClient()
+	defer c.CloseIdleConnections()
+	lastID := s.cursor
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			s.reconnects++
+		}
+		before := s.snapshot()
+		url := s.base + "/api/sse?since=" + s.cursor
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		if attempt > 0 {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := s.do(ctx, c, req, nil)
+		if err != nil {
+			s.retryPause(ctx, err)
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			s.retryPause(ctx, errors.New("sse: "+resp.Status))
+			continue
+		}
+		err = readSSE(resp.Body, func(ev sseEvent) {
+			switch ev.event {
+			case "hello":
+				s.connected(before)
+				s.markReady()
+			case "":
+				s.got(ev.data)
+				s.unit()
+			default: // missed, reset
+				s.anomalies++
+			}
+			if ev.id != "" {
+				lastID = ev.id
+			}
+		})
+		resp.Body.Close()
+		s.retryPause(ctx, err)
+	}
+}
+
+// sseEvent is one dispatched Server-Sent Event.
+type sseEvent struct {
+	id, event string
+	data      []byte
+}
+
+// readSSE parses an event stream and calls on for each event, until the
+// stream ends. Comments and retry lines are skipped.
+func readSSE(r io.Reader, on func(sseEvent)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var ev sseEvent
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0:
+			if ev.data != nil || ev.event != "" {
+				on(ev)
+			}
+			ev = sseEvent{}
+		case line[0] == ':':
+		case bytes.HasPrefix(line, []byte("id:")):
+			ev.id = string(bytes.TrimPrefix(line[3:], []byte(" ")))
+		case bytes.HasPrefix(line, []byte("event:")):
+			ev.event = string(bytes.TrimPrefix(line[6:], []byte(" ")))
+		case bytes.HasPrefix(line, []byte("data:")):
+			d := bytes.TrimPrefix(line[5:], []byte(" "))
+			if ev.data != nil {
+				ev.data = append(append(ev.data, '\n'), d...)
+			} else {
+				ev.data = append([]byte{}, d...)
+			}
+		}
+	}
+}
+
+// fourwayWS reads one text frame per message, and reconnects with ?since=
+// its last id when the connection ends (4001: it fell behind).
+func fourwayWS(ctx context.Context, s *sub) {
+	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second}
+	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
+	cursor := s.cursor
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			s.reconnects++
+		}
+		before := s.snapshot()
+		s.w.requests.Add(1)
+		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?since="+cursor, s.headers)
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if err != nil {
+			s.retryPause(ctx, err)
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				s.retryPause(ctx, err)
+				break
+			}
+			if bytes.HasPrefix(b, []byte(`{"id":`)) {
+				s.got(b)
+				s.unit()
+				if id, _, ok := parseInt(b[len(`{"id":`):]); ok {
+					cursor = strconv.FormatInt(id, 10)
+				}
+				continue
+			}
+			if bytes.HasPrefix(b, []byte(`{"type":"hello"`)) {
+				s.connected(before)
+				s.markReady()
+				continue
+			}
+			s.anomalies++ // missed, reset, error
+		}
+		stop()
+		conn.Close()
+	}
+}
+
+// The fourway server under test runs as a child process of the bench, so
+// that its CPU time and memory can be read from /proc apart from the load
+// generator's. The child is this same binary, started again with childEnv
+// set; it serves the in-repository server code with the ticker off.
+
+const childEnv = "FOURWAY_BENCH_SERVE"
+
+// serveChildIfAsked runs the fourway server and exits, when this process
+// was started as the bench's server child. It serves until its stdin closes
+// (the bench ended or died) or it gets SIGTERM.
+func serveChildIfAsked() {
+	if os.Getenv(childEnv) == "" {
+		return
+	}
+	history, _ := strconv.Atoi(os.Getenv(childEnv + "_HISTORY"))
+	if history <= 0 {
+		history = 1000
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() { // stdin closes when the parent goes away
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
+	ln, err := listenLoopback()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
+	f := feed.NewMemory(history)
+	// The server's own defaults (send queue, heartbeats, limits), as
+	// `fourway --ticker 0` runs them; only the built-in publisher is off.
+	srv := transports.New(f, transports.Config{Ticker: 0, SendQueue: min(256, history/4)})
+	fmt.Printf("listening http://%s\n", ln.Addr())
+	if err := srv.Serve(ctx, ln); err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// startFourwayChild starts the server child and waits until it listens.
+func startFourwayChild(ctx context.Context, history int) (*server, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start server child: %w", err)
+	}
+	exited := make(chan error, 1)
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	waited := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(waited) }()
+	stopChild := func() error {
+		stdin.Close()
+		select {
+		case <-waited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-waited
+			return errors.New("server child did not stop in 15 s; killed")
+		}
+		return nil
+	}
+	select {
+	case line, ok := <-lines:
+		base, found := strings.CutPrefix(line, "listening ")
+		if !ok || !found {
+			stopChild()
+			return nil, fmt.Errorf("server child did not start: %q", line)
+		}
+		pid := cmd.Process.Pid
+		return &server{
+			base:  base,
+			procs: func() ([]int, int) { return []int{pid}, pid },
+			stop:  stopChild,
+		}, nil
+	case <-time.After(30 * time.Second):
+	case <-ctx.Done():
+	}
+	stopChild()
+	return nil, errors.New("server child did not listen within 30 s")
+}

@@ -1,0 +1,398 @@
+// Command bench measures what each of fourway's four transports costs: the
+// latency from publish to receipt, the bytes and requests on the wire per
+// message, and the server's CPU and memory, under the same open-loop load,
+// and optionally the same for nginx + Nchan.
+//
+//	go run ./bench                       # fourway, default scenario, all four transports
+//	go run ./bench -subs 10,100,1000 -rate 100 -transports ws,sse
+//	go run ./bench -target fourway,nchan # both servers in one report
+//	go run ./bench -url http://127.0.0.1:8080   # a fourway already running
+//
+// How it measures, and why that way:
+//   - The publisher is open loop: message i is due at start + i/rate and
+//     carries that intended time; latency is receipt minus intended time on
+//     this process's monotonic clock. A server that slows down shows up as
+//     latency, not as a publisher that quietly sends less (no coordinated
+//     omission).
+//   - S subscribers per transport connect staggered; short pollers poll on
+//     a timetable with phases spread over the interval. A warm-up precedes
+//     the measured window; latency is recorded in an HdrHistogram.
+//   - Every subscriber is checked against every acknowledged message: lost
+//     and duplicated must both be 0.
+//   - Bytes are counted on the subscribers' own sockets (a counting
+//     net.Conn under http.Transport and websocket.Dialer), headers,
+//     framing and handshakes included; handshakes are reported apart.
+//   - The server runs as a separate process (this binary re-executed, or
+//     nginx), started fresh for every transport, so its CPU seconds and
+//     resident memory come from /proc without the load generator's.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	serveChildIfAsked()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the bench's whole configuration, as the report records it.
+type Config struct {
+	URL           string    `json:"url,omitempty"`
+	Targets       []string  `json:"targets"`
+	Transports    []string  `json:"transports"`
+	Subs          []int     `json:"subscribers"`
+	Rates         []float64 `json:"rates"`
+	Payloads      []int     `json:"payloads"`
+	PollInterval  Duration  `json:"poll_interval"`
+	Warmup        Duration  `json:"warmup"`
+	Duration      Duration  `json:"duration"`
+	Stagger       Duration  `json:"stagger"`
+	Publishers    int       `json:"publishers"`
+	ClientHeaders string    `json:"client_headers"`
+	History       int       `json:"history"`
+	Nginx         string    `json:"nginx"`
+	Out           string    `json:"out"`
+}
+
+// Report is everything one bench run produced.
+type Report struct {
+	Command  string    `json:"command"`
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
+	Machine  Machine   `json:"machine"`
+	Config   Config    `json:"config"`
+	Results  []Result  `json:"results"`
+	Versions []string  `json:"versions,omitempty"`
+}
+
+var allTransports = []string{"poll", "longpoll", "sse", "ws"}
+
+func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	url := fs.String("url", "", "measure the fourway server at this URL instead of starting one (no server CPU/memory then)")
+	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
+	transports := fs.String("transports", strings.Join(allTransports, ","), "transports to measure")
+	subs := fs.String("subs", "50", "subscribers per transport; a list sweeps (10,100,1000)")
+	rates := fs.String("rate", "20", "messages per second; a list sweeps")
+	payloads := fs.String("payload", "100", "bytes of each published message's data; a list sweeps")
+	pollInterval := fs.Duration("poll-interval", 500*time.Millisecond, "short polling interval")
+	warmup := fs.Duration("warmup", time.Second, "publishing before the measured window")
+	duration := fs.Duration("duration", 4*time.Second, "measured window")
+	stagger := fs.Duration("stagger", 500*time.Millisecond, "subscribers' connects are spread over this")
+	publishers := fs.Int("publishers", 4, "concurrent publishing connections")
+	headers := fs.String("client-headers", "go", `request headers subscribers send: "go" (Go's minimal client) or "browser" (a typical browser's, some 500 bytes)`)
+	history := fs.Int("history", 1000, "fourway's --history (and its send queue is history/4, at most 256, as fourway's default)")
+	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
+	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html and the charts")
+	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	if err := fs.Parse(args); err != nil {
+		return c, false, err
+	}
+	if fs.NArg() > 0 {
+		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c = Config{URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out}
+	c.Targets = splitList(*targets)
+	c.Transports = splitList(*transports)
+	var err error
+	if c.Subs, err = intList("subs", *subs); err != nil {
+		return c, false, err
+	}
+	if c.Payloads, err = intList("payload", *payloads); err != nil {
+		return c, false, err
+	}
+	for _, s := range splitList(*rates) {
+		r, err := strconv.ParseFloat(s, 64)
+		if err != nil || r <= 0 {
+			return c, false, fmt.Errorf("-rate: %q is not a positive number", s)
+		}
+		c.Rates = append(c.Rates, r)
+	}
+	for _, t := range c.Targets {
+		if t != "fourway" && t != "nchan" {
+			return c, false, fmt.Errorf("-target: %q is neither fourway nor nchan", t)
+		}
+		if t == "nchan" && c.URL != "" {
+			return c, false, errors.New("-url measures a running fourway; it cannot be combined with -target nchan")
+		}
+	}
+	for _, t := range c.Transports {
+		if !contains(allTransports, t) {
+			return c, false, fmt.Errorf("-transports: %q is not one of %s", t, strings.Join(allTransports, ", "))
+		}
+	}
+	switch {
+	case len(c.Targets) == 0 || len(c.Transports) == 0 || len(c.Subs) == 0 || len(c.Rates) == 0 || len(c.Payloads) == 0:
+		return c, false, errors.New("-target, -transports, -subs, -rate and -payload need at least one value")
+	case *pollInterval <= 0 || *duration <= 0 || *warmup < 0 || *stagger < 0:
+		return c, false, errors.New("-poll-interval and -duration must be positive, -warmup and -stagger not negative")
+	case *publishers < 1:
+		return c, false, errors.New("-publishers must be at least 1")
+	case *headers != "go" && *headers != "browser":
+		return c, false, errors.New(`-client-headers must be "go" or "browser"`)
+	}
+	return c, *quiet, nil
+}
+
+// run runs every scenario the flags describe and writes the report.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, quiet, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rep, err := bench(ctx, cfg, quiet, stderr)
+	if err != nil && len(rep.Results) == 0 {
+		return err
+	}
+	rep.Command = command(args)
+	fmt.Fprintf(stdout, "fourway bench: %s, %d cores, %d MiB, %s, %s\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryMiB, rep.Machine.GoVersion, rep.Machine.OS)
+	fmt.Fprintf(stdout, "command: %s\n", rep.Command)
+	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s\n\n", cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders)
+	writeTable(stdout, rep.Results)
+	fmt.Fprintln(stdout)
+	writeClassic(stdout, rep.Results)
+	if werr := writeReport(cfg.Out, rep); werr != nil {
+		return werr
+	}
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(cfg.Out, "report.html"))
+	if err != nil {
+		return err
+	}
+	for _, r := range rep.Results {
+		if !r.deliveryOK() {
+			return fmt.Errorf("%s %s: %d lost, %d duplicated of %d expected", r.Target, r.Transport, r.Lost, r.Duplicated, r.Expected)
+		}
+	}
+	return nil
+}
+
+// bench runs the scenarios; on error it returns what it measured so far.
+func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Report, error) {
+	rep := Report{Started: time.Now().UTC(), Machine: machine(), Config: cfg}
+	rep.Versions = versions(cfg)
+	var scenarios []Scenario
+	for _, payload := range cfg.Payloads {
+		for _, rate := range cfg.Rates {
+			for _, subs := range cfg.Subs {
+				for _, tr := range cfg.Transports {
+					for _, tg := range cfg.Targets {
+						scenarios = append(scenarios, Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
+							PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers})
+					}
+				}
+			}
+		}
+	}
+	headers := http.Header{}
+	if cfg.ClientHeaders == "browser" {
+		headers = browserHeaders()
+	}
+	prog := &progress{}
+	stopProgress := startProgress(prog, stderr, quiet)
+	defer stopProgress()
+	begin := time.Now()
+	for i, sc := range scenarios {
+		var d dialect = fourway{}
+		start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cfg.History) }
+		switch {
+		case sc.Target == "nchan":
+			d = nchan{}
+			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx) }
+		case cfg.URL != "":
+			base := strings.TrimSuffix(cfg.URL, "/")
+			start = func(context.Context) (*server, error) { return &server{base: base, stop: func() error { return nil }}, nil }
+		}
+		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.Transport, sc.Subs, sc.Rate, sc.Payload)
+		res, err := runScenario(ctx, sc, d, start, headers, prog, label)
+		if err != nil {
+			rep.Seconds = time.Since(begin).Seconds()
+			return rep, fmt.Errorf("%s: %w", label, err)
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	rep.Seconds = time.Since(begin).Seconds()
+	return rep, nil
+}
+
+// startProgress prints the progress line on stderr until the returned func
+// is called: in place on a terminal, one line every few seconds otherwise.
+func startProgress(p *progress, stderr io.Writer, quiet bool) func() {
+	if quiet {
+		return func() {}
+	}
+	tty := false
+	if f, ok := stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	every := 3 * time.Second
+	if tty {
+		every = 250 * time.Millisecond
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				if tty {
+					fmt.Fprint(stderr, "\r\033[K")
+				}
+				return
+			case <-t.C:
+			}
+			label, phase := p.label.Load(), p.phase.Load()
+			if label == nil {
+				continue
+			}
+			left := ""
+			if u := p.until.Load(); u > 0 {
+				left = fmt.Sprintf(" %4.1fs left", max(0, float64(u-mono())/1e9))
+			}
+			var delivered int64
+			if p.delivered != nil {
+				delivered = p.delivered()
+			}
+			line := fmt.Sprintf("%s: %s%s, %d published, %d delivered", *label, *phase, left, p.published.Load(), delivered)
+			if tty {
+				fmt.Fprintf(stderr, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(stderr, line)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// browserHeaders are what a desktop browser sends with a same-origin fetch,
+// less cookies: the setting of the 2010 article's 871 bytes.
+func browserHeaders() http.Header {
+	h := http.Header{}
+	h.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	h.Set("Accept", "*/*")
+	h.Set("Accept-Language", "en-US,en;q=0.9")
+	h.Set("Referer", "http://127.0.0.1/")
+	h.Set("Sec-Ch-Ua", `"Chromium";v="131", "Not_A Brand";v="24"`)
+	h.Set("Sec-Ch-Ua-Mobile", "?0")
+	h.Set("Sec-Ch-Ua-Platform", `"Linux"`)
+	h.Set("Sec-Fetch-Dest", "empty")
+	h.Set("Sec-Fetch-Mode", "cors")
+	h.Set("Sec-Fetch-Site", "same-origin")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	return h
+}
+
+func versions(cfg Config) []string {
+	var v []string
+	if contains(cfg.Targets, "nchan") {
+		if out, err := execOutput(cfg.Nginx, "-v"); err == nil {
+			v = append(v, strings.TrimSpace(out))
+		}
+		if out, err := execOutput("dpkg-query", "-W", "-f", "${Package} ${Version}", "libnginx-mod-nchan"); err == nil {
+			v = append(v, strings.TrimSpace(out))
+		}
+	}
+	return v
+}
+
+func command(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t\"'$\\") {
+			a = strconv.Quote(a)
+		}
+		q[i] = a
+	}
+	return strings.TrimSpace("go run ./bench " + strings.Join(q, " "))
+}
+
+func writeReport(dir string, rep Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "report.csv"))
+	if err != nil {
+		return err
+	}
+	if err := writeCSV(f, rep.Results); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte(renderHTML(rep)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "latency.svg"), []byte(latencyChart(rep.Results, true)), 0o644)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intList(name, s string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-%s: %q is not a positive whole number", name, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// dialect is how the bench talks to one kind of server.
+type dialect interface {
+	name() string
+	publish(ctx context.Context, c *http.Client, base string, data []byte) error
+	primer(ctx context.Context, c *http.Client, base string) (cursor string, err error)
+	subscriber(transport string) func(context.Context, *sub)
+}
+
+// server is a running server under test.
+type server struct {
+	base string
+	// procs returns the processes whose CPU is the server's, and the one
+	// whose resident memory is. nil when the server is not local.
+	procs func() (cpu []int, rss int)
+	stop  func() error
+}
+
+func (s *server) cpu() (float64, bool) {
+	if s.procs == nil {
+		return 0, false
+	}
+	pids, _ := s.procs()
+	var sum float64
+	for _, p := range pids {
+		c, err := procCPU(p)
+		if err != nil {
+			return 0, false
+		}
+		sum += c
+	}
+	return sum, true
+}
+
+func (s *server) rss() (int64, bool) {
+	if s.procs == nil {
+		return 0, false
+	}
+	_, p := s.procs()
+	r, err := procRSS(p)
+	return r, err == nil
+}
+
+// Scenario is one measured run: one target, one transport.
+type Scenario struct {
+	Target       string   `json:"target"`
+	Transport    string   `json:"transport"`
+	Subs         int      `json:"subscribers"`
+	Rate         float64  `json:"rate"`          // messages per second
+	Payload      int      `json:"payload_bytes"` // bytes of the publisher's data
+	PollInterval Duration `json:"poll_interval"`
+	Warmup       Duration `json:"warmup"`
+	Duration     Duration `json:"duration"`
+	Stagger      Duration `json:"stagger"` // subscribers' connects spread over it
+	Publishers   int      `json:"publishers"`
+}
+
+// Duration prints as Go does ("500ms") in JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (d Duration) String() string               { return time.Duration(d).String() }
+
+// progress is what the stderr line shows.
+type progress struct {
+	label     atomic.Pointer[string]
+	phase     atomic.Pointer[string]
+	until     atomic.Int64 // mono ns when the phase ends, 0 if unknown
+	published atomic.Int64
+	delivered func() int64
+	mu        sync.Mutex
+}
+
+func (p *progress) set(label, phase string, until int64) {
+	p.label.Store(&label)
+	p.phase.Store(&phase)
+	p.until.Store(until)
+}
+
+// runScenario measures one scenario on a server it starts (or the one at
+// url) and returns its result.
+func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context.Context) (*server, error), headers http.Header, prog *progress, label string) (res Result, err error) {
+	res.Scenario = sc
+	prog.set(label, "starting server", 0)
+	srv, err := start(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if e := srv.stop(); e != nil && err == nil {
+			res.Notes = append(res.Notes, "server stop: "+e.Error())
+		}
+	}()
+	pubClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: sc.Publishers, DisableCompression: true}}
+	defer pubClient.CloseIdleConnections()
+	cursor, err := d.primer(ctx, pubClient, srv.base)
+	if err != nil {
+		return res, err
+	}
+	rssBefore, rssOK := srv.rss()
+
+	// Subscribers connect, spread over the stagger; short pollers' timetables
+	// are spread evenly over one interval.
+	subCtx, stopSubs := context.WithCancel(ctx)
+	defer stopSubs()
+	run := d.subscriber(sc.Transport)
+	if run == nil {
+		return res, fmt.Errorf("%s has no transport %q", d.name(), sc.Transport)
+	}
+	win := &window{}
+	hists := newHistSet(16)
+	subs := make([]*sub, sc.Subs)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	prog.delivered = func() int64 {
+		var n int64
+		for _, s := range subs {
+			if s != nil {
+				n += s.distinct.Load()
+			}
+		}
+		return n
+	}
+	prog.published.Store(0)
+	prog.set(label, "connecting", mono()+int64(sc.Stagger))
+	for i := range subs {
+		s := newSub(i)
+		s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, hists.shard(i)
+		s.interval = time.Duration(sc.PollInterval)
+		s.phase = t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
+		subs[i] = s
+		if !sleepUntil(ctx, t0.Add(time.Duration(i)*time.Duration(sc.Stagger)/time.Duration(sc.Subs))) {
+			break
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run(subCtx, s) }()
+	}
+	defer func() { stopSubs(); wg.Wait() }()
+	readyBy := time.After(time.Duration(sc.Stagger) + 30*time.Second + 2*time.Duration(sc.PollInterval))
+	for _, s := range subs {
+		select {
+		case <-s.ready:
+		case <-readyBy:
+			return res, fmt.Errorf("subscriber %d not connected after %s: %v", s.idx, time.Since(t0).Round(time.Millisecond), s.lastErr)
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
+	res.ConnectSeconds = time.Since(t0).Seconds()
+	// Memory with every subscriber connected and idle. The pause lets the
+	// server finish setting up the last connections; it is measurement,
+	// not synchronisation.
+	prog.set(label, "idle", 0)
+	sleepUntil(ctx, time.Now().Add(300*time.Millisecond))
+	rssIdle, _ := srv.rss()
+
+	// The publisher runs open loop from pubStart; the window follows the
+	// warm-up.
+	pubStart := time.Now().Add(10 * time.Millisecond)
+	winStart := pubStart.Add(time.Duration(sc.Warmup))
+	winEnd := winStart.Add(time.Duration(sc.Duration))
+	win.end.Store(int64(winEnd.Sub(epoch)))
+	win.start.Store(int64(winStart.Sub(epoch)))
+	pub := &publisher{d: d, c: pubClient, base: srv.base, rate: sc.Rate, size: sc.Payload, workers: sc.Publishers, prog: prog}
+	pubDone := make(chan struct{})
+	go func() { defer close(pubDone); pub.run(ctx, pubStart, winEnd) }()
+
+	prog.set(label, "warm-up", int64(winStart.Sub(epoch)))
+	sleepUntil(ctx, winStart)
+	cpu0, cpuOK := srv.cpu()
+	prog.set(label, "measuring", int64(winEnd.Sub(epoch)))
+	sleepUntil(ctx, winEnd)
+	cpu1, _ := srv.cpu()
+	rssEnd, _ := srv.rss()
+	<-pubDone
+
+	// Drain: every subscriber gets every acknowledged message, or the
+	// deadline says it never will.
+	want := pub.acked.Load()
+	drain := 5*time.Second + 2*time.Duration(sc.PollInterval)
+	prog.set(label, "draining", mono()+int64(drain))
+	deadline := time.Now().Add(drain)
+	for _, s := range subs {
+		for s.distinct.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond) // polling a counter, bounded by the deadline
+		}
+	}
+	drained := time.Now().Before(deadline)
+	stopSubs()
+	wg.Wait()
+
+	res.Published = pub.acked.Load()
+	res.PublishErrors = pub.errors.Load()
+	res.PublishLate = pub.late.Load()
+	if e := pub.firstErr.Load(); e != nil {
+		res.Notes = append(res.Notes, "first publish error: "+*e)
+	}
+	if !drained {
+		res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", drain))
+	}
+	res.collect(subs, pub, hists)
+	if cpuOK {
+		res.Server = &ServerCost{
+			CPUSeconds:   cpu1 - cpu0,
+			WindowSecs:   time.Duration(sc.Duration).Seconds(),
+			RSSBeforeMiB: mib(rssBefore),
+			RSSIdleMiB:   mib(rssIdle),
+			RSSEndMiB:    mib(rssEnd),
+		}
+		if rssOK && sc.Subs > 0 {
+			res.Server.MemPerConnKiB = float64(rssIdle-rssBefore) / float64(sc.Subs) / 1024
+		}
+		if res.WindowDeliveries > 0 {
+			res.Server.CPUPerMsgMicros = res.Server.CPUSeconds / float64(res.WindowDeliveries) * 1e6
+		}
+		res.Server.CPUPercent = res.Server.CPUSeconds / res.Server.WindowSecs * 100
+	}
+	return res, nil
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// publisher publishes open loop: message i is due at start + i/rate, is
+// stamped with that intended time, and is handed to a free worker then. A
+// slow server therefore shows as latency, never as fewer messages: no
+// coordinated omission.
+type publisher struct {
+	d       dialect
+	c       *http.Client
+	base    string
+	rate    float64
+	size    int
+	workers int
+	prog    *progress
+
+	acked    atomic.Int64
+	errors   atomic.Int64
+	late     atomic.Int64 // publishes that started over 10 ms after they were due
+	firstErr atomic.Pointer[string]
+	mu       sync.Mutex
+	ok       []bool // by seq: acknowledged by the server
+}
+
+func (p *publisher) run(ctx context.Context, start, end time.Time) {
+	n := int(end.Sub(start).Seconds() * p.rate)
+	p.ok = make([]bool, n)
+	due := make(chan int64, n+1) // never blocks the schedule
+	var wg sync.WaitGroup
+	for range max(1, p.workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range due {
+				t := int64(start.Sub(epoch)) + int64(float64(seq)*1e9/p.rate)
+				if mono()-t > int64(10*time.Millisecond) {
+					p.late.Add(1)
+				}
+				err := p.d.publish(ctx, p.c, p.base, stampData(seq, t, p.size))
+				if err != nil {
+					p.errors.Add(1)
+					s := err.Error()
+					p.firstErr.CompareAndSwap(nil, &s)
+					continue
+				}
+				p.mu.Lock()
+				p.ok[seq] = true
+				p.mu.Unlock()
+				p.acked.Add(1)
+				p.prog.published.Add(1)
+			}
+		}()
+	}
+	for seq := range n {
+		if !sleepUntil(ctx, start.Add(time.Duration(float64(seq)*1e9/p.rate))) {
+			break
+		}
+		due <- int64(seq)
+	}
+	close(due)
+	wg.Wait()
+}

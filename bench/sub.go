@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// epoch is the bench's clock: the publisher stamps each message with its
+// intended send time as nanoseconds since epoch, and a subscriber computes
+// latency as its receipt time on the same monotonic clock. Publisher and
+// subscribers live in this one process, so no clock sync is involved and a
+// wall-clock step cannot bend a measurement.
+var epoch = time.Now()
+
+// mono returns nanoseconds since epoch on the monotonic clock.
+func mono() int64 { return int64(time.Since(epoch)) }
+
+// window is the measured part of a run, in mono nanoseconds. Messages whose
+// intended send time falls in it are recorded in the latency histogram, and
+// deliveries received in it are what the server's CPU is divided by.
+type window struct {
+	start, end atomic.Int64
+}
+
+func (w *window) has(t int64) bool {
+	s := w.start.Load()
+	return s != 0 && t >= s && t < w.end.Load()
+}
+
+// sub is one subscriber: its configuration, its socket counters, and what
+// it received. The fields below "owned" are written only by the
+// subscriber's goroutine and read after it has returned.
+type sub struct {
+	idx      int
+	base     string // http://host:port of the server
+	cursor   string // where to start: the id of the primer message
+	interval time.Duration
+	phase    time.Time // first tick of a short poll's timetable
+	headers  http.Header
+	win      *window
+	hist     *histShard
+
+	w         wire
+	ready     chan struct{}
+	readyOnce sync.Once
+	distinct  atomic.Int64 // distinct messages received, for the drain
+	inWindow  atomic.Int64 // deliveries received inside the window
+
+	// owned by the subscriber's goroutine
+	seen         []uint8 // receipts per seq
+	dups         int64
+	msgs         int64
+	payload      int64
+	handshake    counts // bytes spent connecting, summed over (re)connects
+	first, last  counts // counters after the first and last message of the window
+	firstSet     bool
+	reconnects   int
+	errors       int
+	anomalies    int // missed/reset signals, unparseable messages
+	skippedTicks int
+	lastErr      error
+
+	// HTTP polls only: request-response exchanges, with and without
+	// messages, and their bytes minus payload.
+	exchMsg, exchEmpty           int64
+	exchMsgBytes, exchEmptyBytes int64
+}
+
+func newSub(idx int) *sub { return &sub{idx: idx, ready: make(chan struct{})} }
+
+func (s *sub) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
+
+func (s *sub) snapshot() counts {
+	return counts{Down: s.w.down.Load(), Up: s.w.up.Load(), Requests: s.w.requests.Load(), Messages: s.msgs, Payload: s.payload}
+}
+
+// connected adds the bytes spent since before to the handshake.
+func (s *sub) connected(before counts) {
+	d := s.snapshot().sub(before)
+	d.Messages, d.Payload = 0, 0
+	s.handshake = s.handshake.add(d)
+}
+
+// got records one message: body is what the application receives (the
+// message JSON on fourway, the published body on Nchan), which is the
+// payload; the rest of the wire bytes are overhead.
+func (s *sub) got(body []byte) {
+	now := mono()
+	seq, t, ok := parseStamp(body)
+	if !ok {
+		s.anomalies++
+		return
+	}
+	for int(seq) >= len(s.seen) {
+		s.seen = append(s.seen, make([]uint8, max(64, len(s.seen)))...)
+	}
+	if s.seen[seq] > 0 {
+		s.dups++
+	} else {
+		s.distinct.Add(1)
+	}
+	if s.seen[seq] < 255 {
+		s.seen[seq]++
+	}
+	s.msgs++
+	s.payload += int64(len(body))
+	if s.win.has(t) {
+		s.hist.record(now - t)
+	}
+	if s.win.has(now) {
+		s.inWindow.Add(1)
+	}
+}
+
+// unit marks the end of one response or frame that carried messages. The
+// wire cost per message is measured between the first unit received in the
+// window and the last unit of the run, so that every byte counted belongs to
+// a message counted, and nothing read ahead is.
+func (s *sub) unit() {
+	c := s.snapshot()
+	if !s.firstSet && s.win.has(mono()) {
+		s.first, s.firstSet = c, true
+	}
+	s.last = c
+}
+
+// exchange records one poll's request and response, from before (counters
+// taken just before the request).
+func (s *sub) exchange(before counts) {
+	d := s.snapshot().sub(before)
+	if d.Messages > 0 {
+		s.exchMsg++
+		s.exchMsgBytes += d.Down + d.Up - d.Payload
+	} else {
+		s.exchEmpty++
+		s.exchEmptyBytes += d.Down + d.Up
+	}
+}
+
+// do sends one HTTP request, counted, with the configured extra headers.
+// onWritten, if not nil, runs once the request is on the wire.
+func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritten func()) (*http.Response, error) {
+	for k, v := range s.headers {
+		req.Header[k] = v
+	}
+	if onWritten != nil {
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { onWritten() },
+		}))
+	}
+	s.w.requests.Add(1)
+	return c.Do(req)
+}
+
+// waitTick waits for the next tick of a short poll's timetable: ticks are
+// at phase + k*interval whatever the polls cost, so a slow answer shows up as
+// latency, not as a slower poller. Ticks already past are skipped and
+// counted.
+func (s *sub) waitTick(ctx context.Context, k *int64) bool {
+	now := time.Now()
+	due := s.phase.Add(time.Duration(*k) * s.interval)
+	if late := now.Sub(due); late > s.interval {
+		skip := int64(late / s.interval)
+		s.skippedTicks += int(skip)
+		*k += skip
+		due = s.phase.Add(time.Duration(*k) * s.interval)
+	}
+	*k++
+	return sleepUntil(ctx, due)
+}
+
+// retryPause waits before a reconnect; false if the run is over.
+func (s *sub) retryPause(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	s.errors++
+	s.lastErr = err
+	return sleepUntil(ctx, time.Now().Add(100*time.Millisecond))
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// The publisher's data is {"seq":N,"t":T,"pad":"..."}: seq numbers the
+// publishes of a run from 0 (the ids every subscriber is checked against)
+// and t is the intended send time in mono nanoseconds.
+
+var (
+	seqKey = []byte(`{"seq":`)
+	tKey   = []byte(`,"t":`)
+)
+
+// stampData returns the publisher's data for seq, padded to size bytes.
+func stampData(seq, t int64, size int) []byte {
+	b := make([]byte, 0, max(size, 64))
+	b = append(b, seqKey...)
+	b = strconv.AppendInt(b, seq, 10)
+	b = append(b, tKey...)
+	b = strconv.AppendInt(b, t, 10)
+	b = append(b, `,"pad":"`...)
+	for n := size - len(b) - 2; n > 0; n-- {
+		b = append(b, 'x')
+	}
+	return append(b, '"', '}')
+}
+
+// parseStamp finds seq and t in a message: the data object itself (Nchan)
+// or a fourway message wrapping it.
+func parseStamp(b []byte) (seq, t int64, ok bool) {
+	i := bytes.Index(b, seqKey)
+	if i < 0 {
+		return 0, 0, false
+	}
+	seq, rest, ok1 := parseInt(b[i+len(seqKey):])
+	if !ok1 || !bytes.HasPrefix(rest, tKey) {
+		return 0, 0, false
+	}
+	t, _, ok2 := parseInt(rest[len(tKey):])
+	return seq, t, ok2 && seq >= 0
+}
+
+func parseInt(b []byte) (int64, []byte, bool) {
+	var n int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	return n, b[i:], i > 0
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Request overhead is counted where a client sees it: on the client's own
+// socket. Every subscriber dials through a counting dialer, so request and
+// status lines, headers, chunk framing, WebSocket handshakes and frame
+// headers are all in the count. TCP/IP headers are not: they are below the
+// socket and the same for every transport per packet.
+
+// wire holds one subscriber's byte and request counters. It is shared by
+// every connection the subscriber opens (a reconnect adds to the same
+// counters).
+type wire struct {
+	down     atomic.Int64 // bytes read from the server
+	up       atomic.Int64 // bytes written to the server
+	requests atomic.Int64 // HTTP requests, WebSocket upgrades included
+}
+
+// countingConn adds every byte read and written to its wire.
+type countingConn struct {
+	net.Conn
+	w *wire
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.w.down.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.w.up.Add(int64(n))
+	return n, err
+}
+
+// dial opens a TCP connection whose bytes count on w. It is the DialContext
+// of the subscriber's http.Transport and the NetDialContext of its
+// websocket.Dialer.
+func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, w: w}, nil
+}
+
+// httpClient returns a client with one connection of its own, counted on w.
+// No compression, no HTTP/2: each request is plain HTTP/1.1 as the
+// transports are taught.
+func (w *wire) httpClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         w.dial,
+		MaxIdleConnsPerHost: 1,
+		MaxConnsPerHost:     1,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+		IdleConnTimeout:     5 * time.Minute,
+	}}
+}
+
+// counts is a snapshot of a subscriber's counters.
+type counts struct {
+	Down, Up, Requests int64
+	Messages, Payload  int64
+}
+
+func (a counts) sub(b counts) counts {
+	return counts{a.Down - b.Down, a.Up - b.Up, a.Requests - b.Requests, a.Messages - b.Messages, a.Payload - b.Payload}
+}
+
+func (a counts) add(b counts) counts {
+	return counts{a.Down + b.Down, a.Up + b.Up, a.Requests + b.Requests, a.Messages + b.Messages, a.Payload + b.Payload}
+}
