@@ -22,9 +22,9 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// wait bounds every single wait of these tests: long enough for a busy
+// streamWait bounds every single wait of these tests: long enough for a busy
 // 2-core machine running -race, short enough that a failure never hangs.
-const wait = 10 * time.Second
+const streamWait = 10 * time.Second
 
 // ---- SSE ----
 
@@ -86,9 +86,9 @@ func sseGet(t testing.TB, client *http.Client, url string, header ...string) (*h
 		}
 		t.Cleanup(func() { cancel(); a.resp.Body.Close() })
 		return a.resp, cancel
-	case <-time.After(wait):
+	case <-time.After(streamWait):
 		cancel()
-		t.Fatalf("GET %s: no response headers in %v", url, wait)
+		t.Fatalf("GET %s: no response headers in %v", url, streamWait)
 	}
 	return nil, nil
 }
@@ -157,7 +157,7 @@ func (s *sseStream) read() {
 }
 
 // Next returns the next event, comments included, or fails the test if
-// none arrives within wait.
+// none arrives within streamWait.
 func (s *sseStream) Next(t testing.TB) sseEvent {
 	t.Helper()
 	select {
@@ -170,8 +170,8 @@ func (s *sseStream) Next(t testing.TB) sseEvent {
 		default:
 		}
 		t.Fatalf("SSE stream ended while an event was expected: %v", s.err)
-	case <-time.After(wait):
-		t.Fatalf("no SSE event within %v", wait)
+	case <-time.After(streamWait):
+		t.Fatalf("no SSE event within %v", streamWait)
 	}
 	return sseEvent{}
 }
@@ -198,12 +198,12 @@ func (s *sseStream) NextMessage(t testing.TB) (sseEvent, wireMessage) {
 }
 
 // Ended waits for the stream to end and returns why (io.EOF for a clean
-// end), failing the test if it is still open after wait. Events not read
+// end), failing the test if it is still open after streamWait. Events not read
 // yet are returned too.
 func (s *sseStream) Ended(t testing.TB) ([]sseEvent, error) {
 	t.Helper()
 	var rest []sseEvent
-	deadline := time.After(wait)
+	deadline := time.After(streamWait)
 	for {
 		select {
 		case ev := <-s.events:
@@ -218,7 +218,7 @@ func (s *sseStream) Ended(t testing.TB) ([]sseEvent, error) {
 				}
 			}
 		case <-deadline:
-			t.Fatalf("SSE stream still open after %v", wait)
+			t.Fatalf("SSE stream still open after %v", streamWait)
 		}
 	}
 }
@@ -339,13 +339,13 @@ func dropConns(t testing.TB, base, transport string) int {
 	return a.Dropped
 }
 
-// awaitCond polls cond until it holds, failing the test after wait.
+// awaitCond polls cond until it holds, failing the test after streamWait.
 func awaitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(streamWait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", wait, what)
+			t.Fatalf("timed out after %v waiting for %s", streamWait, what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -373,7 +373,7 @@ type wsClient struct {
 	*websocket.Conn
 }
 
-var wsDialer = websocket.Dialer{HandshakeTimeout: wait}
+var wsDialer = websocket.Dialer{HandshakeTimeout: streamWait}
 
 // wsTryDial opens ts's WebSocket with query (such as "since=3") and
 // optional header name/value pairs. On a refused handshake it returns the
@@ -435,7 +435,7 @@ func (c *wsClient) Read(t testing.TB) (int, []byte) {
 
 // TryRead returns the next data frame or the error that ended the connection.
 func (c *wsClient) TryRead() (int, []byte, error) {
-	c.SetReadDeadline(time.Now().Add(wait))
+	c.SetReadDeadline(time.Now().Add(streamWait))
 	return c.ReadMessage()
 }
 
@@ -473,7 +473,7 @@ func (c *wsClient) Message(t testing.TB) ([]byte, wireMessage) {
 // Send writes one text frame.
 func (c *wsClient) Send(t testing.TB, frame string) {
 	t.Helper()
-	c.SetWriteDeadline(time.Now().Add(wait))
+	c.SetWriteDeadline(time.Now().Add(streamWait))
 	if err := c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
 		t.Fatalf("ws write %.60q: %v", frame, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -261,7 +262,7 @@ func TestWSRepeatedBadFramesClose1008(t *testing.T) {
 func TestWSBinaryFrameCloses1003(t *testing.T) {
 	ts := startServer(t)
 	c, _ := wsDialHello(t, ts, "")
-	c.SetWriteDeadline(time.Now().Add(wait))
+	c.SetWriteDeadline(time.Now().Add(streamWait))
 	if err := c.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func TestWSConnectionLimitCloses1013(t *testing.T) {
 	over.ClosedWith(t, websocket.CloseTryAgainLater)
 
 	// A place frees up once a connection closes.
-	a.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(wait))
+	a.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(streamWait))
 	a.ClosedWith(t, websocket.CloseNormalClosure)
 	awaitCond(t, "a free place", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 1 })
 	wsDialHello(t, ts, "")
@@ -373,7 +374,7 @@ func TestWSHeartbeat(t *testing.T) {
 			if len(pings) == 5 { // past 2.5 periods: ask for a pong to stop reading
 				c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
 			}
-			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(wait))
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(streamWait))
 		})
 		if b := c.ReadText(t); string(b) != `{"type":"pong"}` {
 			t.Fatalf("got %s, want the pong after 5 pings", b)
@@ -394,7 +395,7 @@ func TestWSHeartbeat(t *testing.T) {
 			t.Fatalf("got %s, want the connection closed", b)
 		}
 		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
-			t.Fatalf("still open after %v", wait)
+			t.Fatalf("still open after %v", streamWait)
 		}
 		if elapsed < 2*period {
 			t.Errorf("closed after %v, want about %v", elapsed, period*5/2)
@@ -469,9 +470,45 @@ func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
 		if err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-	case <-time.After(wait):
+	case <-time.After(streamWait):
 		t.Fatal("shutdown did not finish")
 	}
+}
+
+// TestWSSlowReaderIsDroppedAndOthersGetEverything: a client that stops
+// reading fills its socket; the others still get every message, and the
+// stuck one is dropped once it is --send-queue messages behind.
+func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "--send-queue", "16", "--history", "100")
+	stuck, _ := wsDialHello(t, ts, "") // and never reads again
+	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+	healthy, _ := wsDialHello(t, ts, "")
+
+	const n = 200 // 6 MB: more than the socket buffers of the stuck one hold
+	big := `"` + strings.Repeat("x", 30<<10) + `"`
+	received := make(chan error, 1)
+	go func() {
+		for id := uint64(1); id <= n; id++ {
+			_, b, err := healthy.TryRead()
+			if err != nil {
+				received <- fmt.Errorf("before message %d: %v", id, err)
+				return
+			}
+			if !bytes.HasPrefix(b, []byte(`{"id":`+strconv.FormatUint(id, 10)+`,`)) {
+				received <- fmt.Errorf("got %.40q, want message %d", b, id)
+				return
+			}
+		}
+		received <- nil
+	}()
+	for range n {
+		publishData(t, ts.URL, big)
+	}
+	if err := <-received; err != nil {
+		t.Fatalf("healthy reader: %v", err)
+	}
+	assertStuckReaderDropped(t, ts, "ws", n)
 }
 
 // TestWSOneWriterUnderConcurrentReplies pins gorilla trap #1: replies
@@ -486,7 +523,7 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 	go func() { // the client's writer
 		defer wg.Done()
 		for i := range n {
-			c.SetWriteDeadline(time.Now().Add(wait))
+			c.SetWriteDeadline(time.Now().Add(streamWait))
 			frames := []string{`{"type":"ping"}`, `ping`, fmt.Sprintf(`{"type":"publish","data":%d,"ref":%d}`, i, i), `{"type":"nope"}`}
 			for _, f := range frames {
 				if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {

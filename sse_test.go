@@ -1,0 +1,555 @@
+package main
+
+// The Server-Sent Events contract (API.md, "Server-Sent Events"), over real
+// HTTP on loopback, and regression tests for the r3labs/sse traps of
+// PITFALLS.md (numbered #1 to #10 there).
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSSEHeaders(t *testing.T) {
+	ts := startServer(t)
+	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	for name, want := range map[string]string{
+		"Content-Type":      "text/event-stream",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no", // so nginx does not buffer the stream
+	} {
+		if got := s.Resp.Header.Get(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestSSEHelloIsTheFirstEvent(t *testing.T) {
+	cases := []struct {
+		name      string
+		published int
+		query     string
+		id        string
+	}{
+		{"empty feed, no cursor", 0, "", "0"},
+		{"no cursor starts at the last id", 3, "", "3"},
+		{"the client's cursor", 3, "?since=1", "1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			publishN(t, ts.URL, tc.published)
+			ev := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query).Next(t)
+			if ev.Event != "hello" || ev.ID != tc.id || ev.Data != `{"next":`+tc.id+`}` {
+				t.Errorf("first event %q, want hello with id %s and data {\"next\":%s}", ev.Raw, tc.id, tc.id)
+			}
+			if !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(ev.Retry) {
+				t.Errorf("hello %q has no retry: hint in milliseconds", ev.Raw)
+			}
+		})
+	}
+}
+
+func TestSSECursor(t *testing.T) {
+	// The feed holds 1..5 when each client connects; each then gets the
+	// messages after its cursor, and after them message 6, published once
+	// the client is connected.
+	cases := []struct {
+		name     string
+		query    string
+		hello    string
+		firstIDs []uint64
+	}{
+		{"absent starts now", "", "5", nil},
+		{"0 is everything retained", "?since=0", "0", []uint64{1, 2, 3, 4, 5}},
+		{"N is everything after N", "?since=3", "3", []uint64{4, 5}},
+		{"the last id gets only what is new", "?since=5", "5", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t)
+			publishN(t, ts.URL, 5)
+			s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query)
+			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != tc.hello {
+				t.Fatalf("got %q, want hello with id %s", ev.Raw, tc.hello)
+			}
+			for _, id := range tc.firstIDs {
+				if ev, m := s.NextMessage(t); m.ID != id {
+					t.Fatalf("got %q, want message %d", ev.Raw, id)
+				}
+			}
+			publishData(t, ts.URL, `"six"`)
+			if ev, m := s.NextMessage(t); m.ID != 6 {
+				t.Fatalf("after the backlog got %q, want message 6", ev.Raw)
+			}
+		})
+	}
+}
+
+func TestSSEMissedAndReset(t *testing.T) {
+	// History 5 after 12 publishes: 8..12 are retained, so the stream
+	// continues from cursor 7.
+	cases := []struct {
+		name   string
+		since  string
+		edge   string // the event before the messages, "" for none
+		data   string
+		edgeID string
+	}{
+		{"cursor older than the history", "3", "missed", `{"missed":4}`, "7"},
+		{"cursor just before the oldest retained", "7", "", "", ""},
+		{"cursor 0 reports nothing missed", "0", "", "", ""},
+		{"cursor ahead of the feed", "100", "reset", `{"reset":true}`, "7"},
+		{"cursor just ahead of the feed", "13", "reset", `{"reset":true}`, "7"},
+	}
+	ts := startServer(t, "--history", "5")
+	publishN(t, ts.URL, 12)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sseOpen(t, nil, ts.URL+"/api/sse?since="+tc.since)
+			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != tc.since {
+				t.Fatalf("got %q, want hello with the client's cursor %s", ev.Raw, tc.since)
+			}
+			if tc.edge != "" {
+				ev := s.NextEvent(t)
+				if ev.Event != tc.edge || ev.Data != tc.data || ev.ID != tc.edgeID {
+					t.Fatalf("got %q, want event %s, id %s, data %s", ev.Raw, tc.edge, tc.edgeID, tc.data)
+				}
+			}
+			for id := uint64(8); id <= 12; id++ {
+				if ev, m := s.NextMessage(t); m.ID != id {
+					t.Fatalf("got %q, want message %d", ev.Raw, id)
+				}
+			}
+		})
+	}
+}
+
+func TestSSELastEventIDBeatsSince(t *testing.T) {
+	cases := []struct {
+		name        string
+		query       string
+		lastEventID string // "" sends no header
+		cursor      string
+		first       uint64 // first message, 0 for none before 6
+	}{
+		{"header alone", "", "4", "4", 5},
+		{"header over since", "?since=1", "4", "4", 5},
+		{"header over a later since", "?since=5", "2", "2", 3},
+		{"since alone", "?since=3", "", "3", 4},
+		{"header 0 over since", "?since=4", "0", "0", 1},
+	}
+	ts := startServer(t)
+	publishN(t, ts.URL, 5)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var header []string
+			if tc.lastEventID != "" {
+				header = []string{"Last-Event-ID", tc.lastEventID}
+			}
+			s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query, header...)
+			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != tc.cursor {
+				t.Fatalf("got %q, want hello with id %s", ev.Raw, tc.cursor)
+			}
+			// Not >= (PITFALLS r3labs #2): the message the client has is
+			// not sent again.
+			if ev, m := s.NextMessage(t); m.ID != tc.first {
+				t.Fatalf("first message %q, want id %d", ev.Raw, tc.first)
+			}
+		})
+	}
+}
+
+// TestSSEMalformedCursorIsRefusedBeforeTheStream pins r3labs #2: the
+// library must never answer with its own 400 (text) or 500; the server
+// refuses with its JSON 400 before any stream starts.
+func TestSSEMalformedCursorIsRefusedBeforeTheStream(t *testing.T) {
+	ts := startServer(t)
+	bad := []string{"-1", "1.5", "abc", "1e3", "0x10", "+1", "99999999999999999999999"}
+	for _, where := range []string{"Last-Event-ID", "since"} {
+		for _, v := range bad {
+			t.Run(where+"="+v, func(t *testing.T) {
+				url, header := ts.URL+"/api/sse", []string{"Last-Event-ID", v}
+				if where == "since" {
+					url, header = url+"?since="+v, nil
+				}
+				resp, _ := sseGet(t, nil, url, header...)
+				body, err := io.ReadAll(resp.Body) // must end: no stream
+				if err != nil {
+					t.Fatal(err)
+				}
+				jsonError(t, resp, body, http.StatusBadRequest)
+			})
+		}
+	}
+}
+
+// TestSSEValidCursorsTheLibraryWouldRefuse pins r3labs #2 from the other
+// side: cursors the library cannot parse (it uses a signed int) and a
+// ?stream= it does not know must not reach it.
+func TestSSEValidCursorsTheLibraryWouldRefuse(t *testing.T) {
+	ts := startServer(t)
+	publishN(t, ts.URL, 2)
+	cases := []struct {
+		name   string
+		query  string
+		header []string
+		hello  string
+		next   string // the event after hello: "reset" or "message"
+	}{
+		{"Last-Event-ID above the int range", "", []string{"Last-Event-ID", "9223372036854775808"}, "9223372036854775808", "reset"},
+		{"since at the top of the range", "?since=18446744073709551615", nil, "18446744073709551615", "reset"},
+		{"an unknown stream", "?stream=nope&since=1", nil, "1", "message"},
+		{"a stream of someone else's", "?stream=c1&since=1", nil, "1", "message"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query, tc.header...)
+			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != tc.hello {
+				t.Fatalf("got %q, want hello with id %s", ev.Raw, tc.hello)
+			}
+			ev := s.NextEvent(t)
+			if tc.next == "reset" && ev.Event != "reset" {
+				t.Fatalf("got %q, want a reset", ev.Raw)
+			}
+			if tc.next == "message" && (ev.Event != "" || decodeMessage(t, []byte(ev.Data)).ID != 2) {
+				t.Fatalf("got %q, want message 2", ev.Raw)
+			}
+		})
+	}
+}
+
+// TestSSEMessageEventBytes: a message is an unnamed event, its id our
+// message id, its data the message JSON on one line, the same bytes as the
+// poll answer's: exactly "id: N\ndata: <json>\n\n" (r3labs #4).
+func TestSSEMessageEventBytes(t *testing.T) {
+	ts := startServer(t)
+	s := sseOpen(t, nil, ts.URL+"/api/sse?since=0")
+	s.NextEvent(t) // hello
+	bodies := []struct{ contentType, body string }{
+		{"application/json", `{"user":"ana","text":"hi"}`},
+		{"application/json", "{\n  \"text\": \"pretty\",\n  \"n\": [1,\n 2]\n}"},
+		{"text/plain", "two\nlines\r\nand a CR\r"},
+		{"text/plain", ": looks like a comment"},
+		{"text/plain", "data: looks like a field\n\nid: 99"},
+		{"application/json", `"\u2028 and \u2029, <b>&</b>"`},
+	}
+	for _, b := range bodies {
+		resp, err := http.Post(ts.URL+"/api/messages", b.contentType, strings.NewReader(b.body))
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("publish %q: %v %v", b.body, resp.Status, err)
+		}
+		resp.Body.Close()
+	}
+	polled := pollRaw(t, ts.URL)
+	for id := uint64(1); id <= uint64(len(bodies)); id++ {
+		ev, _ := s.NextMessage(t)
+		want := fmt.Sprintf("id: %d\ndata: %s\n\n", id, polled[id])
+		if string(ev.Raw) != want {
+			t.Errorf("message %d:\n got  %q\n want %q", id, ev.Raw, want)
+		}
+	}
+}
+
+// TestSSEEveryEventHasOurDecimalID pins r3labs #2 and #3: no event goes
+// out with an empty id: line (it would wipe the browser's last event id),
+// and a message's id is its message id, not a position in a library log.
+func TestSSEEveryEventHasOurDecimalID(t *testing.T) {
+	ts := startServer(t, "--history", "10", "--sse-keepalive", "50ms")
+	publishN(t, ts.URL, 30)
+	decimal := regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
+	// hello, missed, messages; hello, messages; hello, reset, messages;
+	// hello, messages: each stream runs until two pings went by too.
+	for _, query := range []string{"?since=5", "?since=25", "?since=99", ""} {
+		t.Run(query, func(t *testing.T) {
+			s := sseOpen(t, nil, ts.URL+"/api/sse"+query)
+			last := publishN(t, ts.URL, 2)
+			pings, sawLast := 0, false
+			for pings < 2 || !sawLast {
+				ev := s.Next(t)
+				if ev.isComment() {
+					pings++
+					continue
+				}
+				if !ev.HasID || !decimal.MatchString(ev.ID) {
+					t.Fatalf("event %q: id %q, want a decimal id", ev.Raw, ev.ID)
+				}
+				if ev.Event == "" {
+					m := decodeMessage(t, []byte(ev.Data))
+					if strconv.FormatUint(m.ID, 10) != ev.ID {
+						t.Fatalf("event %q: id %s, want the message id %d", ev.Raw, ev.ID, m.ID)
+					}
+					sawLast = m.ID == last
+				}
+			}
+		})
+	}
+}
+
+// TestSSEKeepaliveComments pins r3labs #6: the library sends no heartbeat,
+// so the server writes a ": ping" comment every --sse-keepalive.
+func TestSSEKeepaliveComments(t *testing.T) {
+	ts := startServer(t, "--sse-keepalive", "100ms")
+	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	s.NextEvent(t) // hello
+	start := time.Now()
+	for i := range 3 {
+		ev := s.Next(t)
+		if string(ev.Raw) != ": ping\n\n" {
+			t.Fatalf("event %d on an idle stream: %q, want \": ping\\n\\n\"", i, ev.Raw)
+		}
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("3 pings in %v, want one every 100ms", d)
+	}
+}
+
+// TestSSEHasNoReplayLog pins r3labs #1 and #2: the feed's ring is the only
+// history. However many messages went by, a new subscriber gets only what
+// its cursor asks for, once.
+func TestSSEHasNoReplayLog(t *testing.T) {
+	ts := startServer(t)
+	old := sseOpen(t, nil, ts.URL+"/api/sse")
+	old.NextEvent(t)
+	const n = 300
+	publishN(t, ts.URL, n)
+	for id := uint64(1); id <= n; id++ {
+		if ev, m := old.NextMessage(t); m.ID != id {
+			t.Fatalf("got %q, want message %d", ev.Raw, id)
+		}
+	}
+	cases := []struct {
+		name, query string
+		first       uint64
+	}{
+		{"no cursor", "", n + 1},
+		{"since N", "?since=290", 291},
+		{"since 0", "?since=0", 1},
+		{"since 0 again", "?since=0", 1},
+	}
+	var streams []*sseStream
+	for _, tc := range cases {
+		s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query)
+		s.NextEvent(t) // hello
+		streams = append(streams, s)
+	}
+	publishData(t, ts.URL, `"new"`)
+	streams = append(streams, old)
+	cases = append(cases, struct {
+		name, query string
+		first       uint64
+	}{"the first subscriber", "", n + 1})
+	for i, s := range streams {
+		t.Run(cases[i].name, func(t *testing.T) {
+			for want := cases[i].first; want <= n+1; want++ {
+				if ev, m := s.NextMessage(t); m.ID != want {
+					t.Fatalf("got %q, want message %d", ev.Raw, want)
+				}
+			}
+		})
+	}
+	// Nothing more: the next thing on every stream is the next message.
+	publishData(t, ts.URL, `"newer"`)
+	for i, s := range streams {
+		if ev, m := s.NextMessage(t); m.ID != n+2 {
+			t.Errorf("%s: got %q, want message %d", cases[i].name, ev.Raw, n+2)
+		}
+	}
+}
+
+// TestSSESlowReaderCannotStallOthers pins r3labs #7: a client that never
+// reads fills its socket; the others still get every message, and the stuck
+// one is dropped once it is --send-queue messages behind, to resume later
+// from its Last-Event-ID.
+func TestSSESlowReaderCannotStallOthers(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "--send-queue", "16", "--history", "100")
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	stuck, err := net.DialTimeout("tcp", addr, streamWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	stuck.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(stuck, "GET /api/sse HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // and never read
+	healthy := sseOpen(t, nil, ts.URL+"/api/sse")
+	healthy.NextEvent(t)
+	awaitCond(t, "both subscribers", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 2 })
+
+	const n = 200 // 6 MB: more than the socket buffers of the stuck one hold
+	big := `"` + strings.Repeat("x", 30<<10) + `"`
+	received := make(chan error, 1)
+	go func() {
+		for id := uint64(1); id <= n; id++ {
+			select {
+			case ev := <-healthy.events:
+				if ev.Event != "" || !strings.HasPrefix(ev.Data, `{"id":`+strconv.FormatUint(id, 10)+`,`) {
+					received <- fmt.Errorf("got %.40q, want message %d", ev.Raw, id)
+					return
+				}
+			case <-healthy.done:
+				received <- fmt.Errorf("stream ended before message %d: %v", id, healthy.err)
+				return
+			case <-time.After(streamWait):
+				received <- fmt.Errorf("message %d did not arrive in %v", id, streamWait)
+				return
+			}
+		}
+		received <- nil
+	}()
+	for range n {
+		publishData(t, ts.URL, big)
+	}
+	if err := <-received; err != nil {
+		t.Fatalf("healthy reader: %v", err)
+	}
+	assertStuckReaderDropped(t, ts, "sse", n)
+}
+
+// assertStuckReaderDropped checks that the one subscriber of transport that
+// stopped reading is gone, counted as dropped, and that it went because it
+// fell --send-queue behind, not only when a write to it timed out (10 s).
+func assertStuckReaderDropped(t *testing.T, ts *testServer, transport string, behind int) {
+	t.Helper()
+	start := time.Now()
+	for fetchStats(t, ts.URL, transport).Clients != 1 {
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("the stuck %s reader is still connected %v after the last publish", transport, time.Since(start))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if cut := time.Since(start); cut > 5*time.Second {
+		t.Errorf("the stuck %s reader was cut %v after the last publish, want it dropped once it fell --send-queue (16) behind; it was %d behind", transport, cut.Round(time.Millisecond), behind)
+	}
+	if st := fetchStats(t, ts.URL, transport); st.Dropped != 1 {
+		t.Errorf("%s dropped = %d, want 1 (the stuck reader)", transport, st.Dropped)
+	}
+}
+
+// TestSSEStreamsLeakNoGoroutines pins r3labs #8: streams that end, by the
+// client leaving or by /api/drop, leave no goroutine behind.
+func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
+	ts := startServer(t)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	publishN(t, ts.URL, 1)
+	awaitCond(t, "a settled server", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 0 })
+	base := runtime.NumGoroutine()
+
+	for round := range 3 {
+		var left, dropped []*sseStream
+		for i := range 20 {
+			s := sseOpen(t, client, ts.URL+"/api/sse?since=0")
+			s.NextEvent(t) // hello
+			s.NextMessage(t)
+			if i%2 == 0 {
+				left = append(left, s)
+			} else {
+				dropped = append(dropped, s)
+			}
+		}
+		for _, s := range left {
+			s.Close()
+		}
+		awaitCond(t, "the left streams to end", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 10 })
+		if n := dropConns(t, ts.URL, "sse"); n != 10 {
+			t.Fatalf("round %d: dropped %d, want 10", round, n)
+		}
+		for _, s := range dropped {
+			if _, err := s.Ended(t); err == nil || err == io.EOF {
+				t.Fatalf("round %d: a dropped stream ended cleanly (%v), want it cut", round, err)
+			}
+		}
+		awaitCond(t, "the dropped streams to end", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 0 })
+	}
+	deadline := time.Now().Add(streamWait)
+	for runtime.NumGoroutine() > base+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before 60 streams came and went:\n%s",
+				runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSSEDropThenResumeWithLastEventIDLosesNothing(t *testing.T) {
+	ts := startServer(t)
+	s := sseOpen(t, nil, ts.URL+"/api/sse?since=0")
+	s.NextEvent(t)
+	publishN(t, ts.URL, 3)
+	var last string
+	for range 3 {
+		ev, _ := s.NextMessage(t)
+		last = ev.ID // what a browser's EventSource remembers
+	}
+	if n := dropConns(t, ts.URL, "sse"); n != 1 {
+		t.Fatalf("dropped %d streams, want 1", n)
+	}
+	if _, err := s.Ended(t); err == io.EOF {
+		t.Fatal("the dropped stream ended cleanly, want it cut")
+	}
+	publishN(t, ts.URL, 4) // published while away
+
+	s = sseOpen(t, nil, ts.URL+"/api/sse?since=1", "Last-Event-ID", last)
+	if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != last {
+		t.Fatalf("got %q, want hello with id %s", ev.Raw, last)
+	}
+	publishN(t, ts.URL, 1)
+	for want := uint64(4); want <= 8; want++ {
+		if ev, m := s.NextMessage(t); m.ID != want {
+			t.Fatalf("after the resume got %q, want message %d", ev.Raw, want)
+		}
+	}
+}
+
+func TestSSEShutdownEndsTheStreamAfterEveryAckedMessage(t *testing.T) {
+	ts := startServer(t)
+	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	s.NextEvent(t)
+	last := publishN(t, ts.URL, 50)
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.Stop() }()
+	events, err := s.Ended(t)
+	if err != io.EOF {
+		t.Errorf("stream ended with %v, want a clean end", err)
+	}
+	var ids []uint64
+	for _, ev := range events {
+		if !ev.isComment() {
+			ids = append(ids, decodeMessage(t, []byte(ev.Data)).ID)
+		}
+	}
+	if uint64(len(ids)) != last || ids[0] != 1 || ids[len(ids)-1] != last {
+		t.Errorf("got %d messages (%v) before the end, want 1..%d", len(ids), ids, last)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	case <-time.After(streamWait):
+		t.Fatal("shutdown did not finish")
+	}
+}
+
+func TestSSEConnectionLimitAnswers503(t *testing.T) {
+	ts := startServer(t, "--max-clients", "2")
+	a := sseOpen(t, nil, ts.URL+"/api/sse")
+	a.NextEvent(t)
+	sseOpen(t, nil, ts.URL+"/api/sse").NextEvent(t)
+	resp, _ := sseGet(t, nil, ts.URL+"/api/sse")
+	body, _ := io.ReadAll(resp.Body)
+	jsonError(t, resp, body, http.StatusServiceUnavailable)
+
+	a.Close()
+	awaitCond(t, "a free place", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 1 })
+	sseOpen(t, nil, ts.URL+"/api/sse").NextEvent(t)
+}
