@@ -1,1 +1,485 @@
+// app.js: the page. It starts the four clients from one cursor, shows what
+// each receives, checks every id for gaps and duplicates, measures latency,
+// and wires the controls. The clients know nothing of the page: each has
+// start(cursor), stop(), and calls onmessage, onstate and onnotice.
 
+import { PollClient } from './poll.js';
+import { LongPollClient } from './longpoll.js';
+import { SSEClient } from './sse.js';
+import { WSClient } from './ws.js';
+import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
+import { t, setLang, defaultLang } from './i18n.js';
+import { draw, WINDOW_MS } from './chart.js';
+
+const TRANSPORTS = [
+  { key: 'poll', Client: PollClient, cut: null, color: '#8a5a00' },
+  { key: 'longpoll', Client: LongPollClient, cut: 'longpoll', color: '#a0307a' },
+  { key: 'sse', Client: SSEClient, cut: 'sse', color: '#1f6fb2' },
+  { key: 'ws', Client: WSClient, cut: 'ws', color: '#1a7f4b' },
+];
+
+const MAX_SHOWN = 50;      // messages kept in each panel's list
+const LATENCY_SAMPLES = 200; // the recent window of p50 and p99
+const STUCK_MS = 4_000;    // a short request slower than this is stuck in the browser
+
+const $ = sel => document.querySelector(sel);
+const encoder = new TextEncoder();
+
+// pageNow is this page's clock in epoch ms, with the fraction that
+// performance.now() has and Date.now() lacks.
+const pageNow = () => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------------------
+// One clock. A message's time is the server's clock at publish; latency is
+// receipt minus that, so the page needs the server's clock. Each publish
+// from this page is an NTP-style sample: the server stamped the message
+// somewhere between our send (t0) and its answer (t1), so its clock minus
+// ours is about time - (t0 + t1) / 2, within half the round trip. The
+// sample with the fastest round trip of the recent ones wins. Until the
+// first publish the offset is taken as 0: page and server on one machine.
+
+const clock = {
+  offset: 0,     // server clock minus page clock, ms
+  error: null,   // half the round trip of the sample used, ms; null: assumed
+  samples: [],   // recent {offset, error}
+
+  add(t0, t1, serverTime) {
+    this.samples.push({ offset: serverTime - (t0 + t1) / 2, error: (t1 - t0) / 2 });
+    if (this.samples.length > 20) this.samples.shift();
+    const best = this.samples.reduce((a, b) => (b.error < a.error ? b : a));
+    this.offset = best.offset;
+    this.error = best.error;
+    renderClock();
+  },
+};
+
+function renderClock() {
+  $('#clock').textContent = clock.error === null ? t('clockAssumed') : t('clockMeasured', {
+    offset: clock.offset.toFixed(2), err: clock.error.toFixed(2), n: clock.samples.length,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Panel: one transport's view.
+
+class Panel {
+  constructor({ key, Client, cut, color }) {
+    this.key = key;
+    this.color = color;
+    this.el = $('#panel-template').content.firstElementChild.cloneNode(true);
+    this.el.id = `panel-${key}`;
+    this.el.dataset.transport = key;
+    this.el.style.setProperty('--accent', color);
+    this.field = name => this.el.querySelector(`.${name}`);
+    this.field('name').dataset.i18n = key;
+    for (const dd of this.el.querySelectorAll('[data-part]')) dd.dataset.i18n = `explain.${key}.${dd.dataset.part}`;
+    const button = this.field('cut');
+    if (cut) {
+      button.dataset.transport = cut;
+      button.id = `cut-${key}`;
+      button.setAttribute('aria-describedby', 'cut-help');
+    } else {
+      const note = document.createElement('p');
+      note.className = 'help nothing-to-cut';
+      note.dataset.i18n = 'nothingToCut';
+      button.replaceWith(note);
+    }
+    $('#panels').append(this.el);
+
+    this.last = null;        // the last id received: gaps and duplicates are checked against it
+    this.expectJump = false; // a "missed" notice announced the next gap
+    this.counts = { received: 0, gaps: 0, dups: 0, reconnects: 0, empty: 0, requests: 0 };
+    this.state = { name: 'connecting' };
+    this.since = performance.now(); // when the current state began
+    this.wasOpen = false;    // open at least once: later opens are reconnects
+    this.lost = false;       // lost the connection since the last open
+    this.latencies = [];     // recent latencies, ms
+    this.points = [];        // {at, ms} for the chart
+    this.payloadBytes = 0;   // bytes of message JSON received, for the overhead
+    this.client = new Client({
+      onmessage: m => this.message(m),
+      onstate: s => this.setState(s),
+      onnotice: n => this.notice(n),
+    });
+  }
+
+  start(cursor) {
+    this.last = cursor;
+    this.client.start(cursor);
+  }
+
+  message(m) {
+    const received = pageNow();
+    const c = this.counts;
+    c.received++;
+    if (this.last !== null && m.id <= this.last) c.dups++;
+    else if (this.last !== null && m.id > this.last + 1 && !this.expectJump) c.gaps += m.id - this.last - 1;
+    this.expectJump = false;
+    this.last = Math.max(this.last ?? 0, m.id);
+    this.payloadBytes += encoder.encode(JSON.stringify(m)).length;
+
+    const latency = received + clock.offset - m.time;
+    this.latencies.push(latency);
+    if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
+    this.points.push({ at: received, ms: latency });
+    while (this.points.length && received - this.points[0].at > WINDOW_MS) this.points.shift();
+
+    this.show(messageItem(m, latency));
+    this.dirty = true;
+  }
+
+  notice(n) {
+    switch (n.type) {
+      case 'request': this.counts.requests++; break;
+      case 'empty': this.counts.empty++; break;
+      case 'missed': this.expectJump = true; this.show(noteItem('missed', { n: n.count })); break;
+      case 'reset': this.last = 0; this.show(noteItem('reset')); break;
+      case 'watchdog': this.show(noteItem('watchdog')); break;
+    }
+    this.dirty = true;
+  }
+
+  setState(s) {
+    if (s.name !== this.state.name) this.since = performance.now();
+    if (s.name === 'reconnecting' && this.wasOpen) this.lost = true;
+    if (s.name === 'open') {
+      if (this.lost) this.counts.reconnects++;
+      this.wasOpen = true;
+      this.lost = false;
+    }
+    this.state = s;
+    this.el.dataset.state = s.name;
+    this.renderState();
+    this.dirty = true;
+  }
+
+  show(li) {
+    const list = this.field('messages');
+    list.prepend(li);
+    while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
+  }
+
+  renderState() {
+    const s = this.state;
+    const secs = at => Math.max(0, Math.ceil((at - Date.now()) / 1000));
+    const icons = { connecting: '…', open: '●', waiting: '‖', reconnecting: '↻', closed: '✕' };
+    this.field('state-icon').textContent = icons[s.name] ?? '';
+    this.field('state-word').textContent = t(`state.${s.name}`, { s: secs(s.at) });
+    this.field('state-detail').textContent = this.detail(s, secs);
+  }
+
+  detail(s, secs) {
+    switch (s.name) {
+      case 'open':
+        if (this.key === 'poll') return t('detail.poll', { s: secs(s.next) });
+        if (this.key === 'longpoll') return t('detail.longpoll', { s: s.held });
+        if (this.key === 'ws') return t('detail.ws', { s: Math.round(s.heartbeat / 1000) });
+        return t('detail.sse');
+      case 'connecting':
+        return this.key === 'longpoll' ? t('detail.connecting.longpoll') : '';
+      case 'waiting':
+        return t(`why.${s.why}`);
+      case 'reconnecting':
+        if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
+        if (s.why?.startsWith('close ')) return closeText(Number(s.why.slice(6)));
+        return t(`why.${s.why}`);
+      case 'closed':
+        if (s.code === undefined || s.code === 1000) return '';
+        return s.code < 1000 ? t('code.http', { code: s.code, reason: s.reason }) : closeText(s.code);
+    }
+    return '';
+  }
+
+  render(now) {
+    this.renderState();
+    if (!this.dirty) return;
+    this.dirty = false;
+    const c = this.counts;
+    for (const [k, v] of Object.entries(c)) this.field(k === 'requests' ? 'tab-requests' : k).textContent = v;
+    const d = this.el.dataset;
+    d.received = c.received;
+    d.gaps = c.gaps;
+    d.dups = c.dups;
+    d.reconnects = c.reconnects;
+    d.lastId = this.last ?? '';
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    this.p50 = quantile(sorted, 0.5);
+    this.field('p50').textContent = ms(this.p50);
+    this.field('p99').textContent = ms(quantile(sorted, 0.99));
+    this.field('window').textContent = sorted.length ? `(${t('window', { n: sorted.length })})` : '';
+    draw(this.field('chart'), this.points, now, this.color);
+  }
+
+  renderStats(s) {
+    const bytes = s.bytes_in + s.bytes_out;
+    this.field('s-requests').textContent = s.requests;
+    this.field('s-bytes').textContent = bytes.toLocaleString();
+    this.field('s-per-message').textContent = s.messages ? Math.round(bytes / s.messages) : '–';
+    this.field('s-empty').textContent = s.empty;
+    this.field('s-clients').textContent = s.clients;
+    // Overhead: what the wire carried per message beyond the message itself.
+    const payload = this.counts.received ? this.payloadBytes / this.counts.received : 0;
+    this.overhead = s.messages && payload ? Math.round(bytes / s.messages - payload) : null;
+  }
+}
+
+function closeText(code) {
+  const key = `code.${code}`;
+  const meaning = t(key) === key ? t('code.unknown') : t(key);
+  return t('why.close', { code, meaning });
+}
+
+function quantile(sorted, q) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function ms(v) {
+  if (v === null || v === undefined) return '–';
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
+  return `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+}
+
+// messageItem renders one message as text only: its data is whatever a
+// stranger published, so it never goes near innerHTML.
+function messageItem(m, latency) {
+  const li = document.createElement('li');
+  li.dataset.id = m.id;
+  const part = (cls, text) => {
+    const span = document.createElement('span');
+    span.className = cls;
+    span.textContent = text;
+    li.append(span, ' ');
+  };
+  const d = m.data;
+  const isChat = d !== null && typeof d === 'object' && typeof d.text === 'string';
+  part('id', `#${m.id}`);
+  if (isChat && typeof d.user === 'string') part('user', `${d.user}:`);
+  part('text', isChat ? d.text : typeof d === 'string' ? d : JSON.stringify(d));
+  part('lat', ms(latency));
+  return li;
+}
+
+function noteItem(key, params) {
+  const li = document.createElement('li');
+  li.className = 'note';
+  li.textContent = t(key, params);
+  return li;
+}
+
+// ---------------------------------------------------------------------------
+// The page.
+
+const panels = TRANSPORTS.map(tr => new Panel(tr));
+const byKey = Object.fromEntries(panels.map(p => [p.key, p]));
+
+function buildCompareTable() {
+  const body = $('#compare tbody');
+  for (const { key } of TRANSPORTS) {
+    const tr = document.createElement('tr');
+    tr.dataset.transport = key;
+    const cell = (tag, i18n, cls) => {
+      const c = document.createElement(tag);
+      if (i18n) c.dataset.i18n = i18n;
+      if (cls) c.className = cls;
+      if (tag === 'th') c.scope = 'row';
+      tr.append(c);
+    };
+    cell('th', key);
+    cell('td', `cmp.${key}.direction`);
+    cell('td', null, 'overhead');
+    cell('td', null, 'latency');
+    cell('td', `cmp.${key}.proxies`);
+    cell('td', `cmp.${key}.sixConn`);
+    cell('td', `cmp.${key}.support`);
+    body.append(tr);
+  }
+}
+
+function renderCompare() {
+  for (const p of panels) {
+    const row = document.querySelector(`#compare tr[data-transport="${p.key}"]`);
+    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : `${p.overhead} B`;
+    row.querySelector('.latency').textContent = ms(p.p50);
+  }
+}
+
+// start reads the feed's last id once and starts all four clients from it,
+// so that every panel should show exactly the same messages.
+async function start() {
+  const backoff = new Backoff();
+  for (;;) {
+    try {
+      const s = await request('api/stats');
+      for (const p of panels) p.start(s.feed.last_id);
+      return;
+    } catch {
+      await sleep(backoff.next());
+    }
+  }
+}
+
+async function pollStats() {
+  for (;;) {
+    try {
+      const s = await request('api/stats', { timeout: 5_000 });
+      for (const p of panels) p.renderStats(s.transports[p.key]);
+      renderCompare();
+    } catch { /* offline or stuck: the counters wait */ }
+    await sleep(1_000);
+  }
+}
+
+// checkConnectionLimit explains HTTP/1.1's six connections per host when
+// they bite: a short request waiting seconds on loopback, or a panel stuck
+// connecting, while the WebSocket (pooled apart) is fine.
+function checkConnectionLimit() {
+  const note = $('#limit-note');
+  const now = performance.now();
+  const wsFine = byKey.ws.state.name === 'open';
+  let oldest = 0;
+  for (const r of briefRequests) oldest = Math.max(oldest, now - r.started);
+  for (const p of panels) {
+    if (p.key !== 'ws' && p.state.name === 'connecting') oldest = Math.max(oldest, now - p.since);
+  }
+  let text = null;
+  if (wsFine && !network.offline && oldest > STUCK_MS) text = t('limit.stuck', { s: Math.round(oldest / 1000) });
+  else if (panels.some(p => p.state.name === 'waiting' && p.state.why === 'slot')) text = t('limit.slot');
+  note.hidden = text === null;
+  note.dataset.kind = text === null ? '' : oldest > STUCK_MS ? 'stuck' : 'slot';
+  if (text !== null && note.textContent !== text) note.textContent = text;
+}
+
+// A hidden tab lends its held connections (SSE, long poll) to a tab that
+// waits for one, and takes them back, resuming from its cursors, when shown.
+async function lendHeldConnections() {
+  const held = [byKey.sse, byKey.longpoll];
+  if (document.visibilityState === 'hidden') {
+    if (held.some(p => p.state.name !== 'waiting') && await slotsWanted()) {
+      for (const p of held) p.client.stop('hidden');
+    }
+  } else {
+    for (const p of held) {
+      if (p.state.name === 'waiting' && p.state.why === 'hidden') p.client.start(p.client.cursor);
+    }
+  }
+}
+
+async function publish(data) {
+  const t0 = pageNow();
+  const r = await request('api/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
+  });
+  clock.add(t0, pageNow(), r.time);
+  return r;
+}
+
+function wireControls() {
+  const lang = $('#lang');
+  lang.value = defaultLang();
+  lang.addEventListener('change', () => {
+    localStorage.setItem('fourway.lang', lang.value);
+    setLang(lang.value);
+    renderAll();
+  });
+
+  $('#publish').addEventListener('submit', async e => {
+    e.preventDefault();
+    const text = $('#text'), status = $('#publish-status');
+    try {
+      const r = await publish({ user: $('#name').value || 'anon', text: text.value });
+      status.textContent = t('sent', { id: r.id });
+      text.value = '';
+    } catch (err) {
+      status.textContent = t('sendFailed', { error: err.message });
+    }
+  });
+
+  // Auto-publish: rate messages per second, at most four publishes in
+  // flight (a slow server gets fewer, not a pile-up).
+  const rate = $('#rate');
+  let timer = null, n = 0, inFlight = 0;
+  rate.addEventListener('input', () => {
+    $('#rate-value').textContent = rate.value;
+    clearInterval(timer);
+    if (Number(rate.value) === 0) return;
+    timer = setInterval(() => {
+      if (inFlight >= 4) return;
+      inFlight++;
+      publish({ user: $('#name').value || 'auto', text: `auto ${++n}` })
+        .catch(() => {})
+        .finally(() => inFlight--);
+    }, 1000 / Number(rate.value));
+  });
+
+  const interval = $('#poll-interval');
+  interval.addEventListener('change', () => {
+    const s = Math.min(60, Math.max(0.5, Number(interval.value) || 3));
+    byKey.poll.client.interval = s * 1000;
+  });
+  const timeout = $('#lp-timeout');
+  timeout.addEventListener('change', () => {
+    byKey.longpoll.client.timeout = Math.min(120, Math.max(1, Math.round(Number(timeout.value)) || 30));
+  });
+
+  for (const button of document.querySelectorAll('button.cut')) {
+    button.addEventListener('click', async () => {
+      const status = $('#fault-status');
+      try {
+        const r = await request(`api/drop?transport=${button.dataset.transport}`, { method: 'POST' });
+        status.textContent = t('cutDone', { n: r.dropped });
+      } catch (err) {
+        status.textContent = err.message;
+      }
+    });
+  }
+
+  const offline = $('#offline');
+  offline.addEventListener('click', () => {
+    if (network.offline) return;
+    network.goOffline(10_000);
+    offline.setAttribute('aria-pressed', 'true');
+    document.body.dataset.offline = 'true';
+  });
+  network.addEventListener('online', () => {
+    offline.setAttribute('aria-pressed', 'false');
+    delete document.body.dataset.offline;
+    renderAll();
+  });
+}
+
+function renderAll() {
+  const now = pageNow();
+  for (const p of panels) {
+    p.el.querySelector('.cut')?.setAttribute('aria-label', t('cutLabel', { name: t(p.key) }));
+    p.dirty = true;
+    p.render(now);
+  }
+  renderClock();
+  renderCompare();
+  checkConnectionLimit();
+  const offline = $('#offline');
+  offline.textContent = network.offline
+    ? t('offlineOn', { s: Math.ceil((network.offlineUntil - Date.now()) / 1000) })
+    : t('offline');
+}
+
+buildCompareTable();
+wireControls();
+setLang($('#lang').value);
+renderAll();
+
+// Live rendering: four times a second is enough for countdowns and charts,
+// and costs nothing when 50 messages a second arrive.
+setInterval(() => {
+  const now = pageNow();
+  for (const p of panels) p.render(now);
+  checkConnectionLimit();
+  if (network.offline) $('#offline').textContent = t('offlineOn', { s: Math.ceil((network.offlineUntil - Date.now()) / 1000) });
+}, 250);
+setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
+setInterval(lendHeldConnections, 2_000);
+document.addEventListener('visibilitychange', lendHeldConnections);
+
+start();
+pollStats();

@@ -1,0 +1,277 @@
+package main
+
+// The page's tests drive Debian's real Chromium (package chromium) with
+// chromedp against the real server. They wait on DOM conditions with
+// deadlines, never on fixed sleeps: the page exposes what they need as
+// data-* attributes (each panel's data-state, data-received, data-last-id,
+// data-gaps, data-dups, data-reconnects).
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+var transportsOnPage = []string{"poll", "longpoll", "sse", "ws"}
+
+// browserTab is one Chromium tab on the page, and what went wrong in it.
+type browserTab struct {
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string // uncaught exceptions, console errors, dialogs
+}
+
+// openPage starts Chromium and loads the page of ts in a 1440×1000 tab.
+// Without Chromium the test is skipped, except under CI=true, where a
+// missing browser must fail rather than pass by skipping.
+func openPage(t *testing.T, ts *testServer) *browserTab {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		path = "/usr/bin/chromium"
+		if _, statErr := os.Stat(path); statErr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("chromium not found (%v): install the Debian package chromium", err)
+			}
+			t.Skipf("chromium not found (%v): install the Debian package chromium to run the page's tests", err)
+		}
+	}
+	// Exactly these flags: headless, no sandbox (containers run as root),
+	// and nothing that talks to the internet on its own.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc() // waits for the browser to exit, before TempDir is removed
+	})
+
+	tab := &browserTab{ctx: ctx}
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting chromium: %v", err)
+	}
+	err = chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := d.Text
+			if d.Exception != nil {
+				desc += " " + d.Exception.Description
+			}
+			tab.problem("uncaught exception at %s:%d: %s", d.URL, d.LineNumber+1, desc)
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range ev.Args {
+					parts = append(parts, string(a.Value))
+				}
+				tab.problem("console.error: %s", strings.Join(parts, " "))
+			}
+		case *page.EventJavascriptDialogOpening:
+			tab.problem("a dialog opened: %s %q", ev.Type, ev.Message)
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	})
+	if err != nil {
+		t.Fatalf("listening to the tab: %v", err)
+	}
+	tab.do(t, 10*time.Second,
+		chromedp.EmulateViewport(1440, 1000),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("panel-ws")),
+	)
+	return tab
+}
+
+func (b *browserTab) problem(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = append(b.problems, fmt.Sprintf(format, args...))
+}
+
+// checkProblems fails the test if the page threw, logged an error or
+// opened a dialog.
+func (b *browserTab) checkProblems(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("page: %s", p)
+	}
+	b.problems = nil
+}
+
+// do runs actions with a deadline.
+func (b *browserTab) do(t *testing.T, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%v\n%s", err, b.describe())
+	}
+}
+
+// waitFor polls a JavaScript condition until it is true or timeout passes.
+func (b *browserTab) waitFor(t *testing.T, what, condition string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](condition,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v\n%s", what, err, b.describe())
+	}
+}
+
+// eval returns the value of a JavaScript expression.
+func eval[T any](t *testing.T, b *browserTab, expression string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expression, err)
+	}
+	return v
+}
+
+// describe is each panel's data attributes and state text, for failures.
+func (b *browserTab) describe() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('.panel')].map(p =>
+		p.id + ' ' + JSON.stringify(p.dataset) + ' ' + p.querySelector('.state').textContent.trim()).join('\n')`))
+	if err != nil {
+		return "(panels unavailable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// allPanels is a JavaScript condition that holds for every panel.
+func allPanels(condition string) string {
+	return `[...document.querySelectorAll('.panel')].length === 4 &&
+		[...document.querySelectorAll('.panel')].every(p => ` + condition + `)`
+}
+
+// publishFromForm types text into the page's publish form and sends it.
+func (b *browserTab) publishFromForm(t *testing.T, text string) {
+	t.Helper()
+	b.do(t, 10*time.Second,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('text').value = ''`),
+		chromedp.SendKeys(chromedp.ID("text"), text),
+		chromedp.Click(chromedp.ID("send")),
+	)
+}
+
+func publishHTTP(t *testing.T, ts *testServer, text string) {
+	t.Helper()
+	resp, err := http.Post(ts.URL+"/api/messages", "text/plain", strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+}
+
+// everyIDOnce is a condition: every panel received ids 1..n, each once.
+func everyIDOnce(n int) string {
+	return allPanels(fmt.Sprintf(`p.dataset.lastId === '%d' && p.dataset.received === '%d' &&
+		p.dataset.gaps === '0' && p.dataset.dups === '0'`, n, n))
+}
+
+func TestPage(t *testing.T) {
+	ts := startServer(t)
+	tab := openPage(t, ts)
+	defer tab.checkProblems(t)
+
+	t.Run("all four panels open", func(t *testing.T) {
+		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	})
+
+	published := 0
+	t.Run("a message from the form appears in all four panels", func(t *testing.T) {
+		tab.publishFromForm(t, "hello from the form")
+		published++
+		tab.waitFor(t, "the message in every panel", allPanels(
+			`[...p.querySelectorAll('.messages li .text')].some(e => e.textContent === 'hello from the form')`),
+			10*time.Second)
+		tab.waitFor(t, "id 1 once everywhere", everyIDOnce(published), 10*time.Second)
+	})
+
+	t.Run("message data is shown as text and runs nothing", func(t *testing.T) {
+		const evil = `<img src=x onerror=alert(1)>`
+		tab.publishFromForm(t, evil)
+		published++
+		tab.waitFor(t, "the markup shown as text in every panel", allPanels(
+			`[...p.querySelectorAll('.messages li .text')].some(e => e.textContent === '`+evil+`')`),
+			10*time.Second)
+		if n := eval[int](t, tab, `document.querySelectorAll('.messages img').length + document.images.length`); n != 0 {
+			t.Errorf("%d img elements were created from message data", n)
+		}
+		tab.checkProblems(t) // a dialog would be reported here
+	})
+
+	t.Run("cut WebSocket and SSE resume with zero gaps", func(t *testing.T) {
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-ws")), chromedp.Click(chromedp.ID("cut-sse")))
+		for i := range 5 { // published while the two reconnect
+			publishHTTP(t, ts, fmt.Sprintf("during the cut %d", i))
+			published++
+		}
+		tab.waitFor(t, "both reconnected", `['ws', 'sse'].every(k => {
+			const p = document.getElementById('panel-' + k);
+			return p.dataset.reconnects >= 1 && p.dataset.state === 'open';
+		})`, 15*time.Second)
+		for i := range 5 {
+			publishHTTP(t, ts, fmt.Sprintf("after the cut %d", i))
+			published++
+		}
+		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(published), 15*time.Second)
+
+		// The panels are full and alive now: the moment for a screenshot.
+		shot, err := chromedp.Run(tab.ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		out := filepath.Join(t.ArtifactDir(), "page.png")
+		if err := os.WriteFile(out, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", out)
+	})
+
+	t.Run("the language switch changes the text", func(t *testing.T) {
+		if got := eval[string](t, tab, `document.getElementById('controls-h').textContent`); got != "Controls" {
+			t.Fatalf("heading before the switch = %q, want Controls", got)
+		}
+		tab.do(t, 5*time.Second,
+			chromedp.SetValue(chromedp.ID("lang"), "zh"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change'))`),
+		)
+		tab.waitFor(t, "Chinese text", `document.getElementById('controls-h').textContent === '控制' &&
+			document.documentElement.lang === 'zh-CN' &&
+			document.querySelector('#panel-ws .state-word').textContent === '已连接'`, 5*time.Second)
+	})
+}

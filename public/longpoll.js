@@ -1,0 +1,96 @@
+// longpoll.js: the long-polling client.
+//
+// It asks GET /api/longpoll?since=cursor&timeout=S and the server holds the
+// request until a message after the cursor exists (then answers at once) or
+// S seconds pass (then answers with an empty list). The client asks again at
+// once with the answer's "next", so one request is nearly always waiting at
+// the server, and a message arrives about one round trip after its publish.
+//
+// The first request of a session asks for a 1 s timeout: until the server
+// answers, a long poll cannot tell "held, all is well" from "stuck", so a
+// quick first answer proves the server is there and the cursor is good.
+// Every request has a deadline of its timeout plus GRACE_MS: an answer that
+// does not come by then is lost, and the client retries with backoff. The
+// waiting request holds one of the browser's six connections to this host,
+// so the client first takes a held-connection slot (see network.js).
+
+import { Backoff, network, request, sleep, acquireSlot, HTTPError } from './network.js';
+
+const LIMIT = 100;
+const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
+
+export class LongPollClient {
+  #backoff = new Backoff();
+  #abort = null;
+
+  constructor({ onmessage, onstate, onnotice }) {
+    this.onmessage = onmessage;
+    this.onstate = onstate;
+    this.onnotice = onnotice;
+    this.cursor = null;
+    this.timeout = 30; // s the server may hold a request; the page's control sets it
+  }
+
+  start(cursor) {
+    this.cursor = cursor;
+    this.#abort = new AbortController();
+    this.#run(this.#abort.signal);
+  }
+
+  stop(why = 'stopped') {
+    this.#abort?.abort();
+    this.onstate(why === 'hidden' ? { name: 'waiting', why } : { name: 'closed' });
+  }
+
+  async #run(signal) {
+    let release;
+    try {
+      release = await acquireSlot(signal, () => this.onstate({ name: 'waiting', why: 'slot' }));
+    } catch { return; } // stopped while waiting
+    try {
+      await this.#loop(signal);
+    } catch { /* stopped */ } finally {
+      release();
+    }
+  }
+
+  async #loop(signal) {
+    let first = true; // the first request after start or a failure
+    this.onstate({ name: 'connecting' });
+    while (!signal.aborted) {
+      const timeout = first ? 1 : this.timeout;
+      let page;
+      try {
+        const url = new URL('api/longpoll', location.href);
+        if (this.cursor !== null) url.searchParams.set('since', this.cursor);
+        url.searchParams.set('limit', LIMIT);
+        url.searchParams.set('timeout', timeout);
+        this.onnotice({ type: 'request' });
+        page = await request(url, { timeout: timeout * 1000 + GRACE_MS, signal, brief: false });
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof HTTPError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          this.onstate({ name: 'closed', code: err.status, reason: err.message });
+          return;
+        }
+        first = true;
+        const delay = this.#backoff.next();
+        this.onstate({ name: 'reconnecting', at: Date.now() + delay, why: network.offline ? 'offline' : 'error' });
+        await sleep(delay, signal);
+        this.onstate({ name: 'connecting' });
+        continue;
+      }
+      this.#backoff.reset();
+      first = false;
+      if (page.reset) { this.cursor = 0; this.onnotice({ type: 'reset' }); }
+      if (page.missed) this.onnotice({ type: 'missed', count: page.missed });
+      if (page.messages.length === 0) this.onnotice({ type: 'empty' });
+      for (const m of page.messages) {
+        this.cursor = m.id;
+        this.onmessage(m);
+      }
+      this.cursor = page.next;
+      this.onstate({ name: 'open', held: this.timeout });
+    }
+  }
+}

@@ -1,0 +1,155 @@
+// network.js: what the four clients share about the network itself.
+//
+//   - the "offline for 10 s" switch, a pretend network failure;
+//   - request(), one fetch with a deadline that honours the switch;
+//   - the held-connection slots that keep tabs from hanging each other on
+//     HTTP/1.1's six connections per host;
+//   - Backoff, the reconnect delay every client uses.
+
+// Backoff is exponential backoff with full jitter: the n-th retry in a row
+// waits a random time between 0 and min(cap, base * 2^n). The randomness
+// spreads a crowd of clients that all lost the server at the same moment,
+// so they do not all come back at the same moment either.
+export class Backoff {
+  constructor(base = 500, cap = 20_000) {
+    this.base = base; // ms: the ceiling of the first retry
+    this.cap = cap;   // ms: the ceiling never grows past this
+    this.attempt = 0;
+  }
+
+  // next returns the delay in ms before the next attempt.
+  next() {
+    const ceiling = Math.min(this.cap, this.base * 2 ** this.attempt);
+    this.attempt++;
+    return Math.random() * ceiling;
+  }
+
+  // reset starts over at the smallest delay: call it once a connection has
+  // proved healthy, not merely opened (a server that accepts and then fails
+  // at once must not be hammered).
+  reset() { this.attempt = 0; }
+}
+
+// HEALTHY_MS is how long a connection must stay up before its backoff resets.
+export const HEALTHY_MS = 5_000;
+
+// ---------------------------------------------------------------------------
+// The offline switch. While it is on, every attempt to connect fails at once
+// and open connections are cut, as when a laptop leaves the Wi-Fi. Each
+// client then shows its backoff, and its resume from its cursor afterwards.
+
+class Network extends EventTarget {
+  #until = 0; // page clock (ms) at which the pretend network comes back
+
+  get offline() { return Date.now() < this.#until; }
+  get offlineUntil() { return this.#until; }
+
+  goOffline(ms) {
+    this.#until = Date.now() + ms;
+    this.dispatchEvent(new Event('offline'));
+    setTimeout(() => this.dispatchEvent(new Event('online')), ms);
+  }
+}
+
+export const network = new Network();
+
+export class OfflineError extends Error {
+  constructor() { super('offline (the page\'s offline switch)'); this.name = 'OfflineError'; }
+}
+
+// HTTPError is an answer with a status other than 2xx.
+export class HTTPError extends Error {
+  constructor(status, message) { super(message); this.status = status; this.name = 'HTTPError'; }
+}
+
+// briefRequests holds the start time of every short request in flight
+// (polls, publishes, stats): one that takes seconds on loopback is stuck
+// in the browser's queue, not at the server. The page watches this.
+export const briefRequests = new Set();
+
+// request fetches url with a deadline and returns the parsed JSON body. It
+// fails at once while offline, and is cut when the switch goes on.
+// Options: timeout (ms), signal (to stop it), brief (short request: tracked
+// for the six-connection check), method, body, headers.
+export async function request(url, { timeout = 10_000, signal, brief = true, ...init } = {}) {
+  if (network.offline) throw new OfflineError();
+  const cut = new AbortController();
+  const onOffline = () => cut.abort(new OfflineError());
+  network.addEventListener('offline', onOffline);
+  const signals = [cut.signal, AbortSignal.timeout(timeout)];
+  if (signal) signals.push(signal);
+  const entry = { started: performance.now() };
+  if (brief) briefRequests.add(entry);
+  try {
+    const res = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.any(signals) });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText);
+    return body;
+  } catch (err) {
+    if (cut.signal.aborted) throw cut.signal.reason;
+    throw err;
+  } finally {
+    briefRequests.delete(entry);
+    network.removeEventListener('offline', onOffline);
+  }
+}
+
+// sleep waits ms, or less if signal aborts (then it rejects).
+export function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Held-connection slots.
+//
+// Over HTTP/1.1 a browser opens at most six connections to one host, shared
+// by all its tabs. An SSE stream or a waiting long poll keeps one busy the
+// whole time, so each tab of this page holds two. Three tabs would hold all
+// six, and every other request (short polls, publishes, stats) would wait in
+// the browser's queue, silently, until a long poll came back.
+//
+// So the held connections of all tabs share HELD_SLOTS named locks (the Web
+// Locks API, which the browser shares between the tabs of one origin):
+// holding a slot is the right to hold a connection open. Two connections
+// always stay free for short requests. A client that finds no free slot
+// says so ("waiting for a free connection") instead of hanging.
+// (WebSockets do not count: browsers pool them apart.)
+
+export const HELD_SLOTS = 4;
+
+// acquireSlot resolves with a release function once this client holds a
+// slot. onWait is called if none was free at once. Without the Web Locks
+// API (a page not on https or localhost) there is no sharing: it resolves
+// at once.
+export function acquireSlot(signal, onWait) {
+  if (!navigator.locks) return Promise.resolve(() => {});
+  return new Promise((resolve, reject) => {
+    let held = false;
+    const others = new AbortController(); // withdraws the requests not granted
+    const waiting = setTimeout(() => onWait?.(), 150);
+    for (let i = 0; i < HELD_SLOTS; i++) {
+      const withdraw = AbortSignal.any([others.signal, signal].filter(Boolean));
+      navigator.locks.request(`fourway-held-${i}`, { signal: withdraw }, () => {
+        if (held || signal?.aborted) return; // got two at once: give this one back
+        held = true;
+        clearTimeout(waiting);
+        others.abort();
+        // The slot is held until the promise below resolves.
+        return new Promise(release => resolve(release));
+      }).catch(() => {}); // withdrawn: nothing to do
+    }
+    signal?.addEventListener('abort', () => {
+      if (!held) { clearTimeout(waiting); reject(signal.reason); }
+    }, { once: true });
+  });
+}
+
+// slotsWanted tells whether a client of some tab waits for a slot.
+export async function slotsWanted() {
+  if (!navigator.locks) return false;
+  const { pending = [] } = await navigator.locks.query();
+  return pending.some(l => l.name.startsWith('fourway-held-'));
+}
