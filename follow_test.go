@@ -251,7 +251,11 @@ func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 }
 
 type statsAnswer struct {
-	Feed       struct{ LastID, OldestID, Published uint64 }
+	Feed struct {
+		LastID    uint64 `json:"last_id"`
+		OldestID  uint64 `json:"oldest_id"`
+		Published uint64 `json:"published"`
+	}
 	Transports map[string]struct {
 		Clients, Requests, Messages, Empty, Dropped int64
 		BytesIn                                     int64 `json:"bytes_in"`

@@ -89,7 +89,10 @@ func (p *publisher) run(every time.Duration, stop chan struct{}) {
 			p.n++
 			n := p.n
 			p.mu.Unlock()
-			data, _ := json.Marshal(map[string]string{"user": "ticker", "text": "tick " + strconv.Itoa(n)})
+			data, _ := json.Marshal(struct {
+				User string `json:"user"`
+				Text string `json:"text"`
+			}{"ticker", "tick " + strconv.Itoa(n)})
 			if _, err := p.feed.Publish(data); err != nil {
 				return // the feed is closed: shutting down
 			}

@@ -33,8 +33,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,7 +297,8 @@ func (wc *wsConn) write(b []byte) bool {
 // means a client that stopped reading: it is dropped like one that fell
 // behind, without a close frame, since nothing more can be written.
 func (wc *wsConn) wrote(err error) bool {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	var ne net.Error // the library hides os.ErrDeadlineExceeded behind its own net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
 		wc.s.stats.ws.dropped.Add(1)
 	}
 	return err == nil
