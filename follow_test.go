@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,4 +283,39 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func httpPost(url string, body io.Reader) (*http.Response, error) {
 	return http.Post(url, "text/plain", body)
+}
+
+// countingDialer dials connections that count the bytes the client's
+// socket reads and writes.
+type countingDialer struct {
+	read, written atomic.Int64
+}
+
+type countedConn struct {
+	net.Conn
+	d *countingDialer
+}
+
+func (c countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.d.read.Add(int64(n))
+	return n, err
+}
+
+func (c countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.d.written.Add(int64(n))
+	return n, err
+}
+
+func (d *countingDialer) dialWS(ctx context.Context, url string) (*websocket.Conn, error) {
+	wd := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countedConn{c, d}, nil
+	}}
+	conn, _, err := wd.DialContext(ctx, url, nil)
+	return conn, err
 }

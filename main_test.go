@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -29,12 +30,18 @@ type testServer struct {
 // and waits until /healthz answers. The server stops when the test ends.
 func startServer(t testing.TB, args ...string) *testServer {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServer with environment variables for run.
+func startServerEnv(t testing.TB, env map[string]string, args ...string) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	ts := &testServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	all := append([]string{"--addr", "127.0.0.1:0", "--ticker", "0"}, args...)
 	go func() {
-		err := run(ctx, all, func(string) string { return "" }, pw)
+		err := run(ctx, all, func(k string) string { return env[k] }, pw)
 		pw.Close()
 		ts.done <- err
 	}()
@@ -117,5 +124,47 @@ func TestHealthz(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != "ok" {
 		t.Fatalf("healthz = %d %q, want 200 ok", resp.StatusCode, body)
+	}
+}
+
+func TestFlagsFromEnvironment(t *testing.T) {
+	// FOURWAY_HISTORY sets --history; a flag on the command line wins.
+	ts := startServerEnv(t, map[string]string{"FOURWAY_HISTORY": "3", "FOURWAY_MAX_MESSAGE": "10"}, "--max-message", "20")
+	publishMany(t, ts.URL, 5)
+	var a pollAnswer
+	_, body, _ := getRaw(t, ts.URL+"/api/poll?since=0")
+	if err := json.Unmarshal([]byte(body), &a); err != nil || len(a.Messages) != 3 {
+		t.Fatalf("history from FOURWAY_HISTORY=3: got %s", body)
+	}
+	if code, _ := postMessage(t, ts.URL, "", strings.Repeat("a", 15)); code != 201 {
+		t.Fatalf("--max-message 20 should beat FOURWAY_MAX_MESSAGE=10: publish of 17 bytes got %d", code)
+	}
+}
+
+func TestBadConfigurationIsRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad env value names the variable", nil, map[string]string{"FOURWAY_HEARTBEAT": "soon"}, "FOURWAY_HEARTBEAT"},
+		{"unknown flag", []string{"--nope"}, nil, "nope"},
+		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
+		{"history below 1", []string{"--history", "0"}, nil, "--history"},
+		{"any origin", []string{"--allowed-origins", "http://a.example,*"}, nil, "--allowed-origins"},
+		{"send queue not under history", []string{"--history", "10", "--send-queue", "10"}, nil, "--send-queue"},
+		{"zero heartbeat", []string{"--heartbeat", "0"}, nil, "--heartbeat"},
+		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err := run(ctx, c.args, func(k string) string { return c.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("run = %v, want an error mentioning %q", err, c.want)
+			}
+		})
 	}
 }
