@@ -66,12 +66,28 @@ func openPage(t *testing.T, ts *testServer) *browserTab {
 		cancelTab()
 		cancelAlloc() // waits for the browser to exit, before TempDir is removed
 	})
-
-	tab := &browserTab{ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}
-	err = chromedp.Listen(ctx, func(ev any) {
+	return loadPage(t, ctx, ts.URL+"/")
+}
+
+// newTab opens url in another tab of b's browser.
+func (b *browserTab) newTab(t *testing.T, url string) (*browserTab, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return loadPage(t, ctx, url), cancel
+}
+
+// loadPage loads url in the tab of ctx and records what goes wrong there.
+func loadPage(t *testing.T, ctx context.Context, url string) *browserTab {
+	t.Helper()
+	tab := &browserTab{ctx: ctx}
+	err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
 			d := ev.ExceptionDetails
@@ -98,7 +114,7 @@ func openPage(t *testing.T, ts *testServer) *browserTab {
 	}
 	tab.do(t, 10*time.Second,
 		chromedp.EmulateViewport(1440, 1000),
-		chromedp.Navigate(ts.URL+"/"),
+		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("panel-ws")),
 	)
 	return tab
@@ -196,10 +212,11 @@ func publishHTTP(t *testing.T, ts *testServer, text string) {
 	}
 }
 
-// everyIDOnce is a condition: every panel received ids 1..n, each once.
-func everyIDOnce(n int) string {
+// everyIDOnce is a condition: every panel received the ids after cursor
+// up to last, each once.
+func everyIDOnce(cursor, last int) string {
 	return allPanels(fmt.Sprintf(`p.dataset.lastId === '%d' && p.dataset.received === '%d' &&
-		p.dataset.gaps === '0' && p.dataset.dups === '0'`, n, n))
+		p.dataset.gaps === '0' && p.dataset.dups === '0'`, last, last-cursor))
 }
 
 func TestPage(t *testing.T) {
@@ -218,7 +235,7 @@ func TestPage(t *testing.T) {
 		tab.waitFor(t, "the message in every panel", allPanels(
 			`[...p.querySelectorAll('.messages li .text')].some(e => e.textContent === 'hello from the form')`),
 			10*time.Second)
-		tab.waitFor(t, "id 1 once everywhere", everyIDOnce(published), 10*time.Second)
+		tab.waitFor(t, "id 1 once everywhere", everyIDOnce(0, published), 10*time.Second)
 	})
 
 	t.Run("message data is shown as text and runs nothing", func(t *testing.T) {
@@ -248,7 +265,7 @@ func TestPage(t *testing.T) {
 			publishHTTP(t, ts, fmt.Sprintf("after the cut %d", i))
 			published++
 		}
-		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(published), 15*time.Second)
+		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(0, published), 15*time.Second)
 
 		// The panels are full and alive now: the moment for a screenshot.
 		shot, err := chromedp.Run(tab.ctx, chromedp.FullScreenshot(100))
@@ -260,6 +277,25 @@ func TestPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", out)
+	})
+
+	t.Run("offline, then backoff and resume with zero gaps", func(t *testing.T) {
+		// A fresh load, with the offline switch shortened to 3 s.
+		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=3"))
+		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+		cursor := published
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
+		tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
+		for i := range 5 {
+			publishHTTP(t, ts, fmt.Sprintf("while offline %d", i))
+			published++
+		}
+		tab.waitFor(t, "every panel reconnected", allPanels(
+			`p.dataset.reconnects >= 1 && p.dataset.state === 'open'`), 25*time.Second)
+		publishHTTP(t, ts, "back online")
+		published++
+		tab.waitFor(t, fmt.Sprintf("ids %d..%d once in every panel", cursor+1, published),
+			everyIDOnce(cursor, published), 15*time.Second)
 	})
 
 	t.Run("the language switch changes the text", func(t *testing.T) {
@@ -274,4 +310,32 @@ func TestPage(t *testing.T) {
 			document.documentElement.lang === 'zh-CN' &&
 			document.querySelector('#panel-ws .state-word').textContent === '已连接'`, 5*time.Second)
 	})
+}
+
+// TestPageThreeTabs opens the page three times in one browser. Each tab's
+// SSE stream and long poll hold a connection, and a browser allows six per
+// host over HTTP/1.1: the page shares four of them between its tabs (Web
+// Locks), so short requests never hang, and a panel without one says it
+// waits instead of hanging silently.
+func TestPageThreeTabs(t *testing.T) {
+	ts := startServer(t)
+	first := openPage(t, ts)
+	first.waitFor(t, "tab 1 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	second, closeSecond := first.newTab(t, ts.URL+"/")
+	second.waitFor(t, "tab 2 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	third, _ := first.newTab(t, ts.URL+"/")
+	third.waitFor(t, "tab 3: WebSocket and short poll open, SSE and long poll waiting for a connection", `
+		['ws', 'poll'].every(k => document.getElementById('panel-' + k).dataset.state === 'open') &&
+		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.state === 'waiting') &&
+		!document.getElementById('limit-note').hidden`, 15*time.Second)
+	for _, tab := range []*browserTab{first, second, third} {
+		t.Log(tab.describe())
+	}
+	closeSecond()
+	third.waitFor(t, "tab 3 open once tab 2 closed", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	third.publishFromForm(t, "from the third tab")
+	for i, tab := range []*browserTab{first, third} {
+		tab.waitFor(t, fmt.Sprintf("the message in every panel of tab %d", 2*i+1), everyIDOnce(0, 1), 10*time.Second)
+		tab.checkProblems(t)
+	}
 }

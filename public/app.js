@@ -21,6 +21,8 @@ const TRANSPORTS = [
 const MAX_SHOWN = 50;      // messages kept in each panel's list
 const LATENCY_SAMPLES = 200; // the recent window of p50 and p99
 const STUCK_MS = 4_000;    // a short request slower than this is stuck in the browser
+// How long the offline switch lasts; ?offline=3 shortens it (tests, impatient demos).
+const OFFLINE_MS = 1000 * (Number(new URLSearchParams(location.search).get('offline')) || 10);
 
 const $ = sel => document.querySelector(sel);
 const encoder = new TextEncoder();
@@ -30,32 +32,68 @@ const encoder = new TextEncoder();
 const pageNow = () => performance.timeOrigin + performance.now();
 
 // ---------------------------------------------------------------------------
-// One clock. A message's time is the server's clock at publish; latency is
-// receipt minus that, so the page needs the server's clock. Each publish
-// from this page is an NTP-style sample: the server stamped the message
-// somewhere between our send (t0) and its answer (t1), so its clock minus
-// ours is about time - (t0 + t1) / 2, within half the round trip. The
-// sample with the fastest round trip of the recent ones wins. Until the
-// first publish the offset is taken as 0: page and server on one machine.
+// One clock. A message's time is the server's clock at its publish; latency
+// is receipt minus that, so the page needs the offset between the server's
+// clock and its own (offset = server - page). Two kinds of evidence bound it:
+//
+//   - a publish from this page, NTP-style: the server stamped the message
+//     somewhere between our send t0 and its answer t1, so
+//     time - t1 <= offset <= time - t0;
+//   - every message received at r: it cannot arrive before it was sent, so
+//     offset >= time - r.
+//
+// The estimate is the middle of the tightest bounds of the last two minutes
+// (clocks drift), and its error is half their width. Before the first publish
+// there is no upper bound: the offset is taken as 0, page and server on one
+// machine, raised to the lower bound if a message says otherwise.
 
 const clock = {
-  offset: 0,     // server clock minus page clock, ms
-  error: null,   // half the round trip of the sample used, ms; null: assumed
-  samples: [],   // recent {offset, error}
+  offset: 0,
+  error: null,    // ms either side; null while assumed
+  publishes: 0,
+  buckets: [],    // {at, lo, hi}, one per 10 s of page time
 
-  add(t0, t1, serverTime) {
-    this.samples.push({ offset: serverTime - (t0 + t1) / 2, error: (t1 - t0) / 2 });
-    if (this.samples.length > 20) this.samples.shift();
-    const best = this.samples.reduce((a, b) => (b.error < a.error ? b : a));
-    this.offset = best.offset;
-    this.error = best.error;
+  bound(lo, hi = Infinity) {
+    const now = performance.now();
+    let b = this.buckets.at(-1);
+    if (!b || now - b.at > 10_000) {
+      b = { at: now, lo: -Infinity, hi: Infinity };
+      this.buckets.push(b);
+      while (now - this.buckets[0].at > 120_000) this.buckets.shift();
+    }
+    b.lo = Math.max(b.lo, lo);
+    b.hi = Math.min(b.hi, hi);
+    let low = Math.max(...this.buckets.map(x => x.lo));
+    let high = Math.min(...this.buckets.map(x => x.hi));
+    if (low > high) { // a clock stepped: forget the older evidence
+      this.buckets = [b];
+      [low, high] = [b.lo, b.hi];
+    }
+    if (high === Infinity) {
+      this.offset = Math.max(0, low);
+      this.error = null;
+    } else {
+      this.offset = (low + high) / 2;
+      this.error = (high - low) / 2;
+    }
+  },
+
+  published(t0, t1, time) {
+    this.publishes++;
+    this.bound(time - t1, time - t0);
     renderClock();
+  },
+
+  // latency of a message received at r, after using it as evidence.
+  latency(r, time) {
+    this.bound(time - r);
+    return r + this.offset - time;
   },
 };
 
 function renderClock() {
   $('#clock').textContent = clock.error === null ? t('clockAssumed') : t('clockMeasured', {
-    offset: clock.offset.toFixed(2), err: clock.error.toFixed(2), n: clock.samples.length,
+    offset: clock.offset.toFixed(2), err: clock.error.toFixed(2), n: clock.publishes,
   });
 }
 
@@ -82,7 +120,8 @@ class Panel {
       const note = document.createElement('p');
       note.className = 'help nothing-to-cut';
       note.dataset.i18n = 'nothingToCut';
-      button.replaceWith(note);
+      button.remove();
+      this.field('state').after(note);
     }
     $('#panels').append(this.el);
 
@@ -118,7 +157,7 @@ class Panel {
     this.last = Math.max(this.last ?? 0, m.id);
     this.payloadBytes += encoder.encode(JSON.stringify(m)).length;
 
-    const latency = received + clock.offset - m.time;
+    const latency = clock.latency(received, m.time);
     this.latencies.push(latency);
     if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift();
     this.points.push({ at: received, ms: latency });
@@ -370,7 +409,7 @@ async function publish(data) {
   const r = await request('api/messages', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data),
   });
-  clock.add(t0, pageNow(), r.time);
+  clock.published(t0, pageNow(), r.time);
   return r;
 }
 
@@ -437,7 +476,7 @@ function wireControls() {
   const offline = $('#offline');
   offline.addEventListener('click', () => {
     if (network.offline) return;
-    network.goOffline(10_000);
+    network.goOffline(OFFLINE_MS);
     offline.setAttribute('aria-pressed', 'true');
     document.body.dataset.offline = 'true';
   });
@@ -458,10 +497,14 @@ function renderAll() {
   renderClock();
   renderCompare();
   checkConnectionLimit();
-  const offline = $('#offline');
-  offline.textContent = network.offline
+  renderOffline();
+}
+
+function renderOffline() {
+  $('#offline').textContent = network.offline
     ? t('offlineOn', { s: Math.ceil((network.offlineUntil - Date.now()) / 1000) })
-    : t('offline');
+    : t('offline', { s: OFFLINE_MS / 1000 });
+  $('#offline-help').textContent = t('offlineHelp', { s: OFFLINE_MS / 1000 });
 }
 
 buildCompareTable();
@@ -475,7 +518,8 @@ setInterval(() => {
   const now = pageNow();
   for (const p of panels) p.render(now);
   checkConnectionLimit();
-  if (network.offline) $('#offline').textContent = t('offlineOn', { s: Math.ceil((network.offlineUntil - Date.now()) / 1000) });
+  renderClock();
+  renderOffline();
 }, 250);
 setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
 setInterval(lendHeldConnections, 2_000);
