@@ -101,29 +101,28 @@ func getPage(ctx context.Context, url string) (pollAnswer, error) {
 	return a, json.Unmarshal(body, &a)
 }
 
+// pollPages asks for one page and records it; with pause, an empty page is
+// followed by the poll interval, as a short-poll client waits.
 func (f *follower) pollPages(ctx context.Context, url func(cursor uint64) string, cursor *uint64, pause time.Duration) error {
-	for ctx.Err() == nil {
-		a, err := getPage(ctx, url(*cursor))
-		if err != nil {
+	a, err := getPage(ctx, url(*cursor))
+	if err != nil {
+		return err
+	}
+	for _, raw := range a.Messages {
+		if err := f.record(raw, cursor); errors.Is(err, errHaveAll) {
+			break
+		} else if err != nil {
 			return err
 		}
-		for _, raw := range a.Messages {
-			if err := f.record(raw, cursor); errors.Is(err, errHaveAll) {
-				break
-			} else if err != nil {
-				return err
-			}
-		}
-		*cursor = a.Next
-		if len(a.Messages) == 0 && pause > 0 {
-			select { // the poll interval, as a short-poll client has
-			case <-time.After(pause):
-			case <-ctx.Done():
-			}
-		}
-		return nil
 	}
-	return ctx.Err()
+	*cursor = a.Next
+	if len(a.Messages) == 0 && pause > 0 {
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+		}
+	}
+	return nil
 }
 
 func (f *follower) poll(ctx context.Context, base string, cursor *uint64) error {

@@ -103,9 +103,8 @@ type Server struct {
 
 	ws *wsHub
 
-	ticker      publisher
-	adminOpen   bool // the demo controls need no token (loopback listener, no token set)
-	rateLimiter echo.MiddlewareFunc
+	ticker    publisher
+	adminOpen bool // the demo controls need no token (loopback listener, no token set)
 }
 
 // New returns a server for f. Call Serve to run it.
