@@ -308,6 +308,7 @@ func pollRaw(t testing.TB, base string) map[uint64][]byte {
 // transportFigures is one transport's part of GET /api/stats.
 type transportFigures struct {
 	Clients, Requests, Messages, Empty, Dropped int64
+	BytesIn                                     int64 `json:"bytes_in"`
 }
 
 func fetchStats(t testing.TB, base, transport string) transportFigures {

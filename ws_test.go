@@ -515,10 +515,15 @@ func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 // (acks, pongs, errors), pings and fanned-out messages all go through one
 // writer. Concurrent writers panic, which kills the process.
 func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
-	ts := startServer(t, "--heartbeat", "20ms")
+	// A short heartbeat puts pings among the other frames; not so short
+	// that a busy machine misses a pong and closes the connection.
+	ts := startServer(t, "--heartbeat", "200ms")
 	c, _ := wsDialHello(t, ts, "since=0")
 	const n = 200
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer c.Close() // stops the writer if the test fails early
+	failed := make(chan error, 2)
 	wg.Add(2)
 	go func() { // the client's writer
 		defer wg.Done()
@@ -526,7 +531,8 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 			c.SetWriteDeadline(time.Now().Add(streamWait))
 			frames := []string{`{"type":"ping"}`, `ping`, fmt.Sprintf(`{"type":"publish","data":%d,"ref":%d}`, i, i), `{"type":"nope"}`}
 			for _, f := range frames {
-				if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+				if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+					failed <- fmt.Errorf("ws write: %w", err)
 					return
 				}
 			}
@@ -535,12 +541,25 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 	go func() { // a publisher over HTTP at the same time
 		defer wg.Done()
 		for i := range n {
-			publishData(t, ts.URL, strconv.Itoa(i))
+			resp, err := http.Post(ts.URL+"/api/messages", "application/json", strings.NewReader(strconv.Itoa(i)))
+			if err != nil {
+				failed <- fmt.Errorf("publish: %w", err)
+				return
+			}
+			resp.Body.Close()
 		}
 	}()
 	pongs, barePongs, acks, errs, msgs := 0, 0, 0, 0, 0
 	for pongs < n || barePongs < n || acks < n || errs < n || msgs < 2*n {
-		b := c.ReadText(t)
+		_, b, err := c.TryRead()
+		if err != nil {
+			select {
+			case werr := <-failed:
+				t.Fatalf("ws read: %v (%v)", err, werr)
+			default:
+				t.Fatalf("ws read: %v (after %d pongs, %d bare pongs, %d acks, %d errors, %d messages)", err, pongs, barePongs, acks, errs, msgs)
+			}
+		}
 		switch {
 		case string(b) == `{"type":"pong"}`:
 			pongs++
@@ -557,5 +576,39 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 			msgs++
 		}
 	}
-	wg.Wait()
+}
+
+// TestWSConnectionStuckBothWaysIsReleasedWhenCut: a client that sends
+// frames but reads nothing fills the server's socket (the write pump waits)
+// and its reply queue (the read pump waits). When the connection is then
+// cut, both pumps must end: the connection leaves the stats and the
+// --max-clients count, and no goroutine is left waiting.
+func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "--history", "1000", "--send-queue", "999")
+	stuck, _ := wsDialHello(t, ts, "") // and never reads again
+	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+
+	big := `"` + strings.Repeat("x", 30<<10) + `"`
+	for range 400 { // 12 MB: more than the socket buffers hold
+		publishData(t, ts.URL, big)
+	}
+	before := fetchStats(t, ts.URL, "ws").BytesIn
+	const pings = 40 // more than the reply queue holds
+	for range pings {
+		stuck.Send(t, "ping")
+	}
+	// Each ping is a 6-byte frame plus a 4-byte mask.
+	awaitCond(t, "the server to read the pings", func() bool { return fetchStats(t, ts.URL, "ws").BytesIn >= before+pings*10 })
+
+	if n := dropConns(t, ts.URL, "ws"); n != 1 {
+		t.Fatalf("dropped %d, want 1", n)
+	}
+	start := time.Now()
+	for fetchStats(t, ts.URL, "ws").Clients != 0 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("the cut connection is still counted %v after /api/drop: its pumps did not end", time.Since(start).Round(time.Millisecond))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
