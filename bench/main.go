@@ -57,21 +57,22 @@ func main() {
 
 // Config is the bench's whole configuration, as the report records it.
 type Config struct {
-	URL           string    `json:"url,omitempty"`
-	Targets       []string  `json:"targets"`
-	Transports    []string  `json:"transports"`
-	Subs          []int     `json:"subscribers"`
-	Rates         []float64 `json:"rates"`
-	Payloads      []int     `json:"payloads"`
-	PollInterval  Duration  `json:"poll_interval"`
-	Warmup        Duration  `json:"warmup"`
-	Duration      Duration  `json:"duration"`
-	Stagger       Duration  `json:"stagger"`
-	Publishers    int       `json:"publishers"`
-	ClientHeaders string    `json:"client_headers"`
-	History       int       `json:"history"`
-	Nginx         string    `json:"nginx"`
-	Out           string    `json:"out"`
+	URL           string     `json:"url,omitempty"`
+	Targets       []string   `json:"targets"`
+	Transports    []string   `json:"transports"`
+	Subs          []int      `json:"subscribers"`
+	Rates         []float64  `json:"rates"`
+	Payloads      []int      `json:"payloads"`
+	PollInterval  Duration   `json:"poll_interval"`
+	Warmup        Duration   `json:"warmup"`
+	Duration      Duration   `json:"duration"`
+	Stagger       Duration   `json:"stagger"`
+	Publishers    int        `json:"publishers"`
+	Plan          []PlanItem `json:"plan,omitempty"`
+	ClientHeaders string     `json:"client_headers"`
+	History       int        `json:"history"`
+	Nginx         string     `json:"nginx"`
+	Out           string     `json:"out"`
 }
 
 // Report is everything one bench run produced.
@@ -83,6 +84,49 @@ type Report struct {
 	Config   Config    `json:"config"`
 	Results  []Result  `json:"results"`
 	Versions []string  `json:"versions,omitempty"`
+}
+
+// PlanItem is one entry of -plan: transports measured with the same
+// subscribers, rate and payload.
+type PlanItem struct {
+	Transports []string `json:"transports"`
+	Subs       int      `json:"subscribers"`
+	Rate       float64  `json:"rate"`
+	Payload    int      `json:"payload_bytes"`
+}
+
+// parsePlan reads "ws,sse:1000:100;longpoll:1000:10[:payload]".
+func parsePlan(s string, payload int) ([]PlanItem, error) {
+	var plan []PlanItem
+	for _, item := range strings.Split(s, ";") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		f := strings.Split(item, ":")
+		if len(f) < 3 || len(f) > 4 {
+			return nil, fmt.Errorf("-plan: %q is not transports:subs:rate[:payload]", item)
+		}
+		p := PlanItem{Transports: splitList(f[0]), Payload: payload}
+		var err error
+		if p.Subs, err = strconv.Atoi(f[1]); err != nil || p.Subs < 1 {
+			return nil, fmt.Errorf("-plan: %q: subscribers must be a positive whole number", item)
+		}
+		if p.Rate, err = strconv.ParseFloat(f[2], 64); err != nil || p.Rate <= 0 {
+			return nil, fmt.Errorf("-plan: %q: rate must be a positive number", item)
+		}
+		if len(f) == 4 {
+			if p.Payload, err = strconv.Atoi(f[3]); err != nil || p.Payload < 1 {
+				return nil, fmt.Errorf("-plan: %q: payload must be a positive whole number", item)
+			}
+		}
+		for _, t := range p.Transports {
+			if !contains(allTransports, t) {
+				return nil, fmt.Errorf("-plan: %q is not one of %s", t, strings.Join(allTransports, ", "))
+			}
+		}
+		plan = append(plan, p)
+	}
+	return plan, nil
 }
 
 var allTransports = []string{"poll", "longpoll", "sse", "ws"}
@@ -106,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	history := fs.Int("history", 1000, "fourway's --history (and its send queue is history/4, at most 256, as fourway's default)")
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
 	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html and the charts")
+	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -130,6 +175,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 			return c, false, fmt.Errorf("-rate: %q is not a positive number", s)
 		}
 		c.Rates = append(c.Rates, r)
+	}
+	if *plan != "" {
+		if c.Plan, err = parsePlan(*plan, c.Payloads[0]); err != nil {
+			return c, false, err
+		}
 	}
 	for _, t := range c.Targets {
 		if t != "fourway" && t != "nchan" {
@@ -197,14 +247,25 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 	rep := Report{Started: time.Now().UTC(), Machine: machine(), Config: cfg}
 	rep.Versions = versions(cfg)
 	var scenarios []Scenario
+	add := func(tr string, subs int, rate float64, payload int) {
+		for _, tg := range cfg.Targets {
+			scenarios = append(scenarios, Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
+				PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers})
+		}
+	}
+	for _, p := range cfg.Plan {
+		for _, tr := range p.Transports {
+			add(tr, p.Subs, p.Rate, p.Payload)
+		}
+	}
 	for _, payload := range cfg.Payloads {
+		if cfg.Plan != nil {
+			break
+		}
 		for _, rate := range cfg.Rates {
 			for _, subs := range cfg.Subs {
 				for _, tr := range cfg.Transports {
-					for _, tg := range cfg.Targets {
-						scenarios = append(scenarios, Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
-							PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers})
-					}
+					add(tr, subs, rate, payload)
 				}
 			}
 		}
@@ -226,7 +287,9 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx) }
 		case cfg.URL != "":
 			base := strings.TrimSuffix(cfg.URL, "/")
-			start = func(context.Context) (*server, error) { return &server{base: base, stop: func() error { return nil }}, nil }
+			start = func(context.Context) (*server, error) {
+				return &server{base: base, stop: func() error { return nil }}, nil
+			}
 		}
 		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.Transport, sc.Subs, sc.Rate, sc.Payload)
 		res, err := runScenario(ctx, sc, d, start, headers, prog, label)
@@ -281,8 +344,8 @@ func startProgress(p *progress, stderr io.Writer, quiet bool) func() {
 				left = fmt.Sprintf(" %4.1fs left", max(0, float64(u-mono())/1e9))
 			}
 			var delivered int64
-			if p.delivered != nil {
-				delivered = p.delivered()
+			if f := p.delivered.Load(); f != nil {
+				delivered = (*f)()
 			}
 			line := fmt.Sprintf("%s: %s%s, %d published, %d delivered", *label, *phase, left, p.published.Load(), delivered)
 			if tty {

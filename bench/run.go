@@ -71,14 +71,19 @@ type Duration time.Duration
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 func (d Duration) String() string               { return time.Duration(d).String() }
 
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}
+
 // progress is what the stderr line shows.
 type progress struct {
 	label     atomic.Pointer[string]
 	phase     atomic.Pointer[string]
 	until     atomic.Int64 // mono ns when the phase ends, 0 if unknown
 	published atomic.Int64
-	delivered func() int64
-	mu        sync.Mutex
+	delivered atomic.Pointer[func() int64]
 }
 
 func (p *progress) set(label, phase string, until int64) {
@@ -122,23 +127,24 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	subs := make([]*sub, sc.Subs)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	prog.delivered = func() int64 {
-		var n int64
-		for _, s := range subs {
-			if s != nil {
-				n += s.distinct.Load()
-			}
-		}
-		return n
-	}
-	prog.published.Store(0)
-	prog.set(label, "connecting", mono()+int64(sc.Stagger))
 	for i := range subs {
 		s := newSub(i)
 		s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, hists.shard(i)
 		s.interval = time.Duration(sc.PollInterval)
 		s.phase = t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
 		subs[i] = s
+	}
+	delivered := func() int64 {
+		var n int64
+		for _, s := range subs {
+			n += s.distinct.Load()
+		}
+		return n
+	}
+	prog.delivered.Store(&delivered)
+	prog.published.Store(0)
+	prog.set(label, "connecting", mono()+int64(sc.Stagger))
+	for i, s := range subs {
 		if !sleepUntil(ctx, t0.Add(time.Duration(i)*time.Duration(sc.Stagger)/time.Duration(sc.Subs))) {
 			break
 		}
