@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,17 +102,44 @@ func TestWSMissedAndReset(t *testing.T) {
 	}
 }
 
-func TestWSMalformedCursorIsRefusedBeforeUpgrade(t *testing.T) {
+func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
 	ts := startServer(t)
-	for _, since := range []string{"-1", "1.5", "abc", "1e3", "0x10", "+1", "%201", "99999999999999999999999"} {
-		t.Run(since, func(t *testing.T) {
-			_, resp, err := wsTryDial(t, ts, "since="+since)
+	queries := []string{"since=-1", "since=1.5", "since=abc", "since=1e3", "since=0x10", "since=+1", "since=%201",
+		"since=99999999999999999999999", "client=" + strings.Repeat("c", 129)}
+	for _, query := range queries {
+		t.Run(query[:min(len(query), 30)], func(t *testing.T) {
+			_, resp, err := wsTryDial(t, ts, query)
 			if err != websocket.ErrBadHandshake || resp == nil {
 				t.Fatalf("dial: %v, want a refused handshake", err)
 			}
 			body, _ := io.ReadAll(resp.Body)
 			jsonError(t, resp, body, http.StatusBadRequest)
 		})
+	}
+	t.Run("a GET without Upgrade", func(t *testing.T) {
+		resp, err := http.Get(ts.URL + "/api/ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		jsonError(t, resp, body, http.StatusBadRequest)
+	})
+}
+
+// TestWSCompressionIsOff pins gorilla trap #6: permessage-deflate is
+// experimental and allocates heavily per message; a client that offers it
+// is answered without it.
+func TestWSCompressionIsOff(t *testing.T) {
+	ts := startServer(t)
+	d := websocket.Dialer{HandshakeTimeout: streamWait, EnableCompression: true}
+	conn, resp, err := d.Dial(ts.WS()+"/api/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+		t.Errorf("Sec-WebSocket-Extensions: %q, want none", ext)
 	}
 }
 
@@ -509,6 +537,48 @@ func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 		t.Fatalf("healthy reader: %v", err)
 	}
 	assertStuckReaderDropped(t, ts, "ws", n)
+}
+
+// TestWSConnectionsLeakNoGoroutines: connections that end, by the client
+// closing or by /api/drop, leave no goroutine behind.
+func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
+	ts := startServer(t)
+	publishN(t, ts.URL, 1)
+	base := runtime.NumGoroutine()
+	for round := range 3 {
+		var closing, dropped []*wsClient
+		for i := range 20 {
+			c, _ := wsDialHello(t, ts, "since=0")
+			c.Message(t)
+			if i%2 == 0 {
+				closing = append(closing, c)
+			} else {
+				dropped = append(dropped, c)
+			}
+		}
+		for _, c := range closing {
+			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(streamWait))
+			c.ClosedWith(t, websocket.CloseNormalClosure)
+			c.Close()
+		}
+		if n := dropConns(t, ts.URL, "ws"); n != 10 {
+			t.Fatalf("round %d: dropped %d, want 10", round, n)
+		}
+		for _, c := range dropped {
+			c.ClosedWith(t, websocket.CloseAbnormalClosure)
+			c.Close()
+		}
+		awaitCond(t, "every connection to end", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 0 })
+	}
+	deadline := time.Now().Add(streamWait)
+	for runtime.NumGoroutine() > base+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before 60 connections came and went:\n%s",
+				runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestWSOneWriterUnderConcurrentReplies pins gorilla trap #1: replies
