@@ -561,6 +561,7 @@ func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
 			c.ClosedWith(t, websocket.CloseNormalClosure)
 			c.Close()
 		}
+		awaitCond(t, "the closed connections to end", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 10 })
 		if n := dropConns(t, ts.URL, "ws"); n != 10 {
 			t.Fatalf("round %d: dropped %d, want 10", round, n)
 		}
