@@ -683,3 +683,34 @@ func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne: a client whose
+// old connection died without a word (its socket full, as after a network
+// loss) reconnects with the same client id. The new connection must start
+// at once, whatever it takes to get rid of the old one.
+func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, "--history", "1000", "--send-queue", "999")
+	old, _ := wsDialHello(t, ts, "client=phone") // and never reads again
+	old.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+	big := `"` + strings.Repeat("x", 30<<10) + `"`
+	last := uint64(0)
+	for range 400 { // 12 MB: more than the socket buffers hold
+		last = publishData(t, ts.URL, big)
+	}
+
+	start := time.Now()
+	c := wsDial(t, ts, "client=phone&since="+strconv.FormatUint(last, 10))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("no hello on the new connection %v after the upgrade: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	if !bytes.HasPrefix(b, []byte(`{"type":"hello"`)) {
+		t.Fatalf("first frame %.60q, want the hello", b)
+	}
+	c.Send(t, `{"type":"ping"}`)
+	if got := c.ReadText(t); string(got) != `{"type":"pong"}` {
+		t.Fatalf("got %s, want a pong", got)
+	}
+}
