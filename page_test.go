@@ -160,6 +160,29 @@ func (b *browserTab) waitFor(t *testing.T, what, condition string, timeout time.
 	}
 }
 
+// screenshot saves the whole page as name in the test's artifact directory
+// (kept with go test -artifacts -outputdir DIR).
+func (b *browserTab) screenshot(t *testing.T, name string) {
+	t.Helper()
+	b.saveScreenshot(t, name, chromedp.FullScreenshot(100))
+}
+
+// saveScreenshot saves the image that capture takes.
+func (b *browserTab) saveScreenshot(t *testing.T, name string, capture chromedp.Action[[]byte]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, capture)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	out := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(out, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%s)", out, eval[string](t, b, `'page ' + document.documentElement.scrollWidth + ' px wide, viewport ' + document.documentElement.clientWidth + ' px, panels at ' + [...document.querySelectorAll('.panel')].map(p => Math.round(p.getBoundingClientRect().right)).join(',')`))
+}
+
 // eval returns the value of a JavaScript expression.
 func eval[T any](t *testing.T, b *browserTab, expression string) T {
 	t.Helper()
@@ -266,24 +289,29 @@ func TestPage(t *testing.T) {
 			published++
 		}
 		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(0, published), 15*time.Second)
+	})
 
-		// The panels are full and alive now: the moment for a screenshot.
-		shot, err := chromedp.Run(tab.ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
+	t.Run("auto-publish at 20 per second: every id once in every panel", func(t *testing.T) {
+		setRate := func(n int) {
+			tab.do(t, 5*time.Second,
+				chromedp.SetValue(chromedp.ID("rate"), fmt.Sprint(n)),
+				chromedp.Evaluate[chromedp.Void](`document.getElementById('rate').dispatchEvent(new Event('input'))`))
 		}
-		out := filepath.Join(t.ArtifactDir(), "page.png")
-		if err := os.WriteFile(out, shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot: %s", out)
+		setRate(20)
+		tab.waitFor(t, "40 more messages", fmt.Sprintf(`document.getElementById('panel-ws').dataset.lastId >= %d`, published+40), 15*time.Second)
+		setRate(0)
+		tab.waitFor(t, "every id once in every panel, up to the feed's last id", allPanels(
+			`p.dataset.lastId === document.body.dataset.feedLastId && p.dataset.received === p.dataset.lastId &&
+			p.dataset.gaps === '0' && p.dataset.dups === '0'`), 15*time.Second)
+		tab.screenshot(t, "page.png") // the panels are full and alive now
 	})
 
 	t.Run("offline, then backoff and resume with zero gaps", func(t *testing.T) {
 		// A fresh load, with the offline switch shortened to 3 s.
 		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=3"))
 		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
-		cursor := published
+		cursor := eval[int](t, tab, `Number(document.getElementById('panel-ws').dataset.lastId)`)
+		published = cursor
 		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 		tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
 		for i := range 5 {
@@ -309,6 +337,18 @@ func TestPage(t *testing.T) {
 		tab.waitFor(t, "Chinese text", `document.getElementById('controls-h').textContent === '控制' &&
 			document.documentElement.lang === 'zh-CN' &&
 			document.querySelector('#panel-ws .state-word').textContent === '已连接'`, 5*time.Second)
+		tab.screenshot(t, "page-zh.png")
+	})
+
+	t.Run("usable at 360 px wide", func(t *testing.T) {
+		tab.do(t, 5*time.Second, chromedp.EmulateViewport(360, 800))
+		tab.waitFor(t, "no horizontal scrolling, panels stacked", `
+			document.documentElement.scrollWidth <= 360 &&
+			new Set([...document.querySelectorAll('.panel')].map(p => p.getBoundingClientRect().left)).size === 1`,
+			5*time.Second)
+		tab.screenshot(t, "page-360.png")
+		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById('panel-ws').scrollIntoView()`))
+		tab.saveScreenshot(t, "page-360-ws.png", chromedp.CaptureScreenshot())
 	})
 }
 
@@ -328,9 +368,6 @@ func TestPageThreeTabs(t *testing.T) {
 		['ws', 'poll'].every(k => document.getElementById('panel-' + k).dataset.state === 'open') &&
 		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.state === 'waiting') &&
 		!document.getElementById('limit-note').hidden`, 15*time.Second)
-	for _, tab := range []*browserTab{first, second, third} {
-		t.Log(tab.describe())
-	}
 	closeSecond()
 	third.waitFor(t, "tab 3 open once tab 2 closed", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	third.publishFromForm(t, "from the third tab")

@@ -179,7 +179,12 @@ class Panel {
   }
 
   setState(s) {
-    if (s.name !== this.state.name) this.since = performance.now();
+    if (s.name !== this.state.name) {
+      this.since = performance.now();
+      // Screen readers hear each change of state once, not every countdown tick.
+      const word = s.name === 'reconnecting' ? t('state.reconnectingLive') : t(`state.${s.name}`);
+      this.field('state-live').textContent = `${t(this.key)}: ${word}`;
+    }
     if (s.name === 'reconnecting' && this.wasOpen) this.lost = true;
     if (s.name === 'open') {
       if (this.lost) this.counts.reconnects++;
@@ -188,6 +193,7 @@ class Panel {
     }
     this.state = s;
     this.el.dataset.state = s.name;
+    this.el.dataset.why = s.why ?? '';
     this.renderState();
     this.dirty = true;
   }
@@ -362,6 +368,7 @@ async function pollStats() {
   for (;;) {
     try {
       const s = await request('api/stats', { timeout: 5_000 });
+      document.body.dataset.feedLastId = s.feed.last_id;
       for (const p of panels) p.renderStats(s.transports[p.key]);
       renderCompare();
     } catch { /* offline or stuck: the counters wait */ }
@@ -393,9 +400,10 @@ function checkConnectionLimit() {
 // waits for one, and takes them back, resuming from its cursors, when shown.
 async function lendHeldConnections() {
   const held = [byKey.sse, byKey.longpoll];
+  const lent = p => p.state.name === 'waiting' && p.state.why === 'hidden';
   if (document.visibilityState === 'hidden') {
-    if (held.some(p => p.state.name !== 'waiting') && await slotsWanted()) {
-      for (const p of held) p.client.stop('hidden');
+    if (!held.every(lent) && await slotsWanted()) {
+      for (const p of held) if (!lent(p)) p.client.stop('hidden');
     }
   } else {
     for (const p of held) {
@@ -517,6 +525,7 @@ renderAll();
 setInterval(() => {
   const now = pageNow();
   for (const p of panels) p.render(now);
+  renderCompare();
   checkConnectionLimit();
   renderClock();
   renderOffline();
