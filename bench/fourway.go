@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -325,6 +326,11 @@ func serveChildIfAsked() {
 	if os.Getenv(childEnv) == "" {
 		return
 	}
+	serveChild()
+	os.Exit(0)
+}
+
+func serveChild() {
 	history, _ := strconv.Atoi(os.Getenv(childEnv + "_HISTORY"))
 	if history <= 0 {
 		history = 1000
@@ -340,6 +346,13 @@ func serveChildIfAsked() {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		os.Exit(1)
 	}
+	if path := os.Getenv(childEnv + "_PROFILE"); path != "" {
+		if pf, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(pf) == nil {
+				defer func() { pprof.StopCPUProfile(); pf.Close() }()
+			}
+		}
+	}
 	f := feed.NewMemory(history)
 	// The server's own defaults (send queue, heartbeats, limits), as
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
@@ -347,19 +360,18 @@ func serveChildIfAsked() {
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
-		os.Exit(1)
 	}
-	os.Exit(0)
 }
 
 // startFourwayChild starts the server child and waits until it listens.
-func startFourwayChild(ctx context.Context, history int) (*server, error) {
+// profile, if not empty, is where the child writes its CPU profile.
+func startFourwayChild(ctx context.Context, history int, profile string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history))
+	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history), childEnv+"_PROFILE="+profile)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

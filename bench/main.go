@@ -73,6 +73,7 @@ type Config struct {
 	History       int        `json:"history"`
 	Nginx         string     `json:"nginx"`
 	Out           string     `json:"out"`
+	ServerProfile string     `json:"server_profile,omitempty"`
 }
 
 // Report is everything one bench run produced.
@@ -151,6 +152,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
 	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html and the charts")
 	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)
+	serverProfile := fs.String("server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -159,7 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c = Config{URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
-		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out}
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
 	var err error
@@ -280,7 +282,14 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 	begin := time.Now()
 	for i, sc := range scenarios {
 		var d dialect = fourway{}
-		start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cfg.History) }
+		profile := ""
+		if cfg.ServerProfile != "" {
+			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
+				return rep, err
+			}
+			profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.Transport, sc.Subs, sc.Rate, sc.Payload)))
+		}
+		start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cfg.History, profile) }
 		switch {
 		case sc.Target == "nchan":
 			d = nchan{}

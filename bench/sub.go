@@ -53,18 +53,26 @@ type sub struct {
 	inWindow  atomic.Int64 // deliveries received inside the window
 
 	// owned by the subscriber's goroutine
-	seen         []uint8 // receipts per seq
-	dups         int64
-	msgs         int64
-	payload      int64
-	handshake    counts // bytes spent connecting, summed over (re)connects
-	first, last  counts // counters after the first and last message of the window
-	firstSet     bool
-	reconnects   int
-	errors       int
-	anomalies    int // missed/reset signals, unparseable messages
-	skippedTicks int
-	lastErr      error
+	seen      []uint8 // receipts per seq
+	dups      int64
+	msgs      int64
+	payload   int64
+	handshake counts // bytes spent connecting, summed over (re)connects
+	// The wire cost per message is measured over a span that starts and
+	// ends where no byte of a later message can have been read ahead: for
+	// streams, the end of the first handshake (nothing was published yet)
+	// to the last message (nothing comes after it); for polls, which read
+	// each answer whole, the first answer with messages inside the window
+	// to the last answer with messages. Reconnects inside the span add
+	// their handshakes to the handshake figure, not to the span.
+	first, last     counts
+	firstSet        bool
+	hsFirst, hsLast counts // the handshake total at first and last
+	reconnects      int
+	errors          int
+	anomalies       int // missed/reset signals, unparseable messages
+	skippedTicks    int
+	lastErr         error
 
 	// HTTP polls only: request-response exchanges, with and without
 	// messages, and their bytes minus payload.
@@ -82,9 +90,13 @@ func (s *sub) snapshot() counts {
 
 // connected adds the bytes spent since before to the handshake.
 func (s *sub) connected(before counts) {
-	d := s.snapshot().sub(before)
+	now := s.snapshot()
+	d := now.sub(before)
 	d.Messages, d.Payload = 0, 0
 	s.handshake = s.handshake.add(d)
+	if !s.firstSet {
+		s.first, s.firstSet, s.hsFirst = now, true, s.handshake
+	}
 }
 
 // got records one message: body is what the application receives (the
@@ -118,16 +130,22 @@ func (s *sub) got(body []byte) {
 	}
 }
 
-// unit marks the end of one response or frame that carried messages. The
-// wire cost per message is measured between the first unit received in the
-// window and the last unit of the run, so that every byte counted belongs to
-// a message counted, and nothing read ahead is.
+// unit marks the end of one response or frame that carried messages (see
+// first and last).
 func (s *sub) unit() {
 	c := s.snapshot()
 	if !s.firstSet && s.win.has(mono()) {
-		s.first, s.firstSet = c, true
+		s.first, s.firstSet, s.hsFirst = c, true, s.handshake
 	}
-	s.last = c
+	s.last, s.hsLast = c, s.handshake
+}
+
+// span is the wire cost of the messages received in the span.
+func (s *sub) span() counts {
+	if !s.firstSet || s.last.Messages <= s.first.Messages {
+		return counts{}
+	}
+	return s.last.sub(s.first).sub(s.hsLast.sub(s.hsFirst))
 }
 
 // exchange records one poll's request and response, from before (counters
