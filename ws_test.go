@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 )
@@ -712,5 +713,62 @@ func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
 	c.Send(t, `{"type":"ping"}`)
 	if got := c.ReadText(t); string(got) != `{"type":"pong"}` {
 		t.Fatalf("got %s, want a pong", got)
+	}
+}
+
+// TestWSTextFramesAreValidUTF8: a WebSocket text frame must be UTF-8 (RFC
+// 6455 5.6); a browser fails the whole connection on one that is not. So
+// data that is not UTF-8 is refused where it comes in (an error frame for a
+// publish frame, 400 for POST /api/messages, as for plain text), and no
+// subscriber ever gets a frame that is not UTF-8.
+func TestWSTextFramesAreValidUTF8(t *testing.T) {
+	ts := startServer(t)
+	sub, _ := wsDialHello(t, ts, "")
+	pub, _ := wsDialHello(t, ts, "")
+	// reply reads pub's frames up to the next ack or error frame.
+	reply := func() []byte {
+		for {
+			b := pub.ReadText(t)
+			if !utf8.Valid(b) {
+				t.Errorf("the publisher got a text frame that is not UTF-8: %q", b)
+			}
+			if bytes.HasPrefix(b, []byte(`{"type":"published"`)) || bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+				return b
+			}
+		}
+	}
+
+	for _, frame := range []string{
+		"{\"type\":\"publish\",\"data\":\"caf\xe9\",\"ref\":\"latin1\"}",
+		"{\"type\":\"publish\",\"data\":{\"k\":\"\xff\xfe\"},\"ref\":\"bytes\"}",
+	} {
+		pub.Send(t, frame)
+		if b := reply(); !bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
+			t.Errorf("publish frame %q: got %q, want an error frame (the data is not UTF-8)", frame, b)
+		}
+	}
+	// A ref that is not UTF-8 must not come back raw either.
+	pub.Send(t, "{\"type\":\"publish\",\"data\":\"ok\",\"ref\":\"\xff\"}")
+	reply()
+
+	resp, err := http.Post(ts.URL+"/api/messages", "application/json", strings.NewReader("\"caf\xe9\""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST of JSON that is not UTF-8: %d %q, want 400", resp.StatusCode, body)
+	}
+
+	end := publishData(t, ts.URL, `"end"`)
+	for {
+		b := sub.ReadText(t)
+		if !utf8.Valid(b) {
+			t.Errorf("a subscriber got a text frame that is not UTF-8: %q", b)
+		}
+		if bytes.Contains(b, []byte(`"id":`+strconv.FormatUint(end, 10)+`,`)) {
+			break
+		}
 	}
 }
