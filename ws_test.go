@@ -433,6 +433,51 @@ func TestWSHeartbeat(t *testing.T) {
 			t.Errorf("closed after %v without a single ping", elapsed)
 		}
 	})
+
+	t.Run("a client whose own pings arrive is not silent", func(t *testing.T) {
+		// API.md: closed when nothing, not even a pong, arrived for 2.5
+		// periods. This client answers no ping but pings every half period
+		// for six periods.
+		c, _ := wsDialHello(t, ts, "")
+		c.SetPingHandler(func(string) error { return nil }) // no pong
+		stop := make(chan struct{})
+		pinged := make(chan error, 1)
+		go func() {
+			tick := time.NewTicker(period / 2)
+			defer tick.Stop()
+			for range 12 {
+				<-tick.C
+				if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(streamWait)); err != nil {
+					pinged <- err
+					return
+				}
+			}
+			pinged <- nil
+			<-stop
+			c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
+		}()
+		defer close(stop)
+		read := make(chan error, 1)
+		go func() { // reads the server's pings and pongs until the app pong
+			_, b, err := c.TryRead()
+			if err == nil && string(b) != `{"type":"pong"}` {
+				err = fmt.Errorf("got %s, want a pong", b)
+			}
+			read <- err
+		}()
+		select {
+		case err := <-pinged:
+			if err != nil {
+				t.Fatalf("pinging: %v", err)
+			}
+		case err := <-read:
+			t.Fatalf("closed while the client pinged every %v: %v", period/2, err)
+		}
+		stop <- struct{}{}
+		if err := <-read; err != nil {
+			t.Fatalf("after six periods of client pings: %v", err)
+		}
+	})
 }
 
 func TestWSMessageBytesAreThePollBytes(t *testing.T) {
