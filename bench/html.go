@@ -165,7 +165,7 @@ func latencyChart(results []Result, standalone bool) string {
 
 // bytesChart draws the bytes of one message: payload, overhead down, bytes
 // up.
-func bytesChart(results []Result) string {
+func bytesChart(results []Result, standalone bool) string {
 	many := manyScenarios(results)
 	labelW := 170.0
 	if many {
@@ -180,7 +180,7 @@ func bytesChart(results []Result) string {
 	}
 	rowH, top, w := 24.0, 48.0, 900.0
 	h := top + rowH*float64(len(results)) + 14
-	s := newSVG(int(w), int(h), false)
+	s := newSVG(int(w), int(h), standalone)
 	s.text(labelW+10, 16, "start", "#222", "Bytes on the wire per delivered message (subscriber's socket)", ` font-weight="600"`)
 	keys := []struct{ c, n string }{{"#bbbbbb", "payload"}, {"#e15759", "overhead down (headers, framing)"}, {"#f28e2b", "up (requests)"}}
 	for i, k := range keys {
@@ -410,7 +410,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 		b.WriteString(`<h2>Latency against subscribers</h2>` + sc)
 	}
 	b.WriteString(`<h2>Bytes and requests per message</h2>`)
-	b.WriteString(bytesChart(rs))
+	b.WriteString(bytesChart(rs, false))
 	b.WriteString(requestsChart(rs))
 
 	b.WriteString(`<h2>The 2010 table, then and now</h2><p>"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web" (2010) counted 871 bytes of HTTP headers per poll against 2 bytes of WebSocket framing, for clients that each receive one message per second. Below, the same computation from the bytes measured here: Mbps = clients × overhead bytes × 8 / 2<sup>20</sup>. For polls, the overhead of one request and response that carried a message (Nchan's interval poll adds the 304 that ends every tick); for streams, the overhead per message.</p>`)

@@ -435,7 +435,10 @@ func writeReport(dir string, rep Report) error {
 	if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte(renderHTML(rep)), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "latency.svg"), []byte(latencyChart(rep.Results, true)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "latency.svg"), []byte(latencyChart(rep.Results, true)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "bytes.svg"), []byte(bytesChart(rep.Results, true)), 0o644)
 }
 
 func splitList(s string) []string {

@@ -35,9 +35,15 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write counts the bytes before they leave: the server may answer, and the
+// subscriber take a snapshot, before a Write returns (http.Transport writes
+// requests from a goroutine of its own). A short write takes back the rest.
 func (c *countingConn) Write(p []byte) (int, error) {
+	c.w.up.Add(int64(len(p)))
 	n, err := c.Conn.Write(p)
-	c.w.up.Add(int64(n))
+	if n < len(p) {
+		c.w.up.Add(int64(n - len(p)))
+	}
 	return n, err
 }
 
