@@ -213,6 +213,16 @@ func allPanels(condition string) string {
 		[...document.querySelectorAll('.panel')].every(p => ` + condition + `)`
 }
 
+// setPollInterval sets the short-poll interval control to seconds.
+func (b *browserTab) setPollInterval(t *testing.T, seconds int) {
+	t.Helper()
+	b.do(t, 5*time.Second,
+		chromedp.SetValue(chromedp.ID("poll-interval"), fmt.Sprint(seconds)),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('poll-interval').dispatchEvent(new Event('change'))`))
+	b.waitFor(t, "the short poll on the new interval", fmt.Sprintf(
+		`document.querySelector('#panel-poll .state-detail').textContent.includes('%d')`, seconds), 5*time.Second)
+}
+
 // publishFromForm types text into the page's publish form and sends it.
 func (b *browserTab) publishFromForm(t *testing.T, text string) {
 	t.Helper()
@@ -250,6 +260,7 @@ func TestPage(t *testing.T) {
 	t.Run("all four panels open", func(t *testing.T) {
 		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	})
+	tab.setPollInterval(t, 1) // the test waits less for the short poll
 
 	published := 0
 	t.Run("a message from the form appears in all four panels", func(t *testing.T) {
@@ -308,8 +319,9 @@ func TestPage(t *testing.T) {
 
 	t.Run("offline, then backoff and resume with zero gaps", func(t *testing.T) {
 		// A fresh load, with the offline switch shortened to 3 s.
-		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=3"))
+		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=2"))
 		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+		tab.setPollInterval(t, 1)
 		cursor := eval[int](t, tab, `Number(document.getElementById('panel-ws').dataset.lastId)`)
 		published = cursor
 		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
@@ -375,4 +387,25 @@ func TestPageThreeTabs(t *testing.T) {
 		tab.waitFor(t, fmt.Sprintf("the message in every panel of tab %d", 2*i+1), everyIDOnce(0, 1), 10*time.Second)
 		tab.checkProblems(t)
 	}
+}
+
+// TestPageMissed: a client that comes back after more messages than the
+// server retains is told how many it missed, and that is not a gap.
+func TestPageMissed(t *testing.T) {
+	ts := startServer(t, "--history", "3")
+	tab := openPage(t, ts)
+	defer tab.checkProblems(t)
+	tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=1"))
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	publishHTTP(t, ts, "before")
+	tab.waitFor(t, "id 1 everywhere", everyIDOnce(0, 1), 10*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
+	for i := range 10 { // ids 2..11; the server keeps 9..11
+		publishHTTP(t, ts, fmt.Sprintf("while offline %d", i))
+	}
+	tab.waitFor(t, "7 missed (2..8), then 9..11 once, in every panel", allPanels(
+		`p.dataset.missed === '7' && p.dataset.lastId === '11' && p.dataset.received === '4' &&
+		p.dataset.gaps === '0' && p.dataset.dups === '0' && p.querySelector('.messages .note') !== null`),
+		15*time.Second)
 }

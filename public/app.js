@@ -127,6 +127,7 @@ class Panel {
 
     this.last = null;        // the last id received: gaps and duplicates are checked against it
     this.expectJump = false; // a "missed" notice announced the next gap
+    this.missed = 0;         // messages the server said were gone
     this.counts = { received: 0, gaps: 0, dups: 0, reconnects: 0, empty: 0, requests: 0 };
     this.state = { name: 'connecting' };
     this.since = performance.now(); // when the current state began
@@ -171,7 +172,11 @@ class Panel {
     switch (n.type) {
       case 'request': this.counts.requests++; break;
       case 'empty': this.counts.empty++; break;
-      case 'missed': this.expectJump = true; this.show(noteItem('missed', { n: n.count })); break;
+      case 'missed':
+        this.expectJump = true; // the jump ahead is announced: not a gap
+        this.missed += n.count;
+        this.show(noteItem('missed', { n: n.count }));
+        break;
       case 'reset': this.last = 0; this.show(noteItem('reset')); break;
       case 'watchdog': this.show(noteItem('watchdog')); break;
     }
@@ -246,6 +251,7 @@ class Panel {
     d.gaps = c.gaps;
     d.dups = c.dups;
     d.reconnects = c.reconnects;
+    d.missed = this.missed;
     d.lastId = this.last ?? '';
     const sorted = [...this.latencies].sort((a, b) => a - b);
     this.p50 = quantile(sorted, 0.5);
