@@ -234,6 +234,7 @@ type sseEvent struct {
 func readSSE(r io.Reader, on func(sseEvent)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var ev sseEvent
+	var data []byte // reused: on must not keep ev.data
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
@@ -259,8 +260,9 @@ func readSSE(r io.Reader, on func(sseEvent)) error {
 			if ev.data != nil {
 				ev.data = append(append(ev.data, '\n'), d...)
 			} else {
-				ev.data = append([]byte{}, d...)
+				ev.data = append(data[:0], d...)
 			}
+			data = ev.data
 		}
 	}
 }
@@ -286,8 +288,9 @@ func fourwayWS(ctx context.Context, s *sub) {
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		var buf bytes.Buffer // one buffer for every frame: the load generator must stay light
 		for {
-			_, b, err := conn.ReadMessage()
+			b, err := readFrame(conn, &buf)
 			if err != nil {
 				s.retryPause(ctx, err)
 				break
@@ -310,6 +313,20 @@ func fourwayWS(ctx context.Context, s *sub) {
 		stop()
 		conn.Close()
 	}
+}
+
+// readFrame reads the next data frame into buf and returns its bytes,
+// valid until the next call.
+func readFrame(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // The fourway server under test runs as a child process of the bench, so

@@ -404,6 +404,17 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 	}
 	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core.</p>`)
 
+	if len(rep.Targets) > 0 {
+		b.WriteString(`<h2>Speed targets</h2><table><tr><th class="l">what</th><th class="l">target</th><th class="l">measured</th><th class="l"></th></tr>`)
+		for _, t := range rep.Targets {
+			mark, cls := "met", ""
+			if !t.Met {
+				mark, cls = "missed", ` class="bad"`
+			}
+			fmt.Fprintf(&b, `<tr><td class="l">%s</td><td class="l">%s</td><td class="l">%s</td><td class="l"%s>%s</td></tr>`, e(t.What), e(t.Want), e(t.Got), cls, mark)
+		}
+		b.WriteString(`</table><p class="muted">Checked in the bench's output, never as timed assertions in tests. Load generator and server share the machine's cores: read them with the bench CPU column and any CPU-bound note above.</p>`)
+	}
 	b.WriteString(`<h2>Latency</h2>`)
 	b.WriteString(latencyChart(rs, false))
 	if sc := scalingChart(rs); sc != "" {

@@ -85,6 +85,7 @@ type Report struct {
 	Config   Config    `json:"config"`
 	Results  []Result  `json:"results"`
 	Versions []string  `json:"versions,omitempty"`
+	Targets  []Target  `json:"targets,omitempty"`
 }
 
 // PlanItem is one entry of -plan: transports measured with the same
@@ -223,12 +224,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.Command = command(args)
+	rep.Targets = checkTargets(rep.Results)
 	fmt.Fprintf(stdout, "fourway bench: %s, %d cores, %d MiB, %s, %s\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryMiB, rep.Machine.GoVersion, rep.Machine.OS)
 	fmt.Fprintf(stdout, "command: %s\n", rep.Command)
 	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s\n\n", cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders)
 	writeTable(stdout, rep.Results)
 	fmt.Fprintln(stdout)
 	writeClassic(stdout, rep.Results)
+	fmt.Fprintln(stdout)
+	writeTargets(stdout, rep.Targets)
 	if werr := writeReport(cfg.Out, rep); werr != nil {
 		return werr
 	}

@@ -253,8 +253,9 @@ func nchanWS(ctx context.Context, s *sub) {
 		s.connected(before)
 		s.markReady()
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		var buf bytes.Buffer
 		for {
-			_, b, err := conn.ReadMessage()
+			b, err := readFrame(conn, &buf)
 			if err != nil {
 				s.retryPause(ctx, err)
 				break
