@@ -468,12 +468,27 @@ func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
 			}
 		}
 		awaitCond(t, "the dropped streams to end", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 0 })
+
+		// Clients that hang up at once, before or around the hello.
+		addr := strings.TrimPrefix(ts.URL, "http://")
+		for range 20 {
+			conn, err := net.DialTimeout("tcp", addr, streamWait)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(conn, "GET /api/sse?since=0 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+			conn.Close()
+		}
+		awaitCond(t, "the hung-up streams to end", func() bool {
+			st := fetchStats(t, ts.URL, "sse")
+			return st.Clients == 0 && st.Requests >= int64(40*(round+1))
+		})
 	}
 	deadline := time.Now().Add(streamWait)
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before 60 streams came and went:\n%s",
+			t.Fatalf("%d goroutines, %d before 120 streams came and went:\n%s",
 				runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(5 * time.Millisecond)

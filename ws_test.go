@@ -616,12 +616,22 @@ func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
 			c.Close()
 		}
 		awaitCond(t, "every connection to end", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 0 })
+
+		// Clients that hang up right after the upgrade.
+		for range 20 {
+			c := wsDial(t, ts, "since=0")
+			c.Close()
+		}
+		awaitCond(t, "the hung-up connections to end", func() bool {
+			st := fetchStats(t, ts.URL, "ws")
+			return st.Clients == 0 && st.Requests >= int64(40*(round+1))
+		})
 	}
 	deadline := time.Now().Add(streamWait)
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before 60 connections came and went:\n%s",
+			t.Fatalf("%d goroutines, %d before 120 connections came and went:\n%s",
 				runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(5 * time.Millisecond)
