@@ -38,6 +38,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,6 +75,7 @@ type Config struct {
 	Nginx         string     `json:"nginx"`
 	Out           string     `json:"out"`
 	ServerProfile string     `json:"server_profile,omitempty"`
+	SelfProfile   string     `json:"cpuprofile,omitempty"`
 }
 
 // Report is everything one bench run produced.
@@ -151,8 +153,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	headers := fs.String("client-headers", "go", `request headers subscribers send: "go" (Go's minimal client) or "browser" (a typical browser's, some 500 bytes)`)
 	history := fs.Int("history", 1000, "fourway's --history (and its send queue is history/4, at most 256, as fourway's default)")
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
-	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html and the charts")
+	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html, report.md and the charts")
 	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)
+	selfProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	serverProfile := fs.String("server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -162,7 +165,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c = Config{URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
-		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile}
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
 	var err error
@@ -218,6 +221,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.SelfProfile != "" {
+		f, err := os.Create(cfg.SelfProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	rep, err := bench(ctx, cfg, quiet, stderr)
 	if err != nil && len(rep.Results) == 0 {
@@ -442,7 +455,12 @@ func writeReport(dir string, rep Report) error {
 	if err := os.WriteFile(filepath.Join(dir, "latency.svg"), []byte(latencyChart(rep.Results, true)), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "bytes.svg"), []byte(bytesChart(rep.Results, true)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "bytes.svg"), []byte(bytesChart(rep.Results, true)), 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	writeMarkdown(&md, rep, "latency.svg")
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644)
 }
 
 func splitList(s string) []string {
