@@ -492,11 +492,9 @@ function wireControls() {
     if (network.offline) return;
     network.goOffline(OFFLINE_MS);
     offline.setAttribute('aria-pressed', 'true');
-    document.body.dataset.offline = 'true';
   });
   network.addEventListener('online', () => {
     offline.setAttribute('aria-pressed', 'false');
-    delete document.body.dataset.offline;
     renderAll();
   });
 }

@@ -63,13 +63,6 @@ export class WSClient {
     this.onstate({ name: 'closed', code: 1000 });
   }
 
-  // publish sends data on the socket; false if it is not open.
-  publish(data, ref) {
-    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(JSON.stringify({ type: 'publish', data, ref }));
-    return true;
-  }
-
   #connect() {
     this.#clear();
     if (network.offline) return this.#retry('offline');
