@@ -414,19 +414,18 @@ func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 }
 
 // assertStuckReaderDropped checks that the one subscriber of transport that
-// stopped reading is gone, counted as dropped, and that it went because it
-// fell --send-queue behind, not only when a write to it timed out (10 s).
+// stopped reading, far more than --send-queue (16) messages behind, is soon
+// gone and counted as dropped: it goes because it fell behind, not only when
+// a write to it times out (10 s).
 func assertStuckReaderDropped(t *testing.T, ts *testServer, transport string, behind int) {
 	t.Helper()
 	start := time.Now()
 	for fetchStats(t, ts.URL, transport).Clients != 1 {
-		if time.Since(start) > 15*time.Second {
-			t.Fatalf("the stuck %s reader is still connected %v after the last publish", transport, time.Since(start))
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("the stuck %s reader is still connected %v after the last publish, though it is up to %d messages behind --send-queue 16", transport, time.Since(start).Round(time.Millisecond), behind)
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-	if cut := time.Since(start); cut > 5*time.Second {
-		t.Errorf("the stuck %s reader was cut %v after the last publish, want it dropped once it fell --send-queue (16) behind; it was %d behind", transport, cut.Round(time.Millisecond), behind)
 	}
 	if st := fetchStats(t, ts.URL, transport); st.Dropped != 1 {
 		t.Errorf("%s dropped = %d, want 1 (the stuck reader)", transport, st.Dropped)
