@@ -183,16 +183,17 @@ func bytesChart(results []Result, standalone bool) string {
 	s := newSVG(int(w), int(h), standalone)
 	s.text(labelW+10, 16, "start", "#222", "Bytes on the wire per delivered message (subscriber's socket)", ` font-weight="600"`)
 	keys := []struct{ c, n string }{{"#bbbbbb", "payload"}, {"#e15759", "overhead down (headers, framing)"}, {"#f28e2b", "up (requests)"}}
-	for i, k := range keys {
-		x := labelW + 10 + float64(i)*240
+	x := labelW + 10
+	for _, k := range keys {
 		s.rect(x, 26, 12, 12, k.c, k.n)
 		s.text(x+17, 36, "start", "#333", k.n)
+		x += 17 + 7*float64(len(k.n)) + 16 // about 7 px a character at 12 px
 	}
 	scale := (w - labelW - 280) / maxB
 	for i, r := range results {
 		y := top + rowH*float64(i)
 		s.text(labelW, y+rowH/2+4, "end", "#222", rowLabel(r, many))
-		x := labelW + 10
+		x = labelW + 10
 		pay := min(r.Wire.PayloadPerMsg, r.Wire.DownPerMsg)
 		parts := []struct {
 			v    float64
@@ -402,7 +403,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 			fmt.Fprintf(&b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, r.Transport, r.Subs, r.Rate, e(n))
 		}
 	}
-	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core.</p>`)
+	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core.</p>`)
 
 	if len(rep.Targets) > 0 {
 		b.WriteString(`<h2>Speed targets</h2><table><tr><th class="l">what</th><th class="l">target</th><th class="l">measured</th><th class="l"></th></tr>`)
