@@ -408,7 +408,7 @@ func TestWSHeartbeat(t *testing.T) {
 		if b := c.ReadText(t); string(b) != `{"type":"pong"}` {
 			t.Fatalf("got %s, want the pong after 5 pings", b)
 		}
-		if avg := pings[4].Sub(pings[0]) / 4; avg < period*3/4 || avg > 3*period {
+		if avg := pings[4].Sub(pings[0]) / 4; avg < period/2 || avg > 3*period {
 			t.Errorf("pings every %v on average, want about %v", avg, period)
 		}
 	})
