@@ -368,25 +368,51 @@ func TestPage(t *testing.T) {
 // SSE stream and long poll hold a connection, and a browser allows six per
 // host over HTTP/1.1: the page shares four of them between its tabs (Web
 // Locks), so short requests never hang, and a panel without one says it
-// waits instead of hanging silently.
+// waits instead of hanging silently. A hidden tab lends its connections to
+// a tab that waits, and resumes from its cursors when it has them again.
 func TestPageThreeTabs(t *testing.T) {
 	ts := startServer(t)
 	first := openPage(t, ts)
+	defer first.checkProblems(t)
 	first.waitFor(t, "tab 1 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
-	second, closeSecond := first.newTab(t, ts.URL+"/")
+	first.setPollInterval(t, 1)
+	second, _ := first.newTab(t, ts.URL+"/")
+	defer second.checkProblems(t)
 	second.waitFor(t, "tab 2 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
-	third, _ := first.newTab(t, ts.URL+"/")
+	second.setPollInterval(t, 1)
+	third, closeThird := first.newTab(t, ts.URL+"/")
+	defer third.checkProblems(t)
 	third.waitFor(t, "tab 3: WebSocket and short poll open, SSE and long poll waiting for a connection", `
 		['ws', 'poll'].every(k => document.getElementById('panel-' + k).dataset.state === 'open') &&
-		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.state === 'waiting') &&
-		!document.getElementById('limit-note').hidden`, 15*time.Second)
-	closeSecond()
-	third.waitFor(t, "tab 3 open once tab 2 closed", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.why === 'slot') &&
+		document.getElementById('limit-note').dataset.kind === 'slot'`, 15*time.Second)
+	third.setPollInterval(t, 1)
+
+	// Headless tabs are all visible: tell tab 2 it is hidden, as a
+	// browser does when another tab is brought to the front.
+	second.setVisibility(t, "hidden")
+	second.waitFor(t, "tab 2 lends its held connections", `
+		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.why === 'hidden')`, 10*time.Second)
+	third.waitFor(t, "tab 3 open with them", allPanels(`p.dataset.state === 'open'`), 10*time.Second)
+
 	third.publishFromForm(t, "from the third tab")
-	for i, tab := range []*browserTab{first, third} {
-		tab.waitFor(t, fmt.Sprintf("the message in every panel of tab %d", 2*i+1), everyIDOnce(0, 1), 10*time.Second)
-		tab.checkProblems(t)
-	}
+	first.waitFor(t, "the message in every panel of tab 1", everyIDOnce(0, 1), 10*time.Second)
+	third.waitFor(t, "the message in every panel of tab 3", everyIDOnce(0, 1), 10*time.Second)
+
+	second.setVisibility(t, "visible")
+	second.waitFor(t, "tab 2 shown, waiting for a connection", `
+		['sse', 'longpoll'].every(k => document.getElementById('panel-' + k).dataset.why === 'slot')`, 10*time.Second)
+	closeThird()
+	second.waitFor(t, "tab 2 open again once tab 3 closed, every id once", allPanels(`p.dataset.state === 'open'`)+
+		" && "+everyIDOnce(0, 1), 15*time.Second)
+}
+
+// setVisibility makes the page believe it is hidden or visible.
+func (b *browserTab) setVisibility(t *testing.T, state string) {
+	t.Helper()
+	b.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`
+		Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '`+state+`' });
+		document.dispatchEvent(new Event('visibilitychange'))`))
 }
 
 // TestPageMissed: a client that comes back after more messages than the
