@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 )
 
 var transportsOnPage = []string{"poll", "longpoll", "sse", "ws"}
@@ -434,4 +435,29 @@ func TestPageMissed(t *testing.T) {
 		`p.dataset.missed === '7' && p.dataset.lastId === '11' && p.dataset.received === '4' &&
 		p.dataset.gaps === '0' && p.dataset.dups === '0' && p.querySelector('.messages .note') !== null`),
 		15*time.Second)
+}
+
+// TestPageNoReconnectAfterReplaced: a WebSocket closed with 4500 (a newer
+// connection with the same client id replaced it) must not reconnect, or
+// the two would replace each other forever.
+func TestPageNoReconnectAfterReplaced(t *testing.T) {
+	ts := startServer(t)
+	tab := openPage(t, ts)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	client := eval[string](t, tab, `document.getElementById('panel-ws').dataset.client`)
+	conn, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?client="+client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tab.waitFor(t, "the WebSocket closed with 4500", `document.getElementById('panel-ws').dataset.state === 'closed' &&
+		document.querySelector('#panel-ws .state-detail').textContent.includes('4500')`, 10*time.Second)
+	publishHTTP(t, ts, "after the replacement")
+	tab.waitFor(t, "the message in the three other panels", `['poll', 'longpoll', 'sse'].every(k =>
+		document.getElementById('panel-' + k).dataset.lastId === '1')`, 10*time.Second)
+	if got := eval[string](t, tab, `JSON.stringify(document.getElementById('panel-ws').dataset)`); !strings.Contains(got, `"state":"closed"`) || !strings.Contains(got, `"received":"0"`) {
+		t.Errorf("the replaced WebSocket came back: %s", got)
+	}
 }

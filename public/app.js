@@ -6,7 +6,7 @@
 import { PollClient } from './poll.js';
 import { LongPollClient } from './longpoll.js';
 import { SSEClient } from './sse.js';
-import { WSClient } from './ws.js';
+import { WSClient, clientID } from './ws.js';
 import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
 import { t, setLang, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
@@ -323,6 +323,7 @@ function noteItem(key, params) {
 
 const panels = TRANSPORTS.map(tr => new Panel(tr));
 const byKey = Object.fromEntries(panels.map(p => [p.key, p]));
+byKey.ws.el.dataset.client = clientID; // the WebSocket's client id, for the curious and the tests
 
 function buildCompareTable() {
   const body = $('#compare tbody');

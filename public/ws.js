@@ -32,7 +32,7 @@ const TRY_LATER_MS = 5_000;
 // A client id per page load: if the server still holds an old connection
 // of ours that we gave up on, our new one replaces it (close 4500 to the
 // old one) instead of both receiving.
-const clientID = crypto.randomUUID?.() ?? String(Math.random()).slice(2);
+export const clientID = crypto.randomUUID?.() ?? String(Math.random()).slice(2);
 
 export class WSClient {
   #ws = null;          // the current WebSocket, null between connections
