@@ -378,7 +378,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 		b.WriteString(`<p class="note">No result.</p></body></html>`)
 		return b.String()
 	}
-	b.WriteString(`<h2>Results</h2><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/msg</th><th>up B/msg</th><th>payload B/msg</th><th>overhead B/msg</th><th>req/msg</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/msg</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th></tr>`)
+	b.WriteString(`<h2>Results</h2><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/msg</th><th>up B/msg</th><th>payload B/msg</th><th>overhead B/msg</th><th>req/msg</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/msg</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
 	for _, r := range rs {
 		bad := func(v int64) string {
 			if v != 0 {
@@ -390,12 +390,12 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 		if s := r.Server; s != nil {
 			srv = fmt.Sprintf("<td>%s</td><td>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}
-		fmt.Fprintf(&b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td></tr>`,
+		fmt.Fprintf(&b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
 			r.Target, r.Transport, r.Subs, r.Rate, r.Payload,
 			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
 			r.Delivered, r.Expected, bad(r.Lost), r.Lost, bad(r.Duplicated), r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.PayloadPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
-			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds))
+			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
 	b.WriteString(`</table>`)
 	for _, r := range rs {
@@ -403,7 +403,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 			fmt.Fprintf(&b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, r.Transport, r.Subs, r.Rate, e(n))
 		}
 	}
-	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core.</p>`)
+	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core. Other CPU: what the rest of the machine (other processes, interrupts) used in the window, from /proc/stat.</p>`)
 
 	if len(rep.Targets) > 0 {
 		b.WriteString(`<h2>Speed targets</h2><table><tr><th class="l">what</th><th class="l">target</th><th class="l">measured</th><th class="l"></th></tr>`)

@@ -114,3 +114,33 @@ func machine() Machine {
 	}
 	return m
 }
+
+// machineCPU returns the busy and total CPU seconds of the whole machine
+// since boot, summed over cores (/proc/stat), to tell what other processes
+// took during a window.
+func machineCPU() (busy, total float64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	var idle float64
+	for i, s := range f[1:] {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if i >= 8 { // guest time is already counted in user
+			break
+		}
+		total += v
+		if i == 3 || i == 4 { // idle, iowait
+			idle += v
+		}
+	}
+	return (total - idle) / clockTicks, total / clockTicks, true
+}

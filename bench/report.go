@@ -32,7 +32,12 @@ type Result struct {
 	Server           *ServerCost `json:"server,omitempty"`
 	ConnectSeconds   float64     `json:"connect_seconds"`
 	BenchCPUSeconds  float64     `json:"bench_cpu_seconds"` // the load generator's, in the window
-	Notes            []string    `json:"notes,omitempty"`
+	// The whole machine's busy CPU seconds in the window, and what neither
+	// the server nor the bench used (other processes, the kernel's
+	// interrupt work).
+	MachineCPUSeconds float64  `json:"machine_cpu_seconds"`
+	OtherCPUSeconds   float64  `json:"other_cpu_seconds"`
+	Notes             []string `json:"notes,omitempty"`
 }
 
 // Latency is publish-to-receipt time of the messages intended inside the
@@ -202,7 +207,7 @@ func latencyCell(v float64) string {
 // writeTable prints the results as aligned text.
 func writeTable(out io.Writer, results []Result) {
 	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\ttransport\tsubs\trate/s\tpayload\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tdelivered\tlost\tdup\tdown B/msg\tup B/msg\toverhead B/msg\treq/msg\thandshake B\tCPU s\tCPU µs/msg\tRSS MiB\tKiB/conn\tbench CPU s\t")
+	fmt.Fprintln(tw, "target\ttransport\tsubs\trate/s\tpayload\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tdelivered\tlost\tdup\tdown B/msg\tup B/msg\toverhead B/msg\treq/msg\thandshake B\tCPU s\tCPU µs/msg\tRSS MiB\tKiB/conn\tbench CPU s\tother CPU s\t")
 	for _, r := range results {
 		srv := "-\t-\t-\t-\t"
 		if s := r.Server; s != nil {
@@ -212,12 +217,12 @@ func writeTable(out io.Writer, results []Result) {
 		if !r.deliveryOK() {
 			flag = " !!"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%d\t%s\t%s\t%s\t%s\t%s\t%d%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%d\t%s\t%s\t%s\t%s\t%s\t%d%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\t%s\t\n",
 			r.Target, r.Transport, r.Subs, r.Rate, r.Payload,
 			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
 			r.Delivered, flag, r.Lost, r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
-			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds))
+			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
 	tw.Flush()
 	for _, r := range results {
@@ -271,7 +276,7 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"lat_count", "lat_mean_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
 	"down_per_msg", "up_per_msg", "payload_per_msg", "overhead_per_msg", "requests_per_msg", "handshake_down", "handshake_up",
 	"exchange_overhead", "empty_exchange", "classic_overhead",
-	"bench_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib"}
+	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib"}
 
 func writeCSV(out io.Writer, results []Result) error {
 	w := csv.NewWriter(out)
@@ -283,7 +288,7 @@ func writeCSV(out io.Writer, results []Result) error {
 			strconv.FormatInt(r.Lost, 10), strconv.FormatInt(r.Duplicated, 10), strconv.Itoa(r.Reconnects), strconv.Itoa(r.Errors),
 			strconv.FormatInt(r.Latency.Count, 10), g(r.Latency.Mean), g(r.Latency.P50), g(r.Latency.P90), g(r.Latency.P99), g(r.Latency.P999), g(r.Latency.Max),
 			g(r.Wire.DownPerMsg), g(r.Wire.UpPerMsg), g(r.Wire.PayloadPerMsg), g(r.Wire.OverheadPerMsg), g(r.Wire.RequestsPerMsg), g(r.Wire.HandshakeDown), g(r.Wire.HandshakeUp),
-			g(r.Wire.ExchangeOverhead), g(r.Wire.EmptyExchange), g(r.classicOverhead()), g(r.BenchCPUSeconds)}
+			g(r.Wire.ExchangeOverhead), g(r.Wire.EmptyExchange), g(r.classicOverhead()), g(r.BenchCPUSeconds), g(r.OtherCPUSeconds)}
 		if s := r.Server; s != nil {
 			row = append(row, g(s.CPUSeconds), g(s.CPUPerMsgMicros), g(s.RSSBeforeMiB), g(s.RSSIdleMiB), g(s.RSSEndMiB), g(s.MemPerConnKiB))
 		} else {

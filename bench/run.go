@@ -187,10 +187,12 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	sleepUntil(ctx, winStart)
 	cpu0, cpuOK := srv.cpu()
 	self0 := selfCPU()
+	busy0, _, machineOK := machineCPU()
 	prog.set(label, "measuring", int64(winEnd.Sub(epoch)))
 	sleepUntil(ctx, winEnd)
 	cpu1, _ := srv.cpu()
 	self1 := selfCPU()
+	busy1, _, _ := machineCPU()
 	rssEnd, _ := srv.rss()
 	<-pubDone
 
@@ -237,13 +239,21 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		res.Server.CPUPercent = res.Server.CPUSeconds / res.Server.WindowSecs * 100
 	}
 	// A latency measured on a saturated machine includes waiting for a
-	// core; say so next to the number.
-	busy := res.BenchCPUSeconds
+	// core; say so next to the number, and say who else was busy.
+	ours := res.BenchCPUSeconds
 	if res.Server != nil {
-		busy += res.Server.CPUSeconds
+		ours += res.Server.CPUSeconds
 	}
-	if share := busy / time.Duration(sc.Duration).Seconds() / float64(runtime.NumCPU()); share > 0.7 {
-		res.Notes = append(res.Notes, fmt.Sprintf("CPU-bound machine: server and load generator together used %.0f%% of %d cores in the window (load generator %.2f s); latency includes waiting for a core", share*100, runtime.NumCPU(), res.BenchCPUSeconds))
+	capacity := time.Duration(sc.Duration).Seconds() * float64(runtime.NumCPU())
+	if machineOK {
+		res.MachineCPUSeconds = busy1 - busy0
+		res.OtherCPUSeconds = max(0, res.MachineCPUSeconds-ours)
+	}
+	if share := max(ours, res.MachineCPUSeconds) / capacity; share > 0.7 {
+		res.Notes = append(res.Notes, fmt.Sprintf("CPU-bound machine: %.0f%% of %d cores busy in the window (server %.2f s, load generator %.2f s, other processes %.2f s); latency includes waiting for a core",
+			share*100, runtime.NumCPU(), ours-res.BenchCPUSeconds, res.BenchCPUSeconds, res.OtherCPUSeconds))
+	} else if res.OtherCPUSeconds > 0.2*capacity {
+		res.Notes = append(res.Notes, fmt.Sprintf("other processes used %.2f CPU seconds of the window's %.0f: the numbers are disturbed", res.OtherCPUSeconds, capacity))
 	}
 	return res, nil
 }
