@@ -69,7 +69,10 @@ export class PollClient {
         this.onmessage(m);
       }
       this.cursor = page.next;
-      if (page.messages.length === LIMIT) continue; // more are waiting
+      if (page.messages.length === LIMIT) { // more are waiting: ask again at once
+        this.onstate({ name: 'open', next: Date.now() });
+        continue;
+      }
       const at = Date.now() + this.interval;
       this.onstate({ name: 'open', next: at });
       await this.#wait(at, signal);
