@@ -82,7 +82,13 @@ export async function request(url, { timeout = 10_000, signal, brief = true, ...
   if (brief) briefRequests.add(entry);
   try {
     const res = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.any(signals) });
-    const body = await res.json().catch(() => ({}));
+    const text = await res.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HTTPError(res.status, res.ok ? 'the answer is not JSON' : res.statusText);
+    }
     if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText);
     return body;
   } catch (err) {
