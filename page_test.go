@@ -3,8 +3,10 @@ package main
 // The page's tests drive Debian's real Chromium (package chromium) with
 // chromedp against the real server. They wait on DOM conditions with
 // deadlines, never on fixed sleeps: the page exposes what they need as
-// data-* attributes (each panel's data-state, data-received, data-last-id,
-// data-gaps, data-dups, data-reconnects).
+// data-* attributes: each panel's data-state (connecting, open, waiting,
+// reconnecting, closed) and data-why, its counters data-received,
+// data-last-id, data-gaps, data-dups, data-missed and data-reconnects, the
+// WebSocket's data-client, and the body's data-feed-last-id from /api/stats.
 
 import (
 	"context"
@@ -23,8 +25,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 )
-
-var transportsOnPage = []string{"poll", "longpoll", "sse", "ws"}
 
 // browserTab is one Chromium tab on the page, and what went wrong in it.
 type browserTab struct {
