@@ -155,24 +155,37 @@ func TestStuckSubscriberIsDroppedWithoutDelayingOthers(t *testing.T) {
 	})
 }
 
-// TestSlowSubscriberIsClosedWith4001 makes a WebSocket fall further behind
-// than the send queue while its socket still drains: it is told so with
-// close 4001, and resuming from its cursor loses nothing.
+// TestSlowSubscriberIsClosedWith4001 makes a WebSocket client read far
+// slower than the feed is published, until the socket buffers are full and
+// it is more than the send queue behind: it is told so with close 4001,
+// after the messages already on their way, and resuming from its cursor
+// loses nothing.
 func TestSlowSubscriberIsClosedWith4001(t *testing.T) {
-	ts := startServer(t, "--history", "1000", "--send-queue", "20")
+	const messages = 1000 // of 32 KB: three times what loopback's buffers hold
+	ts := startServer(t, "--history", "2000", "--send-queue", "20")
 	conn, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, hello, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(hello), `{"type":"hello"`) {
 		t.Fatalf("hello: %s %v", hello, err)
 	}
-	// Caught up and live. Now 200 messages arrive while we read nothing.
-	publishMany(t, ts.URL, 200)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		pad := strings.Repeat("z", 32<<10)
+		for i := range messages {
+			if code, _ := postMessage(t, ts.URL, "text/plain", fmt.Sprint(i, pad)); code != 201 {
+				t.Errorf("publish %d: %d", i, code)
+				return
+			}
+		}
+	}()
 	var last uint64
 	for {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, data, err := conn.ReadMessage()
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
@@ -186,14 +199,20 @@ func TestSlowSubscriberIsClosedWith4001(t *testing.T) {
 		}
 		var m struct{ ID uint64 }
 		json.Unmarshal(data, &m)
+		if m.ID != last+1 {
+			t.Fatalf("id %d after %d", m.ID, last)
+		}
 		last = m.ID
+		time.Sleep(2 * time.Millisecond) // the slow reader under test, not a wait for an event
 	}
-	// The socket buffer let some messages through before the server saw the
-	// lag; either way, resuming from the cursor gets the rest.
+	<-published
+	if last >= messages {
+		t.Fatalf("got all %d messages before the 4001: the reader was not slow", last)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	f := follow(ctx, "ws", ts.URL, last, 200)
-	if err := f.check(last+1, 200); err != nil {
+	f := follow(ctx, "ws", ts.URL, last, messages)
+	if err := f.check(last+1, messages); err != nil {
 		t.Fatal(err)
 	}
 	if d := getStats(t, ts.URL).Transports["ws"].Dropped; d != 1 {

@@ -41,16 +41,17 @@ func parseInt(c echo.Context, name string, def, lo, hi int) (int, error) {
 // startCursor resolves the cursor of a request from ?since= (and, when
 // given, the Last-Event-ID header, which wins): absent means the feed's
 // last id, so the client gets only what is published after it arrived.
+// Both are checked, so a malformed one is refused even when the other wins.
 func (s *Server) startCursor(c echo.Context, header string) (uint64, error) {
+	n, ok, err := parseCursor("since", c.QueryParam("since"))
+	if err != nil {
+		return 0, err
+	}
 	if header != "" {
 		if v := c.Request().Header.Get(header); v != "" {
 			n, _, err := parseCursor(header, v)
 			return n, err
 		}
-	}
-	n, ok, err := parseCursor("since", c.QueryParam("since"))
-	if err != nil {
-		return 0, err
 	}
 	if !ok {
 		return s.feed.LastID(), nil

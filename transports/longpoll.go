@@ -51,7 +51,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writePage(c, t, page)
 	}
 
-	lc, ok := s.live.add("longpoll", netConnOf(c.Request()), s.cfg.MaxClients)
+	lc, ok := s.live.add("longpoll", closeConn(netConnOf(c.Request())), s.cfg.MaxClients)
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}

@@ -42,6 +42,9 @@ func (s *Server) publish(data []byte) (feed.Message, error) {
 	if buf.Len() == 0 {
 		return feed.Message{}, errEmpty
 	}
+	if !utf8.Valid(buf.Bytes()) { // JSON strings must be UTF-8; encoding/json does not check
+		return feed.Message{}, errors.New("the data is not valid UTF-8")
+	}
 	if buf.Len() > s.cfg.MaxMessage {
 		return feed.Message{}, fmt.Errorf("%w: %d bytes of data, the limit is %d", errTooLarge, buf.Len(), s.cfg.MaxMessage)
 	}

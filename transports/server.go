@@ -95,7 +95,7 @@ type Server struct {
 	stats   stats
 	live    liveConns      // streaming connections, for /api/drop and --max-clients
 	closing chan struct{}  // closed when a graceful shutdown begins
-	streams sync.WaitGroup // WebSocket pumps, which http.Server.Shutdown does not wait for
+	streams sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
 
 	sse      *sse.Server
 	sseConns sync.Map // stream id -> *sseConn
@@ -129,7 +129,8 @@ func New(f Feed, cfg Config) *Server {
 		cfg.WriteTimeout = def.WriteTimeout
 	}
 	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = def.ShutdownTimeout
+		// Long enough for a stuck client's last write to time out.
+		cfg.ShutdownTimeout = max(def.ShutdownTimeout, cfg.WriteTimeout+5*time.Second)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -178,6 +179,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.ticker.set(s.cfg.Ticker)
+	go s.dispatchWS(base.Done())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(countingListener{ln}) }()
 

@@ -88,7 +88,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if s.isClosing() {
 		return fail(c, http.StatusServiceUnavailable, errClosing.Error())
 	}
-	lc, ok := s.live.add("sse", netConnOf(c.Request()), s.cfg.MaxClients)
+	lc, ok := s.live.add("sse", closeConn(netConnOf(c.Request())), s.cfg.MaxClients)
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
@@ -119,7 +119,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 	pumped := make(chan struct{})
 	go func() {
 		defer close(pumped)
-		s.ssePump(ctx, cancel, id, sc, w, cursor)
+		s.ssePump(ctx, cancel, lc.cut, id, sc, w, cursor)
 	}()
 	s.sse.ServeHTTP(w, r) // returns when the pump ends the stream or ctx is done
 	cancel()              // lets the library deregister the subscriber
@@ -133,20 +133,39 @@ func (s *Server) handleSSE(c echo.Context) error {
 }
 
 // ssePump reads the feed after cursor and hands each event to the library,
-// at most sseInFlight ahead of what the socket has taken. It ends the stream
-// by itself only at shutdown, after sending everything published until then.
-func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, id string, sc *sseConn, w *sseWriter, cursor uint64) {
+// at most sseInFlight ahead of what the socket has taken. A client more than
+// the send queue behind is dropped: its socket is cut (a stuck write cannot
+// be interrupted otherwise) and the browser resumes with Last-Event-ID. The
+// pump ends the stream by itself only at shutdown, after sending everything
+// published until then.
+func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut func(), id string, sc *sseConn, w *sseWriter, cursor uint64) {
 	select {
 	case <-sc.subscribed:
 	case <-ctx.Done():
 		return
 	}
 	t := &s.stats.sse
+	live := false // caught up with the feed at least once
+	behind := func() bool {
+		if live && s.feed.LastID()-cursor > uint64(s.cfg.SendQueue) {
+			t.dropped.Add(1)
+			cut()
+			cancel()
+			return true
+		}
+		return false
+	}
 	var pushed int64
 	push := func(ev *sse.Event) bool {
+		seen := s.feed.LastID()
 		for pushed-w.written() >= sseInFlight {
 			select {
 			case <-w.progress:
+			case <-s.feed.Changed(seen): // the feed moves on while the socket is full
+				if behind() {
+					return false
+				}
+				seen = s.feed.LastID()
 			case <-ctx.Done():
 				return false
 			}
@@ -165,12 +184,9 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, id stri
 
 	keepalive := time.NewTicker(s.cfg.SSEKeepalive)
 	defer keepalive.Stop()
-	live := false // caught up with the feed at least once
 	for {
 		for {
-			if live && s.feed.LastID()-cursor > uint64(s.cfg.SendQueue) {
-				t.dropped.Add(1) // fell behind: end the stream; the browser resumes
-				cancel()
+			if behind() {
 				return
 			}
 			p := s.feed.Read(cursor, sseBatch)
@@ -186,6 +202,7 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, id stri
 				if !push(&sse.Event{ID: idBytes(m.ID), Data: m.JSON}) {
 					return
 				}
+				cursor = m.ID
 				t.messages.Add(1)
 			}
 			cursor = p.Next

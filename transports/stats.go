@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -228,7 +227,16 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 // poll), known so that /api/drop can cut it and --max-clients can count it.
 type liveConn struct {
 	transport string
-	conn      net.Conn
+	cut       func() // closes the socket without a goodbye
+}
+
+// closeConn returns a cut function for a plain HTTP connection.
+func closeConn(c net.Conn) func() {
+	return func() {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 type liveConns struct {
@@ -237,13 +245,13 @@ type liveConns struct {
 }
 
 // add registers a streaming connection, unless max (> 0) are already open.
-func (l *liveConns) add(transport string, conn net.Conn, max int) (*liveConn, bool) {
+func (l *liveConns) add(transport string, cut func(), max int) (*liveConn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if max > 0 && len(l.conns) >= max {
 		return nil, false
 	}
-	lc := &liveConn{transport: transport, conn: conn}
+	lc := &liveConn{transport: transport, cut: cut}
 	l.conns[lc] = struct{}{}
 	return lc, true
 }
@@ -261,10 +269,8 @@ func (l *liveConns) drop(transport string) int {
 	defer l.mu.Unlock()
 	n := 0
 	for lc := range l.conns {
-		if transport == "all" || strings.EqualFold(transport, lc.transport) {
-			if lc.conn != nil {
-				lc.conn.Close()
-			}
+		if transport == "all" || transport == lc.transport {
+			lc.cut()
 			n++
 		}
 	}

@@ -21,11 +21,16 @@
 // When to pick it: two-way and low latency (chat, games, collaboration), or
 // many messages per second per client.
 //
-// This file uses github.com/gorilla/websocket as its chat example does: a
-// read pump and a write pump per connection, and the write pump does every
-// write, so there is only ever one writer (WriteControl, which the library
-// allows from any goroutine, is used only for close and ping frames). Each
-// message's frame is prepared once and reused for every connection.
+// This file uses github.com/gorilla/websocket in the shape of its chat
+// example, a read pump and a write pump, with one change for memory: the
+// read pump is the connection's only long-lived goroutine, and the write
+// pump runs only while there is something to write. The hub's dispatcher
+// wakes every connection after a publish; a wake starts the connection's
+// write pump unless it is already running, so there is at most one writer
+// per connection (WriteControl, which the library allows from any
+// goroutine, is used only for close frames). An idle connection thus costs
+// one goroutine, not two. Each message's frame is prepared once and reused
+// for every connection.
 package transports
 
 import (
@@ -40,6 +45,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
@@ -49,7 +55,7 @@ import (
 
 const (
 	wsBatch        = 64          // messages read from the feed at a time
-	wsReplies      = 16          // replies (acks, pongs, errors) queued for the write pump
+	wsReplies      = 64          // replies (acks, pongs, errors) waiting for the write pump
 	wsCloseGrace   = time.Second // time the client has to answer our close frame
 	wsMaxBadFrames = 10          // bad frames in a row before close 1008
 	wsEnvelope     = 1024        // room for the publish frame around its data
@@ -74,6 +80,7 @@ type wsHub struct {
 	upgrader websocket.Upgrader
 
 	mu       sync.Mutex
+	conns    map[*wsConn]struct{} // every open connection, to wake
 	byClient map[string]*wsConn
 
 	prepared [preparedSlots]atomic.Pointer[preparedFrame]
@@ -86,6 +93,7 @@ type preparedFrame struct {
 
 func newWSHub(checkOrigin func(*http.Request) bool) *wsHub {
 	return &wsHub{
+		conns:    map[*wsConn]struct{}{},
 		byClient: map[string]*wsConn{},
 		upgrader: websocket.Upgrader{
 			// Small read buffers and pooled write buffers: an idle
@@ -111,27 +119,60 @@ func (h *wsHub) frame(m feed.Message) (*websocket.PreparedMessage, error) {
 	return pm, nil
 }
 
-// register records wc under its client id and returns the connection it
-// replaces, if any.
+// register records wc, under its client id too, and returns the
+// connection with that id it replaces, if any.
 func (h *wsHub) register(wc *wsConn) (replaced *wsConn) {
-	if wc.client == "" {
-		return nil
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	replaced = h.byClient[wc.client]
-	h.byClient[wc.client] = wc
+	h.conns[wc] = struct{}{}
+	if wc.client != "" {
+		replaced = h.byClient[wc.client]
+		h.byClient[wc.client] = wc
+	}
 	return replaced
 }
 
 func (h *wsHub) unregister(wc *wsConn) {
-	if wc.client == "" {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.byClient[wc.client] == wc {
+	delete(h.conns, wc)
+	if wc.client != "" && h.byClient[wc.client] == wc {
 		delete(h.byClient, wc.client)
+	}
+}
+
+// wakeAll wakes every connection's write pump, after dropping those that
+// are more than queue messages behind last. Dropping here rather than in
+// the write pump catches a client whose pump is stuck in a write.
+func (h *wsHub) wakeAll(last, queue uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for wc := range h.conns {
+		if c := wc.cursor.Load(); wc.caughtUp.Load() && c < last && last-c > queue {
+			wc.tooSlow()
+			continue
+		}
+		wc.wake()
+	}
+}
+
+// dispatch wakes every connection after each publish (several publishes
+// that come while it works are one wake), and once more when a shutdown
+// begins, so each connection drains and says goodbye. It runs for the life
+// of the server.
+func (s *Server) dispatchWS(stop <-chan struct{}) {
+	last := s.feed.LastID()
+	for {
+		select {
+		case <-s.feed.Changed(last):
+			last = s.feed.LastID()
+			s.ws.wakeAll(last, uint64(s.cfg.SendQueue))
+		case <-s.closing:
+			s.ws.wakeAll(s.feed.LastID(), uint64(s.cfg.SendQueue))
+			return
+		case <-stop:
+			return
+		}
 	}
 }
 
@@ -178,130 +219,146 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	lc, ok := s.live.add("ws", conn.NetConn(), s.cfg.MaxClients)
+	wc := &wsConn{
+		s: s, conn: conn, client: client,
+		taken: make(chan struct{}, 1),
+		gone:  make(chan struct{}),
+	}
+	lc, ok := s.live.add("ws", wc.cutNow, s.cfg.MaxClients)
 	if !ok {
 		deadline := time.Now().Add(s.cfg.WriteTimeout)
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeTryLater, "the server is at its connection limit"), deadline)
 		conn.Close()
 		return nil
 	}
-	wc := &wsConn{
-		s: s, conn: conn, client: client, live: lc,
-		replies:  make(chan []byte, wsReplies),
-		quit:     make(chan struct{}),
-		readDone: make(chan struct{}),
-	}
+	wc.live = lc
+	wc.cursor.Store(cursor)
+	wc.ping = time.AfterFunc(s.cfg.Heartbeat, func() { wc.pingDue.Store(true); wc.wake() })
 	s.stats.ws.clients.Add(1)
+	s.streams.Add(1)
 	if old := s.ws.register(wc); old != nil {
-		old.close(closeReplaced, "replaced by a newer connection with the same client id")
+		go old.close(closeReplaced, "replaced by a newer connection with the same client id")
 	}
-	s.streams.Add(2)
-	go wc.writePump(cursor)
+	wc.wake() // the hello, and what the cursor has to catch up on
 	go wc.readPump()
 	return nil // the connection is hijacked: echo must not write to it
 }
 
-// wsConn is one WebSocket connection and its two pumps.
+// wsConn is one WebSocket connection.
 type wsConn struct {
 	s      *Server
 	conn   *websocket.Conn
 	client string
 	live   *liveConn
 
-	replies   chan []byte   // frames for the write pump from the read pump
-	quit      chan struct{} // closed once a close frame was sent
-	closeOnce sync.Once
-	readDone  chan struct{} // closed when the read pump returns
+	wakes     atomic.Int64 // wakes not yet served; the write pump runs while > 0
+	repliesMu sync.Mutex
+	replies   [][]byte      // frames for the write pump from the read pump; nil when idle
+	taken     chan struct{} // signalled when the write pump takes the replies
+	gone      chan struct{} // closed when the socket is cut
+	goneOnce  sync.Once
+	pingDue   atomic.Bool // set by the heartbeat timer
+	ping      *time.Timer // fires every heartbeat
+	closing   atomic.Bool // a close frame was sent, or the socket is being cut
+
+	// Written by the write pump only (one runs at a time); read by the
+	// dispatcher to find connections that fell behind.
+	cursor    atomic.Uint64 // the last id written
+	caughtUp  atomic.Bool   // has been level with the feed at least once
+	helloSent bool
 }
 
-// close sends a close frame with code (safe from any goroutine) and tells
-// the write pump to stop.
-func (wc *wsConn) close(code int, reason string) {
-	wc.closeOnce.Do(func() {
-		deadline := time.Now().Add(wc.s.cfg.WriteTimeout)
-		_ = wc.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
-		close(wc.quit)
-	})
-}
-
-// writePump sends the hello, then every message after the cursor, the
-// replies of the read pump, and a ping every heartbeat. It is the only
-// goroutine that writes data frames to the connection.
-func (wc *wsConn) writePump(cursor uint64) {
-	s := wc.s
-	defer wc.finish()
-	ping := time.NewTicker(s.cfg.Heartbeat)
-	defer ping.Stop()
-
-	hello := `{"type":"hello","next":` + strconv.FormatUint(cursor, 10) +
-		`,"heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
-	if !wc.write([]byte(hello)) {
-		return
+// wake asks the write pump to look for work, starting it if it is not
+// running. Safe from any goroutine; never blocks.
+func (wc *wsConn) wake() {
+	if wc.wakes.Add(1) == 1 {
+		go wc.writePump()
 	}
-	live := false // caught up with the feed at least once
+}
+
+// writePump writes everything there is to write, then stops. Only one runs
+// at a time for a connection: it is started by the wake that finds the
+// counter at zero, and it sets the counter back to zero only when no wake
+// came in while it was writing.
+func (wc *wsConn) writePump() {
 	for {
-		for {
-			if live && s.feed.LastID()-cursor > uint64(s.cfg.SendQueue) {
-				s.stats.ws.dropped.Add(1)
-				wc.close(closeTooSlow, "too slow: reconnect with your cursor")
-				return
-			}
-			p := s.feed.Read(cursor, wsBatch)
-			if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","count":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
-				return
-			}
-			if p.Reset && !wc.write([]byte(`{"type":"reset"}`)) {
-				return
-			}
-			for _, m := range p.Messages {
-				if !wc.writeMessage(m) {
-					return
-				}
-			}
-			cursor = p.Next
-			if len(p.Messages) < wsBatch {
-				break
-			}
-		}
-		live = true
-		if s.isClosing() && cursor >= s.feed.LastID() {
-			wc.close(closeGoingAway, "the server is shutting down")
+		n := wc.wakes.Load()
+		if !wc.writeAll() {
+			wc.cut()
 			return
 		}
-		select {
-		case <-s.feed.Changed(cursor):
-		case b := <-wc.replies:
-			if !wc.write(b) {
-				return
-			}
-		case <-ping.C:
-			if !wc.wrote(wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))) {
-				return
-			}
-		case <-s.closing:
-		case <-wc.quit:
-			return
-		case <-wc.readDone:
+		if wc.wakes.CompareAndSwap(n, 0) {
 			return
 		}
 	}
+}
+
+// writeAll sends the hello, every message after the cursor, the read
+// pump's replies and a due ping. It returns false when the connection must
+// end: a write failed, or a close frame was sent.
+func (wc *wsConn) writeAll() bool {
+	s := wc.s
+	if wc.closing.Load() {
+		return false
+	}
+	if !wc.helloSent {
+		wc.helloSent = true
+		hello := `{"type":"hello","next":` + strconv.FormatUint(wc.cursor.Load(), 10) +
+			`,"heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
+		if !wc.write([]byte(hello)) {
+			return false
+		}
+	}
+	for {
+		p := s.feed.Read(wc.cursor.Load(), wsBatch)
+		if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","count":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
+			return false
+		}
+		if p.Reset && !wc.write([]byte(`{"type":"reset"}`)) {
+			return false
+		}
+		for _, m := range p.Messages {
+			if wc.closing.Load() || !wc.writeMessage(m) {
+				return false // dropped or cut meanwhile: let the close frame through
+			}
+			wc.cursor.Store(m.ID)
+		}
+		wc.cursor.Store(p.Next)
+		if len(p.Messages) < wsBatch {
+			break
+		}
+	}
+	wc.caughtUp.Store(true)
+	wc.repliesMu.Lock()
+	replies := wc.replies
+	wc.replies = nil
+	wc.repliesMu.Unlock()
+	select {
+	case wc.taken <- struct{}{}:
+	default:
+	}
+	for _, b := range replies {
+		if !wc.write(b) {
+			return false
+		}
+	}
+	if wc.pingDue.Swap(false) {
+		if !wc.wrote(wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))) {
+			return false
+		}
+		wc.ping.Reset(s.cfg.Heartbeat)
+	}
+	if s.isClosing() && wc.cursor.Load() >= s.feed.LastID() {
+		wc.close(closeGoingAway, "the server is shutting down")
+		return false
+	}
+	return true
 }
 
 // write sends one text frame; false means the connection is done.
 func (wc *wsConn) write(b []byte) bool {
 	_ = wc.conn.SetWriteDeadline(time.Now().Add(wc.s.cfg.WriteTimeout))
 	return wc.wrote(wc.conn.WriteMessage(websocket.TextMessage, b))
-}
-
-// wrote checks the outcome of a write. A write that missed its deadline
-// means a client that stopped reading: it is dropped like one that fell
-// behind, without a close frame, since nothing more can be written.
-func (wc *wsConn) wrote(err error) bool {
-	var ne net.Error // the library hides os.ErrDeadlineExceeded behind its own net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		wc.s.stats.ws.dropped.Add(1)
-	}
-	return err == nil
 }
 
 func (wc *wsConn) writeMessage(m feed.Message) bool {
@@ -317,60 +374,160 @@ func (wc *wsConn) writeMessage(m feed.Message) bool {
 	return true
 }
 
-// finish runs when the write pump stops: it gives the client a moment to
-// answer a close frame, then closes the socket and forgets the connection.
-func (wc *wsConn) finish() {
-	s := wc.s
-	select {
-	case <-wc.readDone:
-	case <-time.After(wsCloseGrace):
+// wrote checks the outcome of a write. A write that missed its deadline
+// means a client that stopped reading: it is dropped like one that fell
+// behind, without a close frame, since nothing more can be written.
+func (wc *wsConn) wrote(err error) bool {
+	var ne net.Error // the library hides os.ErrDeadlineExceeded behind its own net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !wc.closing.Swap(true) {
+		wc.s.stats.ws.dropped.Add(1)
+		wc.cutNow()
 	}
-	wc.conn.Close()
-	<-wc.readDone
-	s.ws.unregister(wc)
-	s.live.remove(wc.live)
-	s.stats.ws.clients.Add(-1)
-	s.streams.Done()
+	return err == nil
 }
 
-// readPump reads the client's frames until the connection ends. Reading
-// never stops, because control frames (ping, pong, close) are only
-// processed while reading.
+// close says goodbye with code. Safe from any goroutine; it may block for
+// up to wsCloseGrace, so callers that must not wait run it in a goroutine.
+func (wc *wsConn) close(code int, reason string) {
+	if !wc.closing.Swap(true) {
+		wc.sendClose(code, reason)
+	}
+}
+
+// sendClose writes the close frame and gives the client wsCloseGrace to
+// answer it. When the frame cannot even be written in that time (the client
+// stopped reading and the socket is full), the socket is cut instead.
+func (wc *wsConn) sendClose(code int, reason string) {
+	msg := websocket.FormatCloseMessage(code, reason)
+	if wc.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wsCloseGrace)) != nil {
+		wc.cutNow()
+		return
+	}
+	_ = wc.conn.NetConn().SetReadDeadline(time.Now().Add(wsCloseGrace))
+}
+
+// tooSlow drops a client that could not keep up: close 4001, and it
+// resumes from its cursor. Never blocks.
+func (wc *wsConn) tooSlow() {
+	if !wc.closing.Swap(true) {
+		wc.s.stats.ws.dropped.Add(1)
+		go wc.sendClose(closeTooSlow, "too slow: reconnect with your cursor")
+	}
+}
+
+// cut ends the connection from the write side: after a close frame the
+// read pump waits for the client's answer (or the grace period); after a
+// failed write the socket is closed at once.
+func (wc *wsConn) cut() {
+	if !wc.closing.Swap(true) {
+		wc.cutNow()
+	}
+}
+
+// cutNow closes the socket without a goodbye, as /api/drop and a failed
+// write do, and releases a read pump that waits for the write pump.
+func (wc *wsConn) cutNow() {
+	wc.closing.Store(true)
+	wc.conn.Close()
+	wc.goneOnce.Do(func() { close(wc.gone) })
+}
+
+// readPump reads the client's frames until the connection ends, then cleans
+// up. It is the connection's one long-lived goroutine. Reading never stops,
+// because control frames (ping, pong, close) are only processed while
+// reading.
 func (wc *wsConn) readPump() {
 	s := wc.s
-	defer s.streams.Done()
-	defer close(wc.readDone)
+	defer wc.finish()
 	c := wc.conn
 	c.SetReadLimit(int64(s.cfg.MaxMessage) + wsEnvelope) // past it the library closes with 1009
 	// A connection from which nothing, not even a pong, arrives for two
 	// and a half heartbeats is dead.
 	silence := s.cfg.Heartbeat * 5 / 2
-	_ = c.SetReadDeadline(time.Now().Add(silence))
-	c.SetPongHandler(func(string) error { return c.SetReadDeadline(time.Now().Add(silence)) })
+	extend := func() {
+		if !wc.closing.Load() { // after a close frame, only the grace period counts
+			_ = c.SetReadDeadline(time.Now().Add(silence))
+		}
+	}
+	extend()
+	c.SetPongHandler(func(string) error { extend(); return nil })
+	c.SetPingHandler(func(data string) error { // the client's pings are signs of life too
+		extend()
+		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteTimeout))
+		var ne net.Error
+		if err == nil || errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) {
+			return nil // as the library's own ping handler: a failed pong is not fatal here
+		}
+		return err
+	})
 	bad := 0
 	for {
 		kind, data, err := c.ReadMessage()
 		if err != nil {
 			return
 		}
-		_ = c.SetReadDeadline(time.Now().Add(silence))
+		if wc.closing.Load() {
+			continue // we said goodbye: only the client's close frame matters now
+		}
+		extend()
 		if kind == websocket.BinaryMessage {
 			wc.close(closeUnsupported, "binary frames are not accepted: send JSON text frames")
-			return
+			continue // wait for the client's close frame, or the grace period
 		}
 		reply, ok := wc.handleFrame(data)
 		if ok {
 			bad = 0
 		} else if bad++; bad >= wsMaxBadFrames {
 			wc.close(closePolicy, "too many bad frames")
-			return
+			continue
 		}
-		select {
-		case wc.replies <- reply:
-		case <-wc.quit:
+		if !wc.queueReply(reply) {
 			return
 		}
 	}
+}
+
+// queueReply hands a reply to the write pump. When wsReplies are already
+// waiting, the read pump waits too (the client then feels TCP's
+// backpressure), but only for one write timeout: a client that does not
+// read its answers for that long is too slow. It returns false when the
+// socket was cut while waiting.
+func (wc *wsConn) queueReply(reply []byte) bool {
+	var timeout <-chan time.Time
+	for {
+		wc.repliesMu.Lock()
+		room := len(wc.replies) < wsReplies
+		if room {
+			wc.replies = append(wc.replies, reply)
+		}
+		wc.repliesMu.Unlock()
+		wc.wake()
+		if room {
+			return true
+		}
+		if timeout == nil {
+			timeout = time.After(wc.s.cfg.WriteTimeout)
+		}
+		select {
+		case <-wc.taken:
+		case <-wc.gone:
+			return false
+		case <-timeout:
+			wc.tooSlow()
+			return true // keep reading, for the client's close frame
+		}
+	}
+}
+
+// finish runs when the read pump stops: the connection is over.
+func (wc *wsConn) finish() {
+	s := wc.s
+	wc.cutNow() // a write pump still running stops at its next check
+	wc.ping.Stop()
+	s.ws.unregister(wc)
+	s.live.remove(wc.live)
+	s.stats.ws.clients.Add(-1)
+	s.streams.Done()
 }
 
 // wsFrame is a frame from a client.
@@ -385,6 +542,9 @@ type wsFrame struct {
 func (wc *wsConn) handleFrame(data []byte) (reply []byte, ok bool) {
 	if string(data) == "ping" {
 		return []byte("pong"), true
+	}
+	if !utf8.Valid(data) { // RFC 6455 text frames are UTF-8; the library does not check
+		return wsError("a text frame must be valid UTF-8", nil), false
 	}
 	var f wsFrame
 	if err := json.Unmarshal(data, &f); err != nil {
