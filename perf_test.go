@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Memory per idle connection, measured on a server in a process of its own
+// (this test binary, started again as the server), so that the clients'
+// memory is not counted:
+//
+//	go test -run '^$' -bench IdleConnectionMemory -benchtime 1x .
+//
+// It opens idleConns connections of one transport, lets the server collect
+// garbage, and reports per connection the growth of the server's resident
+// memory and of its Go heap plus goroutine stacks. With
+// FOURWAY_HEAP_PROFILE=FILE the server also writes a heap profile there.
+
+const idleConns = 5000
+
+// TestServerProcess is the server side of the memory benchmark; it does
+// nothing in a normal test run.
+func TestServerProcess(t *testing.T) {
+	if os.Getenv("FOURWAY_TEST_SERVER") != "1" {
+		t.Skip("the server process of BenchmarkIdleConnectionMemory")
+	}
+	gc := make(chan os.Signal, 1)
+	signal.Notify(gc, syscall.SIGUSR1)
+	go func() {
+		for range gc { // collect and return memory to the OS, then say so
+			debug.FreeOSMemory()
+			if f := os.Getenv("FOURWAY_HEAP_PROFILE"); f != "" {
+				if out, err := os.Create(f); err == nil {
+					pprof.Lookup("heap").WriteTo(out, 0)
+					out.Close()
+				}
+			}
+			fmt.Println("gc done")
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, []string{"--addr", "127.0.0.1:0", "--ticker", "0", "--log-level", "info"}, os.Getenv, os.Stdout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type serverProcess struct {
+	cmd   *exec.Cmd
+	url   string
+	lines chan string
+}
+
+func startServerProcess(b *testing.B) *serverProcess {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1")
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd, lines: make(chan string, 16)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		close(p.lines)
+	}()
+	re := regexp.MustCompile(`url=(http://\S+)`)
+	for line := range p.lines {
+		if m := re.FindStringSubmatch(line); m != nil {
+			p.url = m[1]
+			return p
+		}
+	}
+	b.Fatal("server process exited before listening")
+	return nil
+}
+
+func (p *serverProcess) stop() {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+}
+
+// memory collects garbage in the server, then returns its resident memory
+// and its Go heap plus stacks, in bytes.
+func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
+	p.cmd.Process.Signal(syscall.SIGUSR1)
+	for line := range p.lines {
+		if line == "gc done" {
+			break
+		}
+	}
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	metric := func(name string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+		if m == nil {
+			b.Fatalf("no %s in /metrics", name)
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	return metric("process_resident_memory_bytes"),
+		metric("go_memstats_heap_inuse_bytes") + metric("go_memstats_stack_inuse_bytes")
+}
+
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	for _, transport := range []string{"ws", "sse"} {
+		b.Run(transport, func(b *testing.B) {
+			p := startServerProcess(b)
+			defer p.stop()
+			// Warm up: one connection of each kind, so one-time costs
+			// (pools, first stream) are not charged to the others.
+			closeAll := openIdle(b, p.url, transport, 10)
+			rss0, go0 := p.memory(b)
+			closeMore := openIdle(b, p.url, transport, idleConns)
+			rss1, go1 := p.memory(b)
+			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
+			b.ReportMetric((go1-go0)/idleConns/1024, "KiB-heap+stack/conn")
+			closeMore()
+			closeAll()
+			runtime.KeepAlive(closeAll)
+		})
+	}
+}
+
+// openIdle opens n connections of transport that then sit idle; it returns
+// a function that closes them.
+func openIdle(b *testing.B, base, transport string, n int) func() {
+	var closers []func()
+	ws := "ws" + strings.TrimPrefix(base, "http")
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableKeepAlives: true}}
+	for i := 0; i < n; i++ {
+		switch transport {
+		case "ws":
+			c, _, err := websocket.DefaultDialer.Dial(ws+"/api/ws", nil)
+			if err != nil {
+				b.Fatalf("connection %d: %v", i, err)
+			}
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, _, err := c.ReadMessage(); err != nil { // hello: the server side is set up
+				b.Fatal(err)
+			}
+			closers = append(closers, func() { c.Close() })
+		case "sse":
+			resp, err := client.Get(base + "/api/sse")
+			if err != nil {
+				b.Fatalf("connection %d: %v", i, err)
+			}
+			br := bufio.NewReader(resp.Body)
+			for { // read up to the end of the hello event
+				line, err := br.ReadString('\n')
+				if err != nil {
+					b.Fatal(err)
+				}
+				if line == "\n" {
+					break
+				}
+			}
+			closers = append(closers, func() { resp.Body.Close() })
+		}
+	}
+	return func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+}
