@@ -32,7 +32,7 @@ func runShort(t *testing.T, sc Scenario) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	var d dialect = fourway{}
-	start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, 1000, "") }
+	start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, 1000, "", 0) }
 	if sc.Target == "nchan" {
 		d = nchan{}
 		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, defaultNginx) }

@@ -382,13 +382,17 @@ func serveChild() {
 
 // startFourwayChild starts the server child and waits until it listens.
 // profile, if not empty, is where the child writes its CPU profile.
-func startFourwayChild(ctx context.Context, history int, profile string) (*server, error) {
+// procs, if above 0, is the child's GOMAXPROCS.
+func startFourwayChild(ctx context.Context, history int, profile string, procs int) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history), childEnv+"_PROFILE="+profile)
+	if procs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(procs))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

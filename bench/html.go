@@ -5,6 +5,7 @@ import (
 	"html"
 	"math"
 	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -356,6 +357,13 @@ func classicChart(results []Result) string {
 	return s.String()
 }
 
+func procsText(n int) string {
+	if n > 0 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("default (%d)", runtime.NumCPU())
+}
+
 func renderHTML(rep Report) string {
 	var b strings.Builder
 	e := html.EscapeString
@@ -370,8 +378,8 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 	m := rep.Machine
 	fmt.Fprintf(&b, `<p class="muted">Machine: %s, %d cores, %d MiB memory, %s, %s, kernel %s. %s</p>`, e(m.CPU), m.Cores, m.MemoryMiB, e(m.GoVersion), e(m.OS), e(m.Kernel), e(strings.Join(rep.Versions, "; ")))
 	c := rep.Config
-	fmt.Fprintf(&b, `<p class="muted">Configuration: poll interval %s, warm-up %s, measured window %s, connects spread over %s, %d publishing connections, client headers %q, fourway --history %d. Load generator and server on the same machine (loopback), the server a separate process started fresh for every row.</p>`,
-		c.PollInterval, c.Warmup, c.Duration, c.Stagger, c.Publishers, c.ClientHeaders, c.History)
+	fmt.Fprintf(&b, `<p class="muted">Configuration: poll interval %s, warm-up %s, measured window %s, connects spread over %s, %d publishing connections, client headers %q, fourway --history %d, server GOMAXPROCS %s; nginx runs one worker process. Load generator and server on the same machine (loopback), the server a separate process started fresh for every row.</p>`,
+		c.PollInterval, c.Warmup, c.Duration, c.Stagger, c.Publishers, c.ClientHeaders, c.History, procsText(c.ServerProcs))
 
 	rs := rep.Results
 	if len(rs) == 0 {

@@ -76,6 +76,7 @@ type Config struct {
 	Out           string     `json:"out"`
 	ServerProfile string     `json:"server_profile,omitempty"`
 	SelfProfile   string     `json:"cpuprofile,omitempty"`
+	ServerProcs   int        `json:"server_gomaxprocs,omitempty"`
 }
 
 // Report is everything one bench run produced.
@@ -155,6 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
 	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html, report.md and the charts")
 	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)
+	serverProcs := fs.Int("server-procs", 0, "GOMAXPROCS of the fourway server child (0: Go's default, every core); 1 matches nginx's one worker")
 	selfProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	serverProfile := fs.String("server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
@@ -165,7 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c = Config{URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
-		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile}
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
 	var err error
@@ -240,7 +242,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.Targets = checkTargets(rep.Results)
 	fmt.Fprintf(stdout, "fourway bench: %s, %d cores, %d MiB, %s, %s\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemoryMiB, rep.Machine.GoVersion, rep.Machine.OS)
 	fmt.Fprintf(stdout, "command: %s\n", rep.Command)
-	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s\n\n", cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders)
+	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s, fourway GOMAXPROCS %s, nginx 1 worker\n\n",
+		cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders, procsText(cfg.ServerProcs))
 	writeTable(stdout, rep.Results)
 	fmt.Fprintln(stdout)
 	writeClassic(stdout, rep.Results)
@@ -306,7 +309,9 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			}
 			profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.Transport, sc.Subs, sc.Rate, sc.Payload)))
 		}
-		start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cfg.History, profile) }
+		start := func(ctx context.Context) (*server, error) {
+			return startFourwayChild(ctx, cfg.History, profile, cfg.ServerProcs)
+		}
 		switch {
 		case sc.Target == "nchan":
 			d = nchan{}
