@@ -369,7 +369,7 @@ func renderHTML(rep Report) string {
 	e := html.EscapeString
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>fourway bench</title><style>
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
-table{border-collapse:collapse;font-size:13px;margin:8px 0 16px}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
+table{border-collapse:collapse;font-size:12px;margin:8px 0 16px}.wide{overflow-x:auto}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f4f4f4}td.l,th.l{text-align:left}.bad{background:#fdd;color:#b00;font-weight:700}.note{color:#b00}
 code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;height:auto;display:block;margin:8px 0}
 .muted{color:#666;font-size:13px}</style></head><body>`)
@@ -386,7 +386,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 		b.WriteString(`<p class="note">No result.</p></body></html>`)
 		return b.String()
 	}
-	b.WriteString(`<h2>Results</h2><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/msg</th><th>up B/msg</th><th>payload B/msg</th><th>overhead B/msg</th><th>req/msg</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/msg</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
+	b.WriteString(`<h2>Results</h2><div class="wide"><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/msg</th><th>up B/msg</th><th>payload B/msg</th><th>overhead B/msg</th><th>req/msg</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/msg</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
 	for _, r := range rs {
 		bad := func(v int64) string {
 			if v != 0 {
@@ -405,7 +405,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.PayloadPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
 			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
-	b.WriteString(`</table>`)
+	b.WriteString(`</table></div>`)
 	for _, r := range rs {
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, r.Transport, r.Subs, r.Rate, e(n))
