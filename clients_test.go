@@ -309,20 +309,12 @@ func pollRaw(t testing.TB, base string) map[uint64][]byte {
 type transportFigures struct {
 	Clients, Requests, Messages, Empty, Dropped int64
 	BytesIn                                     int64 `json:"bytes_in"`
+	BytesOut                                    int64 `json:"bytes_out"`
 }
 
 func fetchStats(t testing.TB, base, transport string) transportFigures {
 	t.Helper()
-	resp, err := http.Get(base + "/api/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s struct{ Transports map[string]transportFigures }
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s.Transports[transport]
+	return getStats(t, base).Transports[transport]
 }
 
 // dropConns calls POST /api/drop?transport=... and returns how many were cut.
@@ -343,13 +335,7 @@ func dropConns(t testing.TB, base, transport string) int {
 // awaitCond polls cond until it holds, failing the test after streamWait.
 func awaitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(streamWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", streamWait, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	waitFor(t, what, streamWait, cond)
 }
 
 // jsonError checks that resp is status with a JSON {"error": "..."} body.

@@ -35,7 +35,7 @@ func TestEverySubscriberGetsEveryMessageOnAllFourTransports(t *testing.T) {
 			}()
 		}
 	}
-	publishMany(t, ts.URL, messages)
+	publishN(t, ts.URL, messages)
 	wg.Wait()
 
 	var reference map[uint64][]byte

@@ -229,16 +229,6 @@ func postMessage(t testing.TB, base, contentType, body string, header ...string)
 	return resp.StatusCode, string(b)
 }
 
-// publishMany publishes n JSON messages and fails the test on any error.
-func publishMany(t testing.TB, base string, n int) {
-	t.Helper()
-	for i := 0; i < n; i++ {
-		if code, body := postMessage(t, base, "application/json", fmt.Sprintf(`{"n":%d}`, i)); code != 201 {
-			t.Fatalf("publish %d: %d %s", i, code, body)
-		}
-	}
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()

@@ -130,7 +130,7 @@ func TestHealthz(t *testing.T) {
 func TestFlagsFromEnvironment(t *testing.T) {
 	// FOURWAY_HISTORY sets --history; a flag on the command line wins.
 	ts := startServerEnv(t, map[string]string{"FOURWAY_HISTORY": "3", "FOURWAY_MAX_MESSAGE": "10"}, "--max-message", "20")
-	publishMany(t, ts.URL, 5)
+	publishN(t, ts.URL, 5)
 	var a pollAnswer
 	_, body, _ := getRaw(t, ts.URL+"/api/poll?since=0")
 	if err := json.Unmarshal([]byte(body), &a); err != nil || len(a.Messages) != 3 {

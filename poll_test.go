@@ -26,7 +26,7 @@ func getRaw(t testing.TB, url string) (int, string, *http.Response) {
 // except "caught up", which is given a 1 s timeout.)
 func TestPollCursorCases(t *testing.T) {
 	ts := startServer(t, "--history", "5")
-	publishMany(t, ts.URL, 8) // retains 4..8
+	publishN(t, ts.URL, 8) // retains 4..8
 	cases := []struct {
 		name, query string
 		ids         []uint64
