@@ -239,7 +239,7 @@ func requestsChart(results []Result) string {
 
 // scalingChart draws p99 latency against subscribers, one line per target,
 // transport, rate and payload that was measured at two or more counts.
-func scalingChart(results []Result) string {
+func scalingChart(results []Result, standalone bool) string {
 	type key struct {
 		target, transport string
 		rate              float64
@@ -276,7 +276,7 @@ func scalingChart(results []Result) string {
 	loL, hiL = math.Pow(10, math.Floor(math.Log10(max(loL, 0.001)))), math.Pow(10, math.Ceil(math.Log10(hiL)))
 	w, h := 900.0, 420.0
 	left, right, top, bottom := 70.0, 250.0, 30.0, 50.0
-	s := newSVG(int(w), int(h), false)
+	s := newSVG(int(w), int(h), standalone)
 	s.text(left, 18, "start", "#222", "p99 latency against subscribers (log-log)", ` font-weight="600"`)
 	xs := logScale{loS, hiS, left, w - right}
 	ys := logScale{loL, hiL, h - bottom, top}
@@ -426,7 +426,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 	}
 	b.WriteString(`<h2>Latency</h2>`)
 	b.WriteString(latencyChart(rs, false))
-	if sc := scalingChart(rs); sc != "" {
+	if sc := scalingChart(rs, false); sc != "" {
 		b.WriteString(`<h2>Latency against subscribers</h2>` + sc)
 	}
 	b.WriteString(`<h2>Bytes and requests per message</h2>`)

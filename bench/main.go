@@ -58,6 +58,7 @@ func main() {
 
 // Config is the bench's whole configuration, as the report records it.
 type Config struct {
+	Render        string     `json:"-"` // a report.json to render again instead of measuring
 	URL           string     `json:"url,omitempty"`
 	Targets       []string   `json:"targets"`
 	Transports    []string   `json:"transports"`
@@ -159,6 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	serverProcs := fs.Int("server-procs", 0, "GOMAXPROCS of the fourway server child (0: Go's default, every core); 1 matches nginx's one worker")
 	selfProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	serverProfile := fs.String("server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
+	render := fs.String("render", "", "measure nothing: write the report (and print the table) again from this report.json, into -out")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -166,7 +168,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	if fs.NArg() > 0 {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	c = Config{URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
+	c = Config{Render: *render, URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
 		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
@@ -223,6 +225,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if cfg.Render != "" {
+		b, err := os.ReadFile(cfg.Render)
+		if err != nil {
+			return err
+		}
+		var rep Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("%s: %w", cfg.Render, err)
+		}
+		writeTable(stdout, rep.Results)
+		fmt.Fprintln(stdout)
+		writeClassic(stdout, rep.Results)
+		return writeReport(cfg.Out, rep)
 	}
 	if cfg.SelfProfile != "" {
 		f, err := os.Create(cfg.SelfProfile)
@@ -462,6 +478,11 @@ func writeReport(dir string, rep Report) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "bytes.svg"), []byte(bytesChart(rep.Results, true)), 0o644); err != nil {
 		return err
+	}
+	if sc := scalingChart(rep.Results, true); sc != "" {
+		if err := os.WriteFile(filepath.Join(dir, "scaling.svg"), []byte(sc), 0o644); err != nil {
+			return err
+		}
 	}
 	var md strings.Builder
 	writeMarkdown(&md, rep, "latency.svg")
