@@ -246,3 +246,42 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		}
 	}
 }
+
+func TestStampRoundTrip(t *testing.T) {
+	for _, size := range []int{1, 40, 100, 1000} {
+		data := stampData(1234, 987654321, size)
+		if size >= 40 && len(data) != size {
+			t.Errorf("stampData(size %d) is %d bytes", size, len(data))
+		}
+		if !json.Valid(data) {
+			t.Errorf("stampData(size %d) is not JSON: %s", size, data)
+		}
+		msg := []byte(`{"id":7,"time":1763773323456.789,"data":` + string(data) + `}`)
+		for _, b := range [][]byte{data, msg} {
+			seq, ts, ok := parseStamp(b)
+			if !ok || seq != 1234 || ts != 987654321 {
+				t.Errorf("parseStamp(%s) = %d, %d, %v", b, seq, ts, ok)
+			}
+		}
+	}
+	if _, _, ok := parseStamp([]byte(`{"primer":true}`)); ok {
+		t.Error("the primer parsed as a stamped message")
+	}
+}
+
+func TestParsePlan(t *testing.T) {
+	plan, err := parsePlan("ws,sse:1000:100; longpoll:1000:10:512", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PlanItem{{[]string{"ws", "sse"}, 1000, 100, 100}, {[]string{"longpoll"}, 1000, 10, 512}}
+	if len(plan) != 2 || strings.Join(plan[0].Transports, ",") != "ws,sse" || plan[0].Subs != 1000 || plan[0].Rate != 100 || plan[0].Payload != 100 ||
+		plan[1].Transports[0] != "longpoll" || plan[1].Rate != 10 || plan[1].Payload != 512 {
+		t.Errorf("parsePlan = %+v, want %+v", plan, want)
+	}
+	for _, bad := range []string{"ws:1000", "ws:0:10", "ws:10:-1", "carrier-pigeon:10:1", "ws:10:1:x"} {
+		if _, err := parsePlan(bad, 100); err == nil {
+			t.Errorf("parsePlan(%q) accepted", bad)
+		}
+	}
+}
