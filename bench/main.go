@@ -440,8 +440,8 @@ func versions(cfg Config) []string {
 func command(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {
-		if strings.ContainsAny(a, " \t\"'$\\") {
-			a = strconv.Quote(a)
+		if a == "" || strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,=+-@%") != "" {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'" // quoted for a POSIX shell
 		}
 		q[i] = a
 	}
