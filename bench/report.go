@@ -72,6 +72,11 @@ type Wire struct {
 	ExchangeOverhead float64 `json:"exchange_overhead,omitempty"`
 	EmptyExchange    float64 `json:"empty_exchange,omitempty"`
 	EmptyShare       float64 `json:"empty_share,omitempty"` // share of requests that came back empty
+	// Everything the subscribers' sockets carried, from the first connect
+	// to the end of the run (closing included), all subscribers together.
+	TotalDown     int64 `json:"total_down"`
+	TotalUp       int64 `json:"total_up"`
+	TotalRequests int64 `json:"total_requests"`
 }
 
 // ServerCost is the server's CPU and memory, read from /proc.
@@ -87,7 +92,7 @@ type ServerCost struct {
 }
 
 func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
-	var span, hs counts
+	var span, hs, total counts
 	var exchMsg, exchEmpty, exchMsgBytes, exchEmptyBytes int64
 	for _, s := range subs {
 		for seq, ok := range pub.ok {
@@ -109,6 +114,7 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 		r.WindowDeliveries += s.inWindow.Load()
 		span = span.add(s.span())
 		hs = hs.add(s.handshake)
+		total = total.add(s.snapshot())
 		exchMsg += s.exchMsg
 		exchEmpty += s.exchEmpty
 		exchMsgBytes += s.exchMsgBytes
@@ -139,6 +145,7 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 	if exchEmpty > 0 {
 		w.EmptyExchange = float64(exchEmptyBytes) / float64(exchEmpty)
 	}
+	w.TotalDown, w.TotalUp, w.TotalRequests = total.Down, total.Up, total.Requests
 	r.Wire = w
 	if r.Lost > 0 || r.Duplicated > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("DELIVERY CHECK FAILED: %d lost, %d duplicated (both must be 0 on loopback)", r.Lost, r.Duplicated))
