@@ -159,7 +159,11 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		select {
 		case <-s.ready:
 		case <-readyBy:
-			return res, fmt.Errorf("subscriber %d not connected after %s: %v", s.idx, time.Since(t0).Round(time.Millisecond), s.lastErr)
+			last := "no error"
+			if e := s.lastErr.Load(); e != nil {
+				last = *e
+			}
+			return res, fmt.Errorf("subscriber %d not connected after %s (last error: %s)", s.idx, time.Since(t0).Round(time.Millisecond), last)
 		case <-ctx.Done():
 			return res, ctx.Err()
 		}

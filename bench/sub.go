@@ -72,7 +72,7 @@ type sub struct {
 	errors          int
 	anomalies       int // missed/reset signals, unparseable messages
 	skippedTicks    int
-	lastErr         error
+	lastErr         atomic.Pointer[string] // read by the runner when a subscriber never connects
 
 	// HTTP polls only: request-response exchanges, with and without
 	// messages, and their bytes minus payload.
@@ -199,7 +199,8 @@ func (s *sub) retryPause(ctx context.Context, err error) bool {
 		return false
 	}
 	s.errors++
-	s.lastErr = err
+	msg := err.Error()
+	s.lastErr.Store(&msg)
 	return sleepUntil(ctx, time.Now().Add(100*time.Millisecond))
 }
 
