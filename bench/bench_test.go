@@ -27,6 +27,15 @@ func short(target, transport string) Scenario {
 		Duration: Duration(time.Second), Stagger: Duration(100 * time.Millisecond), Publishers: 2}
 }
 
+// testNginx is the nginx the Nchan test runs: FOURWAY_BENCH_NGINX names
+// another one (or a missing one, to see the skip).
+func testNginx() string {
+	if p := os.Getenv("FOURWAY_BENCH_NGINX"); p != "" {
+		return p
+	}
+	return defaultNginx
+}
+
 func runShort(t *testing.T, sc Scenario) Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
@@ -35,7 +44,7 @@ func runShort(t *testing.T, sc Scenario) Result {
 	start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, 1000, "", 0) }
 	if sc.Target == "nchan" {
 		d = nchan{}
-		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, defaultNginx) }
+		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, testNginx()) }
 	}
 	res, err := runScenario(ctx, sc, d, start, nil, &progress{}, t.Name())
 	if err != nil {
@@ -164,7 +173,7 @@ func TestWebSocketMediumFrame(t *testing.T) {
 // needs the Debian packages nginx and libnginx-mod-nchan; without them it
 // skips, except in CI, where it must fail rather than pass by skipping.
 func TestNchanPeer(t *testing.T) {
-	if missing := nchanMissing(defaultNginx); missing != "" {
+	if missing := nchanMissing(testNginx()); missing != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true: the Nchan comparison cannot run: %s", missing)
 		}
