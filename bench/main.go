@@ -426,6 +426,16 @@ func browserHeaders() http.Header {
 
 func versions(cfg Config) []string {
 	var v []string
+	// The server measured is the code this binary was built from; when run
+	// from the repository, say which commit that is, and whether the
+	// server's files differed from it.
+	if out, err := execOutput("git", "rev-parse", "--short", "HEAD"); err == nil {
+		commit := "fourway " + strings.TrimSpace(out)
+		if st, err := execOutput("git", "status", "--porcelain", "--", "feed", "transports", "go.mod", "go.sum"); err == nil && strings.TrimSpace(st) != "" {
+			commit += " with uncommitted changes in feed/, transports/ or go.mod"
+		}
+		v = append(v, commit)
+	}
 	if contains(cfg.Targets, "nchan") {
 		if out, err := execOutput(cfg.Nginx, "-v"); err == nil {
 			v = append(v, strings.TrimSpace(out))
