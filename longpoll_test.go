@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,4 +75,26 @@ func TestLongPollFreesItsWaiterWhenTheClientLeaves(t *testing.T) {
 	waitFor(t, "the waiter to be freed", 10*time.Second, func() bool {
 		return getStats(t, ts.URL).Transports["longpoll"].Clients == 0
 	})
+}
+
+// TestLongPollClientGoneGetsNoAnswer: when the client of a held long poll
+// goes away, the server writes nothing, rather than an empty 200 that is
+// not a page (and that would be counted as bytes sent).
+func TestLongPollClientGoneGetsNoAnswer(t *testing.T) {
+	ts := startServer(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /api/longpoll?since=0&timeout=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "the long poll to be held", 10*time.Second, func() bool {
+		return getStats(t, ts.URL).Transports["longpoll"].Clients == 1
+	})
+	c.(*net.TCPConn).CloseWrite() // the client is gone, as far as the server can tell
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	if len(got) > 0 {
+		t.Fatalf("the server answered a client that had left: %q", got)
+	}
 }

@@ -103,6 +103,34 @@ func (p *serverProcess) stop() {
 	p.cmd.Wait()
 }
 
+// metric reads one value from the server's /metrics.
+func (p *serverProcess) metric(b *testing.B, name string) float64 {
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		b.Fatalf("no %s in /metrics", name)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// settle waits until the server runs at most max goroutines: connections
+// that just wrote (a WebSocket write pump lingers a second) are idle then.
+func (p *serverProcess) settle(b *testing.B, max float64) {
+	deadline := time.Now().Add(30 * time.Second)
+	for p.metric(b, "go_goroutines") > max {
+		if time.Now().After(deadline) {
+			b.Fatalf("server still runs %v goroutines, want at most %v", p.metric(b, "go_goroutines"), max)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // memory collects garbage in the server, then returns its resident memory
 // and its Go heap plus stacks, in bytes.
 func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
@@ -112,37 +140,33 @@ func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
 			break
 		}
 	}
-	resp, err := http.Get(p.url + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	metric := func(name string) float64 {
-		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
-		if m == nil {
-			b.Fatalf("no %s in /metrics", name)
-		}
-		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		return v
-	}
-	return metric("process_resident_memory_bytes"),
-		metric("go_memstats_heap_inuse_bytes") + metric("go_memstats_stack_inuse_bytes")
+	return p.metric(b, "process_resident_memory_bytes"),
+		p.metric(b, "go_memstats_heap_inuse_bytes") + p.metric(b, "go_memstats_stack_inuse_bytes")
 }
 
 func BenchmarkIdleConnectionMemory(b *testing.B) {
+	// Goroutines of one idle connection: the WebSocket read pump; SSE's
+	// handler and net/http's background reader, our pump, and the
+	// library's stream and context watcher.
+	perConn := map[string]float64{"ws": 1, "sse": 5}
 	for _, transport := range []string{"ws", "sse"} {
 		b.Run(transport, func(b *testing.B) {
 			p := startServerProcess(b)
 			defer p.stop()
-			// Warm up: one connection of each kind, so one-time costs
+			base := p.metric(b, "go_goroutines")
+			// Warm up: a few connections first, so one-time costs
 			// (pools, first stream) are not charged to the others.
 			closeAll := openIdle(b, p.url, transport, 10)
+			p.settle(b, base+10*perConn[transport])
 			rss0, go0 := p.memory(b)
 			closeMore := openIdle(b, p.url, transport, idleConns)
+			p.settle(b, base+(10+idleConns)*perConn[transport])
 			rss1, go1 := p.memory(b)
 			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
 			b.ReportMetric((go1-go0)/idleConns/1024, "KiB-heap+stack/conn")
+			if os.Getenv("FOURWAY_MEM_DETAIL") != "" {
+				b.Logf("heap %.2f KiB/conn, stacks %.2f KiB/conn", p.metric(b, "go_memstats_heap_inuse_bytes")/idleConns/1024, p.metric(b, "go_memstats_stack_inuse_bytes")/idleConns/1024)
+			}
 			closeMore()
 			closeAll()
 			runtime.KeepAlive(closeAll)

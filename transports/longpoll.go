@@ -66,7 +66,9 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	case <-timer.C:
 	case <-s.closing: // shutting down: answer now, the client will come back
 	case <-c.Request().Context().Done():
-		return nil // the client left; nobody to answer
+		// The client left. Returning would make net/http finish with an
+		// empty 200; aborting closes the connection without a word.
+		panic(http.ErrAbortHandler)
 	}
 	return s.writePage(c, t, s.feed.Read(cursor, limit))
 }

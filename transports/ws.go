@@ -29,7 +29,8 @@
 // write pump unless it is already running, so there is at most one writer
 // per connection (WriteControl, which the library allows from any
 // goroutine, is used only for close frames). An idle connection thus costs
-// one goroutine, not two. Each message's frame is prepared once and reused
+// one goroutine, not two (a pump lingers for a second after its last write,
+// so a busy connection keeps it). Each message's frame is prepared once and reused
 // for every connection.
 package transports
 
@@ -54,13 +55,14 @@ import (
 )
 
 const (
-	wsBatch        = 64          // messages read from the feed at a time
-	wsReplies      = 64          // replies (acks, pongs, errors) waiting for the write pump
-	wsCloseGrace   = time.Second // time the client has to answer our close frame
-	wsMaxBadFrames = 10          // bad frames in a row before close 1008
-	wsEnvelope     = 1024        // room for the publish frame around its data
-	wsMaxClientID  = 128         // bytes in a client id
-	preparedSlots  = 1024        // messages whose frame is kept prepared
+	wsBatch        = 64                    // messages read from the feed at a time
+	wsReplies      = 64                    // replies (acks, pongs, errors) waiting for the write pump
+	wsCloseGrace   = time.Second           // time the client has to answer our close frame
+	wsMaxBadFrames = 10                    // bad frames in a row before close 1008
+	wsEnvelope     = 1024                  // room for the publish frame around its data
+	wsMaxClientID  = 128                   // bytes in a client id
+	wsLinger       = 25 * time.Millisecond // how long an idle write pump waits for more work before it ends
+	preparedSlots  = 1024                  // messages whose frame is kept prepared
 )
 
 // Close codes of the contract (see README.md).
@@ -221,6 +223,7 @@ func (s *Server) handleWS(c echo.Context) error {
 	}
 	wc := &wsConn{
 		s: s, conn: conn, client: client,
+		nudge: make(chan struct{}, 1),
 		taken: make(chan struct{}, 1),
 		gone:  make(chan struct{}),
 	}
@@ -251,7 +254,8 @@ type wsConn struct {
 	client string
 	live   *liveConn
 
-	wakes     atomic.Int64 // wakes not yet served; the write pump runs while > 0
+	wakes     atomic.Int64  // wakes not yet served; the write pump runs while > 0
+	nudge     chan struct{} // wakes a lingering write pump
 	repliesMu sync.Mutex
 	replies   [][]byte      // frames for the write pump from the read pump; nil when idle
 	taken     chan struct{} // signalled when the write pump takes the replies
@@ -273,19 +277,37 @@ type wsConn struct {
 func (wc *wsConn) wake() {
 	if wc.wakes.Add(1) == 1 {
 		go wc.writePump()
+		return
+	}
+	select { // a running pump sees the count change; a lingering one needs a nudge
+	case wc.nudge <- struct{}{}:
+	default:
 	}
 }
 
-// writePump writes everything there is to write, then stops. Only one runs
-// at a time for a connection: it is started by the wake that finds the
-// counter at zero, and it sets the counter back to zero only when no wake
-// came in while it was writing.
+// writePump writes everything there is to write, then lingers for wsLinger
+// in case more comes (a busy connection keeps its pump, and the stack it
+// grew), then stops. Only one runs at a time for a connection: it is
+// started by the wake that finds the counter at zero, and it sets the
+// counter back to zero only when no wake came in since it last looked.
 func (wc *wsConn) writePump() {
+	linger := time.NewTimer(wsLinger)
+	defer linger.Stop()
 	for {
 		n := wc.wakes.Load()
 		if !wc.writeAll() {
 			wc.cut()
 			return
+		}
+		if wc.wakes.Load() != n {
+			continue
+		}
+		linger.Reset(wsLinger)
+		select {
+		case <-wc.nudge:
+			continue
+		case <-linger.C:
+		case <-wc.gone:
 		}
 		if wc.wakes.CompareAndSwap(n, 0) {
 			return
