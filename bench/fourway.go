@@ -32,19 +32,12 @@ type fourway struct{}
 func (fourway) name() string { return "fourway" }
 
 func (fourway) publish(ctx context.Context, c *http.Client, base string, data []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/messages", bytes.NewReader(data))
+	status, body, err := postJSON(ctx, c, base+"/api/messages", data)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("publish: %s: %s", resp.Status, bytes.TrimSpace(body))
+	if status != http.StatusCreated {
+		return fmt.Errorf("publish: %d: %s", status, bytes.TrimSpace(body))
 	}
 	return nil
 }
@@ -53,21 +46,31 @@ func (fourway) publish(ctx context.Context, c *http.Client, base string, data []
 // id: every subscriber starts from it, so none can miss the first message
 // of the run however late its first request reaches the server.
 func (f fourway) primer(ctx context.Context, c *http.Client, base string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/messages", strings.NewReader(`{"primer":true}`))
+	status, body, err := postJSON(ctx, c, base+"/api/messages", []byte(`{"primer":true}`))
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("primer: %w", err)
+	}
+	var ack struct{ ID uint64 }
+	if err := json.Unmarshal(body, &ack); err != nil || status != http.StatusCreated {
+		return "", fmt.Errorf("primer: %d %s %v", status, bytes.TrimSpace(body), err)
+	}
+	return strconv.FormatUint(ack.ID, 10), nil
+}
+
+// postJSON POSTs a JSON body to url and returns the answer's status and body.
+func postJSON(ctx context.Context, c *http.Client, url string, data []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(data))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("primer: %w", err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	var ack struct{ ID uint64 }
-	if err := json.NewDecoder(resp.Body).Decode(&ack); err != nil || resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("primer: %s %v", resp.Status, err)
-	}
-	return strconv.FormatUint(ack.ID, 10), nil
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }
 
 func (fourway) subscriber(transport string) func(context.Context, *sub) {

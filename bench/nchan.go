@@ -42,19 +42,12 @@ type nchan struct{}
 func (nchan) name() string { return "nchan" }
 
 func (nchan) publish(ctx context.Context, c *http.Client, base string, data []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/pub", bytes.NewReader(data))
+	status, _, err := postJSON(ctx, c, base+"/pub", data)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("publish: %s", resp.Status)
+	if status != http.StatusCreated && status != http.StatusAccepted { // 202: no subscriber yet
+		return fmt.Errorf("publish: %d", status)
 	}
 	return nil
 }
