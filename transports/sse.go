@@ -157,7 +157,10 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 	}
 	var pushed int64
 	push := func(ev *sse.Event) bool {
-		seen := s.feed.LastID()
+		var seen uint64 // the feed's last id when the wait began; read only if we must wait
+		if pushed-w.written() >= sseInFlight {
+			seen = s.feed.LastID()
+		}
 		for pushed-w.written() >= sseInFlight {
 			select {
 			case <-w.progress:
