@@ -14,7 +14,7 @@
 // waiting request holds one of the browser's six connections to this host,
 // so the client first takes a held-connection slot (see network.js).
 
-import { Backoff, network, request, sleep, acquireSlot, HTTPError } from './network.js';
+import { Backoff, network, request, sleep, acquireSlot, HTTPError, deliverPage } from './network.js';
 
 const LIMIT = 100;
 const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
@@ -82,14 +82,7 @@ export class LongPollClient {
       }
       this.#backoff.reset();
       first = false;
-      if (page.reset) { this.cursor = 0; this.onnotice({ type: 'reset' }); }
-      if (page.missed) this.onnotice({ type: 'missed', count: page.missed });
-      if (page.messages.length === 0) this.onnotice({ type: 'empty' });
-      for (const m of page.messages) {
-        this.cursor = m.id;
-        this.onmessage(m);
-      }
-      this.cursor = page.next;
+      deliverPage(this, page);
       this.onstate({ name: 'open', held: this.timeout });
     }
   }

@@ -159,3 +159,18 @@ export async function slotsWanted() {
   const { pending = [] } = await navigator.locks.query();
   return pending.some(l => l.name.startsWith('fourway-held-'));
 }
+
+// deliverPage hands one poll or long-poll answer to a client: the reset and
+// missed notices first, an "empty" notice for an answer with no message,
+// then each message with the cursor kept at its id, and last the "next"
+// cursor. Both polls answer with the same page, so they share this.
+export function deliverPage(client, page) {
+  if (page.reset) { client.cursor = 0; client.onnotice({ type: 'reset' }); }
+  if (page.missed) client.onnotice({ type: 'missed', count: page.missed });
+  if (page.messages.length === 0) client.onnotice({ type: 'empty' });
+  for (const m of page.messages) {
+    client.cursor = m.id;
+    client.onmessage(m);
+  }
+  client.cursor = page.next;
+}

@@ -10,7 +10,7 @@
 // heartbeat to watch: every request is its own proof of life. Each one has
 // a deadline, so a request lost in a broken network cannot stall the loop.
 
-import { Backoff, network, request, sleep, HTTPError } from './network.js';
+import { Backoff, network, request, sleep, HTTPError, deliverPage } from './network.js';
 
 const LIMIT = 100;         // messages per answer
 const TIMEOUT_MS = 10_000; // deadline of one request
@@ -61,14 +61,7 @@ export class PollClient {
         continue;
       }
       this.#backoff.reset(); // a whole request and answer: healthy
-      if (page.reset) { this.cursor = 0; this.onnotice({ type: 'reset' }); }
-      if (page.missed) this.onnotice({ type: 'missed', count: page.missed });
-      if (page.messages.length === 0) this.onnotice({ type: 'empty' });
-      for (const m of page.messages) {
-        this.cursor = m.id;
-        this.onmessage(m);
-      }
-      this.cursor = page.next;
+      deliverPage(this, page);
       if (page.messages.length === LIMIT) { // more are waiting: ask again at once
         this.onstate({ name: 'open', next: Date.now() });
         continue;
