@@ -39,19 +39,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("fourway", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	history := fs.Int("history", 1000, "messages retained for resume")
+	history := fs.Int("history", def.History, "messages retained for resume")
 	maxMessage := fs.Int("max-message", def.MaxMessage, "bytes of encoded data per message")
 	ticker := fs.Duration("ticker", def.Ticker, "built-in publisher period; 0 turns it off")
 	heartbeat := fs.Duration("heartbeat", def.Heartbeat, "WebSocket ping period")
 	sseKeepalive := fs.Duration("sse-keepalive", def.SSEKeepalive, "SSE comment period")
 	longpollTimeout := fs.Duration("longpoll-timeout", def.LongPollTimeout, "hold time when a long poll names none")
-	allowedOrigins := fs.String("allowed-origins", "", "comma-separated extra origins allowed to open WebSockets (such as http://localhost:3000)")
-	publishToken := fs.String("publish-token", "", "require Authorization: Bearer <token> to publish")
+	allowedOrigins := fs.String("allowed-origins", "", "comma-separated extra origins allowed to open WebSockets and send POSTs (such as http://localhost:3000)")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated host names a request may name in Host, beside IP addresses and localhost")
+	publishToken := fs.String("publish-token", "", "require this token to publish (Authorization: Bearer, or ?token= on a WebSocket)")
 	adminToken := fs.String("admin-token", "", "require Authorization: Bearer <token> for the demo controls")
 	maxClients := fs.Int("max-clients", 0, "streaming connections beyond it are refused (0: no limit)")
 	publishRate := fs.Float64("publish-rate", 0, "publishes per second allowed per client address (0: no limit)")
-	sendQueue := fs.Int("send-queue", 0, "messages a streaming subscriber may fall behind before it is dropped to resume (default: history/4, at most 256)")
-	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a streaming client that takes longer to accept one write is cut")
+	sendTimeout := fs.Duration("send-timeout", def.SendTimeout, "a streaming subscriber whose socket takes no bytes for this long is dropped, to resume")
+	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one streaming subscriber")
+	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
+	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -72,50 +75,56 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
 
+	if err := errors.Join(
+		inRange("history", *history, 1, 1_000_000),
+		inRange("max-message", *maxMessage, 1, 16<<20),
+		inRange("max-clients", *maxClients, 0, 10_000_000),
+		inRange("send-buffer", *sendBuffer, 4<<10, 64<<20),
+		inRange("publish-rate", *publishRate, 0, 1e6),
+		inRange("heartbeat", *heartbeat, 10*time.Millisecond, time.Hour),
+		inRange("sse-keepalive", *sseKeepalive, 10*time.Millisecond, time.Hour),
+		inRange("longpoll-timeout", *longpollTimeout, 10*time.Millisecond, 120*time.Second),
+		inRange("send-timeout", *sendTimeout, 10*time.Millisecond, time.Hour),
+		inRange("write-timeout", *writeTimeout, 10*time.Millisecond, time.Hour),
+		inRange("read-timeout", *readTimeout, 10*time.Millisecond, time.Hour),
+	); err != nil {
+		return err
+	}
 	switch {
-	case *history < 1:
-		return errors.New("--history must be at least 1")
-	case *maxMessage < 1:
-		return errors.New("--max-message must be at least 1")
-	case *maxClients < 0:
-		return errors.New("--max-clients must be 0 (no limit) or more")
-	case *publishRate < 0:
-		return errors.New("--publish-rate must be 0 (no limit) or more")
-	case *sendQueue < 0 || *sendQueue >= *history && *sendQueue > 0:
-		return errors.New("--send-queue must be under --history, so a dropped subscriber can resume without loss")
+	case *ticker != 0 && (*ticker < 10*time.Millisecond || *ticker > 24*time.Hour):
+		return fmt.Errorf("--ticker must be 0 (off) or from 10ms to 24h, not %v", *ticker)
+	case *publishRate != 0 && *publishRate < 1.0/3600:
+		return fmt.Errorf("--publish-rate must be 0 (no limit) or at least one an hour (0.0003), not %g", *publishRate)
+	case *sendTimeout >= *writeTimeout:
+		return fmt.Errorf("--send-timeout (%v) must be under --write-timeout (%v): a slow subscriber is told to resume before its writes are cut", *sendTimeout, *writeTimeout)
 	}
-	for name, d := range map[string]time.Duration{"ticker": *ticker, "heartbeat": *heartbeat, "sse-keepalive": *sseKeepalive, "longpoll-timeout": *longpollTimeout, "write-timeout": *writeTimeout} {
-		if d < 0 || (d == 0 && name != "ticker") {
-			return fmt.Errorf("--%s must be a positive duration", name)
-		}
+	origins, err := list("allowed-origins", *allowedOrigins)
+	if err != nil {
+		return err
 	}
-	var origins []string
-	for _, o := range strings.Split(*allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o == "*" {
-			return errors.New("--allowed-origins: * would let any page open WebSockets as your users; list the origins")
-		} else if o != "" {
-			origins = append(origins, o)
-		}
-	}
-	queue := *sendQueue
-	if queue == 0 {
-		queue = max(1, min(256, *history/4))
+	hosts, err := list("allowed-hosts", *allowedHosts)
+	if err != nil {
+		return err
 	}
 
 	f := feed.NewMemory(*history)
 	srv := transports.New(f, transports.Config{
 		MaxMessage:      *maxMessage,
+		History:         *history,
 		Heartbeat:       *heartbeat,
 		SSEKeepalive:    *sseKeepalive,
 		LongPollTimeout: *longpollTimeout,
 		AllowedOrigins:  origins,
+		AllowedHosts:    hosts,
 		PublishToken:    *publishToken,
 		AdminToken:      *adminToken,
 		MaxClients:      *maxClients,
 		PublishRate:     *publishRate,
 		Ticker:          *ticker,
-		SendQueue:       queue,
+		SendTimeout:     *sendTimeout,
+		SendBuffer:      *sendBuffer,
 		WriteTimeout:    *writeTimeout,
+		ReadTimeout:     *readTimeout,
 		Static:          public.Files,
 		Logger:          log,
 	})
@@ -125,6 +134,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("fourway listening", "url", "http://"+ln.Addr().String(), "history", *history, "ticker", ticker.String())
 	return srv.Serve(ctx, ln)
+}
+
+// inRange checks that the flag name is within [lo, hi], and names it when not.
+func inRange[T int | float64 | time.Duration](name string, v, lo, hi T) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("--%s must be from %v to %v, not %v", name, lo, hi, v)
+	}
+	return nil
+}
+
+// list splits a comma-separated flag; * is refused, since it would let
+// any page act as your users.
+func list(name, v string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "*" {
+			return nil, fmt.Errorf("--%s: * would let any page act as your users; list them", name)
+		} else if o != "" {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // applyEnv sets every flag not given on the command line from its

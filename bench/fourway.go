@@ -374,9 +374,9 @@ func serveChild() {
 		}
 	}
 	f := feed.NewMemory(history)
-	// The server's own defaults (send queue, heartbeats, limits), as
+	// The server's own defaults (send bounds, heartbeats, limits), as
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
-	srv := transports.New(f, transports.Config{Ticker: 0, SendQueue: min(256, history/4)})
+	srv := transports.New(f, transports.Config{Ticker: 0, History: history})
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)

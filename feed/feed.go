@@ -18,6 +18,8 @@
 package feed
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"strconv"
 	"sync"
@@ -38,6 +40,9 @@ type Message struct {
 
 // Page is the answer to "what comes after this cursor".
 type Page struct {
+	// Epoch names the id sequence the page belongs to (see Memory.Epoch):
+	// the cursor Next is only meaningful together with it.
+	Epoch    string
 	Messages []Message
 	// Next is the cursor to ask with next time: the last id in Messages, or,
 	// when Messages is empty, the cursor the reader continues from.
@@ -45,9 +50,14 @@ type Page struct {
 	// Missed counts the messages after the cursor that are no longer
 	// retained: the reader continues from the oldest retained one.
 	Missed uint64
-	// Reset is true when the cursor was ahead of the feed (the feed
-	// restarted empty); the reader continues from the start of the feed.
+	// Reset is true when the cursor belongs to another epoch, or is ahead
+	// of the feed: the id sequence started over since the reader got it.
+	// The reader continues from the start of the feed, as from cursor 0
+	// (so Missed may be set too, when the start is no longer retained).
 	Reset bool
+	// More is true when messages after Next exist already: the reader
+	// should ask again at once.
+	More bool
 }
 
 // Stats describes the feed at one moment.
@@ -60,6 +70,7 @@ type Stats struct {
 // Memory is the in-memory feed: a ring of the last history messages.
 // All methods are safe for concurrent use.
 type Memory struct {
+	epoch     string // fixed for the life of the feed
 	mu        sync.RWMutex
 	ring      []Message // ring[id%len(ring)] holds message id, for the retained ids
 	last      uint64    // id of the newest message, 0 before the first
@@ -77,11 +88,28 @@ func NewMemory(history int) *Memory {
 		history = 1
 	}
 	return &Memory{
+		epoch:   NewEpoch(),
 		ring:    make([]Message, history),
 		changed: make(chan struct{}),
 		now:     time.Now,
 	}
 }
+
+// NewEpoch returns a fresh random epoch: 8 characters of base64url
+// (letters, digits, - and _), 48 random bits, so two runs of a server do
+// not pick the same one.
+func NewEpoch() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Epoch names this feed's id sequence. An in-memory feed starts its ids
+// over at 1 every time the process starts, so each Memory has an epoch of
+// its own: a cursor that a client got from an earlier process carries that
+// process's epoch, and Read answers it with Reset instead of silently
+// skipping the messages the new process published under the same ids.
+func (f *Memory) Epoch() string { return f.epoch }
 
 // Publish appends data as the next message and wakes every waiting reader.
 // data must be one compact JSON value without a newline; the caller (the
@@ -119,27 +147,29 @@ func Encode(id uint64, timeMs float64, data []byte) []byte {
 }
 
 // Read returns up to limit messages after the cursor, oldest first, and
-// reports the missed and reset cases. Cursor 0 asks for everything retained.
-func (f *Memory) Read(cursor uint64, limit int) Page {
+// reports the missed and reset cases. epoch is the epoch the cursor came
+// with; "" skips the check (a client that never learned the epoch). Cursor 0
+// is "after id 0" like any other: when id 1 is no longer retained, the
+// page says how many messages were missed.
+func (f *Memory) Read(epoch string, cursor uint64, limit int) Page {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	p := Page{Epoch: f.epoch}
+	if (epoch != "" && epoch != f.epoch) || cursor > f.last {
+		p.Reset = true
+		cursor = 0
+	}
 	oldest := f.last - f.retained + 1 // f.last+1 when nothing is retained
 	from := cursor                    // deliver ids > from
-	var p Page
-	switch {
-	case cursor > f.last:
-		p.Reset = true
-		from = oldest - 1
-	case cursor != 0 && cursor+1 < oldest:
+	if cursor+1 < oldest {
 		p.Missed = oldest - 1 - cursor
-		from = oldest - 1
-	case cursor+1 < oldest:
 		from = oldest - 1
 	}
 	p.Next = from
 	n := f.last - from
 	if limit > 0 && n > uint64(limit) {
 		n = uint64(limit)
+		p.More = true
 	}
 	if n > 0 {
 		p.Messages = make([]Message, n)

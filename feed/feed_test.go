@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestPublishAssignsConsecutiveIDsAndEncodesOnce(t *testing.T) {
 		t.Fatalf("second id = %d, want 2", m2.ID)
 	}
 	// Every reader gets the very same bytes, not a copy.
-	p := f.Read(0, 10)
+	p := f.Read("", 0, 10)
 	if &p.Messages[0].JSON[0] != &m.JSON[0] {
 		t.Fatal("Read returned a re-encoded message; want the bytes encoded at publish")
 	}
@@ -58,17 +59,17 @@ func TestReadCursorCases(t *testing.T) {
 		missed   uint64
 		reset    bool
 	}{
-		{"zero asks for all retained, nothing missed", 0, 100, []uint64{4, 5, 6, 7, 8}, 8, 0, false},
+		{"zero is after id 0: what is retained, and what is gone", 0, 100, []uint64{4, 5, 6, 7, 8}, 8, 3, false},
 		{"after N", 6, 100, []uint64{7, 8}, 8, 0, false},
 		{"caught up", 8, 100, nil, 8, 0, false},
 		{"limit pages", 3, 2, []uint64{4, 5}, 5, 0, false},
 		{"missed: cursor older than history", 1, 100, []uint64{4, 5, 6, 7, 8}, 8, 2, false},
 		{"missed with limit", 2, 1, []uint64{4}, 4, 1, false},
-		{"reset: cursor ahead of the feed", 50, 100, []uint64{4, 5, 6, 7, 8}, 8, 0, true},
+		{"reset: cursor ahead of the feed, read as from 0", 50, 100, []uint64{4, 5, 6, 7, 8}, 8, 3, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := f.Read(c.cursor, c.limit)
+			p := f.Read(f.Epoch(), c.cursor, c.limit)
 			if fmt.Sprint(ids(p)) != fmt.Sprint(c.wantIDs) || p.Next != c.wantNext || p.Missed != c.missed || p.Reset != c.reset {
 				t.Fatalf("Read(%d,%d) = ids %v next %d missed %d reset %v; want %v next %d missed %d reset %v",
 					c.cursor, c.limit, ids(p), p.Next, p.Missed, p.Reset, c.wantIDs, c.wantNext, c.missed, c.reset)
@@ -77,13 +78,48 @@ func TestReadCursorCases(t *testing.T) {
 	}
 }
 
+func TestReadMoreSaysAPageWasCut(t *testing.T) {
+	f := NewMemory(10)
+	publishN(t, f, 5)
+	if p := f.Read("", 0, 3); !p.More || p.Next != 3 {
+		t.Fatalf("Read(0,3) of 5: next %d more %v, want next 3 more true", p.Next, p.More)
+	}
+	if p := f.Read("", 0, 5); p.More {
+		t.Fatal("Read(0,5) of 5 says more")
+	}
+}
+
+func TestEpochNamesTheIDSequence(t *testing.T) {
+	f, g := NewMemory(20), NewMemory(20) // a server, and the same server restarted
+	if f.Epoch() == g.Epoch() {
+		t.Fatalf("two feeds share the epoch %q", f.Epoch())
+	}
+	for _, e := range []string{f.Epoch(), g.Epoch()} {
+		if len(e) < 1 || len(e) > 32 || strings.Trim(e, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			t.Fatalf("epoch %q: want 1 to 32 letters, digits, - or _", e)
+		}
+	}
+	publishN(t, f, 10) // the client saw 10 of these
+	publishN(t, g, 12) // the restarted server published 12 more
+	p := g.Read(f.Epoch(), 10, 100)
+	if !p.Reset || p.Missed != 0 || p.Epoch != g.Epoch() || len(p.Messages) != 12 || p.Next != 12 {
+		t.Fatalf("cursor 10 of the old epoch: reset %v missed %d ids %v; want reset and the new 1..12", p.Reset, p.Missed, ids(p))
+	}
+	if p := g.Read(g.Epoch(), 10, 100); p.Reset || fmt.Sprint(ids(p)) != "[11 12]" {
+		t.Fatalf("cursor 10 of the current epoch: reset %v ids %v, want 11 12", p.Reset, ids(p))
+	}
+	if p := g.Read("", 10, 100); p.Reset || fmt.Sprint(ids(p)) != "[11 12]" {
+		t.Fatalf("cursor 10 without an epoch: reset %v ids %v, want 11 12 (no check)", p.Reset, ids(p))
+	}
+}
+
 func TestReadEmptyFeed(t *testing.T) {
 	f := NewMemory(5)
-	if p := f.Read(0, 10); len(p.Messages) != 0 || p.Next != 0 || p.Reset || p.Missed != 0 {
+	if p := f.Read("", 0, 10); len(p.Messages) != 0 || p.Next != 0 || p.Reset || p.Missed != 0 {
 		t.Fatalf("empty feed, cursor 0: %+v", p)
 	}
 	// A client that saw id 7 before the server restarted empty.
-	if p := f.Read(7, 10); !p.Reset || p.Next != 0 || len(p.Messages) != 0 {
+	if p := f.Read("", 7, 10); !p.Reset || p.Next != 0 || len(p.Messages) != 0 {
 		t.Fatalf("empty feed, cursor 7: %+v, want reset with next 0", p)
 	}
 }
@@ -121,7 +157,7 @@ func TestClosedFeedRefusesPublishesButStillReads(t *testing.T) {
 	if _, err := f.Publish([]byte(`1`)); err != ErrClosed {
 		t.Fatalf("Publish after Close: %v, want ErrClosed", err)
 	}
-	if p := f.Read(0, 10); len(p.Messages) != 2 {
+	if p := f.Read("", 0, 10); len(p.Messages) != 2 {
 		t.Fatalf("Read after Close: %d messages, want 2", len(p.Messages))
 	}
 }
@@ -151,7 +187,7 @@ func TestConcurrentReadersSeeEveryMessageInOrder(t *testing.T) {
 			var cursor uint64
 			deadline := time.After(20 * time.Second)
 			for cursor < total {
-				p := f.Read(cursor, 37)
+				p := f.Read("", cursor, 37)
 				for _, m := range p.Messages {
 					if m.ID != cursor+1 {
 						errs <- fmt.Errorf("got id %d after %d", m.ID, cursor)
@@ -213,7 +249,7 @@ func BenchmarkPublishWithSubscribers(b *testing.B) {
 					for {
 						select {
 						case <-f.Changed(cursor):
-							cursor = f.Read(cursor, 64).Next
+							cursor = f.Read("", cursor, 64).Next
 						case <-stop:
 							return
 						}

@@ -32,7 +32,7 @@ import (
 const maxLongPollTimeout = 120 // seconds a client may ask the server to hold
 
 func (s *Server) handleLongPoll(c echo.Context) error {
-	cursor, limit, err := s.pollParams(c)
+	pos, limit, err := s.pollParams(c)
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
 	}
@@ -46,7 +46,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	}
 	t := &s.stats.longpoll
 
-	page := s.feed.Read(cursor, limit)
+	page := s.readPage(pos, limit)
 	if len(page.Messages) > 0 || page.Missed > 0 || page.Reset || s.isClosing() {
 		return s.writePage(c, t, page)
 	}
@@ -62,7 +62,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	timer := time.NewTimer(hold)
 	defer timer.Stop()
 	select {
-	case <-s.feed.Changed(cursor):
+	case <-s.feed.Changed(pos.cursor):
 	case <-timer.C:
 	case <-s.closing: // shutting down: answer now, the client will come back
 	case <-c.Request().Context().Done():
@@ -70,5 +70,5 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		// empty 200; aborting closes the connection without a word.
 		panic(http.ErrAbortHandler)
 	}
-	return s.writePage(c, t, s.feed.Read(cursor, limit))
+	return s.writePage(c, t, s.readPage(pos, limit))
 }

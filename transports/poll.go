@@ -3,7 +3,7 @@
 // How it works: the client asks "anything after N?" on a timetable, say
 // every 3 seconds, and the server answers at once, with the new messages or
 // with an empty list. The client keeps the "next" cursor of each answer and
-// sends it with the following request; a full page (limit messages) means
+// sends it with the following request; an answer with "more":true means
 // more are waiting, so it asks again at once.
 //
 // What one message costs: a whole HTTP request and response, some 300 to
@@ -26,26 +26,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-const (
-	defaultLimit = 100  // messages per answer when the client names no limit
-	maxLimit     = 1000 // largest limit a client may ask for
-)
-
 func (s *Server) handlePoll(c echo.Context) error {
-	cursor, limit, err := s.pollParams(c)
+	pos, limit, err := s.pollParams(c)
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
 	}
-	return s.writePage(c, &s.stats.poll, s.feed.Read(cursor, limit))
-}
-
-// pollParams reads the cursor and limit that both polls take.
-func (s *Server) pollParams(c echo.Context) (cursor uint64, limit int, err error) {
-	if limit, err = parseInt(c, "limit", defaultLimit, 1, maxLimit); err != nil {
-		return 0, 0, err
-	}
-	if cursor, err = s.startCursor(c, ""); err != nil {
-		return 0, 0, err
-	}
-	return cursor, limit, nil
+	return s.writePage(c, &s.stats.poll, s.readPage(pos, limit))
 }

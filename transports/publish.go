@@ -2,22 +2,17 @@ package transports
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"fourway/feed"
 )
@@ -32,6 +27,12 @@ var (
 	errTooLarge = errors.New("the message is too large")
 	errClosing  = errors.New("the server is shutting down")
 )
+
+// Bounds on the data itself, past what json.Compact checks: a value nested
+// deeper than Go's encoding/json reads inside a poll page (its limit is
+// 10,000 levels) would make every Go poller stuck on that page, and a
+// number no float64 holds (1e999) is not a number any JSON reader agrees on.
+const maxDepth = 64 // arrays and objects inside one another
 
 // publish validates data (a JSON value) and appends it to the feed.
 func (s *Server) publish(data []byte) (feed.Message, error) {
@@ -48,11 +49,45 @@ func (s *Server) publish(data []byte) (feed.Message, error) {
 	if buf.Len() > s.cfg.MaxMessage {
 		return feed.Message{}, fmt.Errorf("%w: %d bytes of data, the limit is %d", errTooLarge, buf.Len(), s.cfg.MaxMessage)
 	}
+	if err := checkValue(buf.Bytes()); err != nil {
+		return feed.Message{}, err
+	}
 	m, err := s.feed.Publish(buf.Bytes())
 	if errors.Is(err, feed.ErrClosed) {
 		return m, errClosing
 	}
 	return m, err
+}
+
+// checkValue refuses valid JSON that readers would choke on: nesting
+// deeper than maxDepth, and numbers out of a float64's range.
+func checkValue(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("the data is not valid JSON (%v)", err)
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '[' || v == '{' {
+				if depth++; depth > maxDepth {
+					return fmt.Errorf("the data is nested more than %d levels deep", maxDepth)
+				}
+			} else {
+				depth--
+			}
+		case json.Number:
+			if _, err := strconv.ParseFloat(string(v), 64); err != nil {
+				return fmt.Errorf("the number %.40s does not fit a 64-bit float, as JSON readers hold numbers", v)
+			}
+		}
+	}
 }
 
 // publishBody turns an HTTP body into the message's data.
@@ -67,22 +102,44 @@ func publishBody(contentType string, body []byte) ([]byte, error) {
 	if !utf8.Valid(body) {
 		return nil, errors.New("the body is not valid UTF-8 text")
 	}
-	return json.Marshal(string(body))
+	return jsonString(string(body)), nil
+}
+
+// jsonString encodes s as a JSON string, leaving <, > and & as they are:
+// the message is data, not HTML, and escaping them would make 20 KB of
+// text cost 120 KB against --max-message.
+func jsonString(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 func (s *Server) handlePublish(c echo.Context) error {
+	r := c.Request()
+	token, _ := bearer(r)
+	if no := s.mayPublish(c.RealIP(), token); no != nil {
+		return refuse(c, no)
+	}
 	// Read one byte past what any acceptable body can be, to tell "too
 	// large" from "exactly the limit". JSON may carry whitespace that
-	// compacting removes, so allow it some room.
+	// compacting removes, so allow it some room. The guard middleware
+	// bounds the time the body may take.
 	limit := int64(s.cfg.MaxMessage)*2 + 1024
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, limit+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
+		c.Response().Header().Set("Connection", "close")
+		if bodyTimedOut(err) {
+			return fail(c, http.StatusRequestTimeout, fmt.Sprintf("the body did not arrive within %v (--read-timeout)", s.cfg.ReadTimeout))
+		}
 		return fail(c, http.StatusBadRequest, "reading the body failed: "+err.Error())
 	}
 	if int64(len(body)) > limit {
+		c.Response().Header().Set("Connection", "close") // the rest is not read
 		return fail(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the message is too large: the limit is %d bytes of data", s.cfg.MaxMessage))
 	}
-	data, err := publishBody(c.Request().Header.Get("Content-Type"), body)
+	data, err := publishBody(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
 	}
@@ -99,44 +156,4 @@ func (s *Server) handlePublish(c echo.Context) error {
 	b = append(b, `,"time":`...)
 	b = append(strconv.AppendFloat(b, m.Time, 'f', 3, 64), '}')
 	return c.Blob(http.StatusCreated, echo.MIMEApplicationJSON, b)
-}
-
-// publishLimits returns the publish route's middleware: the token check and
-// the per-client rate limit, each only when configured.
-func (s *Server) publishLimits() []echo.MiddlewareFunc {
-	var mw []echo.MiddlewareFunc
-	if s.cfg.PublishToken != "" {
-		mw = append(mw, requireBearer(s.cfg.PublishToken, "publishing"))
-	}
-	if s.cfg.PublishRate > 0 {
-		r := s.cfg.PublishRate
-		retry := strconv.Itoa(int(math.Ceil(1 / r)))
-		mw = append(mw, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-				Rate: rate.Limit(r), Burst: max(1, int(math.Ceil(r))), ExpiresIn: time.Minute,
-			}),
-			DenyHandler: func(c echo.Context, _ string, _ error) error {
-				c.Response().Header().Set("Retry-After", retry)
-				return fail(c, http.StatusTooManyRequests, fmt.Sprintf("too many messages: at most %g per second per client", r))
-			},
-			ErrorHandler: func(c echo.Context, err error) error {
-				return fail(c, http.StatusForbidden, "cannot identify the client: "+err.Error())
-			},
-		}))
-	}
-	return mw
-}
-
-// requireBearer refuses requests without "Authorization: Bearer <token>".
-func requireBearer(token, what string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="fourway"`)
-				return fail(c, http.StatusUnauthorized, what+" needs Authorization: Bearer <token>, and the token given is missing or wrong")
-			}
-			return next(c)
-		}
-	}
 }

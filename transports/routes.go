@@ -18,8 +18,9 @@ func (s *Server) routes() *echo.Echo {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.Recover())
 	e.Use(s.countRequests)
+	e.Use(s.guard) // guard.go: Host, page headers, body and write deadlines
 
-	e.POST("/api/messages", s.handlePublish, s.publishLimits()...)
+	e.POST("/api/messages", s.handlePublish, s.sameOrigin) // publish.go
 
 	e.GET("/api/poll", s.handlePoll)         // poll.go
 	e.GET("/api/longpoll", s.handleLongPoll) // longpoll.go
@@ -28,13 +29,15 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/api/stats", s.handleStats)
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.Match(getHead, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 
-	e.POST("/api/drop", s.handleDrop, s.requireAdmin)
-	e.POST("/api/ticker", s.handleTicker, s.requireAdmin)
+	e.POST("/api/drop", s.handleDrop, s.sameOrigin, s.requireAdmin)
+	e.POST("/api/ticker", s.handleTicker, s.sameOrigin, s.requireAdmin)
 
 	if s.cfg.Static != nil {
-		e.StaticFS("/", s.cfg.Static)
+		e.Match(getHead, "/*", echo.StaticDirectoryHandler(s.cfg.Static, true))
 	}
 	return e
 }
+
+var getHead = []string{http.MethodGet, http.MethodHead}

@@ -31,8 +31,11 @@ import (
 type Feed interface {
 	// Publish appends one compact JSON value as the next message.
 	Publish(data []byte) (feed.Message, error)
-	// Read returns up to limit messages after cursor (cursor 0: all retained).
-	Read(cursor uint64, limit int) feed.Page
+	// Epoch names the current id sequence; it changes whenever ids start over.
+	Epoch() string
+	// Read returns up to limit messages after cursor, with Reset when the
+	// cursor's epoch (if not "") is not the current one.
+	Read(epoch string, cursor uint64, limit int) feed.Page
 	// LastID is the newest id, the cursor of a reader that starts "now".
 	LastID() uint64
 	// Changed is closed once a message after cursor exists.
@@ -46,24 +49,32 @@ type Feed interface {
 // defaults of DefaultConfig in New.
 type Config struct {
 	MaxMessage      int           // bytes of encoded data per message
+	History         int           // messages the feed retains; bounds the WebSocket frame cache
 	Heartbeat       time.Duration // WebSocket ping period
 	SSEKeepalive    time.Duration // period of the SSE ": ping" comment
 	LongPollTimeout time.Duration // hold time when a long poll names none
-	AllowedOrigins  []string      // extra origins allowed to open WebSockets
-	PublishToken    string        // if set, publishing needs Authorization: Bearer
+	AllowedOrigins  []string      // extra origins allowed to open WebSockets and to send POSTs
+	AllowedHosts    []string      // host names (beside IP addresses and localhost) a request may name in Host
+	PublishToken    string        // if set, publishing needs it (Authorization: Bearer, or ?token= on a WebSocket)
 	AdminToken      string        // if set, the demo controls need it
 	MaxClients      int           // streaming connections allowed at once, 0 = no limit
 	PublishRate     float64       // publishes per second per client address, 0 = no limit
 	Ticker          time.Duration // built-in publisher period, 0 = off
 
-	// SendQueue is how many messages a streaming subscriber may fall behind
-	// the feed before it is dropped (WebSocket 4001, SSE stream ended) to
-	// resume from its cursor. Keep it well under the feed's history, so a
-	// dropped subscriber resumes without loss.
-	SendQueue int
-	// WriteTimeout bounds one write to a streaming client: a client that
-	// takes longer to accept bytes is cut, so it cannot hold its goroutine.
+	// SendTimeout is how long a streaming subscriber's socket may take no
+	// bytes at all (a write blocked on a full send buffer) before the
+	// subscriber is dropped as too slow (WebSocket 4001, SSE stream cut),
+	// to resume from its cursor. A subscriber that is merely behind, after
+	// a burst, is never dropped: it catches up, or is told what it missed.
+	SendTimeout time.Duration
+	// SendBuffer bounds, in bytes, what the kernel queues for one streaming
+	// subscriber (the socket's send buffer): past it, writes block.
+	SendBuffer int
+	// WriteTimeout bounds every write to any client: a response or frame
+	// that the client does not take in this time cuts the connection.
 	WriteTimeout time.Duration
+	// ReadTimeout bounds the time to read a request body.
+	ReadTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
 
@@ -75,11 +86,14 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxMessage:      64 << 10,
+		History:         1000,
 		Heartbeat:       25 * time.Second,
 		SSEKeepalive:    15 * time.Second,
 		LongPollTimeout: 30 * time.Second,
-		SendQueue:       256,
+		SendTimeout:     2 * time.Second,
+		SendBuffer:      256 << 10,
 		WriteTimeout:    10 * time.Second,
+		ReadTimeout:     5 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 		Ticker:          time.Second,
 	}
@@ -103,6 +117,8 @@ type Server struct {
 
 	ws *wsHub
 
+	publishRate *rateLimiter // nil: no limit
+
 	ticker    publisher
 	adminOpen bool // the demo controls need no token (loopback listener, no token set)
 }
@@ -110,28 +126,17 @@ type Server struct {
 // New returns a server for f. Call Serve to run it.
 func New(f Feed, cfg Config) *Server {
 	def := DefaultConfig()
-	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = def.MaxMessage
-	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = def.Heartbeat
-	}
-	if cfg.SSEKeepalive <= 0 {
-		cfg.SSEKeepalive = def.SSEKeepalive
-	}
-	if cfg.LongPollTimeout <= 0 {
-		cfg.LongPollTimeout = def.LongPollTimeout
-	}
-	if cfg.SendQueue <= 0 {
-		cfg.SendQueue = def.SendQueue
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = def.WriteTimeout
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		// Long enough for a stuck client's last write to time out.
-		cfg.ShutdownTimeout = max(def.ShutdownTimeout, cfg.WriteTimeout+5*time.Second)
-	}
+	orDefault(&cfg.MaxMessage, def.MaxMessage)
+	orDefault(&cfg.History, def.History)
+	orDefault(&cfg.Heartbeat, def.Heartbeat)
+	orDefault(&cfg.SSEKeepalive, def.SSEKeepalive)
+	orDefault(&cfg.LongPollTimeout, def.LongPollTimeout)
+	orDefault(&cfg.SendTimeout, def.SendTimeout)
+	orDefault(&cfg.SendBuffer, def.SendBuffer)
+	orDefault(&cfg.WriteTimeout, def.WriteTimeout)
+	orDefault(&cfg.ReadTimeout, def.ReadTimeout)
+	// Long enough for a stuck client's last write to time out.
+	orDefault(&cfg.ShutdownTimeout, max(def.ShutdownTimeout, cfg.WriteTimeout+5*time.Second))
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,12 +147,22 @@ func New(f Feed, cfg Config) *Server {
 		closing: make(chan struct{}),
 		live:    liveConns{conns: map[*liveConn]struct{}{}},
 	}
-	s.ws = newWSHub(s.originAllowed)
+	if cfg.PublishRate > 0 {
+		s.publishRate = newRateLimiter(cfg.PublishRate)
+	}
+	s.ws = newWSHub(s.originAllowed, cfg.History)
 	s.ticker.feed = f
 	s.ticker.log = s.log
 	s.sse = s.newSSEServer()
 	s.echo = s.routes()
 	return s
+}
+
+// orDefault replaces a zero or negative setting by its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Handler returns the server's HTTP handler. Byte counting needs the

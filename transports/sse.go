@@ -81,7 +81,7 @@ func (s *Server) newSSEServer() *sse.Server {
 }
 
 func (s *Server) handleSSE(c echo.Context) error {
-	cursor, err := s.startCursor(c, "Last-Event-ID")
+	pos, err := s.startPosition(c, "Last-Event-ID")
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
 	}
@@ -93,6 +93,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
 	defer s.live.remove(lc)
+	setSendBuffer(netConnOf(c.Request()), s.cfg.SendBuffer)
 	t := &s.stats.sse
 	t.clients.Add(1)
 	defer t.clients.Add(-1)
@@ -119,7 +120,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 	pumped := make(chan struct{})
 	go func() {
 		defer close(pumped)
-		s.ssePump(ctx, cancel, lc.cut, id, sc, w, cursor)
+		s.ssePump(ctx, cancel, lc.cut, id, sc, w, pos)
 	}()
 	s.sse.ServeHTTP(w, r) // returns when the pump ends the stream or ctx is done
 	cancel()              // lets the library deregister the subscriber
@@ -132,22 +133,24 @@ func (s *Server) handleSSE(c echo.Context) error {
 	return nil
 }
 
-// ssePump reads the feed after cursor and hands each event to the library,
-// at most sseInFlight ahead of what the socket has taken. A client more than
-// the send queue behind is dropped: its socket is cut (a stuck write cannot
-// be interrupted otherwise) and the browser resumes with Last-Event-ID. The
-// pump ends the stream by itself only at shutdown, after sending everything
+// ssePump reads the feed after the position and hands each event to the
+// library, at most sseInFlight ahead of what the socket has taken. A client
+// whose socket has taken no bytes for the send timeout is dropped: its
+// socket is cut (a stuck write cannot be interrupted otherwise) and the
+// browser resumes with Last-Event-ID. A client that is only behind, after a
+// burst, is not: it catches up, or is told what it missed. The pump ends
+// the stream by itself only at shutdown, after sending everything
 // published until then.
-func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut func(), id string, sc *sseConn, w *sseWriter, cursor uint64) {
+func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut func(), id string, sc *sseConn, w *sseWriter, pos position) {
 	select {
 	case <-sc.subscribed:
 	case <-ctx.Done():
 		return
 	}
 	t := &s.stats.sse
-	live := false // caught up with the feed at least once
+	cursor, epoch := pos.cursor, pos.epoch
 	behind := func() bool {
-		if live && s.feed.LastID()-cursor > uint64(s.cfg.SendQueue) {
+		if w.blockedFor() > s.cfg.SendTimeout {
 			t.dropped.Add(1)
 			cut()
 			cancel()
@@ -180,8 +183,11 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 		pushed++
 		return true
 	}
-	if !push(&sse.Event{ID: idBytes(cursor), Event: []byte("hello"), Retry: []byte(sseRetry),
-		Data: []byte(`{"next":` + strconv.FormatUint(cursor, 10) + `}`)}) {
+	if epoch == "" {
+		epoch = s.feed.Epoch()
+	}
+	if !push(&sse.Event{ID: eventID(epoch, cursor), Event: []byte("hello"), Retry: []byte(sseRetry),
+		Data: []byte(`{"next":` + strconv.FormatUint(cursor, 10) + `,"epoch":"` + epoch + `"}`)}) {
 		return
 	}
 
@@ -192,28 +198,29 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 			if behind() {
 				return
 			}
-			p := s.feed.Read(cursor, sseBatch)
+			p := s.feed.Read(epoch, cursor, sseBatch)
+			epoch = p.Epoch
 			from := p.Next - uint64(len(p.Messages))
-			if p.Missed > 0 && !push(&sse.Event{ID: idBytes(from), Event: []byte("missed"),
+			if p.Reset && !push(&sse.Event{ID: eventID(epoch, from), Event: []byte("reset"),
+				Data: []byte(`{"reset":true,"epoch":"` + epoch + `"}`)}) {
+				return
+			}
+			if p.Missed > 0 && !push(&sse.Event{ID: eventID(epoch, from), Event: []byte("missed"),
 				Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)}) {
 				return
 			}
-			if p.Reset && !push(&sse.Event{ID: idBytes(from), Event: []byte("reset"), Data: []byte(`{"reset":true}`)}) {
-				return
-			}
 			for _, m := range p.Messages {
-				if !push(&sse.Event{ID: idBytes(m.ID), Data: m.JSON}) {
+				if !push(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON}) {
 					return
 				}
 				cursor = m.ID
 				t.messages.Add(1)
 			}
 			cursor = p.Next
-			if len(p.Messages) < sseBatch {
+			if !p.More {
 				break
 			}
 		}
-		live = true
 		if s.isClosing() && cursor >= s.feed.LastID() {
 			push(&sse.Event{}) // an event with no data and no comment ends the library's loop
 			return
@@ -231,8 +238,6 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 	}
 }
 
-func idBytes(id uint64) []byte { return strconv.AppendUint(nil, id, 10) }
-
 // sseWriter is the ResponseWriter the library writes to. It gives every
 // write a deadline, so a client that stops reading cannot hold the stream
 // forever; it cancels the stream on the first failed write; and it counts
@@ -247,13 +252,23 @@ type sseWriter struct {
 	deadline time.Time
 	dropped  *atomic.Int64 // the transport's dropped counter
 	failed   bool          // a write failed: the stream is over
+	since    atomic.Int64  // UnixNano when the write in progress began, 0 between writes
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
 	w.extendDeadline()
 	n, err := w.ResponseWriter.Write(p)
+	w.since.Store(0)
 	w.check(err)
 	return n, err
+}
+
+// blockedFor is how long the write in progress has waited for the socket.
+func (w *sseWriter) blockedFor() time.Duration {
+	if since := w.since.Load(); since != 0 {
+		return time.Duration(time.Now().UnixNano() - since)
+	}
+	return 0
 }
 
 // check cancels the stream on a failed write. A write that missed its
@@ -273,7 +288,9 @@ func (w *sseWriter) check(err error) {
 // and once after every event.
 func (w *sseWriter) Flush() {
 	w.extendDeadline()
-	w.check(w.rc.Flush())
+	err := w.rc.Flush()
+	w.since.Store(0)
+	w.check(err)
 	w.flushes.Add(1)
 	select {
 	case w.progress <- struct{}{}:
@@ -284,10 +301,12 @@ func (w *sseWriter) Flush() {
 // written is how many events the socket has taken.
 func (w *sseWriter) written() int64 { return max(0, w.flushes.Load()-1) }
 
-// extendDeadline keeps the write deadline about timeout ahead, without
-// touching the socket's timer on every small write.
+// extendDeadline marks the start of a write, for blockedFor, and keeps the
+// write deadline about timeout ahead, without touching the socket's timer
+// on every small write.
 func (w *sseWriter) extendDeadline() {
 	now := time.Now()
+	w.since.Store(now.UnixNano())
 	if w.deadline.Sub(now) > w.timeout*9/10 {
 		return
 	}

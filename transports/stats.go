@@ -56,10 +56,18 @@ func (st *stats) transportOf(path string) *counters {
 }
 
 // countingConn counts the bytes of one client connection.
+//
+// net/http reads ahead: one read may bring a request and the start of the
+// next (a pipelining client), so bytes read are not simply the current
+// request's. They wait in pending until a request claims them, and a
+// request claims only its own size: its header block, then its body.
 type countingConn struct {
 	net.Conn
-	owner   atomic.Pointer[counters] // the transport of the request in progress
-	pending atomic.Int64             // bytes read before the request's route was known
+	owner atomic.Pointer[counters] // the transport of the request in progress
+
+	readMu  sync.Mutex
+	pending int64 // bytes read that no request has claimed yet
+	owed    int64 // bytes of the owner's request still to come; -1: all that comes (chunked, hijacked)
 
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
@@ -67,11 +75,18 @@ type countingConn struct {
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	take := int64(0)
 	if t := c.owner.Load(); t != nil {
-		t.bytesIn.Add(int64(n))
-	} else {
-		c.pending.Add(int64(n))
+		take = int64(n)
+		if c.owed >= 0 {
+			take = min(take, c.owed)
+			c.owed -= take
+		}
+		t.bytesIn.Add(take)
 	}
+	c.pending += int64(n) - take
 	return n, err
 }
 
@@ -108,11 +123,45 @@ func (c *countingConn) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
-// claim makes t the owner of the connection's bytes, including the request
-// line and headers already read.
-func (c *countingConn) claim(t *counters) {
+// claim makes t the owner of the connection's bytes for request r: the
+// bytes of r already read, and those of its body still to come.
+func (c *countingConn) claim(t *counters, r *http.Request) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
 	c.owner.Store(t)
-	t.bytesIn.Add(c.pending.Swap(0))
+	size := headerSize(r)
+	if r.ContentLength > 0 {
+		size += r.ContentLength
+	}
+	take := min(c.pending, size)
+	c.pending -= take
+	t.bytesIn.Add(take)
+	c.owed = size - take
+	if r.ContentLength < 0 { // chunked: its end is known only to its reader
+		c.owed = -1
+	}
+}
+
+// hijacked gives every later byte to the owner: the socket is a WebSocket now.
+func (c *countingConn) hijacked() {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	c.owed = -1
+}
+
+// headerSize is the size of r's request line and header block as a client
+// sends them, "Name: value" with one space: net/http keeps no raw bytes.
+func headerSize(r *http.Request) int64 {
+	n := len(r.Method) + len(" ") + len(r.RequestURI) + len(" ") + len(r.Proto) + len("\r\n")
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + len("\r\n") // net/http moves Host out of Header
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + len("\r\n")
+		}
+	}
+	return int64(n + len("\r\n"))
 }
 
 type countingListener struct{ net.Listener }
@@ -145,11 +194,29 @@ func netConnOf(r *http.Request) net.Conn {
 	return nil
 }
 
+// setSendBuffer bounds what the kernel queues for a streaming subscriber
+// to about bytes (Linux doubles it for its own bookkeeping): past it the
+// server's writes block, which is how a subscriber that does not read is
+// found. Without it the buffer grows to megabytes per socket.
+func setSendBuffer(c net.Conn, bytes int) {
+	if cc, ok := c.(*countingConn); ok {
+		c = cc.Conn
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(bytes)
+	}
+}
+
 // connStateHook releases a connection's owner once its response is fully
 // written: what it reads next belongs to its next request.
 func connStateHook(c net.Conn, state http.ConnState) {
-	if cc, ok := c.(*countingConn); ok && state == http.StateIdle {
+	cc, ok := c.(*countingConn)
+	switch {
+	case !ok:
+	case state == http.StateIdle:
 		cc.owner.Store(nil)
+	case state == http.StateHijacked:
+		cc.hijacked()
 	}
 }
 
@@ -159,7 +226,7 @@ func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		t := s.stats.transportOf(c.Request().URL.Path)
 		t.requests.Add(1)
 		if cc := connOf(c.Request()); cc != nil {
-			cc.claim(t)
+			cc.claim(t, c.Request())
 		}
 		return next(c)
 	}

@@ -40,9 +40,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,7 +60,8 @@ const (
 	wsEnvelope     = 1024                  // room for the publish frame around its data
 	wsMaxClientID  = 128                   // bytes in a client id
 	wsLinger       = 25 * time.Millisecond // how long an idle write pump waits for more work before it ends
-	preparedSlots  = 1024                  // messages whose frame is kept prepared
+	frameSlots     = 1024                  // messages whose frame is kept prepared, at most (and at most --history)
+	frameBytes     = 8 << 20               // bytes of prepared frames kept, at most
 )
 
 // Close codes of the contract (see README.md).
@@ -85,18 +84,29 @@ type wsHub struct {
 	conns    map[*wsConn]struct{} // every open connection, to wake
 	byClient map[string]*wsConn
 
-	prepared [preparedSlots]atomic.Pointer[preparedFrame]
+	frames frameCache
+}
+
+// frameCache keeps the prepared frames of recent messages, bounded in
+// count (by --history: an older message is not served from the feed
+// anyway) and in bytes (so large messages cannot fill the heap).
+type frameCache struct {
+	slots []atomic.Pointer[preparedFrame] // message id % len -> its frame; read without a lock
+	mu    sync.Mutex                      // taken to store a frame
+	bytes int                             // size of the frames held, under mu
 }
 
 type preparedFrame struct {
 	id    uint64
+	size  int // bytes held: the data and the encoded frame
 	frame *websocket.PreparedMessage
 }
 
-func newWSHub(checkOrigin func(*http.Request) bool) *wsHub {
+func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
 	return &wsHub{
 		conns:    map[*wsConn]struct{}{},
 		byClient: map[string]*wsConn{},
+		frames:   frameCache{slots: make([]atomic.Pointer[preparedFrame], max(1, min(history, frameSlots)))},
 		upgrader: websocket.Upgrader{
 			// Small read buffers and pooled write buffers: an idle
 			// connection then holds no 4 KiB buffer of net/http's.
@@ -107,9 +117,10 @@ func newWSHub(checkOrigin func(*http.Request) bool) *wsHub {
 	}
 }
 
-// frame returns m as a prepared text frame, encoding it only the first time.
-func (h *wsHub) frame(m feed.Message) (*websocket.PreparedMessage, error) {
-	slot := &h.prepared[m.ID%preparedSlots]
+// frame returns m as a prepared text frame, encoding it only the first
+// time, unless the cache is full of frames of newer messages.
+func (fc *frameCache) frame(m feed.Message) (*websocket.PreparedMessage, error) {
+	slot := &fc.slots[m.ID%uint64(len(fc.slots))]
 	if p := slot.Load(); p != nil && p.id == m.ID {
 		return p.frame, nil
 	}
@@ -117,8 +128,29 @@ func (h *wsHub) frame(m feed.Message) (*websocket.PreparedMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	slot.Store(&preparedFrame{id: m.ID, frame: pm})
+	p := &preparedFrame{id: m.ID, size: 2*len(m.JSON) + 16, frame: pm}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	old := slot.Load()
+	if old != nil && old.id > m.ID {
+		return pm, nil // a slow reader's old message: keep the newer frame
+	}
+	total := fc.bytes + p.size
+	if old != nil {
+		total -= old.size
+	}
+	if total <= frameBytes {
+		slot.Store(p)
+		fc.bytes = total
+	}
 	return pm, nil
+}
+
+// held is the bytes of prepared frames the cache keeps now.
+func (fc *frameCache) held() int {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	return fc.bytes
 }
 
 // register records wc, under its client id too, and returns the
@@ -143,14 +175,19 @@ func (h *wsHub) unregister(wc *wsConn) {
 	}
 }
 
-// wakeAll wakes every connection's write pump, after dropping those that
-// are more than queue messages behind last. Dropping here rather than in
-// the write pump catches a client whose pump is stuck in a write.
-func (h *wsHub) wakeAll(last, queue uint64) {
+// wakeAll wakes every connection's write pump, after dropping those whose
+// socket has taken no bytes for longer than sendTimeout: a write of theirs
+// has been blocked on a full send buffer that long. Dropping here rather
+// than in the write pump catches a client whose pump is stuck in that
+// write. A connection that is merely behind the feed (a burst moved the
+// head before its pump ran) is woken like any other: it catches up, or is
+// told what it missed.
+func (h *wsHub) wakeAll(sendTimeout time.Duration) {
+	now := time.Now().UnixNano()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for wc := range h.conns {
-		if c := wc.cursor.Load(); wc.caughtUp.Load() && c < last && last-c > queue {
+		if since := wc.writingSince.Load(); since != 0 && time.Duration(now-since) > sendTimeout {
 			wc.tooSlow()
 			continue
 		}
@@ -158,44 +195,24 @@ func (h *wsHub) wakeAll(last, queue uint64) {
 	}
 }
 
-// dispatch wakes every connection after each publish (several publishes
-// that come while it works are one wake), and once more when a shutdown
-// begins, so each connection drains and says goodbye. It runs for the life
-// of the server.
+// dispatchWS wakes every connection after each publish (several
+// publishes that come while it works are one wake), and once more when a
+// shutdown begins, so each connection drains and says goodbye. It runs for
+// the life of the server.
 func (s *Server) dispatchWS(stop <-chan struct{}) {
 	last := s.feed.LastID()
 	for {
 		select {
 		case <-s.feed.Changed(last):
 			last = s.feed.LastID()
-			s.ws.wakeAll(last, uint64(s.cfg.SendQueue))
+			s.ws.wakeAll(s.cfg.SendTimeout)
 		case <-s.closing:
-			s.ws.wakeAll(s.feed.LastID(), uint64(s.cfg.SendQueue))
+			s.ws.wakeAll(s.cfg.SendTimeout)
 			return
 		case <-stop:
 			return
 		}
 	}
-}
-
-// originAllowed is the upgrader's CheckOrigin: a request without Origin
-// (not a browser) passes; a browser's must be this host or one listed in
-// --allowed-origins.
-func (s *Server) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, o := range s.cfg.AllowedOrigins {
-		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) handleWS(c echo.Context) error {
@@ -206,9 +223,19 @@ func (s *Server) handleWS(c echo.Context) error {
 	if !s.originAllowed(r) {
 		return fail(c, http.StatusForbidden, "origin "+r.Header.Get("Origin")+" may not open a WebSocket here (see --allowed-origins)")
 	}
-	cursor, err := s.startCursor(c, "")
+	pos, err := s.startPosition(c, "")
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
+	}
+	// Browsers cannot set headers on a WebSocket, so the publish token may
+	// come in the query too. A wrong token is refused before the upgrade;
+	// none at all makes a connection that reads but may not publish.
+	token, given := bearer(r)
+	if q := c.QueryParam("token"); q != "" && !given {
+		token, given = q, true
+	}
+	if given && s.cfg.PublishToken != "" && !tokenMatches(token, s.cfg.PublishToken) {
+		return refuse(c, errNoPublishToken)
 	}
 	client := c.QueryParam("client")
 	if len(client) > wsMaxClientID {
@@ -221,8 +248,10 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
+	setSendBuffer(conn.NetConn(), s.cfg.SendBuffer)
 	wc := &wsConn{
-		s: s, conn: conn, client: client,
+		s: s, conn: conn, client: client, addr: c.RealIP(), token: token,
+		epoch: pos.epoch,
 		nudge: make(chan struct{}, 1),
 		taken: make(chan struct{}, 1),
 		gone:  make(chan struct{}),
@@ -235,7 +264,7 @@ func (s *Server) handleWS(c echo.Context) error {
 		return nil
 	}
 	wc.live = lc
-	wc.cursor.Store(cursor)
+	wc.cursor.Store(pos.cursor)
 	wc.ping = time.AfterFunc(s.cfg.Heartbeat, func() { wc.pingDue.Store(true); wc.wake() })
 	s.stats.ws.clients.Add(1)
 	s.streams.Add(1)
@@ -252,6 +281,8 @@ type wsConn struct {
 	s      *Server
 	conn   *websocket.Conn
 	client string
+	addr   string // the client's address, for the publish rate
+	token  string // the publish token the client gave at the upgrade
 	live   *liveConn
 
 	wakes     atomic.Int64  // wakes not yet served; the write pump runs while > 0
@@ -266,10 +297,13 @@ type wsConn struct {
 	closing   atomic.Bool // a close frame was sent, or the socket is being cut
 
 	// Written by the write pump only (one runs at a time); read by the
-	// dispatcher to find connections that fell behind.
-	cursor    atomic.Uint64 // the last id written
-	caughtUp  atomic.Bool   // has been level with the feed at least once
-	helloSent bool
+	// dispatcher to find connections whose socket stopped taking bytes.
+	cursor       atomic.Uint64 // the last id written
+	writingSince atomic.Int64  // UnixNano when the write in progress began, 0 between writes
+	epoch        string        // the epoch of cursor ("" until the first read, if the client named none)
+	helloSent    bool
+
+	refused int // publishes refused in a row (token, rate), read pump only
 }
 
 // wake asks the write pump to look for work, starting it if it is not
@@ -325,18 +359,23 @@ func (wc *wsConn) writeAll() bool {
 	}
 	if !wc.helloSent {
 		wc.helloSent = true
-		hello := `{"type":"hello","next":` + strconv.FormatUint(wc.cursor.Load(), 10) +
-			`,"heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
+		epoch := wc.epoch
+		if epoch == "" {
+			epoch = s.feed.Epoch()
+		}
+		hello := `{"type":"hello","next":` + strconv.FormatUint(wc.cursor.Load(), 10) + `,"epoch":"` + epoch +
+			`","heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
 		if !wc.write([]byte(hello)) {
 			return false
 		}
 	}
 	for {
-		p := s.feed.Read(wc.cursor.Load(), wsBatch)
-		if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","count":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
+		p := s.feed.Read(wc.epoch, wc.cursor.Load(), wsBatch)
+		wc.epoch = p.Epoch
+		if p.Reset && !wc.write([]byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`)) {
 			return false
 		}
-		if p.Reset && !wc.write([]byte(`{"type":"reset"}`)) {
+		if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","count":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
 			return false
 		}
 		for _, m := range p.Messages {
@@ -346,11 +385,10 @@ func (wc *wsConn) writeAll() bool {
 			wc.cursor.Store(m.ID)
 		}
 		wc.cursor.Store(p.Next)
-		if len(p.Messages) < wsBatch {
+		if !p.More {
 			break
 		}
 	}
-	wc.caughtUp.Store(true)
 	wc.repliesMu.Lock()
 	replies := wc.replies
 	wc.replies = nil
@@ -365,6 +403,7 @@ func (wc *wsConn) writeAll() bool {
 		}
 	}
 	if wc.pingDue.Swap(false) {
+		wc.writing()
 		if !wc.wrote(wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))) {
 			return false
 		}
@@ -379,16 +418,16 @@ func (wc *wsConn) writeAll() bool {
 
 // write sends one text frame; false means the connection is done.
 func (wc *wsConn) write(b []byte) bool {
-	_ = wc.conn.SetWriteDeadline(time.Now().Add(wc.s.cfg.WriteTimeout))
+	_ = wc.conn.SetWriteDeadline(wc.writing().Add(wc.s.cfg.WriteTimeout))
 	return wc.wrote(wc.conn.WriteMessage(websocket.TextMessage, b))
 }
 
 func (wc *wsConn) writeMessage(m feed.Message) bool {
-	pm, err := wc.s.ws.frame(m)
+	pm, err := wc.s.ws.frames.frame(m)
 	if err != nil {
 		return false
 	}
-	_ = wc.conn.SetWriteDeadline(time.Now().Add(wc.s.cfg.WriteTimeout))
+	_ = wc.conn.SetWriteDeadline(wc.writing().Add(wc.s.cfg.WriteTimeout))
 	if !wc.wrote(wc.conn.WritePreparedMessage(pm)) {
 		return false
 	}
@@ -396,10 +435,20 @@ func (wc *wsConn) writeMessage(m feed.Message) bool {
 	return true
 }
 
+// writing marks the start of a write, for the dispatcher's check, and
+// returns the time.
+func (wc *wsConn) writing() time.Time {
+	now := time.Now()
+	wc.writingSince.Store(now.UnixNano())
+	return now
+}
+
 // wrote checks the outcome of a write. A write that missed its deadline
-// means a client that stopped reading: it is dropped like one that fell
-// behind, without a close frame, since nothing more can be written.
+// means a client that stopped reading: it is dropped like one whose socket
+// stopped taking bytes, without a close frame, since nothing more can be
+// written.
 func (wc *wsConn) wrote(err error) bool {
+	wc.writingSince.Store(0)
 	var ne net.Error // the library hides os.ErrDeadlineExceeded behind its own net.Error
 	if errors.As(err, &ne) && ne.Timeout() && !wc.closing.Swap(true) {
 		wc.s.stats.ws.dropped.Add(1)
@@ -499,8 +548,8 @@ func (wc *wsConn) readPump() {
 		reply, ok := wc.handleFrame(data)
 		if ok {
 			bad = 0
-		} else if bad++; bad >= wsMaxBadFrames {
-			wc.close(closePolicy, "too many bad frames")
+		} else if bad++; bad >= wsMaxBadFrames || wc.refused >= wsMaxBadFrames {
+			wc.close(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
 		if !wc.queueReply(reply) {
@@ -580,6 +629,11 @@ func (wc *wsConn) handleFrame(data []byte) (reply []byte, ok bool) {
 		if len(f.Data) == 0 {
 			return wsError(`a publish frame needs "data"`, ref), false
 		}
+		if no := wc.s.mayPublish(wc.addr, wc.token); no != nil {
+			wc.refused++
+			return wsRefusal(no, ref), false
+		}
+		wc.refused = 0
 		m, err := wc.s.publish(f.Data)
 		if err != nil {
 			return wsError(err.Error(), ref), false
@@ -594,12 +648,22 @@ func (wc *wsConn) handleFrame(data []byte) (reply []byte, ok bool) {
 }
 
 func wsError(msg string, ref []byte) []byte {
-	b, _ := json.Marshal(msg)
-	out := append([]byte(`{"type":"error","error":`), b...)
+	out := append([]byte(`{"type":"error","error":`), jsonString(msg)...)
 	if ref != nil {
 		out = append(append(out, `,"ref":`...), ref...)
 	}
 	return append(out, '}')
+}
+
+// wsRefusal is the error frame of a refused publish; a rate refusal says
+// when to try again, as HTTP's Retry-After does.
+func wsRefusal(no *refusal, ref []byte) []byte {
+	b := wsError(no.msg, ref)
+	if no.retryAfter > 0 {
+		b = append(b[:len(b)-1], `,"retry_after_ms":`...)
+		b = append(strconv.AppendInt(b, max(1, no.retryAfter.Milliseconds()), 10), '}')
+	}
+	return b
 }
 
 func compactRef(raw json.RawMessage) []byte {
