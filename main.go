@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	maxClients := fs.Int("max-clients", 0, "streaming connections beyond it are refused (0: no limit)")
 	publishRate := fs.Float64("publish-rate", 0, "publishes per second allowed per client address (0: no limit)")
 	sendTimeout := fs.Duration("send-timeout", def.SendTimeout, "a streaming subscriber whose socket takes no bytes for this long is dropped, to resume")
-	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one streaming subscriber")
+	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one client (the socket send buffer)")
 	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
 	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")

@@ -67,8 +67,8 @@ type Config struct {
 	// to resume from its cursor. A subscriber that is merely behind, after
 	// a burst, is never dropped: it catches up, or is told what it missed.
 	SendTimeout time.Duration
-	// SendBuffer bounds, in bytes, what the kernel queues for one streaming
-	// subscriber (the socket's send buffer): past it, writes block.
+	// SendBuffer bounds, in bytes, what the kernel queues for one client
+	// (the socket's send buffer): past it, writes block.
 	SendBuffer int
 	// WriteTimeout bounds every write to any client: a response or frame
 	// that the client does not take in this time cuts the connection.
@@ -196,7 +196,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ticker.set(s.cfg.Ticker)
 	go s.dispatchWS(base.Done())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(countingListener{ln}) }()
+	go func() { served <- srv.Serve(countingListener{ln, s.cfg.SendBuffer}) }()
 
 	select {
 	case err := <-served:

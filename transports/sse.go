@@ -93,7 +93,6 @@ func (s *Server) handleSSE(c echo.Context) error {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
 	defer s.live.remove(lc)
-	setSendBuffer(netConnOf(c.Request()), s.cfg.SendBuffer)
 	t := &s.stats.sse
 	t.clients.Add(1)
 	defer t.clients.Add(-1)

@@ -164,13 +164,19 @@ func headerSize(r *http.Request) int64 {
 	return int64(n + len("\r\n"))
 }
 
-type countingListener struct{ net.Listener }
+// countingListener wraps every accepted connection in a countingConn, and
+// bounds its send buffer.
+type countingListener struct {
+	net.Listener
+	sendBuffer int
+}
 
 func (l countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
+	setSendBuffer(c, l.sendBuffer)
 	return &countingConn{Conn: c}, nil
 }
 
@@ -194,14 +200,12 @@ func netConnOf(r *http.Request) net.Conn {
 	return nil
 }
 
-// setSendBuffer bounds what the kernel queues for a streaming subscriber
-// to about bytes (Linux doubles it for its own bookkeeping): past it the
-// server's writes block, which is how a subscriber that does not read is
-// found. Without it the buffer grows to megabytes per socket.
+// setSendBuffer bounds what the kernel queues for one client to about
+// bytes (Linux doubles it for its own bookkeeping): past it the server's
+// writes block, which is how a client that does not read is found (its
+// write times out, or a streaming subscriber is dropped as too slow).
+// Without it the buffer grows to megabytes per socket.
 func setSendBuffer(c net.Conn, bytes int) {
-	if cc, ok := c.(*countingConn); ok {
-		c = cc.Conn
-	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetWriteBuffer(bytes)
 	}

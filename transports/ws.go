@@ -248,7 +248,6 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	setSendBuffer(conn.NetConn(), s.cfg.SendBuffer)
 	wc := &wsConn{
 		s: s, conn: conn, client: client, addr: c.RealIP(), token: token,
 		epoch: pos.epoch,
