@@ -212,7 +212,6 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 				if !push(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON}) {
 					return
 				}
-				cursor = m.ID
 				t.messages.Add(1)
 			}
 			cursor = p.Next
