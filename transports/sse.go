@@ -148,7 +148,7 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 	}
 	t := &s.stats.sse
 	cursor, epoch := pos.cursor, pos.epoch
-	behind := func() bool {
+	tooSlow := func() bool {
 		if w.blockedFor() > s.cfg.SendTimeout {
 			t.dropped.Add(1)
 			cut()
@@ -167,7 +167,7 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 			select {
 			case <-w.progress:
 			case <-s.feed.Changed(seen): // the feed moves on while the socket is full
-				if behind() {
+				if tooSlow() {
 					return false
 				}
 				seen = s.feed.LastID()
@@ -194,7 +194,7 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 	defer keepalive.Stop()
 	for {
 		for {
-			if behind() {
+			if tooSlow() {
 				return
 			}
 			p := s.feed.Read(epoch, cursor, sseBatch)

@@ -28,7 +28,7 @@ type counters struct {
 	requests atomic.Int64 // HTTP requests, upgrades included
 	messages atomic.Int64 // messages delivered
 	empty    atomic.Int64 // responses that carried no message
-	dropped  atomic.Int64 // subscribers cut because they fell too far behind
+	dropped  atomic.Int64 // subscribers cut because their socket stopped taking bytes
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 }
@@ -294,7 +294,7 @@ var (
 	metricRequests = prometheus.NewDesc("fourway_requests_total", "HTTP requests, upgrades included.", []string{"transport"}, nil)
 	metricMessages = prometheus.NewDesc("fourway_messages_delivered_total", "Messages delivered to subscribers.", []string{"transport"}, nil)
 	metricEmpty    = prometheus.NewDesc("fourway_empty_responses_total", "Responses that carried no message.", []string{"transport"}, nil)
-	metricDropped  = prometheus.NewDesc("fourway_dropped_total", "Subscribers cut for falling too far behind.", []string{"transport"}, nil)
+	metricDropped  = prometheus.NewDesc("fourway_dropped_total", "Subscribers dropped because their socket stopped taking bytes (too slow).", []string{"transport"}, nil)
 	metricBytes    = prometheus.NewDesc("fourway_bytes_total", "Bytes on client sockets, headers and framing included.", []string{"transport", "direction"}, nil)
 	metricLastID   = prometheus.NewDesc("fourway_feed_last_id", "Id of the newest message.", nil, nil)
 	metricOldestID = prometheus.NewDesc("fourway_feed_oldest_id", "Id of the oldest retained message.", nil, nil)
