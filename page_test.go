@@ -5,21 +5,31 @@ package main
 // deadlines, never on fixed sleeps: the page exposes what they need as
 // data-* attributes: each panel's data-state (connecting, open, waiting,
 // reconnecting, closed) and data-why, its counters data-received,
-// data-last-id, data-gaps, data-dups, data-missed and data-reconnects, the
-// WebSocket's data-client, and the body's data-feed-last-id from /api/stats.
+// data-last-id, data-gaps, data-dups, data-missed, data-reconnects and
+// data-resets, the epoch its client holds (data-epoch), each message's
+// data-id and each notice's data-note in its list, the WebSocket's
+// data-client, and the body's data-feed-last-id from /api/stats.
+//
+// Every tab also fails its test on any Content-Security-Policy violation:
+// a script run before the page's own reports each securitypolicyviolation
+// event to the test (the browser blocks what the policy forbids without
+// throwing, so neither an exception nor console.error would show it).
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -32,7 +42,32 @@ type browserTab struct {
 
 	mu       sync.Mutex
 	problems []string // uncaught exceptions, console errors, dialogs
+	csp      []string // Content-Security-Policy violations, in every document loaded
 }
+
+// cspViolation is what the page's securitypolicyviolation listener reports.
+type cspViolation struct {
+	Directive string `json:"directive"`
+	Blocked   string `json:"blocked"`
+	Source    string `json:"source"`
+	Line      int    `json:"line"`
+	Sample    string `json:"sample"`
+}
+
+func (v cspViolation) String() string {
+	return fmt.Sprintf("%s blocked %q at %s:%d (%q)", v.Directive, v.Blocked, v.Source, v.Line, v.Sample)
+}
+
+// cspWatch runs in every document of a tab before the page's scripts: it
+// keeps each violation in window.fourwayCSPViolations and hands it to the
+// test through the exposed fourwayCSPViolation.
+const cspWatch = `window.fourwayCSPViolations = [];
+document.addEventListener('securitypolicyviolation', e => {
+	const v = { directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile,
+		line: e.lineNumber, sample: e.sample };
+	window.fourwayCSPViolations.push(v);
+	window.fourwayCSPViolation?.(v);
+});`
 
 // openPage starts Chromium and loads the page of ts in a 1440×1000 tab.
 // Without Chromium the test is skipped, except under CI=true, where a
@@ -114,6 +149,17 @@ func loadPage(t *testing.T, ctx context.Context, url string) *browserTab {
 		t.Fatalf("listening to the tab: %v", err)
 	}
 	tab.do(t, 10*time.Second,
+		chromedp.ExposeFunc("fourwayCSPViolation", func(_ context.Context, v cspViolation) (chromedp.Void, error) {
+			tab.mu.Lock()
+			defer tab.mu.Unlock()
+			tab.csp = append(tab.csp, v.String())
+			return chromedp.Void{}, nil
+		}),
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := cdp.Call(ctx, target, page.AddScriptToEvaluateOnNewDocument,
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
+			return err
+		}),
 		chromedp.EmulateViewport(1440, 1000),
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.ID("panel-ws")),
@@ -127,8 +173,8 @@ func (b *browserTab) problem(format string, args ...any) {
 	b.problems = append(b.problems, fmt.Sprintf(format, args...))
 }
 
-// checkProblems fails the test if the page threw, logged an error or
-// opened a dialog.
+// checkProblems fails the test if the page threw, logged an error, opened
+// a dialog or violated its Content-Security-Policy.
 func (b *browserTab) checkProblems(t *testing.T) {
 	t.Helper()
 	b.mu.Lock()
@@ -136,7 +182,19 @@ func (b *browserTab) checkProblems(t *testing.T) {
 	for _, p := range b.problems {
 		t.Errorf("page: %s", p)
 	}
-	b.problems = nil
+	for _, v := range b.csp {
+		t.Errorf("page: Content-Security-Policy violation: %s", v)
+	}
+	b.problems, b.csp = nil, nil
+}
+
+// takeCSPViolations returns the violations reported so far and forgets them.
+func (b *browserTab) takeCSPViolations() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v := b.csp
+	b.csp = nil
+	return v
 }
 
 // do runs actions with a deadline.
@@ -318,6 +376,45 @@ func TestPage(t *testing.T) {
 		tab.screenshot(t, "page.png") // the panels are full and alive now
 	})
 
+	t.Run("the page runs under the server's Content-Security-Policy, with no violation", func(t *testing.T) {
+		resp, err := http.Get(ts.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Security-Policy"); got != pagePolicy {
+			t.Errorf("Content-Security-Policy of the page = %q, want %q", got, pagePolicy)
+		}
+		if got := resp.Header.Get("X-Frame-Options"); got != "DENY" {
+			t.Errorf("X-Frame-Options of the page = %q, want DENY", got)
+		}
+		// Everything above ran under it: four transports, publishes, cuts.
+		for _, v := range tab.takeCSPViolations() {
+			t.Errorf("Content-Security-Policy violation: %s", v)
+		}
+		if n := eval[int](t, tab, `window.fourwayCSPViolations.length`); n != 0 {
+			t.Errorf("%d violations in the page: %s", n, eval[string](t, tab, `JSON.stringify(window.fourwayCSPViolations)`))
+		}
+		// And "no violation" means something: the browser enforces the
+		// policy, and the watch sees what it refuses. An inline script
+		// (what an injected message would need) is refused and reported.
+		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
+			const s = document.createElement('script');
+			s.textContent = 'window.fourwayInlineRan = true';
+			document.head.append(s);
+		}`))
+		tab.waitFor(t, "the inline script refused and reported",
+			`window.fourwayCSPViolations.some(v => v.directive === 'script-src-elem' && v.blocked === 'inline')`, 5*time.Second)
+		if eval[bool](t, tab, `window.fourwayInlineRan === true`) {
+			t.Error("an inline script ran under the page's policy")
+		}
+		got := tab.waitCSPViolations(t, 1, 5*time.Second)
+		if len(got) != 1 || !strings.HasPrefix(got[0], "script-src-elem blocked \"inline\"") {
+			t.Errorf("violations reported to the test = %q, want the one inline script", got)
+		}
+		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`window.fourwayCSPViolations = []`))
+	})
+
 	t.Run("offline, then backoff and resume with zero gaps", func(t *testing.T) {
 		// A fresh load, with the offline switch shortened to 3 s.
 		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=2"))
@@ -363,6 +460,32 @@ func TestPage(t *testing.T) {
 		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.getElementById('panel-ws').scrollIntoView()`))
 		tab.saveScreenshot(t, "page-360-ws.png", chromedp.CaptureScreenshot())
 	})
+}
+
+// pagePolicy is the Content-Security-Policy the server sends with the page.
+const pagePolicy = "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// waitCSPViolations waits until at least n violations have reached the
+// test, and takes them.
+func (b *browserTab) waitCSPViolations(t *testing.T, n int, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		b.mu.Lock()
+		got := len(b.csp)
+		b.mu.Unlock()
+		if got >= n {
+			return b.takeCSPViolations()
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("%d Content-Security-Policy violations reached the test in %v, want %d", got, timeout, n)
+		}
+	}
 }
 
 // TestPageThreeTabs opens the page three times in one browser. Each tab's
@@ -460,4 +583,161 @@ func TestPageNoReconnectAfterReplaced(t *testing.T) {
 	if got := eval[string](t, tab, `JSON.stringify(document.getElementById('panel-ws').dataset)`); !strings.Contains(got, `"state":"closed"`) || !strings.Contains(got, `"received":"0"`) {
 		t.Errorf("the replaced WebSocket came back: %s", got)
 	}
+}
+
+// TestPageServerRestart: a restarted server starts its ids over at 1, under
+// a new epoch. A panel that holds cursor 10 of the old server must not take
+// the new server's 11 and 12 for the continuation of its 1..10, silently
+// skipping the new 1..10: each is told of the reset, continues from 0 of
+// the new epoch, and shows the new server's messages from id 1, each once.
+func TestPageServerRestart(t *testing.T) {
+	first := startServer(t)
+	tab := openPage(t, first)
+	defer tab.checkProblems(t)
+	tab.do(t, 10*time.Second, chromedp.Navigate(first.URL+"/?offline=5"))
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	for i := range 10 {
+		publishHTTP(t, first, fmt.Sprintf("first server %d", i+1))
+	}
+	tab.waitFor(t, "ids 1..10 once in every panel", everyIDOnce(0, 10), 15*time.Second)
+	epochs := []string{feedEpoch(t, first)}
+	tab.waitFor(t, "every panel on the first server's epoch", allPanels(`p.dataset.epoch === '`+epochs[0]+`'`), 5*time.Second)
+
+	// Restart behind the offline switch: the clients are held off until
+	// the new server has 12 messages, so each comes back with cursor 10,
+	// which that server has too: only the epoch tells them apart.
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
+	tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
+	second := restartServer(t, first)
+	for i := range 12 {
+		publishHTTP(t, second, fmt.Sprintf("second server %d", i+1))
+	}
+	if !eval[bool](t, tab, `document.getElementById('offline').getAttribute('aria-pressed') === 'true'`) {
+		t.Log("the restart outlasted the offline switch: a client that came back early was reset for a cursor ahead of the feed, not for its epoch")
+	}
+	epochs = append(epochs, feedEpoch(t, second))
+	if epochs[1] == epochs[0] {
+		t.Fatalf("the restarted server has the same epoch %q", epochs[1])
+	}
+	tab.waitFor(t, "every panel: a reset, then the second server's 1..12, each once",
+		restartedPanels(epochs[1], 10, 12), 60*time.Second) // a retry may wait up to 20 s: each client's backoff
+
+	// Restart as in life, no switch: the server shuts down (WebSocket 1001,
+	// the SSE stream ends, the held long poll is answered) and comes back,
+	// while the clients retry on their own (SSE first with the browser's
+	// Last-Event-ID, which carries the epoch).
+	third := restartServer(t, second)
+	for i := range 15 {
+		publishHTTP(t, third, fmt.Sprintf("third server %d", i+1))
+	}
+	epochs = append(epochs, feedEpoch(t, third))
+	tab.waitFor(t, "every panel: a second reset, then the third server's 1..15, each once",
+		restartedPanels(epochs[2], 10, 12, 15), 60*time.Second)
+}
+
+// restartServer stops ts and starts a new server on the same address, with
+// a new feed and so a new epoch: what a page sees when its server restarts.
+func restartServer(t *testing.T, ts *testServer, args ...string) *testServer {
+	t.Helper()
+	if err := ts.Stop(); err != nil {
+		t.Fatalf("stopping the server: %v", err)
+	}
+	next := startServer(t, append([]string{"--addr", strings.TrimPrefix(ts.URL, "http://")}, args...)...)
+	if next.URL != ts.URL {
+		t.Fatalf("the new server is at %s, not at the old one's %s", next.URL, ts.URL)
+	}
+	return next
+}
+
+// feedEpoch is the epoch of ts's feed, from a poll with no cursor.
+func feedEpoch(t *testing.T, ts *testServer) string {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/api/poll?limit=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct {
+		Epoch string `json:"epoch"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || a.Epoch == "" {
+		t.Fatalf("poll answer without an epoch (%v)", err)
+	}
+	return a.Epoch
+}
+
+// restartedPanels is a condition: every panel is open on epoch, went
+// through one reset per server after the first, and its list, newest first,
+// is exactly each server's messages from its id 1, the newest server's
+// first, a reset notice between two servers: nothing skipped, nothing
+// twice. counts are the messages of each server, oldest server first.
+func restartedPanels(epoch string, counts ...int) string {
+	var want []string
+	total := 0
+	for i := len(counts) - 1; i >= 0; i-- {
+		for id := counts[i]; id >= 1; id-- {
+			want = append(want, strconv.Itoa(id))
+		}
+		if i > 0 {
+			want = append(want, "reset")
+		}
+		total += counts[i]
+	}
+	return allPanels(fmt.Sprintf(`p.dataset.state === 'open' && p.dataset.epoch === '%s' &&
+		p.dataset.resets === '%d' && p.dataset.received === '%d' && p.dataset.lastId === '%d' &&
+		p.dataset.gaps === '0' && p.dataset.dups === '0' &&
+		[...p.querySelectorAll('.messages li')]
+			.filter(li => !li.dataset.note || li.dataset.note === 'reset')
+			.map(li => li.dataset.note ?? li.dataset.id).join(',') === '%s'`,
+		epoch, len(counts)-1, total, counts[len(counts)-1], strings.Join(want, ",")))
+}
+
+// TestPagePollAsksAgainWhenMore: an answer with "more":true was cut short
+// and the server already has the rest, so the short poll asks again at
+// once instead of waiting for its next tick. The page here is cut by the
+// server's 1 MiB cap on an answer's messages, 17 of 20 messages of 60 kB:
+// far fewer than the poll's limit of 100, so a client that counted the
+// messages would wait the whole interval for the last 3.
+func TestPagePollAsksAgainWhenMore(t *testing.T) {
+	ts := startServer(t)
+	tab := openPage(t, ts)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 60)
+	big := strings.Repeat("x", 60_000)
+	for range 20 {
+		publishHTTP(t, ts, big)
+	}
+	requests := pollRequests(t, ts) // the page shows its next poll in 60 s: none is on its way
+	tab.setPollInterval(t, 59)      // a new interval polls now, then waits 59 s
+	tab.waitFor(t, "all 20 in the short poll before its next tick", `(() => {
+		const p = document.getElementById('panel-poll');
+		return p.dataset.lastId === '20' && p.dataset.received === '20';
+	})()`, 15*time.Second)
+	if got := pollRequests(t, ts); got != requests+2 {
+		t.Errorf("the short poll made %d requests for the 20, want 2 (17 with more, then 3)", got-requests)
+	}
+	tab.waitFor(t, "all 20 once in every panel", everyIDOnce(0, 20), 15*time.Second)
+}
+
+// pollRequests is the server's count of short-poll requests.
+func pollRequests(t *testing.T, ts *testServer) int {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/api/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Transports struct {
+			Poll struct {
+				Requests int `json:"requests"`
+			} `json:"poll"`
+		} `json:"transports"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatalf("stats: %v", err)
+	}
+	return s.Transports.Poll.Requests
 }

@@ -1,7 +1,8 @@
-// app.js: the page. It starts the four clients from one cursor, shows what
-// each receives, checks every id for gaps and duplicates, measures latency,
-// and wires the controls. The clients know nothing of the page: each has
-// start(cursor), stop(), and calls onmessage, onstate and onnotice.
+// app.js: the page. It starts the four clients from one position, shows
+// what each receives, checks every id for gaps and duplicates, measures
+// latency, and wires the controls. The clients know nothing of the page:
+// each has start(cursor, epoch), stop(), .cursor and .epoch, and calls
+// onmessage, onstate and onnotice (the interface is spelled out in ws.js).
 
 import { PollClient } from './poll.js';
 import { LongPollClient } from './longpoll.js';
@@ -128,7 +129,7 @@ class Panel {
     this.last = null;        // the last id received: gaps and duplicates are checked against it
     this.expectJump = false; // a "missed" notice announced the next gap
     this.missed = 0;         // messages the server said were gone
-    this.counts = { received: 0, gaps: 0, dups: 0, reconnects: 0, empty: 0, requests: 0 };
+    this.counts = { received: 0, gaps: 0, dups: 0, reconnects: 0, resets: 0, empty: 0, requests: 0 };
     this.state = { name: 'connecting' };
     this.since = performance.now(); // when the current state began
     this.wasOpen = false;    // open at least once: later opens are reconnects
@@ -143,9 +144,9 @@ class Panel {
     });
   }
 
-  start(cursor) {
+  start(cursor, epoch) {
     this.last = cursor;
-    this.client.start(cursor);
+    this.client.start(cursor, epoch);
   }
 
   message(m) {
@@ -177,7 +178,11 @@ class Panel {
         this.missed += n.count;
         this.show(noteItem('missed', { n: n.count }));
         break;
-      case 'reset': this.last = 0; this.show(noteItem('reset')); break;
+      case 'reset': // a new epoch: its ids start over, so id 1 next is neither a gap nor a duplicate
+        this.last = 0;
+        this.counts.resets++;
+        this.show(noteItem('reset'));
+        break;
       case 'watchdog': this.show(noteItem('watchdog')); break;
     }
     this.dirty = true;
@@ -251,6 +256,8 @@ class Panel {
     d.gaps = c.gaps;
     d.dups = c.dups;
     d.reconnects = c.reconnects;
+    d.resets = c.resets;
+    d.epoch = this.client.epoch ?? '';
     d.missed = this.missed;
     d.lastId = this.last ?? '';
     const sorted = [...this.latencies].sort((a, b) => a - b);
@@ -314,6 +321,7 @@ function messageItem(m, latency) {
 function noteItem(key, params) {
   const li = document.createElement('li');
   li.className = 'note';
+  li.dataset.note = key; // missed, reset, watchdog: for the curious and the tests
   li.textContent = t(key, params);
   return li;
 }
@@ -356,14 +364,21 @@ function renderCompare() {
   }
 }
 
-// start reads the feed's last id once and starts all four clients from it,
-// so that every panel should show exactly the same messages.
+// start learns where the feed is now and starts all four clients from that
+// one position, so that every panel should show exactly the same messages.
+// The position is a pair, the last id and the epoch it counts in, and it
+// must come from one answer: a poll with no cursor reads "from now" and
+// answers with no message, "next" (the last id) and "epoch". (/api/stats has
+// the last id but not the epoch.) It is this tab's request to /api/poll, so
+// the short-poll panel counts it, as the server's figures do.
 async function start() {
   const backoff = new Backoff();
   for (;;) {
     try {
-      const s = await request('api/stats');
-      for (const p of panels) p.start(s.feed.last_id);
+      const page = await request('api/poll?limit=1');
+      byKey.poll.notice({ type: 'request' });
+      byKey.poll.notice({ type: 'empty' });
+      for (const p of panels) p.start(page.next, page.epoch);
       return;
     } catch {
       await sleep(backoff.next());
@@ -414,7 +429,7 @@ async function lendHeldConnections() {
     }
   } else {
     for (const p of held) {
-      if (p.state.name === 'waiting' && p.state.why === 'hidden') p.client.start(p.client.cursor);
+      if (p.state.name === 'waiting' && p.state.why === 'hidden') p.client.start(p.client.cursor, p.client.epoch);
     }
   }
 }

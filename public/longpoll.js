@@ -1,10 +1,12 @@
 // longpoll.js: the long-polling client.
 //
-// It asks GET /api/longpoll?since=cursor&timeout=S and the server holds the
-// request until a message after the cursor exists (then answers at once) or
-// S seconds pass (then answers with an empty list). The client asks again at
-// once with the answer's "next", so one request is nearly always waiting at
-// the server, and a message arrives about one round trip after its publish.
+// It asks GET /api/longpoll?since=cursor&epoch=E&timeout=S and the server
+// holds the request until a message after the cursor exists (then answers at
+// once) or S seconds pass (then answers with an empty list). The client asks
+// again at once with the answer's "next" and "epoch", so one request is
+// nearly always waiting at the server, and a message arrives about one round
+// trip after its publish. An answer with "more":true was cut short and the
+// server already has more: the next request comes back at once with them.
 //
 // The first request of a session asks for a 1 s timeout: until the server
 // answers, a long poll cannot tell "held, all is well" from "stuck", so a
@@ -14,7 +16,7 @@
 // waiting request holds one of the browser's six connections to this host,
 // so the client first takes a held-connection slot (see network.js).
 
-import { Backoff, network, request, sleep, acquireSlot, HTTPError, deliverPage } from './network.js';
+import { Backoff, network, request, sleep, acquireSlot, HTTPError, deliverPage, withPosition } from './network.js';
 
 const LIMIT = 100;
 const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
@@ -27,12 +29,15 @@ export class LongPollClient {
     this.onmessage = onmessage;
     this.onstate = onstate;
     this.onnotice = onnotice;
-    this.cursor = null;
+    this.cursor = null; // the last id received
+    this.epoch = null;  // the epoch that cursor counts in
     this.timeout = 30; // s the server may hold a request; the page's control sets it
   }
 
-  start(cursor) {
+  // start long-polls from a position (cursor and epoch; null: from now).
+  start(cursor, epoch = null) {
     this.cursor = cursor;
+    this.epoch = epoch;
     this.#abort = new AbortController();
     this.#run(this.#abort.signal);
   }
@@ -61,8 +66,7 @@ export class LongPollClient {
       const timeout = first ? 1 : this.timeout;
       let page;
       try {
-        const url = new URL('api/longpoll', location.href);
-        if (this.cursor !== null) url.searchParams.set('since', this.cursor);
+        const url = withPosition(new URL('api/longpoll', location.href), this);
         url.searchParams.set('limit', LIMIT);
         url.searchParams.set('timeout', timeout);
         this.onnotice({ type: 'request' });

@@ -164,8 +164,16 @@ export async function slotsWanted() {
 // missed notices first, an "empty" notice for an answer with no message,
 // then each message with the cursor kept at its id, and last the "next"
 // cursor. Both polls answer with the same page, so they share this.
+//
+// A cursor means nothing without its epoch, the name of the id sequence it
+// counts in: a restarted server starts its ids over at 1, and its id 10 is
+// not ours. So the client keeps the answer's "epoch" with the cursor, and
+// sends both back. "reset": the server did not know our epoch (it
+// restarted), and read for us as from cursor 0 of its own: the messages
+// that follow are its 1, 2, 3..., not a continuation of ours.
 export function deliverPage(client, page) {
-  if (page.reset) { client.cursor = 0; client.onnotice({ type: 'reset' }); }
+  client.epoch = page.epoch; // always present: the epoch of "next" and of every id below
+  if (page.reset) { client.cursor = 0; client.onnotice({ type: 'reset', epoch: page.epoch }); }
   if (page.missed) client.onnotice({ type: 'missed', count: page.missed });
   if (page.messages.length === 0) client.onnotice({ type: 'empty' });
   for (const m of page.messages) {
@@ -173,4 +181,14 @@ export function deliverPage(client, page) {
     client.onmessage(m);
   }
   client.cursor = page.next;
+}
+
+// withPosition adds the client's position to url: ?since=cursor&epoch=E,
+// each only once known (a client started with none reads "from now"). All
+// four clients ask this way: the polls on every request, SSE and WebSocket
+// on every new connection.
+export function withPosition(url, { cursor, epoch }) {
+  if (cursor !== null) url.searchParams.set('since', cursor);
+  if (epoch !== null) url.searchParams.set('epoch', epoch);
+  return url;
 }

@@ -1,16 +1,21 @@
 // poll.js: the short-polling client.
 //
 // On a timetable (every 3 s by default) it asks GET /api/poll?since=cursor
-// "anything after my cursor?" and the server answers at once, often with an
-// empty list. Each answer's "next" is the cursor for the following request.
-// A full page (limit messages) means more are waiting: it asks again at once.
-// A failed request is retried with backoff instead of the timetable.
+// &epoch=E "anything after my cursor?" and the server answers at once, often
+// with an empty list. Each answer's "next" and "epoch" are the position for
+// the following request (see deliverPage in network.js for why a cursor
+// travels with its epoch). An answer with "more":true was cut short (by
+// limit, or by the server's cap on bytes per answer) and more are waiting:
+// it asks again at once. Counting the messages to guess that would be wrong
+// both ways: a page cut by bytes holds fewer than limit, and a full page may
+// be all there is. A failed request is retried with backoff instead of the
+// timetable.
 //
 // Nothing is held open between requests, so there is nothing to cut and no
 // heartbeat to watch: every request is its own proof of life. Each one has
 // a deadline, so a request lost in a broken network cannot stall the loop.
 
-import { Backoff, network, request, sleep, HTTPError, deliverPage } from './network.js';
+import { Backoff, network, request, sleep, HTTPError, deliverPage, withPosition } from './network.js';
 
 const LIMIT = 100;         // messages per answer
 const TIMEOUT_MS = 10_000; // deadline of one request
@@ -23,12 +28,16 @@ export class PollClient {
     this.onmessage = onmessage;
     this.onstate = onstate;
     this.onnotice = onnotice;
-    this.cursor = null;
+    this.cursor = null; // the last id received
+    this.epoch = null;  // the epoch that cursor counts in
     this.interval = 3_000; // ms between polls; the page's control sets it
   }
 
-  start(cursor) {
+  // start polls from a position: cursor (the last id already had) and the
+  // epoch it belongs to; null for either reads from now, without a check.
+  start(cursor, epoch = null) {
     this.cursor = cursor;
+    this.epoch = epoch;
     this.#abort = new AbortController();
     this.#loop(this.#abort.signal).catch(() => {}); // ends when stopped
   }
@@ -43,8 +52,7 @@ export class PollClient {
     while (!signal.aborted) {
       let page;
       try {
-        const url = new URL('api/poll', location.href);
-        if (this.cursor !== null) url.searchParams.set('since', this.cursor);
+        const url = withPosition(new URL('api/poll', location.href), this);
         url.searchParams.set('limit', LIMIT);
         this.onnotice({ type: 'request' });
         page = await request(url, { timeout: TIMEOUT_MS, signal });
@@ -62,7 +70,7 @@ export class PollClient {
       }
       this.#backoff.reset(); // a whole request and answer: healthy
       deliverPage(this, page);
-      if (page.messages.length === LIMIT) { // more are waiting: ask again at once
+      if (page.more) { // more are waiting: ask again at once
         this.onstate({ name: 'open', next: Date.now() });
         continue;
       }

@@ -1,12 +1,18 @@
 // sse.js: the Server-Sent Events client, on the browser's EventSource.
 //
 // One HTTP response that never ends; the server writes each message into it
-// as an event with "id: 42". EventSource remembers the last id, and when the
-// stream breaks it reconnects by itself after the server's "retry:" hint
-// (2 s), sending that id as Last-Event-ID: resume is built in. This client
-// lets the browser do that once; if the browser's retry fails too, it closes
-// the EventSource and takes over with its own backoff, making a new one with
-// ?since=cursor (a new EventSource starts with no last id of its own).
+// as an event with "id: k3x9AbCd:42": the epoch (the name of the server's id
+// sequence, new each time it restarts) and the message id. EventSource
+// remembers the last id, and when the stream breaks it reconnects by itself
+// after the server's "retry:" hint (2 s), sending that id as Last-Event-ID:
+// resume is built in, and because the epoch is inside the id, a restarted
+// server can tell that our 42 is not its 42 and answer with a reset event.
+// Every event carries an id, the hello and the notices too, so the last id
+// is always exactly the position to resume from. This client keeps it as
+// well (epoch and cursor), and lets the browser retry once; if that fails
+// too, it closes the EventSource and takes over with its own backoff, making
+// a new one with ?since=cursor&epoch=E (a new EventSource starts with no
+// last id of its own).
 //
 // Watchdog: the server's ": ping" comments keep proxies awake, but
 // EventSource never shows comments to the page, so silence cannot be told
@@ -18,7 +24,7 @@
 // WATCH_MS and never a false alarm; a dead stream is found within about
 // 2 x WATCH_MS of the first message it failed to bring.
 
-import { Backoff, HEALTHY_MS, network, request, acquireSlot } from './network.js';
+import { Backoff, HEALTHY_MS, network, request, acquireSlot, withPosition } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
 const BROWSER_RETRY_MS = 2_000; // the server's retry: hint, for the countdown
@@ -38,12 +44,15 @@ export class SSEClient {
     this.onmessage = onmessage;
     this.onstate = onstate;
     this.onnotice = onnotice;
-    this.cursor = null;
+    this.cursor = null; // the last id received
+    this.epoch = null;  // the epoch that cursor counts in
     network.addEventListener('offline', () => this.#fail('offline'));
   }
 
-  start(cursor) {
+  // start streams from a position (cursor and epoch; null: from now).
+  start(cursor, epoch = null) {
     this.cursor = cursor;
+    this.epoch = epoch;
     this.#stopped = false;
     this.#abort = new AbortController();
     this.#connect();
@@ -68,15 +77,15 @@ export class SSEClient {
       } catch { return; } // stopped while waiting
       if (this.#stopped) { this.#release(); this.#release = null; return; }
     }
-    const url = new URL('api/sse', location.href);
-    if (this.cursor !== null) url.searchParams.set('since', this.cursor);
+    const url = withPosition(new URL('api/sse', location.href), this);
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
     const es = new EventSource(url);
     this.#es = es;
     this.#browserRetries = 0;
-    es.addEventListener('hello', () => {
+    es.addEventListener('hello', e => {
       this.#heard();
+      this.#keep(e); // where the server starts: our position, or "now" if we had none
       if (this.#browserRetries > 0) this.onnotice({ type: 'resumed-by-browser' });
       this.#browserRetries = 0;
       this.#timers.push(setTimeout(() => this.#backoff.reset(), HEALTHY_MS));
@@ -84,31 +93,41 @@ export class SSEClient {
     });
     es.onmessage = e => {
       this.#heard();
-      const m = JSON.parse(e.data);
-      this.cursor = m.id;
-      this.onmessage(m);
+      this.#keep(e);
+      this.onmessage(JSON.parse(e.data));
     };
     es.addEventListener('missed', e => {
       this.#heard();
+      this.#keep(e); // past the gap: a reconnect now is not told again
       this.onnotice({ type: 'missed', count: JSON.parse(e.data).missed });
     });
-    es.addEventListener('reset', () => {
+    es.addEventListener('reset', e => {
       this.#heard();
-      this.cursor = 0;
-      this.onnotice({ type: 'reset' });
+      this.#keep(e); // NEW:0, the start of the restarted server's ids
+      this.onnotice({ type: 'reset', epoch: this.epoch });
     });
     es.onerror = () => {
       if (es !== this.#es) return;
       // CONNECTING: the browser retries by itself, with Last-Event-ID.
       // CLOSED: it gave up (an HTTP error status, a wrong content type).
       if (es.readyState === EventSource.CONNECTING && this.#browserRetries++ === 0) {
-        this.onstate({ name: 'reconnecting', at: Date.now() + BROWSER_RETRY_MS, why: 'browser', lastEventID: this.cursor });
+        this.onstate({ name: 'reconnecting', at: Date.now() + BROWSER_RETRY_MS, why: 'browser',
+          lastEventID: `${this.epoch}:${this.cursor}` });
         this.onnotice({ type: 'request' });
         return;
       }
       this.#fail('error');
     };
     this.#watch(es);
+  }
+
+  // keep takes the position from an event's id, "epoch:id": what the
+  // browser would send as Last-Event-ID if the stream broke now.
+  #keep(e) {
+    const i = e.lastEventId.indexOf(':');
+    if (i < 1) return; // not an id of ours
+    this.epoch = e.lastEventId.slice(0, i);
+    this.cursor = Number(e.lastEventId.slice(i + 1));
   }
 
   #heard() {

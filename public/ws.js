@@ -1,10 +1,14 @@
 // ws.js: the WebSocket client.
 //
-// One connection carries everything: a hello with the cursor the server
-// starts from and its heartbeat period, then every message as one text
-// frame the moment it is published. The browser resumes nothing by itself:
-// this client keeps the cursor (the last id it received) and reconnects
-// with ?since=cursor.
+// One connection carries everything: a hello with the position the server
+// starts from (cursor and epoch) and its heartbeat period, then every
+// message as one text frame the moment it is published. The browser resumes
+// nothing by itself: this client keeps its position, the cursor (the last id
+// it received) and the epoch that cursor counts in, and reconnects with
+// ?since=cursor&epoch=E. The epoch names the server's id sequence, and a
+// restarted server has a new one: to a cursor of the old epoch it answers
+// {"type":"reset","epoch":"NEW"} and then sends its messages from id 1, so
+// its 1..10 are not skipped as if they were the 1..10 we already had.
 //
 // Heartbeat: the server pings with WebSocket control frames, which the
 // browser answers by itself and never shows to a page. So this client sends
@@ -14,9 +18,16 @@
 // asleep, a NAT that forgot us), and we reconnect.
 //
 // The interface, shared by poll.js, longpoll.js and sse.js:
-//   new WSClient({onmessage, onstate, onnotice}); start(cursor); stop().
+//   new WSClient({onmessage, onstate, onnotice});
+//   start(cursor, epoch): from a position, the last id already had and the
+//     epoch it belongs to (null for both: from now, no check);
+//   stop();
+//   .cursor and .epoch: the position now, kept from what arrived;
+//   onmessage(m) per message, onstate({name, ...}) on every change of
+//   state, onnotice({type, ...}) for request, empty, missed {count},
+//   reset {epoch}, watchdog and error.
 
-import { Backoff, HEALTHY_MS, network } from './network.js';
+import { Backoff, HEALTHY_MS, network, withPosition } from './network.js';
 
 // Close codes after which a reconnect would only fail the same way.
 const FINAL = new Set([
@@ -45,11 +56,13 @@ export class WSClient {
     this.onstate = onstate;
     this.onnotice = onnotice;
     this.cursor = null; // the last id received: where a reconnect resumes
+    this.epoch = null;  // the epoch that cursor counts in
     network.addEventListener('offline', () => this.#cut());
   }
 
-  start(cursor) {
+  start(cursor, epoch = null) {
     this.cursor = cursor;
+    this.epoch = epoch;
     this.#stopped = false;
     this.#connect();
   }
@@ -66,9 +79,8 @@ export class WSClient {
   #connect() {
     this.#clear();
     if (network.offline) return this.#retry('offline');
-    const url = new URL('api/ws', location.href);
+    const url = withPosition(new URL('api/ws', location.href), this);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (this.cursor !== null) url.searchParams.set('since', this.cursor);
     url.searchParams.set('client', clientID);
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
@@ -94,13 +106,20 @@ export class WSClient {
     }
     switch (f.type) {
       case 'hello':
+        // Where the server starts: our own position, or "now" if we had none.
+        this.cursor = f.next;
+        this.epoch = f.epoch;
         this.#heartbeat = f.heartbeat_ms;
         this.#startHeartbeat(ws);
         this.#timers.push(setTimeout(() => this.#backoff.reset(), HEALTHY_MS));
         this.onstate({ name: 'open', heartbeat: f.heartbeat_ms });
         break;
       case 'missed': this.onnotice({ type: 'missed', count: f.count }); break;
-      case 'reset': this.cursor = 0; this.onnotice({ type: 'reset' }); break;
+      case 'reset': // the server restarted: continue from 0 of its epoch
+        this.cursor = 0;
+        this.epoch = f.epoch;
+        this.onnotice({ type: 'reset', epoch: f.epoch });
+        break;
       case 'pong': break; // #heard has done its job
       case 'error': this.onnotice({ type: 'error', error: f.error }); break;
     }
