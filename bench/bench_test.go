@@ -86,20 +86,27 @@ func TestFourwayShortRun(t *testing.T) {
 		if r.Server == nil || r.Server.RSSIdleMiB <= 0 {
 			t.Errorf("%s: no server memory read from /proc", tr)
 		}
+		if !validEpoch(r.Epoch) {
+			t.Errorf("%s: the subscribers ended in epoch %q, want 1 to 32 of [A-Za-z0-9_-]", tr, r.Epoch)
+		}
 		results[tr] = r
 	}
 
 	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) {
-		// Each message is one event, "id: N\ndata: <json>\n\n", in one
-		// HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n". Every event here
-		// is 16 to 255 bytes long, so its chunk length is two hex digits,
-		// and message N costs beside its JSON exactly
-		//   len("id: ")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
-		//   + 2 + len("\r\n") + len("\r\n") = 19 + digits(N) bytes.
+		// Each message is one event, "id: E:N\ndata: <json>\n\n" (E the
+		// feed's epoch), in one HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n".
+		// Every event here is 16 to 255 bytes long, so its chunk length is
+		// two hex digits, and message N costs beside its JSON exactly
+		//   len("id: ")+len(E)+len(":")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
+		//   + 2 + len("\r\n") + len("\r\n") = 20 + len(E) + digits(N) bytes.
 		// The span of a stream is all its messages: ids 2 to published+1
 		// (id 1 is the primer every subscriber starts after).
 		r := results["sse"]
-		event := len("id: ") + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
+		if r.Epoch == "" {
+			t.Fatal("SSE: the subscribers saw no epoch")
+		}
+		idPrefix := len("id: ") + len(r.Epoch) + len(":")
+		event := idPrefix + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
 		if event < 16 || event > 255 {
 			t.Fatalf("event of about %d bytes: its chunk length may not be two hex digits", event)
 		}
@@ -108,7 +115,7 @@ func TestFourwayShortRun(t *testing.T) {
 		}
 		var framing int64
 		for id := int64(2); id <= r.Published+1; id++ {
-			framing += 4 + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
+			framing += int64(idPrefix) + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
 		}
 		want := float64(framing) / float64(r.Published)
 		if math.Abs(r.Wire.OverheadPerMsg-want) > 1e-9 || r.Wire.UpPerMsg != 0 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,7 +27,7 @@ import (
 
 // fourway speaks fourway's wire contract (see the repository's API
 // description): POST /api/messages, and the four subscriber endpoints with
-// a decimal cursor.
+// a decimal cursor and, once the server has named it, the cursor's epoch.
 type fourway struct{}
 
 func (fourway) name() string { return "fourway" }
@@ -87,21 +88,62 @@ func (fourway) subscriber(transport string) func(context.Context, *sub) {
 	return nil
 }
 
-// page is a poll or long-poll answer.
+// page is a poll or long-poll answer:
+//
+//	{"epoch":"E","messages":[...],"next":44}
+//
+// plus "missed":K, "reset":true and "more":true when they apply.
 type page struct {
+	Epoch    string            `json:"epoch"`
 	Messages []json.RawMessage `json:"messages"`
 	Next     uint64            `json:"next"`
 	Missed   uint64            `json:"missed"`
 	Reset    bool              `json:"reset"`
+	More     bool              `json:"more"`
 }
 
 const pollLimit = 1000 // the contract's largest page
 
-func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, url string, onWritten func()) (page, error) {
+// permanentError is an answer that asking again cannot change: a page that
+// does not decode, or a request the server refuses as malformed. The
+// subscriber stops and says why, instead of repeating the same request for
+// the rest of the run.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// statusError is a non-200 answer: a 4xx (but a timeout or a "too many")
+// is the same for the same request, so it is permanent; a 5xx (at the
+// connection limit, shutting down) is worth asking again.
+func statusError(what, status string, code int, body []byte) error {
+	err := fmt.Errorf("%s: %s: %s", what, status, bytes.TrimSpace(body))
+	if code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests {
+		return permanentError{err}
+	}
+	return err
+}
+
+// fourwayQuery is a read's position: ?since=N, and &epoch=E once the
+// server has named the epoch of N.
+func fourwayQuery(since, feedEpoch string) string {
+	q := "since=" + since
+	if feedEpoch != "" {
+		q += "&epoch=" + url.QueryEscape(feedEpoch)
+	}
+	return q
+}
+
+func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, onWritten func()) (page, error) {
 	var p page
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return p, err
+		return p, permanentError{err}
 	}
 	resp, err := s.do(ctx, c, req, onWritten)
 	if err != nil {
@@ -113,16 +155,35 @@ func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, url string, onW
 		return p, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return p, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+		return p, statusError("poll", resp.Status, resp.StatusCode, body)
 	}
-	err = json.Unmarshal(body, &p)
-	return p, err
+	if err := json.Unmarshal(body, &p); err != nil {
+		return p, permanentError{fmt.Errorf("poll: the answer does not decode (%d bytes): %w", len(body), err)}
+	}
+	if p.More && len(p.Messages) == 0 {
+		// Asking again at once would get the same answer: no progress.
+		return p, fmt.Errorf(`poll: "more":true with no message (next %d)`, p.Next)
+	}
+	return p, nil
 }
 
-func (s *sub) takePage(p page) {
+// pollCursor is where a poller stands: the next cursor and its epoch, as
+// the last answer gave them.
+type pollCursor struct {
+	next, epoch string
+}
+
+func (s *sub) takePage(cur *pollCursor, p page) {
 	if p.Missed > 0 || p.Reset {
 		s.anomalies++
 	}
+	if p.Epoch == "" {
+		s.anomalies++ // the contract says always; keep the epoch we had
+	} else {
+		cur.epoch = p.Epoch
+		s.feedEpoch = p.Epoch
+	}
+	cur.next = strconv.FormatUint(p.Next, 10)
 	for _, m := range p.Messages {
 		s.got(m)
 	}
@@ -131,26 +192,29 @@ func (s *sub) takePage(p page) {
 	}
 }
 
-// fourwayPoll polls on its timetable; a full page is followed at once by
-// the next request, as the contract asks.
+// fourwayPoll polls on its timetable; an answer with "more":true is
+// followed at once by the next request, as the contract asks.
 func fourwayPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient()
 	defer c.CloseIdleConnections()
-	next := s.cursor
+	cur := pollCursor{next: s.cursor}
 	var k int64
 	for s.waitTick(ctx, &k) {
 		for {
 			before := s.snapshot()
-			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?since="+next+"&limit="+strconv.Itoa(pollLimit), nil)
+			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?"+fourwayQuery(cur.next, cur.epoch)+"&limit="+strconv.Itoa(pollLimit), nil)
+			if isPermanent(err) {
+				s.giveUp(ctx, err)
+				return
+			}
 			if err != nil {
 				s.retryPause(ctx, err)
 				break
 			}
 			s.markReady()
-			s.takePage(p)
+			s.takePage(&cur, p)
 			s.exchange(before)
-			next = strconv.FormatUint(p.Next, 10)
-			if len(p.Messages) < pollLimit {
+			if !p.More {
 				break
 			}
 		}
@@ -162,34 +226,40 @@ func fourwayPoll(ctx context.Context, s *sub) {
 func fourwayLongPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient()
 	defer c.CloseIdleConnections()
-	next := s.cursor
+	cur := pollCursor{next: s.cursor}
 	for ctx.Err() == nil {
 		before := s.snapshot()
-		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?since="+next+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
+		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?"+fourwayQuery(cur.next, cur.epoch)+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		if err != nil {
 			s.retryPause(ctx, err)
 			continue
 		}
-		s.takePage(p)
+		s.takePage(&cur, p)
 		s.exchange(before)
-		next = strconv.FormatUint(p.Next, 10)
 	}
 }
 
 // fourwaySSE reads the event stream as an EventSource would, and reconnects
-// with Last-Event-ID when it breaks.
+// with Last-Event-ID (the last event's whole id, "EPOCH:ID") when it
+// breaks. Deliveries are checked by the message JSON, as on every
+// transport; the event ids are checked against it too.
 func fourwaySSE(ctx context.Context, s *sub) {
 	c := s.w.httpClient()
 	defer c.CloseIdleConnections()
-	lastID := s.cursor
+	lastID := s.cursor // a bare id is accepted, with no epoch check
+	var feedEpoch string
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			s.reconnects++
 		}
 		before := s.snapshot()
-		url := s.base + "/api/sse?since=" + s.cursor
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/sse?since="+s.cursor, nil)
 		if err != nil {
+			s.giveUp(ctx, err)
 			return
 		}
 		req.Header.Set("Accept", "text/event-stream")
@@ -202,19 +272,45 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			continue
 		}
 		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 			resp.Body.Close()
-			s.retryPause(ctx, errors.New("sse: "+resp.Status))
+			err := statusError("sse", resp.Status, resp.StatusCode, body)
+			if isPermanent(err) {
+				s.giveUp(ctx, err)
+				return
+			}
+			s.retryPause(ctx, err)
 			continue
 		}
 		err = readSSE(resp.Body, func(ev sseEvent) {
 			switch ev.event {
-			case "hello":
+			case "hello": // data {"next":N,"epoch":"E"}, id E:N
 				s.connected(before)
 				s.markReady()
+				var h struct {
+					Next  *uint64 `json:"next"`
+					Epoch string  `json:"epoch"`
+				}
+				if json.Unmarshal(ev.data, &h) != nil || h.Epoch == "" || h.Next == nil || ev.id != h.Epoch+":"+strconv.FormatUint(*h.Next, 10) {
+					s.anomalies++
+				} else {
+					feedEpoch = h.Epoch
+				}
 			case "":
 				s.got(ev.data)
 				s.unit()
-			default: // missed, reset
+				if !sseIDMatches(ev.id, feedEpoch, ev.data) {
+					s.anomalies++
+				}
+			case "reset": // data {"reset":true,"epoch":"NEW"}: ids continue from 0 of NEW
+				s.anomalies++
+				var r struct {
+					Epoch string `json:"epoch"`
+				}
+				if json.Unmarshal(ev.data, &r) == nil && r.Epoch != "" {
+					feedEpoch = r.Epoch
+				}
+			default: // missed
 				s.anomalies++
 			}
 			if ev.id != "" {
@@ -222,8 +318,21 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			}
 		})
 		resp.Body.Close()
+		s.feedEpoch = feedEpoch
 		s.retryPause(ctx, err)
 	}
+}
+
+// sseIDMatches reports whether a message event's id is "EPOCH:ID" with the
+// stream's epoch and the id of the message it carries.
+func sseIDMatches(id, feedEpoch string, msg []byte) bool {
+	n := len(feedEpoch)
+	if feedEpoch == "" || len(id) < n+2 || id[:n] != feedEpoch || id[n] != ':' {
+		return false
+	}
+	digits := id[n+1:]
+	rest, ok := bytes.CutPrefix(msg, []byte(`{"id":`))
+	return ok && len(rest) > len(digits) && string(rest[:len(digits)]) == digits && (rest[len(digits)] < '0' || rest[len(digits)] > '9')
 }
 
 // sseEvent is one dispatched Server-Sent Event.
@@ -270,23 +379,33 @@ func readSSE(r io.Reader, on func(sseEvent)) error {
 	}
 }
 
-// fourwayWS reads one text frame per message, and reconnects with ?since=
-// its last id when the connection ends (4001: it fell behind).
+// fourwayWS reads one text frame per message, and reconnects with
+// ?since=N&epoch=E, its last id and that id's epoch, when the connection
+// ends (4001: it fell behind).
 func fourwayWS(ctx context.Context, s *sub) {
 	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second}
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
-	cursor := s.cursor
+	cur := pollCursor{next: s.cursor}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			s.reconnects++
 		}
 		before := s.snapshot()
 		s.w.requests.Add(1)
-		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?since="+cursor, s.headers)
+		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?"+fourwayQuery(cur.next, cur.epoch), s.headers)
+		var body []byte
 		if resp != nil && resp.Body != nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 			resp.Body.Close()
 		}
 		if err != nil {
+			if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+				err = statusError("ws", resp.Status, resp.StatusCode, body)
+			}
+			if isPermanent(err) {
+				s.giveUp(ctx, err)
+				return
+			}
 			s.retryPause(ctx, err)
 			continue
 		}
@@ -302,19 +421,38 @@ func fourwayWS(ctx context.Context, s *sub) {
 				s.got(b)
 				s.unit()
 				if id, _, ok := parseInt(b[len(`{"id":`):]); ok {
-					cursor = strconv.FormatInt(id, 10)
+					cur.next = strconv.FormatInt(id, 10)
 				}
 				continue
 			}
-			if bytes.HasPrefix(b, []byte(`{"type":"hello"`)) {
+			var f struct {
+				Type  string  `json:"type"`
+				Next  *uint64 `json:"next"`
+				Epoch string  `json:"epoch"`
+			}
+			_ = json.Unmarshal(b, &f)
+			switch f.Type {
+			case "hello": // {"type":"hello","next":N,"epoch":"E",...}
 				s.connected(before)
 				s.markReady()
-				continue
+				if f.Epoch == "" || f.Next == nil || strconv.FormatUint(*f.Next, 10) != cur.next {
+					s.anomalies++
+				}
+				if f.Epoch != "" {
+					cur.epoch = f.Epoch
+				}
+			case "reset": // {"type":"reset","epoch":"NEW"}: the cursor goes on from 0 of NEW
+				s.anomalies++
+				if f.Epoch != "" {
+					cur.next, cur.epoch = "0", f.Epoch
+				}
+			default: // missed, error, or not a frame of the contract
+				s.anomalies++
 			}
-			s.anomalies++ // missed, reset, error
 		}
 		stop()
 		conn.Close()
+		s.feedEpoch = cur.epoch
 	}
 }
 

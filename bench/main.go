@@ -153,7 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	stagger := fs.Duration("stagger", 500*time.Millisecond, "subscribers' connects are spread over this")
 	publishers := fs.Int("publishers", 4, "concurrent publishing connections")
 	headers := fs.String("client-headers", "go", `request headers subscribers send: "go" (Go's minimal client) or "browser" (a typical browser's, some 500 bytes)`)
-	history := fs.Int("history", 1000, "fourway's --history (and its send queue is history/4, at most 256, as fourway's default)")
+	history := fs.Int("history", 1000, "fourway's --history (messages the feed retains)")
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
 	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html, report.md and the charts")
 	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)

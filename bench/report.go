@@ -23,8 +23,11 @@ type Result struct {
 	Duplicated int64 `json:"duplicated"` // received more than once
 	Reconnects int   `json:"reconnects"`
 	Errors     int   `json:"errors"`    // failed requests or broken connections
-	Anomalies  int   `json:"anomalies"` // missed/reset signals, unparseable messages
+	Anomalies  int   `json:"anomalies"` // missed/reset signals, unparseable messages, contract breaches
 	Skipped    int   `json:"skipped_ticks"`
+	// Epoch is the feed epoch fourway named to the subscribers (the id
+	// sequence their cursors belong to); empty for Nchan.
+	Epoch string `json:"epoch,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`
@@ -94,7 +97,22 @@ type ServerCost struct {
 func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 	var span, hs, total counts
 	var exchMsg, exchEmpty, exchMsgBytes, exchEmptyBytes int64
+	var gaveUp int
+	var firstGaveUp string
+	epochs := map[string]bool{}
 	for _, s := range subs {
+		if s.gaveUp != "" {
+			if gaveUp == 0 {
+				firstGaveUp = fmt.Sprintf("subscriber %d: %s", s.idx, s.gaveUp)
+			}
+			gaveUp++
+		}
+		if s.feedEpoch != "" {
+			epochs[s.feedEpoch] = true
+			if r.Epoch == "" {
+				r.Epoch = s.feedEpoch
+			}
+		}
 		for seq, ok := range pub.ok {
 			if !ok {
 				continue
@@ -119,6 +137,12 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 		exchEmpty += s.exchEmpty
 		exchMsgBytes += s.exchMsgBytes
 		exchEmptyBytes += s.exchEmptyBytes
+	}
+	if gaveUp > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d subscriber(s) gave up on an answer that asking again cannot change; first: %s", gaveUp, firstGaveUp))
+	}
+	if len(epochs) > 1 {
+		r.Notes = append(r.Notes, fmt.Sprintf("the subscribers ended in %d different epochs: the server's id sequence started over during the run", len(epochs)))
 	}
 	h := hists.merged()
 	ms := func(ns int64) float64 { return float64(ns) / 1e6 }

@@ -158,6 +158,8 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	for _, s := range subs {
 		select {
 		case <-s.ready:
+		case <-s.stopped:
+			return res, fmt.Errorf("subscriber %d gave up: %s", s.idx, *s.lastErr.Load())
 		case <-readyBy:
 			last := "no error"
 			if e := s.lastErr.Load(); e != nil {
@@ -207,7 +209,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	prog.set(label, "draining", mono()+int64(drain))
 	deadline := time.Now().Add(drain)
 	for _, s := range subs {
-		for s.distinct.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+		for s.distinct.Load() < want && !s.hasStopped() && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(5 * time.Millisecond) // polling a counter, bounded by the deadline
 		}
 	}

@@ -49,8 +49,9 @@ type sub struct {
 	w         wire
 	ready     chan struct{}
 	readyOnce sync.Once
-	distinct  atomic.Int64 // distinct messages received, for the drain
-	inWindow  atomic.Int64 // deliveries received inside the window
+	stopped   chan struct{} // closed when the subscriber gave up (see giveUp)
+	distinct  atomic.Int64  // distinct messages received, for the drain
+	inWindow  atomic.Int64  // deliveries received inside the window
 
 	// owned by the subscriber's goroutine
 	seen      []uint8 // receipts per seq
@@ -70,8 +71,10 @@ type sub struct {
 	hsFirst, hsLast counts // the handshake total at first and last
 	reconnects      int
 	errors          int
-	anomalies       int // missed/reset signals, unparseable messages
+	anomalies       int // missed/reset signals, unparseable messages, contract breaches
 	skippedTicks    int
+	feedEpoch       string                 // fourway: the epoch of the last position, as the server named it
+	gaveUp          string                 // why the subscriber stopped before the end of the run
 	lastErr         atomic.Pointer[string] // read by the runner when a subscriber never connects
 
 	// HTTP polls only: request-response exchanges, with and without
@@ -80,7 +83,9 @@ type sub struct {
 	exchMsgBytes, exchEmptyBytes int64
 }
 
-func newSub(idx int) *sub { return &sub{idx: idx, ready: make(chan struct{})} }
+func newSub(idx int) *sub {
+	return &sub{idx: idx, ready: make(chan struct{}), stopped: make(chan struct{})}
+}
 
 func (s *sub) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
 
@@ -202,6 +207,32 @@ func (s *sub) retryPause(ctx context.Context, err error) bool {
 	msg := err.Error()
 	s.lastErr.Store(&msg)
 	return sleepUntil(ctx, time.Now().Add(100*time.Millisecond))
+}
+
+// giveUp ends a subscriber on an answer that asking again cannot change
+// (a page that does not decode, a request refused as malformed): it is
+// counted and reported, and what the subscriber did not get shows as lost,
+// rather than the same request being repeated until the run ends. The
+// subscriber's goroutine calls it once, and returns.
+func (s *sub) giveUp(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // the run is over: whatever failed was the run ending
+	}
+	s.errors++
+	msg := err.Error()
+	s.lastErr.Store(&msg)
+	s.gaveUp = msg
+	close(s.stopped)
+}
+
+// hasStopped reports whether the subscriber gave up.
+func (s *sub) hasStopped() bool {
+	select {
+	case <-s.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {
