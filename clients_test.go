@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,6 +334,82 @@ func dropConns(t testing.TB, base, transport string) int {
 	return a.Dropped
 }
 
+// dialSmallReadBuffer dials TCP with a receive buffer of 4 KiB, so that a
+// client that stops reading has its socket full after a few kilobytes.
+func dialSmallReadBuffer(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// readsInOrder reads messages with next in a goroutine, each of which must
+// have the id after the one before, from 1. It returns the last id read so
+// far, and a channel that gets the error that stopped the reading.
+func readsInOrder(next func() ([]byte, error)) (*atomic.Uint64, <-chan error) {
+	var last atomic.Uint64
+	failed := make(chan error, 1)
+	go func() {
+		for {
+			b, err := next()
+			if err != nil {
+				failed <- err
+				return
+			}
+			var m struct{ ID uint64 }
+			if json.Unmarshal(b, &m) != nil || m.ID != last.Load()+1 {
+				failed <- fmt.Errorf("got %.60q after message %d, want message %d", b, last.Load(), last.Load()+1)
+				return
+			}
+			last.Store(m.ID)
+		}
+	}()
+	return &last, failed
+}
+
+// stuckReaderIsDropped publishes messages of 30 KB, one after another,
+// until the server counts the one subscriber of transport that stopped
+// reading as dropped and gone, the healthy one still there. That must come
+// within a few --send-timeouts of the first publish, because its socket
+// took no bytes: a write that missed the deadline of --write-timeout (10 s)
+// would come later. The healthy one, read by readsInOrder, must then get
+// every message published, on the same connection. It returns the number
+// of messages published.
+func stuckReaderIsDropped(t testing.TB, ts *testServer, transport string, healthy *atomic.Uint64, failed <-chan error) uint64 {
+	t.Helper()
+	big := `"` + strings.Repeat("x", 30<<10) + `"`
+	start := time.Now()
+	var last uint64
+	for {
+		last = publishData(t, ts.URL, big)
+		st := fetchStats(t, ts.URL, transport)
+		if st.Dropped == 1 && st.Clients == 1 {
+			break
+		}
+		if st.Dropped > 1 || time.Since(start) > 8*time.Second {
+			t.Fatalf("%v after the first of %d publishes: %s clients %d, dropped %d; want the stuck reader dropped, the healthy one kept",
+				time.Since(start).Round(time.Millisecond), last, transport, st.Clients, st.Dropped)
+		}
+	}
+	awaitCond(t, "the healthy reader to get every message", func() bool {
+		select {
+		case err := <-failed:
+			t.Fatalf("healthy reader, after message %d of %d: %v", healthy.Load(), last, err)
+		default:
+		}
+		return healthy.Load() == last
+	})
+	if st := fetchStats(t, ts.URL, transport); st.Dropped != 1 || st.Clients != 1 {
+		t.Fatalf("%s clients %d, dropped %d; want the healthy reader still there, and only the stuck one dropped", transport, st.Clients, st.Dropped)
+	}
+	return last
+}
+
 // awaitCond polls cond until it holds, failing the test after streamWait.
 func awaitCond(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -407,6 +485,7 @@ func wsDialHello(t testing.TB, ts *testServer, query string, header ...string) (
 type wsHello struct {
 	Type        string
 	Next        uint64
+	Epoch       string
 	HeartbeatMS int64 `json:"heartbeat_ms"`
 }
 
@@ -436,13 +515,13 @@ func (c *wsClient) ReadText(t testing.TB) []byte {
 	return b
 }
 
-// Hello reads the first frame, which must be the hello.
+// Hello reads the first frame, which must be the hello, with an epoch.
 func (c *wsClient) Hello(t testing.TB) wsHello {
 	t.Helper()
 	b := c.ReadText(t)
 	var h wsHello
-	if err := json.Unmarshal(b, &h); err != nil || h.Type != "hello" {
-		t.Fatalf("first frame %q, want a hello", b)
+	if err := json.Unmarshal(b, &h); err != nil || h.Type != "hello" || h.Epoch == "" {
+		t.Fatalf("first frame %q, want a hello with an epoch", b)
 	}
 	return h
 }

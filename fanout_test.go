@@ -28,7 +28,7 @@ func TestEverySubscriberGetsEveryMessageOnAllFourTransports(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				f := follow(ctx, tr, ts.URL, 0, messages)
+				f := follow(ctx, tr, ts.URL, "", 0, messages)
 				mu.Lock()
 				followers = append(followers, f)
 				mu.Unlock()

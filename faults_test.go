@@ -28,7 +28,7 @@ func TestDropThenResumeLosesNothing(t *testing.T) {
 
 	results := make(chan *follower, 3)
 	for _, tr := range []string{"longpoll", "sse", "ws"} {
-		go func() { results <- follow(ctx, tr, ts.URL, 0, before+after) }()
+		go func() { results <- follow(ctx, tr, ts.URL, "", 0, before+after) }()
 	}
 	publishN(t, ts.URL, before)
 	waitFor(t, "every follower to have the first messages and be waiting", 20*time.Second, func() bool {
@@ -114,10 +114,12 @@ func TestTickerPublishes(t *testing.T) {
 // TestStuckSubscriberIsDroppedWithoutDelayingOthers opens a WebSocket that
 // never reads while another reads normally, and publishes far more than
 // the socket buffers hold. The reader gets everything, never reconnecting;
-// the stuck one is cut once a write to it misses its deadline.
+// the stuck one is cut once its socket has taken no bytes for
+// --send-timeout, or a write to it misses --write-timeout, whichever comes
+// first.
 func TestStuckSubscriberIsDroppedWithoutDelayingOthers(t *testing.T) {
 	const messages = 600 // of 32 KB: some 19 MB, beyond loopback's buffers
-	ts := startServer(t, "--write-timeout", "1s")
+	ts := startServer(t, "--send-timeout", "1s", "--write-timeout", "2s")
 	stuck, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +128,7 @@ func TestStuckSubscriberIsDroppedWithoutDelayingOthers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	healthy := make(chan *follower, 1)
-	go func() { healthy <- follow(ctx, "ws", ts.URL, 0, messages) }()
+	go func() { healthy <- follow(ctx, "ws", ts.URL, "", 0, messages) }()
 	waitFor(t, "both WebSockets open", 10*time.Second, func() bool { return getStats(t, ts.URL).Transports["ws"].Clients == 2 })
 
 	pad := strings.Repeat("x", 32<<10)
@@ -148,64 +150,89 @@ func TestStuckSubscriberIsDroppedWithoutDelayingOthers(t *testing.T) {
 	})
 }
 
-// TestSlowSubscriberIsClosedWith4001 makes a WebSocket client read far
-// slower than the feed is published, until the socket buffers are full and
-// it is more than the send queue behind: it is told so with close 4001,
-// after the messages already on their way, and resuming from its cursor
-// loses nothing.
+// TestSlowSubscriberIsClosedWith4001 makes a WebSocket client stop reading
+// while the feed goes on. Being behind is no fault; a socket that takes no
+// bytes for --send-timeout is: the server counts the client dropped. The
+// client, reading again at once, gets the messages already on their way,
+// then close 4001, and resuming from its cursor and epoch loses nothing.
 func TestSlowSubscriberIsClosedWith4001(t *testing.T) {
-	const messages = 1000 // of 32 KB: three times what loopback's buffers hold
-	ts := startServer(t, "--history", "2000", "--send-queue", "20")
-	conn, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
+	ts := startServer(t, "--history", "2000", "--send-buffer", "4096", "--send-timeout", "500ms", "--write-timeout", "10s")
+	// The client's receive buffer stays as the kernel makes it: one far
+	// under loopback's 64 KB segments would make TCP wait on its persist
+	// timer (200 ms, doubling) before it takes bytes again, longer than the
+	// second the close frame is given once the client reads again.
+	conn, _, err := wsDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, hello, err := conn.ReadMessage(); err != nil || !strings.HasPrefix(string(hello), `{"type":"hello"`) {
-		t.Fatalf("hello: %s %v", hello, err)
+	conn.SetReadDeadline(time.Now().Add(streamWait))
+	var hello wsHello
+	if _, b, err := conn.ReadMessage(); err != nil || json.Unmarshal(b, &hello) != nil || hello.Type != "hello" || hello.Epoch == "" {
+		t.Fatalf("hello: %s %v", b, err)
 	}
-	published := make(chan struct{})
+
+	// The client reads nothing while messages far larger than its socket's
+	// buffers are published, until the server says it dropped it.
+	stop, published := make(chan struct{}), make(chan uint64, 1)
 	go func() {
-		defer close(published)
+		var last uint64
+		defer func() { published <- last }()
 		pad := strings.Repeat("z", 32<<10)
-		for i := range messages {
-			if code, _ := postMessage(t, ts.URL, "text/plain", fmt.Sprint(i, pad)); code != 201 {
-				t.Errorf("publish %d: %d", i, code)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, err := http.Post(ts.URL+"/api/messages", "text/plain", strings.NewReader(fmt.Sprint(i, pad)))
+			if err != nil {
+				t.Errorf("publish %d: %v", i, err)
 				return
 			}
+			var ack struct{ ID uint64 }
+			err = json.NewDecoder(resp.Body).Decode(&ack)
+			resp.Body.Close()
+			if resp.StatusCode != 201 || err != nil {
+				t.Errorf("publish %d: %d %v", i, resp.StatusCode, err)
+				return
+			}
+			last = ack.ID
 		}
 	}()
+	awaitCond(t, "the client that stopped reading to be dropped", func() bool { return fetchStats(t, ts.URL, "ws").Dropped == 1 })
+	close(stop)
+	total := <-published
+
+	// Reading again within a second of the drop: what was on its way, then 4001.
 	var last uint64
 	for {
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		conn.SetReadDeadline(time.Now().Add(streamWait))
 		_, data, err := conn.ReadMessage()
 		var ce *websocket.CloseError
 		if errors.As(err, &ce) {
 			if ce.Code != 4001 {
-				t.Fatalf("closed with %d, want 4001", ce.Code)
+				t.Fatalf("closed with %d %q after id %d, want 4001", ce.Code, ce.Text, last)
 			}
 			break
 		}
 		if err != nil {
-			t.Fatalf("read: %v (last id %d)", err, last)
+			t.Fatalf("read: %v (last id %d), want close 4001", err, last)
 		}
 		var m struct{ ID uint64 }
 		json.Unmarshal(data, &m)
 		if m.ID != last+1 {
-			t.Fatalf("id %d after %d", m.ID, last)
+			t.Fatalf("frame %.60q after id %d, want message %d", data, last, last+1)
 		}
 		last = m.ID
-		time.Sleep(2 * time.Millisecond) // the slow reader under test, not a wait for an event
 	}
-	<-published
-	if last >= messages {
-		t.Fatalf("got all %d messages before the 4001: the reader was not slow", last)
+	if last >= total {
+		t.Fatalf("got all %d messages before the 4001: the reader was not behind", last)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	f := follow(ctx, "ws", ts.URL, last, messages)
-	if err := f.check(last+1, messages); err != nil {
+	f := follow(ctx, "ws", ts.URL, hello.Epoch, last, total)
+	if err := f.check(last+1, total); err != nil {
 		t.Fatal(err)
 	}
 	if d := getStats(t, ts.URL).Transports["ws"].Dropped; d != 1 {
@@ -233,6 +260,7 @@ func TestShutdownDeliversEveryAcknowledgedMessage(t *testing.T) {
 		s := getStats(t, ts.URL).Transports
 		return s["ws"].Clients == 1 && s["sse"].Clients == 1
 	})
+	epoch := serverEpoch(t, ts.URL)
 	pad := strings.Repeat("y", 4096) // large enough that delivery lags the acks
 	for i := range messages {
 		if code, _ := postMessage(t, ts.URL, "text/plain", fmt.Sprint(i, pad)); code != 201 {
@@ -293,8 +321,8 @@ func TestShutdownDeliversEveryAcknowledgedMessage(t *testing.T) {
 		if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
 			t.Errorf("sse: %v", err)
 		}
-		if last != fmt.Sprint(messages) {
-			t.Errorf("sse: stream ended after id %s, want %d", last, messages)
+		if last != epoch+":"+fmt.Sprint(messages) {
+			t.Errorf("sse: stream ended after id %s, want %s:%d", last, epoch, messages)
 		}
 	}()
 	select {

@@ -24,6 +24,7 @@ import (
 
 type follower struct {
 	transport string
+	epoch     string // the epoch of the cursor, as the server last named it ("" until it does)
 	ids       []uint64
 	raw       map[uint64][]byte // id -> the message bytes as received
 	resumes   int               // reconnections after a broken connection
@@ -36,10 +37,11 @@ var errHaveAll = errors.New("have all messages")
 
 var followTransports = []string{"poll", "longpoll", "sse", "ws"}
 
-// follow reads base's feed over transport from cursor until it has the
-// message with id until, or ctx ends. Run it in a goroutine.
-func follow(ctx context.Context, transport, base string, cursor, until uint64) *follower {
-	f := &follower{transport: transport, raw: map[uint64][]byte{}, until: until}
+// follow reads base's feed over transport from cursor (of epoch, "" for
+// none known) until it has the message with id until, or ctx ends. Run it
+// in a goroutine.
+func follow(ctx context.Context, transport, base, epoch string, cursor, until uint64) *follower {
+	f := &follower{transport: transport, epoch: epoch, raw: map[uint64][]byte{}, until: until}
 	read := map[string]func(context.Context, string, *uint64) error{
 		"poll": f.poll, "longpoll": f.longpoll, "sse": f.sse, "ws": f.ws,
 	}[transport]
@@ -77,10 +79,31 @@ func (f *follower) record(raw []byte, cursor *uint64) error {
 }
 
 type pollAnswer struct {
+	Epoch    string            `json:"epoch"`
 	Messages []json.RawMessage `json:"messages"`
 	Next     uint64            `json:"next"`
 	Missed   uint64            `json:"missed"`
 	Reset    bool              `json:"reset"`
+	More     bool              `json:"more"`
+}
+
+// withEpoch adds the epoch to a read's query, as a client that knows it
+// sends it back; none is sent before the server named one.
+func withEpoch(query, epoch string) string {
+	if epoch == "" {
+		return query
+	}
+	return query + "&epoch=" + epoch
+}
+
+// serverEpoch asks the server for its epoch: the one of a poll answer.
+func serverEpoch(t testing.TB, base string) string {
+	t.Helper()
+	a, err := getPage(context.Background(), base+"/api/poll")
+	if err != nil || a.Epoch == "" {
+		t.Fatalf("poll: %+v %v, want an answer with an epoch", a, err)
+	}
+	return a.Epoch
 }
 
 func getPage(ctx context.Context, url string) (pollAnswer, error) {
@@ -101,13 +124,19 @@ func getPage(ctx context.Context, url string) (pollAnswer, error) {
 	return a, json.Unmarshal(body, &a)
 }
 
-// pollPages asks for one page and records it; with pause, an empty page is
-// followed by the poll interval, as a short-poll client waits.
-func (f *follower) pollPages(ctx context.Context, url func(cursor uint64) string, cursor *uint64, pause time.Duration) error {
-	a, err := getPage(ctx, url(*cursor))
+// pollPages asks for one page and records it, keeping the epoch of the
+// answer with its cursor. With pause, a page that says no more messages
+// are waiting is followed by the poll interval, as a short-poll client
+// waits; "more" makes it ask again at once.
+func (f *follower) pollPages(ctx context.Context, url func(cursor uint64, epoch string) string, cursor *uint64, pause time.Duration) error {
+	a, err := getPage(ctx, url(*cursor, f.epoch))
 	if err != nil {
 		return err
 	}
+	if a.Epoch == "" {
+		return fmt.Errorf("%s: answer without an epoch", f.transport)
+	}
+	f.epoch = a.Epoch
 	for _, raw := range a.Messages {
 		if err := f.record(raw, cursor); errors.Is(err, errHaveAll) {
 			break
@@ -116,7 +145,7 @@ func (f *follower) pollPages(ctx context.Context, url func(cursor uint64) string
 		}
 	}
 	*cursor = a.Next
-	if len(a.Messages) == 0 && pause > 0 {
+	if !a.More && pause > 0 {
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
@@ -126,16 +155,26 @@ func (f *follower) pollPages(ctx context.Context, url func(cursor uint64) string
 }
 
 func (f *follower) poll(ctx context.Context, base string, cursor *uint64) error {
-	return f.pollPages(ctx, func(c uint64) string { return fmt.Sprintf("%s/api/poll?since=%d&limit=1000", base, c) }, cursor, 20*time.Millisecond)
+	return f.pollPages(ctx, func(c uint64, e string) string {
+		return withEpoch(fmt.Sprintf("%s/api/poll?since=%d&limit=1000", base, c), e)
+	}, cursor, 20*time.Millisecond)
 }
 
 func (f *follower) longpoll(ctx context.Context, base string, cursor *uint64) error {
-	return f.pollPages(ctx, func(c uint64) string { return fmt.Sprintf("%s/api/longpoll?since=%d&limit=1000&timeout=5", base, c) }, cursor, 0)
+	return f.pollPages(ctx, func(c uint64, e string) string {
+		return withEpoch(fmt.Sprintf("%s/api/longpoll?since=%d&limit=1000&timeout=5", base, c), e)
+	}, cursor, 0)
 }
 
+// sse reads as a browser's EventSource does: it resumes with the last
+// event id it saw, "epoch:cursor", in Last-Event-ID.
 func (f *follower) sse(ctx context.Context, base string, cursor *uint64) error {
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/sse", nil)
-	req.Header.Set("Last-Event-ID", strconv.FormatUint(*cursor, 10))
+	lastID := strconv.FormatUint(*cursor, 10)
+	if f.epoch != "" {
+		lastID = f.epoch + ":" + lastID
+	}
+	req.Header.Set("Last-Event-ID", lastID)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -146,21 +185,34 @@ func (f *follower) sse(ctx context.Context, base string, cursor *uint64) error {
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 256<<10), 1<<20)
-	var event, data string
+	var event, data, id string
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case line == "":
+			if id != "" { // every event names where the stream stands: epoch:cursor
+				epoch, n, ok := strings.Cut(id, ":")
+				c, err := strconv.ParseUint(n, 10, 64)
+				if !ok || epoch == "" || err != nil {
+					return fmt.Errorf("sse: event id %q, want epoch:cursor", id)
+				}
+				f.epoch = epoch
+				if event != "" {
+					*cursor = c // hello, missed, reset: the cursor the stream continues from
+				}
+			}
 			if event == "" && data != "" {
 				if err := f.record([]byte(data), cursor); err != nil {
 					return err
 				}
 			}
-			event, data = "", ""
+			event, data, id = "", "", ""
 		case strings.HasPrefix(line, "event: "):
 			event = line[len("event: "):]
 		case strings.HasPrefix(line, "data: "):
 			data = line[len("data: "):]
+		case strings.HasPrefix(line, "id: "):
+			id = line[len("id: "):]
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -170,7 +222,7 @@ func (f *follower) sse(ctx context.Context, base string, cursor *uint64) error {
 }
 
 func (f *follower) ws(ctx context.Context, base string, cursor *uint64) error {
-	url := "ws" + strings.TrimPrefix(base, "http") + "/api/ws?since=" + strconv.FormatUint(*cursor, 10)
+	url := withEpoch("ws"+strings.TrimPrefix(base, "http")+"/api/ws?since="+strconv.FormatUint(*cursor, 10), f.epoch)
 	conn, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
 	if err != nil {
 		return err
@@ -184,7 +236,17 @@ func (f *follower) ws(ctx context.Context, base string, cursor *uint64) error {
 			return err
 		}
 		if strings.HasPrefix(string(data), `{"type":`) {
-			continue // hello, missed, reset: the cursor already says where we are
+			var frame struct{ Type, Epoch string }
+			if err := json.Unmarshal(data, &frame); err != nil {
+				return fmt.Errorf("ws: frame %s: %w", data, err)
+			}
+			switch frame.Type {
+			case "hello":
+				f.epoch = frame.Epoch
+			case "reset": // the cursor continues from 0 of the new epoch
+				f.epoch, *cursor = frame.Epoch, 0
+			}
+			continue // missed: the next message says where we are
 		}
 		if err := f.record(data, cursor); err != nil {
 			return err

@@ -27,8 +27,8 @@ func TestLongPollWakesOnPublish(t *testing.T) {
 	postMessage(t, ts.URL, "", "wake up")
 	select {
 	case a := <-got:
-		if len(a.Messages) != 1 || a.Next != 1 {
-			t.Fatalf("answer %+v, want message 1", a)
+		if len(a.Messages) != 1 || a.Next != 1 || a.Epoch == "" || a.More {
+			t.Fatalf("answer %+v, want message 1 with the epoch, and no more", a)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the long poll was not answered after a publish")
@@ -87,7 +87,7 @@ func TestLongPollClientGoneGetsNoAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "GET /api/longpoll?since=0&timeout=30 HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprintf(c, "GET /api/longpoll?since=0&timeout=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	waitFor(t, "the long poll to be held", 10*time.Second, func() bool {
 		return getStats(t, ts.URL).Transports["longpoll"].Clients == 1
 	})

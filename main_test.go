@@ -133,8 +133,8 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	publishN(t, ts.URL, 5)
 	var a pollAnswer
 	_, body, _ := getRaw(t, ts.URL+"/api/poll?since=0")
-	if err := json.Unmarshal([]byte(body), &a); err != nil || len(a.Messages) != 3 {
-		t.Fatalf("history from FOURWAY_HISTORY=3: got %s", body)
+	if err := json.Unmarshal([]byte(body), &a); err != nil || len(a.Messages) != 3 || a.Missed != 2 {
+		t.Fatalf("history from FOURWAY_HISTORY=3: got %s, want 3 messages and 2 missed", body)
 	}
 	if code, _ := postMessage(t, ts.URL, "", strings.Repeat("a", 15)); code != 201 {
 		t.Fatalf("--max-message 20 should beat FOURWAY_MAX_MESSAGE=10: publish of 17 bytes got %d", code)
@@ -153,8 +153,19 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, "unexpected argument"},
 		{"history below 1", []string{"--history", "0"}, nil, "--history"},
 		{"any origin", []string{"--allowed-origins", "http://a.example,*"}, nil, "--allowed-origins"},
-		{"send queue not under history", []string{"--history", "10", "--send-queue", "10"}, nil, "--send-queue"},
+		{"history above a million", []string{"--history", "1000001"}, nil, "--history"},
+		{"no room for a message", []string{"--max-message", "0"}, nil, "--max-message"},
+		{"message above 16 MiB", []string{"--max-message", "16777217"}, nil, "--max-message"},
+		{"send buffer below 4 KiB", []string{"--send-buffer", "1024"}, nil, "--send-buffer"},
+		{"send timeout not under the write timeout", []string{"--send-timeout", "10s", "--write-timeout", "10s"}, nil, "--send-timeout"},
+		{"send timeout from the environment not under the write timeout", nil, map[string]string{"FOURWAY_SEND_TIMEOUT": "3s", "FOURWAY_WRITE_TIMEOUT": "2s"}, "--send-timeout"},
 		{"zero heartbeat", []string{"--heartbeat", "0"}, nil, "--heartbeat"},
+		{"a heartbeat of a million hours", []string{"--heartbeat", "1000000h"}, nil, "--heartbeat"},
+		{"a publish rate under one an hour", []string{"--publish-rate", "1e-20"}, nil, "--publish-rate"},
+		{"a negative publish rate", []string{"--publish-rate", "-1"}, nil, "--publish-rate"},
+		{"a ticker under 10 ms", []string{"--ticker", "1ms"}, nil, "--ticker"},
+		{"a long poll held past 120 s", []string{"--longpoll-timeout", "121s"}, nil, "--longpoll-timeout"},
+		{"no time to read a body", []string{"--read-timeout", "0"}, nil, "--read-timeout"},
 		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
 	}
 	for _, c := range cases {

@@ -23,29 +23,36 @@ func getRaw(t testing.TB, url string) (int, string, *http.Response) {
 
 // Both polls answer with the same page, so they share the cursor cases.
 // (A long poll with nothing new would wait: every case here has an answer,
-// except "caught up", which is given a 1 s timeout.)
+// except "caught up", which is given a 1 s timeout.) {E} in a query is the
+// server's epoch.
 func TestPollCursorCases(t *testing.T) {
 	ts := startServer(t, "--history", "5")
 	publishN(t, ts.URL, 8) // retains 4..8
+	epoch := serverEpoch(t, ts.URL)
 	cases := []struct {
 		name, query string
 		ids         []uint64
 		next        uint64
 		missed      uint64
-		reset       bool
+		reset, more bool
 	}{
-		{"cursor 0: everything retained", "since=0", []uint64{4, 5, 6, 7, 8}, 8, 0, false},
-		{"cursor N: everything after N", "since=6", []uint64{7, 8}, 8, 0, false},
-		{"limit pages", "since=4&limit=2", []uint64{5, 6}, 6, 0, false},
-		{"missed: cursor older than history", "since=1", []uint64{4, 5, 6, 7, 8}, 8, 2, false},
-		{"reset: cursor ahead of the feed", "since=100", []uint64{4, 5, 6, 7, 8}, 8, 0, true},
-		{"caught up: empty answer, same cursor", "since=8&timeout=1", nil, 8, 0, false},
-		{"absent cursor: start now, next is the last id", "timeout=1", nil, 8, 0, false},
+		{"cursor 0 is after id 0: what is retained, and what is gone", "since=0", []uint64{4, 5, 6, 7, 8}, 8, 3, false, false},
+		{"cursor N: everything after N", "since=6", []uint64{7, 8}, 8, 0, false, false},
+		{"cursor N of this epoch", "since=6&epoch={E}", []uint64{7, 8}, 8, 0, false, false},
+		{"limit pages, and more says so", "since=4&limit=2", []uint64{5, 6}, 6, 0, false, true},
+		{"a page that ends at the last id has no more", "since=6&limit=2", []uint64{7, 8}, 8, 0, false, false},
+		{"missed: cursor older than history", "since=1", []uint64{4, 5, 6, 7, 8}, 8, 2, false, false},
+		{"missed with a limit", "since=2&limit=1", []uint64{4}, 4, 1, false, true},
+		{"reset: cursor ahead of the feed, read as from 0", "since=100", []uint64{4, 5, 6, 7, 8}, 8, 3, true, false},
+		{"reset: a cursor of another epoch, read as from 0", "since=6&epoch=an0ther-epoch_1", []uint64{4, 5, 6, 7, 8}, 8, 3, true, false},
+		{"reset, missed and more together", "since=100&limit=2", []uint64{4, 5}, 5, 3, true, true},
+		{"caught up: empty answer, same cursor", "since=8&timeout=1", nil, 8, 0, false, false},
+		{"absent cursor: start now, next is the last id", "timeout=1", nil, 8, 0, false, false},
 	}
 	for _, path := range []string{"/api/poll", "/api/longpoll"} {
 		for _, c := range cases {
 			t.Run(path+"/"+c.name, func(t *testing.T) {
-				query := c.query
+				query := strings.ReplaceAll(c.query, "{E}", epoch)
 				if path == "/api/poll" {
 					query = strings.Replace(strings.Replace(query, "&timeout=1", "", 1), "timeout=1", "", 1)
 				}
@@ -66,12 +73,31 @@ func TestPollCursorCases(t *testing.T) {
 					json.Unmarshal(raw, &m)
 					ids = append(ids, m.ID)
 				}
-				if fmt.Sprint(ids) != fmt.Sprint(c.ids) || a.Next != c.next || a.Missed != c.missed || a.Reset != c.reset {
-					t.Fatalf("got %s\nwant ids %v next %d missed %d reset %v", body, c.ids, c.next, c.missed, c.reset)
+				if fmt.Sprint(ids) != fmt.Sprint(c.ids) || a.Next != c.next || a.Missed != c.missed || a.Reset != c.reset || a.More != c.more {
+					t.Fatalf("got %s\nwant ids %v next %d missed %d reset %v more %v", body, c.ids, c.next, c.missed, c.reset, c.more)
 				}
-				// missed and reset appear only when they apply.
-				if !c.reset && strings.Contains(body, `"reset"`) || c.missed == 0 && strings.Contains(body, `"missed"`) {
+				// The epoch comes first, always, and it is the server's (a
+				// reset names the new one the cursor continues in).
+				if !strings.HasPrefix(body, `{"epoch":"`+epoch+`","messages":[`) {
+					t.Fatalf("answer %s, want it to start with the epoch %s", body, epoch)
+				}
+				// missed, reset and more appear only when they apply, in that order.
+				if !c.reset && strings.Contains(body, `"reset"`) || c.missed == 0 && strings.Contains(body, `"missed"`) || !c.more && strings.Contains(body, `"more"`) {
 					t.Fatalf("answer names a case that does not apply: %s", body)
+				}
+				tail := body[strings.LastIndex(body, "]")+1:]
+				want := `,"next":` + itoa(c.next)
+				if c.missed > 0 {
+					want += `,"missed":` + itoa(c.missed)
+				}
+				if c.reset {
+					want += `,"reset":true`
+				}
+				if c.more {
+					want += `,"more":true`
+				}
+				if tail != want+"}" {
+					t.Fatalf("answer ends %s, want %s}", tail, want)
 				}
 			})
 		}
@@ -83,8 +109,9 @@ func TestPollAnswerBytes(t *testing.T) {
 	_, ack := postMessage(t, ts.URL, "", "hi")
 	var m struct{ Time json.Number }
 	json.Unmarshal([]byte(ack), &m)
+	epoch := serverEpoch(t, ts.URL)
 	_, body, resp := getRaw(t, ts.URL+"/api/poll?since=0")
-	want := `{"messages":[{"id":1,"time":` + m.Time.String() + `,"data":"hi"}],"next":1}`
+	want := `{"epoch":"` + epoch + `","messages":[{"id":1,"time":` + m.Time.String() + `,"data":"hi"}],"next":1}`
 	if body != want {
 		t.Fatalf("body\n%s\nwant\n%s", body, want)
 	}
@@ -98,6 +125,7 @@ func TestPollRefusesMalformedInput(t *testing.T) {
 	cases := []string{
 		"since=-1", "since=1.5", "since=abc", "since=0x10", "since=%201", "since=99999999999999999999999",
 		"limit=0", "limit=1001", "limit=-5", "limit=ten",
+		"since=1&epoch=a.b", "since=1&epoch=a:b", "since=1&epoch=%20ab", "since=1&epoch=" + strings.Repeat("e", 33), "epoch=%C3%A9",
 	}
 	for _, path := range []string{"/api/poll", "/api/longpoll"} {
 		for _, q := range append(cases, "timeout=0", "timeout=121", "timeout=1.5", "timeout=1s") {

@@ -24,7 +24,7 @@ func TestStatsCountBytesOnTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	req := "GET /api/poll?since=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+	req := "GET /api/poll?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,11 +25,20 @@ import (
 func TestWSHelloIsTheFirstFrame(t *testing.T) {
 	ts := startServer(t, "--heartbeat", "1500ms")
 	publishN(t, ts.URL, 3)
-	c := wsDial(t, ts, "")
-	got := c.ReadText(t)
-	want := `{"type":"hello","next":3,"heartbeat_ms":1500}`
-	if string(got) != want {
-		t.Fatalf("first frame %s, want %s", got, want)
+	epoch := serverEpoch(t, ts.URL)
+	// The hello's epoch is the start position's: the client's own when it
+	// named one (a reset follows when it is not the server's), else the
+	// server's.
+	for _, tc := range []struct{ query, want string }{
+		{"", `{"type":"hello","next":3,"epoch":"` + epoch + `","heartbeat_ms":1500}`},
+		{"since=1", `{"type":"hello","next":1,"epoch":"` + epoch + `","heartbeat_ms":1500}`},
+		{"since=2&epoch=" + epoch, `{"type":"hello","next":2,"epoch":"` + epoch + `","heartbeat_ms":1500}`},
+		{"since=2&epoch=0ld-Epoch_", `{"type":"hello","next":2,"epoch":"0ld-Epoch_","heartbeat_ms":1500}`},
+	} {
+		c := wsDial(t, ts, tc.query)
+		if got := c.ReadText(t); string(got) != tc.want {
+			t.Errorf("?%s: first frame %s, want %s", tc.query, got, tc.want)
+		}
 	}
 }
 
@@ -52,8 +62,8 @@ func TestWSCursor(t *testing.T) {
 			ts := startServer(t)
 			publishN(t, ts.URL, 5)
 			c, hello := wsDialHello(t, ts, tc.query)
-			if hello.Next != tc.next {
-				t.Errorf("hello next = %d, want %d", hello.Next, tc.next)
+			if hello.Next != tc.next || hello.Epoch != serverEpoch(t, ts.URL) {
+				t.Errorf("hello %+v, want next %d and the server's epoch", hello, tc.next)
 			}
 			for _, id := range tc.firstIDs {
 				if _, m := c.Message(t); m.ID != id {
@@ -69,32 +79,41 @@ func TestWSCursor(t *testing.T) {
 }
 
 func TestWSMissedAndReset(t *testing.T) {
-	// History 5 after 12 publishes: 8..12 are retained.
-	cases := []struct {
-		name  string
-		since string
-		edge  string // the frame before the messages, "" for none
-	}{
-		{"cursor older than the history", "3", `{"type":"missed","count":4}`},
-		{"cursor just before the oldest retained", "7", ""},
-		{"cursor 0 reports nothing missed", "0", ""},
-		{"cursor ahead of the feed", "100", `{"type":"reset"}`},
-		{"cursor just ahead of the feed", "13", `{"type":"reset"}`},
-	}
+	// History 5 after 12 publishes: 8..12 are retained. {E} is the
+	// server's epoch. A reset reads as from 0 of it, so it comes with
+	// what is gone since, after the reset.
 	ts := startServer(t, "--history", "5")
 	publishN(t, ts.URL, 12)
+	epoch := serverEpoch(t, ts.URL)
+	reset := `{"type":"reset","epoch":"` + epoch + `"}`
+	cases := []struct {
+		name       string
+		query      string
+		helloNext  uint64
+		helloEpoch string
+		edges      []string // the frames before the messages
+		first      uint64
+	}{
+		{"cursor older than the history", "since=3", 3, epoch, []string{`{"type":"missed","count":4}`}, 8},
+		{"cursor just before the oldest retained", "since=7", 7, epoch, nil, 8},
+		{"cursor 0 is told what is gone", "since=0", 0, epoch, []string{`{"type":"missed","count":7}`}, 8},
+		{"cursor ahead of the feed", "since=100", 100, epoch, []string{reset, `{"type":"missed","count":7}`}, 8},
+		{"cursor just ahead of the feed", "since=13", 13, epoch, []string{reset, `{"type":"missed","count":7}`}, 8},
+		{"cursor of this epoch", "since=10&epoch=" + epoch, 10, epoch, nil, 11},
+		{"cursor of another epoch", "since=10&epoch=other", 10, "other", []string{reset, `{"type":"missed","count":7}`}, 8},
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, hello := wsDialHello(t, ts, "since="+tc.since)
-			if strconv.FormatUint(hello.Next, 10) != tc.since {
-				t.Errorf("hello next = %d, want the client's cursor %s", hello.Next, tc.since)
+			c, hello := wsDialHello(t, ts, tc.query)
+			if hello.Next != tc.helloNext || hello.Epoch != tc.helloEpoch {
+				t.Errorf("hello %+v, want next %d (the client's cursor) and epoch %s", hello, tc.helloNext, tc.helloEpoch)
 			}
-			if tc.edge != "" {
-				if got := c.ReadText(t); string(got) != tc.edge {
-					t.Fatalf("got %s, want %s", got, tc.edge)
+			for _, edge := range tc.edges {
+				if got := c.ReadText(t); string(got) != edge {
+					t.Fatalf("got %s, want %s", got, edge)
 				}
 			}
-			for id := uint64(8); id <= 12; id++ {
+			for id := tc.first; id <= 12; id++ {
 				if b, m := c.Message(t); m.ID != id {
 					t.Fatalf("got %s, want message %d", b, id)
 				}
@@ -106,7 +125,8 @@ func TestWSMissedAndReset(t *testing.T) {
 func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
 	ts := startServer(t)
 	queries := []string{"since=-1", "since=1.5", "since=abc", "since=1e3", "since=0x10", "since=+1", "since=%201",
-		"since=99999999999999999999999", "client=" + strings.Repeat("c", 129)}
+		"since=99999999999999999999999", "client=" + strings.Repeat("c", 129),
+		"since=1&epoch=a.b", "since=1&epoch=a%3Ab", "since=1&epoch=" + strings.Repeat("e", 33), "epoch=%20"}
 	for _, query := range queries {
 		t.Run(query[:min(len(query), 30)], func(t *testing.T) {
 			_, resp, err := wsTryDial(t, ts, query)
@@ -344,6 +364,7 @@ func TestWSOrigin(t *testing.T) {
 	}{
 		{"no Origin (not a browser)", "", true},
 		{"same host", self, true},
+		{"same host with another scheme", "https://" + strings.TrimPrefix(self, "http://"), false},
 		{"listed in --allowed-origins", "http://ok.example", true},
 		{"listed with a trailing slash", "http://also.example", true},
 		{"foreign", "http://evil.example", false},
@@ -504,7 +525,7 @@ func TestWSMessageBytesAreThePollBytes(t *testing.T) {
 
 func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
 	ts := startServer(t)
-	c, _ := wsDialHello(t, ts, "since=0")
+	c, hello := wsDialHello(t, ts, "since=0")
 	publishN(t, ts.URL, 3)
 	var cursor uint64
 	for range 3 {
@@ -517,7 +538,10 @@ func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
 	c.ClosedWith(t, websocket.CloseAbnormalClosure) // cut, no close frame
 	publishN(t, ts.URL, 4)                          // published while away
 
-	c, _ = wsDialHello(t, ts, "since="+strconv.FormatUint(cursor, 10))
+	c, again := wsDialHello(t, ts, "since="+strconv.FormatUint(cursor, 10)+"&epoch="+hello.Epoch)
+	if again.Next != cursor || again.Epoch != hello.Epoch {
+		t.Fatalf("resumed hello %+v, want next %d in epoch %s", again, cursor, hello.Epoch)
+	}
 	publishN(t, ts.URL, 1)
 	for want := cursor + 1; want <= 8; want++ {
 		if _, m := c.Message(t); m.ID != want {
@@ -551,38 +575,45 @@ func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
 
 // TestWSSlowReaderIsDroppedAndOthersGetEverything: a client that stops
 // reading fills its socket; the others still get every message, and the
-// stuck one is dropped once it is --send-queue messages behind.
+// stuck one is dropped once its socket has taken no bytes for
+// --send-timeout.
 func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, "--send-queue", "16", "--history", "100")
-	stuck, _ := wsDialHello(t, ts, "") // and never reads again
-	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+	ts := startServer(t, "--send-buffer", "4096", "--send-timeout", "1s", "--write-timeout", "10s")
+	d := websocket.Dialer{HandshakeTimeout: streamWait, NetDialContext: dialSmallReadBuffer}
+	conn, _, err := d.Dial(ts.WS()+"/api/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	stuck := &wsClient{conn}
+	stuck.Hello(t) // and reads nothing more until it is dropped
 	healthy, _ := wsDialHello(t, ts, "")
 
-	const n = 200 // 6 MB: more than the socket buffers of the stuck one hold
-	big := `"` + strings.Repeat("x", 30<<10) + `"`
-	received := make(chan error, 1)
-	go func() {
-		for id := uint64(1); id <= n; id++ {
-			_, b, err := healthy.TryRead()
-			if err != nil {
-				received <- fmt.Errorf("before message %d: %v", id, err)
-				return
-			}
-			if !bytes.HasPrefix(b, []byte(`{"id":`+strconv.FormatUint(id, 10)+`,`)) {
-				received <- fmt.Errorf("got %.40q, want message %d", b, id)
-				return
-			}
+	last, failed := readsInOrder(func() ([]byte, error) {
+		_, b, err := healthy.TryRead()
+		return b, err
+	})
+	stuckReaderIsDropped(t, ts, "ws", last, failed)
+
+	// Read now, with room to take what is on its way at once, the stuck
+	// one's connection ends: close 4001 after what was on its way, or cut
+	// when even the close frame could not be written.
+	conn.UnderlyingConn().(*net.TCPConn).SetReadBuffer(1 << 20)
+	for {
+		_, _, err := stuck.TryRead()
+		if err == nil {
+			continue
 		}
-		received <- nil
-	}()
-	for range n {
-		publishData(t, ts.URL, big)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) && ce.Code != 4001 && ce.Code != websocket.CloseAbnormalClosure {
+			t.Fatalf("the dropped reader was closed with %d %q, want 4001 or a cut", ce.Code, ce.Text)
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the dropped reader's connection is still open: %v", err)
+		}
+		break
 	}
-	if err := <-received; err != nil {
-		t.Fatalf("healthy reader: %v", err)
-	}
-	assertStuckReaderDropped(t, ts, "ws", n)
 }
 
 // TestWSConnectionsLeakNoGoroutines: connections that end, by the client
@@ -712,7 +743,9 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 // --max-clients count, and no goroutine is left waiting.
 func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, "--history", "1000", "--send-queue", "999")
+	// A --send-timeout far longer than the test: the stuck connection is
+	// not dropped as too slow before it is cut.
+	ts := startServer(t, "--send-timeout", "1m", "--write-timeout", "2m")
 	stuck, _ := wsDialHello(t, ts, "") // and never reads again
 	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
 
@@ -721,13 +754,13 @@ func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 		publishData(t, ts.URL, big)
 	}
 	before := fetchStats(t, ts.URL, "ws").BytesIn
-	const pings = 40 // more than the reply queue holds
+	const pings = 100 // more than the reply queue (64) holds
 	for range pings {
 		stuck.Send(t, "ping")
 	}
 	// Each ping is 10 bytes (header, mask, "ping"). Once the server has read
-	// 17, one more than its reply queue holds, its read pump waits.
-	awaitCond(t, "the server to read the pings", func() bool { return fetchStats(t, ts.URL, "ws").BytesIn >= before+17*10 })
+	// 65, one more than its reply queue holds, its read pump waits.
+	awaitCond(t, "the server to read the pings", func() bool { return fetchStats(t, ts.URL, "ws").BytesIn >= before+65*10 })
 
 	if n := dropConns(t, ts.URL, "ws"); n != 1 {
 		t.Fatalf("dropped %d, want 1", n)
@@ -747,7 +780,9 @@ func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 // at once, whatever it takes to get rid of the old one.
 func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, "--history", "1000", "--send-queue", "999")
+	// A --send-timeout far longer than the test: the old connection is not
+	// dropped as too slow before it is replaced.
+	ts := startServer(t, "--send-timeout", "1m", "--write-timeout", "2m")
 	old, _ := wsDialHello(t, ts, "client=phone") // and never reads again
 	old.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
 	big := `"` + strings.Repeat("x", 30<<10) + `"`
