@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -601,7 +600,7 @@ func TestPageServerRestart(t *testing.T) {
 		publishHTTP(t, first, fmt.Sprintf("first server %d", i+1))
 	}
 	tab.waitFor(t, "ids 1..10 once in every panel", everyIDOnce(0, 10), 15*time.Second)
-	epochs := []string{feedEpoch(t, first)}
+	epochs := []string{serverEpoch(t, first.URL)}
 	tab.waitFor(t, "every panel on the first server's epoch", allPanels(`p.dataset.epoch === '`+epochs[0]+`'`), 5*time.Second)
 
 	// Restart behind the offline switch: the clients are held off until
@@ -616,7 +615,7 @@ func TestPageServerRestart(t *testing.T) {
 	if !eval[bool](t, tab, `document.getElementById('offline').getAttribute('aria-pressed') === 'true'`) {
 		t.Log("the restart outlasted the offline switch: a client that came back early was reset for a cursor ahead of the feed, not for its epoch")
 	}
-	epochs = append(epochs, feedEpoch(t, second))
+	epochs = append(epochs, serverEpoch(t, second.URL))
 	if epochs[1] == epochs[0] {
 		t.Fatalf("the restarted server has the same epoch %q", epochs[1])
 	}
@@ -631,7 +630,7 @@ func TestPageServerRestart(t *testing.T) {
 	for i := range 15 {
 		publishHTTP(t, third, fmt.Sprintf("third server %d", i+1))
 	}
-	epochs = append(epochs, feedEpoch(t, third))
+	epochs = append(epochs, serverEpoch(t, third.URL))
 	tab.waitFor(t, "every panel: a second reset, then the third server's 1..15, each once",
 		restartedPanels(epochs[2], 10, 12, 15), 60*time.Second)
 }
@@ -648,23 +647,6 @@ func restartServer(t *testing.T, ts *testServer, args ...string) *testServer {
 		t.Fatalf("the new server is at %s, not at the old one's %s", next.URL, ts.URL)
 	}
 	return next
-}
-
-// feedEpoch is the epoch of ts's feed, from a poll with no cursor.
-func feedEpoch(t *testing.T, ts *testServer) string {
-	t.Helper()
-	resp, err := http.Get(ts.URL + "/api/poll?limit=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a struct {
-		Epoch string `json:"epoch"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || a.Epoch == "" {
-		t.Fatalf("poll answer without an epoch (%v)", err)
-	}
-	return a.Epoch
 }
 
 // restartedPanels is a condition: every panel is open on epoch, went
@@ -709,35 +691,14 @@ func TestPagePollAsksAgainWhenMore(t *testing.T) {
 	for range 20 {
 		publishHTTP(t, ts, big)
 	}
-	requests := pollRequests(t, ts) // the page shows its next poll in 60 s: none is on its way
-	tab.setPollInterval(t, 59)      // a new interval polls now, then waits 59 s
+	requests := getStats(t, ts.URL).Transports["poll"].Requests // the page shows its next poll in 60 s: none is on its way
+	tab.setPollInterval(t, 59)                                  // a new interval polls now, then waits 59 s
 	tab.waitFor(t, "all 20 in the short poll before its next tick", `(() => {
 		const p = document.getElementById('panel-poll');
 		return p.dataset.lastId === '20' && p.dataset.received === '20';
 	})()`, 15*time.Second)
-	if got := pollRequests(t, ts); got != requests+2 {
+	if got := getStats(t, ts.URL).Transports["poll"].Requests; got != requests+2 {
 		t.Errorf("the short poll made %d requests for the 20, want 2 (17 with more, then 3)", got-requests)
 	}
 	tab.waitFor(t, "all 20 once in every panel", everyIDOnce(0, 20), 15*time.Second)
-}
-
-// pollRequests is the server's count of short-poll requests.
-func pollRequests(t *testing.T, ts *testServer) int {
-	t.Helper()
-	resp, err := http.Get(ts.URL + "/api/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s struct {
-		Transports struct {
-			Poll struct {
-				Requests int `json:"requests"`
-			} `json:"poll"`
-		} `json:"transports"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatalf("stats: %v", err)
-	}
-	return s.Transports.Poll.Requests
 }
