@@ -70,11 +70,11 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// isStream reports whether path is one of the endpoints that hold their
-// connection and bound each write themselves.
-func isStream(path string) bool {
-	return path == "/api/sse" || path == "/api/ws" || path == "/api/longpoll"
-}
+// isStream reports whether path is one of the streams, which bound each
+// of their writes themselves. (A held long poll writes nothing while it
+// waits, so the deadline set here does not cut it; its answer gets a
+// fresh one.)
+func isStream(path string) bool { return path == "/api/sse" || path == "/api/ws" }
 
 // hostAllowed reports whether a request's Host header names this server:
 // an IP address (a page cannot rebind an address, only a name), localhost,
