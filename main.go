@@ -75,29 +75,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
 
-	if err := errors.Join(
-		inRange("history", *history, 1, 1_000_000),
-		inRange("max-message", *maxMessage, 1, 16<<20),
-		inRange("max-clients", *maxClients, 0, 10_000_000),
-		inRange("send-buffer", *sendBuffer, 4<<10, 64<<20),
-		inRange("publish-rate", *publishRate, 0, 1e6),
-		inRange("heartbeat", *heartbeat, 10*time.Millisecond, time.Hour),
-		inRange("sse-keepalive", *sseKeepalive, 10*time.Millisecond, time.Hour),
-		inRange("longpoll-timeout", *longpollTimeout, 10*time.Millisecond, 120*time.Second),
-		inRange("send-timeout", *sendTimeout, 10*time.Millisecond, time.Hour),
-		inRange("write-timeout", *writeTimeout, 10*time.Millisecond, time.Hour),
-		inRange("read-timeout", *readTimeout, 10*time.Millisecond, time.Hour),
-	); err != nil {
-		return err
-	}
-	switch {
-	case *ticker != 0 && (*ticker < 10*time.Millisecond || *ticker > 24*time.Hour):
-		return fmt.Errorf("--ticker must be 0 (off) or from 10ms to 24h, not %v", *ticker)
-	case *publishRate != 0 && *publishRate < 1.0/3600:
-		return fmt.Errorf("--publish-rate must be 0 (no limit) or at least one an hour (0.0003), not %g", *publishRate)
-	case *sendTimeout >= *writeTimeout:
-		return fmt.Errorf("--send-timeout (%v) must be under --write-timeout (%v): a slow subscriber is told to resume before its writes are cut", *sendTimeout, *writeTimeout)
-	}
 	origins, err := list("allowed-origins", *allowedOrigins)
 	if err != nil {
 		return err
@@ -107,41 +84,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	f := feed.NewMemory(*history)
-	srv := transports.New(f, transports.Config{
-		MaxMessage:      *maxMessage,
-		History:         *history,
-		Heartbeat:       *heartbeat,
-		SSEKeepalive:    *sseKeepalive,
-		LongPollTimeout: *longpollTimeout,
-		AllowedOrigins:  origins,
-		AllowedHosts:    hosts,
-		PublishToken:    *publishToken,
-		AdminToken:      *adminToken,
-		MaxClients:      *maxClients,
-		PublishRate:     *publishRate,
-		Ticker:          *ticker,
-		SendTimeout:     *sendTimeout,
-		SendBuffer:      *sendBuffer,
-		WriteTimeout:    *writeTimeout,
-		ReadTimeout:     *readTimeout,
-		Static:          public.Files,
-		Logger:          log,
-	})
+	cfg := def
+	cfg.MaxMessage, cfg.History, cfg.Ticker = *maxMessage, *history, *ticker
+	cfg.Heartbeat, cfg.SSEKeepalive, cfg.LongPollTimeout = *heartbeat, *sseKeepalive, *longpollTimeout
+	cfg.AllowedOrigins, cfg.AllowedHosts = origins, hosts
+	cfg.PublishToken, cfg.AdminToken = *publishToken, *adminToken
+	cfg.MaxClients, cfg.PublishRate = *maxClients, *publishRate
+	cfg.SendTimeout, cfg.SendBuffer = *sendTimeout, *sendBuffer
+	cfg.WriteTimeout, cfg.ReadTimeout = *writeTimeout, *readTimeout
+	// Long enough for a stuck client's last write to time out.
+	cfg.ShutdownTimeout = max(def.ShutdownTimeout, *writeTimeout+5*time.Second)
+	cfg.Static, cfg.Logger = public.Files, log
+	srv, err := transports.New(feed.NewMemory(*history), cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("fourway listening", "url", "http://"+ln.Addr().String(), "history", *history, "ticker", ticker.String())
 	return srv.Serve(ctx, ln)
-}
-
-// inRange checks that the flag name is within [lo, hi], and names it when not.
-func inRange[T int | float64 | time.Duration](name string, v, lo, hi T) error {
-	if v < lo || v > hi {
-		return fmt.Errorf("--%s must be from %v to %v, not %v", name, lo, hi, v)
-	}
-	return nil
 }
 
 // list splits a comma-separated flag; * is refused, since it would let

@@ -514,7 +514,13 @@ func serveChild() {
 	f := feed.NewMemory(history)
 	// The server's own defaults (send bounds, heartbeats, limits), as
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
-	srv := transports.New(f, transports.Config{Ticker: 0, History: history})
+	cfg := transports.DefaultConfig()
+	cfg.Ticker, cfg.History = 0, history
+	srv, err := transports.New(f, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)

@@ -139,7 +139,7 @@ func TestEventIDIsReadBack(t *testing.T) {
 }
 
 func TestOriginAllowed(t *testing.T) {
-	s := New(feed.NewMemory(1), Config{AllowedOrigins: []string{"http://localhost:3000", "https://app.example/"}})
+	s := newServer(t, 1, func(c *Config) { c.AllowedOrigins = []string{"http://localhost:3000", "https://app.example/"} })
 	cases := []struct {
 		host, origin string
 		ok           bool

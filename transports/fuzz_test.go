@@ -14,8 +14,6 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
-
-	"fourway/feed"
 )
 
 var hostileCursors = []string{"", "0", "42", "007", "18446744073709551615", "18446744073709551616", "-1", "+1",
@@ -71,7 +69,7 @@ func FuzzPollQuery(f *testing.F) {
 		"epoch=a%3Ab", "since=%00", "since=1&since=2", "limit=%20%31"} {
 		f.Add(q)
 	}
-	s := New(feed.NewMemory(10), Config{})
+	s := newServer(f, 10, nil)
 	e := echo.New()
 	f.Fuzz(func(t *testing.T, q string) {
 		if _, err := url.ParseQuery(q); err != nil {
@@ -100,8 +98,8 @@ func FuzzPublish(f *testing.F) {
 		f.Add("text/plain", []byte(b))
 	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
-		fd := feed.NewMemory(4)
-		s := New(fd, Config{MaxMessage: 4096})
+		s := newServer(t, 4, func(c *Config) { c.MaxMessage = 4096 })
+		fd := s.feed
 		data, err := publishBody(contentType, body)
 		if err != nil {
 			return
@@ -126,7 +124,7 @@ func FuzzWSFrame(f *testing.F) {
 		`{"type":"nope"}`, `{"type":"publish","data":1,"ref":{"a":[1,2]}}`, `null`, `[]`, "\xff\xfe", `{"type":"publish","data":"x","ref":"\ud800"}`} {
 		f.Add([]byte(fr))
 	}
-	s := New(feed.NewMemory(4), Config{MaxMessage: 4096, PublishRate: 1e6})
+	s := newServer(f, 4, func(c *Config) { c.MaxMessage, c.PublishRate = 4096, 1e6 })
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		wc := &wsConn{s: s, addr: "192.0.2.1"}
 		reply, _ := wc.handleFrame(frame)

@@ -45,8 +45,10 @@ type Feed interface {
 	Stats() feed.Stats
 }
 
-// Config holds every setting of the server. Zero values are replaced by the
-// defaults of DefaultConfig in New.
+// Config holds every setting of the server. Start from DefaultConfig and
+// change what you need: New refuses a setting out of its range (see
+// Validate) rather than guessing. Each setting is the flag of the same name
+// in main.go (History is --history).
 type Config struct {
 	MaxMessage      int           // bytes of encoded data per message
 	History         int           // messages the feed retains; bounds the WebSocket frame cache
@@ -94,7 +96,7 @@ func DefaultConfig() Config {
 		SendBuffer:      256 << 10,
 		WriteTimeout:    10 * time.Second,
 		ReadTimeout:     5 * time.Second,
-		ShutdownTimeout: 10 * time.Second,
+		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
 	}
 }
@@ -123,20 +125,13 @@ type Server struct {
 	adminOpen bool // the demo controls need no token (loopback listener, no token set)
 }
 
-// New returns a server for f. Call Serve to run it.
-func New(f Feed, cfg Config) *Server {
-	def := DefaultConfig()
-	orDefault(&cfg.MaxMessage, def.MaxMessage)
-	orDefault(&cfg.History, def.History)
-	orDefault(&cfg.Heartbeat, def.Heartbeat)
-	orDefault(&cfg.SSEKeepalive, def.SSEKeepalive)
-	orDefault(&cfg.LongPollTimeout, def.LongPollTimeout)
-	orDefault(&cfg.SendTimeout, def.SendTimeout)
-	orDefault(&cfg.SendBuffer, def.SendBuffer)
-	orDefault(&cfg.WriteTimeout, def.WriteTimeout)
-	orDefault(&cfg.ReadTimeout, def.ReadTimeout)
-	// Long enough for a stuck client's last write to time out.
-	orDefault(&cfg.ShutdownTimeout, max(def.ShutdownTimeout, cfg.WriteTimeout+5*time.Second))
+// New returns a server for f, or the error of the first setting of cfg out
+// of its range. Call Serve to run it, or mount Handler on a server of
+// your own.
+func New(f Feed, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -155,14 +150,52 @@ func New(f Feed, cfg Config) *Server {
 	s.ticker.log = s.log
 	s.sse = s.newSSEServer()
 	s.echo = s.routes()
-	return s
+	return s, nil
 }
 
-// orDefault replaces a zero or negative setting by its default.
-func orDefault[T int | time.Duration](v *T, def T) {
-	if *v <= 0 {
-		*v = def
+// Validate checks every setting against its range, and names the first one
+// out of it by its flag.
+func (c Config) Validate() error {
+	return errors.Join(
+		inRange("history", c.History, 1, 1_000_000),
+		inRange("max-message", c.MaxMessage, 1, 16<<20),
+		inRange("max-clients", c.MaxClients, 0, 10_000_000),
+		inRange("send-buffer", c.SendBuffer, 4<<10, 64<<20),
+		inRange("heartbeat", c.Heartbeat, 10*time.Millisecond, time.Hour),
+		inRange("sse-keepalive", c.SSEKeepalive, 10*time.Millisecond, time.Hour),
+		inRange("longpoll-timeout", c.LongPollTimeout, 10*time.Millisecond, time.Duration(maxLongPollTimeout)*time.Second),
+		inRange("send-timeout", c.SendTimeout, 10*time.Millisecond, time.Hour),
+		inRange("write-timeout", c.WriteTimeout, 10*time.Millisecond, time.Hour),
+		inRange("read-timeout", c.ReadTimeout, 10*time.Millisecond, time.Hour),
+		inRange("shutdown-timeout", c.ShutdownTimeout, 10*time.Millisecond, time.Hour),
+		orOff("ticker", c.Ticker, minTickerPeriod, 24*time.Hour),
+		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
+		c.sendUnderWrite(),
+	)
+}
+
+// inRange checks that the setting name is within [lo, hi].
+func inRange[T int | float64 | time.Duration](name string, v, lo, hi T) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("--%s must be from %v to %v, not %v", name, lo, hi, v)
 	}
+	return nil
+}
+
+// orOff checks a setting for which 0 means off: any other value must be
+// within [lo, hi].
+func orOff[T float64 | time.Duration](name string, v, lo, hi T) error {
+	if v != 0 && (v < lo || v > hi) {
+		return fmt.Errorf("--%s must be 0 (off) or from %v to %v, not %v", name, lo, hi, v)
+	}
+	return nil
+}
+
+func (c Config) sendUnderWrite() error {
+	if c.SendTimeout >= c.WriteTimeout {
+		return fmt.Errorf("--send-timeout (%v) must be under --write-timeout (%v): a slow subscriber is told to resume before its writes are cut", c.SendTimeout, c.WriteTimeout)
+	}
+	return nil
 }
 
 // Handler returns the server's HTTP handler. Byte counting needs the
