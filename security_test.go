@@ -336,7 +336,7 @@ func TestCursorZeroIsToldWhatWasMissed(t *testing.T) {
 		}
 	}
 	ws, _ := wsDialHello(t, ts, "since=0")
-	if b := ws.ReadText(t); string(b) != `{"type":"missed","count":2}` {
+	if b := ws.ReadText(t); string(b) != `{"type":"missed","missed":2}` {
 		t.Fatalf("ws since=0: %s, want missed 2", b)
 	}
 	s := sseOpen(t, nil, ts.URL+"/api/sse?since=0")

@@ -50,11 +50,11 @@ func TestSSEHelloIsTheFirstEvent(t *testing.T) {
 			publishN(t, ts.URL, tc.published)
 			epoch := serverEpoch(t, ts.URL)
 			ev := sseOpen(t, nil, ts.URL+"/api/sse"+strings.ReplaceAll(tc.query, "{E}", epoch)).Next(t)
-			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || ev.Data != `{"next":`+tc.id+`,"epoch":"`+epoch+`"}` {
-				t.Errorf("first event %q, want hello with id %s:%s and data {\"next\":%s,\"epoch\":%q}", ev.Raw, epoch, tc.id, tc.id, epoch)
+			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || ev.Data != `{"next":`+tc.id+`,"epoch":"`+epoch+`","retry_ms":2000,"keepalive_ms":15000}` {
+				t.Errorf("first event %q, want hello with id %s:%s and data {\"next\":%s,\"epoch\":%q,\"retry_ms\":2000,\"keepalive_ms\":15000}", ev.Raw, epoch, tc.id, tc.id, epoch)
 			}
-			if !regexp.MustCompile(`^[1-9][0-9]*$`).MatchString(ev.Retry) {
-				t.Errorf("hello %q has no retry: hint in milliseconds", ev.Raw)
+			if ev.Retry != "2000" {
+				t.Errorf("hello %q has no retry: 2000 (the retry_ms of its data)", ev.Raw)
 			}
 		})
 	}

@@ -94,13 +94,13 @@ func TestWSMissedAndReset(t *testing.T) {
 		edges      []string // the frames before the messages
 		first      uint64
 	}{
-		{"cursor older than the history", "since=3", 3, epoch, []string{`{"type":"missed","count":4}`}, 8},
+		{"cursor older than the history", "since=3", 3, epoch, []string{`{"type":"missed","missed":4}`}, 8},
 		{"cursor just before the oldest retained", "since=7", 7, epoch, nil, 8},
-		{"cursor 0 is told what is gone", "since=0", 0, epoch, []string{`{"type":"missed","count":7}`}, 8},
-		{"cursor ahead of the feed", "since=100", 100, epoch, []string{reset, `{"type":"missed","count":7}`}, 8},
-		{"cursor just ahead of the feed", "since=13", 13, epoch, []string{reset, `{"type":"missed","count":7}`}, 8},
+		{"cursor 0 is told what is gone", "since=0", 0, epoch, []string{`{"type":"missed","missed":7}`}, 8},
+		{"cursor ahead of the feed", "since=100", 100, epoch, []string{reset, `{"type":"missed","missed":7}`}, 8},
+		{"cursor just ahead of the feed", "since=13", 13, epoch, []string{reset, `{"type":"missed","missed":7}`}, 8},
 		{"cursor of this epoch", "since=10&epoch=" + epoch, 10, epoch, nil, 11},
-		{"cursor of another epoch", "since=10&epoch=other", 10, "other", []string{reset, `{"type":"missed","count":7}`}, 8},
+		{"cursor of another epoch", "since=10&epoch=other", 10, "other", []string{reset, `{"type":"missed","missed":7}`}, 8},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

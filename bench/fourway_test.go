@@ -316,7 +316,7 @@ func TestFourwayWSEpoch(t *testing.T) {
 		case 1:
 			send(hello(2, "E1"), `{"type":"reset","epoch":"E2"}`)
 		case 2:
-			send(hello(0, "E2"), `{"type":"missed","count":3}`, testMsg(4, 1))
+			send(hello(0, "E2"), `{"type":"missed","missed":3}`, testMsg(4, 1))
 		case 3:
 			send(hello(4, "E2"))
 			close(fourth)

@@ -114,7 +114,7 @@ export class WSClient {
         this.#timers.push(setTimeout(() => this.#backoff.reset(), HEALTHY_MS));
         this.onstate({ name: 'open', heartbeat: f.heartbeat_ms });
         break;
-      case 'missed': this.onnotice({ type: 'missed', count: f.count }); break;
+      case 'missed': this.onnotice({ type: 'missed', count: f.missed }); break;
       case 'reset': // the server restarted: continue from 0 of its epoch
         this.cursor = 0;
         this.epoch = f.epoch;

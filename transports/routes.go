@@ -27,6 +27,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/api/sse", s.handleSSE)           // sse.go
 	e.GET("/api/ws", s.handleWS)             // ws.go
 
+	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
 	e.Match(getHead, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })

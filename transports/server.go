@@ -117,7 +117,8 @@ type Server struct {
 	sseConns sync.Map // stream id -> *sseConn
 	sseSeq   atomic.Uint64
 
-	ws *wsHub
+	ws         *wsHub
+	dispatcher sync.Once // starts dispatchWS at the first WebSocket
 
 	publishRate *rateLimiter // nil: no limit
 
@@ -198,8 +199,11 @@ func (c Config) sendUnderWrite() error {
 	return nil
 }
 
-// Handler returns the server's HTTP handler. Byte counting needs the
-// listener of Serve; a handler used elsewhere counts requests but no bytes.
+// Handler returns the server's HTTP handler, complete on its own: mounted
+// on a server of your own it serves all four transports. What only Serve
+// adds: the byte counts (they need its listener; a handler used elsewhere
+// counts requests but no bytes), the bounded send buffers, the built-in
+// publisher, the demo controls on loopback, and the graceful shutdown.
 func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve accepts connections on ln until ctx is done, then shuts down
@@ -227,7 +231,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.ticker.set(s.cfg.Ticker)
-	go s.dispatchWS(base.Done())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(countingListener{ln, s.cfg.SendBuffer}) }()
 

@@ -47,7 +47,7 @@ import (
 )
 
 const (
-	sseRetry    = "2000" // ms an EventSource waits before reconnecting
+	sseRetry    = 2 * time.Second // how long an EventSource waits before reconnecting
 	sseInFlight = 32     // events queued in the library and not yet written
 	sseBatch    = 64     // messages read from the feed at a time
 )
@@ -185,8 +185,10 @@ func (s *Server) ssePump(ctx context.Context, cancel context.CancelFunc, cut fun
 	if epoch == "" {
 		epoch = s.feed.Epoch()
 	}
-	if !push(&sse.Event{ID: eventID(epoch, cursor), Event: []byte("hello"), Retry: []byte(sseRetry),
-		Data: []byte(`{"next":` + strconv.FormatUint(cursor, 10) + `,"epoch":"` + epoch + `"}`)}) {
+	retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
+	hello := `{"next":` + strconv.FormatUint(cursor, 10) + `,"epoch":"` + epoch + `","retry_ms":` + retry +
+		`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `}`
+	if !push(&sse.Event{ID: eventID(epoch, cursor), Event: []byte("hello"), Retry: []byte(retry), Data: []byte(hello)}) {
 		return
 	}
 

@@ -69,11 +69,29 @@ const (
 	closeGoingAway   = websocket.CloseGoingAway       // 1001 server shutting down: reconnect with backoff
 	closeUnsupported = websocket.CloseUnsupportedData // 1003 a binary frame arrived: do not reconnect
 	closePolicy      = websocket.ClosePolicyViolation // 1008 repeated bad frames: do not reconnect
-	// 1009, a frame over the limit, is sent by the library (SetReadLimit).
-	closeTryLater = websocket.CloseTryAgainLater // 1013 at the connection limit: reconnect later
-	closeTooSlow  = 4001                         // could not keep up: reconnect at once with the cursor
-	closeReplaced = 4500                         // a newer connection with the same client id: do not reconnect
+	closeTooBig      = websocket.CloseMessageTooBig   // 1009 a frame over the limit (sent by the library, see SetReadLimit)
+	closeTryLater    = websocket.CloseTryAgainLater   // 1013 at the connection limit: reconnect later
+	closeTooSlow     = 4001                           // could not keep up: reconnect at once with the cursor
+	closeReplaced    = 4500                           // a newer connection with the same client id: do not reconnect
 )
+
+// closeCode is one row of the close-code table that GET /api/config
+// serves, so that clients need not keep a copy.
+type closeCode struct {
+	Code      int    `json:"code"`
+	Meaning   string `json:"meaning"`
+	Reconnect string `json:"reconnect"` // "now" (with the cursor), "backoff" or "never"
+}
+
+var closeCodes = []closeCode{
+	{closeGoingAway, "the server is shutting down, after sending every acknowledged message", "backoff"},
+	{closeUnsupported, "a binary frame arrived", "never"},
+	{closePolicy, "ten bad frames, or ten refused publishes, in a row", "never"},
+	{closeTooBig, "a frame over the size limit", "never"},
+	{closeTryLater, "the server is at its connection limit", "backoff"},
+	{closeTooSlow, "this client could not keep up and was dropped", "now"},
+	{closeReplaced, "a newer connection with the same client id replaced this one", "never"},
+}
 
 // wsHub knows the open connections by client id, and keeps each message's
 // frame prepared once for all of them.
@@ -197,9 +215,10 @@ func (h *wsHub) wakeAll(sendTimeout time.Duration) {
 
 // dispatchWS wakes every connection after each publish (several
 // publishes that come while it works are one wake), and once more when a
-// shutdown begins, so each connection drains and says goodbye. It runs for
-// the life of the server.
-func (s *Server) dispatchWS(stop <-chan struct{}) {
+// shutdown begins, so each connection drains and says goodbye. The first
+// WebSocket starts it (so Handler works without Serve); it runs until the
+// shutdown.
+func (s *Server) dispatchWS() {
 	last := s.feed.LastID()
 	for {
 		select {
@@ -208,8 +227,6 @@ func (s *Server) dispatchWS(stop <-chan struct{}) {
 			s.ws.wakeAll(s.cfg.SendTimeout)
 		case <-s.closing:
 			s.ws.wakeAll(s.cfg.SendTimeout)
-			return
-		case <-stop:
 			return
 		}
 	}
@@ -263,6 +280,7 @@ func (s *Server) handleWS(c echo.Context) error {
 		return nil
 	}
 	wc.live = lc
+	s.dispatcher.Do(func() { go s.dispatchWS() })
 	wc.cursor.Store(pos.cursor)
 	wc.ping = time.AfterFunc(s.cfg.Heartbeat, func() { wc.pingDue.Store(true); wc.wake() })
 	s.stats.ws.clients.Add(1)
@@ -374,7 +392,7 @@ func (wc *wsConn) writeAll() bool {
 		if p.Reset && !wc.write([]byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`)) {
 			return false
 		}
-		if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","count":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
+		if p.Missed > 0 && !wc.write([]byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
 			return false
 		}
 		for _, m := range p.Messages {

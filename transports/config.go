@@ -1,0 +1,44 @@
+package transports
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// GET /api/config: what a client must know of this server's settings and
+// may not guess, so the page repeats none of them: the limits a poll may
+// ask for, the SSE retry and keepalive, the WebSocket heartbeat and what
+// each close code means.
+
+type clientConfig struct {
+	Poll struct {
+		LimitDefault int `json:"limit_default"`
+		LimitMax     int `json:"limit_max"`
+	} `json:"poll"`
+	LongPoll struct {
+		TimeoutMS    int64 `json:"timeout_ms"`     // the hold when a request names no ?timeout=
+		TimeoutMaxMS int64 `json:"timeout_max_ms"` // the longest ?timeout= (which is in seconds)
+	} `json:"longpoll"`
+	SSE struct {
+		RetryMS     int64 `json:"retry_ms"`
+		KeepaliveMS int64 `json:"keepalive_ms"`
+	} `json:"sse"`
+	WS struct {
+		HeartbeatMS int64       `json:"heartbeat_ms"`
+		CloseCodes  []closeCode `json:"close_codes"`
+	} `json:"ws"`
+	MaxMessage        int  `json:"max_message"`
+	PublishNeedsToken bool `json:"publish_needs_token"`
+}
+
+func (s *Server) handleConfig(c echo.Context) error {
+	var cc clientConfig
+	cc.Poll.LimitDefault, cc.Poll.LimitMax = defaultLimit, maxLimit
+	cc.LongPoll.TimeoutMS, cc.LongPoll.TimeoutMaxMS = s.cfg.LongPollTimeout.Milliseconds(), maxLongPollTimeout*1000
+	cc.SSE.RetryMS, cc.SSE.KeepaliveMS = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds()
+	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
+	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, cc)
+}
