@@ -48,8 +48,8 @@ import (
 
 const (
 	sseRetry    = 2 * time.Second // how long an EventSource waits before reconnecting
-	sseInFlight = 32     // events queued in the library and not yet written
-	sseBatch    = 64     // messages read from the feed at a time
+	sseInFlight = 32              // events queued in the library and not yet written
+	sseBatch    = 64              // messages read from the feed at a time
 )
 
 // sseConn is one SSE connection's handshake with the library's callbacks.
