@@ -36,7 +36,7 @@ func (s *Server) handleDrop(c echo.Context) error {
 	default:
 		return fail(c, http.StatusBadRequest, "transport must be ws, sse, longpoll or all, not "+strconv.Quote(transport))
 	}
-	n := s.live.drop(transport)
+	n := s.live.hangUp(transport)
 	s.log.Info("dropped connections", "transport", transport, "count", n)
 	return c.JSON(http.StatusOK, map[string]any{"dropped": n, "transport": transport})
 }

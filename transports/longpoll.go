@@ -47,11 +47,11 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	t := &s.stats.longpoll
 
 	page := s.readPage(pos, limit)
-	if len(page.Messages) > 0 || page.Missed > 0 || page.Reset || s.isClosing() {
+	if len(page.Messages) > 0 || page.Missed > 0 || page.Reset || s.shuttingDown() {
 		return s.writePage(c, t, page)
 	}
 
-	lc, ok := s.live.add("longpoll", closeConn(netConnOf(c.Request())), s.cfg.MaxClients)
+	lc, ok := s.live.add("longpoll", hangUpConn(netConnOf(c.Request())), s.cfg.MaxClients)
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
@@ -64,7 +64,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	select {
 	case <-s.feed.Changed(pos.cursor):
 	case <-timer.C:
-	case <-s.closing: // shutting down: answer now, the client will come back
+	case <-s.shutdown: // shutting down: answer now, the client will come back
 	case <-c.Request().Context().Done():
 		// The client left. Returning would make net/http finish with an
 		// empty 200; aborting closes the connection without a word.

@@ -23,9 +23,9 @@ import (
 // same publish method.
 
 var (
-	errEmpty    = errors.New("the message is empty")
-	errTooLarge = errors.New("the message is too large")
-	errClosing  = errors.New("the server is shutting down")
+	errEmpty        = errors.New("the message is empty")
+	errTooLarge     = errors.New("the message is too large")
+	errShuttingDown = errors.New("the server is shutting down")
 )
 
 // Bounds on the data itself, past what json.Compact checks: a value nested
@@ -54,7 +54,7 @@ func (s *Server) publish(data []byte) (feed.Message, error) {
 	}
 	m, err := s.feed.Publish(buf.Bytes())
 	if errors.Is(err, feed.ErrClosed) {
-		return m, errClosing
+		return m, errShuttingDown
 	}
 	return m, err
 }
@@ -147,7 +147,7 @@ func (s *Server) handlePublish(c echo.Context) error {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return fail(c, http.StatusRequestEntityTooLarge, err.Error())
-	case errors.Is(err, errClosing):
+	case errors.Is(err, errShuttingDown):
 		return fail(c, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		return fail(c, http.StatusBadRequest, err.Error())

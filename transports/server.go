@@ -2,10 +2,21 @@
 // Server-Sent Events and WebSocket at the same time, plus publishing, stats,
 // health, metrics and the demo controls. The wire contract is in README.md.
 //
-// Each transport lives in its own file (poll.go, longpoll.go, sse.go, ws.go)
-// and opens with a lesson on how it works. They share only what all four
-// really share: cursor parsing (cursor.go), the byte counting and stats
-// (stats.go), and the Feed interface below.
+// Read a transport's file first: poll.go, longpoll.go, sse.go and ws.go each
+// open with a lesson on how the technique works, what it costs and what
+// breaks it, then the handler. What makes a transport cheap or tames its
+// library sits beside it, in a file that says so: sse_stream.go (the
+// r3labs/sse adapter), ws_writer.go (one writer per WebSocket), ws_hub.go
+// (the dispatcher and the prepared frames). Shared by several transports:
+// cursor.go (positions), page.go (the answer of both polls), conn.go (the
+// counting socket), live.go (streaming connections), stats.go, guard.go
+// (what every request must pass), and the Feed interface below.
+//
+// One word for one thing: a connection ends with a goodbye (a WebSocket
+// close frame, the end of an SSE stream or of a response) or a hang-up (the
+// socket closed without one, as a network failure would); a subscriber is
+// dropped when its socket stopped taking bytes (see Config.SendTimeout);
+// the server shuts down.
 package transports
 
 import (
@@ -28,6 +39,11 @@ import (
 
 // Feed is what the transports need from a feed. feed.Memory is one; a feed
 // on a cluster broker would be another, and no transport would notice.
+//
+// Ids are consecutive within an epoch: the message after id N is N+1, so
+// the distance between two cursors is a count of messages (what a reader
+// missed, where an SSE reset continues). A broker whose sequence has gaps
+// must renumber, or start a new epoch.
 type Feed interface {
 	// Publish appends one compact JSON value as the next message.
 	Publish(data []byte) (feed.Message, error)
@@ -108,14 +124,14 @@ type Server struct {
 	log  *slog.Logger
 	echo *echo.Echo
 
-	stats   stats
-	live    liveConns      // streaming connections, for /api/drop and --max-clients
-	closing chan struct{}  // closed when a graceful shutdown begins
-	streams sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
+	stats    stats
+	live     liveConns      // streaming connections, for /api/drop and --max-clients
+	shutdown chan struct{}  // closed when a graceful shutdown begins
+	streams  sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
 
-	sse      *sse.Server
-	sseConns sync.Map // stream id -> *sseConn
-	sseSeq   atomic.Uint64
+	sse        *sse.Server
+	sseStreams sync.Map // the library's stream name -> *sseStream
+	sseSeq     atomic.Uint64
 
 	ws         *wsHub
 	dispatcher sync.Once // starts dispatchWS at the first WebSocket
@@ -137,11 +153,11 @@ func New(f Feed, cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		feed:    f,
-		log:     cfg.Logger,
-		closing: make(chan struct{}),
-		live:    liveConns{conns: map[*liveConn]struct{}{}},
+		cfg:      cfg,
+		feed:     f,
+		log:      cfg.Logger,
+		shutdown: make(chan struct{}),
+		live:     liveConns{conns: map[*liveConn]struct{}{}},
 	}
 	if cfg.PublishRate > 0 {
 		s.publishRate = newRateLimiter(cfg.PublishRate)
@@ -243,7 +259,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down")
 	s.ticker.set(0)
 	s.feed.Close() // from here on, LastID is final: every ack was for an id <= it
-	close(s.closing)
+	close(s.shutdown)
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -257,16 +273,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		hardStop()
 		srv.Close()
-		s.live.dropAll()
+		s.live.hangUp("all")
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	return nil
 }
 
-// isClosing reports whether a graceful shutdown has begun.
-func (s *Server) isClosing() bool {
+// shuttingDown reports whether a graceful shutdown has begun.
+func (s *Server) shuttingDown() bool {
 	select {
-	case <-s.closing:
+	case <-s.shutdown:
 		return true
 	default:
 		return false
