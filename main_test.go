@@ -1,22 +1,30 @@
 package main
 
+// What main itself does: it reads flags and their environment variables and
+// refuses a bad setting before it listens, and the server it runs answers
+// /healthz, serves the page, and stops when its context ends. What the
+// server does is specified beside its code, in transports/.
+
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"fourway/transports/wire"
 )
 
-// testServer is a fourway server started through run, as main starts it,
-// on a free loopback port.
-type testServer struct {
+// mainServer is the server started through run, as main starts it, on a
+// free loopback port.
+type mainServer struct {
 	URL  string // http://127.0.0.1:PORT
 	logs *syncBuffer
 
@@ -26,24 +34,19 @@ type testServer struct {
 	err    error
 }
 
-// startServer runs the server with args (the ticker off unless args set it)
-// and waits until /healthz answers. The server stops when the test ends.
-func startServer(t testing.TB, args ...string) *testServer {
-	t.Helper()
-	return startServerEnv(t, nil, args...)
-}
-
-// startServerEnv is startServer with environment variables for run.
-func startServerEnv(t testing.TB, env map[string]string, args ...string) *testServer {
+// startMain runs the server with args (the ticker off unless args set it)
+// and the environment env, and waits until it says where it listens and
+// /healthz answers. The server stops when the test ends.
+func startMain(t testing.TB, env map[string]string, args ...string) *mainServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	ts := &testServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ms := &mainServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	all := append([]string{"--addr", "127.0.0.1:0", "--ticker", "0"}, args...)
 	go func() {
 		err := run(ctx, all, func(k string) string { return env[k] }, pw)
 		pw.Close()
-		ts.done <- err
+		ms.done <- err
 	}()
 	urls := make(chan string, 1)
 	go func() {
@@ -52,7 +55,7 @@ func startServerEnv(t testing.TB, env map[string]string, args ...string) *testSe
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			ts.logs.WriteString(line + "\n")
+			ms.logs.WriteString(line + "\n")
 			if m := re.FindStringSubmatch(line); m != nil && strings.Contains(line, "listening") {
 				urls <- m[1]
 			}
@@ -62,40 +65,37 @@ func startServerEnv(t testing.TB, env map[string]string, args ...string) *testSe
 	select {
 	case u, ok := <-urls:
 		if !ok {
-			t.Fatalf("server exited before listening: %v\n%s", <-ts.done, ts.logs.String())
+			t.Fatalf("server exited before listening: %v\n%s", <-ms.done, ms.logs.String())
 		}
-		ts.URL = u
+		ms.URL = u
 	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not start in 20 s:\n%s", ts.logs.String())
+		t.Fatalf("server did not start in 20 s:\n%s", ms.logs.String())
 	}
 	t.Cleanup(func() {
-		if err := ts.Stop(); err != nil {
+		if err := ms.Stop(); err != nil {
 			t.Errorf("server stopped with error: %v", err)
 		}
 	})
-	resp, err := http.Get(ts.URL + "/healthz")
+	resp, err := http.Get(ms.URL + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	return ts
+	return ms
 }
 
-// Stop shuts the server down gracefully and returns run's error.
-func (ts *testServer) Stop() error {
-	ts.once.Do(func() {
-		ts.cancel()
+// Stop ends run's context and returns run's error.
+func (ms *mainServer) Stop() error {
+	ms.once.Do(func() {
+		ms.cancel()
 		select {
-		case ts.err = <-ts.done:
+		case ms.err = <-ms.done:
 		case <-time.After(30 * time.Second):
-			ts.err = context.DeadlineExceeded
+			ms.err = context.DeadlineExceeded
 		}
 	})
-	return ts.err
+	return ms.err
 }
-
-// WS is the server's WebSocket base URL.
-func (ts *testServer) WS() string { return "ws" + strings.TrimPrefix(ts.URL, "http") }
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -114,29 +114,76 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestHealthz(t *testing.T) {
-	ts := startServer(t)
-	resp, err := http.Get(ts.URL + "/healthz")
+// get sends GET url and returns the status and the body.
+func get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// publish sends body as text to POST /api/messages and returns the status.
+func publish(t testing.TB, base, body string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/api/messages", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestHealthz(t *testing.T) {
+	ms := startMain(t, nil)
+	if code, body := get(t, ms.URL+"/healthz"); code != 200 || body != "ok" {
+		t.Fatalf("healthz = %d %q, want 200 ok", code, body)
+	}
+}
+
+// TestRunServesThePageAndStopsWhenItsContextEnds: run serves the page
+// embedded in the binary, and returns nil once its context ends, the
+// listener closed.
+func TestRunServesThePageAndStopsWhenItsContextEnds(t *testing.T) {
+	ms := startMain(t, nil)
+	resp, err := http.Get(ms.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "ok" {
-		t.Fatalf("healthz = %d %q, want 200 ok", resp.StatusCode, body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !bytes.Contains(body, []byte("app.js")) {
+		t.Fatalf("GET /: %d %q, %.80q; want the page", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if err := ms.Stop(); err != nil {
+		t.Fatalf("run returned %v, want nil after its context ended", err)
+	}
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(ms.URL, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the server still accepts connections after run returned")
 	}
 }
 
 func TestFlagsFromEnvironment(t *testing.T) {
 	// FOURWAY_HISTORY sets --history; a flag on the command line wins.
-	ts := startServerEnv(t, map[string]string{"FOURWAY_HISTORY": "3", "FOURWAY_MAX_MESSAGE": "10"}, "--max-message", "20")
-	publishN(t, ts.URL, 5)
-	var a pollAnswer
-	_, body, _ := getRaw(t, ts.URL+"/api/poll?since=0")
-	if err := json.Unmarshal([]byte(body), &a); err != nil || len(a.Messages) != 3 || a.Missed != 2 {
+	ms := startMain(t, map[string]string{"FOURWAY_HISTORY": "3", "FOURWAY_MAX_MESSAGE": "10"}, "--max-message", "20")
+	for i := range 5 {
+		if code := publish(t, ms.URL, strings.Repeat("m", i+1)); code != 201 {
+			t.Fatalf("publish %d: %d, want 201", i+1, code)
+		}
+	}
+	var p wire.Page
+	_, body := get(t, ms.URL+"/api/poll?since=0")
+	if err := json.Unmarshal([]byte(body), &p); err != nil || len(p.Messages) != 3 || p.Missed != 2 {
 		t.Fatalf("history from FOURWAY_HISTORY=3: got %s, want 3 messages and 2 missed", body)
 	}
-	if code, _ := postMessage(t, ts.URL, "", strings.Repeat("a", 15)); code != 201 {
+	if code := publish(t, ms.URL, strings.Repeat("a", 15)); code != 201 {
 		t.Fatalf("--max-message 20 should beat FOURWAY_MAX_MESSAGE=10: publish of 17 bytes got %d", code)
 	}
 }
@@ -166,6 +213,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"a ticker under 10 ms", []string{"--ticker", "1ms"}, nil, "--ticker"},
 		{"a long poll held past 120 s", []string{"--longpoll-timeout", "121s"}, nil, "--longpoll-timeout"},
 		{"no time to read a body", []string{"--read-timeout", "0"}, nil, "--read-timeout"},
+		{"an unknown log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
 	}
 	for _, c := range cases {

@@ -1,13 +1,15 @@
-package main
+package transports_test
 
-// The WebSocket contract (API.md, "WebSocket"), over real HTTP on loopback,
-// and regression tests for the gorilla/websocket traps of PITFALLS.md.
+// The WebSocket contract (README.md, "WebSocket"), over real HTTP on
+// loopback, and the gorilla/websocket traps pinned where they bite.
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"fourway/transports"
+	"fourway/transports/transportstest"
 	"io"
 	"net"
 	"net/http"
@@ -23,9 +25,9 @@ import (
 )
 
 func TestWSHelloIsTheFirstFrame(t *testing.T) {
-	ts := startServer(t, "--heartbeat", "1500ms")
-	publishN(t, ts.URL, 3)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, func(c *transports.Config) { c.Heartbeat = 1500 * time.Millisecond })
+	ts.PublishN(t, 3)
+	epoch := ts.Epoch(t)
 	// The hello's epoch is the start position's: the client's own when it
 	// named one (a reset follows when it is not the server's), else the
 	// server's.
@@ -35,7 +37,7 @@ func TestWSHelloIsTheFirstFrame(t *testing.T) {
 		{"since=2&epoch=" + epoch, `{"type":"hello","next":2,"epoch":"` + epoch + `","heartbeat_ms":1500}`},
 		{"since=2&epoch=0ld-Epoch_", `{"type":"hello","next":2,"epoch":"0ld-Epoch_","heartbeat_ms":1500}`},
 	} {
-		c := wsDial(t, ts, tc.query)
+		c := ts.DialWS(t, tc.query)
 		if got := c.ReadText(t); string(got) != tc.want {
 			t.Errorf("?%s: first frame %s, want %s", tc.query, got, tc.want)
 		}
@@ -59,10 +61,10 @@ func TestWSCursor(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t)
-			publishN(t, ts.URL, 5)
-			c, hello := wsDialHello(t, ts, tc.query)
-			if hello.Next != tc.next || hello.Epoch != serverEpoch(t, ts.URL) {
+			ts := transportstest.Start(t, nil)
+			ts.PublishN(t, 5)
+			c, hello := ts.DialWSHello(t, tc.query)
+			if hello.Next != tc.next || hello.Epoch != ts.Epoch(t) {
 				t.Errorf("hello %+v, want next %d and the server's epoch", hello, tc.next)
 			}
 			for _, id := range tc.firstIDs {
@@ -70,7 +72,7 @@ func TestWSCursor(t *testing.T) {
 					t.Fatalf("got message %d, want %d", m.ID, id)
 				}
 			}
-			publishData(t, ts.URL, `"six"`)
+			ts.Publish(t, `"six"`)
 			if _, m := c.Message(t); m.ID != 6 {
 				t.Fatalf("after the backlog got message %d, want 6", m.ID)
 			}
@@ -82,9 +84,9 @@ func TestWSMissedAndReset(t *testing.T) {
 	// History 5 after 12 publishes: 8..12 are retained. {E} is the
 	// server's epoch. A reset reads as from 0 of it, so it comes with
 	// what is gone since, after the reset.
-	ts := startServer(t, "--history", "5")
-	publishN(t, ts.URL, 12)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, func(c *transports.Config) { c.History = 5 })
+	ts.PublishN(t, 12)
+	epoch := ts.Epoch(t)
 	reset := `{"type":"reset","epoch":"` + epoch + `"}`
 	cases := []struct {
 		name       string
@@ -104,7 +106,7 @@ func TestWSMissedAndReset(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, hello := wsDialHello(t, ts, tc.query)
+			c, hello := ts.DialWSHello(t, tc.query)
 			if hello.Next != tc.helloNext || hello.Epoch != tc.helloEpoch {
 				t.Errorf("hello %+v, want next %d (the client's cursor) and epoch %s", hello, tc.helloNext, tc.helloEpoch)
 			}
@@ -123,18 +125,18 @@ func TestWSMissedAndReset(t *testing.T) {
 }
 
 func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	queries := []string{"since=-1", "since=1.5", "since=abc", "since=1e3", "since=0x10", "since=+1", "since=%201",
 		"since=99999999999999999999999", "client=" + strings.Repeat("c", 129),
 		"since=1&epoch=a.b", "since=1&epoch=a%3Ab", "since=1&epoch=" + strings.Repeat("e", 33), "epoch=%20"}
 	for _, query := range queries {
 		t.Run(query[:min(len(query), 30)], func(t *testing.T) {
-			_, resp, err := wsTryDial(t, ts, query)
+			_, resp, err := ts.TryDialWS(t, query)
 			if err != websocket.ErrBadHandshake || resp == nil {
 				t.Fatalf("dial: %v, want a refused handshake", err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			jsonError(t, resp, body, http.StatusBadRequest)
+			transportstest.JSONError(t, resp, body, http.StatusBadRequest)
 		})
 	}
 	t.Run("a GET without Upgrade", func(t *testing.T) {
@@ -144,7 +146,7 @@ func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		jsonError(t, resp, body, http.StatusBadRequest)
+		transportstest.JSONError(t, resp, body, http.StatusBadRequest)
 	})
 }
 
@@ -152,8 +154,8 @@ func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
 // experimental and allocates heavily per message; a client that offers it
 // is answered without it.
 func TestWSCompressionIsOff(t *testing.T) {
-	ts := startServer(t)
-	d := websocket.Dialer{HandshakeTimeout: streamWait, EnableCompression: true}
+	ts := transportstest.Start(t, nil)
+	d := websocket.Dialer{HandshakeTimeout: transportstest.Wait, EnableCompression: true}
 	conn, resp, err := d.Dial(ts.WS()+"/api/ws", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -165,9 +167,9 @@ func TestWSCompressionIsOff(t *testing.T) {
 }
 
 func TestWSPublishIsAckedAndDeliveredToEveryone(t *testing.T) {
-	ts := startServer(t)
-	pub, _ := wsDialHello(t, ts, "client=pub")
-	other, _ := wsDialHello(t, ts, "client=other")
+	ts := transportstest.Start(t, nil)
+	pub, _ := ts.DialWSHello(t, "client=pub")
+	other, _ := ts.DialWSHello(t, "client=other")
 
 	pub.Send(t, `{"type":"publish","data":{"user":"ana", "text":"hi"},"ref":"r1"}`)
 	var ack, msg []byte
@@ -182,7 +184,7 @@ func TestWSPublishIsAckedAndDeliveredToEveryone(t *testing.T) {
 	if want := `{"type":"published","id":1,"ref":"r1"}`; string(ack) != want {
 		t.Errorf("ack %s, want %s", ack, want)
 	}
-	m := decodeMessage(t, msg)
+	m := transportstest.DecodeMessage(t, msg)
 	if m.ID != 1 || string(m.Data) != `{"user":"ana","text":"hi"}` {
 		t.Errorf("publisher got %s, want message 1 with the compacted data", msg)
 	}
@@ -214,8 +216,8 @@ func TestWSPingIsAnsweredWithPong(t *testing.T) {
 		{`{"type":"ping"}`, `{"type":"pong"}`},
 		{`ping`, `pong`}, // the classic heartbeat examples
 	}
-	ts := startServer(t)
-	c, _ := wsDialHello(t, ts, "")
+	ts := transportstest.Start(t, nil)
+	c, _ := ts.DialWSHello(t, "")
 	for _, tc := range cases {
 		c.Send(t, tc.ping)
 		if got := c.ReadText(t); string(got) != tc.pong {
@@ -239,8 +241,8 @@ func TestWSBadFrameGetsAnErrorFrameAndTheConnectionStays(t *testing.T) {
 		{"publish without data", `{"type":"publish","ref":"p1"}`, `"p1"`},
 		{"data over --max-message", `{"type":"publish","data":` + long(101) + `,"ref":"big"}`, `"big"`},
 	}
-	ts := startServer(t, "--max-message", "100")
-	c, _ := wsDialHello(t, ts, "")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.MaxMessage = 100 })
+	c, _ := ts.DialWSHello(t, "")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c.Send(t, tc.frame)
@@ -276,9 +278,9 @@ func TestWSBadFrameGetsAnErrorFrameAndTheConnectionStays(t *testing.T) {
 }
 
 func TestWSRepeatedBadFramesClose1008(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	t.Run("ten in a row", func(t *testing.T) {
-		c, _ := wsDialHello(t, ts, "")
+		c, _ := ts.DialWSHello(t, "")
 		for range 10 {
 			c.Send(t, `nonsense`)
 		}
@@ -289,7 +291,7 @@ func TestWSRepeatedBadFramesClose1008(t *testing.T) {
 		}
 	})
 	t.Run("a good frame resets the count", func(t *testing.T) {
-		c, _ := wsDialHello(t, ts, "")
+		c, _ := ts.DialWSHello(t, "")
 		for round := range 3 {
 			for range 9 {
 				c.Send(t, `nonsense`)
@@ -309,9 +311,9 @@ func TestWSRepeatedBadFramesClose1008(t *testing.T) {
 }
 
 func TestWSBinaryFrameCloses1003(t *testing.T) {
-	ts := startServer(t)
-	c, _ := wsDialHello(t, ts, "")
-	c.SetWriteDeadline(time.Now().Add(streamWait))
+	ts := transportstest.Start(t, nil)
+	c, _ := ts.DialWSHello(t, "")
+	c.SetWriteDeadline(time.Now().Add(transportstest.Wait))
 	if err := c.WriteMessage(websocket.BinaryMessage, []byte(`{"type":"ping"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -321,12 +323,12 @@ func TestWSBinaryFrameCloses1003(t *testing.T) {
 func TestWSFrameOverTheLimitCloses1009(t *testing.T) {
 	// --max-message 100: frames up to 100+1024 bytes are read (and a
 	// publish with too much data gets an error frame); one byte more closes.
-	ts := startServer(t, "--max-message", "100")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.MaxMessage = 100 })
 	frame := func(size int) string {
 		const head, tail = `{"type":"publish","data":"`, `"}`
 		return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
 	}
-	c, _ := wsDialHello(t, ts, "")
+	c, _ := ts.DialWSHello(t, "")
 	c.Send(t, frame(100+1024))
 	if b := c.ReadText(t); !bytes.HasPrefix(b, []byte(`{"type":"error"`)) {
 		t.Fatalf("a frame of exactly the limit got %s, want an error frame", b)
@@ -336,10 +338,10 @@ func TestWSFrameOverTheLimitCloses1009(t *testing.T) {
 }
 
 func TestWSSameClientIDReplacesTheOlderConnection(t *testing.T) {
-	ts := startServer(t)
-	first, _ := wsDialHello(t, ts, "client=tab-1")
-	bystander, _ := wsDialHello(t, ts, "client=tab-2")
-	second, _ := wsDialHello(t, ts, "client=tab-1")
+	ts := transportstest.Start(t, nil)
+	first, _ := ts.DialWSHello(t, "client=tab-1")
+	bystander, _ := ts.DialWSHello(t, "client=tab-2")
+	second, _ := ts.DialWSHello(t, "client=tab-1")
 	first.ClosedWith(t, 4500)
 
 	second.Send(t, `{"type":"publish","data":"still here","ref":"s"}`)
@@ -355,7 +357,7 @@ func TestWSSameClientIDReplacesTheOlderConnection(t *testing.T) {
 }
 
 func TestWSOrigin(t *testing.T) {
-	ts := startServer(t, "--allowed-origins", "http://ok.example, http://also.example/")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.AllowedOrigins = []string{"http://ok.example", "http://also.example/"} })
 	self := ts.URL // http://127.0.0.1:PORT, the Host the client sends
 	cases := []struct {
 		name    string
@@ -378,7 +380,7 @@ func TestWSOrigin(t *testing.T) {
 			if tc.origin != "" {
 				header = []string{"Origin", tc.origin}
 			}
-			c, resp, err := wsTryDial(t, ts, "", header...)
+			c, resp, err := ts.TryDialWS(t, "", header...)
 			if tc.allowed {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -390,31 +392,31 @@ func TestWSOrigin(t *testing.T) {
 				t.Fatalf("dial: %v, want 403 before the upgrade", err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			jsonError(t, resp, body, http.StatusForbidden)
+			transportstest.JSONError(t, resp, body, http.StatusForbidden)
 		})
 	}
 }
 
 func TestWSConnectionLimitCloses1013(t *testing.T) {
-	ts := startServer(t, "--max-clients", "2")
-	a, _ := wsDialHello(t, ts, "")
-	wsDialHello(t, ts, "")
-	over := wsDial(t, ts, "")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.MaxClients = 2 })
+	a, _ := ts.DialWSHello(t, "")
+	ts.DialWSHello(t, "")
+	over := ts.DialWS(t, "")
 	over.ClosedWith(t, websocket.CloseTryAgainLater)
 
 	// A place frees up once a connection closes.
-	a.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(streamWait))
+	a.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(transportstest.Wait))
 	a.ClosedWith(t, websocket.CloseNormalClosure)
-	awaitCond(t, "a free place", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 1 })
-	wsDialHello(t, ts, "")
+	transportstest.Await(t, "a free place", func() bool { return ts.Stats(t).Transports["ws"].Clients == 1 })
+	ts.DialWSHello(t, "")
 }
 
 func TestWSHeartbeat(t *testing.T) {
 	const period = 200 * time.Millisecond
-	ts := startServer(t, "--heartbeat", period.String())
+	ts := transportstest.Start(t, func(c *transports.Config) { c.Heartbeat = period })
 
 	t.Run("pings arrive every period and a client that answers stays", func(t *testing.T) {
-		c, hello := wsDialHello(t, ts, "")
+		c, hello := ts.DialWSHello(t, "")
 		if hello.HeartbeatMS != period.Milliseconds() {
 			t.Errorf("heartbeat_ms = %d, want %d", hello.HeartbeatMS, period.Milliseconds())
 		}
@@ -424,7 +426,7 @@ func TestWSHeartbeat(t *testing.T) {
 			if len(pings) == 5 { // past 2.5 periods: ask for a pong to stop reading
 				c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`))
 			}
-			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(streamWait))
+			return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(transportstest.Wait))
 		})
 		if b := c.ReadText(t); string(b) != `{"type":"pong"}` {
 			t.Fatalf("got %s, want the pong after 5 pings", b)
@@ -436,7 +438,7 @@ func TestWSHeartbeat(t *testing.T) {
 
 	t.Run("a client that answers nothing is closed after 2.5 periods", func(t *testing.T) {
 		start := time.Now()
-		c, _ := wsDialHello(t, ts, "")
+		c, _ := ts.DialWSHello(t, "")
 		pings := 0
 		c.SetPingHandler(func(string) error { pings++; return nil }) // no pong
 		_, b, err := c.TryRead()
@@ -445,7 +447,7 @@ func TestWSHeartbeat(t *testing.T) {
 			t.Fatalf("got %s, want the connection closed", b)
 		}
 		if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
-			t.Fatalf("still open after %v", streamWait)
+			t.Fatalf("still open after %v", transportstest.Wait)
 		}
 		if elapsed < 2*period {
 			t.Errorf("closed after %v, want about %v", elapsed, period*5/2)
@@ -459,7 +461,7 @@ func TestWSHeartbeat(t *testing.T) {
 		// API.md: closed when nothing, not even a pong, arrived for 2.5
 		// periods. This client answers no ping but pings every half period
 		// for six periods.
-		c, _ := wsDialHello(t, ts, "")
+		c, _ := ts.DialWSHello(t, "")
 		c.SetPingHandler(func(string) error { return nil }) // no pong
 		stop := make(chan struct{})
 		pinged := make(chan error, 1)
@@ -468,7 +470,7 @@ func TestWSHeartbeat(t *testing.T) {
 			defer tick.Stop()
 			for range 12 {
 				<-tick.C
-				if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(streamWait)); err != nil {
+				if err := c.WriteControl(websocket.PingMessage, nil, time.Now().Add(transportstest.Wait)); err != nil {
 					pinged <- err
 					return
 				}
@@ -502,20 +504,20 @@ func TestWSHeartbeat(t *testing.T) {
 }
 
 func TestWSMessageBytesAreThePollBytes(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	for _, data := range []string{`"hi"`, `{"user":"ana","text":"héllo <b>&amp;</b> \u2028 \"q\""}`, `[1, 2.50, -3e2, null, true]`, `{"a":{"b":{}}}`} {
-		publishData(t, ts.URL, data)
+		ts.Publish(t, data)
 	}
-	w, _ := wsDialHello(t, ts, "since=0")
+	w, _ := ts.DialWSHello(t, "since=0")
 	w.Send(t, `{"type":"publish","data":{"via":"ws","n":[ 1 ]}}`)
 	got := map[uint64][]byte{}
 	for len(got) < 5 {
 		b := w.ReadText(t)
 		if !bytes.HasPrefix(b, []byte(`{"type":`)) {
-			got[decodeMessage(t, b).ID] = b
+			got[transportstest.DecodeMessage(t, b).ID] = b
 		}
 	}
-	polled := pollRaw(t, ts.URL)
+	polled := ts.PollRaw(t)
 	for id := uint64(1); id <= 5; id++ {
 		if !bytes.Equal(got[id], polled[id]) {
 			t.Errorf("message %d:\n ws   %s\n poll %s", id, got[id], polled[id])
@@ -524,25 +526,25 @@ func TestWSMessageBytesAreThePollBytes(t *testing.T) {
 }
 
 func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
-	ts := startServer(t)
-	c, hello := wsDialHello(t, ts, "since=0")
-	publishN(t, ts.URL, 3)
+	ts := transportstest.Start(t, nil)
+	c, hello := ts.DialWSHello(t, "since=0")
+	ts.PublishN(t, 3)
 	var cursor uint64
 	for range 3 {
 		_, m := c.Message(t)
 		cursor = m.ID
 	}
-	if n := dropConns(t, ts.URL, "ws"); n != 1 {
+	if n := ts.Drop(t, "ws"); n != 1 {
 		t.Fatalf("dropped %d connections, want 1", n)
 	}
 	c.ClosedWith(t, websocket.CloseAbnormalClosure) // cut, no close frame
-	publishN(t, ts.URL, 4)                          // published while away
+	ts.PublishN(t, 4)                               // published while away
 
-	c, again := wsDialHello(t, ts, "since="+strconv.FormatUint(cursor, 10)+"&epoch="+hello.Epoch)
+	c, again := ts.DialWSHello(t, "since="+strconv.FormatUint(cursor, 10)+"&epoch="+hello.Epoch)
 	if again.Next != cursor || again.Epoch != hello.Epoch {
 		t.Fatalf("resumed hello %+v, want next %d in epoch %s", again, cursor, hello.Epoch)
 	}
-	publishN(t, ts.URL, 1)
+	ts.PublishN(t, 1)
 	for want := cursor + 1; want <= 8; want++ {
 		if _, m := c.Message(t); m.ID != want {
 			t.Fatalf("after the resume got %d, want %d", m.ID, want)
@@ -551,14 +553,14 @@ func TestWSDropThenResumeWithCursorLosesNothing(t *testing.T) {
 }
 
 func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
-	ts := startServer(t)
-	c, _ := wsDialHello(t, ts, "")
-	last := publishN(t, ts.URL, 50)
+	ts := transportstest.Start(t, nil)
+	c, _ := ts.DialWSHello(t, "")
+	last := ts.PublishN(t, 50)
 	stopped := make(chan error, 1)
 	go func() { stopped <- ts.Stop() }()
 	var ids []uint64
 	for _, b := range c.ClosedWith(t, websocket.CloseGoingAway) {
-		ids = append(ids, decodeMessage(t, b).ID)
+		ids = append(ids, transportstest.DecodeMessage(t, b).ID)
 	}
 	if uint64(len(ids)) != last || ids[0] != 1 || ids[len(ids)-1] != last {
 		t.Errorf("got %d messages (%v) before 1001, want 1..%d", len(ids), ids, last)
@@ -568,7 +570,7 @@ func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
 		if err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-	case <-time.After(streamWait):
+	case <-time.After(transportstest.Wait):
 		t.Fatal("shutdown did not finish")
 	}
 }
@@ -579,16 +581,20 @@ func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
 // --send-timeout.
 func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, "--send-buffer", "4096", "--send-timeout", "1s", "--write-timeout", "10s")
-	d := websocket.Dialer{HandshakeTimeout: streamWait, NetDialContext: dialSmallReadBuffer}
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.SendBuffer = 4096
+		c.SendTimeout = time.Second
+		c.WriteTimeout = 10 * time.Second
+	})
+	d := websocket.Dialer{HandshakeTimeout: transportstest.Wait, NetDialContext: transportstest.DialSmallReadBuffer}
 	conn, _, err := d.Dial(ts.WS()+"/api/ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	stuck := &wsClient{conn}
+	stuck := &transportstest.WSClient{Conn: conn}
 	stuck.Hello(t) // and reads nothing more until it is dropped
-	healthy, _ := wsDialHello(t, ts, "")
+	healthy, _ := ts.DialWSHello(t, "")
 
 	last, failed := readsInOrder(func() ([]byte, error) {
 		_, b, err := healthy.TryRead()
@@ -619,13 +625,13 @@ func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 // TestWSConnectionsLeakNoGoroutines: connections that end, by the client
 // closing or by /api/drop, leave no goroutine behind.
 func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
-	ts := startServer(t)
-	publishN(t, ts.URL, 1)
+	ts := transportstest.Start(t, nil)
+	ts.PublishN(t, 1)
 	base := runtime.NumGoroutine()
 	for round := range 3 {
-		var closing, dropped []*wsClient
+		var closing, dropped []*transportstest.WSClient
 		for i := range 20 {
-			c, _ := wsDialHello(t, ts, "since=0")
+			c, _ := ts.DialWSHello(t, "since=0")
 			c.Message(t)
 			if i%2 == 0 {
 				closing = append(closing, c)
@@ -634,31 +640,31 @@ func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
 			}
 		}
 		for _, c := range closing {
-			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(streamWait))
+			c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(transportstest.Wait))
 			c.ClosedWith(t, websocket.CloseNormalClosure)
 			c.Close()
 		}
-		awaitCond(t, "the closed connections to end", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 10 })
-		if n := dropConns(t, ts.URL, "ws"); n != 10 {
+		transportstest.Await(t, "the closed connections to end", func() bool { return ts.Stats(t).Transports["ws"].Clients == 10 })
+		if n := ts.Drop(t, "ws"); n != 10 {
 			t.Fatalf("round %d: dropped %d, want 10", round, n)
 		}
 		for _, c := range dropped {
 			c.ClosedWith(t, websocket.CloseAbnormalClosure)
 			c.Close()
 		}
-		awaitCond(t, "every connection to end", func() bool { return fetchStats(t, ts.URL, "ws").Clients == 0 })
+		transportstest.Await(t, "every connection to end", func() bool { return ts.Stats(t).Transports["ws"].Clients == 0 })
 
 		// Clients that hang up right after the upgrade.
 		for range 20 {
-			c := wsDial(t, ts, "since=0")
+			c := ts.DialWS(t, "since=0")
 			c.Close()
 		}
-		awaitCond(t, "the hung-up connections to end", func() bool {
-			st := fetchStats(t, ts.URL, "ws")
+		transportstest.Await(t, "the hung-up connections to end", func() bool {
+			st := ts.Stats(t).Transports["ws"]
 			return st.Clients == 0 && st.Requests >= int64(40*(round+1))
 		})
 	}
-	deadline := time.Now().Add(streamWait)
+	deadline := time.Now().Add(transportstest.Wait)
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
@@ -675,8 +681,8 @@ func TestWSConnectionsLeakNoGoroutines(t *testing.T) {
 func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 	// A short heartbeat puts pings among the other frames; not so short
 	// that a busy machine misses a pong and closes the connection.
-	ts := startServer(t, "--heartbeat", "200ms")
-	c, _ := wsDialHello(t, ts, "since=0")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.Heartbeat = 200 * time.Millisecond })
+	c, _ := ts.DialWSHello(t, "since=0")
 	const n = 200
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -686,7 +692,7 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 	go func() { // the client's writer
 		defer wg.Done()
 		for i := range n {
-			c.SetWriteDeadline(time.Now().Add(streamWait))
+			c.SetWriteDeadline(time.Now().Add(transportstest.Wait))
 			frames := []string{`{"type":"ping"}`, `ping`, fmt.Sprintf(`{"type":"publish","data":%d,"ref":%d}`, i, i), `{"type":"nope"}`}
 			for _, f := range frames {
 				if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
@@ -728,7 +734,7 @@ func TestWSOneWriterUnderConcurrentReplies(t *testing.T) {
 		case bytes.HasPrefix(b, []byte(`{"type":"error"`)):
 			errs++
 		default:
-			if m := decodeMessage(t, b); m.ID != uint64(msgs+1) {
+			if m := transportstest.DecodeMessage(t, b); m.ID != uint64(msgs+1) {
 				t.Fatalf("message %d after %d, want them in order", m.ID, msgs)
 			}
 			msgs++
@@ -745,28 +751,31 @@ func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 	t.Parallel()
 	// A --send-timeout far longer than the test: the stuck connection is
 	// not dropped as too slow before it is cut.
-	ts := startServer(t, "--send-timeout", "1m", "--write-timeout", "2m")
-	stuck, _ := wsDialHello(t, ts, "") // and never reads again
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.SendTimeout = time.Minute
+		c.WriteTimeout = 2 * time.Minute
+	})
+	stuck, _ := ts.DialWSHello(t, "") // and never reads again
 	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
 
 	big := `"` + strings.Repeat("x", 30<<10) + `"`
 	for range 200 { // 6 MB: more than the socket buffers hold
-		publishData(t, ts.URL, big)
+		ts.Publish(t, big)
 	}
-	before := fetchStats(t, ts.URL, "ws").BytesIn
+	before := ts.Stats(t).Transports["ws"].BytesIn
 	const pings = 100 // more than the reply queue (64) holds
 	for range pings {
 		stuck.Send(t, "ping")
 	}
 	// Each ping is 10 bytes (header, mask, "ping"). Once the server has read
 	// 65, one more than its reply queue holds, its read pump waits.
-	awaitCond(t, "the server to read the pings", func() bool { return fetchStats(t, ts.URL, "ws").BytesIn >= before+65*10 })
+	transportstest.Await(t, "the server to read the pings", func() bool { return ts.Stats(t).Transports["ws"].BytesIn >= before+65*10 })
 
-	if n := dropConns(t, ts.URL, "ws"); n != 1 {
+	if n := ts.Drop(t, "ws"); n != 1 {
 		t.Fatalf("dropped %d, want 1", n)
 	}
 	start := time.Now()
-	for fetchStats(t, ts.URL, "ws").Clients != 0 {
+	for ts.Stats(t).Transports["ws"].Clients != 0 {
 		if time.Since(start) > 3*time.Second {
 			t.Fatalf("the cut connection is still counted %v after /api/drop: its pumps did not end", time.Since(start).Round(time.Millisecond))
 		}
@@ -782,17 +791,20 @@ func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
 	t.Parallel()
 	// A --send-timeout far longer than the test: the old connection is not
 	// dropped as too slow before it is replaced.
-	ts := startServer(t, "--send-timeout", "1m", "--write-timeout", "2m")
-	old, _ := wsDialHello(t, ts, "client=phone") // and never reads again
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.SendTimeout = time.Minute
+		c.WriteTimeout = 2 * time.Minute
+	})
+	old, _ := ts.DialWSHello(t, "client=phone") // and never reads again
 	old.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
 	big := `"` + strings.Repeat("x", 30<<10) + `"`
 	last := uint64(0)
 	for range 200 { // 6 MB: more than the socket buffers hold
-		last = publishData(t, ts.URL, big)
+		last = ts.Publish(t, big)
 	}
 
 	start := time.Now()
-	c := wsDial(t, ts, "client=phone&since="+strconv.FormatUint(last, 10))
+	c := ts.DialWS(t, "client=phone&since="+strconv.FormatUint(last, 10))
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, b, err := c.ReadMessage()
 	if err != nil {
@@ -813,9 +825,9 @@ func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
 // publish frame, 400 for POST /api/messages, as for plain text), and no
 // subscriber ever gets a frame that is not UTF-8.
 func TestWSTextFramesAreValidUTF8(t *testing.T) {
-	ts := startServer(t)
-	sub, _ := wsDialHello(t, ts, "")
-	pub, _ := wsDialHello(t, ts, "")
+	ts := transportstest.Start(t, nil)
+	sub, _ := ts.DialWSHello(t, "")
+	pub, _ := ts.DialWSHello(t, "")
 	// reply reads pub's frames up to the next ack or error frame.
 	reply := func() []byte {
 		for {
@@ -852,7 +864,7 @@ func TestWSTextFramesAreValidUTF8(t *testing.T) {
 		t.Errorf("POST of JSON that is not UTF-8: %d %q, want 400", resp.StatusCode, body)
 	}
 
-	end := publishData(t, ts.URL, `"end"`)
+	end := ts.Publish(t, `"end"`)
 	for {
 		b := sub.ReadText(t)
 		if !utf8.Valid(b) {

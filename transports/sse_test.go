@@ -1,12 +1,13 @@
-package main
+package transports_test
 
-// The Server-Sent Events contract (API.md, "Server-Sent Events"), over real
-// HTTP on loopback, and regression tests for the r3labs/sse traps of
-// PITFALLS.md (numbered #1 to #10 there).
+// The Server-Sent Events contract (README.md, "Server-Sent Events"), over
+// real HTTP on loopback, and the r3labs/sse traps pinned where they bite.
 
 import (
 	"context"
 	"fmt"
+	"fourway/transports"
+	"fourway/transports/transportstest"
 	"io"
 	"net"
 	"net/http"
@@ -19,8 +20,8 @@ import (
 )
 
 func TestSSEHeaders(t *testing.T) {
-	ts := startServer(t)
-	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	ts := transportstest.Start(t, nil)
+	s := ts.OpenSSE(t, nil, "/api/sse")
 	for name, want := range map[string]string{
 		"Content-Type":      "text/event-stream",
 		"Cache-Control":     "no-cache",
@@ -46,11 +47,11 @@ func TestSSEHelloIsTheFirstEvent(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t)
-			publishN(t, ts.URL, tc.published)
-			epoch := serverEpoch(t, ts.URL)
-			ev := sseOpen(t, nil, ts.URL+"/api/sse"+strings.ReplaceAll(tc.query, "{E}", epoch)).Next(t)
-			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || ev.Data != `{"next":`+tc.id+`,"epoch":"`+epoch+`","retry_ms":2000,"keepalive_ms":15000}` {
+			ts := transportstest.Start(t, nil)
+			ts.PublishN(t, tc.published)
+			epoch := ts.Epoch(t)
+			ev := ts.OpenSSE(t, nil, "/api/sse"+strings.ReplaceAll(tc.query, "{E}", epoch)).Next(t)
+			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || string(ev.Data) != `{"next":`+tc.id+`,"epoch":"`+epoch+`","retry_ms":2000,"keepalive_ms":15000}` {
 				t.Errorf("first event %q, want hello with id %s:%s and data {\"next\":%s,\"epoch\":%q,\"retry_ms\":2000,\"keepalive_ms\":15000}", ev.Raw, epoch, tc.id, tc.id, epoch)
 			}
 			if ev.Retry != "2000" {
@@ -77,10 +78,10 @@ func TestSSECursor(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := startServer(t)
-			publishN(t, ts.URL, 5)
-			epoch := serverEpoch(t, ts.URL)
-			s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query)
+			ts := transportstest.Start(t, nil)
+			ts.PublishN(t, 5)
+			epoch := ts.Epoch(t)
+			s := ts.OpenSSE(t, nil, "/api/sse"+tc.query)
 			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != epoch+":"+tc.hello {
 				t.Fatalf("got %q, want hello with id %s:%s", ev.Raw, epoch, tc.hello)
 			}
@@ -89,7 +90,7 @@ func TestSSECursor(t *testing.T) {
 					t.Fatalf("got %q, want message %d", ev.Raw, id)
 				}
 			}
-			publishData(t, ts.URL, `"six"`)
+			ts.Publish(t, `"six"`)
 			if ev, m := s.NextMessage(t); m.ID != 6 {
 				t.Fatalf("after the backlog got %q, want message 6", ev.Raw)
 			}
@@ -101,9 +102,9 @@ func TestSSEMissedAndReset(t *testing.T) {
 	// History 5 after 12 publishes: 8..12 are retained, so the stream
 	// continues from cursor 7. A reset reads as from 0 of the server's
 	// epoch, so it comes with what is gone since, after the reset.
-	ts := startServer(t, "--history", "5")
-	publishN(t, ts.URL, 12)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, func(c *transports.Config) { c.History = 5 })
+	ts.PublishN(t, 12)
+	epoch := ts.Epoch(t)
 	type edge struct{ event, id, data string }
 	reset := edge{"reset", epoch + ":7", `{"reset":true,"epoch":"` + epoch + `"}`}
 	missed7 := edge{"missed", epoch + ":7", `{"missed":7}`}
@@ -124,13 +125,13 @@ func TestSSEMissedAndReset(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := sseOpen(t, nil, ts.URL+"/api/sse?"+tc.query)
+			s := ts.OpenSSE(t, nil, "/api/sse?"+tc.query)
 			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != tc.hello {
 				t.Fatalf("got %q, want hello with id %s", ev.Raw, tc.hello)
 			}
 			for _, want := range tc.edges {
 				ev := s.NextEvent(t)
-				if ev.Event != want.event || ev.Data != want.data || ev.ID != want.id {
+				if ev.Event != want.event || string(ev.Data) != want.data || ev.ID != want.id {
 					t.Fatalf("got %q, want event %s, id %s, data %s", ev.Raw, want.event, want.id, want.data)
 				}
 			}
@@ -165,9 +166,9 @@ func TestSSELastEventIDBeatsSince(t *testing.T) {
 		{"header 0 over since", "?since=4", "{E}:0", "{E}:0", false, 1},
 		{"header of another epoch", "?since=4&epoch={E}", "other:4", "other:4", true, 1},
 	}
-	ts := startServer(t)
-	publishN(t, ts.URL, 5)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, nil)
+	ts.PublishN(t, 5)
+	epoch := ts.Epoch(t)
 	e := func(s string) string { return strings.ReplaceAll(s, "{E}", epoch) }
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,12 +176,12 @@ func TestSSELastEventIDBeatsSince(t *testing.T) {
 			if tc.lastEventID != "" {
 				header = []string{"Last-Event-ID", e(tc.lastEventID)}
 			}
-			s := sseOpen(t, nil, ts.URL+"/api/sse"+e(tc.query), header...)
+			s := ts.OpenSSE(t, nil, "/api/sse"+e(tc.query), header...)
 			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != e(tc.hello) {
 				t.Fatalf("got %q, want hello with id %s", ev.Raw, e(tc.hello))
 			}
 			if tc.reset {
-				if ev := s.NextEvent(t); ev.Event != "reset" || ev.ID != epoch+":0" || ev.Data != `{"reset":true,"epoch":"`+epoch+`"}` {
+				if ev := s.NextEvent(t); ev.Event != "reset" || ev.ID != epoch+":0" || string(ev.Data) != `{"reset":true,"epoch":"`+epoch+`"}` {
 					t.Fatalf("got %q, want a reset to %s:0", ev.Raw, epoch)
 				}
 			}
@@ -197,7 +198,7 @@ func TestSSELastEventIDBeatsSince(t *testing.T) {
 // library must never answer with its own 400 (text) or 500; the server
 // refuses with its JSON 400 before any stream starts.
 func TestSSEMalformedCursorIsRefusedBeforeTheStream(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	bad := []string{"-1", "1.5", "abc", "1e3", "0x10", "+1", "99999999999999999999999"}
 	badEpochs := []string{"a.b", "a:b", "a%20b", strings.Repeat("e", 33)}
 	var badIDs []string // Last-Event-ID: epoch:cursor or a bare cursor
@@ -209,19 +210,19 @@ func TestSSEMalformedCursorIsRefusedBeforeTheStream(t *testing.T) {
 		values := map[string][]string{"Last-Event-ID": badIDs, "since": bad, "epoch": badEpochs}[where]
 		for _, v := range values {
 			t.Run(where+"="+v, func(t *testing.T) {
-				url, header := ts.URL+"/api/sse", []string{"Last-Event-ID", v}
+				path, header := "/api/sse", []string{"Last-Event-ID", v}
 				switch where {
 				case "since":
-					url, header = url+"?since="+v, nil
+					path, header = path+"?since="+v, nil
 				case "epoch":
-					url, header = url+"?since=1&epoch="+v, nil
+					path, header = path+"?since=1&epoch="+v, nil
 				}
-				resp, _ := sseGet(t, nil, url, header...)
+				resp, _ := ts.GetSSE(t, nil, path, header...)
 				body, err := io.ReadAll(resp.Body) // must end: no stream
 				if err != nil {
 					t.Fatal(err)
 				}
-				jsonError(t, resp, body, http.StatusBadRequest)
+				transportstest.JSONError(t, resp, body, http.StatusBadRequest)
 			})
 		}
 	}
@@ -231,9 +232,9 @@ func TestSSEMalformedCursorIsRefusedBeforeTheStream(t *testing.T) {
 // side: cursors the library cannot parse (it uses a signed int) and a
 // ?stream= it does not know must not reach it.
 func TestSSEValidCursorsTheLibraryWouldRefuse(t *testing.T) {
-	ts := startServer(t)
-	publishN(t, ts.URL, 2)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, nil)
+	ts.PublishN(t, 2)
+	epoch := ts.Epoch(t)
 	cases := []struct {
 		name   string
 		query  string
@@ -249,7 +250,7 @@ func TestSSEValidCursorsTheLibraryWouldRefuse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query, tc.header...)
+			s := ts.OpenSSE(t, nil, "/api/sse"+tc.query, tc.header...)
 			if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != epoch+":"+tc.hello {
 				t.Fatalf("got %q, want hello with id %s:%s", ev.Raw, epoch, tc.hello)
 			}
@@ -257,7 +258,7 @@ func TestSSEValidCursorsTheLibraryWouldRefuse(t *testing.T) {
 			if tc.next == "reset" && ev.Event != "reset" {
 				t.Fatalf("got %q, want a reset", ev.Raw)
 			}
-			if tc.next == "message" && (ev.Event != "" || decodeMessage(t, []byte(ev.Data)).ID != 2) {
+			if tc.next == "message" && (ev.Event != "" || transportstest.DecodeMessage(t, ev.Data).ID != 2) {
 				t.Fatalf("got %q, want message 2", ev.Raw)
 			}
 		})
@@ -269,9 +270,9 @@ func TestSSEValidCursorsTheLibraryWouldRefuse(t *testing.T) {
 // same bytes as the poll answer's: exactly "id: E:N\ndata: <json>\n\n"
 // (r3labs #4).
 func TestSSEMessageEventBytes(t *testing.T) {
-	ts := startServer(t)
-	epoch := serverEpoch(t, ts.URL)
-	s := sseOpen(t, nil, ts.URL+"/api/sse?since=0")
+	ts := transportstest.Start(t, nil)
+	epoch := ts.Epoch(t)
+	s := ts.OpenSSE(t, nil, "/api/sse?since=0")
 	s.NextEvent(t) // hello
 	bodies := []struct{ contentType, body string }{
 		{"application/json", `{"user":"ana","text":"hi"}`},
@@ -288,7 +289,7 @@ func TestSSEMessageEventBytes(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	polled := pollRaw(t, ts.URL)
+	polled := ts.PollRaw(t)
 	for id := uint64(1); id <= uint64(len(bodies)); id++ {
 		ev, _ := s.NextMessage(t)
 		want := fmt.Sprintf("id: %s:%d\ndata: %s\n\n", epoch, id, polled[id])
@@ -304,20 +305,23 @@ func TestSSEMessageEventBytes(t *testing.T) {
 // reconnect carries both; and a message's id is its message id, not a
 // position in a library log.
 func TestSSEEveryEventHasOurEpochAndDecimalID(t *testing.T) {
-	ts := startServer(t, "--history", "10", "--sse-keepalive", "50ms")
-	publishN(t, ts.URL, 30)
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.History = 10
+		c.SSEKeepalive = 50 * time.Millisecond
+	})
+	ts.PublishN(t, 30)
+	epoch := ts.Epoch(t)
 	eventID := regexp.MustCompile(`^` + regexp.QuoteMeta(epoch) + `:(0|[1-9][0-9]*)$`)
 	// hello, missed, messages; hello, messages; hello, reset, missed,
 	// messages; hello, messages: each stream runs until two pings went by too.
 	for _, query := range []string{"?since=5", "?since=25", "?since=99", ""} {
 		t.Run(query, func(t *testing.T) {
-			s := sseOpen(t, nil, ts.URL+"/api/sse"+query)
-			last := publishN(t, ts.URL, 2)
+			s := ts.OpenSSE(t, nil, "/api/sse"+query)
+			last := ts.PublishN(t, 2)
 			pings, sawLast := 0, false
 			for pings < 2 || !sawLast {
 				ev := s.Next(t)
-				if ev.isComment() {
+				if ev.IsComment() {
 					pings++
 					continue
 				}
@@ -325,7 +329,7 @@ func TestSSEEveryEventHasOurEpochAndDecimalID(t *testing.T) {
 					t.Fatalf("event %q: id %q, want %s: and a decimal id", ev.Raw, ev.ID, epoch)
 				}
 				if ev.Event == "" {
-					m := decodeMessage(t, []byte(ev.Data))
+					m := transportstest.DecodeMessage(t, ev.Data)
 					if epoch+":"+strconv.FormatUint(m.ID, 10) != ev.ID {
 						t.Fatalf("event %q: id %s, want %s:%d, the message id", ev.Raw, ev.ID, epoch, m.ID)
 					}
@@ -340,8 +344,8 @@ func TestSSEEveryEventHasOurEpochAndDecimalID(t *testing.T) {
 // so the server writes a ": ping" comment every --sse-keepalive.
 func TestSSEKeepaliveComments(t *testing.T) {
 	const period = 100 * time.Millisecond
-	ts := startServer(t, "--sse-keepalive", period.String())
-	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.SSEKeepalive = period })
+	s := ts.OpenSSE(t, nil, "/api/sse")
 	s.NextEvent(t) // hello
 	var at []time.Time
 	for i := range 4 {
@@ -360,11 +364,11 @@ func TestSSEKeepaliveComments(t *testing.T) {
 // history. However many messages went by, a new subscriber gets only what
 // its cursor asks for, once.
 func TestSSEHasNoReplayLog(t *testing.T) {
-	ts := startServer(t)
-	old := sseOpen(t, nil, ts.URL+"/api/sse")
+	ts := transportstest.Start(t, nil)
+	old := ts.OpenSSE(t, nil, "/api/sse")
 	old.NextEvent(t)
 	const n = 300
-	publishN(t, ts.URL, n)
+	ts.PublishN(t, n)
 	for id := uint64(1); id <= n; id++ {
 		if ev, m := old.NextMessage(t); m.ID != id {
 			t.Fatalf("got %q, want message %d", ev.Raw, id)
@@ -379,13 +383,13 @@ func TestSSEHasNoReplayLog(t *testing.T) {
 		{"since 0", "?since=0", 1},
 		{"since 0 again", "?since=0", 1},
 	}
-	var streams []*sseStream
+	var streams []*transportstest.SSEStream
 	for _, tc := range cases {
-		s := sseOpen(t, nil, ts.URL+"/api/sse"+tc.query)
+		s := ts.OpenSSE(t, nil, "/api/sse"+tc.query)
 		s.NextEvent(t) // hello
 		streams = append(streams, s)
 	}
-	publishData(t, ts.URL, `"new"`)
+	ts.Publish(t, `"new"`)
 	streams = append(streams, old)
 	cases = append(cases, struct {
 		name, query string
@@ -401,7 +405,7 @@ func TestSSEHasNoReplayLog(t *testing.T) {
 		})
 	}
 	// Nothing more: the next thing on every stream is the next message.
-	publishData(t, ts.URL, `"newer"`)
+	ts.Publish(t, `"newer"`)
 	for i, s := range streams {
 		if ev, m := s.NextMessage(t); m.ID != n+2 {
 			t.Errorf("%s: got %q, want message %d", cases[i].name, ev.Raw, n+2)
@@ -415,32 +419,35 @@ func TestSSEHasNoReplayLog(t *testing.T) {
 // to resume later from its Last-Event-ID.
 func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, "--send-buffer", "4096", "--send-timeout", "1s", "--write-timeout", "10s")
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.SendBuffer = 4096
+		c.SendTimeout = time.Second
+		c.WriteTimeout = 10 * time.Second
+	})
 	addr := strings.TrimPrefix(ts.URL, "http://")
-	stuck, err := dialSmallReadBuffer(context.Background(), "tcp", addr)
+	stuck, err := transportstest.DialSmallReadBuffer(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
 	fmt.Fprintf(stuck, "GET /api/sse HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // and never read
-	healthy := sseOpen(t, nil, ts.URL+"/api/sse")
+	healthy := ts.OpenSSE(t, nil, "/api/sse")
 	healthy.NextEvent(t)
-	awaitCond(t, "both subscribers", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 2 })
+	transportstest.Await(t, "both subscribers", func() bool { return ts.Stats(t).Transports["sse"].Clients == 2 })
 
 	last, failed := readsInOrder(func() ([]byte, error) {
 		for {
-			select {
-			case ev := <-healthy.events:
-				if ev.isComment() {
-					continue
-				}
-				if ev.Event != "" {
-					return nil, fmt.Errorf("event %q, want a message", ev.Raw)
-				}
-				return []byte(ev.Data), nil
-			case <-healthy.done:
-				return nil, fmt.Errorf("the stream ended: %v", healthy.err)
+			ev, err := healthy.TryNext()
+			if err != nil {
+				return nil, err
 			}
+			if ev.IsComment() {
+				continue
+			}
+			if ev.Event != "" {
+				return nil, fmt.Errorf("event %q, want a message", ev.Raw)
+			}
+			return ev.Data, nil
 		}
 	})
 	stuckReaderIsDropped(t, ts, "sse", last, failed)
@@ -448,7 +455,7 @@ func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 	// The stuck one's socket was cut: read now, with room to take what is
 	// on its way at once, it ends.
 	stuck.(*net.TCPConn).SetReadBuffer(1 << 20)
-	stuck.SetReadDeadline(time.Now().Add(streamWait))
+	stuck.SetReadDeadline(time.Now().Add(transportstest.Wait))
 	if _, err := io.Copy(io.Discard, stuck); err != nil {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Fatalf("the dropped reader's socket is still open: %v", err)
@@ -459,17 +466,17 @@ func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 // TestSSEStreamsLeakNoGoroutines pins r3labs #8: streams that end, by the
 // client leaving or by /api/drop, leave no goroutine behind.
 func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()
-	publishN(t, ts.URL, 1)
-	awaitCond(t, "a settled server", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 0 })
+	ts.PublishN(t, 1)
+	transportstest.Await(t, "a settled server", func() bool { return ts.Stats(t).Transports["sse"].Clients == 0 })
 	base := runtime.NumGoroutine()
 
 	for round := range 3 {
-		var left, dropped []*sseStream
+		var left, dropped []*transportstest.SSEStream
 		for i := range 20 {
-			s := sseOpen(t, client, ts.URL+"/api/sse?since=0")
+			s := ts.OpenSSE(t, client, "/api/sse?since=0")
 			s.NextEvent(t) // hello
 			s.NextMessage(t)
 			if i%2 == 0 {
@@ -481,8 +488,8 @@ func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
 		for _, s := range left {
 			s.Close()
 		}
-		awaitCond(t, "the left streams to end", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 10 })
-		if n := dropConns(t, ts.URL, "sse"); n != 10 {
+		transportstest.Await(t, "the left streams to end", func() bool { return ts.Stats(t).Transports["sse"].Clients == 10 })
+		if n := ts.Drop(t, "sse"); n != 10 {
 			t.Fatalf("round %d: dropped %d, want 10", round, n)
 		}
 		for _, s := range dropped {
@@ -490,24 +497,24 @@ func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
 				t.Fatalf("round %d: a dropped stream ended cleanly (%v), want it cut", round, err)
 			}
 		}
-		awaitCond(t, "the dropped streams to end", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 0 })
+		transportstest.Await(t, "the dropped streams to end", func() bool { return ts.Stats(t).Transports["sse"].Clients == 0 })
 
 		// Clients that hang up at once, before or around the hello.
 		addr := strings.TrimPrefix(ts.URL, "http://")
 		for range 20 {
-			conn, err := net.DialTimeout("tcp", addr, streamWait)
+			conn, err := net.DialTimeout("tcp", addr, transportstest.Wait)
 			if err != nil {
 				t.Fatal(err)
 			}
 			fmt.Fprintf(conn, "GET /api/sse?since=0 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
 			conn.Close()
 		}
-		awaitCond(t, "the hung-up streams to end", func() bool {
-			st := fetchStats(t, ts.URL, "sse")
+		transportstest.Await(t, "the hung-up streams to end", func() bool {
+			st := ts.Stats(t).Transports["sse"]
 			return st.Clients == 0 && st.Requests >= int64(40*(round+1))
 		})
 	}
-	deadline := time.Now().Add(streamWait)
+	deadline := time.Now().Add(transportstest.Wait)
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
@@ -519,28 +526,28 @@ func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
 }
 
 func TestSSEDropThenResumeWithLastEventIDLosesNothing(t *testing.T) {
-	ts := startServer(t)
-	s := sseOpen(t, nil, ts.URL+"/api/sse?since=0")
+	ts := transportstest.Start(t, nil)
+	s := ts.OpenSSE(t, nil, "/api/sse?since=0")
 	s.NextEvent(t)
-	publishN(t, ts.URL, 3)
+	ts.PublishN(t, 3)
 	var last string
 	for range 3 {
 		ev, _ := s.NextMessage(t)
 		last = ev.ID // what a browser's EventSource remembers
 	}
-	if n := dropConns(t, ts.URL, "sse"); n != 1 {
+	if n := ts.Drop(t, "sse"); n != 1 {
 		t.Fatalf("dropped %d streams, want 1", n)
 	}
 	if _, err := s.Ended(t); err == io.EOF {
 		t.Fatal("the dropped stream ended cleanly, want it cut")
 	}
-	publishN(t, ts.URL, 4) // published while away
+	ts.PublishN(t, 4) // published while away
 
-	s = sseOpen(t, nil, ts.URL+"/api/sse?since=1", "Last-Event-ID", last)
+	s = ts.OpenSSE(t, nil, "/api/sse?since=1", "Last-Event-ID", last)
 	if ev := s.NextEvent(t); ev.Event != "hello" || ev.ID != last {
 		t.Fatalf("got %q, want hello with id %s", ev.Raw, last)
 	}
-	publishN(t, ts.URL, 1)
+	ts.PublishN(t, 1)
 	for want := uint64(4); want <= 8; want++ {
 		if ev, m := s.NextMessage(t); m.ID != want {
 			t.Fatalf("after the resume got %q, want message %d", ev.Raw, want)
@@ -549,10 +556,10 @@ func TestSSEDropThenResumeWithLastEventIDLosesNothing(t *testing.T) {
 }
 
 func TestSSEShutdownEndsTheStreamAfterEveryAckedMessage(t *testing.T) {
-	ts := startServer(t)
-	s := sseOpen(t, nil, ts.URL+"/api/sse")
+	ts := transportstest.Start(t, nil)
+	s := ts.OpenSSE(t, nil, "/api/sse")
 	s.NextEvent(t)
-	last := publishN(t, ts.URL, 50)
+	last := ts.PublishN(t, 50)
 	stopped := make(chan error, 1)
 	go func() { stopped <- ts.Stop() }()
 	events, err := s.Ended(t)
@@ -561,8 +568,8 @@ func TestSSEShutdownEndsTheStreamAfterEveryAckedMessage(t *testing.T) {
 	}
 	var ids []uint64
 	for _, ev := range events {
-		if !ev.isComment() {
-			ids = append(ids, decodeMessage(t, []byte(ev.Data)).ID)
+		if !ev.IsComment() {
+			ids = append(ids, transportstest.DecodeMessage(t, ev.Data).ID)
 		}
 	}
 	if uint64(len(ids)) != last || ids[0] != 1 || ids[len(ids)-1] != last {
@@ -573,21 +580,21 @@ func TestSSEShutdownEndsTheStreamAfterEveryAckedMessage(t *testing.T) {
 		if err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-	case <-time.After(streamWait):
+	case <-time.After(transportstest.Wait):
 		t.Fatal("shutdown did not finish")
 	}
 }
 
 func TestSSEConnectionLimitAnswers503(t *testing.T) {
-	ts := startServer(t, "--max-clients", "2")
-	a := sseOpen(t, nil, ts.URL+"/api/sse")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.MaxClients = 2 })
+	a := ts.OpenSSE(t, nil, "/api/sse")
 	a.NextEvent(t)
-	sseOpen(t, nil, ts.URL+"/api/sse").NextEvent(t)
-	resp, _ := sseGet(t, nil, ts.URL+"/api/sse")
+	ts.OpenSSE(t, nil, "/api/sse").NextEvent(t)
+	resp, _ := ts.GetSSE(t, nil, "/api/sse")
 	body, _ := io.ReadAll(resp.Body)
-	jsonError(t, resp, body, http.StatusServiceUnavailable)
+	transportstest.JSONError(t, resp, body, http.StatusServiceUnavailable)
 
 	a.Close()
-	awaitCond(t, "a free place", func() bool { return fetchStats(t, ts.URL, "sse").Clients == 1 })
-	sseOpen(t, nil, ts.URL+"/api/sse").NextEvent(t)
+	transportstest.Await(t, "a free place", func() bool { return ts.Stats(t).Transports["sse"].Clients == 1 })
+	ts.OpenSSE(t, nil, "/api/sse").NextEvent(t)
 }

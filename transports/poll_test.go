@@ -1,34 +1,27 @@
-package main
+package transports_test
+
+// The poll answer both polls share (README.md, "Short polling"), and the
+// short poll itself.
 
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
+	"fourway/transports"
+	"fourway/transports/transportstest"
+	"fourway/transports/wire"
+	"strconv"
 	"strings"
 	"testing"
 )
-
-// getRaw GETs url and returns status, body and response.
-func getRaw(t testing.TB, url string) (int, string, *http.Response) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp
-}
 
 // Both polls answer with the same page, so they share the cursor cases.
 // (A long poll with nothing new would wait: every case here has an answer,
 // except "caught up", which is given a 1 s timeout.) {E} in a query is the
 // server's epoch.
 func TestPollCursorCases(t *testing.T) {
-	ts := startServer(t, "--history", "5")
-	publishN(t, ts.URL, 8) // retains 4..8
-	epoch := serverEpoch(t, ts.URL)
+	ts := transportstest.Start(t, func(c *transports.Config) { c.History = 5 })
+	ts.PublishN(t, 8) // retains 4..8
+	epoch := ts.Epoch(t)
 	cases := []struct {
 		name, query string
 		ids         []uint64
@@ -56,14 +49,14 @@ func TestPollCursorCases(t *testing.T) {
 				if path == "/api/poll" {
 					query = strings.Replace(strings.Replace(query, "&timeout=1", "", 1), "timeout=1", "", 1)
 				}
-				code, body, resp := getRaw(t, ts.URL+path+"?"+query)
+				code, body, resp := ts.Get(t, path+"?"+query)
 				if code != 200 {
 					t.Fatalf("status %d: %s", code, body)
 				}
 				if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 					t.Errorf("Cache-Control = %q, want no-store", cc)
 				}
-				var a pollAnswer
+				var a wire.Page
 				if err := json.Unmarshal([]byte(body), &a); err != nil {
 					t.Fatalf("%v: %s", err, body)
 				}
@@ -86,9 +79,9 @@ func TestPollCursorCases(t *testing.T) {
 					t.Fatalf("answer names a case that does not apply: %s", body)
 				}
 				tail := body[strings.LastIndex(body, "]")+1:]
-				want := `,"next":` + itoa(c.next)
+				want := `,"next":` + strconv.FormatUint(c.next, 10)
 				if c.missed > 0 {
-					want += `,"missed":` + itoa(c.missed)
+					want += `,"missed":` + strconv.FormatUint(c.missed, 10)
 				}
 				if c.reset {
 					want += `,"reset":true`
@@ -105,12 +98,12 @@ func TestPollCursorCases(t *testing.T) {
 }
 
 func TestPollAnswerBytes(t *testing.T) {
-	ts := startServer(t)
-	_, ack := postMessage(t, ts.URL, "", "hi")
+	ts := transportstest.Start(t, nil)
+	_, ack := ts.Post(t, "", "hi")
 	var m struct{ Time json.Number }
 	json.Unmarshal([]byte(ack), &m)
-	epoch := serverEpoch(t, ts.URL)
-	_, body, resp := getRaw(t, ts.URL+"/api/poll?since=0")
+	epoch := ts.Epoch(t)
+	_, body, resp := ts.Get(t, "/api/poll?since=0")
 	want := `{"epoch":"` + epoch + `","messages":[{"id":1,"time":` + m.Time.String() + `,"data":"hi"}],"next":1}`
 	if body != want {
 		t.Fatalf("body\n%s\nwant\n%s", body, want)
@@ -121,7 +114,7 @@ func TestPollAnswerBytes(t *testing.T) {
 }
 
 func TestPollRefusesMalformedInput(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	cases := []string{
 		"since=-1", "since=1.5", "since=abc", "since=0x10", "since=%201", "since=99999999999999999999999",
 		"limit=0", "limit=1001", "limit=-5", "limit=ten",
@@ -133,7 +126,7 @@ func TestPollRefusesMalformedInput(t *testing.T) {
 				continue
 			}
 			t.Run(path+"?"+q, func(t *testing.T) {
-				code, body, _ := getRaw(t, ts.URL+path+"?"+q)
+				code, body, _ := ts.Get(t, path+"?"+q)
 				var e struct{ Error string }
 				if code != 400 || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
 					t.Fatalf("got %d %s, want 400 with a JSON error", code, body)
@@ -144,13 +137,13 @@ func TestPollRefusesMalformedInput(t *testing.T) {
 }
 
 func TestPollCountsEmptyAnswers(t *testing.T) {
-	ts := startServer(t)
-	before := getStats(t, ts.URL).Transports["poll"]
-	getRaw(t, ts.URL+"/api/poll")
-	getRaw(t, ts.URL+"/api/poll")
-	postMessage(t, ts.URL, "", "x")
-	getRaw(t, ts.URL+"/api/poll?since=0")
-	after := getStats(t, ts.URL).Transports["poll"]
+	ts := transportstest.Start(t, nil)
+	before := ts.Stats(t).Transports["poll"]
+	ts.Get(t, "/api/poll")
+	ts.Get(t, "/api/poll")
+	ts.Post(t, "", "x")
+	ts.Get(t, "/api/poll?since=0")
+	after := ts.Stats(t).Transports["poll"]
 	if d := after.Empty - before.Empty; d != 2 {
 		t.Errorf("empty answers counted %d, want 2", d)
 	}
@@ -159,5 +152,35 @@ func TestPollCountsEmptyAnswers(t *testing.T) {
 	}
 	if d := after.Messages - before.Messages; d != 1 {
 		t.Errorf("messages counted %d, want 1", d)
+	}
+}
+
+func TestPollAnswersAreBoundedInBytes(t *testing.T) {
+	ts := transportstest.Start(t, nil)
+	big := `"` + strings.Repeat("y", 60_000) + `"`
+	for range 40 { // 2.4 MB
+		ts.Publish(t, big)
+	}
+	cursor, pages := uint64(0), 0
+	for cursor < 40 {
+		_, body, _ := ts.Get(t, "/api/poll?limit=1000&since="+strconv.FormatUint(cursor, 10))
+		var p struct {
+			Messages []json.RawMessage
+			Next     uint64
+			More     bool
+		}
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(body) > 1<<20+4096 {
+			t.Fatalf("an answer of %d bytes, want at most 1 MiB of messages", len(body))
+		}
+		if p.More != (p.Next < 40) {
+			t.Fatalf("answer up to %d says more=%v", p.Next, p.More)
+		}
+		cursor, pages = p.Next, pages+1
+	}
+	if pages < 3 {
+		t.Fatalf("2.4 MB came in %d answers, want at least 3", pages)
 	}
 }

@@ -1,8 +1,14 @@
-package main
+package transports_test
+
+// The long poll (README.md, "Long polling"): held until a message exists
+// or the timeout passes.
 
 import (
 	"context"
 	"fmt"
+	"fourway/transports"
+	"fourway/transports/transportstest"
+	"fourway/transports/wire"
 	"io"
 	"net"
 	"net/http"
@@ -12,19 +18,19 @@ import (
 )
 
 func TestLongPollWakesOnPublish(t *testing.T) {
-	ts := startServer(t)
-	got := make(chan pollAnswer, 1)
+	ts := transportstest.Start(t, nil)
+	got := make(chan wire.Page, 1)
 	go func() {
-		a, err := getPage(context.Background(), ts.URL+"/api/longpoll?since=0&timeout=60")
+		a, err := ts.Page(context.Background(), "/api/longpoll?since=0&timeout=60")
 		if err != nil {
 			t.Error(err)
 		}
 		got <- a
 	}()
-	waitFor(t, "the long poll to be held", 10*time.Second, func() bool {
-		return getStats(t, ts.URL).Transports["longpoll"].Clients == 1
+	transportstest.WaitFor(t, "the long poll to be held", 10*time.Second, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
 	})
-	postMessage(t, ts.URL, "", "wake up")
+	ts.Post(t, "", "wake up")
 	select {
 	case a := <-got:
 		if len(a.Messages) != 1 || a.Next != 1 || a.Epoch == "" || a.More {
@@ -36,11 +42,11 @@ func TestLongPollWakesOnPublish(t *testing.T) {
 }
 
 func TestLongPollTimesOutWithAnEmptyAnswer(t *testing.T) {
-	ts := startServer(t, "--longpoll-timeout", "1s")
-	postMessage(t, ts.URL, "", "one")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.LongPollTimeout = time.Second })
+	ts.Post(t, "", "one")
 	for _, q := range []string{"since=1&timeout=1", "since=1"} { // named timeout, then the server's
 		start := time.Now()
-		a, err := getPage(context.Background(), ts.URL+"/api/longpoll?"+q)
+		a, err := ts.Page(context.Background(), "/api/longpoll?"+q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,13 +57,13 @@ func TestLongPollTimesOutWithAnEmptyAnswer(t *testing.T) {
 			t.Fatalf("%s: answered after %v, before the 1 s hold", q, time.Since(start))
 		}
 	}
-	if e := getStats(t, ts.URL).Transports["longpoll"].Empty; e != 2 {
+	if e := ts.Stats(t).Transports["longpoll"].Empty; e != 2 {
 		t.Fatalf("empty answers %d, want 2", e)
 	}
 }
 
 func TestLongPollFreesItsWaiterWhenTheClientLeaves(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -67,13 +73,13 @@ func TestLongPollFreesItsWaiterWhenTheClientLeaves(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	waitFor(t, "the long poll to be held", 10*time.Second, func() bool {
-		return getStats(t, ts.URL).Transports["longpoll"].Clients == 1
+	transportstest.WaitFor(t, "the long poll to be held", 10*time.Second, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
 	})
 	cancel()
 	<-done
-	waitFor(t, "the waiter to be freed", 10*time.Second, func() bool {
-		return getStats(t, ts.URL).Transports["longpoll"].Clients == 0
+	transportstest.WaitFor(t, "the waiter to be freed", 10*time.Second, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 0
 	})
 }
 
@@ -81,15 +87,15 @@ func TestLongPollFreesItsWaiterWhenTheClientLeaves(t *testing.T) {
 // goes away, the server writes nothing, rather than an empty 200 that is
 // not a page (and that would be counted as bytes sent).
 func TestLongPollClientGoneGetsNoAnswer(t *testing.T) {
-	ts := startServer(t)
+	ts := transportstest.Start(t, nil)
 	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	fmt.Fprintf(c, "GET /api/longpoll?since=0&timeout=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	waitFor(t, "the long poll to be held", 10*time.Second, func() bool {
-		return getStats(t, ts.URL).Transports["longpoll"].Clients == 1
+	transportstest.WaitFor(t, "the long poll to be held", 10*time.Second, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
 	})
 	c.(*net.TCPConn).CloseWrite() // the client is gone, as far as the server can tell
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))

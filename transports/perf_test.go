@@ -1,10 +1,13 @@
-package main
+package transports_test
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"fourway/feed"
+	"fourway/transports"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,17 +24,6 @@ import (
 
 	"github.com/gorilla/websocket"
 )
-
-// Memory per idle connection, measured on a server in a process of its own
-// (this test binary, started again as the server), so that the clients'
-// memory is not counted:
-//
-//	go test -run '^$' -bench IdleConnectionMemory -benchtime 1x .
-//
-// It opens idleConns connections of one transport, lets the server collect
-// garbage, and reports per connection the growth of the server's resident
-// memory and of its Go heap plus goroutine stacks. With
-// FOURWAY_HEAP_PROFILE=FILE the server also writes a heap profile there.
 
 const idleConns = 5000
 
@@ -57,7 +49,19 @@ func TestServerProcess(t *testing.T) {
 	}()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, []string{"--addr", "127.0.0.1:0", "--ticker", "0", "--log-level", "info"}, os.Getenv, os.Stdout); err != nil {
+	// The server as main starts it, the ticker off.
+	cfg := transports.DefaultConfig()
+	cfg.Ticker = 0
+	srv, err := transports.New(feed.NewMemory(cfg.History), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("listening url=http://%s\n", ln.Addr())
+	if err := srv.Serve(ctx, ln); err != nil {
 		t.Fatal(err)
 	}
 }
