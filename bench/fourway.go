@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,6 +22,7 @@ import (
 
 	"fourway/feed"
 	"fourway/transports"
+	"fourway/transports/wire"
 )
 
 // fourway speaks fourway's wire contract (see the repository's API
@@ -51,7 +51,7 @@ func (f fourway) primer(ctx context.Context, c *http.Client, base string) (strin
 	if err != nil {
 		return "", fmt.Errorf("primer: %w", err)
 	}
-	var ack struct{ ID uint64 }
+	var ack wire.Ack
 	if err := json.Unmarshal(body, &ack); err != nil || status != http.StatusCreated {
 		return "", fmt.Errorf("primer: %d %s %v", status, bytes.TrimSpace(body), err)
 	}
@@ -88,20 +88,6 @@ func (fourway) subscriber(transport string) func(context.Context, *sub) {
 	return nil
 }
 
-// page is a poll or long-poll answer:
-//
-//	{"epoch":"E","messages":[...],"next":44}
-//
-// plus "missed":K, "reset":true and "more":true when they apply.
-type page struct {
-	Epoch    string            `json:"epoch"`
-	Messages []json.RawMessage `json:"messages"`
-	Next     uint64            `json:"next"`
-	Missed   uint64            `json:"missed"`
-	Reset    bool              `json:"reset"`
-	More     bool              `json:"more"`
-}
-
 const pollLimit = 1000 // the contract's largest page
 
 // permanentError is an answer that asking again cannot change: a page that
@@ -129,18 +115,8 @@ func statusError(what, status string, code int, body []byte) error {
 	return err
 }
 
-// fourwayQuery is a read's position: ?since=N, and &epoch=E once the
-// server has named the epoch of N.
-func fourwayQuery(since, feedEpoch string) string {
-	q := "since=" + since
-	if feedEpoch != "" {
-		q += "&epoch=" + url.QueryEscape(feedEpoch)
-	}
-	return q
-}
-
-func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, onWritten func()) (page, error) {
-	var p page
+func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, onWritten func()) (wire.Page, error) {
+	var p wire.Page
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return p, permanentError{err}
@@ -167,13 +143,27 @@ func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, 
 	return p, nil
 }
 
-// pollCursor is where a poller stands: the next cursor and its epoch, as
-// the last answer gave them.
+// pollCursor is where a reader stands: the next cursor and its epoch, as
+// the server last gave them.
 type pollCursor struct {
-	next, epoch string
+	next  uint64
+	epoch string
 }
 
-func (s *sub) takePage(cur *pollCursor, p page) {
+// query is the read's position: ?since=N, and &epoch=E once the server
+// has named the epoch of N.
+func (cur pollCursor) query() string { return wire.Query(cur.next, cur.epoch) }
+
+// startCursor is where a subscriber starts: after the primer.
+func startCursor(s *sub) (pollCursor, error) {
+	n, err := strconv.ParseUint(s.cursor, 10, 64)
+	if err != nil {
+		return pollCursor{}, permanentError{fmt.Errorf("the primer's id %q is not a cursor: %w", s.cursor, err)}
+	}
+	return pollCursor{next: n}, nil
+}
+
+func (s *sub) takePage(cur *pollCursor, p wire.Page) {
 	if p.Missed > 0 || p.Reset {
 		s.anomalies++
 	}
@@ -183,7 +173,7 @@ func (s *sub) takePage(cur *pollCursor, p page) {
 		cur.epoch = p.Epoch
 		s.feedEpoch = p.Epoch
 	}
-	cur.next = strconv.FormatUint(p.Next, 10)
+	cur.next = p.Next
 	for _, m := range p.Messages {
 		s.got(m)
 	}
@@ -197,12 +187,16 @@ func (s *sub) takePage(cur *pollCursor, p page) {
 func fourwayPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient()
 	defer c.CloseIdleConnections()
-	cur := pollCursor{next: s.cursor}
+	cur, err := startCursor(s)
+	if err != nil {
+		s.giveUp(ctx, err)
+		return
+	}
 	var k int64
 	for s.waitTick(ctx, &k) {
 		for {
 			before := s.snapshot()
-			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?"+fourwayQuery(cur.next, cur.epoch)+"&limit="+strconv.Itoa(pollLimit), nil)
+			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit), nil)
 			if isPermanent(err) {
 				s.giveUp(ctx, err)
 				return
@@ -226,10 +220,14 @@ func fourwayPoll(ctx context.Context, s *sub) {
 func fourwayLongPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient()
 	defer c.CloseIdleConnections()
-	cur := pollCursor{next: s.cursor}
+	cur, err := startCursor(s)
+	if err != nil {
+		s.giveUp(ctx, err)
+		return
+	}
 	for ctx.Err() == nil {
 		before := s.snapshot()
-		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?"+fourwayQuery(cur.next, cur.epoch)+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
+		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return
@@ -282,101 +280,64 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
-		err = readSSE(resp.Body, func(ev sseEvent) {
-			switch ev.event {
-			case "hello": // data {"next":N,"epoch":"E"}, id E:N
-				s.connected(before)
-				s.markReady()
-				var h struct {
-					Next  *uint64 `json:"next"`
-					Epoch string  `json:"epoch"`
-				}
-				if json.Unmarshal(ev.data, &h) != nil || h.Epoch == "" || h.Next == nil || ev.id != h.Epoch+":"+strconv.FormatUint(*h.Next, 10) {
-					s.anomalies++
-				} else {
-					feedEpoch = h.Epoch
-				}
-			case "":
-				s.got(ev.data)
-				s.unit()
-				if !sseIDMatches(ev.id, feedEpoch, ev.data) {
-					s.anomalies++
-				}
-			case "reset": // data {"reset":true,"epoch":"NEW"}: ids continue from 0 of NEW
-				s.anomalies++
-				var r struct {
-					Epoch string `json:"epoch"`
-				}
-				if json.Unmarshal(ev.data, &r) == nil && r.Epoch != "" {
-					feedEpoch = r.Epoch
-				}
-			default: // missed
-				s.anomalies++
-			}
-			if ev.id != "" {
-				lastID = ev.id
-			}
-		})
+		err = readFourwaySSE(s, before, resp.Body, &feedEpoch, &lastID)
 		resp.Body.Close()
 		s.feedEpoch = feedEpoch
 		s.retryPause(ctx, err)
 	}
 }
 
+// readFourwaySSE reads one stream until it ends, keeping the stream's
+// epoch and the last event id, which the next connection sends back.
+func readFourwaySSE(s *sub, before counts, body io.Reader, feedEpoch, lastID *string) error {
+	r := wire.NewSSEReader(body)
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF // a stream of the contract never ends by itself
+		}
+		if err != nil {
+			return err
+		}
+		if ev.IsComment() {
+			continue
+		}
+		switch ev.Event {
+		case "hello": // data {"next":N,"epoch":"E",...}, id E:N
+			s.connected(before)
+			s.markReady()
+			if h, err := wire.DecodeSSEHello(ev); err != nil {
+				s.anomalies++
+			} else {
+				*feedEpoch = h.Epoch
+			}
+		case "":
+			s.got(ev.Data)
+			s.unit()
+			if !sseIDMatches(ev.ID, *feedEpoch, ev.Data) {
+				s.anomalies++
+			}
+		case "reset": // data {"reset":true,"epoch":"NEW"}: ids continue from 0 of NEW
+			s.anomalies++
+			var r wire.Reset
+			if json.Unmarshal(ev.Data, &r) == nil && r.Epoch != "" {
+				*feedEpoch = r.Epoch
+			}
+		default: // missed
+			s.anomalies++
+		}
+		if ev.ID != "" {
+			*lastID = ev.ID
+		}
+	}
+}
+
 // sseIDMatches reports whether a message event's id is "EPOCH:ID" with the
 // stream's epoch and the id of the message it carries.
 func sseIDMatches(id, feedEpoch string, msg []byte) bool {
-	n := len(feedEpoch)
-	if feedEpoch == "" || len(id) < n+2 || id[:n] != feedEpoch || id[n] != ':' {
-		return false
-	}
-	digits := id[n+1:]
-	rest, ok := bytes.CutPrefix(msg, []byte(`{"id":`))
-	return ok && len(rest) > len(digits) && string(rest[:len(digits)]) == digits && (rest[len(digits)] < '0' || rest[len(digits)] > '9')
-}
-
-// sseEvent is one dispatched Server-Sent Event.
-type sseEvent struct {
-	id, event string
-	data      []byte
-}
-
-// readSSE parses an event stream and calls on for each event, until the
-// stream ends. Comments and retry lines are skipped.
-func readSSE(r io.Reader, on func(sseEvent)) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var ev sseEvent
-	var data []byte // reused: on must not keep ev.data
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			if err == io.EOF {
-				return io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		switch {
-		case len(line) == 0:
-			if ev.data != nil || ev.event != "" {
-				on(ev)
-			}
-			ev = sseEvent{}
-		case line[0] == ':':
-		case bytes.HasPrefix(line, []byte("id:")):
-			ev.id = string(bytes.TrimPrefix(line[3:], []byte(" ")))
-		case bytes.HasPrefix(line, []byte("event:")):
-			ev.event = string(bytes.TrimPrefix(line[6:], []byte(" ")))
-		case bytes.HasPrefix(line, []byte("data:")):
-			d := bytes.TrimPrefix(line[5:], []byte(" "))
-			if ev.data != nil {
-				ev.data = append(append(ev.data, '\n'), d...)
-			} else {
-				ev.data = append(data[:0], d...)
-			}
-			data = ev.data
-		}
-	}
+	epoch, cursor, err := wire.ParseEventID(id)
+	msgID, ok := wire.MessageID(msg)
+	return err == nil && ok && feedEpoch != "" && epoch == feedEpoch && cursor == msgID
 }
 
 // fourwayWS reads one text frame per message, and reconnects with
@@ -385,14 +346,18 @@ func readSSE(r io.Reader, on func(sseEvent)) error {
 func fourwayWS(ctx context.Context, s *sub) {
 	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second}
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
-	cur := pollCursor{next: s.cursor}
+	cur, err := startCursor(s)
+	if err != nil {
+		s.giveUp(ctx, err)
+		return
+	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			s.reconnects++
 		}
 		before := s.snapshot()
 		s.w.requests.Add(1)
-		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?"+fourwayQuery(cur.next, cur.epoch), s.headers)
+		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?"+cur.query(), s.headers)
 		var body []byte
 		if resp != nil && resp.Body != nil {
 			body, _ = io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -410,64 +375,49 @@ func fourwayWS(ctx context.Context, s *sub) {
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		var buf bytes.Buffer // one buffer for every frame: the load generator must stay light
-		for {
-			b, err := readFrame(conn, &buf)
-			if err != nil {
-				s.retryPause(ctx, err)
-				break
-			}
-			if bytes.HasPrefix(b, []byte(`{"id":`)) {
-				s.got(b)
-				s.unit()
-				if id, _, ok := parseInt(b[len(`{"id":`):]); ok {
-					cur.next = strconv.FormatInt(id, 10)
-				}
-				continue
-			}
-			var f struct {
-				Type  string  `json:"type"`
-				Next  *uint64 `json:"next"`
-				Epoch string  `json:"epoch"`
-			}
-			_ = json.Unmarshal(b, &f)
-			switch f.Type {
-			case "hello": // {"type":"hello","next":N,"epoch":"E",...}
-				s.connected(before)
-				s.markReady()
-				if f.Epoch == "" || f.Next == nil || strconv.FormatUint(*f.Next, 10) != cur.next {
-					s.anomalies++
-				}
-				if f.Epoch != "" {
-					cur.epoch = f.Epoch
-				}
-			case "reset": // {"type":"reset","epoch":"NEW"}: the cursor goes on from 0 of NEW
-				s.anomalies++
-				if f.Epoch != "" {
-					cur.next, cur.epoch = "0", f.Epoch
-				}
-			default: // missed, error, or not a frame of the contract
-				s.anomalies++
-			}
-		}
+		err = readFourwayWS(s, before, conn, &cur)
+		s.retryPause(ctx, err)
 		stop()
 		conn.Close()
 		s.feedEpoch = cur.epoch
 	}
 }
 
-// readFrame reads the next data frame into buf and returns its bytes,
-// valid until the next call.
-func readFrame(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
-	_, r, err := conn.NextReader()
-	if err != nil {
-		return nil, err
+// readFourwayWS reads one connection until it ends, keeping the cursor
+// and its epoch, which the next connection sends back.
+func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor) error {
+	var buf bytes.Buffer // one buffer for every frame: the load generator must stay light
+	for {
+		b, err := wire.ReadFrame(conn, &buf)
+		if err != nil {
+			return err
+		}
+		if id, ok := wire.MessageID(b); ok {
+			s.got(b)
+			s.unit()
+			cur.next = id
+			continue
+		}
+		f, _ := wire.DecodeFrame(b)
+		switch f.Type {
+		case "hello": // {"type":"hello","next":N,"epoch":"E",...}
+			s.connected(before)
+			s.markReady()
+			if _, err := wire.DecodeHello(b); err != nil || f.Next != cur.next {
+				s.anomalies++
+			}
+			if f.Epoch != "" {
+				cur.epoch = f.Epoch
+			}
+		case "reset": // {"type":"reset","epoch":"NEW"}: the cursor goes on from 0 of NEW
+			s.anomalies++
+			if f.Epoch != "" {
+				cur.next, cur.epoch = 0, f.Epoch
+			}
+		default: // missed, error, or not a frame of the contract
+			s.anomalies++
+		}
 	}
-	buf.Reset()
-	if _, err := buf.ReadFrom(r); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // The fourway server under test runs as a child process of the bench, so

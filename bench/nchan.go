@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"fourway/transports/wire"
 	"io"
 	"net"
 	"net/http"
@@ -211,17 +212,31 @@ func nchanSSE(ctx context.Context, s *sub) {
 		// Nchan sends no hello event: the stream is ready with its headers.
 		s.connected(before)
 		s.markReady()
-		err = readSSE(resp.Body, func(ev sseEvent) {
-			if ev.data != nil {
-				s.got(ev.data)
-				s.unit()
-			}
-			if ev.id != "" {
-				lastID = ev.id
-			}
-		})
+		err = readNchanSSE(s, resp.Body, &lastID)
 		resp.Body.Close()
 		s.retryPause(ctx, err)
+	}
+}
+
+// readNchanSSE reads one stream until it ends: every event with data is a
+// message, and its id is what the next connection sends back.
+func readNchanSSE(s *sub, body io.Reader, lastID *string) error {
+	r := wire.NewSSEReader(body)
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return err
+		}
+		if ev.Data != nil {
+			s.got(ev.Data)
+			s.unit()
+		}
+		if ev.ID != "" {
+			*lastID = ev.ID
+		}
 	}
 }
 
@@ -248,7 +263,7 @@ func nchanWS(ctx context.Context, s *sub) {
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		var buf bytes.Buffer
 		for {
-			b, err := readFrame(conn, &buf)
+			b, err := wire.ReadFrame(conn, &buf)
 			if err != nil {
 				s.retryPause(ctx, err)
 				break

@@ -46,7 +46,7 @@ type sub struct {
 	win      *window
 	hist     *histShard
 
-	w         wire
+	w         meter
 	ready     chan struct{}
 	readyOnce sync.Once
 	stopped   chan struct{} // closed when the subscriber gave up (see giveUp)

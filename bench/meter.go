@@ -14,19 +14,19 @@ import (
 // headers are all in the count. TCP/IP headers are not: they are below the
 // socket and the same for every transport per packet.
 
-// wire holds one subscriber's byte and request counters. It is shared by
+// meter holds one subscriber's byte and request counters. It is shared by
 // every connection the subscriber opens (a reconnect adds to the same
 // counters).
-type wire struct {
+type meter struct {
 	down     atomic.Int64 // bytes read from the server
 	up       atomic.Int64 // bytes written to the server
 	requests atomic.Int64 // HTTP requests, WebSocket upgrades included
 }
 
-// countingConn adds every byte read and written to its wire.
+// countingConn adds every byte read and written to its meter.
 type countingConn struct {
 	net.Conn
-	w *wire
+	w *meter
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -50,7 +50,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // dial opens a TCP connection whose bytes count on w. It is the DialContext
 // of the subscriber's http.Transport and the NetDialContext of its
 // websocket.Dialer.
-func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+func (w *meter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
@@ -62,7 +62,7 @@ func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error)
 // httpClient returns a client with one connection of its own, counted on w.
 // No compression, no HTTP/2: each request is plain HTTP/1.1 as the
 // transports are taught.
-func (w *wire) httpClient() *http.Client {
+func (w *meter) httpClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext:         w.dial,
 		MaxIdleConnsPerHost: 1,
