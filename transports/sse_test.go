@@ -185,7 +185,7 @@ func TestSSELastEventIDBeatsSince(t *testing.T) {
 					t.Fatalf("got %q, want a reset to %s:0", ev.Raw, epoch)
 				}
 			}
-			// Not >= (PITFALLS r3labs #2): the message the client has is
+			// Not >= (r3labs #2): the message the client has is
 			// not sent again.
 			if ev, m := s.NextMessage(t); m.ID != tc.first {
 				t.Fatalf("first message %q, want id %d", ev.Raw, tc.first)

@@ -458,7 +458,7 @@ func TestWSHeartbeat(t *testing.T) {
 	})
 
 	t.Run("a client whose own pings arrive is not silent", func(t *testing.T) {
-		// API.md: closed when nothing, not even a pong, arrived for 2.5
+		// README.md: closed when nothing, not even a pong, arrived for 2.5
 		// periods. This client answers no ping but pings every half period
 		// for six periods.
 		c, _ := ts.DialWSHello(t, "")
