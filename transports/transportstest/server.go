@@ -1,0 +1,137 @@
+// Package transportstest starts fourway's server in-process for tests, on a
+// free loopback port, as main starts it: transports.New on an in-memory
+// feed, a listener, Serve. It also has the small clients the tests share,
+// built on package wire, and every wait in it is bounded by Wait, so a
+// broken server fails a test instead of hanging it.
+package transportstest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fourway/feed"
+	"fourway/transports"
+)
+
+// Wait bounds every single wait: long enough for a busy 2-core machine
+// running -race, short enough that a failure never hangs.
+const Wait = 10 * time.Second
+
+// Server is a fourway server running in this process.
+type Server struct {
+	URL    string            // http://127.0.0.1:PORT
+	Config transports.Config // as the server was started
+	Feed   *feed.Memory
+
+	addr   string
+	logs   *logBuffer
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// Start starts a server with the defaults, the ticker off, and then what
+// set changes (set may be nil), and waits until /healthz answers. The
+// server stops when the test ends; the test fails if it stopped with an
+// error. Its log is shown when the test fails.
+func Start(t testing.TB, set func(*transports.Config)) *Server {
+	t.Helper()
+	return start(t, "127.0.0.1:0", set)
+}
+
+// Restart stops s and starts a new server on the same address, with a
+// fresh feed and so a new epoch, configured as Start does with set: what a
+// client sees when its server restarts.
+func (s *Server) Restart(t testing.TB, set func(*transports.Config)) *Server {
+	t.Helper()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("stopping the server: %v", err)
+	}
+	return start(t, s.addr, set)
+}
+
+func start(t testing.TB, addr string, set func(*transports.Config)) *Server {
+	t.Helper()
+	cfg := transports.DefaultConfig()
+	cfg.Ticker = 0
+	if set != nil {
+		set(&cfg)
+	}
+	s := &Server{Config: cfg, logs: &logBuffer{}, done: make(chan error, 1)}
+	cfg.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s.Feed = feed.NewMemory(cfg.History)
+	srv, err := transports.New(s.Feed, cfg)
+	if err != nil {
+		t.Fatalf("transports.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	s.addr = ln.Addr().String()
+	s.URL = "http://" + s.addr
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() { s.done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("server stopped with error: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.logs.String())
+		}
+	})
+	resp, err := http.Get(s.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	return s
+}
+
+// Stop shuts the server down gracefully and returns Serve's error. Later
+// calls return the same.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case s.err = <-s.done:
+		case <-time.After(s.Config.ShutdownTimeout + Wait):
+			s.err = errors.New("the server did not stop")
+		}
+	})
+	return s.err
+}
+
+// Addr is the server's host:port, the Host a client names.
+func (s *Server) Addr() string { return s.addr }
+
+// WS is the server's WebSocket base URL, ws://127.0.0.1:PORT.
+func (s *Server) WS() string { return "ws" + strings.TrimPrefix(s.URL, "http") }
+
+// logBuffer collects the server's log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
