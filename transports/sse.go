@@ -119,7 +119,7 @@ func (s *Server) sendEvents(st *sseStream, pos position) {
 // after it; ok is false when the stream is over.
 func (s *Server) sendFeed(st *sseStream, cursor uint64, epoch string) (uint64, string, bool) {
 	for {
-		if st.tooSlow() {
+		if st.dropIfSlow() {
 			return cursor, epoch, false
 		}
 		p := s.feed.Read(epoch, cursor, sseBatch)

@@ -118,7 +118,7 @@ func (st *sseStream) done() <-chan struct{} { return st.ctx.Done() }
 
 // send hands one event to the library, waiting while sseInFlight are
 // handed and not yet written. A client whose socket takes no bytes for the
-// send timeout while the feed moves on is dropped (tooSlow). It returns
+// send timeout while the feed moves on is dropped (dropIfSlow). It returns
 // false when the stream is over.
 func (st *sseStream) send(ev *sse.Event) bool {
 	s, w := st.s, st.w
@@ -130,7 +130,7 @@ func (st *sseStream) send(ev *sse.Event) bool {
 		select {
 		case <-w.progress:
 		case <-s.feed.Changed(seen): // the feed moves on while the socket is full
-			if st.tooSlow() {
+			if st.dropIfSlow() {
 				return false
 			}
 			seen = s.feed.LastID()
@@ -150,11 +150,11 @@ func (st *sseStream) send(ev *sse.Event) bool {
 // data and no comment ends the library's loop.
 func (st *sseStream) end() { st.send(&sse.Event{}) }
 
-// tooSlow drops the client if its socket has taken no bytes for the send
+// dropIfSlow drops the client if its socket has taken no bytes for the send
 // timeout: its socket is hung up and the browser resumes with
 // Last-Event-ID. A client that is only behind, after a burst, is not
 // dropped: it catches up, or is told what it missed.
-func (st *sseStream) tooSlow() bool {
+func (st *sseStream) dropIfSlow() bool {
 	if st.w.blockedFor() <= st.s.cfg.SendTimeout {
 		return false
 	}
