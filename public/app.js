@@ -1,15 +1,14 @@
-// app.js: the page. It starts the four clients from one position, shows
-// what each receives, checks every id for gaps and duplicates, measures
-// latency, and wires the controls. The clients know nothing of the page:
-// each has start(cursor, epoch), stop(), .cursor and .epoch, and calls
-// onmessage, onstate and onnotice (the interface is spelled out in ws.js).
+// app.js: the page. It reads the server's settings, starts the four
+// clients from one position, shows what each receives, checks every id for
+// gaps and duplicates, measures latency, and wires the controls. The
+// clients know nothing of the page: client.js states their interface.
 
 import { PollClient } from './poll.js';
-import { LongPollClient } from './longpoll.js';
+import { LongPollClient, timeouts } from './longpoll.js';
 import { SSEClient } from './sse.js';
 import { WSClient, clientID } from './ws.js';
 import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
-import { t, setLang, defaultLang } from './i18n.js';
+import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 
 const TRANSPORTS = [
@@ -104,6 +103,7 @@ function renderClock() {
 class Panel {
   constructor({ key, Client, cut, color }) {
     this.key = key;
+    this.Client = Client;
     this.color = color;
     this.el = $('#panel-template').content.firstElementChild.cloneNode(true);
     this.el.id = `panel-${key}`;
@@ -137,14 +137,16 @@ class Panel {
     this.latencies = [];     // recent latencies, ms
     this.points = [];        // {at, ms} for the chart
     this.payloadBytes = 0;   // bytes of message JSON received, for the overhead
-    this.client = new Client({
+    this.client = null;      // made once the server's settings are known
+  }
+
+  // start starts this panel's client from a position, making it first.
+  start(cursor, epoch) {
+    this.client ??= new this.Client({
       onmessage: m => this.message(m),
       onstate: s => this.setState(s),
       onnotice: n => this.notice(n),
-    });
-  }
-
-  start(cursor, epoch) {
+    }, config);
     this.last = cursor;
     this.client.start(cursor, epoch);
   }
@@ -175,8 +177,8 @@ class Panel {
       case 'empty': this.counts.empty++; break;
       case 'missed':
         this.expectJump = true; // the jump ahead is announced: not a gap
-        this.missed += n.count;
-        this.show(noteItem('missed', { n: n.count }));
+        this.missed += n.missed;
+        this.show(noteItem('missed', { n: n.missed }));
         break;
       case 'reset': // a new epoch: its ids start over, so id 1 next is neither a gap nor a duplicate
         this.last = 0;
@@ -236,7 +238,7 @@ class Panel {
         return t(`why.${s.why}`);
       case 'reconnecting':
         if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
-        if (s.why?.startsWith('close ')) return closeText(Number(s.why.slice(6)));
+        if (s.why === 'close') return closeText(s.code);
         return t(`why.${s.why}`);
       case 'closed':
         if (s.code === undefined || s.code === 1000) return '';
@@ -257,7 +259,7 @@ class Panel {
     d.dups = c.dups;
     d.reconnects = c.reconnects;
     d.resets = c.resets;
-    d.epoch = this.client.epoch ?? '';
+    d.epoch = this.client?.epoch ?? '';
     d.missed = this.missed;
     d.lastId = this.last ?? '';
     const sorted = [...this.latencies].sort((a, b) => a - b);
@@ -281,10 +283,12 @@ class Panel {
   }
 }
 
+// closeText says what a WebSocket close code means: in the server's words
+// (its table in GET /api/config), or a translation of them keyed by code;
+// the few codes that do not come from the server (1006) are the page's own.
 function closeText(code) {
-  const key = `code.${code}`;
-  const meaning = t(key) === key ? t('code.unknown') : t(key);
-  return t('why.close', { code, meaning });
+  const row = config.ws.close_codes.find(c => c.code === code);
+  return t('why.close', { code, meaning: tOr(`code.${code}`, row?.meaning ?? t('code.unknown')) });
 }
 
 function quantile(sorted, q) {
@@ -364,14 +368,70 @@ function renderCompare() {
   }
 }
 
-// start learns where the feed is now and starts all four clients from that
-// one position, so that every panel should show exactly the same messages.
-// The position is a pair, the last id and the epoch it counts in, and it
-// must come from one answer: a poll with no cursor reads "from now" and
-// answers with no message, "next" (the last id) and "epoch". (/api/stats has
-// the last id but not the epoch.) It is this tab's request to /api/poll, so
-// the short-poll panel counts it, as the server's figures do.
+// config is the server's GET /api/config: the figures and rules the page
+// must not guess (the long poll's timeouts, the SSE keepalive, the close
+// codes). Nothing starts without it: a page that guessed would show a
+// timeout, a countdown or a close code's meaning that may not be the
+// server's. configWait is why it is not there yet: {error, at}, the next try.
+let config = null;
+let configWait = null;
+
+// readConfig reads the server's settings, and while it cannot, says so on
+// the page and tries again with backoff.
+async function readConfig() {
+  const backoff = new Backoff();
+  for (;;) {
+    try {
+      config = checkConfig(await request('api/config'));
+      if (configWait !== null) for (const p of panels) p.setState({ name: 'connecting' });
+      configWait = null;
+      renderConfigNote();
+      return;
+    } catch (err) {
+      const delay = backoff.next();
+      configWait = { error: err.message, at: Date.now() + delay };
+      for (const p of panels) p.setState({ name: 'waiting', why: 'config' });
+      renderConfigNote();
+      await sleep(delay);
+    }
+  }
+}
+
+// checkConfig returns c if it holds what the page reads from it.
+function checkConfig(c) {
+  for (const [part, field] of [['longpoll', 'timeout_ms'], ['longpoll', 'timeout_max_ms'], ['sse', 'keepalive_ms']]) {
+    if (typeof c?.[part]?.[field] !== 'number') throw new Error(`the answer has no ${part}.${field}`);
+  }
+  if (!Array.isArray(c.ws?.close_codes)) throw new Error('the answer has no ws.close_codes');
+  return c;
+}
+
+// renderConfigNote says why the page waits for its settings. The problem
+// is an alert, said once; the countdown beside it is not read out each
+// second.
+function renderConfigNote() {
+  $('#config-note').hidden = configWait === null;
+  if (configWait === null) return;
+  const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+  set($('#config-problem'), t('config.failed', { error: configWait.error }));
+  set($('#config-retry'), t('config.retry', { s: Math.max(0, Math.ceil((configWait.at - Date.now()) / 1000)) }));
+}
+
+// start reads the server's settings, learns where the feed is now and
+// starts all four clients from that one position, so that every panel
+// should show exactly the same messages. The position is a pair, the last
+// id and the epoch it counts in, and it must come from one answer: a poll
+// with no cursor reads "from now" and answers with no message, "next" (the
+// last id) and "epoch". (/api/stats has the last id but not the epoch.) It
+// is this tab's request to /api/poll, so the short-poll panel counts it, as
+// the server's figures do.
 async function start() {
+  await readConfig();
+  setFacts({ keepalive: config.sse.keepalive_ms / 1000 });
+  const timeout = $('#lp-timeout');
+  timeout.max = timeouts(config).max;
+  timeout.value = timeouts(config).default;
+  timeout.disabled = false;
   const backoff = new Backoff();
   for (;;) {
     try {
@@ -379,6 +439,7 @@ async function start() {
       byKey.poll.notice({ type: 'request' });
       byKey.poll.notice({ type: 'empty' });
       for (const p of panels) p.start(page.next, page.epoch);
+      applyControls();
       return;
     } catch {
       await sleep(backoff.next());
@@ -422,6 +483,7 @@ function checkConnectionLimit() {
 // waits for one, and takes them back, resuming from its cursors, when shown.
 async function lendHeldConnections() {
   const held = [byKey.sse, byKey.longpoll];
+  if (held.some(p => !p.client)) return; // not started yet
   const lent = p => p.state.name === 'waiting' && p.state.why === 'hidden';
   if (document.visibilityState === 'hidden') {
     if (!held.every(lent) && await slotsWanted()) {
@@ -481,15 +543,8 @@ function wireControls() {
     }, 1000 / Number(rate.value));
   });
 
-  const interval = $('#poll-interval');
-  interval.addEventListener('change', () => {
-    const s = Math.min(60, Math.max(0.5, Number(interval.value) || 3));
-    byKey.poll.client.interval = s * 1000;
-  });
-  const timeout = $('#lp-timeout');
-  timeout.addEventListener('change', () => {
-    byKey.longpoll.client.timeout = Math.min(120, Math.max(1, Math.round(Number(timeout.value)) || 30));
-  });
+  $('#poll-interval').addEventListener('change', applyControls);
+  $('#lp-timeout').addEventListener('change', applyControls);
 
   for (const button of document.querySelectorAll('button.cut')) {
     button.addEventListener('click', async () => {
@@ -515,6 +570,19 @@ function wireControls() {
   });
 }
 
+// applyControls hands the interval and timeout controls to the clients
+// (once they exist). The long poll's timeout is whole seconds, from 1 to
+// the server's maximum, and the control shows what was taken.
+function applyControls() {
+  if (!byKey.poll.client) return;
+  byKey.poll.client.interval = 1000 * Math.min(60, Math.max(0.5, Number($('#poll-interval').value) || 3));
+  const timeout = $('#lp-timeout');
+  const range = timeouts(config);
+  const s = Math.min(range.max, Math.max(1, Math.round(Number(timeout.value)) || range.default));
+  timeout.value = s;
+  byKey.longpoll.client.timeout = s;
+}
+
 function renderAll() {
   const now = pageNow();
   for (const p of panels) {
@@ -526,6 +594,7 @@ function renderAll() {
   renderCompare();
   checkConnectionLimit();
   renderOffline();
+  renderConfigNote();
 }
 
 function renderOffline() {
@@ -549,6 +618,7 @@ setInterval(() => {
   checkConnectionLimit();
   renderClock();
   renderOffline();
+  renderConfigNote();
 }, 250);
 setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
 setInterval(lendHeldConnections, 2_000);

@@ -3,6 +3,11 @@
 // Elements carry data-i18n="key" (their text) or data-i18n-label="key"
 // (their aria-label); apply() fills them in. Code calls t(key, {params}).
 // Text is always set with textContent: no translation is HTML.
+//
+// What only the server knows is not written here: texts quote its figures
+// through parameters (setFacts), and a WebSocket close code's meaning is the
+// server's own text (GET /api/config), which a table may translate, keyed
+// by code ('code.4500'); English has only the codes that are the browser's.
 
 const en = {
   'title': 'fourway',
@@ -53,17 +58,9 @@ const en = {
   'why.error': 'the request failed',
   'why.dead': 'the watchdog found the connection dead',
   'why.browser': 'the browser retries by itself, sending Last-Event-ID: {id}',
+  'why.config': 'for the server\'s settings (see the note above)',
   'why.close': '(close code {code}: {meaning})',
-  'code.1000': 'normal close',
-  'code.1001': 'the server is shutting down',
-  'code.1003': 'we sent a binary frame; no reconnect',
   'code.1006': 'cut without a close frame (network or server)',
-  'code.1008': 'too many bad frames; no reconnect',
-  'code.1009': 'a frame over the size limit; no reconnect',
-  'code.1013': 'the server is full; try later',
-  'code.4000': 'this page gave up on the connection',
-  'code.4001': 'too slow, dropped; resume at once',
-  'code.4500': 'replaced by a newer connection with our client id; no reconnect',
   'code.http': 'HTTP {code}: {reason}',
   'code.unknown': 'unexpected close',
 
@@ -104,7 +101,7 @@ const en = {
   'explain.longpoll.breaks': 'Proxies with read timeouts shorter than the hold time (keep it under 60 s), and the browser\'s six connections per host: each waiting request holds one.',
   'explain.longpoll.pick': 'Near-real-time delivery where streaming is not let through, or as the fallback behind SSE and WebSocket.',
   'explain.sse.how': 'One HTTP response that never ends: the server writes each message as an event with an id, epoch:id (the epoch changes when the server restarts and its ids start over). The browser\'s EventSource reconnects by itself and sends the last id as Last-Event-ID, so resume is built in.',
-  'explain.sse.cost': 'Headers once per connection, then some 20 to 30 bytes per message ("id:", "data:", a blank line, chunk framing). A ": ping" comment every 15 s keeps proxies from closing an idle stream.',
+  'explain.sse.cost': 'Headers once per connection, then some 20 to 30 bytes per message ("id:", "data:", a blank line, chunk framing). A ": ping" comment every {keepalive} s keeps proxies from closing an idle stream.',
   'explain.sse.breaks': 'Proxies that buffer responses, idle timeouts, and HTTP/1.1\'s six connections per host: every tab holds one stream. It is one-way; the client publishes with ordinary POSTs.',
   'explain.sse.pick': 'Server-to-client feeds (notifications, tickers, logs, progress) where plain HTTP and automatic resume matter more than a channel back.',
   'explain.ws.how': 'An HTTP request "upgrades" to a two-way connection of frames. The server sends each message as one frame the moment it is published. The browser resumes nothing: the client keeps its cursor and the server\'s epoch (which a restart changes) and reconnects with ?since=&epoch=.',
@@ -141,6 +138,8 @@ const en = {
   'limit.stuck': 'This tab seems stuck behind the browser\'s limit of six connections per host (HTTP/1.1): a request has waited {s} s in the browser\'s own queue while the WebSocket is fine. Other tabs of this page hold connections open (each SSE stream and each waiting long poll holds one). Close a tab, or serve over HTTP/2, which has no such limit.',
   'limit.slot': 'Other tabs of this page hold the connections this tab\'s SSE stream or long poll needs. A browser opens at most six HTTP/1.1 connections to one host, shared by all tabs; this page lets its held requests take four of them, so that short requests never hang, and a panel waits for a free one instead. Close or hide another tab and it continues from its cursor.',
   'footer': 'fourway: one Go server, four transports, one cursor. Counters under "Server" come from /api/stats, counted at the server\'s sockets (headers and framing included).',
+  'config.failed': 'This page cannot read the server\'s settings (GET /api/config: {error}). It does not guess them, so the four clients wait.',
+  'config.retry': 'Trying again in {s} s.',
 };
 
 const zh = {
@@ -192,17 +191,17 @@ const zh = {
   'why.error': '请求失败',
   'why.dead': '看门狗判定连接已失效',
   'why.browser': '浏览器自行重连，并发送 Last-Event-ID: {id}',
+  'why.config': '等待服务器的设置（见上方说明）',
   'why.close': '（关闭码 {code}：{meaning}）',
-  'code.1000': '正常关闭',
-  'code.1001': '服务器正在关闭',
-  'code.1003': '我们发送了二进制帧；不重连',
   'code.1006': '未收到关闭帧即断开（网络或服务器）',
-  'code.1008': '错误帧过多；不重连',
-  'code.1009': '帧超过大小上限；不重连',
-  'code.1013': '服务器已满；稍后再试',
-  'code.4000': '本页放弃了该连接',
-  'code.4001': '太慢被丢弃；立即续传',
-  'code.4500': '被使用同一客户端编号的新连接取代；不重连',
+  // The server's meanings (GET /api/config), translated; a code not here is shown in the server's words.
+  'code.1001': '服务器正在关闭，已发出所有已确认的消息',
+  'code.1003': '收到了二进制帧',
+  'code.1008': '连续十个错误帧，或连续十次被拒绝的发送',
+  'code.1009': '帧超过大小上限',
+  'code.1013': '服务器已达连接数上限',
+  'code.4001': '本客户端跟不上，被丢弃',
+  'code.4500': '被使用同一客户端编号的新连接取代',
   'code.http': 'HTTP {code}：{reason}',
   'code.unknown': '意外关闭',
 
@@ -243,7 +242,7 @@ const zh = {
   'explain.longpoll.breaks': '读取超时短于挂起时间的代理（应保持在 60 秒以下），以及浏览器每个主机六个连接的限制：每个等待中的请求占用一个。',
   'explain.longpoll.pick': '不允许流式传输时的近实时推送，或作为 SSE 和 WebSocket 的后备方案。',
   'explain.sse.how': '一个永不结束的 HTTP 响应：服务器把每条消息写成带 id 的事件，id 为 纪元:编号（服务器重启、id 从头开始时纪元会变）。浏览器的 EventSource 会自行重连，并把最后的 id 作为 Last-Event-ID 发送，续传是内建的。',
-  'explain.sse.cost': '每个连接一次头部，之后每条消息约 20 到 30 字节（“id:”、“data:”、空行、分块编码）。每 15 秒一个“: ping”注释，防止代理关闭空闲的流。',
+  'explain.sse.cost': '每个连接一次头部，之后每条消息约 20 到 30 字节（“id:”、“data:”、空行、分块编码）。每 {keepalive} 秒一个“: ping”注释，防止代理关闭空闲的流。',
   'explain.sse.breaks': '缓冲响应的代理、空闲超时，以及 HTTP/1.1 每个主机六个连接的限制：每个标签页占用一个流。它是单向的；客户端用普通 POST 发送消息。',
   'explain.sse.pick': '服务器到客户端的消息流（通知、行情、日志、进度），纯 HTTP 和自动续传比反向通道更重要时。',
   'explain.ws.how': 'HTTP 请求“升级”为双向的帧连接。每条消息发布的瞬间，服务器就把它作为一帧发出。浏览器不做任何续传：客户端自己保存游标和服务器的纪元（重启后会变），用 ?since=&epoch= 重连。',
@@ -280,6 +279,8 @@ const zh = {
   'limit.stuck': '本标签页似乎卡在了浏览器每个主机六个连接的限制（HTTP/1.1）上：一个请求已在浏览器自己的队列里等了 {s} 秒，而 WebSocket 一切正常。本页的其他标签页保持着连接（每个 SSE 流和每个等待中的长轮询各占一个）。关闭一个标签页，或改用没有此限制的 HTTP/2。',
   'limit.slot': '本页的其他标签页占用了本标签页的 SSE 流或长轮询所需的连接。浏览器到同一主机最多开六个 HTTP/1.1 连接，由所有标签页共享；本页只让长期挂起的请求使用其中四个，保证短请求永不卡住，面板则等待空闲连接。关闭或隐藏另一个标签页，它就会从游标处继续。',
   'footer': 'fourway：一个 Go 服务器，四种传输方式，一个游标。“服务器”一栏的计数来自 /api/stats，在服务器的套接字上统计（包括头部和帧）。',
+  'config.failed': '本页无法读取服务器的设置（GET /api/config：{error}）。页面不会猜测这些设置，因此四个客户端都在等待。',
+  'config.retry': '{s} 秒后重试。',
 };
 
 const tables = { en, zh };
@@ -302,10 +303,30 @@ export function defaultLang() {
   return (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
 }
 
-// t returns the text for key, with {name} replaced by params.name.
+// facts are the server's figures that texts quote, {keepalive} (s), from
+// GET /api/config: "…" until it is read.
+let facts = { keepalive: '…' };
+
+// setFacts takes the server's figures and fills the page's text again.
+export function setFacts(f) {
+  facts = f;
+  apply(document);
+}
+
+// t returns the text for key, with {name} replaced by params.name, or by
+// the server's figure of that name.
 export function t(key, params = {}) {
-  const text = tables[current][key] ?? en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? ''));
+  return fill(tables[current][key] ?? en[key] ?? key, params);
+}
+
+// tOr is t for a key that may have no text of ours: then the text is
+// fallback (the server's own words).
+export function tOr(key, fallback, params = {}) {
+  return fill(tables[current][key] ?? en[key] ?? fallback, params);
+}
+
+function fill(text, params) {
+  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? facts[k] ?? ''));
 }
 
 // apply fills in every data-i18n element under root.

@@ -1,4 +1,5 @@
-// network.js: what the four clients share about the network itself.
+// network.js: what the four clients share about the network itself (the
+// protocol is in each client's file, and the interface in client.js).
 //
 //   - the "offline for 10 s" switch, a pretend network failure;
 //   - request(), one fetch with a deadline that honours the switch;
@@ -158,37 +159,4 @@ export async function slotsWanted() {
   if (!navigator.locks) return false;
   const { pending = [] } = await navigator.locks.query();
   return pending.some(l => l.name.startsWith('fourway-held-'));
-}
-
-// deliverPage hands one poll or long-poll answer to a client: the reset and
-// missed notices first, an "empty" notice for an answer with no message,
-// then each message with the cursor kept at its id, and last the "next"
-// cursor. Both polls answer with the same page, so they share this.
-//
-// A cursor means nothing without its epoch, the name of the id sequence it
-// counts in: a restarted server starts its ids over at 1, and its id 10 is
-// not ours. So the client keeps the answer's "epoch" with the cursor, and
-// sends both back. "reset": the server did not know our epoch (it
-// restarted), and read for us as from cursor 0 of its own: the messages
-// that follow are its 1, 2, 3..., not a continuation of ours.
-export function deliverPage(client, page) {
-  client.epoch = page.epoch; // always present: the epoch of "next" and of every id below
-  if (page.reset) { client.cursor = 0; client.onnotice({ type: 'reset', epoch: page.epoch }); }
-  if (page.missed) client.onnotice({ type: 'missed', count: page.missed });
-  if (page.messages.length === 0) client.onnotice({ type: 'empty' });
-  for (const m of page.messages) {
-    client.cursor = m.id;
-    client.onmessage(m);
-  }
-  client.cursor = page.next;
-}
-
-// withPosition adds the client's position to url: ?since=cursor&epoch=E,
-// each only once known (a client started with none reads "from now"). All
-// four clients ask this way: the polls on every request, SSE and WebSocket
-// on every new connection.
-export function withPosition(url, { cursor, epoch }) {
-  if (cursor !== null) url.searchParams.set('since', cursor);
-  if (epoch !== null) url.searchParams.set('epoch', epoch);
-  return url;
 }

@@ -1,117 +1,93 @@
-// sse.js: the Server-Sent Events client, on the browser's EventSource.
+// sse.js: the Server-Sent Events client, beside transports/sse.go.
 //
-// One HTTP response that never ends; the server writes each message into it
-// as an event with "id: k3x9AbCd:42": the epoch (the name of the server's id
-// sequence, new each time it restarts) and the message id. EventSource
-// remembers the last id, and when the stream breaks it reconnects by itself
-// after the server's "retry:" hint (2 s), sending that id as Last-Event-ID:
-// resume is built in, and because the epoch is inside the id, a restarted
-// server can tell that our 42 is not its 42 and answer with a reset event.
-// Every event carries an id, the hello and the notices too, so the last id
-// is always exactly the position to resume from. This client keeps it as
-// well (epoch and cursor), and lets the browser retry once; if that fails
-// too, it closes the EventSource and takes over with its own backoff, making
-// a new one with ?since=cursor&epoch=E (a new EventSource starts with no
-// last id of its own).
+// One HTTP response that never ends, read by the browser's EventSource. The
+// server writes each message into it as an event, a few lines and a blank
+// line:
 //
-// Watchdog: the server's ": ping" comments keep proxies awake, but
-// EventSource never shows comments to the page, so silence cannot be told
-// from death by the stream alone. A quiet feed is silent and healthy. So the
-// watchdog asks the server instead: after WATCH_MS with no event, it reads
-// the feed's last id from /api/stats; if a message that the server already
-// had at the previous check has still not arrived, the stream is dead and
-// we reconnect from the cursor. A quiet feed costs one stats request per
-// WATCH_MS and never a false alarm; a dead stream is found within about
-// 2 x WATCH_MS of the first message it failed to bring.
+//   id: k3x9AbCd:42
+//   data: {"id":42,"time":1763773323456.789,"data":"hi"}
+//
+// The id is the epoch (the name of the server's id sequence, new each time
+// it restarts) and the message id. EventSource remembers the last id, and
+// when the stream breaks it reconnects by itself after the server's
+// "retry:" delay, sending that id as Last-Event-ID: resume is built in, and
+// because the epoch is inside the id, a restarted server can tell that our
+// 42 is not its 42 and answers with a reset. Every event carries an id, so
+// the last id is always exactly the position to resume from:
+//
+//   event: hello   {"next":41,"epoch":"k3x9AbCd","retry_ms":2000,"keepalive_ms":15000}
+//   (no event:)    a message, for EventSource's onmessage
+//   event: missed  {"missed":K}
+//   event: reset   {"reset":true,"epoch":"NEW"}
+//
+// This client keeps the position too, and lets the browser retry once; if
+// that fails as well, it closes the EventSource and takes over with its own
+// backoff, making a new one with ?since=cursor&epoch=E (a new EventSource
+// starts with no last id). The stream holds one of the browser's six
+// connections to this host, so the client first takes a held-connection
+// slot (see network.js); a watchdog finds a stream that died silently.
 
-import { Backoff, HEALTHY_MS, network, request, acquireSlot, withPosition } from './network.js';
+import { Client, withPosition } from './client.js';
+import { HEALTHY_MS, network, request, acquireSlot } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
-const BROWSER_RETRY_MS = 2_000; // the server's retry: hint, for the countdown
 
-export class SSEClient {
+export class SSEClient extends Client {
   #es = null;          // the current EventSource
-  #backoff = new Backoff();
-  #timers = [];
-  #stopped = true;
+  #retryMS = null;     // its hello's retry_ms: when the browser will retry by itself
+  #browserRetries = 0; // errors since its last hello
+  #timers = [];        // of the current EventSource
+  #session = null;     // the signal of the current run
   #release = null;     // gives back this client's held-connection slot
-  #abort = null;       // withdraws a slot request on stop
-  #browserRetries = 0; // errors since the last hello
-  #lastHeard = 0;
-  #suspect = null;     // a message id the server had at the last check
 
-  constructor({ onmessage, onstate, onnotice }) {
-    this.onmessage = onmessage;
-    this.onstate = onstate;
-    this.onnotice = onnotice;
-    this.cursor = null; // the last id received
-    this.epoch = null;  // the epoch that cursor counts in
+  constructor(callbacks, config) {
+    super(callbacks, config);
     network.addEventListener('offline', () => this.#fail('offline'));
   }
 
-  // start streams from a position (cursor and epoch; null: from now).
-  start(cursor, epoch = null) {
-    this.cursor = cursor;
-    this.epoch = epoch;
-    this.#stopped = false;
-    this.#abort = new AbortController();
-    this.#connect();
-  }
-
-  stop(why = 'stopped') {
-    this.#stopped = true;
-    this.#abort?.abort();
-    this.#close();
-    this.#release?.();
-    this.#release = null;
-    this.onstate(why === 'hidden' ? { name: 'waiting', why } : { name: 'closed' });
+  async run(signal) {
+    this.#session = signal;
+    signal.addEventListener('abort', () => {
+      this.#close();
+      this.#release?.();
+      this.#release = null;
+    }, { once: true });
+    await this.#connect();
   }
 
   async #connect() {
     this.#close();
     if (network.offline) return this.#retry('offline');
-    if (!this.#release) {
-      try {
-        this.#release = await acquireSlot(this.#abort.signal,
-          () => this.onstate({ name: 'waiting', why: 'slot' }));
-      } catch { return; } // stopped while waiting
-      if (this.#stopped) { this.#release(); this.#release = null; return; }
-    }
+    if (!await this.#holdSlot()) return;
     const url = withPosition(new URL('api/sse', location.href), this);
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
     const es = new EventSource(url);
     this.#es = es;
+    this.#retryMS = null;
     this.#browserRetries = 0;
     es.addEventListener('hello', e => {
-      this.#heard();
-      this.#keep(e); // where the server starts: our position, or "now" if we had none
+      const hello = this.#take(e); // where the server starts: our position, or "now" if we had none
+      this.#retryMS = hello.retry_ms;
       if (this.#browserRetries > 0) this.onnotice({ type: 'resumed-by-browser' });
       this.#browserRetries = 0;
-      this.#timers.push(setTimeout(() => this.#backoff.reset(), HEALTHY_MS));
+      this.#timers.push(setTimeout(() => this.backoff.reset(), HEALTHY_MS));
       this.onstate({ name: 'open' });
     });
-    es.onmessage = e => {
-      this.#heard();
-      this.#keep(e);
-      this.onmessage(JSON.parse(e.data));
-    };
-    es.addEventListener('missed', e => {
-      this.#heard();
-      this.#keep(e); // past the gap: a reconnect now is not told again
-      this.onnotice({ type: 'missed', count: JSON.parse(e.data).missed });
+    es.onmessage = e => this.onmessage(this.#take(e));
+    es.addEventListener('missed', e => { // past the gap: a reconnect now is not told again
+      this.onnotice({ type: 'missed', missed: this.#take(e).missed });
     });
-    es.addEventListener('reset', e => {
-      this.#heard();
-      this.#keep(e); // NEW:0, the start of the restarted server's ids
-      this.onnotice({ type: 'reset', epoch: this.epoch });
+    es.addEventListener('reset', e => { // its id is NEW:0, the start of the restarted server's ids
+      this.onnotice({ type: 'reset', epoch: this.#take(e).epoch });
     });
     es.onerror = () => {
       if (es !== this.#es) return;
-      // CONNECTING: the browser retries by itself, with Last-Event-ID.
-      // CLOSED: it gave up (an HTTP error status, a wrong content type).
-      if (es.readyState === EventSource.CONNECTING && this.#browserRetries++ === 0) {
-        this.onstate({ name: 'reconnecting', at: Date.now() + BROWSER_RETRY_MS, why: 'browser',
+      // CONNECTING: the browser retries by itself, after the hello's retry_ms,
+      // with Last-Event-ID. CLOSED: it gave up (an HTTP error status, a wrong
+      // content type). Before any hello the delay is the browser's own.
+      if (es.readyState === EventSource.CONNECTING && this.#retryMS !== null && this.#browserRetries++ === 0) {
+        this.onstate({ name: 'reconnecting', at: Date.now() + this.#retryMS, why: 'browser',
           lastEventID: `${this.epoch}:${this.cursor}` });
         this.onnotice({ type: 'request' });
         return;
@@ -121,21 +97,50 @@ export class SSEClient {
     this.#watch(es);
   }
 
-  // keep takes the position from an event's id, "epoch:id": what the
-  // browser would send as Last-Event-ID if the stream broke now.
-  #keep(e) {
+  // take reads one event: it keeps the position from the event's id,
+  // "epoch:id" (what the browser would send as Last-Event-ID if the stream
+  // broke now), and returns the event's data.
+  #take(e) {
+    this.#heard();
     const i = e.lastEventId.indexOf(':');
-    if (i < 1) return; // not an id of ours
-    this.epoch = e.lastEventId.slice(0, i);
-    this.cursor = Number(e.lastEventId.slice(i + 1));
+    if (i >= 1) { // an id of ours
+      this.epoch = e.lastEventId.slice(0, i);
+      this.cursor = Number(e.lastEventId.slice(i + 1));
+    }
+    return JSON.parse(e.data);
   }
+
+  // holdSlot takes a held-connection slot unless this client has one, and
+  // tells whether it holds one now (not when stopped meanwhile).
+  async #holdSlot() {
+    if (this.#release) return true;
+    const session = this.#session;
+    let release;
+    try {
+      release = await acquireSlot(session, () => this.onstate({ name: 'waiting', why: 'slot' }));
+    } catch { return false; } // stopped while waiting
+    if (session.aborted) { release(); return false; }
+    this.#release = release;
+    return true;
+  }
+
+  // The watchdog. The server's ": ping" comments keep proxies awake, but
+  // EventSource never shows comments to the page, so silence cannot be told
+  // from death by the stream alone: a quiet feed is silent and healthy. So
+  // the watchdog asks the server instead: after WATCH_MS with no event, it
+  // reads the feed's last id from /api/stats; if a message that the server
+  // already had at the previous check has still not arrived, the stream is
+  // dead and we reconnect from the cursor. A quiet feed costs one stats
+  // request per WATCH_MS and never a false alarm; a dead stream is found
+  // within about 2 x WATCH_MS of the first message it failed to bring.
+  #lastHeard = 0;
+  #suspect = null; // a message id the server had at the last check
 
   #heard() {
     this.#lastHeard = performance.now();
     this.#suspect = null;
   }
 
-  // watch runs the watchdog described at the top of this file.
   #watch(es) {
     this.#lastHeard = performance.now();
     this.#timers.push(setInterval(async () => {
@@ -156,16 +161,14 @@ export class SSEClient {
 
   // fail abandons the stream and retries with this client's own backoff.
   #fail(why) {
-    if (this.#stopped || (!this.#es && why === 'offline')) return;
+    if (this.stopped || (!this.#es && why === 'offline')) return;
     this.#close();
     this.#retry(why);
   }
 
   #retry(why) {
-    if (this.#stopped) return;
-    const delay = this.#backoff.next();
-    this.onstate({ name: 'reconnecting', at: Date.now() + delay, why });
-    this.#timers.push(setTimeout(() => this.#connect(), delay));
+    if (this.stopped) return;
+    this.#timers.push(setTimeout(() => this.#connect(), this.retryIn(why)));
   }
 
   #close() {

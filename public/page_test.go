@@ -1,7 +1,11 @@
-package main
+package public_test
 
 // The page's tests drive Debian's real Chromium (package chromium) with
-// chromedp against the real server. They wait on DOM conditions with
+// chromedp against the real server, started in-process with the page
+// embedded (transportstest.Start with Static = public.Files). A few make
+// the tab answer some of its own requests in the server's place (fake): a
+// server whose settings differ from the defaults the server cannot have,
+// or whose settings cannot be read. They wait on DOM conditions with
 // deadlines, never on fixed sleeps: the page exposes what they need as
 // data-* attributes: each panel's data-state (connecting, open, waiting,
 // reconnecting, closed) and data-why, its counters data-received,
@@ -17,8 +21,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,11 +35,32 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/gorilla/websocket"
+
+	"fourway/public"
+	"fourway/transports"
+	"fourway/transports/transportstest"
 )
+
+// startServer starts a server with the page, and what set changes (set may
+// be nil).
+func startServer(t *testing.T, set func(*transports.Config)) *transportstest.Server {
+	t.Helper()
+	return transportstest.Start(t, withPage(set))
+}
+
+// withPage is set with the page served.
+func withPage(set func(*transports.Config)) func(*transports.Config) {
+	return func(c *transports.Config) {
+		c.Static = public.Files
+		if set != nil {
+			set(c)
+		}
+	}
+}
 
 // browserTab is one Chromium tab on the page, and what went wrong in it.
 type browserTab struct {
@@ -68,10 +95,11 @@ document.addEventListener('securitypolicyviolation', e => {
 	window.fourwayCSPViolation?.(v);
 });`
 
-// openPage starts Chromium and loads the page of ts in a 1440×1000 tab.
-// Without Chromium the test is skipped, except under CI=true, where a
-// missing browser must fail rather than pass by skipping.
-func openPage(t *testing.T, ts *testServer) *browserTab {
+// openPage starts Chromium and loads the page of srv in a 1440×1000 tab,
+// where fakes answer in the server's place. Without Chromium the test is
+// skipped, except under CI=true, where a missing browser must fail rather
+// than pass by skipping.
+func openPage(t *testing.T, srv *transportstest.Server, fakes ...fake) *browserTab {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -104,7 +132,7 @@ func openPage(t *testing.T, ts *testServer) *browserTab {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}
-	return loadPage(t, ctx, ts.URL+"/")
+	return loadPage(t, ctx, srv.URL+"/", fakes...)
 }
 
 // newTab opens url in another tab of b's browser.
@@ -118,8 +146,9 @@ func (b *browserTab) newTab(t *testing.T, url string) (*browserTab, context.Canc
 	return loadPage(t, ctx, url), cancel
 }
 
-// loadPage loads url in the tab of ctx and records what goes wrong there.
-func loadPage(t *testing.T, ctx context.Context, url string) *browserTab {
+// loadPage loads url in the tab of ctx, with fakes answering in the
+// server's place, and records what goes wrong there.
+func loadPage(t *testing.T, ctx context.Context, url string, fakes ...fake) *browserTab {
 	t.Helper()
 	tab := &browserTab{ctx: ctx}
 	err := chromedp.Listen(ctx, func(ev any) {
@@ -147,6 +176,7 @@ func loadPage(t *testing.T, ctx context.Context, url string) *browserTab {
 	if err != nil {
 		t.Fatalf("listening to the tab: %v", err)
 	}
+	tab.fake(t, fakes)
 	tab.do(t, 10*time.Second,
 		chromedp.ExposeFunc("fourwayCSPViolation", func(_ context.Context, v cspViolation) (chromedp.Void, error) {
 			tab.mu.Lock()
@@ -291,15 +321,11 @@ func (b *browserTab) publishFromForm(t *testing.T, text string) {
 	)
 }
 
-func publishHTTP(t *testing.T, ts *testServer, text string) {
+// publishHTTP publishes text, as curl -d does.
+func publishHTTP(t *testing.T, srv *transportstest.Server, text string) {
 	t.Helper()
-	resp, err := http.Post(ts.URL+"/api/messages", "text/plain", strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("publish: %s", resp.Status)
+	if code, body := srv.Post(t, "text/plain", text); code != http.StatusCreated {
+		t.Fatalf("publish: %d %s", code, body)
 	}
 }
 
@@ -311,8 +337,8 @@ func everyIDOnce(cursor, last int) string {
 }
 
 func TestPage(t *testing.T) {
-	ts := startServer(t)
-	tab := openPage(t, ts)
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
 
 	t.Run("all four panels open", func(t *testing.T) {
@@ -346,7 +372,7 @@ func TestPage(t *testing.T) {
 	t.Run("cut WebSocket and SSE resume with zero gaps", func(t *testing.T) {
 		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-ws")), chromedp.Click(chromedp.ID("cut-sse")))
 		for i := range 5 { // published while the two reconnect
-			publishHTTP(t, ts, fmt.Sprintf("during the cut %d", i))
+			publishHTTP(t, srv, fmt.Sprintf("during the cut %d", i))
 			published++
 		}
 		tab.waitFor(t, "both reconnected", `['ws', 'sse'].every(k => {
@@ -354,7 +380,7 @@ func TestPage(t *testing.T) {
 			return p.dataset.reconnects >= 1 && p.dataset.state === 'open';
 		})`, 15*time.Second)
 		for i := range 5 {
-			publishHTTP(t, ts, fmt.Sprintf("after the cut %d", i))
+			publishHTTP(t, srv, fmt.Sprintf("after the cut %d", i))
 			published++
 		}
 		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(0, published), 15*time.Second)
@@ -376,11 +402,7 @@ func TestPage(t *testing.T) {
 	})
 
 	t.Run("the page runs under the server's Content-Security-Policy, with no violation", func(t *testing.T) {
-		resp, err := http.Get(ts.URL + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		_, _, resp := srv.Get(t, "/")
 		if got := resp.Header.Get("Content-Security-Policy"); got != pagePolicy {
 			t.Errorf("Content-Security-Policy of the page = %q, want %q", got, pagePolicy)
 		}
@@ -416,7 +438,7 @@ func TestPage(t *testing.T) {
 
 	t.Run("offline, then backoff and resume with zero gaps", func(t *testing.T) {
 		// A fresh load, with the offline switch shortened to 3 s.
-		tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=2"))
+		tab.do(t, 10*time.Second, chromedp.Navigate(srv.URL+"/?offline=2"))
 		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 		tab.setPollInterval(t, 1)
 		cursor := eval[int](t, tab, `Number(document.getElementById('panel-ws').dataset.lastId)`)
@@ -424,12 +446,12 @@ func TestPage(t *testing.T) {
 		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 		tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
 		for i := range 5 {
-			publishHTTP(t, ts, fmt.Sprintf("while offline %d", i))
+			publishHTTP(t, srv, fmt.Sprintf("while offline %d", i))
 			published++
 		}
 		tab.waitFor(t, "every panel reconnected", allPanels(
 			`p.dataset.reconnects >= 1 && p.dataset.state === 'open'`), 25*time.Second)
-		publishHTTP(t, ts, "back online")
+		publishHTTP(t, srv, "back online")
 		published++
 		tab.waitFor(t, fmt.Sprintf("ids %d..%d once in every panel", cursor+1, published),
 			everyIDOnce(cursor, published), 15*time.Second)
@@ -494,16 +516,16 @@ func (b *browserTab) waitCSPViolations(t *testing.T, n int, timeout time.Duratio
 // waits instead of hanging silently. A hidden tab lends its connections to
 // a tab that waits, and resumes from its cursors when it has them again.
 func TestPageThreeTabs(t *testing.T) {
-	ts := startServer(t)
-	first := openPage(t, ts)
+	srv := startServer(t, nil)
+	first := openPage(t, srv)
 	defer first.checkProblems(t)
 	first.waitFor(t, "tab 1 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	first.setPollInterval(t, 1)
-	second, _ := first.newTab(t, ts.URL+"/")
+	second, _ := first.newTab(t, srv.URL+"/")
 	defer second.checkProblems(t)
 	second.waitFor(t, "tab 2 open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	second.setPollInterval(t, 1)
-	third, closeThird := first.newTab(t, ts.URL+"/")
+	third, closeThird := first.newTab(t, srv.URL+"/")
 	defer third.checkProblems(t)
 	third.waitFor(t, "tab 3: WebSocket and short poll open, SSE and long poll waiting for a connection", `
 		['ws', 'poll'].every(k => document.getElementById('panel-' + k).dataset.state === 'open') &&
@@ -541,17 +563,17 @@ func (b *browserTab) setVisibility(t *testing.T, state string) {
 // TestPageMissed: a client that comes back after more messages than the
 // server retains is told how many it missed, and that is not a gap.
 func TestPageMissed(t *testing.T) {
-	ts := startServer(t, "--history", "3")
-	tab := openPage(t, ts)
+	srv := startServer(t, func(c *transports.Config) { c.History = 3 })
+	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
-	tab.do(t, 10*time.Second, chromedp.Navigate(ts.URL+"/?offline=1"))
+	tab.do(t, 10*time.Second, chromedp.Navigate(srv.URL+"/?offline=1"))
 	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	tab.setPollInterval(t, 1)
-	publishHTTP(t, ts, "before")
+	publishHTTP(t, srv, "before")
 	tab.waitFor(t, "id 1 everywhere", everyIDOnce(0, 1), 10*time.Second)
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 	for i := range 10 { // ids 2..11; the server keeps 9..11
-		publishHTTP(t, ts, fmt.Sprintf("while offline %d", i))
+		publishHTTP(t, srv, fmt.Sprintf("while offline %d", i))
 	}
 	tab.waitFor(t, "7 missed (2..8), then 9..11 once, in every panel", allPanels(
 		`p.dataset.missed === '7' && p.dataset.lastId === '11' && p.dataset.received === '4' &&
@@ -563,20 +585,17 @@ func TestPageMissed(t *testing.T) {
 // connection with the same client id replaced it) must not reconnect, or
 // the two would replace each other forever.
 func TestPageNoReconnectAfterReplaced(t *testing.T) {
-	ts := startServer(t)
-	tab := openPage(t, ts)
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
 	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	tab.setPollInterval(t, 1)
 	client := eval[string](t, tab, `document.getElementById('panel-ws').dataset.client`)
-	conn, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?client="+client, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tab.waitFor(t, "the WebSocket closed with 4500", `document.getElementById('panel-ws').dataset.state === 'closed' &&
-		document.querySelector('#panel-ws .state-detail').textContent.includes('4500')`, 10*time.Second)
-	publishHTTP(t, ts, "after the replacement")
+	srv.DialWS(t, "client="+client)
+	want := "(close code 4500: " + closeMeaning(t, srv, 4500) + ")"
+	tab.waitFor(t, "the WebSocket closed with 4500, in the server's words", `document.getElementById('panel-ws').dataset.state === 'closed' &&
+		document.querySelector('#panel-ws .state-detail').textContent === `+jsString(want), 10*time.Second)
+	publishHTTP(t, srv, "after the replacement")
 	tab.waitFor(t, "the message in the three other panels", `['poll', 'longpoll', 'sse'].every(k =>
 		document.getElementById('panel-' + k).dataset.lastId === '1')`, 10*time.Second)
 	if got := eval[string](t, tab, `JSON.stringify(document.getElementById('panel-ws').dataset)`); !strings.Contains(got, `"state":"closed"`) || !strings.Contains(got, `"received":"0"`) {
@@ -590,7 +609,7 @@ func TestPageNoReconnectAfterReplaced(t *testing.T) {
 // skipping the new 1..10: each is told of the reset, continues from 0 of
 // the new epoch, and shows the new server's messages from id 1, each once.
 func TestPageServerRestart(t *testing.T) {
-	first := startServer(t)
+	first := startServer(t, nil)
 	tab := openPage(t, first)
 	defer tab.checkProblems(t)
 	tab.do(t, 10*time.Second, chromedp.Navigate(first.URL+"/?offline=5"))
@@ -600,7 +619,7 @@ func TestPageServerRestart(t *testing.T) {
 		publishHTTP(t, first, fmt.Sprintf("first server %d", i+1))
 	}
 	tab.waitFor(t, "ids 1..10 once in every panel", everyIDOnce(0, 10), 15*time.Second)
-	epochs := []string{serverEpoch(t, first.URL)}
+	epochs := []string{first.Epoch(t)}
 	tab.waitFor(t, "every panel on the first server's epoch", allPanels(`p.dataset.epoch === '`+epochs[0]+`'`), 5*time.Second)
 
 	// Restart behind the offline switch: the clients are held off until
@@ -608,14 +627,14 @@ func TestPageServerRestart(t *testing.T) {
 	// which that server has too: only the epoch tells them apart.
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 	tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
-	second := restartServer(t, first)
+	second := first.Restart(t, withPage(nil))
 	for i := range 12 {
 		publishHTTP(t, second, fmt.Sprintf("second server %d", i+1))
 	}
 	if !eval[bool](t, tab, `document.getElementById('offline').getAttribute('aria-pressed') === 'true'`) {
 		t.Log("the restart outlasted the offline switch: a client that came back early was reset for a cursor ahead of the feed, not for its epoch")
 	}
-	epochs = append(epochs, serverEpoch(t, second.URL))
+	epochs = append(epochs, second.Epoch(t))
 	if epochs[1] == epochs[0] {
 		t.Fatalf("the restarted server has the same epoch %q", epochs[1])
 	}
@@ -626,27 +645,13 @@ func TestPageServerRestart(t *testing.T) {
 	// the SSE stream ends, the held long poll is answered) and comes back,
 	// while the clients retry on their own (SSE first with the browser's
 	// Last-Event-ID, which carries the epoch).
-	third := restartServer(t, second)
+	third := second.Restart(t, withPage(nil))
 	for i := range 15 {
 		publishHTTP(t, third, fmt.Sprintf("third server %d", i+1))
 	}
-	epochs = append(epochs, serverEpoch(t, third.URL))
+	epochs = append(epochs, third.Epoch(t))
 	tab.waitFor(t, "every panel: a second reset, then the third server's 1..15, each once",
 		restartedPanels(epochs[2], 10, 12, 15), 60*time.Second)
-}
-
-// restartServer stops ts and starts a new server on the same address, with
-// a new feed and so a new epoch: what a page sees when its server restarts.
-func restartServer(t *testing.T, ts *testServer, args ...string) *testServer {
-	t.Helper()
-	if err := ts.Stop(); err != nil {
-		t.Fatalf("stopping the server: %v", err)
-	}
-	next := startServer(t, append([]string{"--addr", strings.TrimPrefix(ts.URL, "http://")}, args...)...)
-	if next.URL != ts.URL {
-		t.Fatalf("the new server is at %s, not at the old one's %s", next.URL, ts.URL)
-	}
-	return next
 }
 
 // restartedPanels is a condition: every panel is open on epoch, went
@@ -682,23 +687,329 @@ func restartedPanels(epoch string, counts ...int) string {
 // far fewer than the poll's limit of 100, so a client that counted the
 // messages would wait the whole interval for the last 3.
 func TestPagePollAsksAgainWhenMore(t *testing.T) {
-	ts := startServer(t)
-	tab := openPage(t, ts)
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
 	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
 	tab.setPollInterval(t, 60)
 	big := strings.Repeat("x", 60_000)
 	for range 20 {
-		publishHTTP(t, ts, big)
+		publishHTTP(t, srv, big)
 	}
-	requests := getStats(t, ts.URL).Transports["poll"].Requests // the page shows its next poll in 60 s: none is on its way
-	tab.setPollInterval(t, 59)                                  // a new interval polls now, then waits 59 s
+	requests := srv.Stats(t).Transports["poll"].Requests // the page shows its next poll in 60 s: none is on its way
+	tab.setPollInterval(t, 59)                           // a new interval polls now, then waits 59 s
 	tab.waitFor(t, "all 20 in the short poll before its next tick", `(() => {
 		const p = document.getElementById('panel-poll');
 		return p.dataset.lastId === '20' && p.dataset.received === '20';
 	})()`, 15*time.Second)
-	if got := getStats(t, ts.URL).Transports["poll"].Requests; got != requests+2 {
+	if got := srv.Stats(t).Transports["poll"].Requests; got != requests+2 {
 		t.Errorf("the short poll made %d requests for the 20, want 2 (17 with more, then 3)", got-requests)
 	}
 	tab.waitFor(t, "all 20 once in every panel", everyIDOnce(0, 20), 15*time.Second)
+}
+
+// fake answers the tab's requests for one path in the server's place,
+// through the DevTools protocol's Fetch domain: the page's own code makes
+// each request and reads the answer, as it would from a server. answer
+// returns nil to let a request through to the server.
+type fake struct {
+	path   string
+	answer func(*url.URL) *fakeAnswer
+}
+
+// fakeAnswer is an HTTP answer made up by a test.
+type fakeAnswer struct {
+	status      int
+	contentType string
+	body        string
+}
+
+// fake makes the tab's requests for the paths of fakes wait for the test,
+// which answers them (or lets them through) as they come.
+func (b *browserTab) fake(t *testing.T, fakes []fake) {
+	t.Helper()
+	if len(fakes) == 0 {
+		return
+	}
+	byPath := map[string]fake{}
+	var patterns []*fetch.RequestPattern
+	for _, f := range fakes {
+		byPath[f.path] = f
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*" + f.path + "*"})
+	}
+	paused := chromedp.Events(b.ctx, fetch.RequestPaused) // subscribed from now: none is missed
+	b.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, fetch.Enable, fetch.EnableParams{Patterns: patterns})
+		return err
+	}))
+	go func() { // ends with the tab
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			var a *fakeAnswer
+			if u, err := url.Parse(ev.Request.URL); err == nil {
+				if f, ok := byPath[u.Path]; ok {
+					a = f.answer(u)
+				}
+			}
+			chromedp.Run(b.ctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+				if a == nil {
+					_, err := cdp.Call(ctx, target, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+					return err
+				}
+				_, err := cdp.Call(ctx, target, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID:    ev.RequestID,
+					ResponseCode: int64(a.status),
+					ResponseHeaders: []*fetch.HeaderEntry{
+						{Name: "Content-Type", Value: a.contentType},
+						{Name: "Cache-Control", Value: "no-store"},
+					},
+					Body: []byte(a.body),
+				})
+				return err
+			}))
+		}
+	}()
+}
+
+// clientConfig is the part of GET /api/config that the page reads.
+type clientConfig struct {
+	LongPoll struct {
+		TimeoutMS    int64 `json:"timeout_ms"`
+		TimeoutMaxMS int64 `json:"timeout_max_ms"`
+	} `json:"longpoll"`
+	SSE struct {
+		RetryMS     int64 `json:"retry_ms"`
+		KeepaliveMS int64 `json:"keepalive_ms"`
+	} `json:"sse"`
+	WS struct {
+		HeartbeatMS int64 `json:"heartbeat_ms"`
+		CloseCodes  []struct {
+			Code      int    `json:"code"`
+			Meaning   string `json:"meaning"`
+			Reconnect string `json:"reconnect"`
+		} `json:"close_codes"`
+	} `json:"ws"`
+}
+
+// serverConfig reads GET /api/config, as it is and as raw JSON.
+func serverConfig(t *testing.T, srv *transportstest.Server) (clientConfig, map[string]any) {
+	t.Helper()
+	code, body, _ := srv.Get(t, "/api/config")
+	var c clientConfig
+	var raw map[string]any
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &c) != nil || json.Unmarshal([]byte(body), &raw) != nil {
+		t.Fatalf("GET /api/config: %d %s", code, body)
+	}
+	return c, raw
+}
+
+// closeMeaning is the server's meaning of a WebSocket close code.
+func closeMeaning(t *testing.T, srv *transportstest.Server, code int) string {
+	t.Helper()
+	c, _ := serverConfig(t, srv)
+	for _, row := range c.WS.CloseCodes {
+		if row.Code == code {
+			return row.Meaning
+		}
+	}
+	t.Fatalf("GET /api/config has no close code %d", code)
+	return ""
+}
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// state is a condition: the panel of transport is in the state name, for
+// why ("" for any).
+func state(transport, name, why string) string {
+	c := fmt.Sprintf(`document.getElementById('panel-%s').dataset.state === '%s'`, transport, name)
+	if why != "" {
+		c += fmt.Sprintf(` && document.getElementById('panel-%s').dataset.why === '%s'`, transport, why)
+	}
+	return c
+}
+
+// detail is the JavaScript text of a panel's state detail.
+func detail(transport string) string {
+	return `document.querySelector('#panel-` + transport + ` .state-detail').textContent`
+}
+
+// TestPageQuotesTheServersSettings: what the page says of the server's
+// settings is what the server says, not a copy: a server with another
+// long-poll hold, SSE keepalive and heartbeat than the defaults shows them.
+func TestPageQuotesTheServersSettings(t *testing.T) {
+	srv := startServer(t, func(c *transports.Config) {
+		c.LongPollTimeout = 7 * time.Second
+		c.SSEKeepalive = 4 * time.Second
+		c.Heartbeat = 6 * time.Second
+	})
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	cfg, _ := serverConfig(t, srv)
+
+	if got := eval[string](t, tab, `document.getElementById('lp-timeout').value`); got != "7" {
+		t.Errorf("the long-poll timeout control shows %q, want the server's hold, 7", got)
+	}
+	if got, want := eval[string](t, tab, `document.getElementById('lp-timeout').max`), fmt.Sprint(cfg.LongPoll.TimeoutMaxMS/1000); got != want {
+		t.Errorf("the long-poll timeout control goes up to %q, want the server's maximum, %s", got, want)
+	}
+	tab.waitFor(t, "the long poll holding for the server's 7 s", detail("longpoll")+` === 'a request waits at the server, up to 7 s'`, 15*time.Second)
+	tab.waitFor(t, "the WebSocket pinging on the hello's heartbeat", detail("ws")+` === 'app ping every 6 s'`, 5*time.Second)
+	if got := eval[string](t, tab, `document.querySelector('#panel-sse [data-part="cost"]').textContent`); !strings.Contains(got, "every 4 s") {
+		t.Errorf("the SSE explanation says %q, want the server's keepalive, every 4 s", got)
+	}
+	tab.do(t, 5*time.Second,
+		chromedp.SetValue(chromedp.ID("lang"), "zh"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change'))`))
+	if got := eval[string](t, tab, `document.querySelector('#panel-sse [data-part="cost"]').textContent`); !strings.Contains(got, "每 4 秒") {
+		t.Errorf("the SSE explanation in Chinese says %q, want the server's keepalive, 每 4 秒", got)
+	}
+}
+
+// TestPageFollowsTheServedSettings: the page takes the long poll's bounds
+// and the close-code table from GET /api/config, so a server that served
+// others would be followed. The test serves them in the server's place:
+// a hold of 5 s up to 9 s, 4500 (replaced) to be retried with backoff, and
+// 1001 (shutting down) to be final, each with a meaning of its own.
+func TestPageFollowsTheServedSettings(t *testing.T) {
+	srv := startServer(t, nil)
+	_, raw := serverConfig(t, srv)
+	raw["longpoll"].(map[string]any)["timeout_ms"] = 5000
+	raw["longpoll"].(map[string]any)["timeout_max_ms"] = 9000
+	for _, row := range raw["ws"].(map[string]any)["close_codes"].([]any) {
+		row := row.(map[string]any)
+		switch row["code"].(float64) {
+		case 4500:
+			row["reconnect"], row["meaning"] = "backoff", "replaced, as served"
+		case 1001:
+			row["reconnect"], row["meaning"] = "never", "shutting down, as served"
+		}
+	}
+	served, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := openPage(t, srv, fake{"/api/config", func(*url.URL) *fakeAnswer {
+		return &fakeAnswer{http.StatusOK, "application/json", string(served)}
+	}})
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+
+	t.Run("the long-poll timeout is bounded by the served maximum", func(t *testing.T) {
+		tab.waitFor(t, "the long poll holding for the served 5 s", detail("longpoll")+` === 'a request waits at the server, up to 5 s'`, 10*time.Second)
+		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{ // as typed: the page may change the value on change
+			const c = document.getElementById('lp-timeout');
+			c.value = '60';
+			c.dispatchEvent(new Event('change'));
+		}`))
+		if got := eval[string](t, tab, `document.getElementById('lp-timeout').value`); got != "9" {
+			t.Errorf("the control shows %q after 60 was asked for, want the served maximum, 9", got)
+		}
+		publishHTTP(t, srv, "answers the long poll that waits")
+		tab.waitFor(t, "the long poll asking for 9 s", detail("longpoll")+` === 'a request waits at the server, up to 9 s'`, 10*time.Second)
+	})
+
+	t.Run("4500 served as backoff: the replaced WebSocket comes back", func(t *testing.T) {
+		client := eval[string](t, tab, `document.getElementById('panel-ws').dataset.client`)
+		other := srv.DialWS(t, "client="+client)
+		other.ClosedWith(t, 4500) // the page came back with its client id, and replaced this one in turn
+		tab.waitFor(t, "the WebSocket open again", `document.getElementById('panel-ws').dataset.reconnects >= 1 && `+
+			state("ws", "open", ""), 10*time.Second)
+	})
+
+	t.Run("1001 served as final, with the served meaning", func(t *testing.T) {
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		tab.waitFor(t, "the WebSocket closed for good", state("ws", "closed", "")+" && "+
+			detail("ws")+` === '(close code 1001: shutting down, as served)'`, 10*time.Second)
+	})
+}
+
+// TestPageSSECountdownFromHello: while EventSource reconnects by itself,
+// the SSE panel counts down the hello's retry_ms, the delay the server told
+// the browser. The first stream here is the test's: a hello with a retry of
+// 5 s (the server's is 2 s), then the end of the stream.
+func TestPageSSECountdownFromHello(t *testing.T) {
+	srv := startServer(t, nil)
+	epoch := srv.Epoch(t)
+	var once sync.Once
+	tab := openPage(t, srv, fake{"/api/sse", func(*url.URL) *fakeAnswer {
+		var a *fakeAnswer
+		once.Do(func() {
+			a = &fakeAnswer{http.StatusOK, "text/event-stream", "id: " + epoch + ":0\nevent: hello\nretry: 5000\n" +
+				`data: {"next":0,"epoch":"` + epoch + `","retry_ms":5000,"keepalive_ms":15000}` + "\n\n"}
+		})
+		return a // the browser's retry, and every stream after, go to the server
+	}})
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "the browser retrying with the hello's 5 s", state("sse", "reconnecting", "browser")+` &&
+		Number(document.querySelector('#panel-sse .state-word').textContent.match(/reconnecting in (\d+) s/)?.[1]) >= 3`, 10*time.Second)
+	tab.waitFor(t, "SSE open on the server's stream", state("sse", "open", ""), 10*time.Second)
+	publishHTTP(t, srv, "on the real stream")
+	tab.waitFor(t, "id 1 in the SSE panel, resumed from the hello's position",
+		`document.getElementById('panel-sse').dataset.lastId === '1' && document.getElementById('panel-sse').dataset.resets === '0'`, 10*time.Second)
+}
+
+// TestPageSaysWhenItCannotReadItsSettings: without the server's settings
+// the page guesses none: it says so, starts no client, and asks again
+// until it has them. Here GET /api/config fails with 503, then answers
+// with JSON that lacks them, then goes through, each until the test has
+// seen what the page made of it.
+func TestPageSaysWhenItCannotReadItsSettings(t *testing.T) {
+	srv := startServer(t, nil)
+	const (
+		failing = iota // 503
+		empty          // 200 {}
+		through        // the server's answer
+	)
+	var mu sync.Mutex
+	phase, asked := failing, 0
+	setPhase := func(p int) {
+		mu.Lock()
+		defer mu.Unlock()
+		phase, asked = p, 0
+	}
+	askedTwice := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return asked >= 2
+	}
+	tab := openPage(t, srv, fake{"/api/config", func(*url.URL) *fakeAnswer {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		switch phase {
+		case failing:
+			return &fakeAnswer{http.StatusServiceUnavailable, "application/json", `{"error":"settings unavailable (test)"}`}
+		case empty:
+			return &fakeAnswer{http.StatusOK, "application/json", `{}`}
+		}
+		return nil
+	}})
+	defer tab.checkProblems(t)
+	note := `document.getElementById('config-note')`
+	waiting := allPanels(`p.dataset.state === 'waiting' && p.dataset.why === 'config'`)
+
+	transportstest.Await(t, "the page asking twice", askedTwice)
+	tab.waitFor(t, "the note on the failed request, every panel waiting", `!`+note+`.hidden && `+
+		note+`.textContent.includes('GET /api/config: settings unavailable (test)') && `+waiting, 10*time.Second)
+	setPhase(empty)
+	transportstest.Await(t, "the page asking twice more", askedTwice)
+	tab.waitFor(t, "the note on the answer without the settings, every panel waiting", `!`+note+`.hidden && `+
+		note+`.textContent.includes('the answer has no longpoll.timeout_ms') && `+waiting, 10*time.Second)
+	for k, s := range srv.Stats(t).Transports {
+		if s.Requests != 0 {
+			t.Errorf("%s: %d requests without the settings, want none", k, s.Requests)
+		}
+	}
+	setPhase(through)
+	tab.waitFor(t, "every panel open once the settings are read, the note gone",
+		allPanels(`p.dataset.state === 'open'`)+` && `+note+`.hidden`, 30*time.Second)
 }

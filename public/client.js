@@ -1,0 +1,118 @@
+// client.js: the one interface of the four clients (poll.js, longpoll.js,
+// sse.js, ws.js), and the little they share. The page (app.js) drives all
+// four the same way:
+//
+//   const client = new SSEClient({ onmessage, onstate, onnotice }, config);
+//   client.start(cursor, epoch); // read after cursor, the last id already had,
+//                                // which counts in epoch (the server's id
+//                                // sequence); null, null: from now, unchecked
+//   client.stop(why);            // 'stopped' (the default): closed until the
+//                                // next start; 'hidden': a held connection lent
+//                                // to another tab (state waiting)
+//   client.cursor, client.epoch  // the position now, kept from what arrived:
+//                                // start(client.cursor, client.epoch) resumes
+//
+// config is the server's GET /api/config, read once by the page before any
+// client starts: what a client must not guess (the long poll's timeouts,
+// what each WebSocket close code means and whether to reconnect after it).
+//
+// A client tells the page what happens through the three callbacks:
+//
+//   onmessage(m)  each message, {id, time, data}, in order
+//   onstate(s)    each change of state; s.name is one of
+//                   'connecting'
+//                   'open'          poll: {next}, the page clock (ms) of the
+//                                   next poll; long poll: {held}, the hold
+//                                   asked for (s); WebSocket: {heartbeat} (ms)
+//                   'waiting'       {why}: 'slot' (no free held connection,
+//                                   see network.js) or 'hidden' (lent)
+//                   'reconnecting'  {at, why}: the next attempt at page clock
+//                                   at (ms); why is 'offline', 'error', 'dead'
+//                                   (a watchdog), 'browser' (EventSource
+//                                   retries by itself, {lastEventID}) or
+//                                   'close' (a WebSocket close, {code})
+//                   'closed'        {code, reason} when it gave up for good:
+//                                   an HTTP status (4xx) or a WebSocket close
+//                                   code; neither after stop()
+//   onnotice(n)   each event worth counting; n.type is one of
+//                   'request'             an HTTP request or connection attempt
+//                   'empty'               an answer with no message
+//                   'missed'              {missed}: that many were older than
+//                                         the server keeps
+//                   'reset'               {epoch}: the server restarted, and
+//                                         its ids start over in epoch
+//                   'resumed-by-browser'  EventSource's own retry worked
+//                   'watchdog'            a silent connection given up
+//                   'error'               {error}: a WebSocket error frame
+
+import { Backoff, HTTPError, network, sleep } from './network.js';
+
+// Client is what the four clients extend: the callbacks, the position, the
+// backoff, start and stop. Each one adds run(signal), its own way of
+// reading, which goes on until signal aborts.
+export class Client {
+  #session = null; // aborted by stop(): ends everything the run started
+
+  constructor({ onmessage, onstate, onnotice }, config) {
+    this.onmessage = onmessage;
+    this.onstate = onstate;
+    this.onnotice = onnotice;
+    this.config = config;
+    this.cursor = null; // the last id received
+    this.epoch = null;  // the epoch that cursor counts in
+    this.backoff = new Backoff();
+  }
+
+  start(cursor, epoch = null) {
+    this.#session?.abort();
+    this.cursor = cursor;
+    this.epoch = epoch;
+    const session = new AbortController();
+    this.#session = session;
+    this.run(session.signal).catch(err => {
+      if (!session.signal.aborted) throw err; // a bug: let the page see it
+    });
+  }
+
+  stop(why = 'stopped') {
+    this.#session?.abort();
+    this.onstate(why === 'hidden' ? { name: 'waiting', why } : { name: 'closed' });
+  }
+
+  // stopped tells whether the client is between a stop() and a start().
+  get stopped() { return this.#session?.signal.aborted ?? true; }
+
+  // retryIn announces the next attempt, after the backoff's next delay (and
+  // at least atLeast ms), and returns that delay. details go with the state.
+  retryIn(why, details = {}) {
+    const delay = this.backoff.next();
+    this.onstate({ name: 'reconnecting', at: Date.now() + delay, why, ...details });
+    return delay;
+  }
+
+  // retryAfter is what a failed request means, for the clients that make
+  // requests (the polls). An answer 4xx other than 429 says the request
+  // itself is wrong, and repeating it will not help: the client closes and
+  // resolves false. Anything else (no network, a deadline, 5xx, 429) is
+  // retried after the backoff: it resolves true when it is time.
+  async retryAfter(err, signal) {
+    if (signal.aborted) return false;
+    if (err instanceof HTTPError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+      this.onstate({ name: 'closed', code: err.status, reason: err.message });
+      return false;
+    }
+    await sleep(this.retryIn(network.offline ? 'offline' : 'error'), signal);
+    this.onstate({ name: 'connecting' });
+    return true;
+  }
+}
+
+// withPosition adds a client's position to url: ?since=cursor&epoch=E, each
+// only once known (a client started with none reads "from now"). All four
+// clients ask this way: the polls on every request, SSE and WebSocket on
+// every new connection.
+export function withPosition(url, { cursor, epoch }) {
+  if (cursor !== null) url.searchParams.set('since', cursor);
+  if (epoch !== null) url.searchParams.set('epoch', epoch);
+  return url;
+}
