@@ -2,10 +2,12 @@ package transports
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -176,4 +178,70 @@ func connStateHook(c net.Conn, state http.ConnState) {
 	case state == http.StateHijacked:
 		cc.hijacked()
 	}
+}
+
+// socket writes to a client's connection in the two ways a writer that
+// serves many connections needs: tryWrite takes what the socket takes now
+// and never waits, so one goroutine can write to many sockets in turn;
+// write waits, up to a deadline, for a socket that was full.
+type socket struct {
+	conn net.Conn
+	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then tryWrite takes nothing
+	out  *atomic.Int64   // the bytes-out counter tryWrite adds to (write goes through the counting conn)
+}
+
+func newSocket(c net.Conn, t *counters) socket {
+	s := socket{conn: c}
+	if cc, ok := c.(*countingConn); ok {
+		c, s.out = cc.Conn, &t.bytesOut
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		s.raw, _ = tc.SyscallConn()
+	}
+	return s
+}
+
+// tryWrite writes as much of b as the socket's send buffer takes now.
+func (s socket) tryWrite(b []byte) (int, error) {
+	if len(b) == 0 || s.raw == nil {
+		return 0, nil
+	}
+	var n int
+	var werr error
+	err := s.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				return true // never wait: a full socket is the caller's to handle
+			}
+		}
+	})
+	if werr == syscall.EAGAIN {
+		werr = nil
+	}
+	n = max(n, 0)
+	if s.out != nil {
+		s.out.Add(int64(n))
+	}
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// write writes all of b, waiting up to timeout for the socket to take it.
+func (s socket) write(b []byte, timeout time.Duration) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := s.conn.Write(b)
+	return err
+}
+
+// noDeadline clears the deadline of write, which would otherwise fail a
+// later tryWrite once it passed.
+func (s socket) noDeadline() { _ = s.conn.SetWriteDeadline(time.Time{}) }
+
+// isTimeout reports whether err is a missed deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

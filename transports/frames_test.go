@@ -16,15 +16,14 @@ func TestFrameCacheIsBoundedByHistoryAndBytes(t *testing.T) {
 		history  int
 		maxBytes int
 	}{
-		{50, 50 * (2*(len(data)+48) + 16)}, // 50 frames of about 120 KB: 6 MB
-		{100_000, frameBytes},              // a long history: the byte bound
+		{50, 50 * (len(data) + 48 + 4)}, // 50 frames of about 60 KB: 3 MB
+		{100_000, frameBytes},           // a long history: the byte bound
 	} {
 		h := newWSHub(nil, c.history)
 		for id := uint64(1); id <= 2000; id++ {
 			m := feed.Message{ID: id, JSON: feed.Encode(id, 1, data)}
-			pm, err := h.frames.frame(m)
-			if err != nil || pm == nil {
-				t.Fatalf("frame %d: %v", id, err)
+			if f := h.frames.frame(m); len(f) != len(m.JSON)+4 {
+				t.Fatalf("frame %d: %d bytes, want the message and a 4-byte header", id, len(f))
 			}
 		}
 		if held := h.frames.held(); held > c.maxBytes || held == 0 {
@@ -36,13 +35,29 @@ func TestFrameCacheIsBoundedByHistoryAndBytes(t *testing.T) {
 	}
 }
 
-// A frame is prepared once: the second writer of a message gets the same one.
+// A frame is encoded once: the second writer of a message gets the same bytes.
 func TestFrameCacheHitsReturnTheSameFrame(t *testing.T) {
 	h := newWSHub(nil, 10)
 	m := feed.Message{ID: 7, JSON: feed.Encode(7, 1, []byte(`"hi"`))}
-	a, _ := h.frames.frame(m)
-	b, _ := h.frames.frame(m)
-	if a != b {
-		t.Fatal("the same message was prepared twice")
+	a, b := h.frames.frame(m), h.frames.frame(m)
+	if &a[0] != &b[0] {
+		t.Fatal("the same message was encoded twice")
+	}
+}
+
+// Frames are RFC 6455's, unmasked: the three length forms, as gorilla
+// reads them.
+func TestAppendFrameLengths(t *testing.T) {
+	for _, c := range []struct {
+		n      int
+		header string
+	}{
+		{0, "\x81\x00"}, {125, "\x81\x7d"}, {126, "\x81\x7e\x00\x7e"}, {65535, "\x81\x7e\xff\xff"},
+		{65536, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"},
+	} {
+		f := appendFrame(nil, opText, make([]byte, c.n))
+		if got := string(f[:len(f)-c.n]); got != c.header {
+			t.Errorf("frame of %d bytes: header %q, want %q", c.n, got, c.header)
+		}
 	}
 }

@@ -6,8 +6,8 @@
 // open with a lesson on how the technique works, what it costs and what
 // breaks it, then the handler. What makes a transport cheap or tames its
 // library sits beside it, in a file that says so: sse_stream.go (the
-// r3labs/sse adapter), ws_writer.go (one writer per WebSocket), ws_hub.go
-// (the dispatcher and the prepared frames). Shared by several transports:
+// r3labs/sse adapter), ws_writer.go (how WebSocket frames go out cheaply),
+// ws_hub.go (the dispatchers and the frames encoded once). Shared by several transports:
 // cursor.go (positions), page.go (the answer of both polls), conn.go (the
 // counting socket), live.go (streaming connections), stats.go, guard.go
 // (what every request must pass), and the Feed interface below.

@@ -29,16 +29,17 @@
 //
 // This file is the protocol: the upgrade, the read loop and the frames a
 // client may send, and how a connection ends. It uses
-// github.com/gorilla/websocket in the shape of its chat example: a read
-// pump here, and one writer per connection in ws_writer.go (how the frames
-// go out, cheaply); ws_hub.go knows every connection, wakes them on each
-// publish and finds the slow ones.
+// github.com/gorilla/websocket for the upgrade and for reading, in the
+// shape of its chat example: a read pump per connection, which keeps
+// reading (control frames are only handled while reading). The frames the
+// server sends are ours, written by ws_writer.go (how they go out, cheaply);
+// ws_hub.go knows every connection, wakes them on each publish and finds
+// the slow ones.
 package transports
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -106,7 +107,8 @@ type wsConn struct {
 	gone     chan struct{} // closed when the socket is hung up
 	goneOnce sync.Once
 
-	writer wsWriter // ws_writer.go: the one goroutine that writes frames
+	writer wsWriter // ws_writer.go: how its frames go out
+	shard  *wsShard // ws_hub.go: the dispatcher that wakes it
 
 	refused int // publishes refused in a row (token, rate), read pump only
 }
@@ -167,7 +169,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 		return
 	}
 	wc.live = lc
-	s.dispatcher.Do(func() { go s.dispatchWS() })
+	s.dispatcher.Do(s.dispatchWS)
 	wc.writer.init(wc, pos)
 	s.stats.ws.clients.Add(1)
 	s.streams.Add(1)
@@ -206,7 +208,7 @@ func (wc *wsConn) readPump() {
 			wc.goodbye(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
-		if !wc.writer.reply(reply) {
+		if !wc.writer.reply(appendFrame(nil, opText, reply)) {
 			return
 		}
 	}
@@ -214,20 +216,22 @@ func (wc *wsConn) readPump() {
 
 // watchForSilence sets the read limit and the read deadline: a connection
 // from which nothing, not even a pong, arrives for two and a half
-// heartbeats is dead. The client's pings are signs of life too, and are
-// answered.
+// heartbeats is dead. The client's pings are signs of life too. The
+// library's own handlers of pings and close frames would write to the
+// socket: here, their answers are frames for our writer (ws_writer.go).
 func (wc *wsConn) watchForSilence() {
-	s, c := wc.s, wc.conn
-	c.SetReadLimit(int64(s.cfg.MaxMessage) + wsEnvelope) // past it the library closes with 1009
+	c := wc.conn
+	c.SetReadLimit(int64(wc.s.cfg.MaxMessage) + wsEnvelope) // past it the library closes with 1009
 	wc.heardFrom()
 	c.SetPongHandler(func(string) error { wc.heardFrom(); return nil })
 	c.SetPingHandler(func(data string) error {
 		wc.heardFrom()
-		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteTimeout))
-		if err != nil && !errors.Is(err, websocket.ErrCloseSent) && !isNetError(err) {
-			return err
-		}
-		return nil // as the library's own ping handler: a failed pong is not fatal here
+		wc.writer.reply(appendFrame(nil, opPong, []byte(data)))
+		return nil
+	})
+	c.SetCloseHandler(func(code int, _ string) error {
+		wc.goodbye(code, "") // the answer to the client's goodbye echoes its code
+		return nil
 	})
 }
 
@@ -239,24 +243,33 @@ func (wc *wsConn) heardFrom() {
 	}
 }
 
-// goodbye sends a close frame with code, once, and gives the client
-// wsCloseGrace to answer it. Safe from any goroutine; it may block for up
-// to wsCloseGrace, so callers that must not wait run it in a goroutine.
-func (wc *wsConn) goodbye(code int, reason string) {
-	if !wc.ending.Swap(true) {
-		wc.writeGoodbye(code, reason)
+// goodbye says goodbye with code, once: the writer sends the close frame
+// after what it is writing, and nothing after it; then the client has
+// wsCloseGrace to answer. If the frame is not out within wsCloseGrace
+// (the client stopped reading and its socket is full), the socket is hung
+// up instead. It reports whether this call said it. Safe from any
+// goroutine; never blocks.
+func (wc *wsConn) goodbye(code int, reason string) bool {
+	if wc.ending.Swap(true) {
+		return false
 	}
+	bye := closeFrame(code, reason)
+	wc.writer.farewell.Store(&bye)
+	time.AfterFunc(wsCloseGrace, func() {
+		select {
+		case <-wc.writer.saidBye:
+		default:
+			wc.hangUp()
+		}
+	})
+	wc.writer.wake()
+	return true
 }
 
-// writeGoodbye is goodbye's work, for a connection already marked ending.
-// When the close frame cannot even be written within wsCloseGrace (the
-// client stopped reading and the socket is full), it hangs up instead.
-func (wc *wsConn) writeGoodbye(code int, reason string) {
-	msg := websocket.FormatCloseMessage(code, reason)
-	if wc.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(wsCloseGrace)) != nil {
-		wc.hangUp()
-		return
-	}
+// saidGoodbye runs once the close frame is out: the client's answer must
+// come within wsCloseGrace.
+func (wc *wsConn) saidGoodbye() {
+	close(wc.writer.saidBye)
 	_ = wc.conn.NetConn().SetReadDeadline(time.Now().Add(wsCloseGrace))
 }
 
@@ -268,10 +281,28 @@ func (wc *wsConn) hangUp() {
 	wc.goneOnce.Do(func() { close(wc.gone) })
 }
 
-// cleanUp runs when the read pump stops: the connection is over.
+// hungUp reports whether the socket was hung up.
+func (wc *wsConn) hungUp() bool {
+	select {
+	case <-wc.gone:
+		return true
+	default:
+		return false
+	}
+}
+
+// cleanUp runs when the read pump stops: the connection is over, once a
+// goodbye on its way is out (the answer to the client's own goodbye,
+// say), or its grace has passed.
 func (wc *wsConn) cleanUp() {
 	s := wc.s
-	wc.hangUp() // a writer still running stops at its next check
+	if wc.writer.farewell.Load() != nil {
+		select {
+		case <-wc.writer.saidBye:
+		case <-wc.gone: // the grace passed, or a write failed
+		}
+	}
+	wc.hangUp() // a writer still running stops at its next write
 	wc.writer.stop()
 	s.ws.unregister(wc)
 	s.live.remove(wc.live)

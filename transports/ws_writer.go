@@ -1,181 +1,242 @@
 package transports
 
-// How a WebSocket's frames go out, cheaply: one writer per connection, as
-// the library requires (at most one goroutine may write at a time; only
-// WriteControl, for close frames, pings and pongs, may be called from
-// others), which runs only while there is something to write. An idle
-// connection thus costs one goroutine, its read pump, not two. The hub's
-// dispatcher wakes every connection after a publish; a wake starts the
-// writer's goroutine unless it is already running, and the goroutine
-// lingers for wsLinger after its last write, so a busy connection keeps it
-// (and the stack it grew).
+// How a WebSocket's frames go out, cheaply: as bytes on the socket, and in
+// the goroutine that has them. At tens of messages a second per client
+// nothing batches, so a delivery is one write system call, and the cost to
+// avoid is everything around it: waking a goroutine per connection per
+// message, a timer, a channel. So the dispatcher that learns of a publish
+// (ws_hub.go) writes the frame itself, with a write that never waits: a
+// socket with room (nearly all of them, nearly always) takes it at once.
+// Only when a socket is full does the connection get a goroutine of its
+// own, which waits for the socket with a deadline, and ends once the
+// connection caught up. Frames a connection is behind by go out in one
+// write, not one each.
+//
+// The frames are ours (RFC 6455 section 5.2: a server's frames are not
+// masked), so that the bytes of one message are encoded once for every
+// connection and can be written without gorilla/websocket's writer; the
+// library still does the upgrade and all the reading. Since its writer is
+// never used, nothing of it may write either: pongs and the answer to a
+// client's close frame are queued here like any reply (see ws.go).
 
 import (
-	"errors"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"fourway/feed"
 )
 
 const (
-	wsBatch   = 64                    // messages read from the feed at a time
-	wsReplies = 64                    // replies (acks, pongs, errors) waiting for the writer
-	wsLinger  = 25 * time.Millisecond // how long an idle writer waits for more work before its goroutine ends
+	wsBatch      = 64       // messages read from the feed at a time
+	wsBatchBytes = 64 << 10 // bytes gathered for one write, about (one message may be larger)
+	wsReplies    = 64       // replies (acks, pongs, errors) waiting for the writer
 )
 
-// wsWriter writes a connection's frames: the hello, the messages after its
-// cursor, the read pump's replies and the heartbeat's pings.
-type wsWriter struct {
-	wc *wsConn
+// Frame opcodes (RFC 6455 section 5.2).
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+)
 
-	wakes     atomic.Int64  // wakes not yet served; the goroutine runs while > 0
-	nudge     chan struct{} // wakes a lingering goroutine
+// appendFrame appends a final, unmasked frame of payload to b.
+func appendFrame(b []byte, opcode byte, payload []byte) []byte {
+	b = append(b, 0x80|opcode)
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, payload...)
+}
+
+// wsWriter writes a connection's frames: the hello, the messages after its
+// cursor, the read pump's replies, the heartbeat's pings and the goodbye.
+// One writes at a time, whoever wakes it finding nobody writing: the
+// dispatcher, the read pump or a timer, with writes that never wait; or,
+// once a socket was full, the connection's own goroutine, whose writes
+// wait up to the write timeout.
+type wsWriter struct {
+	wc   *wsConn
+	sock socket // conn.go
+
+	wakes atomic.Int64 // wakes not yet served; someone writes while > 0
+
 	repliesMu sync.Mutex
 	replies   [][]byte      // frames from the read pump; nil when none wait
 	taken     chan struct{} // signalled when the writer takes the replies
 	pingDue   atomic.Bool   // set by the heartbeat timer
 	ping      *time.Timer   // fires every heartbeat
 
-	// Written by the writer only (one goroutine runs at a time); read by
-	// the dispatcher to find connections whose socket stopped taking bytes.
-	cursor       atomic.Uint64 // the last id written
-	writingSince atomic.Int64  // UnixNano when the write in progress began, 0 between writes
-	epoch        string        // the epoch of cursor ("" until the first read, if the client named none)
-	helloSent    bool
+	farewell atomic.Pointer[[]byte] // the close frame to end with, once a goodbye was said
+	saidBye  chan struct{}          // closed once the close frame is out
+
+	// Used by the one who writes only.
+	pending   []byte // bytes accepted but not yet taken by a full socket
+	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
+	helloSent bool
+	byeSent   bool
+
+	// Written by the one who writes; read by the dispatcher to find
+	// connections whose socket stopped taking bytes.
+	cursor       atomic.Uint64 // the last id handed to the socket
+	writingSince atomic.Int64  // UnixNano when the waiting write in progress began, 0 otherwise
 }
 
 func (w *wsWriter) init(wc *wsConn, pos position) {
 	w.wc = wc
-	w.nudge = make(chan struct{}, 1)
+	w.sock = newSocket(wc.conn.NetConn(), &wc.s.stats.ws)
 	w.taken = make(chan struct{}, 1)
+	w.saidBye = make(chan struct{})
 	w.epoch = pos.epoch
 	w.cursor.Store(pos.cursor)
 	w.ping = time.AfterFunc(wc.s.cfg.Heartbeat, func() { w.pingDue.Store(true); w.wake() })
 }
 
-// stop stops the heartbeat; the goroutine stops at its next check.
+// stop stops the heartbeat.
 func (w *wsWriter) stop() { w.ping.Stop() }
 
-// wake asks the writer to look for work, starting its goroutine if it is
-// not running. Safe from any goroutine; never blocks.
+// wake asks the writer to write what there is. If nobody is writing, the
+// caller writes, without waiting for the socket; what a full socket does
+// not take is left to the connection's own goroutine. Safe from any
+// goroutine; never blocks.
 func (w *wsWriter) wake() {
-	if w.wakes.Add(1) == 1 {
-		go w.run()
+	if w.wakes.Add(1) != 1 {
+		return // someone writes, and will look again before stopping
+	}
+	if w.writeAll(false) && w.wakes.CompareAndSwap(1, 0) {
 		return
 	}
-	select { // a running writer sees the count change; a lingering one needs a nudge
-	case w.nudge <- struct{}{}:
-	default:
+	if !w.wc.hungUp() {
+		go w.run()
 	}
 }
 
-// run writes everything there is to write, then lingers for wsLinger in
-// case more comes, then ends. Only one runs at a time for a connection: it
-// is started by the wake that finds the counter at zero, and it sets the
-// counter back to zero only when no wake came in since it last looked.
+// run is the connection's goroutine: it writes, waiting for the socket,
+// until nothing is left and no wake came in since it last looked.
 func (w *wsWriter) run() {
-	linger := time.NewTimer(wsLinger)
-	defer linger.Stop()
 	for {
 		n := w.wakes.Load()
-		if !w.writeAll() {
-			if !w.wc.ending.Swap(true) {
-				w.wc.hangUp() // a write failed; after a goodbye the read pump waits for the answer
-			}
+		ok := w.writeAll(true)
+		w.sock.noDeadline() // the writes that never wait must not meet an old one
+		if !ok {
 			return
 		}
-		if w.wakes.Load() != n {
-			continue
-		}
-		linger.Reset(wsLinger)
-		select {
-		case <-w.nudge:
-			continue
-		case <-linger.C:
-		case <-w.wc.gone:
-		}
-		if w.wakes.CompareAndSwap(n, 0) {
+		if len(w.pending) == 0 && w.wakes.CompareAndSwap(n, 0) {
 			return
 		}
 	}
 }
 
-// writeAll sends the hello, every message after the cursor, the replies
-// and a due ping, and the goodbye of a shutdown once everything published
-// is out. It returns false when the connection must end: a write failed,
-// or a goodbye was said.
-func (w *wsWriter) writeAll() bool {
-	s := w.wc.s
-	if w.wc.ending.Load() {
+// writeAll writes the pending bytes, then the hello, every message after
+// the cursor, the replies and a due ping, then the goodbye of a shutdown
+// once everything published is out, or a goodbye said meanwhile. With
+// wait false, it stops at a full socket, keeping the rest in pending. It
+// returns false when the connection is over for the writer (a write
+// failed, or the goodbye is out) or, without wait, when bytes are left.
+func (w *wsWriter) writeAll(wait bool) bool {
+	if w.byeSent || !w.flush(nil, wait) {
 		return false
 	}
-	if !w.helloSent && !w.writeHello() {
-		return false
-	}
-	if !w.writeFeed() || !w.writeReplies() {
-		return false
-	}
-	if w.pingDue.Swap(false) {
-		w.writing()
-		if !w.wrote(w.wc.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteTimeout))) {
-			return false
+	var b []byte
+	if !w.wc.ending.Load() {
+		b = w.gather(make([]byte, 0, 512))
+		for len(b) >= wsBatchBytes { // a write's worth: out with it, then the rest
+			if !w.flush(b, wait) {
+				return false
+			}
+			if b = b[:0]; !w.wc.ending.Load() {
+				b = w.gather(b)
+			}
 		}
-		w.ping.Reset(s.cfg.Heartbeat)
 	}
-	if s.shuttingDown() && w.cursor.Load() >= s.feed.LastID() {
-		w.wc.goodbye(closeGoingAway, "the server is shutting down")
+	if bye := w.farewell.Load(); bye != nil {
+		w.byeSent = true
+		b = append(b, *bye...)
+	}
+	if !w.flush(b, wait) {
+		return false
+	}
+	if w.byeSent {
+		w.wc.saidGoodbye()
 		return false
 	}
 	return true
 }
 
-// writeHello says where the connection starts and how often it pings.
-func (w *wsWriter) writeHello() bool {
+// gather appends to b what is to be written: the hello first, what the
+// feed has after the cursor (up to about wsBatchBytes), the replies, a due
+// ping; and says goodbye when the server shuts down and everything
+// published is in b.
+func (w *wsWriter) gather(b []byte) []byte {
 	s := w.wc.s
-	w.helloSent = true
+	if !w.helloSent {
+		w.helloSent = true
+		b = w.appendHello(b)
+	}
+	b, caughtUp := w.appendFeed(b)
+	b = w.appendReplies(b)
+	if w.pingDue.Swap(false) {
+		b = appendFrame(b, opPing, nil)
+		w.ping.Reset(s.cfg.Heartbeat)
+	}
+	if caughtUp && s.shuttingDown() && w.cursor.Load() >= s.feed.LastID() {
+		w.wc.goodbye(closeGoingAway, "the server is shutting down")
+	}
+	return b
+}
+
+// appendHello says where the connection starts and how often it pings.
+func (w *wsWriter) appendHello(b []byte) []byte {
+	s := w.wc.s
 	epoch := w.epoch
 	if epoch == "" {
 		epoch = s.feed.Epoch()
 	}
 	hello := `{"type":"hello","next":` + strconv.FormatUint(w.cursor.Load(), 10) + `,"epoch":"` + epoch +
 		`","heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
-	return w.write([]byte(hello))
+	return appendFrame(b, opText, []byte(hello))
 }
 
-// writeFeed writes what the feed has after the cursor: a reset and a
-// missed notice first when they apply, then the messages.
-func (w *wsWriter) writeFeed() bool {
+// appendFeed appends what the feed has after the cursor, a reset and a
+// missed notice first when they apply, and moves the cursor past it. It
+// stops at about wsBatchBytes; caughtUp says whether it got to the end.
+func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 	s := w.wc.s
-	for {
+	for len(b) < wsBatchBytes {
 		p := s.feed.Read(w.epoch, w.cursor.Load(), wsBatch)
 		w.epoch = p.Epoch
-		if p.Reset && !w.write([]byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`)) {
-			return false
+		if p.Reset {
+			b = appendFrame(b, opText, []byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`))
 		}
-		if p.Missed > 0 && !w.write([]byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`)) {
-			return false
+		if p.Missed > 0 {
+			b = appendFrame(b, opText, []byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`))
 		}
-		for _, m := range p.Messages {
-			if w.wc.ending.Load() || !w.writeMessage(m) {
-				return false // dropped or hung up meanwhile: let the goodbye through
+		for i, m := range p.Messages {
+			if i > 0 && len(b) >= wsBatchBytes { // the rest next time: a write stays short
+				s.stats.ws.messages.Add(int64(i))
+				w.cursor.Store(p.Messages[i-1].ID)
+				return b, false
 			}
-			w.cursor.Store(m.ID)
+			b = append(b, s.ws.frames.frame(m)...)
 		}
+		s.stats.ws.messages.Add(int64(len(p.Messages)))
 		w.cursor.Store(p.Next)
 		if !p.More {
-			return true
+			return b, true
 		}
 	}
+	return b, false
 }
 
-// writeReplies writes the read pump's replies, in order.
-func (w *wsWriter) writeReplies() bool {
+// appendReplies appends the read pump's replies, in order.
+func (w *wsWriter) appendReplies(b []byte) []byte {
 	w.repliesMu.Lock()
 	replies := w.replies
 	w.replies = nil
@@ -184,26 +245,79 @@ func (w *wsWriter) writeReplies() bool {
 	case w.taken <- struct{}{}:
 	default:
 	}
-	for _, b := range replies {
-		if !w.write(b) {
+	for _, r := range replies {
+		b = append(b, r...)
+	}
+	return b
+}
+
+// flush writes the pending bytes, then b. Without wait it writes what the
+// socket takes now and keeps the rest in pending; then it returns false if
+// bytes are left. With wait, each write waits up to the write timeout.
+// A failed write hangs up and returns false.
+func (w *wsWriter) flush(b []byte, wait bool) bool {
+	if !wait {
+		if len(w.pending) == 0 {
+			n, err := w.sock.tryWrite(b)
+			if err == nil && n < len(b) {
+				w.pending = append(w.pending, b[n:]...)
+			}
+			return w.wrote(err) && n == len(b)
+		}
+		w.pending = append(w.pending, b...)
+		return false
+	}
+	for _, out := range [][]byte{w.pending, b} {
+		if len(out) == 0 {
+			continue
+		}
+		w.writingSince.Store(time.Now().UnixNano())
+		err := w.sock.write(out, w.wc.s.cfg.WriteTimeout)
+		w.writingSince.Store(0)
+		if !w.wrote(err) {
 			return false
 		}
 	}
+	w.pending = nil
 	return true
 }
 
-// reply hands a reply to the writer. When wsReplies are already waiting,
+// blockedFor is how long the waiting write in progress has waited for the
+// socket.
+func (w *wsWriter) blockedFor(now int64) time.Duration {
+	if since := w.writingSince.Load(); since != 0 {
+		return time.Duration(now - since)
+	}
+	return 0
+}
+
+// wrote checks the outcome of a write. A write that failed ends the
+// connection with a hang-up. One that missed its deadline means a client
+// that stopped reading: it counts as dropped, like one whose socket
+// stopped taking bytes.
+func (w *wsWriter) wrote(err error) bool {
+	if err == nil {
+		return true
+	}
+	if isTimeout(err) && !w.wc.ending.Load() {
+		w.wc.s.stats.ws.dropped.Add(1)
+	}
+	w.wc.hangUp()
+	return false
+}
+
+// reply hands a frame to the writer. When wsReplies are already waiting,
 // the read pump waits too (the client then feels TCP's backpressure), but
 // only for one write timeout: a client that does not read its answers for
 // that long is too slow. It returns false when the socket was hung up
 // while waiting.
-func (w *wsWriter) reply(b []byte) bool {
+func (w *wsWriter) reply(frame []byte) bool {
 	var timeout <-chan time.Time
 	for {
 		w.repliesMu.Lock()
 		room := len(w.replies) < wsReplies
 		if room {
-			w.replies = append(w.replies, b)
+			w.replies = append(w.replies, frame)
 		}
 		w.repliesMu.Unlock()
 		w.wake()
@@ -224,60 +338,7 @@ func (w *wsWriter) reply(b []byte) bool {
 	}
 }
 
-// write sends one text frame; false means the connection is done.
-func (w *wsWriter) write(b []byte) bool {
-	_ = w.wc.conn.SetWriteDeadline(w.writing().Add(w.wc.s.cfg.WriteTimeout))
-	return w.wrote(w.wc.conn.WriteMessage(websocket.TextMessage, b))
-}
-
-// writeMessage sends one message, as the frame prepared once for every
-// connection (ws_hub.go).
-func (w *wsWriter) writeMessage(m feed.Message) bool {
-	s := w.wc.s
-	pm, err := s.ws.frames.frame(m)
-	if err != nil {
-		return false
-	}
-	_ = w.wc.conn.SetWriteDeadline(w.writing().Add(s.cfg.WriteTimeout))
-	if !w.wrote(w.wc.conn.WritePreparedMessage(pm)) {
-		return false
-	}
-	s.stats.ws.messages.Add(1)
-	return true
-}
-
-// writing marks the start of a write, for the dispatcher's check, and
-// returns the time.
-func (w *wsWriter) writing() time.Time {
-	now := time.Now()
-	w.writingSince.Store(now.UnixNano())
-	return now
-}
-
-// blockedFor is how long the write in progress has waited for the socket.
-func (w *wsWriter) blockedFor(now int64) time.Duration {
-	if since := w.writingSince.Load(); since != 0 {
-		return time.Duration(now - since)
-	}
-	return 0
-}
-
-// wrote checks the outcome of a write. A write that missed its deadline
-// means a client that stopped reading: it is dropped like one whose socket
-// stopped taking bytes, with a hang-up, since nothing more can be written.
-func (w *wsWriter) wrote(err error) bool {
-	w.writingSince.Store(0)
-	var ne net.Error // the library hides os.ErrDeadlineExceeded behind its own net.Error
-	if errors.As(err, &ne) && ne.Timeout() && !w.wc.ending.Swap(true) {
-		w.wc.s.stats.ws.dropped.Add(1)
-		w.wc.hangUp()
-	}
-	return err == nil
-}
-
-// isNetError reports whether err came from the network (a timeout, a
-// closed socket), not from the protocol.
-func isNetError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne)
+// closeFrame is the frame of a goodbye with code.
+func closeFrame(code int, reason string) []byte {
+	return appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason))
 }
