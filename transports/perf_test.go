@@ -124,7 +124,8 @@ func (p *serverProcess) metric(b *testing.B, name string) float64 {
 }
 
 // settle waits until the server runs at most max goroutines: connections
-// that just wrote (a WebSocket write pump lingers a second) are idle then.
+// that just wrote (a WebSocket writer whose socket was full has a goroutine
+// until it drains) are idle then.
 func (p *serverProcess) settle(b *testing.B, max float64) {
 	deadline := time.Now().Add(30 * time.Second)
 	for p.metric(b, "go_goroutines") > max {
@@ -150,9 +151,10 @@ func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
 
 func BenchmarkIdleConnectionMemory(b *testing.B) {
 	// Goroutines of one idle connection: the WebSocket read pump; SSE's
-	// handler and net/http's background reader, our pump, and the
-	// library's stream and context watcher.
-	perConn := map[string]float64{"ws": 1, "sse": 5}
+	// handler and net/http's background reader, and the library's stream
+	// and context watcher. Plus, once, the dispatchers: one per core.
+	perConn := map[string]float64{"ws": 1, "sse": 4}
+	dispatchers := float64(runtime.GOMAXPROCS(0))
 	for _, transport := range []string{"ws", "sse"} {
 		b.Run(transport, func(b *testing.B) {
 			p := startServerProcess(b)
@@ -161,10 +163,10 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 			// Warm up: a few connections first, so one-time costs
 			// (pools, first stream) are not charged to the others.
 			closeAll := openIdle(b, p.url, transport, 10)
-			p.settle(b, base+10*perConn[transport])
+			p.settle(b, base+dispatchers+10*perConn[transport])
 			rss0, go0 := p.memory(b)
 			closeMore := openIdle(b, p.url, transport, idleConns)
-			p.settle(b, base+(10+idleConns)*perConn[transport])
+			p.settle(b, base+dispatchers+(10+idleConns)*perConn[transport])
 			rss1, go1 := p.memory(b)
 			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
 			b.ReportMetric((go1-go0)/idleConns/1024, "KiB-heap+stack/conn")

@@ -7,10 +7,11 @@
 // breaks it, then the handler. What makes a transport cheap or tames its
 // library sits beside it, in a file that says so: sse_stream.go (the
 // r3labs/sse adapter), ws_writer.go (how WebSocket frames go out cheaply),
-// ws_hub.go (the dispatchers and the frames encoded once). Shared by several transports:
-// cursor.go (positions), page.go (the answer of both polls), conn.go (the
-// counting socket), live.go (streaming connections), stats.go, guard.go
-// (what every request must pass), and the Feed interface below.
+// ws_hub.go (client ids, the frames encoded once). Shared by several
+// transports: dispatch.go (one publish to every stream), cursor.go
+// (positions), page.go (the answer of both polls), conn.go (the counting
+// socket), live.go (streaming connections), stats.go, guard.go (what every
+// request must pass), and the Feed interface below.
 //
 // One word for one thing: a connection ends with a goodbye (a WebSocket
 // close frame, the end of an SSE stream or of a response) or a hang-up (the
@@ -133,8 +134,8 @@ type Server struct {
 	sseStreams sync.Map // the library's stream name -> *sseStream
 	sseSeq     atomic.Uint64
 
-	ws         *wsHub
-	dispatcher sync.Once // starts dispatchWS at the first WebSocket
+	ws   *wsHub
+	subs *dispatcher // dispatch.go: wakes every WebSocket and SSE stream after a publish
 
 	publishRate *rateLimiter // nil: no limit
 
@@ -163,6 +164,7 @@ func New(f Feed, cfg Config) (*Server, error) {
 		s.publishRate = newRateLimiter(cfg.PublishRate)
 	}
 	s.ws = newWSHub(s.originAllowed, cfg.History)
+	s.subs = newDispatcher()
 	s.ticker.feed = f
 	s.ticker.log = s.log
 	s.sse = s.newSSEServer()

@@ -67,81 +67,61 @@ func (s *Server) handleSSE(c echo.Context) error {
 	s.stats.sse.clients.Add(1)
 	defer s.stats.sse.clients.Add(-1)
 
-	st := s.openStream(c, lc.hangUp)
-	st.serve(func() { s.sendEvents(st, pos) })
+	s.openStream(c, lc.hangUp, pos).serve() // returns when the stream is over
 	return nil
 }
 
-// sendEvents writes the stream: the hello, then whatever the feed has
-// after the position (a reset and a missed notice first when they apply),
-// then, as messages are published, each one, with a ping when the feed is
-// quiet for a keepalive period. Each event's id is the position after it,
-// which the browser sends back as Last-Event-ID when it reconnects. It
-// ends the stream by itself only at shutdown, after everything published
-// until then; otherwise it stops when the stream does (the client left,
-// a write failed, or the client was too slow).
-func (s *Server) sendEvents(st *sseStream, pos position) {
-	cursor, epoch := pos.cursor, pos.epoch
-	if epoch == "" {
-		epoch = s.feed.Epoch()
+// sendEvents hands the library what there is to send now: the hello
+// first, then what the feed has after the cursor (a reset and a missed
+// notice first when they apply), a ping when one is due, and, at shutdown
+// once everything published is out, the end of the stream. Each event's id
+// is the position after it, which the browser sends back as Last-Event-ID
+// when it reconnects. It stops early when the library holds sseInFlight
+// events not yet written: the writer's next flush calls it again.
+func (st *sseStream) sendEvents() {
+	s := st.s
+	if !st.helloSent {
+		st.helloSent = true
+		if st.epoch == "" {
+			st.epoch = s.feed.Epoch()
+		}
+		retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
+		hello := `{"next":` + strconv.FormatUint(st.cursor, 10) + `,"epoch":"` + st.epoch + `","retry_ms":` + retry +
+			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `}`
+		st.send(&sse.Event{Event: []byte("hello"), ID: eventID(st.epoch, st.cursor), Retry: []byte(retry), Data: []byte(hello)})
 	}
-	retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
-	hello := `{"next":` + strconv.FormatUint(cursor, 10) + `,"epoch":"` + epoch + `","retry_ms":` + retry +
-		`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `}`
-	if !st.send(&sse.Event{Event: []byte("hello"), ID: eventID(epoch, cursor), Retry: []byte(retry), Data: []byte(hello)}) {
-		return
+	caughtUp := st.sendFeed()
+	if st.pingDue.Swap(false) {
+		st.send(&sse.Event{Comment: []byte("ping")})
+		st.ping.Reset(s.cfg.SSEKeepalive)
 	}
-	keepalive := time.NewTicker(s.cfg.SSEKeepalive)
-	defer keepalive.Stop()
-	for {
-		var ok bool
-		if cursor, epoch, ok = s.sendFeed(st, cursor, epoch); !ok {
-			return
-		}
-		if s.shuttingDown() && cursor >= s.feed.LastID() {
-			st.end()
-			return
-		}
-		select {
-		case <-s.feed.Changed(cursor):
-		case <-keepalive.C:
-			if !st.send(&sse.Event{Comment: []byte("ping")}) {
-				return
-			}
-		case <-s.shutdown:
-		case <-st.done():
-			return
-		}
+	if caughtUp && s.shuttingDown() && st.cursor >= s.feed.LastID() {
+		st.end()
 	}
 }
 
-// sendFeed sends what the feed has after cursor, and returns the position
-// after it; ok is false when the stream is over.
-func (s *Server) sendFeed(st *sseStream, cursor uint64, epoch string) (uint64, string, bool) {
-	for {
-		if st.dropIfSlow() {
-			return cursor, epoch, false
-		}
-		p := s.feed.Read(epoch, cursor, sseBatch)
-		epoch = p.Epoch
+// sendFeed sends what the feed has after the cursor, as far as the room
+// in the library goes, and says whether it got to the end.
+func (st *sseStream) sendFeed() (caughtUp bool) {
+	s := st.s
+	for room := st.room(); room > 0; room = st.room() {
+		p := s.feed.Read(st.epoch, st.cursor, int(min(sseBatch, room)))
+		st.epoch = p.Epoch
 		from := p.Next - uint64(len(p.Messages)) // ids are consecutive (see Feed)
-		if p.Reset && !st.send(&sse.Event{Event: []byte("reset"), ID: eventID(epoch, from),
-			Data: []byte(`{"reset":true,"epoch":"` + epoch + `"}`)}) {
-			return cursor, epoch, false
+		if p.Reset {
+			st.send(&sse.Event{Event: []byte("reset"), ID: eventID(st.epoch, from), Data: []byte(`{"reset":true,"epoch":"` + st.epoch + `"}`)})
 		}
-		if p.Missed > 0 && !st.send(&sse.Event{Event: []byte("missed"), ID: eventID(epoch, from),
-			Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)}) {
-			return cursor, epoch, false
+		if p.Missed > 0 {
+			st.send(&sse.Event{Event: []byte("missed"), ID: eventID(st.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
 		}
 		for _, m := range p.Messages {
-			if !st.send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON}) {
-				return cursor, epoch, false
-			}
-			s.stats.sse.messages.Add(1)
+			st.send(&sse.Event{ID: eventID(st.epoch, m.ID), Data: m.JSON})
 		}
-		cursor = p.Next
+		s.stats.sse.messages.Add(int64(len(p.Messages)))
+		st.cursor = p.Next
 		if !p.More {
-			return cursor, epoch, true
+			return true
 		}
 	}
+	return false
 }

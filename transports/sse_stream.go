@@ -38,7 +38,9 @@ func (s *Server) newSSEServer() *sse.Server {
 	srv.Headers = map[string]string{"X-Accel-Buffering": "no"}
 	srv.OnSubscribe = func(id string, _ *sse.Subscriber) {
 		if v, ok := s.sseStreams.Load(id); ok {
-			close(v.(*sseStream).subscribed)
+			st := v.(*sseStream)
+			close(st.subscribed)
+			st.wake() // the hello, and what the cursor has to catch up on
 		}
 	}
 	srv.OnUnsubscribe = func(id string, _ *sse.Subscriber) {
@@ -50,7 +52,11 @@ func (s *Server) newSSEServer() *sse.Server {
 	return srv
 }
 
-// sseStream is one connection's stream in the library.
+// sseStream is one connection's stream in the library, and its position.
+// No goroutine of ours serves it: whoever wakes it (a dispatcher after a
+// publish, the writer after a flush that made room, the keepalive timer,
+// the library once it registered the subscriber) hands the library the
+// events there are, at once, with TryPublish, which never waits.
 type sseStream struct {
 	s          *Server
 	id         string        // the library's stream name
@@ -61,23 +67,36 @@ type sseStream struct {
 	hangUp     func()             // closes the socket: a stuck write cannot be interrupted otherwise
 	w          *sseWriter
 	req        *http.Request // the request as the library sees it
-	pushed     int64         // events handed to the library
+	shard      *shard        // dispatch.go: the dispatcher that wakes it
+
+	wakes   atomic.Int64 // wakes not yet served; someone sends while > 0
+	paused  atomic.Bool  // the library's room ran out: the next flush wakes the stream
+	pingDue atomic.Bool  // set by the keepalive timer
+	ping    *time.Timer
+	dropped atomic.Bool // dropped as too slow, once
+
+	// Used by the one who sends only (the wakes protocol makes it one).
+	cursor    uint64
+	epoch     string
+	helloSent bool
+	pushed    int64 // events handed to the library
 }
 
-// openStream makes the library's stream for the request of c.
-func (s *Server) openStream(c echo.Context, hangUp func()) *sseStream {
+// openStream makes the library's stream for the request of c, at pos.
+func (s *Server) openStream(c echo.Context, hangUp func(), pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
 		s: s, id: "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
 		ctx: ctx, stop: stop, hangUp: hangUp,
+		cursor: pos.cursor, epoch: pos.epoch,
 	}
 	st.w = &sseWriter{
 		ResponseWriter: c.Response(),
 		rc:             http.NewResponseController(c.Response().Writer),
 		timeout:        s.cfg.WriteTimeout,
 		fail:           stop,
-		progress:       make(chan struct{}, 1),
+		flushed:        st.flushed,
 		dropped:        &s.stats.sse.dropped,
 	}
 	st.req = c.Request().Clone(ctx)
@@ -88,80 +107,98 @@ func (s *Server) openStream(c echo.Context, hangUp func()) *sseStream {
 	return st
 }
 
-// serve runs the library's loop, which writes the events, while events
-// (once the subscriber is registered) hands them over. It returns when
-// both are done and the library has let go of the stream.
-func (st *sseStream) serve(events func()) {
-	defer st.stop()
-	handed := make(chan struct{})
-	go func() {
-		defer close(handed)
-		select {
-		case <-st.subscribed:
-			events()
-		case <-st.ctx.Done():
-		}
-	}()
-	st.s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
-	st.stop()                        // lets the library deregister the subscriber
-	<-handed
+// serve runs the library's loop, which writes the events, until the
+// stream is over, then waits until the library has let go of it.
+func (st *sseStream) serve() {
+	s := st.s
+	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.wake() })
+	st.shard = s.addSubscriber(st)
+	s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
+	st.stop()                     // lets the library deregister the subscriber
+	st.ping.Stop()
+	st.shard.remove(st)
 	select {
 	case <-st.left:
-	case <-time.After(2 * st.s.cfg.WriteTimeout):
-		st.s.log.Warn("sse stream not released", "stream", st.id)
+	case <-time.After(2 * s.cfg.WriteTimeout):
+		s.log.Warn("sse stream not released", "stream", st.id)
 	}
 }
 
-// done is closed when the stream is over: the client left, a write failed,
-// or the client was dropped.
-func (st *sseStream) done() <-chan struct{} { return st.ctx.Done() }
-
-// send hands one event to the library, waiting while sseInFlight are
-// handed and not yet written. A client whose socket takes no bytes for the
-// send timeout while the feed moves on is dropped (dropIfSlow). It returns
-// false when the stream is over.
-func (st *sseStream) send(ev *sse.Event) bool {
-	s, w := st.s, st.w
-	var seen uint64 // the feed's last id when the wait began; read only if we must wait
-	if st.pushed-w.written() >= sseInFlight {
-		seen = s.feed.LastID()
+// wake has the stream send what there is, unless someone does already:
+// then that one looks again before it stops. Never blocks.
+func (st *sseStream) wake() {
+	if st.wakes.Add(1) != 1 {
+		return
 	}
-	for st.pushed-w.written() >= sseInFlight {
-		select {
-		case <-w.progress:
-		case <-s.feed.Changed(seen): // the feed moves on while the socket is full
-			if st.dropIfSlow() {
-				return false
-			}
-			seen = s.feed.LastID()
-		case <-st.ctx.Done():
-			return false
+	for {
+		n := st.wakes.Load()
+		st.sendIfSubscribed()
+		if st.wakes.CompareAndSwap(n, 0) {
+			return
 		}
 	}
-	if !s.sse.TryPublish(st.id, ev) { // cannot happen while paced; never block on it
+}
+
+func (st *sseStream) sendIfSubscribed() {
+	select {
+	case <-st.subscribed:
+	default:
+		return // the library's OnSubscribe wakes it
+	}
+	if st.ctx.Err() != nil {
+		return
+	}
+	st.sendEvents() // sse.go
+	if st.room() == 0 {
+		st.paused.Store(true)
+		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {
+			st.wakes.Add(1) // a flush made room meanwhile: look again
+		}
+	}
+}
+
+// room is how many events the library may be handed before the socket
+// takes more.
+func (st *sseStream) room() int64 { return sseInFlight - (st.pushed - st.w.written()) }
+
+// flushed is called by the writer after each flush: the socket took an
+// event, so a paused stream goes on.
+func (st *sseStream) flushed() {
+	if st.paused.CompareAndSwap(true, false) {
+		st.wake()
+	}
+}
+
+// send hands one event to the library. Paced as it is, the library's queue
+// cannot be full; if it were, the stream ends rather than wait.
+func (st *sseStream) send(ev *sse.Event) {
+	if st.ctx.Err() != nil {
+		return
+	}
+	if !st.s.sse.TryPublish(st.id, ev) {
 		st.stop()
-		return false
+		return
 	}
 	st.pushed++
-	return true
 }
 
 // end ends the stream after the events handed so far: an event with no
 // data and no comment ends the library's loop.
 func (st *sseStream) end() { st.send(&sse.Event{}) }
 
-// dropIfSlow drops the client if its socket has taken no bytes for the send
-// timeout: its socket is hung up and the browser resumes with
+// blockedFor and dropSlow make the stream a subscriber of the dispatchers
+// (dispatch.go). A client whose socket has taken no bytes for the send
+// timeout is dropped: its socket is hung up and the browser resumes with
 // Last-Event-ID. A client that is only behind, after a burst, is not
 // dropped: it catches up, or is told what it missed.
-func (st *sseStream) dropIfSlow() bool {
-	if st.w.blockedFor() <= st.s.cfg.SendTimeout {
-		return false
+func (st *sseStream) blockedFor(now int64) time.Duration { return st.w.blockedFor(now) }
+
+func (st *sseStream) dropSlow() {
+	if !st.dropped.Swap(true) {
+		st.s.stats.sse.dropped.Add(1)
+		st.hangUp()
+		st.stop()
 	}
-	st.s.stats.sse.dropped.Add(1)
-	st.hangUp()
-	st.stop()
-	return true
 }
 
 // sseWriter is the ResponseWriter the library writes to. It gives every
@@ -170,14 +207,15 @@ func (st *sseStream) dropIfSlow() bool {
 // events written, which paces send.
 type sseWriter struct {
 	http.ResponseWriter
-	rc       *http.ResponseController
-	timeout  time.Duration
-	fail     func()
-	flushes  atomic.Int64
-	progress chan struct{}
-	dropped  *atomic.Int64 // the transport's dropped counter
-	failed   bool          // a write failed: the stream is over
-	since    atomic.Int64  // UnixNano when the write in progress began, 0 between writes
+	rc      *http.ResponseController
+	timeout time.Duration
+	fail    func()
+	flushes atomic.Int64
+	flushed func()        // called after each flush
+	dropped *atomic.Int64 // the transport's dropped counter
+	failed  bool          // a write failed: the stream is over
+	armed   bool          // the event being written has its deadline
+	since   atomic.Int64  // UnixNano when the write in progress began, 0 between writes
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
@@ -194,32 +232,35 @@ func (w *sseWriter) Flush() {
 	w.writing()
 	err := w.rc.Flush()
 	w.since.Store(0)
+	w.armed = false // the next event gets a deadline of its own
 	w.check(err)
 	w.flushes.Add(1)
-	select {
-	case w.progress <- struct{}{}:
-	default:
-	}
+	w.flushed()
 }
 
 // written is how many events the socket has taken.
 func (w *sseWriter) written() int64 { return max(0, w.flushes.Load()-1) }
 
-// writing marks the start of a write, for blockedFor, and sets its
-// deadline (conn.go keeps that cheap: the socket's timer is re-armed only
-// when the deadline moves by a tenth).
+// writing marks the start of a write, for blockedFor, and gives the
+// event a deadline at its first write: the library writes an event in a
+// few small writes and a flush, and setting the deadline is dearer than
+// most of them.
 func (w *sseWriter) writing() {
 	now := time.Now()
 	w.since.Store(now.UnixNano())
+	if w.armed {
+		return
+	}
+	w.armed = true
 	if err := w.rc.SetWriteDeadline(now.Add(w.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		w.fail()
 	}
 }
 
 // blockedFor is how long the write in progress has waited for the socket.
-func (w *sseWriter) blockedFor() time.Duration {
+func (w *sseWriter) blockedFor(now int64) time.Duration {
 	if since := w.since.Load(); since != 0 {
-		return time.Duration(time.Now().UnixNano() - since)
+		return time.Duration(now - since)
 	}
 	return 0
 }

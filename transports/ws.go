@@ -108,7 +108,7 @@ type wsConn struct {
 	goneOnce sync.Once
 
 	writer wsWriter // ws_writer.go: how its frames go out
-	shard  *wsShard // ws_hub.go: the dispatcher that wakes it
+	shard  *shard   // dispatch.go: the dispatcher that wakes it
 
 	refused int // publishes refused in a row (token, rate), read pump only
 }
@@ -169,10 +169,10 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 		return
 	}
 	wc.live = lc
-	s.dispatcher.Do(s.dispatchWS)
 	wc.writer.init(wc, pos)
 	s.stats.ws.clients.Add(1)
 	s.streams.Add(1)
+	wc.shard = s.addSubscriber(wc)
 	if old := s.ws.register(wc); old != nil {
 		go old.goodbye(closeReplaced, "replaced by a newer connection with the same client id")
 	}
@@ -304,6 +304,7 @@ func (wc *wsConn) cleanUp() {
 	}
 	wc.hangUp() // a writer still running stops at its next write
 	wc.writer.stop()
+	wc.shard.remove(wc)
 	s.ws.unregister(wc)
 	s.live.remove(wc.live)
 	s.stats.ws.clients.Add(-1)

@@ -1,14 +1,11 @@
 package transports
 
-// The hub: every open WebSocket by client id, in shards of which each has
-// a dispatcher that wakes its connections after each publish (their frames
-// are written right there, see ws_writer.go) and drops the ones whose
-// socket stopped taking bytes; and the cache that frames each message once
-// for all of them.
+// The hub: every open WebSocket by client id (the dispatchers of
+// dispatch.go wake them), and the cache that frames each message once for
+// all of them.
 
 import (
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,16 +28,7 @@ type wsHub struct {
 	mu       sync.Mutex
 	byClient map[string]*wsConn
 
-	shards []wsShard // one dispatcher each, one per core
-	next   atomic.Uint32
-
 	frames frameCache
-}
-
-// wsShard is a share of the connections, woken by one dispatcher.
-type wsShard struct {
-	mu    sync.Mutex
-	conns map[*wsConn]struct{}
 }
 
 // frameCache keeps the frames of recent messages, bounded in count (by
@@ -60,7 +48,6 @@ type encodedFrame struct {
 func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
 	h := &wsHub{
 		byClient: map[string]*wsConn{},
-		shards:   make([]wsShard, max(1, runtime.GOMAXPROCS(0))),
 		frames:   frameCache{slots: make([]atomic.Pointer[encodedFrame], max(1, min(history, frameSlots)))},
 		upgrader: websocket.Upgrader{
 			// Small read buffers, and no write buffer at all: frames go
@@ -70,9 +57,6 @@ func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     checkOrigin,
 		},
-	}
-	for i := range h.shards {
-		h.shards[i].conns = map[*wsConn]struct{}{}
 	}
 	return h
 }
@@ -109,13 +93,9 @@ func (fc *frameCache) held() int {
 	return fc.bytes
 }
 
-// register records wc in a shard, under its client id too, and returns the
-// connection with that id it replaces, if any.
+// register records wc under its client id, and returns the connection
+// with that id it replaces, if any.
 func (h *wsHub) register(wc *wsConn) (replaced *wsConn) {
-	wc.shard = &h.shards[int(h.next.Add(1))%len(h.shards)]
-	wc.shard.mu.Lock()
-	wc.shard.conns[wc] = struct{}{}
-	wc.shard.mu.Unlock()
 	if wc.client == "" {
 		return nil
 	}
@@ -127,9 +107,6 @@ func (h *wsHub) register(wc *wsConn) (replaced *wsConn) {
 }
 
 func (h *wsHub) unregister(wc *wsConn) {
-	wc.shard.mu.Lock()
-	delete(wc.shard.conns, wc)
-	wc.shard.mu.Unlock()
 	if wc.client == "" {
 		return
 	}
@@ -140,50 +117,10 @@ func (h *wsHub) unregister(wc *wsConn) {
 	}
 }
 
-// wakeAll wakes every connection of the shard, after dropping those whose
-// socket has taken no bytes for longer than sendTimeout: a write of theirs
-// has been blocked on a full send buffer that long. Dropping here rather
-// than in the writer catches a client whose writer is stuck in that write.
-// A connection that is merely behind the feed (a burst moved the head
-// before its writer ran) is woken like any other: it catches up, or is
-// told what it missed.
-func (sh *wsShard) wakeAll(sendTimeout time.Duration) {
-	now := time.Now().UnixNano()
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for wc := range sh.conns {
-		if wc.writer.blockedFor(now) > sendTimeout {
-			wc.dropSlow()
-			continue
-		}
-		wc.writer.wake()
-	}
-}
-
-// dispatchWS starts one dispatcher per shard. Each wakes its connections
-// after each publish (several publishes that come while it works are one
-// wake), and once more when a shutdown begins, so each connection drains
-// and says goodbye. The first WebSocket starts them (so Handler works
-// without Serve); they run until the shutdown.
-func (s *Server) dispatchWS() {
-	for i := range s.ws.shards {
-		go s.dispatchShard(&s.ws.shards[i])
-	}
-}
-
-func (s *Server) dispatchShard(sh *wsShard) {
-	last := s.feed.LastID()
-	for {
-		select {
-		case <-s.feed.Changed(last):
-			last = s.feed.LastID()
-			sh.wakeAll(s.cfg.SendTimeout)
-		case <-s.shutdown:
-			sh.wakeAll(s.cfg.SendTimeout)
-			return
-		}
-	}
-}
+// wake, blockedFor and dropSlow make a connection a subscriber of the
+// dispatchers (dispatch.go).
+func (wc *wsConn) wake()                              { wc.writer.wake() }
+func (wc *wsConn) blockedFor(now int64) time.Duration { return wc.writer.blockedFor(now) }
 
 // dropSlow drops a client that could not keep up: a goodbye 4001, and it
 // resumes from its cursor (a hang-up, if even the close frame cannot be
