@@ -46,9 +46,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	}
 	t := &s.stats.longpoll
 
-	page := s.readPage(pos, limit)
-	if len(page.Messages) > 0 || page.Missed > 0 || page.Reset || s.shuttingDown() {
-		return s.writePage(c, t, page)
+	if a := s.answer(pos, limit); a.news || s.shuttingDown() {
+		return s.writeAnswer(c, t, a)
 	}
 
 	lc, ok := s.live.add("longpoll", hangUpConn(netConnOf(c.Request())), s.cfg.MaxClients)
@@ -70,5 +69,5 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		// empty 200; aborting closes the connection without a word.
 		panic(http.ErrAbortHandler)
 	}
-	return s.writePage(c, t, s.readPage(pos, limit))
+	return s.writeAnswer(c, t, s.answer(pos, limit))
 }

@@ -3,6 +3,7 @@ package transports
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -77,19 +78,82 @@ func appendPage(b []byte, p feed.Page) []byte {
 	return append(b, '}')
 }
 
-// writePage answers a poll or a long poll with one page, within the write
-// timeout: a client that does not read its answer is cut, and its buffer
-// freed, instead of holding it forever.
-func (s *Server) writePage(c echo.Context, t *counters, p feed.Page) error {
-	t.messages.Add(int64(len(p.Messages)))
-	if len(p.Messages) == 0 {
-		t.empty.Add(1)
+// pollAnswer is one encoded answer.
+type pollAnswer struct {
+	body     []byte // never modified once made: answers are shared
+	messages int
+	news     bool // messages, or a missed or reset notice: a long poll answers at once
+}
+
+// answer returns the answer for pos and limit. Answers are shared: the
+// waiters that one publish wakes mostly ask from the same cursor, and each
+// of them gets the one encoding made for the first (centrifuge keeps one
+// per channel in the same way). An answer is reused only while the feed's
+// last id and epoch are those it was read at.
+func (s *Server) answer(pos position, limit int) pollAnswer {
+	key := answerKey{pos.epoch, pos.cursor, limit, s.feed.LastID(), s.feed.Epoch()}
+	if a, ok := s.answers.get(key); ok {
+		return a
 	}
+	p := s.readPage(pos, limit)
 	size := 64 + len(p.Epoch)
 	for _, m := range p.Messages {
 		size += len(m.JSON) + 1
 	}
+	a := pollAnswer{body: appendPage(make([]byte, 0, size), p), messages: len(p.Messages),
+		news: len(p.Messages) > 0 || p.Missed > 0 || p.Reset}
+	if s.feed.LastID() == key.last { // nothing was published while it was read: it is the answer at key.last
+		s.answers.put(key, a)
+	}
+	return a
+}
+
+type answerKey struct {
+	epoch  string // the client's
+	cursor uint64
+	limit  int
+	last   uint64 // the feed's last id
+	now    string // the feed's epoch
+}
+
+// answerCache holds the few answers made last; a publish makes them all
+// stale, and the next ones replace them.
+type answerCache struct {
+	mu      sync.Mutex
+	entries [4]struct {
+		key answerKey
+		a   pollAnswer
+	}
+	next int
+}
+
+func (ac *answerCache) get(k answerKey) (pollAnswer, bool) {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	for _, e := range ac.entries {
+		if e.key == k && e.a.body != nil {
+			return e.a, true
+		}
+	}
+	return pollAnswer{}, false
+}
+
+func (ac *answerCache) put(k answerKey, a pollAnswer) {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	ac.entries[ac.next].key, ac.entries[ac.next].a = k, a
+	ac.next = (ac.next + 1) % len(ac.entries)
+}
+
+// writeAnswer answers a poll or a long poll, within the write timeout: a
+// client that does not read its answer is cut, and its buffer freed,
+// instead of holding it forever.
+func (s *Server) writeAnswer(c echo.Context, t *counters, a pollAnswer) error {
+	t.messages.Add(int64(a.messages))
+	if a.messages == 0 {
+		t.empty.Add(1)
+	}
 	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, appendPage(make([]byte, 0, size), p))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.body)
 }

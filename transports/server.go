@@ -138,6 +138,7 @@ type Server struct {
 	subs *dispatcher // dispatch.go: wakes every WebSocket and SSE stream after a publish
 
 	publishRate *rateLimiter // nil: no limit
+	answers     answerCache  // page.go: poll answers shared by the polls that ask the same
 
 	ticker    publisher
 	adminOpen bool // the demo controls need no token (loopback listener, no token set)
