@@ -32,8 +32,9 @@
 // github.com/gorilla/websocket for the upgrade and for reading, in the
 // shape of its chat example: a read pump per connection, which keeps
 // reading (control frames are only handled while reading). The frames the
-// server sends are ours, written by ws_writer.go (how they go out, cheaply);
-// ws_hub.go knows every connection, wakes them on each publish and finds
+// server sends are ours, written by ws_writer.go (how they go out,
+// cheaply); ws_hub.go knows the connections by client id and frames each
+// message once for all; dispatch.go wakes them on each publish and finds
 // the slow ones.
 package transports
 
@@ -174,7 +175,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	s.streams.Add(1)
 	wc.shard = s.addSubscriber(wc)
 	if old := s.ws.register(wc); old != nil {
-		go old.goodbye(closeReplaced, "replaced by a newer connection with the same client id")
+		old.goodbye(closeReplaced, "replaced by a newer connection with the same client id")
 	}
 	wc.writer.wake() // the hello, and what the cursor has to catch up on
 	go wc.readPump()
