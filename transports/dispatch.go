@@ -54,8 +54,9 @@ func newDispatcher() *dispatcher {
 func (s *Server) addSubscriber(sub subscriber) *shard {
 	d := s.subs
 	d.start.Do(func() {
+		last := s.feed.LastID() // now, not when the goroutines first run: a publish in between must wake
 		for i := range d.shards {
-			go s.dispatch(&d.shards[i])
+			go s.dispatch(&d.shards[i], last)
 		}
 	})
 	sh := &d.shards[int(d.next.Add(1))%len(d.shards)]
@@ -71,10 +72,10 @@ func (sh *shard) remove(sub subscriber) {
 	sh.mu.Unlock()
 }
 
-// dispatch wakes the shard's subscribers after each publish, and once
-// more when a shutdown begins, so each one drains and says goodbye.
-func (s *Server) dispatch(sh *shard) {
-	last := s.feed.LastID()
+// dispatch wakes the shard's subscribers after each publish after last,
+// and once more when a shutdown begins, so each one drains and says
+// goodbye.
+func (s *Server) dispatch(sh *shard, last uint64) {
 	for {
 		select {
 		case <-s.feed.Changed(last):
