@@ -80,6 +80,9 @@ func (s *Server) handleSSE(c echo.Context) error {
 // events not yet written: the writer's next flush calls it again.
 func (st *sseStream) sendEvents() {
 	s := st.s
+	if st.ended {
+		return
+	}
 	if !st.helloSent {
 		st.helloSent = true
 		if st.epoch == "" {
@@ -96,6 +99,7 @@ func (st *sseStream) sendEvents() {
 		st.ping.Reset(s.cfg.SSEKeepalive)
 	}
 	if caughtUp && s.shuttingDown() && st.cursor >= s.feed.LastID() {
+		st.ended = true
 		st.end()
 	}
 }

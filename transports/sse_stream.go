@@ -79,6 +79,7 @@ type sseStream struct {
 	cursor    uint64
 	epoch     string
 	helloSent bool
+	ended     bool  // the end of the stream was handed over: nothing more
 	pushed    int64 // events handed to the library
 }
 
