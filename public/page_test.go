@@ -43,6 +43,7 @@ import (
 	"fourway/public"
 	"fourway/transports"
 	"fourway/transports/transportstest"
+	"fourway/transports/wire"
 )
 
 // startServer starts a server with the page, and what set changes (set may
@@ -773,31 +774,11 @@ func (b *browserTab) fake(t *testing.T, fakes []fake) {
 	}()
 }
 
-// clientConfig is the part of GET /api/config that the page reads.
-type clientConfig struct {
-	LongPoll struct {
-		TimeoutMS    int64 `json:"timeout_ms"`
-		TimeoutMaxMS int64 `json:"timeout_max_ms"`
-	} `json:"longpoll"`
-	SSE struct {
-		RetryMS     int64 `json:"retry_ms"`
-		KeepaliveMS int64 `json:"keepalive_ms"`
-	} `json:"sse"`
-	WS struct {
-		HeartbeatMS int64 `json:"heartbeat_ms"`
-		CloseCodes  []struct {
-			Code      int    `json:"code"`
-			Meaning   string `json:"meaning"`
-			Reconnect string `json:"reconnect"`
-		} `json:"close_codes"`
-	} `json:"ws"`
-}
-
 // serverConfig reads GET /api/config, as it is and as raw JSON.
-func serverConfig(t *testing.T, srv *transportstest.Server) (clientConfig, map[string]any) {
+func serverConfig(t *testing.T, srv *transportstest.Server) (wire.Config, map[string]any) {
 	t.Helper()
 	code, body, _ := srv.Get(t, "/api/config")
-	var c clientConfig
+	var c wire.Config
 	var raw map[string]any
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &c) != nil || json.Unmarshal([]byte(body), &raw) != nil {
 		t.Fatalf("GET /api/config: %d %s", code, body)

@@ -136,3 +136,33 @@ func ParseEventID(id string) (epoch string, cursor uint64, err error) {
 	}
 	return epoch, cursor, nil
 }
+
+// Config is the answer of GET /api/config: the settings a client must
+// know and may not guess.
+type Config struct {
+	Poll struct {
+		LimitDefault int `json:"limit_default"`
+		LimitMax     int `json:"limit_max"`
+	} `json:"poll"`
+	LongPoll struct {
+		TimeoutMS    int64 `json:"timeout_ms"`
+		TimeoutMaxMS int64 `json:"timeout_max_ms"`
+	} `json:"longpoll"`
+	SSE struct {
+		RetryMS     int64 `json:"retry_ms"`
+		KeepaliveMS int64 `json:"keepalive_ms"`
+	} `json:"sse"`
+	WS struct {
+		HeartbeatMS int64       `json:"heartbeat_ms"`
+		CloseCodes  []CloseCode `json:"close_codes"`
+	} `json:"ws"`
+	MaxMessage        int  `json:"max_message"`
+	PublishNeedsToken bool `json:"publish_needs_token"`
+}
+
+// CloseCode is one row of the WebSocket close-code table.
+type CloseCode struct {
+	Code      int    `json:"code"`
+	Meaning   string `json:"meaning"`
+	Reconnect string `json:"reconnect"` // "now", "backoff" or "never"
+}
