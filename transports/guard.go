@@ -22,8 +22,8 @@ import (
 // read a body and to write an answer. README.md, "Security", says what
 // each one protects and what it does not.
 
-// pageHeaders are sent with every response: no sniffing a JSON answer into
-// HTML, no framing the page (its Cut and publish buttons cannot be
+// pageHeaders are sent with the page's files: no sniffing a file into
+// another type, no framing the page (its Cut and publish buttons cannot be
 // clickjacked), and nothing loaded or run that is not the server's own.
 // The values are shared by every response (net/http only reads them), so
 // setting them allocates nothing.
@@ -34,6 +34,15 @@ var pageHeaders = map[string][]string{
 	"Content-Security-Policy": {"default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
 }
 
+// apiHeaders are sent with every answer of the API instead, as OWASP's
+// REST security cheat sheet has them: no sniffing JSON into HTML, and a
+// JSON answer opened as a page may load nothing and be framed by no one.
+// Every poll pays its headers once per message, so they say only that.
+var apiHeaders = map[string][]string{
+	"X-Content-Type-Options":  {"nosniff"},
+	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
+}
+
 // guard is the first middleware: it refuses a request that names a host
 // this server does not answer for (DNS rebinding), sets the page headers,
 // and bounds reading the request's body. It also gives every response a
@@ -41,7 +50,11 @@ var pageHeaders = map[string][]string{
 func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r, h := c.Request(), c.Response().Header()
-		for k, v := range pageHeaders {
+		headers := pageHeaders
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			headers = apiHeaders
+		}
+		for k, v := range headers {
 			h[k] = v
 		}
 		if !s.hostAllowed(r.Host) {

@@ -156,6 +156,27 @@ func TestThePageCannotBeFramedOrSniffed(t *testing.T) {
 	}
 }
 
+// TestAPIAnswersCarryOnlyTheHeadersAnAPINeeds: a poll pays its headers
+// once per message, so the API's answers carry what protects JSON (no
+// sniffing, nothing loaded or framed when one is opened as a page) and not
+// the page's longer policy.
+func TestAPIAnswersCarryOnlyTheHeadersAnAPINeeds(t *testing.T) {
+	ts := transportstest.Start(t, nil)
+	for _, path := range []string{"/api/poll", "/api/longpoll?timeout=1", "/api/stats", "/api/config"} {
+		code, _, resp := ts.Get(t, path)
+		h := resp.Header
+		if code != http.StatusOK || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" {
+			t.Errorf("GET %s: %d, X-Content-Type-Options %q, Content-Security-Policy %q; want 200, nosniff and default-src 'none'; frame-ancestors 'none'",
+				path, code, h.Get("X-Content-Type-Options"), h.Get("Content-Security-Policy"))
+		}
+		for _, page := range []string{"X-Frame-Options", "Referrer-Policy"} {
+			if v := h.Get(page); v != "" {
+				t.Errorf("GET %s has the page's header %s: %q", path, page, v)
+			}
+		}
+	}
+}
+
 func TestHeadAnswersLikeGet(t *testing.T) {
 	ts := transportstest.Start(t, func(c *transports.Config) { c.Static = aPage })
 	for _, path := range []string{"/", "/healthz", "/app.js"} {
