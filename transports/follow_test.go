@@ -25,6 +25,7 @@ type follower struct {
 	epoch     string // the epoch of the cursor, as the server last named it ("" until it does)
 	ids       []uint64
 	raw       map[uint64][]byte // id -> the message bytes as received
+	at        []time.Time       // when each of ids arrived
 	resumes   int               // reconnections after a broken connection
 	until     uint64            // the last id to read
 	err       error
@@ -68,12 +69,22 @@ func (f *follower) record(raw []byte, cursor *uint64) error {
 		return fmt.Errorf("message %s: %w", raw, err)
 	}
 	f.ids = append(f.ids, m.ID)
+	f.at = append(f.at, time.Now())
 	f.raw[m.ID] = append([]byte(nil), raw...)
 	*cursor = m.ID
 	if m.ID >= f.until {
 		return errHaveAll
 	}
 	return nil
+}
+
+// largestGap is the longest time between two messages in a row.
+func largestGap(at []time.Time) time.Duration {
+	var gap time.Duration
+	for i := 1; i < len(at); i++ {
+		gap = max(gap, at[i].Sub(at[i-1]))
+	}
+	return gap
 }
 
 // pollPages asks for one page and records it, keeping the epoch of the

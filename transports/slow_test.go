@@ -13,6 +13,7 @@ import (
 	"fourway/transports/wire"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -88,44 +89,73 @@ func stuckReaderIsDropped(t testing.TB, ts *transportstest.Server, transport str
 	return last
 }
 
-// TestStuckSubscriberIsDroppedWithoutDelayingOthers opens a WebSocket that
-// never reads while another reads normally, and publishes far more than
-// the socket buffers hold. The reader gets everything, never reconnecting;
-// the stuck one is cut once its socket has taken no bytes for
+// TestStuckSubscriberIsDroppedWithoutDelayingOthers opens, on each
+// streaming transport, a subscriber that never reads while another reads
+// normally, and publishes far more than the socket buffers hold. The
+// reader gets everything, never reconnecting, and is never held up: the
+// longest wait between two of its messages is under a second longer than
+// the longest between two publishes (which a busy machine stretches for
+// both). The stuck one is cut once its socket has taken no bytes for
 // --send-timeout, or a write to it misses --write-timeout, whichever comes
 // first.
 func TestStuckSubscriberIsDroppedWithoutDelayingOthers(t *testing.T) {
+	for _, transport := range []string{"ws", "sse"} {
+		t.Run(transport, func(t *testing.T) { stuckSubscriberDelaysNoOne(t, transport) })
+	}
+}
+
+func stuckSubscriberDelaysNoOne(t *testing.T, transport string) {
 	const messages = 600 // of 32 KB: some 19 MB, beyond loopback's buffers
 	ts := transportstest.Start(t, func(c *transports.Config) {
 		c.SendTimeout = time.Second
 		c.WriteTimeout = 2 * time.Second
 	})
-	stuck, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	stuck, err := transportstest.DialSmallReadBuffer(context.Background(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
+	switch transport { // a request, and not one byte read after it
+	case "ws":
+		fmt.Fprintf(stuck, "GET /api/ws?since=0 HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	case "sse":
+		fmt.Fprintf(stuck, "GET /api/sse?since=0 HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	healthy := make(chan *follower, 1)
-	go func() { healthy <- follow(ctx, "ws", ts.URL, "", 0, messages) }()
-	transportstest.WaitFor(t, "both WebSockets open", 10*time.Second, func() bool { return ts.Stats(t).Transports["ws"].Clients == 2 })
+	// As many healthy readers as there are dispatchers (dispatch.go), so
+	// one shares the stuck one's, whose writes it must not wait behind.
+	readers := runtime.GOMAXPROCS(0)
+	healthy := make(chan *follower, readers)
+	for range readers {
+		go func() { healthy <- follow(ctx, transport, ts.URL, "", 0, messages) }()
+	}
+	transportstest.WaitFor(t, "every subscriber", 10*time.Second, func() bool { return ts.Stats(t).Transports[transport].Clients == int64(readers+1) })
 
 	pad := strings.Repeat("x", 32<<10)
+	published := make([]time.Time, 0, messages)
 	for i := range messages {
 		if code, body := ts.Post(t, "text/plain", fmt.Sprint(i, pad)); code != 201 {
 			t.Fatalf("publish: %d %s", code, body)
 		}
+		published = append(published, time.Now())
 	}
-	f := <-healthy
-	if err := f.check(1, messages); err != nil {
-		t.Fatal(err)
+	for range readers {
+		f := <-healthy
+		if err := f.check(1, messages); err != nil {
+			t.Fatal(err)
+		}
+		if f.resumes != 0 {
+			t.Fatalf("a healthy reader had to reconnect %d times", f.resumes)
+		}
+		if got, publishing := largestGap(f.at), largestGap(published); got > publishing+time.Second {
+			t.Fatalf("a healthy reader waited %v between two messages while the other was stuck; the publishes were at most %v apart", got, publishing)
+		}
 	}
-	if f.resumes != 0 {
-		t.Fatalf("the healthy reader had to reconnect %d times", f.resumes)
-	}
-	transportstest.WaitFor(t, "the stuck WebSocket to be dropped", 30*time.Second, func() bool {
-		s := ts.Stats(t).Transports["ws"]
+	transportstest.WaitFor(t, "the stuck subscriber to be dropped", 30*time.Second, func() bool {
+		s := ts.Stats(t).Transports[transport]
 		return s.Clients == 0 && s.Dropped == 1 // the healthy one left when done
 	})
 }
