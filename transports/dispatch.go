@@ -38,6 +38,8 @@ type dispatcher struct {
 type shard struct {
 	mu   sync.Mutex
 	subs map[subscriber]struct{}
+
+	woken []subscriber // the dispatcher's copy of subs, reused
 }
 
 func newDispatcher() *dispatcher {
@@ -95,15 +97,25 @@ func (s *Server) dispatch(sh *shard, last uint64) {
 // that write. A subscriber that is merely behind the feed (a burst moved
 // the head before it ran) is woken like any other: it catches up, or is
 // told what it missed.
+//
+// It wakes a copy of the shard's list, so a connection that joins or
+// leaves meanwhile does not wait for the round: one that left may still be
+// woken once, and finds its socket closed.
 func (sh *shard) wakeAll(sendTimeout time.Duration) {
-	now := time.Now().UnixNano()
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	woken := sh.woken[:0]
 	for sub := range sh.subs {
+		woken = append(woken, sub)
+	}
+	sh.mu.Unlock()
+	now := time.Now().UnixNano()
+	for i, sub := range woken {
 		if sub.blockedFor(now) > sendTimeout {
 			sub.dropSlow()
-			continue
+		} else {
+			sub.wake()
 		}
-		sub.wake()
+		woken[i] = nil // holds no connection until the next round
 	}
+	sh.woken = woken[:0]
 }
