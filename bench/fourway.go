@@ -80,7 +80,7 @@ func (fourway) subscriber(transport string) func(context.Context, *sub) {
 		return fourwayPoll
 	case "longpoll":
 		return fourwayLongPoll
-	case "sse":
+	case "sse", "sse-direct": // one client: the two rows differ in the server's writer
 		return fourwaySSE
 	case "ws":
 		return fourwayWS
@@ -449,10 +449,20 @@ func serveChild() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
+	// What goes wrong before the server listens is said on stdout, where
+	// the bench reads the "listening" line, so that its error says why.
+	fail := func(err error) {
+		fmt.Printf("%s%s\n", childFailed, err)
+		os.Exit(1)
+	}
+	if files, err := strconv.ParseUint(os.Getenv(childEnv+"_FILES"), 10, 64); err == nil && files > 0 {
+		if err := raiseFileLimit(processFiles, files, "the fourway server child", "its scenario's connections"); err != nil {
+			fail(err)
+		}
+	}
 	ln, err := listenLoopback()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench server:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	if path := os.Getenv(childEnv + "_PROFILE"); path != "" {
 		if pf, err := os.Create(path); err == nil {
@@ -466,10 +476,12 @@ func serveChild() {
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
 	cfg := transports.DefaultConfig()
 	cfg.Ticker, cfg.History = 0, history
+	if err := setSSEWriter(&cfg, os.Getenv(childEnv+"_SSE_WRITER")); err != nil {
+		fail(err)
+	}
 	srv, err := transports.New(f, cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench server:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
@@ -477,18 +489,41 @@ func serveChild() {
 	}
 }
 
+// childFailed starts the line the server child prints instead of
+// "listening" when it cannot serve.
+const childFailed = "cannot serve: "
+
+// childConfig is how the bench starts its fourway server child.
+type childConfig struct {
+	History int    // fourway's --history
+	Profile string // where the child writes its CPU profile; "" for none
+	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
+	// SSEWriter is fourway's --sse-writer: "" (the default, the r3labs/sse
+	// library) or "direct".
+	SSEWriter string
+	Files     uint64 // open files the child must be able to hold; 0: its default
+}
+
+// sseWriterFor is the SSE writer the server of a scenario runs: "direct"
+// when the scenario measures sse-direct, else the default.
+func sseWriterFor(sc Scenario) string {
+	if contains(sc.transports(), "sse-direct") {
+		return "direct"
+	}
+	return ""
+}
+
 // startFourwayChild starts the server child and waits until it listens.
-// profile, if not empty, is where the child writes its CPU profile.
-// procs, if above 0, is the child's GOMAXPROCS.
-func startFourwayChild(ctx context.Context, history int, profile string, procs int) (*server, error) {
+func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history), childEnv+"_PROFILE="+profile)
-	if procs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(procs))
+	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
+		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10))
+	if cc.Procs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -530,6 +565,9 @@ func startFourwayChild(ctx context.Context, history int, profile string, procs i
 		base, found := strings.CutPrefix(line, "listening ")
 		if !ok || !found {
 			stopChild()
+			if why, failed := strings.CutPrefix(line, childFailed); failed {
+				return nil, fmt.Errorf("server child: %s", why)
+			}
 			return nil, fmt.Errorf("server child did not start: %q", line)
 		}
 		pid := cmd.Process.Pid
