@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -573,6 +574,28 @@ func TestFileLimit(t *testing.T) {
 	}
 	if lim[0] != 20000 {
 		t.Errorf("soft limit left at %d, want the hard limit, 20000", lim[0])
+	}
+}
+
+// TestNchanConfigHoldsTheScenario: nginx's worker may hold every
+// connection of a scenario, 10,000 subscribers of two transports included.
+func TestNchanConfigHoldsTheScenario(t *testing.T) {
+	for _, c := range []struct {
+		sc                 Scenario
+		connections, files int
+	}{
+		{Scenario{Transport: "ws", Subs: 1000, Publishers: 4}, 20000, 40000},
+		{Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4}, 20260, 40520},
+	} {
+		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc))
+		for _, want := range []string{fmt.Sprintf("worker_connections %d;", c.connections), fmt.Sprintf("worker_rlimit_nofile %d;", c.files), "listen 127.0.0.1:1;"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("%s × %d: the config lacks %q", c.sc.name(), c.sc.Subs, want)
+			}
+		}
+		if strings.Contains(conf, "{{") {
+			t.Errorf("a placeholder is left in the config")
+		}
 	}
 }
 

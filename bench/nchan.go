@@ -348,8 +348,7 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 	if os.Geteuid() == 0 {
 		user = "user www-data;"
 	}
-	conf := strings.NewReplacer("{{LISTEN}}", addr, "{{USER}}", user, "{{MODULE}}", nchanModule,
-		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
+	conf := nchanConfig(addr, user, connections)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -418,6 +417,12 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 		},
 		stop: stop,
 	}, nil
+}
+
+// nchanConfig is nchan/nginx.conf with its placeholders filled in.
+func nchanConfig(listen, user string, connections int) string {
+	return strings.NewReplacer("{{LISTEN}}", listen, "{{USER}}", user, "{{MODULE}}", nchanModule,
+		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
 }
 
 func tail(b []byte, n int) string {
