@@ -539,7 +539,9 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	}
 	exited := make(chan error, 1)
 	lines := make(chan string, 1)
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(stdout)
 		if sc.Scan() {
 			lines <- sc.Text()
@@ -548,7 +550,9 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	waited := make(chan struct{})
-	go func() { exited <- cmd.Wait(); close(waited) }()
+	// Wait closes stdout: only once it has been read to its end, or a
+	// child that says why it cannot serve and exits could go unheard.
+	go func() { <-read; exited <- cmd.Wait(); close(waited) }()
 	stopChild := func() error {
 		stdin.Close()
 		select {
