@@ -21,8 +21,9 @@ type clientConfig struct {
 		TimeoutMaxMS int64 `json:"timeout_max_ms"` // the longest ?timeout= (which is in seconds)
 	} `json:"longpoll"`
 	SSE struct {
-		RetryMS     int64 `json:"retry_ms"`
-		KeepaliveMS int64 `json:"keepalive_ms"`
+		RetryMS     int64  `json:"retry_ms"`
+		KeepaliveMS int64  `json:"keepalive_ms"`
+		Writer      string `json:"writer"` // "r3labs" (the library) or "direct" (sse_direct.go)
 	} `json:"sse"`
 	WS struct {
 		HeartbeatMS int64       `json:"heartbeat_ms"`
@@ -36,7 +37,7 @@ func (s *Server) handleConfig(c echo.Context) error {
 	var cc clientConfig
 	cc.Poll.LimitDefault, cc.Poll.LimitMax = defaultLimit, maxLimit
 	cc.LongPoll.TimeoutMS, cc.LongPoll.TimeoutMaxMS = s.cfg.LongPollTimeout.Milliseconds(), maxLongPollTimeout*1000
-	cc.SSE.RetryMS, cc.SSE.KeepaliveMS = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds()
+	cc.SSE.RetryMS, cc.SSE.KeepaliveMS, cc.SSE.Writer = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds(), s.cfg.SSEWriter
 	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
 	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""
 	c.Response().Header().Set("Cache-Control", "no-store")

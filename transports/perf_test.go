@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"fourway/feed"
 	"fourway/transports"
+	"fourway/transports/transportstest"
 	"io"
 	"net"
 	"net/http"
@@ -52,6 +53,9 @@ func TestServerProcess(t *testing.T) {
 	// The server as main starts it, the ticker off.
 	cfg := transports.DefaultConfig()
 	cfg.Ticker = 0
+	if w := os.Getenv(transportstest.SSEWriterEnv); w != "" {
+		cfg.SSEWriter = w
+	}
 	srv, err := transports.New(feed.NewMemory(cfg.History), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -72,9 +76,11 @@ type serverProcess struct {
 	lines chan string
 }
 
-func startServerProcess(b *testing.B) *serverProcess {
+// startServerProcess starts the server in a process of its own, its SSE
+// streams written by sseWriter.
+func startServerProcess(b *testing.B, sseWriter string) *serverProcess {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1")
+	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1", transportstest.SSEWriterEnv+"="+sseWriter)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -136,6 +142,17 @@ func (p *serverProcess) settle(b *testing.B, max float64) {
 	}
 }
 
+// await waits until the metric has grown to at least want.
+func (p *serverProcess) await(b *testing.B, metric string, want float64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for p.metric(b, regexp.QuoteMeta(metric)) < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s is %v, want %v", metric, p.metric(b, regexp.QuoteMeta(metric)), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // memory collects garbage in the server, then returns its resident memory
 // and its Go heap plus stacks, in bytes.
 func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
@@ -149,24 +166,36 @@ func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
 		p.metric(b, "go_memstats_heap_inuse_bytes") + p.metric(b, "go_memstats_stack_inuse_bytes")
 }
 
+// BenchmarkIdleConnectionMemory opens 5,000 idle connections of each
+// kind (a long poll is one waiting for news) to a server process of its
+// own, and reports what each one costs it.
 func BenchmarkIdleConnectionMemory(b *testing.B) {
-	// Goroutines of one idle connection: the WebSocket read pump; SSE's
-	// handler and net/http's background reader, and the library's stream
-	// and context watcher. Plus, once, the dispatchers: one per core.
-	perConn := map[string]float64{"ws": 1, "sse": 4}
-	dispatchers := float64(runtime.GOMAXPROCS(0))
-	for _, transport := range []string{"ws", "sse"} {
-		b.Run(transport, func(b *testing.B) {
-			p := startServerProcess(b)
+	kinds := []struct {
+		name, transport, sseWriter string
+		// Goroutines of one idle connection: the WebSocket read pump; for
+		// SSE, the handler and net/http's background reader, and the
+		// library's stream and context watcher, or the direct writer's
+		// reader alone; a long poll's handler and background reader.
+		goroutines float64
+	}{
+		{"ws", "ws", "r3labs", 1},
+		{"sse", "sse", "r3labs", 4},
+		{"sse-direct", "sse", "direct", 1},
+		{"longpoll", "longpoll", "r3labs", 2},
+	}
+	dispatchers := float64(runtime.GOMAXPROCS(0)) // once, one per core
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			p := startServerProcess(b, k.sseWriter)
 			defer p.stop()
 			base := p.metric(b, "go_goroutines")
 			// Warm up: a few connections first, so one-time costs
 			// (pools, first stream) are not charged to the others.
-			closeAll := openIdle(b, p.url, transport, 10)
-			p.settle(b, base+dispatchers+10*perConn[transport])
+			closeAll := openIdle(b, p, k.transport, 10)
+			p.settle(b, base+dispatchers+10*k.goroutines)
 			rss0, go0 := p.memory(b)
-			closeMore := openIdle(b, p.url, transport, idleConns)
-			p.settle(b, base+dispatchers+(10+idleConns)*perConn[transport])
+			closeMore := openIdle(b, p, k.transport, idleConns)
+			p.settle(b, base+dispatchers+(10+idleConns)*k.goroutines)
 			rss1, go1 := p.memory(b)
 			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
 			b.ReportMetric((go1-go0)/idleConns/1024, "KiB-heap+stack/conn")
@@ -182,8 +211,14 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 
 // openIdle opens n connections of transport that then sit idle; it returns
 // a function that closes them.
-func openIdle(b *testing.B, base, transport string, n int) func() {
+func openIdle(b *testing.B, p *serverProcess, transport string, n int) func() {
+	base := p.url
 	var closers []func()
+	const waitingMetric = `fourway_clients{transport="longpoll"}`
+	var waiting float64
+	if transport == "longpoll" {
+		waiting = p.metric(b, regexp.QuoteMeta(waitingMetric))
+	}
 	ws := "ws" + strings.TrimPrefix(base, "http")
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableKeepAlives: true}}
 	for i := 0; i < n; i++ {
@@ -214,7 +249,18 @@ func openIdle(b *testing.B, base, transport string, n int) func() {
 				}
 			}
 			closers = append(closers, func() { resp.Body.Close() })
+		case "longpoll":
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err != nil {
+				b.Fatalf("connection %d: %v", i, err)
+			}
+			// Waiting from the newest id on, for longer than the benchmark.
+			fmt.Fprintf(c, "GET /api/longpoll?timeout=120 HTTP/1.1\r\nHost: %s\r\n\r\n", strings.TrimPrefix(base, "http://"))
+			closers = append(closers, func() { c.Close() })
 		}
+	}
+	if transport == "longpoll" { // each one waiting, as the server counts them
+		p.await(b, waitingMetric, waiting+float64(n))
 	}
 	return func() {
 		for _, c := range closers {

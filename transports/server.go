@@ -28,6 +28,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +98,10 @@ type Config struct {
 	ReadTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
+	// SSEWriter writes the SSE streams: "r3labs", the library, or
+	// "direct", without it (sse_direct.go), to measure the protocol's
+	// own cost beside the library's.
+	SSEWriter string
 
 	Static fs.FS        // the page, served at /; nil serves no page
 	Logger *slog.Logger // nil logs nothing
@@ -115,6 +121,7 @@ func DefaultConfig() Config {
 		ReadTimeout:     5 * time.Second,
 		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
+		SSEWriter:       sseWriterLibrary,
 	}
 }
 
@@ -191,6 +198,7 @@ func (c Config) Validate() error {
 		orOff("ticker", c.Ticker, minTickerPeriod, 24*time.Hour),
 		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
 		c.sendUnderWrite(),
+		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
 	)
 }
 
@@ -207,6 +215,14 @@ func inRange[T int | float64 | time.Duration](name string, v, lo, hi T) error {
 func orOff[T float64 | time.Duration](name string, v, lo, hi T) error {
 	if v != 0 && (v < lo || v > hi) {
 		return fmt.Errorf("--%s must be 0 (off) or from %v to %v, not %v", name, lo, hi, v)
+	}
+	return nil
+}
+
+// oneOf checks that the setting name is one of the choices.
+func oneOf(name, v string, choices ...string) error {
+	if !slices.Contains(choices, v) {
+		return fmt.Errorf("--%s must be one of %s, not %q", name, strings.Join(choices, ", "), v)
 	}
 	return nil
 }

@@ -40,10 +40,13 @@ package transports
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
+
+	"fourway/feed"
 )
 
 const (
@@ -63,66 +66,101 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
-	defer s.live.remove(lc)
 	s.stats.sse.clients.Add(1)
-	defer s.stats.sse.clients.Add(-1)
-
-	s.openStream(c, lc.hangUp, pos).serve() // returns when the stream is over
+	done := func() { s.live.remove(lc); s.stats.sse.clients.Add(-1) }
+	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, done) {
+		return nil // sse_direct.go has the connection now
+	}
+	defer done()
+	s.openStream(c, lc.hangUp, pos).serve() // sse_stream.go; returns when the stream is over
 	return nil
 }
 
-// sendEvents hands the library what there is to send now: the hello
-// first, then what the feed has after the cursor (a reset and a missed
-// notice first when they apply), a ping when one is due, and, at shutdown
-// once everything published is out, the end of the stream. Each event's id
-// is the position after it, which the browser sends back as Last-Event-ID
-// when it reconnects. It stops early when the library holds sseInFlight
-// events not yet written: the writer's next flush calls it again.
-func (st *sseStream) sendEvents() {
-	s := st.s
-	if st.ended {
+// sseEvents is a stream's place in the feed and what it has sent, the
+// same whichever writer writes its events: the library's (sse_stream.go)
+// or the direct one (sse_direct.go).
+type sseEvents struct {
+	s   *Server
+	out sseOut
+
+	pingDue atomic.Bool // set by the keepalive timer
+	ping    *time.Timer
+
+	// Used by the one who sends only (the writer's wakes make it one).
+	cursor    uint64
+	epoch     string
+	helloSent bool
+	ended     bool // the end of the stream was handed over: nothing more
+}
+
+// sseOut is where the events go.
+type sseOut interface {
+	// room is how many events may be handed over now.
+	room() int64
+	send(ev *sse.Event)
+	// message sends m as an event of its own.
+	message(epoch string, m feed.Message)
+	// end ends the stream after the events handed over.
+	end()
+}
+
+// sendEvents hands the writer what there is to send now: the hello first,
+// then what the feed has after the cursor (a reset and a missed notice
+// first when they apply), a ping when one is due, and, at shutdown once
+// everything published is out, the end of the stream. Each event's id is
+// the position after it, which the browser sends back as Last-Event-ID
+// when it reconnects. It stops early when the writer has no room: the
+// writer calls it again once it has.
+func (e *sseEvents) sendEvents() {
+	s := e.s
+	if e.ended {
 		return
 	}
-	if !st.helloSent {
-		st.helloSent = true
-		if st.epoch == "" {
-			st.epoch = s.feed.Epoch()
+	if !e.helloSent {
+		e.helloSent = true
+		if e.epoch == "" {
+			e.epoch = s.feed.Epoch()
 		}
 		retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
-		hello := `{"next":` + strconv.FormatUint(st.cursor, 10) + `,"epoch":"` + st.epoch + `","retry_ms":` + retry +
+		hello := `{"next":` + strconv.FormatUint(e.cursor, 10) + `,"epoch":"` + e.epoch + `","retry_ms":` + retry +
 			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `}`
-		st.send(&sse.Event{Event: []byte("hello"), ID: eventID(st.epoch, st.cursor), Retry: []byte(retry), Data: []byte(hello)})
+		e.out.send(&sse.Event{Event: []byte("hello"), ID: eventID(e.epoch, e.cursor), Retry: []byte(retry), Data: []byte(hello)})
 	}
-	caughtUp := st.sendFeed()
-	if st.pingDue.Swap(false) {
-		st.send(&sse.Event{Comment: []byte("ping")})
-		st.ping.Reset(s.cfg.SSEKeepalive)
+	caughtUp := e.sendFeed()
+	if e.pingDue.Swap(false) {
+		e.out.send(&sse.Event{Comment: []byte("ping")})
+		e.ping.Reset(s.cfg.SSEKeepalive)
 	}
-	if caughtUp && s.shuttingDown() && st.cursor >= s.feed.LastID() {
-		st.ended = true
-		st.end()
+	if caughtUp && s.shuttingDown() && e.cursor >= s.feed.LastID() {
+		e.ended = true
+		e.out.end()
 	}
 }
 
 // sendFeed sends what the feed has after the cursor, as far as the room
-// in the library goes, and says whether it got to the end.
-func (st *sseStream) sendFeed() (caughtUp bool) {
-	s := st.s
-	for room := st.room(); room > 0; room = st.room() {
-		p := s.feed.Read(st.epoch, st.cursor, int(min(sseBatch, room)))
-		st.epoch = p.Epoch
+// of the writer goes, and says whether it got to the end.
+func (e *sseEvents) sendFeed() (caughtUp bool) {
+	s := e.s
+	for room := e.out.room(); room > 0; room = e.out.room() {
+		p := s.feed.Read(e.epoch, e.cursor, int(min(sseBatch, room)))
+		e.epoch = p.Epoch
 		from := p.Next - uint64(len(p.Messages)) // ids are consecutive (see Feed)
 		if p.Reset {
-			st.send(&sse.Event{Event: []byte("reset"), ID: eventID(st.epoch, from), Data: []byte(`{"reset":true,"epoch":"` + st.epoch + `"}`)})
+			e.out.send(&sse.Event{Event: []byte("reset"), ID: eventID(e.epoch, from), Data: []byte(`{"reset":true,"epoch":"` + e.epoch + `"}`)})
 		}
 		if p.Missed > 0 {
-			st.send(&sse.Event{Event: []byte("missed"), ID: eventID(st.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
+			e.out.send(&sse.Event{Event: []byte("missed"), ID: eventID(e.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
 		}
-		for _, m := range p.Messages {
-			st.send(&sse.Event{ID: eventID(st.epoch, m.ID), Data: m.JSON})
+		for i, m := range p.Messages {
+			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
+				s.stats.sse.messages.Add(int64(i))
+				e.cursor = p.Messages[i-1].ID
+				return false
+			}
+			e.out.message(e.epoch, m)
 		}
 		s.stats.sse.messages.Add(int64(len(p.Messages)))
-		st.cursor = p.Next
+		e.cursor = p.Next
 		if !p.More {
 			return true
 		}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
+
+	"fourway/feed"
 )
 
 const sseInFlight = 32 // events handed to the library and not yet written
@@ -58,7 +60,7 @@ func (s *Server) newSSEServer() *sse.Server {
 // the library once it registered the subscriber) hands the library the
 // events there are, at once, with TryPublish, which never waits.
 type sseStream struct {
-	s          *Server
+	sseEvents                // sse.go: its place in the feed
 	id         string        // the library's stream name
 	subscribed chan struct{} // closed once the library registered the subscriber
 	left       chan struct{} // closed once the subscriber is gone and the stream removed
@@ -71,27 +73,20 @@ type sseStream struct {
 
 	wakes   atomic.Int64 // wakes not yet served; someone sends while > 0
 	paused  atomic.Bool  // the library's room ran out: the next flush wakes the stream
-	pingDue atomic.Bool  // set by the keepalive timer
-	ping    *time.Timer
-	dropped atomic.Bool // dropped as too slow, once
-
-	// Used by the one who sends only (the wakes protocol makes it one).
-	cursor    uint64
-	epoch     string
-	helloSent bool
-	ended     bool  // the end of the stream was handed over: nothing more
-	pushed    int64 // events handed to the library
+	dropped atomic.Bool  // dropped as too slow, once
+	pushed  int64        // events handed to the library, by the one who sends
 }
 
 // openStream makes the library's stream for the request of c, at pos.
 func (s *Server) openStream(c echo.Context, hangUp func(), pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
-		s: s, id: "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
+		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch},
+		id:         "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
 		ctx: ctx, stop: stop, hangUp: hangUp,
-		cursor: pos.cursor, epoch: pos.epoch,
 	}
+	st.out = st
 	st.w = &sseWriter{
 		ResponseWriter: c.Response(),
 		rc:             http.NewResponseController(c.Response().Writer),
@@ -181,6 +176,11 @@ func (st *sseStream) send(ev *sse.Event) {
 		return
 	}
 	st.pushed++
+}
+
+// message hands the library m as an event.
+func (st *sseStream) message(epoch string, m feed.Message) {
+	st.send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON})
 }
 
 // end ends the stream after the events handed so far: an event with no

@@ -1,16 +1,9 @@
 package transports
 
-// How a WebSocket's frames go out, cheaply: as bytes on the socket, and in
-// the goroutine that has them. At tens of messages a second per client
-// nothing batches, so a delivery is one write system call, and the cost to
-// avoid is everything around it: waking a goroutine per connection per
-// message, a timer, a channel. So the dispatcher that learns of a publish
-// (ws_hub.go) writes the frame itself, with a write that never waits: a
-// socket with room (nearly all of them, nearly always) takes it at once.
-// Only when a socket is full does the connection get a goroutine of its
-// own, which waits for the socket with a deadline, and ends once the
-// connection caught up. Frames a connection is behind by go out in one
-// write, not one each.
+// How a WebSocket's frames are made: written by its pusher (push.go), by
+// whoever has them (a dispatcher after a publish, the read pump, the
+// heartbeat), with writes that never wait, and frames a connection is
+// behind by in one write.
 //
 // The frames are ours (RFC 6455 section 5.2: a server's frames are not
 // masked), so that the bytes of one message are encoded once for every
@@ -29,9 +22,8 @@ import (
 )
 
 const (
-	wsBatch      = 64       // messages read from the feed at a time
-	wsBatchBytes = 64 << 10 // bytes gathered for one write, about (one message may be larger)
-	wsReplies    = 64       // replies (acks, pongs, errors) waiting for the writer
+	wsBatch   = 64 // messages read from the feed at a time
+	wsReplies = 64 // replies (acks, pongs, errors) waiting for the writer
 )
 
 // Frame opcodes (RFC 6455 section 5.2).
@@ -56,17 +48,12 @@ func appendFrame(b []byte, opcode byte, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// wsWriter writes a connection's frames: the hello, the messages after its
-// cursor, the read pump's replies, the heartbeat's pings and the goodbye.
-// One writes at a time, whoever wakes it finding nobody writing: the
-// dispatcher, the read pump or a timer, with writes that never wait; or,
-// once a socket was full, the connection's own goroutine, whose writes
-// wait up to the write timeout.
+// wsWriter is a connection's source of frames for its pusher (push.go):
+// the hello, the messages after its cursor, the read pump's replies, the
+// heartbeat's pings and the goodbye.
 type wsWriter struct {
-	wc   *wsConn
-	sock socket // conn.go
-
-	wakes atomic.Int64 // wakes not yet served; someone writes while > 0
+	pusher
+	wc *wsConn
 
 	repliesMu sync.Mutex
 	replies   [][]byte      // frames from the read pump; nil when none wait
@@ -78,20 +65,16 @@ type wsWriter struct {
 	saidBye  chan struct{}          // closed once the close frame is out
 
 	// Used by the one who writes only.
-	pending   []byte // bytes accepted but not yet taken by a full socket
 	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
 	helloSent bool
-	byeSent   bool
 
-	// Written by the one who writes; read by the dispatcher to find
-	// connections whose socket stopped taking bytes.
-	cursor       atomic.Uint64 // the last id handed to the socket
-	writingSince atomic.Int64  // UnixNano when the waiting write in progress began, 0 otherwise
+	// Written by the one who writes; read by the dispatcher.
+	cursor atomic.Uint64 // the last id handed to the socket
 }
 
 func (w *wsWriter) init(wc *wsConn, pos position) {
 	w.wc = wc
-	w.sock = newSocket(wc.conn.NetConn(), &wc.s.stats.ws)
+	w.pusher.init(w, newSocket(wc.conn.NetConn(), &wc.s.stats.ws), wc.s.cfg.WriteTimeout)
 	w.taken = make(chan struct{}, 1)
 	w.saidBye = make(chan struct{})
 	w.epoch = pos.epoch
@@ -102,76 +85,38 @@ func (w *wsWriter) init(wc *wsConn, pos position) {
 // stop stops the heartbeat.
 func (w *wsWriter) stop() { w.ping.Stop() }
 
-// wake asks the writer to write what there is. If nobody is writing, the
-// caller writes, without waiting for the socket; what a full socket does
-// not take is left to the connection's own goroutine. Safe from any
-// goroutine; never blocks.
-func (w *wsWriter) wake() {
-	if w.wakes.Add(1) != 1 {
-		return // someone writes, and will look again before stopping
-	}
-	if w.writeAll(false) && w.wakes.CompareAndSwap(1, 0) {
-		return
-	}
-	if !w.wc.hungUp() {
-		go w.run()
-	}
-}
-
-// run is the connection's goroutine: it writes, waiting for the socket,
-// until nothing is left and no wake came in since it last looked.
-func (w *wsWriter) run() {
-	for {
-		n := w.wakes.Load()
-		ok := w.writeAll(true)
-		w.sock.noDeadline() // the writes that never wait must not meet an old one
-		if !ok {
-			return
-		}
-		if len(w.pending) == 0 && w.wakes.CompareAndSwap(n, 0) {
-			return
-		}
-	}
-}
-
-// writeAll writes the pending bytes, then the hello, every message after
-// the cursor, the replies and a due ping, then the goodbye of a shutdown
-// once everything published is out, or a goodbye said meanwhile. With
-// wait false, it stops at a full socket, keeping the rest in pending. It
-// returns false when the connection is over for the writer (a write
-// failed, or the goodbye is out) or, without wait, when bytes are left.
-func (w *wsWriter) writeAll(wait bool) bool {
-	if w.byeSent || !w.flush(nil, wait) {
-		return false
-	}
-	var b []byte
+// next gathers the frames to write now, then the goodbye once one was
+// said: a shutdown says it once everything published is out.
+func (w *wsWriter) next(b []byte) (_ []byte, last bool) {
 	if !w.wc.ending.Load() {
-		b = w.gather(make([]byte, 0, 512))
-		for len(b) >= wsBatchBytes { // a write's worth: out with it, then the rest
-			if !w.flush(b, wait) {
-				return false
-			}
-			if b = b[:0]; !w.wc.ending.Load() {
-				b = w.gather(b)
-			}
+		if b = w.gather(b); len(b) >= pushBatchBytes {
+			return b, false // a write's worth: the rest after it
 		}
 	}
 	if bye := w.farewell.Load(); bye != nil {
-		w.byeSent = true
-		b = append(b, *bye...)
+		return append(b, *bye...), true
 	}
-	if !w.flush(b, wait) {
-		return false
+	return b, false
+}
+
+// sent is told the close frame is out.
+func (w *wsWriter) sent() { w.wc.saidGoodbye() }
+
+// hungUp reports whether the socket is closed.
+func (w *wsWriter) hungUp() bool { return w.wc.hungUp() }
+
+// failed ends the connection with a hang-up. A write that missed its
+// deadline means a client that stopped reading: it counts as dropped,
+// like one whose socket stopped taking bytes.
+func (w *wsWriter) failed(err error) {
+	if isTimeout(err) && !w.wc.ending.Load() {
+		w.wc.s.stats.ws.dropped.Add(1)
 	}
-	if w.byeSent {
-		w.wc.saidGoodbye()
-		return false
-	}
-	return true
+	w.wc.hangUp()
 }
 
 // gather appends to b what is to be written: the hello first, what the
-// feed has after the cursor (up to about wsBatchBytes), the replies, a due
+// feed has after the cursor (up to about pushBatchBytes), the replies, a due
 // ping; and says goodbye when the server shuts down and everything
 // published is in b.
 func (w *wsWriter) gather(b []byte) []byte {
@@ -206,10 +151,10 @@ func (w *wsWriter) appendHello(b []byte) []byte {
 
 // appendFeed appends what the feed has after the cursor, a reset and a
 // missed notice first when they apply, and moves the cursor past it. It
-// stops at about wsBatchBytes; caughtUp says whether it got to the end.
+// stops at about pushBatchBytes; caughtUp says whether it got to the end.
 func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 	s := w.wc.s
-	for len(b) < wsBatchBytes {
+	for len(b) < pushBatchBytes {
 		p := s.feed.Read(w.epoch, w.cursor.Load(), wsBatch)
 		w.epoch = p.Epoch
 		if p.Reset {
@@ -219,7 +164,7 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 			b = appendFrame(b, opText, []byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`))
 		}
 		for i, m := range p.Messages {
-			if i > 0 && len(b) >= wsBatchBytes { // the rest next time: a write stays short
+			if i > 0 && len(b) >= pushBatchBytes { // the rest next time: a write stays short
 				s.stats.ws.messages.Add(int64(i))
 				w.cursor.Store(p.Messages[i-1].ID)
 				return b, false
@@ -249,61 +194,6 @@ func (w *wsWriter) appendReplies(b []byte) []byte {
 		b = append(b, r...)
 	}
 	return b
-}
-
-// flush writes the pending bytes, then b. Without wait it writes what the
-// socket takes now and keeps the rest in pending; then it returns false if
-// bytes are left. With wait, each write waits up to the write timeout.
-// A failed write hangs up and returns false.
-func (w *wsWriter) flush(b []byte, wait bool) bool {
-	if !wait {
-		if len(w.pending) == 0 {
-			n, err := w.sock.tryWrite(b)
-			if err == nil && n < len(b) {
-				w.pending = append(w.pending, b[n:]...)
-			}
-			return w.wrote(err) && n == len(b)
-		}
-		w.pending = append(w.pending, b...)
-		return false
-	}
-	for _, out := range [][]byte{w.pending, b} {
-		if len(out) == 0 {
-			continue
-		}
-		w.writingSince.Store(time.Now().UnixNano())
-		err := w.sock.write(out, w.wc.s.cfg.WriteTimeout)
-		w.writingSince.Store(0)
-		if !w.wrote(err) {
-			return false
-		}
-	}
-	w.pending = nil
-	return true
-}
-
-// blockedFor is how long the waiting write in progress has waited for the
-// socket.
-func (w *wsWriter) blockedFor(now int64) time.Duration {
-	if since := w.writingSince.Load(); since != 0 {
-		return time.Duration(now - since)
-	}
-	return 0
-}
-
-// wrote checks the outcome of a write. A write that failed ends the
-// connection with a hang-up. One that missed its deadline means a client
-// that stopped reading: it counts as dropped, like one whose socket
-// stopped taking bytes.
-func (w *wsWriter) wrote(err error) bool {
-	if err == nil {
-		return true
-	}
-	if isTimeout(err) && !w.wc.ending.Load() {
-		w.wc.s.stats.ws.dropped.Add(1)
-	}
-	w.wc.hangUp()
-	return false
 }
 
 // reply hands a frame to the writer. When wsReplies are already waiting,

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,11 @@ import (
 	"fourway/feed"
 	"fourway/transports"
 )
+
+// SSEWriterEnv, when set ("direct"), makes every server Start starts
+// write its SSE streams with that writer (--sse-writer): the SSE spec's
+// second pass (transports/sse_writers_test.go) runs the same tests so.
+const SSEWriterEnv = "FOURWAY_TEST_SSE_WRITER"
 
 // Wait bounds every single wait: long enough for a busy 2-core machine
 // running -race, short enough that a failure never hangs.
@@ -63,6 +69,9 @@ func start(t testing.TB, addr string, set func(*transports.Config)) *Server {
 	t.Helper()
 	cfg := transports.DefaultConfig()
 	cfg.Ticker = 0
+	if w := os.Getenv(SSEWriterEnv); w != "" {
+		cfg.SSEWriter = w
+	}
 	if set != nil {
 		set(&cfg)
 	}

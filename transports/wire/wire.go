@@ -149,8 +149,9 @@ type Config struct {
 		TimeoutMaxMS int64 `json:"timeout_max_ms"`
 	} `json:"longpoll"`
 	SSE struct {
-		RetryMS     int64 `json:"retry_ms"`
-		KeepaliveMS int64 `json:"keepalive_ms"`
+		RetryMS     int64  `json:"retry_ms"`
+		KeepaliveMS int64  `json:"keepalive_ms"`
+		Writer      string `json:"writer"` // "r3labs" or "direct"
 	} `json:"sse"`
 	WS struct {
 		HeartbeatMS int64       `json:"heartbeat_ms"`

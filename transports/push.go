@@ -1,0 +1,173 @@
+package transports
+
+// How a streaming connection's bytes go out, cheaply: in the goroutine
+// that has them. At tens of messages a second per client nothing batches,
+// so a delivery is one write system call, and the cost to avoid is
+// everything around it: waking a goroutine per connection per message, a
+// timer, a channel. So whoever learns there is something to send (a
+// dispatcher after a publish, a read pump with a reply, a timer) writes it
+// itself, with a write that never waits: a socket with room (nearly all of
+// them, nearly always) takes it at once. Only when a socket is full does
+// the connection get a goroutine of its own, which waits for the socket
+// with a deadline, and ends once the connection caught up. Bytes a
+// connection is behind by go out in one write, not one each.
+//
+// A pusher does the writing; what it writes comes from its source: the
+// WebSocket's frames (ws_writer.go) or the SSE stream's events when they
+// are written without the library (sse_direct.go).
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const pushBatchBytes = 64 << 10 // bytes gathered for one write, about (one message may be larger)
+
+// pushSource is what a pusher writes.
+type pushSource interface {
+	// next appends to b what is to be written now, about pushBatchBytes
+	// at most, and says whether these are the stream's last bytes.
+	next(b []byte) (_ []byte, last bool)
+	// sent is told that the last bytes are out.
+	sent()
+	// failed is told of a write that failed: the source hangs up. A write
+	// that missed its deadline is a client that stopped reading.
+	failed(err error)
+	// hungUp reports whether the connection is closed.
+	hungUp() bool
+}
+
+// pusher writes a source's bytes to a socket. One writes at a time,
+// whoever wakes it finding nobody writing, with writes that never wait;
+// or, once the socket was full, the connection's own goroutine, whose
+// writes wait up to the timeout.
+type pusher struct {
+	src     pushSource
+	sock    socket // conn.go
+	timeout time.Duration
+
+	wakes atomic.Int64 // wakes not yet served; someone writes while > 0
+
+	// Used by the one who writes only.
+	pending []byte // bytes accepted but not yet taken by a full socket
+	done    bool   // the last bytes were handed to flush
+
+	// When the waiting write in progress began (UnixNano), 0 otherwise:
+	// read by the dispatcher to find sockets that stopped taking bytes.
+	writingSince atomic.Int64
+}
+
+// pushBuffers are the buffers next gathers into: one write's worth is
+// handed to the socket, or copied to pending, before the buffer goes back.
+var pushBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (p *pusher) init(src pushSource, sock socket, timeout time.Duration) {
+	p.src, p.sock, p.timeout = src, sock, timeout
+}
+
+// wake asks the pusher to write what there is. If nobody is writing, the
+// caller writes, without waiting for the socket; what a full socket does
+// not take is left to the connection's own goroutine. Safe from any
+// goroutine; never blocks.
+func (p *pusher) wake() {
+	if p.wakes.Add(1) != 1 {
+		return // someone writes, and will look again before stopping
+	}
+	if p.writeAll(false) && p.wakes.CompareAndSwap(1, 0) {
+		return
+	}
+	if !p.src.hungUp() {
+		go p.run()
+	}
+}
+
+// run is the connection's goroutine: it writes, waiting for the socket,
+// until nothing is left and no wake came in since it last looked.
+func (p *pusher) run() {
+	for {
+		n := p.wakes.Load()
+		ok := p.writeAll(true)
+		p.sock.noDeadline() // the writes that never wait must not meet an old one
+		if !ok {
+			return
+		}
+		if len(p.pending) == 0 && p.wakes.CompareAndSwap(n, 0) {
+			return
+		}
+	}
+}
+
+// writeAll writes the pending bytes, then what the source has, a write's
+// worth at a time. With wait false, it stops at a full socket, keeping the
+// rest in pending. It returns false when the stream is over for the
+// pusher (a write failed, or the last bytes are out) or, without wait,
+// when bytes are left.
+func (p *pusher) writeAll(wait bool) bool {
+	if p.done || !p.flush(nil, wait) {
+		return false
+	}
+	buf := pushBuffers.Get().(*[]byte)
+	defer pushBuffers.Put(buf)
+	for {
+		b, last := p.src.next((*buf)[:0])
+		p.done = last
+		if !p.flush(b, wait) {
+			return false
+		}
+		if last {
+			p.src.sent()
+			return false
+		}
+		if len(b) < pushBatchBytes {
+			return true
+		}
+	}
+}
+
+// flush writes the pending bytes, then b. Without wait it writes what the
+// socket takes now and keeps the rest in pending; then it returns false if
+// bytes are left. With wait, each write waits up to the timeout. A failed
+// write is the source's to handle, and flush returns false.
+func (p *pusher) flush(b []byte, wait bool) bool {
+	if !wait {
+		if len(p.pending) == 0 {
+			n, err := p.sock.tryWrite(b)
+			if err == nil && n < len(b) {
+				p.pending = append(p.pending, b[n:]...)
+			}
+			return p.wrote(err) && n == len(b)
+		}
+		p.pending = append(p.pending, b...)
+		return false
+	}
+	for _, out := range [][]byte{p.pending, b} {
+		if len(out) == 0 {
+			continue
+		}
+		p.writingSince.Store(time.Now().UnixNano())
+		err := p.sock.write(out, p.timeout)
+		p.writingSince.Store(0)
+		if !p.wrote(err) {
+			return false
+		}
+	}
+	p.pending = nil
+	return true
+}
+
+func (p *pusher) wrote(err error) bool {
+	if err != nil {
+		p.src.failed(err)
+	}
+	return err == nil
+}
+
+// blockedFor is how long the waiting write in progress has waited for the
+// socket, at now (UnixNano).
+func (p *pusher) blockedFor(now int64) time.Duration {
+	if since := p.writingSince.Load(); since != 0 {
+		return time.Duration(now - since)
+	}
+	return 0
+}

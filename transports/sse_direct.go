@@ -1,0 +1,209 @@
+package transports
+
+// SSE without the library (--sse-writer direct): the same events as
+// sse.go sends, framed here and written straight onto the socket by a
+// pusher (push.go), the machinery the WebSocket's frames go out through.
+// It exists to be measured: beside the library's row, the bench's "SSE
+// direct" row is what the protocol itself costs, so a chooser sees the
+// cost of the protocol and the cost of the library apart.
+//
+// The connection is taken from net/http (hijacked) once the request is
+// validated, so the response is ours to write, byte for byte what the
+// library writes: the status line and headers, then HTTP/1.1 chunks of
+// events. One difference, on purpose: where the library flushes one chunk
+// per event, a stream that is behind gets all its events in one chunk and
+// one write. Hijacking needs HTTP/1.1; on another protocol the library
+// serves the stream.
+
+import (
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/r3labs/sse/v2"
+
+	"fourway/feed"
+)
+
+// Writers of --sse-writer.
+const (
+	sseWriterLibrary = "r3labs"
+	sseWriterDirect  = "direct"
+)
+
+const chunkHead = 10 // room for a chunk's size line: up to 8 hex digits and CRLF
+
+// sseDirect is one stream written without the library.
+type sseDirect struct {
+	sseEvents // sse.go: its place in the feed
+	pusher    // push.go: how its bytes go out
+
+	conn    net.Conn
+	head    []byte      // the response's status line and headers, until written
+	b       []byte      // the chunk next is gathering, while it does
+	closed  atomic.Bool // the socket is closed
+	dropped atomic.Bool // dropped as too slow, once
+}
+
+// serveSSEDirect takes the connection of c from net/http and streams to it
+// from pos, in a goroutine of its own that calls done at the end. It
+// returns false, having done nothing, when the connection cannot be taken
+// (HTTP/2): the library serves it then.
+func (s *Server) serveSSEDirect(c echo.Context, pos position, done func()) bool {
+	head := sseResponseHead(c.Response().Header())
+	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
+	if err != nil {
+		return false
+	}
+	_ = conn.SetDeadline(time.Time{}) // the guard's write deadline was for a response; this is a stream
+	d := &sseDirect{
+		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch},
+		conn:      conn, head: head,
+	}
+	d.out = d
+	d.pusher.init(d, newSocket(conn, &s.stats.sse), s.cfg.WriteTimeout)
+	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.wake() })
+	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
+	shard := s.addSubscriber(d)
+	d.wake() // the headers, the hello, and what the cursor has to catch up on
+	go func() {
+		defer s.streams.Done()
+		defer done()
+		d.readUntilClosed()
+		d.ping.Stop()
+		shard.remove(d)
+	}()
+	return true
+}
+
+// sseResponseHead is the response the library writes, status line and
+// headers (those of the middleware too), for a chunked stream.
+func sseResponseHead(h http.Header) []byte {
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	b := []byte("HTTP/1.1 200 OK\r\n")
+	for _, k := range slices.Sorted(maps.Keys(h)) { // in order, as net/http writes them
+		for _, v := range h[k] {
+			b = append(append(append(append(b, k...), ": "...), v...), "\r\n"...)
+		}
+	}
+	b = append(append(append(b, "Date: "...), time.Now().UTC().Format(http.TimeFormat)...), "\r\n"...)
+	return append(b, "Transfer-Encoding: chunked\r\n\r\n"...)
+}
+
+// readUntilClosed reads, and throws away, what the client sends after its
+// request (a browser sends nothing) until the connection is closed: by the
+// client, which is how its leaving is seen, or by the server.
+func (d *sseDirect) readUntilClosed() {
+	var b [64]byte
+	for {
+		if _, err := d.conn.Read(b[:]); err != nil {
+			d.hangUp()
+			return
+		}
+	}
+}
+
+// next gathers one chunk of the events there are to send now (sse.go
+// decides which), after the response head the first time, and the end of
+// the chunked body once the stream ended.
+func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
+	d.b = append(b, make([]byte, chunkHead)...)
+	d.sendEvents()
+	b, d.b = d.b, nil
+	if size := len(b) - chunkHead; size == 0 {
+		b = b[:0]
+	} else {
+		line := strconv.AppendInt(make([]byte, 0, chunkHead), int64(size), 16)
+		line = append(line, "\r\n"...)
+		start := chunkHead - len(line)
+		copy(b[start:], line)
+		b = append(b[start:], "\r\n"...)
+	}
+	if d.ended {
+		b = append(b, "0\r\n\r\n"...)
+	}
+	if d.head != nil {
+		b = append(d.head, b...)
+		d.head = nil
+	}
+	return b, d.ended
+}
+
+// room, send, message and end take the events of sse.go: as many as fit
+// in one write.
+func (d *sseDirect) room() int64 {
+	if len(d.b) >= pushBatchBytes {
+		return 0
+	}
+	return sseBatch
+}
+
+func (d *sseDirect) send(ev *sse.Event) { d.b = appendEvent(d.b, ev) }
+
+func (d *sseDirect) message(epoch string, m feed.Message) {
+	b := append(d.b, "id: "...)
+	b = append(append(b, epoch...), ':')
+	b = strconv.AppendUint(b, m.ID, 10)
+	b = append(append(append(b, "\ndata: "...), m.JSON...), "\n\n"...)
+	d.b = b
+}
+
+func (d *sseDirect) end() {} // next ends the body once ended is set
+
+// appendEvent appends ev as the library writes it: id, data, event and
+// retry lines, or a comment, then a blank line.
+func appendEvent(b []byte, ev *sse.Event) []byte {
+	if len(ev.Data) > 0 {
+		b = append(append(append(b, "id: "...), ev.ID...), '\n')
+		b = append(append(append(b, "data: "...), ev.Data...), '\n')
+		if len(ev.Event) > 0 {
+			b = append(append(append(b, "event: "...), ev.Event...), '\n')
+		}
+		if len(ev.Retry) > 0 {
+			b = append(append(append(b, "retry: "...), ev.Retry...), '\n')
+		}
+	}
+	if len(ev.Comment) > 0 {
+		b = append(append(append(b, ": "...), ev.Comment...), '\n')
+	}
+	return append(b, '\n')
+}
+
+// sent is told the end of the body is out: the stream is over.
+func (d *sseDirect) sent() { d.hangUp() }
+
+// failed hangs up after a failed write. One that missed its deadline is a
+// client that stopped reading: it counts as dropped.
+func (d *sseDirect) failed(err error) {
+	if isTimeout(err) && !d.ended && !d.dropped.Swap(true) {
+		d.s.stats.sse.dropped.Add(1)
+	}
+	d.hangUp()
+}
+
+func (d *sseDirect) hungUp() bool { return d.closed.Load() }
+
+// hangUp closes the socket, which ends readUntilClosed.
+func (d *sseDirect) hangUp() {
+	d.closed.Store(true)
+	_ = d.conn.Close()
+}
+
+// dropSlow makes the stream, with wake and blockedFor of its pusher, a
+// subscriber of the dispatchers (dispatch.go): a client whose socket has
+// taken no bytes for the send timeout is hung up, and the browser resumes
+// with Last-Event-ID.
+func (d *sseDirect) dropSlow() {
+	if !d.dropped.Swap(true) {
+		d.s.stats.sse.dropped.Add(1)
+	}
+	d.hangUp()
+}
