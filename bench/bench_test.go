@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"fourway/transports"
 )
 
 // TestMain lets the test binary be the bench's server child too, as the
@@ -112,39 +110,7 @@ func TestFourwayShortRun(t *testing.T) {
 		results[tr] = r
 	}
 
-	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) {
-		// Each message is one event, "id: E:N\ndata: <json>\n\n" (E the
-		// feed's epoch), in one HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n".
-		// Every event here is 16 to 255 bytes long, so its chunk length is
-		// two hex digits, and message N costs beside its JSON exactly
-		//   len("id: ")+len(E)+len(":")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
-		//   + 2 + len("\r\n") + len("\r\n") = 20 + len(E) + digits(N) bytes.
-		// The span of a stream is all its messages: ids 2 to published+1
-		// (id 1 is the primer every subscriber starts after).
-		r := results["sse"]
-		if r.Epoch == "" {
-			t.Fatal("SSE: the subscribers saw no epoch")
-		}
-		idPrefix := len("id: ") + len(r.Epoch) + len(":")
-		event := idPrefix + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
-		if event < 16 || event > 255 {
-			t.Fatalf("event of about %d bytes: its chunk length may not be two hex digits", event)
-		}
-		if r.Wire.Messages != r.Published*int64(r.Subs) {
-			t.Fatalf("span holds %d messages, want %d × %d", r.Wire.Messages, r.Published, r.Subs)
-		}
-		var framing int64
-		for id := int64(2); id <= r.Published+1; id++ {
-			framing += int64(idPrefix) + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
-		}
-		want := float64(framing) / float64(r.Published)
-		if math.Abs(r.Wire.OverheadPerMsg-want) > 1e-9 || r.Wire.UpPerMsg != 0 {
-			t.Errorf("SSE overhead per message = %v (up %v), want exactly %v (up 0)", r.Wire.OverheadPerMsg, r.Wire.UpPerMsg, want)
-		}
-		if r.Wire.RequestsPerMsg != 0 || r.Wire.HandshakeDown == 0 || r.Wire.HandshakeUp == 0 {
-			t.Errorf("SSE: %v requests per message (want 0), handshake %v down %v up (want both > 0)", r.Wire.RequestsPerMsg, r.Wire.HandshakeDown, r.Wire.HandshakeUp)
-		}
-	})
+	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) { checkSSEFraming(t, results["sse"]) })
 
 	t.Run("WebSocketOverheadIsTheFrameHeader", func(t *testing.T) {
 		// Server frames are not masked: 2 bytes of header under 126 bytes
@@ -181,26 +147,36 @@ func TestFourwayShortRun(t *testing.T) {
 }
 
 // TestSSEDirectRow runs the sse-direct row: the same SSE client against
-// fourway started with --sse-writer direct. Every message arrives once,
-// with the same framing cost as the library's stream (the wire contract is
-// the same; only the server's writer differs).
+// fourway started with --sse-writer direct, which its /api/config says.
+// Every message arrives once, with exactly the framing of the library's
+// stream (the wire contract is the same; only the server's writer
+// differs).
 func TestSSEDirectRow(t *testing.T) {
 	t.Parallel()
-	var cfg transports.Config
-	if setSSEWriter(&cfg, "direct") != nil {
-		t.Skip("skipping sse-direct: this fourway has no --sse-writer (transports.Config.SSEWriter) yet")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tr := range []string{"sse", "sse-direct"} {
+		sc := short("fourway", tr)
+		srv, err := startFourwayChild(ctx, childConfig{History: 10, SSEWriter: sseWriterFor(sc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := fourwaySSEWriter(ctx, srv.base)
+		srv.stop()
+		if want := map[string]string{"sse": "r3labs", "sse-direct": "direct"}[tr]; err != nil || w != want {
+			t.Errorf("%s: the server child says its SSE writer is %q (%v), want %q", tr, w, err, want)
+		}
 	}
+	// The same events as the library's stream, byte for byte on the wire.
 	r := runShort(t, short("fourway", "sse-direct"))
 	checkDelivery(t, r)
-	if r.Wire.UpPerMsg != 0 || r.Wire.RequestsPerMsg != 0 {
-		t.Errorf("sse-direct: %v bytes up and %v requests per message, want 0", r.Wire.UpPerMsg, r.Wire.RequestsPerMsg)
-	}
+	checkSSEFraming(t, r)
 }
 
-// TestSSEDirectNeedsTheWriter: a server that cannot run the direct writer
-// fails to start with the reason, instead of measuring the library under
-// the direct writer's name.
-func TestSSEDirectNeedsTheWriter(t *testing.T) {
+// TestServerChildRefusesAnUnknownSSEWriter: a server child that cannot
+// run the writer asked for fails to start with the reason, instead of
+// measuring another writer under its name.
+func TestServerChildRefusesAnUnknownSSEWriter(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -209,8 +185,44 @@ func TestSSEDirectNeedsTheWriter(t *testing.T) {
 		srv.stop()
 		t.Fatal("the server child started with --sse-writer carrier-pigeon")
 	}
-	if !strings.Contains(err.Error(), "server child: ") {
+	if !strings.Contains(err.Error(), "server child: ") || !strings.Contains(err.Error(), "sse-writer") {
 		t.Errorf("the error does not give the child's reason: %v", err)
+	}
+}
+
+// checkSSEFraming: each message is one event, "id: E:N\ndata: <json>\n\n"
+// (E the feed's epoch), in one HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n".
+// Every event here is 16 to 255 bytes long, so its chunk length is two hex
+// digits, and message N costs beside its JSON exactly
+//
+//	len("id: ")+len(E)+len(":")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
+//	+ 2 + len("\r\n") + len("\r\n") = 20 + len(E) + digits(N) bytes.
+//
+// The span of a stream is all its messages: ids 2 to published+1 (id 1 is
+// the primer every subscriber starts after).
+func checkSSEFraming(t *testing.T, r Result) {
+	t.Helper()
+	if r.Epoch == "" {
+		t.Fatalf("%s: the subscribers saw no epoch", r.Transport)
+	}
+	idPrefix := len("id: ") + len(r.Epoch) + len(":")
+	event := idPrefix + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
+	if event < 16 || event > 255 {
+		t.Fatalf("event of about %d bytes: its chunk length may not be two hex digits", event)
+	}
+	if r.Wire.Messages != r.Published*int64(r.Subs) {
+		t.Fatalf("%s: span holds %d messages, want %d × %d", r.Transport, r.Wire.Messages, r.Published, r.Subs)
+	}
+	var framing int64
+	for id := int64(2); id <= r.Published+1; id++ {
+		framing += int64(idPrefix) + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
+	}
+	want := float64(framing) / float64(r.Published)
+	if math.Abs(r.Wire.OverheadPerMsg-want) > 1e-9 || r.Wire.UpPerMsg != 0 {
+		t.Errorf("%s overhead per message = %v (up %v), want exactly %v (up 0)", r.Transport, r.Wire.OverheadPerMsg, r.Wire.UpPerMsg, want)
+	}
+	if r.Wire.RequestsPerMsg != 0 || r.Wire.HandshakeDown == 0 || r.Wire.HandshakeUp == 0 {
+		t.Errorf("%s: %v requests per message (want 0), handshake %v down %v up (want both > 0)", r.Transport, r.Wire.RequestsPerMsg, r.Wire.HandshakeDown, r.Wire.HandshakeUp)
 	}
 }
 
@@ -471,7 +483,6 @@ func TestPlanScenarios(t *testing.T) {
 	for _, args := range [][]string{
 		{"-transports", "ws+"},
 		{"-transports", "ws+ws"},
-		{"-url", "http://127.0.0.1:8080", "-transports", "sse-direct"},
 		{"-url", "http://example.com:8080", "-source-addrs", "2"},
 		{"-source-addrs", "251"},
 	} {

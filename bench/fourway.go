@@ -476,8 +476,8 @@ func serveChild() {
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
 	cfg := transports.DefaultConfig()
 	cfg.Ticker, cfg.History = 0, history
-	if err := setSSEWriter(&cfg, os.Getenv(childEnv+"_SSE_WRITER")); err != nil {
-		fail(err)
+	if w := os.Getenv(childEnv + "_SSE_WRITER"); w != "" {
+		cfg.SSEWriter = w // fourway's --sse-writer; transports.New refuses a name it does not know
 	}
 	srv, err := transports.New(f, cfg)
 	if err != nil {
@@ -498,19 +498,60 @@ type childConfig struct {
 	History int    // fourway's --history
 	Profile string // where the child writes its CPU profile; "" for none
 	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
-	// SSEWriter is fourway's --sse-writer: "" (the default, the r3labs/sse
-	// library) or "direct".
+	// SSEWriter is fourway's --sse-writer: "r3labs" (the library, and
+	// the default when empty) or "direct".
 	SSEWriter string
 	Files     uint64 // open files the child must be able to hold; 0: its default
 }
 
-// sseWriterFor is the SSE writer the server of a scenario runs: "direct"
-// when the scenario measures sse-direct, else the default.
+// sseWriterFor is fourway's --sse-writer for a scenario: "direct" when
+// it measures sse-direct, else "r3labs", the default.
 func sseWriterFor(sc Scenario) string {
 	if contains(sc.transports(), "sse-direct") {
 		return "direct"
 	}
-	return ""
+	return "r3labs"
+}
+
+// fourwaySSEWriter asks a fourway server which SSE writer it runs
+// ("r3labs" or "direct"), from GET /api/config.
+func fourwaySSEWriter(ctx context.Context, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET /api/config: %w", err)
+	}
+	defer resp.Body.Close()
+	var c wire.Config
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /api/config: %s %v", resp.Status, err)
+	}
+	if c.SSE.Writer == "" {
+		return "", errors.New("GET /api/config names no SSE writer (sse.writer): a fourway from before --sse-writer")
+	}
+	return c.SSE.Writer, nil
+}
+
+// checkSSEWriter makes sure the server measured for a scenario's SSE rows
+// runs the writer the rows are named after: sse the library's, sse-direct
+// the direct one.
+func checkSSEWriter(ctx context.Context, base string, sc Scenario) error {
+	trs := sc.transports()
+	if !contains(trs, "sse") && !contains(trs, "sse-direct") {
+		return nil
+	}
+	want := sseWriterFor(sc)
+	got, err := fourwaySSEWriter(ctx, base)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the server's SSE writer is %q, but %s measures %q", got, sc.name(), want)
+	}
+	return nil
 }
 
 // startFourwayChild starts the server child and waits until it listens.

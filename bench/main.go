@@ -146,12 +146,15 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 	return plan, nil
 }
 
-// allTransports are the transports measured by default, one scenario each.
+// allTransports are the four transports of the wire contract.
 var allTransports = []string{"poll", "longpoll", "sse", "ws"}
 
-// knownTransports are the names -transports and -plan take: the four, and
-// sse-direct, SSE served by fourway's own writer (--sse-writer direct)
-// instead of the r3labs/sse library.
+// knownTransports are the names -transports and -plan take, and what the
+// bench measures by default: the four, and sse-direct, SSE served by
+// fourway's own writer (--sse-writer direct) instead of the r3labs/sse
+// library, so that a reader sees the protocol's cost and the library's
+// apart. With -url, the default is the four: the running server has one
+// writer.
 var knownTransports = []string{"poll", "longpoll", "sse", "sse-direct", "ws"}
 
 // transportTitle is what a transport's row measures, for a reader choosing
@@ -202,7 +205,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	var c Config
 	url := fs.String("url", "", "measure the fourway server at this URL instead of starting one (no server CPU/memory then)")
 	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
-	transports := fs.String("transports", strings.Join(allTransports, ","), "transports to measure")
+	transports := fs.String("transports", strings.Join(knownTransports, ","), `transports to measure; "ws+sse" is one mixed scenario, both on one server at once`)
 	subs := fs.String("subs", "50", "subscribers per transport; a list sweeps (10,100,1000)")
 	rates := fs.String("rate", "20", "messages per second; a list sweeps")
 	payloads := fs.String("payload", "100", "bytes of each published message's data; a list sweeps")
@@ -233,6 +236,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		SourceAddrs: *sourceAddrs}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
+	transportsSet := false
+	fs.Visit(func(f *flag.Flag) { transportsSet = transportsSet || f.Name == "transports" })
+	if c.URL != "" && !transportsSet {
+		c.Transports = allTransports
+	}
 	var err error
 	if c.Subs, err = intList("subs", *subs); err != nil {
 		return c, false, err
@@ -278,15 +286,6 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("-source-addrs must be -1 (automatic), 0 (none) or up to %d", maxSourceAddrs)
 	}
 	if c.URL != "" {
-		names := c.Transports
-		for _, p := range c.Plan {
-			names = append(names, p.Transports...)
-		}
-		for _, t := range names {
-			if contains(strings.Split(t, "+"), "sse-direct") {
-				return c, false, errors.New("-url: sse-direct needs the bench to start fourway with --sse-writer direct; to measure a running `fourway --sse-writer direct`, ask for sse")
-			}
-		}
 		if *sourceAddrs > 0 && !loopbackURL(c.URL) {
 			return c, false, errors.New("-source-addrs: the subscribers can dial from loopback addresses only to a server on loopback")
 		}
@@ -380,14 +379,27 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			}
 			cc.Profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.name(), sc.Subs, sc.Rate, sc.Payload)))
 		}
-		start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cc) }
+		start := func(ctx context.Context) (*server, error) {
+			srv, err := startFourwayChild(ctx, cc)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkSSEWriter(ctx, srv.base, sc); err != nil {
+				srv.stop()
+				return nil, err
+			}
+			return srv, nil
+		}
 		switch {
 		case sc.Target == "nchan":
 			d = nchan{}
 			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx, nchanConnections(sc)) }
 		case cfg.URL != "":
 			base := strings.TrimSuffix(cfg.URL, "/")
-			start = func(context.Context) (*server, error) {
+			start = func(ctx context.Context) (*server, error) {
+				if err := checkSSEWriter(ctx, base, sc); err != nil {
+					return nil, fmt.Errorf("%s: %w: measure %s against a `fourway --sse-writer %s`", base, err, sc.name(), sseWriterFor(sc))
+				}
 				return &server{base: base, stop: func() error { return nil }}, nil
 			}
 		}
