@@ -285,10 +285,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	case *sourceAddrs < -1 || *sourceAddrs > maxSourceAddrs:
 		return c, false, fmt.Errorf("-source-addrs must be -1 (automatic), 0 (none) or up to %d", maxSourceAddrs)
 	}
-	if c.URL != "" {
-		if *sourceAddrs > 0 && !loopbackURL(c.URL) {
-			return c, false, errors.New("-source-addrs: the subscribers can dial from loopback addresses only to a server on loopback")
-		}
+	if c.URL != "" && *sourceAddrs > 0 && !loopbackURL(c.URL) {
+		return c, false, errors.New("-source-addrs: the subscribers can dial from loopback addresses only to a server on loopback")
 	}
 	return c, *quiet, nil
 }

@@ -161,12 +161,10 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	if err != nil {
 		return nil, err
 	}
-	var stopNote string
 	defer func() {
 		if e := srv.stop(); e != nil && err == nil {
-			stopNote = "server stop: " + e.Error()
 			for i := range results {
-				results[i].Notes = append(results[i].Notes, stopNote)
+				results[i].Notes = append(results[i].Notes, "server stop: "+e.Error())
 			}
 		}
 	}()
