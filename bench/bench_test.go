@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	encodingcsv "encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -397,6 +398,9 @@ func TestRunMixedPlan(t *testing.T) {
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	if recs, err := encodingcsv.NewReader(bytes.NewReader(csv)).ReadAll(); err != nil || len(recs) != 3 || len(recs[0]) != len(csvHeader) {
+		t.Errorf("report.csv: %v, %d records; want a header of %d fields and 2 rows of as many", err, len(recs), len(csvHeader))
+	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	for name, want := range map[string]string{"report.csv": ",ws+sse,2\n", "report.md": "ws · in mixed ws+sse (one server: CPU and KiB/conn shared)", "report.html": "in mixed ws+sse: one server, CPU and memory shared"} {
