@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	encodingcsv "encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,17 +45,29 @@ func testNginx() string {
 
 func runShort(t *testing.T, sc Scenario) Result {
 	t.Helper()
+	rs := runShortMixed(t, sc)
+	if len(rs) != 1 {
+		t.Fatalf("%s %s: %d results, want 1", sc.Target, sc.name(), len(rs))
+	}
+	return rs[0]
+}
+
+// runShortMixed runs a scenario, mixed or not, and returns its rows.
+func runShortMixed(t *testing.T, sc Scenario) []Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	var d dialect = fourway{}
-	start := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, 1000, "", 0) }
+	start := func(ctx context.Context) (*server, error) {
+		return startFourwayChild(ctx, childConfig{History: 1000, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc)})
+	}
 	if sc.Target == "nchan" {
 		d = nchan{}
-		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, testNginx()) }
+		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, testNginx(), nchanConnections(sc)) }
 	}
 	res, err := runScenario(ctx, sc, d, start, nil, &progress{}, t.Name())
 	if err != nil {
-		t.Fatalf("%s %s: %v", sc.Target, sc.Transport, err)
+		t.Fatalf("%s %s: %v", sc.Target, sc.name(), err)
 	}
 	return res
 }
@@ -92,39 +111,7 @@ func TestFourwayShortRun(t *testing.T) {
 		results[tr] = r
 	}
 
-	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) {
-		// Each message is one event, "id: E:N\ndata: <json>\n\n" (E the
-		// feed's epoch), in one HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n".
-		// Every event here is 16 to 255 bytes long, so its chunk length is
-		// two hex digits, and message N costs beside its JSON exactly
-		//   len("id: ")+len(E)+len(":")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
-		//   + 2 + len("\r\n") + len("\r\n") = 20 + len(E) + digits(N) bytes.
-		// The span of a stream is all its messages: ids 2 to published+1
-		// (id 1 is the primer every subscriber starts after).
-		r := results["sse"]
-		if r.Epoch == "" {
-			t.Fatal("SSE: the subscribers saw no epoch")
-		}
-		idPrefix := len("id: ") + len(r.Epoch) + len(":")
-		event := idPrefix + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
-		if event < 16 || event > 255 {
-			t.Fatalf("event of about %d bytes: its chunk length may not be two hex digits", event)
-		}
-		if r.Wire.Messages != r.Published*int64(r.Subs) {
-			t.Fatalf("span holds %d messages, want %d × %d", r.Wire.Messages, r.Published, r.Subs)
-		}
-		var framing int64
-		for id := int64(2); id <= r.Published+1; id++ {
-			framing += int64(idPrefix) + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
-		}
-		want := float64(framing) / float64(r.Published)
-		if math.Abs(r.Wire.OverheadPerMsg-want) > 1e-9 || r.Wire.UpPerMsg != 0 {
-			t.Errorf("SSE overhead per message = %v (up %v), want exactly %v (up 0)", r.Wire.OverheadPerMsg, r.Wire.UpPerMsg, want)
-		}
-		if r.Wire.RequestsPerMsg != 0 || r.Wire.HandshakeDown == 0 || r.Wire.HandshakeUp == 0 {
-			t.Errorf("SSE: %v requests per message (want 0), handshake %v down %v up (want both > 0)", r.Wire.RequestsPerMsg, r.Wire.HandshakeDown, r.Wire.HandshakeUp)
-		}
-	})
+	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) { checkSSEFraming(t, results["sse"]) })
 
 	t.Run("WebSocketOverheadIsTheFrameHeader", func(t *testing.T) {
 		// Server frames are not masked: 2 bytes of header under 126 bytes
@@ -158,6 +145,86 @@ func TestFourwayShortRun(t *testing.T) {
 			t.Errorf("long poll: %.3f requests per message, want in (0.3, 1]", got)
 		}
 	})
+}
+
+// TestSSEDirectRow runs the sse-direct row: the same SSE client against
+// fourway started with --sse-writer direct, which its /api/config says.
+// Every message arrives once, with exactly the framing of the library's
+// stream (the wire contract is the same; only the server's writer
+// differs).
+func TestSSEDirectRow(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tr := range []string{"sse", "sse-direct"} {
+		sc := short("fourway", tr)
+		srv, err := startFourwayChild(ctx, childConfig{History: 10, SSEWriter: sseWriterFor(sc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := fourwaySSEWriter(ctx, srv.base)
+		srv.stop()
+		if want := map[string]string{"sse": "r3labs", "sse-direct": "direct"}[tr]; err != nil || w != want {
+			t.Errorf("%s: the server child says its SSE writer is %q (%v), want %q", tr, w, err, want)
+		}
+	}
+	// The same events as the library's stream, byte for byte on the wire.
+	r := runShort(t, short("fourway", "sse-direct"))
+	checkDelivery(t, r)
+	checkSSEFraming(t, r)
+}
+
+// TestServerChildRefusesAnUnknownSSEWriter: a server child that cannot
+// run the writer asked for fails to start with the reason, instead of
+// measuring another writer under its name.
+func TestServerChildRefusesAnUnknownSSEWriter(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := startFourwayChild(ctx, childConfig{History: 10, SSEWriter: "carrier-pigeon"})
+	if err == nil {
+		srv.stop()
+		t.Fatal("the server child started with --sse-writer carrier-pigeon")
+	}
+	if !strings.Contains(err.Error(), "server child: ") || !strings.Contains(err.Error(), "sse-writer") {
+		t.Errorf("the error does not give the child's reason: %v", err)
+	}
+}
+
+// checkSSEFraming: each message is one event, "id: E:N\ndata: <json>\n\n"
+// (E the feed's epoch), in one HTTP/1.1 chunk, "<hex length>\r\n<event>\r\n".
+// Every event here is 16 to 255 bytes long, so its chunk length is two hex
+// digits, and message N costs beside its JSON exactly
+//
+//	len("id: ")+len(E)+len(":")+digits(N)+len("\n") + len("data: ")+len("\n") + len("\n")
+//	+ 2 + len("\r\n") + len("\r\n") = 20 + len(E) + digits(N) bytes.
+//
+// The span of a stream is all its messages: ids 2 to published+1 (id 1 is
+// the primer every subscriber starts after).
+func checkSSEFraming(t *testing.T, r Result) {
+	t.Helper()
+	if r.Epoch == "" {
+		t.Fatalf("%s: the subscribers saw no epoch", r.Transport)
+	}
+	idPrefix := len("id: ") + len(r.Epoch) + len(":")
+	event := idPrefix + 3 + len("\n") + len("data: ") + int(r.Wire.PayloadPerMsg) + len("\n") + len("\n")
+	if event < 16 || event > 255 {
+		t.Fatalf("event of about %d bytes: its chunk length may not be two hex digits", event)
+	}
+	if r.Wire.Messages != r.Published*int64(r.Subs) {
+		t.Fatalf("%s: span holds %d messages, want %d × %d", r.Transport, r.Wire.Messages, r.Published, r.Subs)
+	}
+	var framing int64
+	for id := int64(2); id <= r.Published+1; id++ {
+		framing += int64(idPrefix) + int64(len(strconv.FormatInt(id, 10))) + 1 + 6 + 1 + 1 + 2 + 2 + 2
+	}
+	want := float64(framing) / float64(r.Published)
+	if math.Abs(r.Wire.OverheadPerMsg-want) > 1e-9 || r.Wire.UpPerMsg != 0 {
+		t.Errorf("%s overhead per message = %v (up %v), want exactly %v (up 0)", r.Transport, r.Wire.OverheadPerMsg, r.Wire.UpPerMsg, want)
+	}
+	if r.Wire.RequestsPerMsg != 0 || r.Wire.HandshakeDown == 0 || r.Wire.HandshakeUp == 0 {
+		t.Errorf("%s: %v requests per message (want 0), handshake %v down %v up (want both > 0)", r.Transport, r.Wire.RequestsPerMsg, r.Wire.HandshakeDown, r.Wire.HandshakeUp)
+	}
 }
 
 // TestWebSocketMediumFrame checks the 4-byte frame header of payloads from
@@ -207,6 +274,19 @@ func TestNchanPeer(t *testing.T) {
 		}
 		if r.Server == nil || r.Server.RSSIdleMiB <= 0 {
 			t.Errorf("nchan %s: no worker memory read from /proc", tr)
+		}
+	}
+	// A mixed scenario: both transports on one nginx at once.
+	sc := short("nchan", "")
+	sc.Mixed = "ws+sse"
+	rs := runShortMixed(t, sc)
+	if len(rs) != 2 || rs[0].Transport != "ws" || rs[1].Transport != "sse" {
+		t.Fatalf("nchan ws+sse: %d rows, want ws and sse", len(rs))
+	}
+	for _, r := range rs {
+		checkDelivery(t, r)
+		if r.Mixed != "ws+sse" || r.Server == nil || *r.Server != *rs[0].Server {
+			t.Errorf("nchan %s: mixed %q, server %+v: want ws+sse and the one server's cost on both rows", r.Transport, r.Mixed, r.Server)
 		}
 	}
 }
@@ -263,6 +343,74 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 	}
 }
 
+// TestRunMixedPlan runs -plan ws+sse as a user would: both transports'
+// subscribers on one server at once, each row getting every message, the
+// rows sharing the server's CPU per delivery (over all deliveries), and
+// every output saying the rows are of one mixed scenario. The subscribers
+// dial from two loopback source addresses.
+func TestRunMixedPlan(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"-plan", "ws+sse:3:25:60", "-warmup", "500ms", "-duration", "1s", "-stagger", "100ms", "-publishers", "2", "-source-addrs", "2", "-out", dir, "-quiet"}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	if err := run(ctx, args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	var rep Report
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want one row per transport of ws+sse:\n%s", len(rep.Results), stdout.String())
+	}
+	var deliveries int64
+	for i, tr := range []string{"ws", "sse"} {
+		r := rep.Results[i]
+		if r.Transport != tr || r.Mixed != "ws+sse" || r.Subs != 3 || r.SourceAddrs != 2 {
+			t.Errorf("row %d: transport %q, mixed %q, %d subs, %d source addresses; want %s, ws+sse, 3, 2", i, r.Transport, r.Mixed, r.Subs, r.SourceAddrs, tr)
+		}
+		checkDelivery(t, r)
+		if r.Server == nil {
+			t.Fatalf("%s: no server cost", tr)
+		}
+		deliveries += r.WindowDeliveries
+	}
+	a, c := rep.Results[0], rep.Results[1]
+	if a.Published != c.Published || a.Epoch != c.Epoch || a.Epoch == "" {
+		t.Errorf("the rows saw different publishers or servers: %d and %d published, epochs %q and %q", a.Published, c.Published, a.Epoch, c.Epoch)
+	}
+	if *a.Server != *c.Server {
+		t.Errorf("the rows' server costs differ: %+v and %+v", *a.Server, *c.Server)
+	}
+	if want := a.Server.CPUSeconds / float64(deliveries) * 1e6; math.Abs(a.Server.CPUPerMsgMicros-want) > 1e-9 {
+		t.Errorf("CPU per delivery %v µs, want the server's %v s over all %d deliveries = %v", a.Server.CPUPerMsgMicros, a.Server.CPUSeconds, deliveries, want)
+	}
+	out := stdout.String()
+	for _, want := range []string{"ws in ws+sse", "sse in ws+sse", "mixed scenario ws+sse: ", "divided by every delivery of the scenario"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	if recs, err := encodingcsv.NewReader(bytes.NewReader(csv)).ReadAll(); err != nil || len(recs) != 3 || len(recs[0]) != len(csvHeader) {
+		t.Errorf("report.csv: %v, %d records; want a header of %d fields and 2 rows of as many", err, len(recs), len(csvHeader))
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	for name, want := range map[string]string{"report.csv": ",ws+sse,2\n", "report.md": "ws · in mixed ws+sse (one server: CPU and KiB/conn shared)", "report.html": "in mixed ws+sse: one server, CPU and memory shared"} {
+		got := map[string][]byte{"report.csv": csv, "report.md": md, "report.html": page}[name]
+		if !strings.Contains(string(got), want) {
+			t.Errorf("%s lacks %q:\n%s", name, want, got)
+		}
+	}
+}
+
 func TestStampRoundTrip(t *testing.T) {
 	for _, size := range []int{1, 40, 100, 1000} {
 		data := stampData(1234, 987654321, size)
@@ -286,19 +434,195 @@ func TestStampRoundTrip(t *testing.T) {
 }
 
 func TestParsePlan(t *testing.T) {
-	plan, err := parsePlan("ws,sse:1000:100; longpoll:1000:10:512", 100)
+	plan, err := parsePlan("ws,sse:1000:100; longpoll:1000:10:512; ws+sse:1000:100", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []PlanItem{{[]string{"ws", "sse"}, 1000, 100, 100}, {[]string{"longpoll"}, 1000, 10, 512}}
-	if len(plan) != 2 || strings.Join(plan[0].Transports, ",") != "ws,sse" || plan[0].Subs != 1000 || plan[0].Rate != 100 || plan[0].Payload != 100 ||
-		plan[1].Transports[0] != "longpoll" || plan[1].Rate != 10 || plan[1].Payload != 512 {
+	want := []PlanItem{{[]string{"ws", "sse"}, 1000, 100, 100}, {[]string{"longpoll"}, 1000, 10, 512}, {[]string{"ws+sse"}, 1000, 100, 100}}
+	if len(plan) != 3 || strings.Join(plan[0].Transports, ",") != "ws,sse" || plan[0].Subs != 1000 || plan[0].Rate != 100 || plan[0].Payload != 100 ||
+		plan[1].Transports[0] != "longpoll" || plan[1].Rate != 10 || plan[1].Payload != 512 ||
+		strings.Join(plan[2].Transports, ",") != "ws+sse" || plan[2].Subs != 1000 {
 		t.Errorf("parsePlan = %+v, want %+v", plan, want)
 	}
-	for _, bad := range []string{"ws:1000", "ws:0:10", "ws:10:-1", "carrier-pigeon:10:1", "ws:10:1:x"} {
-		if _, err := parsePlan(bad, 100); err == nil {
-			t.Errorf("parsePlan(%q) accepted", bad)
+	for bad, why := range map[string]string{
+		"ws:1000":             "transports:subs:rate",
+		"ws:0:10":             "positive whole number",
+		"ws:10:-1":            "positive number",
+		"carrier-pigeon:10:1": `"carrier-pigeon" is not one of`,
+		"ws:10:1:x":           "payload",
+		"ws+:10:1":            "one is empty",
+		"+sse:10:1":           "one is empty",
+		"ws+ws:10:1":          "names ws twice",
+		"ws+pigeon:10:1":      `"pigeon" is not one of`,
+		"sse+sse-direct:10:1": "one SSE writer",
+		":10:1":               "names no transport",
+	} {
+		_, err := parsePlan(bad, 100)
+		if err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("parsePlan(%q) = %v, want an error saying %q", bad, err, why)
 		}
+	}
+}
+
+// TestPlanScenarios: a comma makes scenarios of their own, a plus one
+// mixed scenario; on Nchan, sse-direct is Nchan's one SSE writer, measured
+// once however many fourway rows it stands for.
+func TestPlanScenarios(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseFlags([]string{"-target", "fourway,nchan", "-plan", "ws,sse:100:10;ws+sse-direct:100:10;sse-direct:100:10"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range planScenarios(cfg) {
+		got = append(got, sc.Target+" "+sc.name())
+		if (sc.Mixed != "") == (sc.Transport != "") {
+			t.Errorf("%s %s: Transport %q, Mixed %q: want exactly one set before the run", sc.Target, sc.name(), sc.Transport, sc.Mixed)
+		}
+	}
+	want := "fourway ws|nchan ws|fourway sse|nchan sse|fourway ws+sse-direct|nchan ws+sse|fourway sse-direct"
+	if strings.Join(got, "|") != want {
+		t.Errorf("scenarios:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+	for _, args := range [][]string{
+		{"-transports", "ws+"},
+		{"-transports", "ws+ws"},
+		{"-url", "http://example.com:8080", "-source-addrs", "2"},
+		{"-source-addrs", "251"},
+	} {
+		if _, _, err := parseFlags(args, &stderr); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}
+
+// TestSourceAddrs: by default a scenario's subscribers dial from one
+// loopback address per 5,000 of them once there are more than that.
+func TestSourceAddrs(t *testing.T) {
+	cfg := Config{SourceAddrs: -1}
+	for subs, want := range map[int]int{10: 0, 5000: 0, 5001: 2, 10000: 2, 20000: 4} {
+		if got := sourceAddrsFor(cfg, Scenario{Transport: "ws", Subs: subs}); got != want {
+			t.Errorf("%d subscribers: %d source addresses, want %d", subs, got, want)
+		}
+	}
+	if got := sourceAddrsFor(cfg, Scenario{Mixed: "ws+sse", Subs: 5000}); got != 2 {
+		t.Errorf("ws+sse, 5,000 each: %d source addresses, want 2 (10,000 connections)", got)
+	}
+	if got := sourceAddrsFor(Config{SourceAddrs: 3}, Scenario{Transport: "ws", Subs: 1}); got != 3 {
+		t.Errorf("-source-addrs 3: %d", got)
+	}
+	if sourceAddr(0, 0) != nil || sourceAddr(4, 3).String() != "127.0.0.3:0" || sourceAddr(2, 3).String() != "127.0.0.4:0" {
+		t.Errorf("sourceAddr: %v %v %v", sourceAddr(0, 0), sourceAddr(4, 3), sourceAddr(2, 3))
+	}
+}
+
+// TestSubscribersDialFromTheirSourceAddress: three subscribers spread over
+// two source addresses reach the server from two distinct addresses.
+func TestSubscribersDialFromTheirSourceAddress(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	from := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		from[host]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	for i := range 3 {
+		s := newSub(i)
+		s.w.from = sourceAddr(i, 2)
+		c := s.w.httpClient()
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatalf("subscriber %d from %s: %v", i, s.w.from, err)
+		}
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		if s.w.up.Load() == 0 || s.w.down.Load() == 0 {
+			t.Errorf("subscriber %d: its bytes were not counted", i)
+		}
+	}
+	if len(from) != 2 || from["127.0.0.2"] != 2 || from["127.0.0.3"] != 1 {
+		t.Errorf("the server saw requests from %v, want 127.0.0.2 twice and 127.0.0.3 once", from)
+	}
+}
+
+// TestFileLimit: the bench raises its open-file limit to what a scenario
+// needs, past the hard limit when it may, and says what to do when it
+// may not.
+func TestFileLimit(t *testing.T) {
+	fake := func(cur, hard uint64, mayRaiseHard bool) (*[2]uint64, fileLimit) {
+		lim := &[2]uint64{cur, hard}
+		return lim, fileLimit{
+			get: func() (uint64, uint64, error) { return lim[0], lim[1], nil },
+			set: func(c, h uint64) error {
+				if h > lim[1] && !mayRaiseHard || c > h {
+					return syscall.EPERM
+				}
+				lim[0], lim[1] = c, h
+				return nil
+			},
+		}
+	}
+	need := filesNeeded(Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4})
+	if need != 20000+4+fileMargin {
+		t.Fatalf("filesNeeded = %d, want 20,260", need)
+	}
+	lim, l := fake(1024, 1<<20, false)
+	if err := raiseFileLimit(l, need, "the bench", "test"); err != nil || lim[0] != need {
+		t.Errorf("under the hard limit: %v, soft limit %d, want nil and %d", err, lim[0], need)
+	}
+	lim, l = fake(1024, 20000, true)
+	if err := raiseFileLimit(l, need, "the bench", "test"); err != nil || lim[0] != need || lim[1] != need {
+		t.Errorf("as root: %v, limits %v, want nil and %d", err, *lim, need)
+	}
+	lim, l = fake(1024, 20000, false)
+	err := raiseFileLimit(l, need, "the bench", "20000 subscribers and 4 publishing connections")
+	if err == nil {
+		t.Fatal("past the hard limit, without the right to raise it: no error")
+	}
+	for _, want := range []string{"the bench needs 20260 open files (20000 subscribers and 4 publishing connections)", "hard limit is 20000", "ulimit -Hn 20260", "fewer subscribers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the message %q does not say %q", err, want)
+		}
+	}
+	if lim[0] != 20000 {
+		t.Errorf("soft limit left at %d, want the hard limit, 20000", lim[0])
+	}
+}
+
+// TestNchanConfigHoldsTheScenario: nginx's worker may hold every
+// connection of a scenario, 10,000 subscribers of two transports included.
+func TestNchanConfigHoldsTheScenario(t *testing.T) {
+	for _, c := range []struct {
+		sc                 Scenario
+		connections, files int
+	}{
+		{Scenario{Transport: "ws", Subs: 1000, Publishers: 4}, 20000, 40000},
+		{Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4}, 20260, 40520},
+	} {
+		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc))
+		for _, want := range []string{fmt.Sprintf("worker_connections %d;", c.connections), fmt.Sprintf("worker_rlimit_nofile %d;", c.files), "listen 127.0.0.1:1;"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("%s × %d: the config lacks %q", c.sc.name(), c.sc.Subs, want)
+			}
+		}
+		if strings.Contains(conf, "{{") {
+			t.Errorf("a placeholder is left in the config")
+		}
+	}
+}
+
+// TestServerChildSaysWhyItCannotServe: a server child that cannot get the
+// open files its scenario needs says so, and the bench's error says it.
+func TestServerChildSaysWhyItCannotServe(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := startFourwayChild(ctx, childConfig{History: 10, Files: 1 << 40})
+	if err == nil || !strings.Contains(err.Error(), "the fourway server child needs 1099511627776 open files") {
+		t.Errorf("startFourwayChild with an impossible open-file need: %v", err)
 	}
 }
 

@@ -80,7 +80,7 @@ func (fourway) subscriber(transport string) func(context.Context, *sub) {
 		return fourwayPoll
 	case "longpoll":
 		return fourwayLongPoll
-	case "sse":
+	case "sse", "sse-direct": // one client: the two rows differ in the server's writer
 		return fourwaySSE
 	case "ws":
 		return fourwayWS
@@ -449,10 +449,20 @@ func serveChild() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
+	// What goes wrong before the server listens is said on stdout, where
+	// the bench reads the "listening" line, so that its error says why.
+	fail := func(err error) {
+		fmt.Printf("%s%s\n", childFailed, err)
+		os.Exit(1)
+	}
+	if files, err := strconv.ParseUint(os.Getenv(childEnv+"_FILES"), 10, 64); err == nil && files > 0 {
+		if err := raiseFileLimit(processFiles, files, "the fourway server child", "its scenario's connections"); err != nil {
+			fail(err)
+		}
+	}
 	ln, err := listenLoopback()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench server:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	if path := os.Getenv(childEnv + "_PROFILE"); path != "" {
 		if pf, err := os.Create(path); err == nil {
@@ -466,10 +476,12 @@ func serveChild() {
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
 	cfg := transports.DefaultConfig()
 	cfg.Ticker, cfg.History = 0, history
+	if w := os.Getenv(childEnv + "_SSE_WRITER"); w != "" {
+		cfg.SSEWriter = w // fourway's --sse-writer; transports.New refuses a name it does not know
+	}
 	srv, err := transports.New(f, cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench server:", err)
-		os.Exit(1)
+		fail(err)
 	}
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
@@ -477,18 +489,82 @@ func serveChild() {
 	}
 }
 
+// childFailed starts the line the server child prints instead of
+// "listening" when it cannot serve.
+const childFailed = "cannot serve: "
+
+// childConfig is how the bench starts its fourway server child.
+type childConfig struct {
+	History int    // fourway's --history
+	Profile string // where the child writes its CPU profile; "" for none
+	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
+	// SSEWriter is fourway's --sse-writer: "r3labs" (the library, and
+	// the default when empty) or "direct".
+	SSEWriter string
+	Files     uint64 // open files the child must be able to hold; 0: its default
+}
+
+// sseWriterFor is fourway's --sse-writer for a scenario: "direct" when
+// it measures sse-direct, else "r3labs", the default.
+func sseWriterFor(sc Scenario) string {
+	if contains(sc.transports(), "sse-direct") {
+		return "direct"
+	}
+	return "r3labs"
+}
+
+// fourwaySSEWriter asks a fourway server which SSE writer it runs
+// ("r3labs" or "direct"), from GET /api/config.
+func fourwaySSEWriter(ctx context.Context, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("GET /api/config: %w", err)
+	}
+	defer resp.Body.Close()
+	var c wire.Config
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /api/config: %s %v", resp.Status, err)
+	}
+	if c.SSE.Writer == "" {
+		return "", errors.New("GET /api/config names no SSE writer (sse.writer): a fourway from before --sse-writer")
+	}
+	return c.SSE.Writer, nil
+}
+
+// checkSSEWriter makes sure the server measured for a scenario's SSE rows
+// runs the writer the rows are named after: sse the library's, sse-direct
+// the direct one.
+func checkSSEWriter(ctx context.Context, base string, sc Scenario) error {
+	trs := sc.transports()
+	if !contains(trs, "sse") && !contains(trs, "sse-direct") {
+		return nil
+	}
+	want := sseWriterFor(sc)
+	got, err := fourwaySSEWriter(ctx, base)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the server's SSE writer is %q, but %s measures %q", got, sc.name(), want)
+	}
+	return nil
+}
+
 // startFourwayChild starts the server child and waits until it listens.
-// profile, if not empty, is where the child writes its CPU profile.
-// procs, if above 0, is the child's GOMAXPROCS.
-func startFourwayChild(ctx context.Context, history int, profile string, procs int) (*server, error) {
+func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(history), childEnv+"_PROFILE="+profile)
-	if procs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(procs))
+	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
+		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10))
+	if cc.Procs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -504,7 +580,9 @@ func startFourwayChild(ctx context.Context, history int, profile string, procs i
 	}
 	exited := make(chan error, 1)
 	lines := make(chan string, 1)
+	read := make(chan struct{})
 	go func() {
+		defer close(read)
 		sc := bufio.NewScanner(stdout)
 		if sc.Scan() {
 			lines <- sc.Text()
@@ -513,7 +591,9 @@ func startFourwayChild(ctx context.Context, history int, profile string, procs i
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	waited := make(chan struct{})
-	go func() { exited <- cmd.Wait(); close(waited) }()
+	// Wait closes stdout: only once it has been read to its end, or a
+	// child that says why it cannot serve and exits could go unheard.
+	go func() { <-read; exited <- cmd.Wait(); close(waited) }()
 	stopChild := func() error {
 		stdin.Close()
 		select {
@@ -530,6 +610,9 @@ func startFourwayChild(ctx context.Context, history int, profile string, procs i
 		base, found := strings.CutPrefix(line, "listening ")
 		if !ok || !found {
 			stopChild()
+			if why, failed := strings.CutPrefix(line, childFailed); failed {
+				return nil, fmt.Errorf("server child: %s", why)
+			}
 			return nil, fmt.Errorf("server child did not start: %q", line)
 		}
 		pid := cmd.Process.Pid

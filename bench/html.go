@@ -19,7 +19,7 @@ var pctNames = []string{"p50", "p90", "p99", "p99.9", "max"}
 
 // seriesColor gives each target/transport pair a stable colour.
 func seriesColor(target, transport string) string {
-	c := map[string]string{"poll": "#f28e2b", "longpoll": "#edc948", "sse": "#59a14f", "ws": "#4e79a7"}[transport]
+	c := map[string]string{"poll": "#f28e2b", "longpoll": "#edc948", "sse": "#59a14f", "sse-direct": "#8cd17d", "ws": "#4e79a7"}[transport]
 	if c == "" {
 		c = "#888888"
 	}
@@ -30,7 +30,7 @@ func seriesColor(target, transport string) string {
 }
 
 func rowLabel(r Result, many bool) string {
-	s := r.Target + " " + r.Transport
+	s := r.Target + " " + r.label()
 	if many {
 		s += fmt.Sprintf(" · %d subs · %g/s · %d B", r.Subs, r.Rate, r.Payload)
 	}
@@ -157,7 +157,7 @@ func latencyChart(results []Result, standalone bool) string {
 		s.line(sc.at(v[0]), y, sc.at(v[4]), y, seriesColor(r.Target, r.Transport), 3)
 		for j, x := range v {
 			fmt.Fprintf(&s.b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="#fff"><title>%s %s %s: %.3f ms</title></circle>`,
-				sc.at(x), y, pctColors[j], r.Target, r.Transport, pctNames[j], x)
+				sc.at(x), y, pctColors[j], r.Target, r.label(), pctNames[j], x)
 		}
 		s.text(sc.at(v[4])+8, y+4, "start", "#555", fmt.Sprintf("p99 %s", latencyCell(v[2])+" ms"), ` font-size="11"`)
 	}
@@ -248,7 +248,7 @@ func scalingChart(results []Result, standalone bool) string {
 	series := map[key][]Result{}
 	var keys []key
 	for _, r := range results {
-		k := key{r.Target, r.Transport, r.Rate, r.Payload}
+		k := key{r.Target, r.label(), r.Rate, r.Payload}
 		if _, ok := series[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -296,7 +296,7 @@ func scalingChart(results []Result, standalone bool) string {
 			continue
 		}
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Subs < rs[j].Subs })
-		c := seriesColor(k.target, k.transport)
+		c := seriesColor(k.target, rs[0].Transport)
 		var pts []string
 		for _, r := range rs {
 			if r.Latency.Count > 0 {
@@ -329,7 +329,7 @@ func classicChart(results []Result) string {
 	}
 	bars := []bar{{"2010 polling (871 B)", "#999999", mbps(100000, 871)}, {"2010 WebSocket (2 B)", "#999999", mbps(100000, 2)}}
 	for _, r := range classicRows(results) {
-		bars = append(bars, bar{r.Target + " " + r.Transport, seriesColor(r.Target, r.Transport), mbps(100000, r.classicOverhead())})
+		bars = append(bars, bar{r.Target + " " + r.label(), seriesColor(r.Target, r.Transport), mbps(100000, r.classicOverhead())})
 	}
 	lo, hi := math.Inf(1), 0.0
 	for _, b := range bars {
@@ -399,16 +399,19 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 			srv = fmt.Sprintf("<td>%s</td><td>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}
 		fmt.Fprintf(&b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
-			r.Target, r.Transport, r.Subs, r.Rate, r.Payload,
+			r.Target, htmlTransport(r), r.Subs, r.Rate, r.Payload,
 			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
 			r.Delivered, r.Expected, bad(r.Lost), r.Lost, bad(r.Duplicated), r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.PayloadPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
 			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
 	b.WriteString(`</table></div>`)
+	for _, l := range legend(rs) {
+		fmt.Fprintf(&b, `<p class="muted">%s</p>`, e(l))
+	}
 	for _, r := range rs {
 		for _, n := range r.Notes {
-			fmt.Fprintf(&b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, r.Transport, r.Subs, r.Rate, e(n))
+			fmt.Fprintf(&b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, e(r.label()), r.Subs, r.Rate, e(n))
 		}
 	}
 	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core. Other CPU: what the rest of the machine (other processes, interrupts) used in the window, from /proc/stat.</p>`)
@@ -440,13 +443,26 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 	}
 	for _, r := range classicRows(rs) {
 		o := r.classicOverhead()
-		fmt.Fprintf(&b, `<tr><td class="l">%s %s (measured)</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`, r.Target, r.Transport, f1(o),
+		fmt.Fprintf(&b, `<tr><td class="l">%s %s (measured)</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`, r.Target, e(r.label()), f1(o),
 			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
 	}
 	b.WriteString(`</table>`)
 	b.WriteString(classicChart(rs))
 	b.WriteString(`</body></html>`)
 	return b.String()
+}
+
+// htmlTransport is a row's transport cell: the name, what an SSE row
+// measures, and the mixed scenario it is part of.
+func htmlTransport(r Result) string {
+	s := r.Transport
+	if t := transportTitle(r.Transport); t != "" && r.Target == "fourway" {
+		s += `<br><span class="muted">` + html.EscapeString(t) + `</span>`
+	}
+	if r.Mixed != "" {
+		s += `<br><span class="muted">in mixed ` + html.EscapeString(r.Mixed) + `: one server, CPU and memory shared</span>`
+	}
+	return s
 }
 
 func execOutput(name string, args ...string) (string, error) {

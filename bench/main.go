@@ -34,7 +34,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -78,6 +80,9 @@ type Config struct {
 	ServerProfile string     `json:"server_profile,omitempty"`
 	SelfProfile   string     `json:"cpuprofile,omitempty"`
 	ServerProcs   int        `json:"server_gomaxprocs,omitempty"`
+	// SourceAddrs is -source-addrs: loopback addresses the subscribers
+	// dial from; -1 chooses by the number of subscribers.
+	SourceAddrs int `json:"source_addrs"`
 }
 
 // Report is everything one bench run produced.
@@ -93,7 +98,8 @@ type Report struct {
 }
 
 // PlanItem is one entry of -plan: transports measured with the same
-// subscribers, rate and payload.
+// subscribers, rate and payload. An entry of Transports may be a mixed
+// scenario, "ws+sse": those transports served at once by one server.
 type PlanItem struct {
 	Transports []string `json:"transports"`
 	Subs       int      `json:"subscribers"`
@@ -101,7 +107,9 @@ type PlanItem struct {
 	Payload    int      `json:"payload_bytes"`
 }
 
-// parsePlan reads "ws,sse:1000:100;longpoll:1000:10[:payload]".
+// parsePlan reads "ws,sse:1000:100;ws+sse:1000:100;longpoll:1000:10[:payload]".
+// A comma separates scenarios of their own, each on a fresh server; a plus
+// joins transports into one mixed scenario on one server.
 func parsePlan(s string, payload int) ([]PlanItem, error) {
 	var plan []PlanItem
 	for _, item := range strings.Split(s, ";") {
@@ -125,9 +133,12 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 				return nil, fmt.Errorf("-plan: %q: payload must be a positive whole number", item)
 			}
 		}
+		if len(p.Transports) == 0 {
+			return nil, fmt.Errorf("-plan: %q names no transport", item)
+		}
 		for _, t := range p.Transports {
-			if !contains(allTransports, t) {
-				return nil, fmt.Errorf("-plan: %q is not one of %s", t, strings.Join(allTransports, ", "))
+			if err := checkTransport(t); err != nil {
+				return nil, fmt.Errorf("-plan: %w", err)
 			}
 		}
 		plan = append(plan, p)
@@ -135,7 +146,58 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 	return plan, nil
 }
 
+// allTransports are the four transports of the wire contract.
 var allTransports = []string{"poll", "longpoll", "sse", "ws"}
+
+// knownTransports are the names -transports and -plan take, and what the
+// bench measures by default: the four, and sse-direct, SSE served by
+// fourway's own writer (--sse-writer direct) instead of the r3labs/sse
+// library, so that a reader sees the protocol's cost and the library's
+// apart. With -url, the default is the four: the running server has one
+// writer.
+var knownTransports = []string{"poll", "longpoll", "sse", "sse-direct", "ws"}
+
+// transportTitle is what a transport's row measures, for a reader choosing
+// between them.
+func transportTitle(tr string) string {
+	switch tr {
+	case "sse":
+		return "SSE (r3labs/sse library)"
+	case "sse-direct":
+		return "SSE (direct writer: the protocol's cost)"
+	}
+	return ""
+}
+
+// checkTransport accepts a transport name, or a mixed scenario of two or
+// more different ones joined by "+" ("ws+sse").
+func checkTransport(t string) error {
+	parts := strings.Split(t, "+")
+	for i, p := range parts {
+		if p == "" {
+			return fmt.Errorf("%q: a mixed scenario joins transport names with +, and one is empty", t)
+		}
+		if !contains(knownTransports, p) {
+			return fmt.Errorf("%q is not one of %s (or several of them joined by +)", p, strings.Join(knownTransports, ", "))
+		}
+		if contains(parts[:i], p) {
+			return fmt.Errorf("%q names %s twice: a mixed scenario has one group of subscribers per transport", t, p)
+		}
+	}
+	if contains(parts, "sse") && contains(parts, "sse-direct") {
+		return fmt.Errorf("%q: one server has one SSE writer, so sse and sse-direct cannot share it", t)
+	}
+	return nil
+}
+
+// mixedParts returns the transports of a mixed scenario ("ws+sse"), or
+// nil for a single transport.
+func mixedParts(t string) []string {
+	if !strings.Contains(t, "+") {
+		return nil
+	}
+	return strings.Split(t, "+")
+}
 
 func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -143,7 +205,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	var c Config
 	url := fs.String("url", "", "measure the fourway server at this URL instead of starting one (no server CPU/memory then)")
 	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
-	transports := fs.String("transports", strings.Join(allTransports, ","), "transports to measure")
+	transports := fs.String("transports", strings.Join(knownTransports, ","), `transports to measure; "ws+sse" is one mixed scenario, both on one server at once`)
 	subs := fs.String("subs", "50", "subscribers per transport; a list sweeps (10,100,1000)")
 	rates := fs.String("rate", "20", "messages per second; a list sweeps")
 	payloads := fs.String("payload", "100", "bytes of each published message's data; a list sweeps")
@@ -160,6 +222,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	serverProcs := fs.Int("server-procs", 0, "GOMAXPROCS of the fourway server child (0: Go's default, every core); 1 matches nginx's one worker")
 	selfProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file")
 	serverProfile := fs.String("server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
+	sourceAddrs := fs.Int("source-addrs", -1, fmt.Sprintf("loopback source addresses the subscribers dial from, 127.0.0.2 and on, so the ephemeral port range does not bound them; -1: one per %d subscribers of a scenario, none (127.0.0.1) below that; 0: none", subsPerSourceAddr))
 	render := fs.String("render", "", "measure nothing: write the report (and print the table) again from this report.json, into -out")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -169,9 +232,15 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c = Config{Render: *render, URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
-		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs}
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs,
+		SourceAddrs: *sourceAddrs}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
+	transportsSet := false
+	fs.Visit(func(f *flag.Flag) { transportsSet = transportsSet || f.Name == "transports" })
+	if c.URL != "" && !transportsSet {
+		c.Transports = allTransports
+	}
 	var err error
 	if c.Subs, err = intList("subs", *subs); err != nil {
 		return c, false, err
@@ -200,8 +269,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		}
 	}
 	for _, t := range c.Transports {
-		if !contains(allTransports, t) {
-			return c, false, fmt.Errorf("-transports: %q is not one of %s", t, strings.Join(allTransports, ", "))
+		if err := checkTransport(t); err != nil {
+			return c, false, fmt.Errorf("-transports: %w", err)
 		}
 	}
 	switch {
@@ -213,6 +282,11 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, errors.New("-publishers must be at least 1")
 	case *headers != "go" && *headers != "browser":
 		return c, false, errors.New(`-client-headers must be "go" or "browser"`)
+	case *sourceAddrs < -1 || *sourceAddrs > maxSourceAddrs:
+		return c, false, fmt.Errorf("-source-addrs must be -1 (automatic), 0 (none) or up to %d", maxSourceAddrs)
+	}
+	if c.URL != "" && *sourceAddrs > 0 && !loopbackURL(c.URL) {
+		return c, false, errors.New("-source-addrs: the subscribers can dial from loopback addresses only to a server on loopback")
 	}
 	return c, *quiet, nil
 }
@@ -274,7 +348,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, r := range rep.Results {
 		if !r.deliveryOK() {
-			return fmt.Errorf("%s %s: %d lost, %d duplicated of %d expected", r.Target, r.Transport, r.Lost, r.Duplicated, r.Expected)
+			return fmt.Errorf("%s %s: %d lost, %d duplicated of %d expected", r.Target, r.label(), r.Lost, r.Duplicated, r.Expected)
 		}
 	}
 	return nil
@@ -284,11 +358,91 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Report, error) {
 	rep := Report{Started: time.Now().UTC(), Machine: machine(), Config: cfg}
 	rep.Versions = versions(cfg)
+	scenarios := planScenarios(cfg)
+	headers := http.Header{}
+	if cfg.ClientHeaders == "browser" {
+		headers = browserHeaders()
+	}
+	prog := &progress{}
+	stopProgress := startProgress(prog, stderr, quiet)
+	defer stopProgress()
+	begin := time.Now()
+	for i, sc := range scenarios {
+		var d dialect = fourway{}
+		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Subs, sc.Rate, sc.Payload)
+		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc)}
+		if cfg.ServerProfile != "" {
+			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
+				return rep, err
+			}
+			cc.Profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.name(), sc.Subs, sc.Rate, sc.Payload)))
+		}
+		start := func(ctx context.Context) (*server, error) {
+			srv, err := startFourwayChild(ctx, cc)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkSSEWriter(ctx, srv.base, sc); err != nil {
+				srv.stop()
+				return nil, err
+			}
+			return srv, nil
+		}
+		switch {
+		case sc.Target == "nchan":
+			d = nchan{}
+			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx, nchanConnections(sc)) }
+		case cfg.URL != "":
+			base := strings.TrimSuffix(cfg.URL, "/")
+			start = func(ctx context.Context) (*server, error) {
+				if err := checkSSEWriter(ctx, base, sc); err != nil {
+					return nil, fmt.Errorf("%s: %w: measure %s against a `fourway --sse-writer %s`", base, err, sc.name(), sseWriterFor(sc))
+				}
+				return &server{base: base, stop: func() error { return nil }}, nil
+			}
+		}
+		// The bench holds the subscribers' end of every connection.
+		if err := raiseFileLimit(processFiles, filesNeeded(sc), "the bench", fmt.Sprintf("%d subscribers and %d publishing connections", sc.totalSubs(), sc.Publishers)); err != nil {
+			rep.Seconds = time.Since(begin).Seconds()
+			return rep, fmt.Errorf("%s: %w", label, err)
+		}
+		res, err := runScenario(ctx, sc, d, start, headers, prog, label)
+		if err != nil {
+			rep.Seconds = time.Since(begin).Seconds()
+			return rep, fmt.Errorf("%s: %w", label, err)
+		}
+		rep.Results = append(rep.Results, res...)
+	}
+	rep.Seconds = time.Since(begin).Seconds()
+	return rep, nil
+}
+
+// planScenarios lists the scenarios the configuration asks for, in the
+// order they run: -plan's, or the sweep of -payload × -rate × -subs ×
+// -transports, each for every target. "ws,sse" is two scenarios, each on
+// a server of its own; "ws+sse" is one mixed scenario.
+func planScenarios(cfg Config) []Scenario {
 	var scenarios []Scenario
+	seen := map[Scenario]bool{}
 	add := func(tr string, subs int, rate float64, payload int) {
 		for _, tg := range cfg.Targets {
-			scenarios = append(scenarios, Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
-				PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers})
+			sc := Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
+				PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
+			if tg == "nchan" {
+				// Nchan has one SSE writer, its own: its sse row is what
+				// both of fourway's SSE rows are compared with, measured
+				// once.
+				sc.Transport = nchanTransport(tr)
+			}
+			if mixedParts(sc.Transport) != nil {
+				sc.Mixed, sc.Transport = sc.Transport, ""
+			}
+			sc.SourceAddrs = sourceAddrsFor(cfg, sc)
+			if seen[sc] {
+				continue
+			}
+			seen[sc] = true
+			scenarios = append(scenarios, sc)
 		}
 	}
 	for _, p := range cfg.Plan {
@@ -308,46 +462,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			}
 		}
 	}
-	headers := http.Header{}
-	if cfg.ClientHeaders == "browser" {
-		headers = browserHeaders()
-	}
-	prog := &progress{}
-	stopProgress := startProgress(prog, stderr, quiet)
-	defer stopProgress()
-	begin := time.Now()
-	for i, sc := range scenarios {
-		var d dialect = fourway{}
-		profile := ""
-		if cfg.ServerProfile != "" {
-			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
-				return rep, err
-			}
-			profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.Transport, sc.Subs, sc.Rate, sc.Payload)))
-		}
-		start := func(ctx context.Context) (*server, error) {
-			return startFourwayChild(ctx, cfg.History, profile, cfg.ServerProcs)
-		}
-		switch {
-		case sc.Target == "nchan":
-			d = nchan{}
-			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx) }
-		case cfg.URL != "":
-			base := strings.TrimSuffix(cfg.URL, "/")
-			start = func(context.Context) (*server, error) {
-				return &server{base: base, stop: func() error { return nil }}, nil
-			}
-		}
-		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.Transport, sc.Subs, sc.Rate, sc.Payload)
-		res, err := runScenario(ctx, sc, d, start, headers, prog, label)
-		if err != nil {
-			rep.Seconds = time.Since(begin).Seconds()
-			return rep, fmt.Errorf("%s: %w", label, err)
-		}
-		rep.Results = append(rep.Results, res)
-	}
-	rep.Seconds = time.Since(begin).Seconds()
-	return rep, nil
+	return scenarios
 }
 
 // startProgress prints the progress line on stderr until the returned func
@@ -403,6 +518,53 @@ func startProgress(p *progress, stderr io.Writer, quiet bool) func() {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// nchanTransport is the Nchan transport that stands for a fourway one:
+// the same, but sse-direct, which is Nchan's sse (Nchan has one SSE
+// writer), also inside a mixed scenario.
+func nchanTransport(tr string) string {
+	parts := strings.Split(tr, "+")
+	for i, p := range parts {
+		if p == "sse-direct" {
+			parts[i] = "sse"
+		}
+	}
+	return strings.Join(parts, "+")
+}
+
+// subsPerSourceAddr is how many subscribers of a scenario each automatic
+// source address carries: well inside the ephemeral port range (28,232
+// ports by Linux's default), leaving room for sockets of earlier runs in
+// TIME_WAIT.
+const subsPerSourceAddr = 5000
+
+// sourceAddrsFor is how many source addresses a scenario's subscribers
+// dial from: -source-addrs, or by default one per subsPerSourceAddr
+// subscribers once there are more than that, when the server is on
+// loopback.
+func sourceAddrsFor(cfg Config, sc Scenario) int {
+	if cfg.SourceAddrs >= 0 {
+		return cfg.SourceAddrs
+	}
+	if cfg.URL != "" && !loopbackURL(cfg.URL) {
+		return 0
+	}
+	n := (sc.totalSubs() + subsPerSourceAddr - 1) / subsPerSourceAddr
+	if n < 2 {
+		return 0
+	}
+	return min(n, maxSourceAddrs)
+}
+
+// loopbackURL reports whether u names a server on a loopback IP address.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(p.Hostname())
+	return ip != nil && ip.IsLoopback() && ip.To4() != nil
 }
 
 // browserHeaders are what a desktop browser sends with a same-origin fetch,

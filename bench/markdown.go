@@ -27,13 +27,16 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 			ld = "**" + ld + " FAILED**"
 		}
 		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Target, r.Transport, r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
+			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
 	}
 	var notes []string
+	for _, l := range legend(rep.Results) {
+		notes = append(notes, "- "+l)
+	}
 	for _, r := range rep.Results {
 		for _, n := range r.Notes {
-			notes = append(notes, fmt.Sprintf("- %s %s, %d subs, %g/s: %s", r.Target, r.Transport, r.Subs, r.Rate, n))
+			notes = append(notes, fmt.Sprintf("- %s %s, %d subs, %g/s: %s", r.Target, r.label(), r.Subs, r.Rate, n))
 		}
 	}
 	if len(notes) > 0 {
@@ -47,7 +50,7 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 	}
 	for _, r := range classicRows(rep.Results) {
 		o := r.classicOverhead()
-		fmt.Fprintf(out, "| %s %s (measured) | %s | %s Mbps | %s Mbps | %s Mbps |\n", r.Target, r.Transport, f1(o),
+		fmt.Fprintf(out, "| %s %s (measured) | %s | %s Mbps | %s Mbps | %s Mbps |\n", r.Target, r.label(), f1(o),
 			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
 	}
 	if len(rep.Targets) > 0 {
@@ -61,4 +64,17 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 			fmt.Fprintf(out, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, mark)
 		}
 	}
+}
+
+// mdTransport is a row's transport cell: the name, what an SSE row
+// measures, and the mixed scenario it is part of.
+func mdTransport(r Result) string {
+	s := r.Transport
+	if t := transportTitle(r.Transport); t != "" && r.Target == "fourway" {
+		s += " · " + t
+	}
+	if r.Mixed != "" {
+		s += " · in mixed " + r.Mixed + " (one server: CPU and KiB/conn shared)"
+	}
+	return s
 }

@@ -21,6 +21,25 @@ type meter struct {
 	down     atomic.Int64 // bytes read from the server
 	up       atomic.Int64 // bytes written to the server
 	requests atomic.Int64 // HTTP requests, WebSocket upgrades included
+	// from is the loopback address the subscriber's connections leave
+	// from; nil leaves it to the kernel. Set before the first dial.
+	from *net.TCPAddr
+}
+
+// maxSourceAddrs is how many loopback source addresses sourceAddr hands
+// out: 127.0.0.2 to 127.0.0.251.
+const maxSourceAddrs = 250
+
+// sourceAddr is the source address of subscriber i when the subscribers
+// are spread over n loopback addresses, 127.0.0.2 to 127.0.0.(n+1), in
+// turn; nil when n is 0 (the kernel's choice, 127.0.0.1). Linux answers
+// for all of 127.0.0.0/8 on lo, and each source address has an ephemeral
+// port range of its own towards the server's one address and port.
+func sourceAddr(i, n int) *net.TCPAddr {
+	if n <= 0 {
+		return nil
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%min(n, maxSourceAddrs)))}
 }
 
 // countingConn adds every byte read and written to its meter.
@@ -52,6 +71,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // websocket.Dialer.
 func (w *meter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
+	if w.from != nil {
+		d.LocalAddr = w.from
+	}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err

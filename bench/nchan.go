@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -309,7 +310,18 @@ func nchanMissing(nginx string) string {
 	return ""
 }
 
-func startNchan(ctx context.Context, nginx string) (*server, error) {
+// nchanConnections is the worker_connections a scenario needs: the
+// subscribers' and publishers' connections and a margin, and never fewer
+// than the 20,000 nchan/nginx.conf is read with by hand (start.sh).
+func nchanConnections(sc Scenario) int { return max(20000, int(filesNeeded(sc))) }
+
+// startNchan starts nginx + Nchan with room for connections at once: its
+// worker_connections, and twice that in worker_rlimit_nofile (an upstream
+// or a temp file may hold a descriptor beside a connection). nginx starts
+// as root here and sets its worker's limit before dropping to www-data;
+// started as another user, nginx logs that it could not, and connections
+// past the hard limit fail.
+func startNchan(ctx context.Context, nginx string, connections int) (*server, error) {
 	if m := nchanMissing(nginx); m != "" {
 		return nil, errors.New(m)
 	}
@@ -336,7 +348,7 @@ func startNchan(ctx context.Context, nginx string) (*server, error) {
 	if os.Geteuid() == 0 {
 		user = "user www-data;"
 	}
-	conf := strings.NewReplacer("{{LISTEN}}", addr, "{{USER}}", user, "{{MODULE}}", nchanModule).Replace(nginxConf)
+	conf := nchanConfig(addr, user, connections)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -405,6 +417,12 @@ func startNchan(ctx context.Context, nginx string) (*server, error) {
 		},
 		stop: stop,
 	}, nil
+}
+
+// nchanConfig is nchan/nginx.conf with its placeholders filled in.
+func nchanConfig(listen, user string, connections int) string {
+	return strings.NewReplacer("{{LISTEN}}", listen, "{{USER}}", user, "{{MODULE}}", nchanModule,
+		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
 }
 
 func tail(b []byte, n int) string {

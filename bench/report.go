@@ -249,22 +249,53 @@ func writeTable(out io.Writer, results []Result) {
 			flag = " !!"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%d\t%s\t%s\t%s\t%s\t%s\t%d%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\t%s\t\n",
-			r.Target, r.Transport, r.Subs, r.Rate, r.Payload,
+			r.Target, r.label(), r.Subs, r.Rate, r.Payload,
 			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
 			r.Delivered, flag, r.Lost, r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
 			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
 	tw.Flush()
+	for _, l := range legend(results) {
+		fmt.Fprintln(out, l)
+	}
 	for _, r := range results {
 		for _, n := range r.Notes {
 			mark := "note"
 			if strings.HasPrefix(n, "DELIVERY") {
 				mark = "!! FAILED"
 			}
-			fmt.Fprintf(out, "%s: %s %s subs=%d rate=%g: %s\n", mark, r.Target, r.Transport, r.Subs, r.Rate, n)
+			fmt.Fprintf(out, "%s: %s %s subs=%d rate=%g: %s\n", mark, r.Target, r.label(), r.Subs, r.Rate, n)
 		}
 	}
+}
+
+// legend says what the rows' names mean where a name alone could mislead:
+// which SSE row is which, and that a mixed scenario's rows share one
+// server, so its CPU and memory figures are the whole server's.
+func legend(results []Result) []string {
+	var out []string
+	var sse, direct bool
+	mixed := map[string]bool{}
+	var mixes []string
+	for _, r := range results {
+		sse = sse || r.Transport == "sse"
+		direct = direct || r.Transport == "sse-direct"
+		if r.Mixed != "" && !mixed[r.Mixed] {
+			mixed[r.Mixed] = true
+			mixes = append(mixes, r.Mixed)
+		}
+	}
+	if direct {
+		out = append(out, "sse: "+transportTitle("sse")+"; sse-direct: "+transportTitle("sse-direct")+
+			", fourway run with --sse-writer direct (Nchan has one SSE writer: its sse row stands for both)")
+	} else if sse {
+		out = append(out, "sse: "+transportTitle("sse")+" on fourway")
+	}
+	for _, m := range mixes {
+		out = append(out, fmt.Sprintf("mixed scenario %s: the subscribers of each of its transports (subs is per transport) on one server at once, to one publisher; a row \"X in %s\" is X's subscribers, and its server CPU µs/msg is the whole server's CPU over the window divided by every delivery of the scenario (all its rows), KiB/conn the server's memory over all its connections: the same figures on each of its rows", m, m))
+	}
+	return out
 }
 
 // writeClassic prints the 2010 table next to the one from measured bytes.
@@ -276,7 +307,7 @@ func writeClassic(out io.Writer, results []Result) {
 	}
 	for _, r := range classicRows(results) {
 		o := r.classicOverhead()
-		fmt.Fprintf(tw, "%s %s (measured)\t%s\t%s\t%s\t%s\t\n", r.Target, r.Transport, f1(o),
+		fmt.Fprintf(tw, "%s %s (measured)\t%s\t%s\t%s\t%s\t\n", r.Target, r.label(), f1(o),
 			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
 	}
 	tw.Flush()
@@ -289,7 +320,7 @@ func classicRows(results []Result) []Result {
 	var out []Result
 	idx := map[string]int{}
 	for _, r := range results {
-		k := r.Target + "/" + r.Transport
+		k := r.Target + "/" + r.label()
 		if i, ok := idx[k]; ok {
 			if r.Subs < out[i].Subs {
 				out[i] = r
@@ -307,7 +338,8 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"lat_count", "lat_mean_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
 	"down_per_msg", "up_per_msg", "payload_per_msg", "overhead_per_msg", "requests_per_msg", "handshake_down", "handshake_up",
 	"exchange_overhead", "empty_exchange", "classic_overhead",
-	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib"}
+	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
+	"mixed", "source_addrs"}
 
 func writeCSV(out io.Writer, results []Result) error {
 	w := csv.NewWriter(out)
@@ -325,6 +357,9 @@ func writeCSV(out io.Writer, results []Result) error {
 		} else {
 			row = append(row, "", "", "", "", "", "")
 		}
+		// mixed: the mixed scenario the row is part of ("ws+sse"), whose
+		// rows share the server and so its cpu and memory figures.
+		row = append(row, r.Mixed, strconv.Itoa(r.SourceAddrs))
 		_ = w.Write(row)
 	}
 	w.Flush()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,11 +54,17 @@ func (s *server) rss() (int64, bool) {
 	return r, err == nil
 }
 
-// Scenario is one measured run: one target, one transport.
+// Scenario is one measured run: one target, one transport, or, when Mixed
+// is set, several transports at once on one server.
 type Scenario struct {
-	Target       string   `json:"target"`
-	Transport    string   `json:"transport"`
-	Subs         int      `json:"subscribers"`
+	Target    string `json:"target"`
+	Transport string `json:"transport"`
+	// Mixed is the mixed scenario this row is part of ("ws+sse"): its
+	// transports were served at once by one server, to one publisher, Subs
+	// subscribers each. The server's CPU and memory are the whole server's,
+	// shared by the scenario's rows. Empty for a scenario of one transport.
+	Mixed        string   `json:"mixed,omitempty"`
+	Subs         int      `json:"subscribers"`   // of Transport
 	Rate         float64  `json:"rate"`          // messages per second
 	Payload      int      `json:"payload_bytes"` // bytes of the publisher's data
 	PollInterval Duration `json:"poll_interval"`
@@ -65,7 +72,41 @@ type Scenario struct {
 	Duration     Duration `json:"duration"`
 	Stagger      Duration `json:"stagger"` // subscribers' connects spread over it
 	Publishers   int      `json:"publishers"`
+	// SourceAddrs is how many loopback source addresses the subscribers
+	// dial from (127.0.0.2, 127.0.0.3, ...), so that the ephemeral port
+	// range does not bound the subscribers; 0 leaves it to the kernel
+	// (127.0.0.1).
+	SourceAddrs int `json:"source_addrs,omitempty"`
 }
+
+// transports are the transports the scenario's subscribers use.
+func (sc Scenario) transports() []string {
+	if sc.Mixed != "" {
+		return strings.Split(sc.Mixed, "+")
+	}
+	return []string{sc.Transport}
+}
+
+// name is the scenario's transport as a reader sees it: "ws", or "ws+sse"
+// for a mixed scenario.
+func (sc Scenario) name() string {
+	if sc.Mixed != "" {
+		return sc.Mixed
+	}
+	return sc.Transport
+}
+
+// label is a row's transport as a reader sees it: "ws", or "ws in ws+sse"
+// for a row of a mixed scenario.
+func (sc Scenario) label() string {
+	if sc.Mixed != "" {
+		return sc.Transport + " in " + sc.Mixed
+	}
+	return sc.Transport
+}
+
+// totalSubs is every subscriber the scenario connects, all transports.
+func (sc Scenario) totalSubs() int { return sc.Subs * len(sc.transports()) }
 
 // Duration prints as Go does ("500ms") in JSON.
 type Duration time.Duration
@@ -94,51 +135,71 @@ func (p *progress) set(label, phase string, until int64) {
 	p.until.Store(until)
 }
 
+// group is the subscribers of one transport in a scenario.
+type group struct {
+	transport string
+	run       func(context.Context, *sub)
+	subs      []*sub
+	hists     histSet
+}
+
 // runScenario measures one scenario on a server it starts (or the one at
-// url) and returns its result.
-func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context.Context) (*server, error), headers http.Header, prog *progress, label string) (res Result, err error) {
-	res.Scenario = sc
+// url) and returns its result: one per transport, so one for a scenario of
+// one transport, and one per transport of a mixed scenario, whose
+// subscribers all connect to the same server at once.
+func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context.Context) (*server, error), headers http.Header, prog *progress, label string) (results []Result, err error) {
+	var groups []*group
+	for _, tr := range sc.transports() {
+		run := d.subscriber(tr)
+		if run == nil {
+			return nil, fmt.Errorf("%s has no transport %q", d.name(), tr)
+		}
+		groups = append(groups, &group{transport: tr, run: run, hists: newHistSet(16)})
+	}
 	prog.set(label, "starting server", 0)
 	srv, err := start(ctx)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	defer func() {
 		if e := srv.stop(); e != nil && err == nil {
-			res.Notes = append(res.Notes, "server stop: "+e.Error())
+			for i := range results {
+				results[i].Notes = append(results[i].Notes, "server stop: "+e.Error())
+			}
 		}
 	}()
 	pubClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: sc.Publishers, DisableCompression: true}}
 	defer pubClient.CloseIdleConnections()
 	cursor, err := d.primer(ctx, pubClient, srv.base)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	rssBefore, rssOK := srv.rss()
 
-	// Subscribers connect, spread over the stagger; short pollers' timetables
-	// are spread evenly over one interval.
+	// Subscribers connect, spread over the stagger, the transports of a
+	// mixed scenario taking turns; short pollers' timetables are spread
+	// evenly over one interval.
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer stopSubs()
-	run := d.subscriber(sc.Transport)
-	if run == nil {
-		return res, fmt.Errorf("%s has no transport %q", d.name(), sc.Transport)
-	}
 	win := &window{}
-	hists := newHistSet(16)
-	subs := make([]*sub, sc.Subs)
 	t0 := time.Now()
-	var wg sync.WaitGroup
-	for i := range subs {
-		s := newSub(i)
-		s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, hists.shard(i)
-		s.interval = time.Duration(sc.PollInterval)
-		s.phase = t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
-		subs[i] = s
+	var order []*sub // in the order they connect
+	var runs []func(context.Context, *sub)
+	for i := range sc.Subs {
+		for _, g := range groups {
+			s := newSub(i)
+			s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, g.hists.shard(i)
+			s.interval = time.Duration(sc.PollInterval)
+			s.phase = t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
+			s.w.from = sourceAddr(i, sc.SourceAddrs)
+			g.subs = append(g.subs, s)
+			order = append(order, s)
+			runs = append(runs, g.run)
+		}
 	}
 	delivered := func() int64 {
 		var n int64
-		for _, s := range subs {
+		for _, s := range order {
 			n += s.distinct.Load()
 		}
 		return n
@@ -146,31 +207,36 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	prog.delivered.Store(&delivered)
 	prog.published.Store(0)
 	prog.set(label, "connecting", mono()+int64(sc.Stagger))
-	for i, s := range subs {
-		if !sleepUntil(ctx, t0.Add(time.Duration(i)*time.Duration(sc.Stagger)/time.Duration(sc.Subs))) {
+	var wg sync.WaitGroup
+	for k, s := range order {
+		if !sleepUntil(ctx, t0.Add(time.Duration(k)*time.Duration(sc.Stagger)/time.Duration(len(order)))) {
 			break
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); run(subCtx, s) }()
+		go func() { defer wg.Done(); runs[k](subCtx, s) }()
 	}
 	defer func() { stopSubs(); wg.Wait() }()
 	readyBy := time.After(time.Duration(sc.Stagger) + 30*time.Second + 2*time.Duration(sc.PollInterval))
-	for _, s := range subs {
+	for k, s := range order {
+		who := fmt.Sprintf("subscriber %d", s.idx)
+		if len(groups) > 1 {
+			who = fmt.Sprintf("%s subscriber %d", groups[k%len(groups)].transport, s.idx)
+		}
 		select {
 		case <-s.ready:
 		case <-s.stopped:
-			return res, fmt.Errorf("subscriber %d gave up: %s", s.idx, *s.lastErr.Load())
+			return nil, fmt.Errorf("%s gave up: %s", who, *s.lastErr.Load())
 		case <-readyBy:
 			last := "no error"
 			if e := s.lastErr.Load(); e != nil {
 				last = *e
 			}
-			return res, fmt.Errorf("subscriber %d not connected after %s (last error: %s)", s.idx, time.Since(t0).Round(time.Millisecond), last)
+			return nil, fmt.Errorf("%s not connected after %s (last error: %s)", who, time.Since(t0).Round(time.Millisecond), last)
 		case <-ctx.Done():
-			return res, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
-	res.ConnectSeconds = time.Since(t0).Seconds()
+	connectSeconds := time.Since(t0).Seconds()
 	// Memory with every subscriber connected and idle. The pause lets the
 	// server finish setting up the last connections; it is measurement,
 	// not synchronisation.
@@ -208,7 +274,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	drain := 5*time.Second + 2*time.Duration(sc.PollInterval)
 	prog.set(label, "draining", mono()+int64(drain))
 	deadline := time.Now().Add(drain)
-	for _, s := range subs {
+	for _, s := range order {
 		for s.distinct.Load() < want && !s.hasStopped() && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(5 * time.Millisecond) // polling a counter, bounded by the deadline
 		}
@@ -217,19 +283,30 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	stopSubs()
 	wg.Wait()
 
-	res.Published = pub.acked.Load()
-	res.PublishErrors = pub.errors.Load()
-	res.PublishLate = pub.late.Load()
-	if e := pub.firstErr.Load(); e != nil {
-		res.Notes = append(res.Notes, "first publish error: "+*e)
+	// One result per transport; the server's cost is the whole server's,
+	// divided by every delivery of the scenario.
+	var windowDeliveries int64
+	for _, g := range groups {
+		res := Result{Scenario: sc}
+		res.Transport = g.transport
+		res.ConnectSeconds = connectSeconds
+		res.Published = pub.acked.Load()
+		res.PublishErrors = pub.errors.Load()
+		res.PublishLate = pub.late.Load()
+		if e := pub.firstErr.Load(); e != nil {
+			res.Notes = append(res.Notes, "first publish error: "+*e)
+		}
+		if !drained {
+			res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", drain))
+		}
+		res.collect(g.subs, pub, g.hists)
+		res.BenchCPUSeconds = self1 - self0
+		windowDeliveries += res.WindowDeliveries
+		results = append(results, res)
 	}
-	if !drained {
-		res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", drain))
-	}
-	res.collect(subs, pub, hists)
-	res.BenchCPUSeconds = self1 - self0
+	var cost *ServerCost
 	if cpuOK {
-		res.Server = &ServerCost{
+		cost = &ServerCost{
 			CPUSeconds:   cpu1 - cpu0,
 			WindowSecs:   time.Duration(sc.Duration).Seconds(),
 			RSSBeforeMiB: mib(rssBefore),
@@ -237,31 +314,43 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 			RSSEndMiB:    mib(rssEnd),
 		}
 		if rssOK && sc.Subs > 0 {
-			res.Server.MemPerConnKiB = float64(rssIdle-rssBefore) / float64(sc.Subs) / 1024
+			cost.MemPerConnKiB = float64(rssIdle-rssBefore) / float64(sc.totalSubs()) / 1024
 		}
-		if res.WindowDeliveries > 0 {
-			res.Server.CPUPerMsgMicros = res.Server.CPUSeconds / float64(res.WindowDeliveries) * 1e6
+		if windowDeliveries > 0 {
+			cost.CPUPerMsgMicros = cost.CPUSeconds / float64(windowDeliveries) * 1e6
 		}
-		res.Server.CPUPercent = res.Server.CPUSeconds / res.Server.WindowSecs * 100
+		cost.CPUPercent = cost.CPUSeconds / cost.WindowSecs * 100
 	}
 	// A latency measured on a saturated machine includes waiting for a
 	// core; say so next to the number, and say who else was busy.
-	ours := res.BenchCPUSeconds
-	if res.Server != nil {
-		ours += res.Server.CPUSeconds
+	ours := self1 - self0
+	if cost != nil {
+		ours += cost.CPUSeconds
 	}
 	capacity := time.Duration(sc.Duration).Seconds() * float64(runtime.NumCPU())
+	var machineSecs, otherSecs float64
 	if machineOK {
-		res.MachineCPUSeconds = busy1 - busy0
-		res.OtherCPUSeconds = max(0, res.MachineCPUSeconds-ours)
+		machineSecs = busy1 - busy0
+		otherSecs = max(0, machineSecs-ours)
 	}
-	if share := max(ours, res.MachineCPUSeconds) / capacity; share > 0.7 {
-		res.Notes = append(res.Notes, fmt.Sprintf("CPU-bound machine: %.0f%% of %d cores busy in the window (server %.2f s, load generator %.2f s, other processes %.2f s); latency includes waiting for a core",
-			share*100, runtime.NumCPU(), ours-res.BenchCPUSeconds, res.BenchCPUSeconds, res.OtherCPUSeconds))
-	} else if res.OtherCPUSeconds > 0.2*capacity {
-		res.Notes = append(res.Notes, fmt.Sprintf("other processes used %.2f CPU seconds of the window's %.0f: the numbers are disturbed", res.OtherCPUSeconds, capacity))
+	var note string
+	if share := max(ours, machineSecs) / capacity; share > 0.7 {
+		note = fmt.Sprintf("CPU-bound machine: %.0f%% of %d cores busy in the window (server %.2f s, load generator %.2f s, other processes %.2f s); latency includes waiting for a core",
+			share*100, runtime.NumCPU(), ours-(self1-self0), self1-self0, otherSecs)
+	} else if otherSecs > 0.2*capacity {
+		note = fmt.Sprintf("other processes used %.2f CPU seconds of the window's %.0f: the numbers are disturbed", otherSecs, capacity)
 	}
-	return res, nil
+	for i := range results {
+		if cost != nil {
+			c := *cost
+			results[i].Server = &c
+		}
+		results[i].MachineCPUSeconds, results[i].OtherCPUSeconds = machineSecs, otherSecs
+		if note != "" {
+			results[i].Notes = append(results[i].Notes, note)
+		}
+	}
+	return results, nil
 }
 
 // selfCPU is the CPU seconds this process (the load generator) has used.

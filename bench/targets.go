@@ -25,11 +25,11 @@ func checkTargets(results []Result) []Target {
 		if r.Target != "fourway" || r.Latency.Count == 0 {
 			continue
 		}
-		name := fmt.Sprintf("fourway %s, %d subscribers at %g msg/s", r.Transport, r.Subs, r.Rate)
+		name := fmt.Sprintf("fourway %s, %d subscribers at %g msg/s", r.label(), r.Subs, r.Rate)
 		p99 := r.Latency.P99
 		switch {
 		// The targets are stated for these loads; other loads are not judged.
-		case (r.Transport == "ws" || r.Transport == "sse") && r.Subs == 1000 && r.Rate == 100:
+		case (r.Transport == "ws" || r.Transport == "sse" || r.Transport == "sse-direct") && r.Subs == 1000 && r.Rate == 100:
 			out = append(out, Target{name, "p99 < 10 ms", fmt.Sprintf("p99 %.2f ms", p99), p99 < 10})
 		case r.Transport == "longpoll" && r.Subs == 1000 && r.Rate == 10:
 			out = append(out, Target{name, "p99 < 25 ms", fmt.Sprintf("p99 %.2f ms", p99), p99 < 25})
@@ -38,7 +38,9 @@ func checkTargets(results []Result) []Target {
 			out = append(out, Target{name, fmt.Sprintf("p99 < interval + 10 ms = %.0f ms", limit), fmt.Sprintf("p99 %.1f ms", p99), p99 < limit})
 		}
 		for _, n := range results {
-			if n.Target != "nchan" || n.Transport != r.Transport || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.Latency.Count == 0 {
+			// Nchan's row of the same load: its sse stands for sse-direct
+			// too, and a mixed row is compared within the same mix.
+			if n.Target != "nchan" || n.Transport != nchanTransport(r.Transport) || n.Mixed != nchanTransport(r.Mixed) || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.Latency.Count == 0 {
 				continue
 			}
 			out = append(out, Target{name + " vs nginx+Nchan", "p99 ≤ Nchan's",
