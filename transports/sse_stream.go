@@ -216,13 +216,12 @@ type sseWriter struct {
 	dropped *atomic.Int64 // the transport's dropped counter
 	failed  bool          // a write failed: the stream is over
 	armed   bool          // the event being written has its deadline
-	since   atomic.Int64  // UnixNano when the write in progress began, 0 between writes
+	since   atomic.Int64  // UnixNano when the event being written began, 0 between events
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
 	w.writing()
 	n, err := w.ResponseWriter.Write(p)
-	w.since.Store(0)
 	w.check(err)
 	return n, err
 }
@@ -233,7 +232,7 @@ func (w *sseWriter) Flush() {
 	w.writing()
 	err := w.rc.Flush()
 	w.since.Store(0)
-	w.armed = false // the next event gets a deadline of its own
+	w.armed = false // the next event gets a deadline, and a start, of its own
 	w.check(err)
 	w.flushes.Add(1)
 	w.flushed()
@@ -242,17 +241,18 @@ func (w *sseWriter) Flush() {
 // written is how many events the socket has taken.
 func (w *sseWriter) written() int64 { return max(0, w.flushes.Load()-1) }
 
-// writing marks the start of a write, for blockedFor, and gives the
-// event a deadline at its first write: the library writes an event in a
-// few small writes and a flush, and setting the deadline is dearer than
-// most of them.
+// writing marks, at an event's first write, the start of its writing, for
+// blockedFor, and gives it a deadline: the library writes an event in a
+// few small writes and a flush, and reading the clock and setting the
+// deadline are dearer than most of them. The event is being written until
+// its flush returns.
 func (w *sseWriter) writing() {
-	now := time.Now()
-	w.since.Store(now.UnixNano())
 	if w.armed {
 		return
 	}
 	w.armed = true
+	now := time.Now()
+	w.since.Store(now.UnixNano())
 	if err := w.rc.SetWriteDeadline(now.Add(w.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		w.fail()
 	}
