@@ -71,6 +71,9 @@ func (p *pusher) init(src pushSource, sock socket, timeout time.Duration) {
 // not take is left to the connection's own goroutine. Safe from any
 // goroutine; never blocks.
 func (p *pusher) wake() {
+	if p.src.hungUp() {
+		return // a connection that left may be woken once more (dispatch.go)
+	}
 	if p.wakes.Add(1) != 1 {
 		return // someone writes, and will look again before stopping
 	}
