@@ -31,6 +31,11 @@ type follower struct {
 	err       error
 }
 
+// followClient keeps a connection open for every follower, as a browser
+// keeps its own: http.DefaultClient keeps two per host, so dozens of polls
+// would each open a connection of their own, and spend the test on it.
+var followClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000}}
+
 // errHaveAll ends a read once the follower has every message it wanted.
 var errHaveAll = errors.New("have all messages")
 
@@ -92,7 +97,7 @@ func largestGap(at []time.Time) time.Duration {
 // are waiting is followed by the poll interval, as a short-poll client
 // waits; "more" makes it ask again at once.
 func (f *follower) pollPages(ctx context.Context, url func(cursor uint64, epoch string) string, cursor *uint64, pause time.Duration) error {
-	a, err := wire.GetPage(ctx, http.DefaultClient, url(*cursor, f.epoch))
+	a, err := wire.GetPage(ctx, followClient, url(*cursor, f.epoch))
 	if err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func (f *follower) sse(ctx context.Context, base string, cursor *uint64) error {
 		lastID = f.epoch + ":" + lastID
 	}
 	req.Header.Set("Last-Event-ID", lastID)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := followClient.Do(req)
 	if err != nil {
 		return err
 	}
