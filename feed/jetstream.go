@@ -46,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -145,6 +146,9 @@ type checkResult struct {
 func NewJetStream(cfg JetStreamConfig) (*JetStream, error) {
 	if cfg.Stream == "" {
 		cfg.Stream = "FOURWAY"
+	}
+	if strings.ContainsAny(cfg.Stream, ".*> \t\r\n/\\") {
+		return nil, fmt.Errorf("--nats-stream %q: a stream name may not hold . * > / \\ or spaces", cfg.Stream)
 	}
 	if cfg.History < 1 {
 		return nil, fmt.Errorf("jetstream: history must be at least 1, not %d", cfg.History)

@@ -30,7 +30,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
-	e.Match(getHead, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.Match(getHead, "/healthz", s.handleHealthz) // stats.go
 
 	e.POST("/api/drop", s.handleDrop, s.sameOrigin, s.requireAdmin)
 	e.POST("/api/ticker", s.handleTicker, s.sameOrigin, s.requireAdmin)

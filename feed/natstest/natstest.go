@@ -56,6 +56,9 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		o.Cluster.Name = "fourway-test"
 		o.Cluster.Host = "127.0.0.1"
 		o.Cluster.Port = routePorts[i]
+		// Clients are not told of the other servers: a client knows the
+		// URLs it was given, so a test can cut a node off from NATS.
+		o.Cluster.NoAdvertise = true
 		for j, p := range routePorts {
 			if j != i {
 				o.Routes = append(o.Routes, &url.URL{Scheme: "nats", Host: "127.0.0.1:" + strconv.Itoa(p)})
