@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,7 @@ type follower struct {
 	log       []string // what happened, for a failure's message
 	// needEpoch, if set, is the epoch the follower must reach as well.
 	needEpoch string
+	hold      string // a long poll's ?timeout=, in seconds ("" is 5)
 }
 
 // holds reports whether f has read up to id until (of needEpoch, if set).
@@ -93,7 +95,7 @@ func (f *follower) read(ctx context.Context, base string, until uint64) error {
 	case "poll", "longpoll":
 		path := "/api/poll?limit=1000&"
 		if f.transport == "longpoll" {
-			path = "/api/longpoll?timeout=5&limit=1000&"
+			path = "/api/longpoll?timeout=" + cmp.Or(f.hold, "5") + "&limit=1000&"
 		}
 		for !f.holds(until) {
 			p, err := wire.GetPage(ctx, http.DefaultClient, base+path+wire.Query(f.cursor, f.epoch))
