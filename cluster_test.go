@@ -28,6 +28,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"fourway/feed/natstest"
+	"fourway/transports"
 	"fourway/transports/wire"
 )
 
@@ -657,9 +658,11 @@ func (p *cutProxy) Cut(cut bool) {
 	}
 }
 
-// TestClusterNodeCutFromNATS: b loses its link to NATS. Its /healthz says
-// so (a load balancer stops sending it clients), its subscribers resume on
-// a without loss, and once the link is back b catches up and is healthy.
+// TestClusterNodeCutFromNATS: b loses its link to NATS while subscribers
+// of every transport wait on it. Its /healthz says so, its reads answer
+// 503 and its streams are hung up (transports/health.go), so the
+// subscribers go on to a and resume there without loss; once the link is
+// back, b catches up and serves them again.
 func TestClusterNodeCutFromNATS(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	link := newCutProxy(t, strings.TrimPrefix(c.URL(1), "nats://"))
@@ -680,6 +683,9 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	followed := make(chan error, 1)
+	go func() { followed <- followAll(ctx, fs, []string{b.URL, a.URL}, 10) }() // on b; on a once b fails them
+	awaitClients(t, b.URL, map[string]int64{"longpoll": 1, "sse": 1, "ws": 1}) // held open on b when the link goes
 	link.Cut(true)
 	awaitHealth(t, b.URL, http.StatusServiceUnavailable)
 	for i := 6; i <= 10; i++ {
@@ -690,8 +696,13 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 	if code := publish(t, b.URL, "while cut"); code != http.StatusServiceUnavailable {
 		t.Fatalf("publish on b while cut: %d, want 503", code)
 	}
-	if err := followAll(ctx, fs, []string{a.URL}, 10); err != nil { // sent to a, the healthy node
+	if err := <-followed; err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if !strings.Contains(strings.Join(f.log, " "), "left "+b.URL) {
+			t.Fatalf("%s: never left b (%v)", f.transport, f.log)
+		}
 	}
 
 	link.Cut(false)
@@ -760,6 +771,31 @@ func TestClusterNodeRestartsWhileItsClientsUseTheOther(t *testing.T) {
 		if f.resets != 0 || f.missed != 0 {
 			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
 		}
+	}
+}
+
+// awaitClients waits until node base counts the clients want per
+// transport (connected streams, held long polls).
+func awaitClients(t testing.TB, base string, want map[string]int64) {
+	t.Helper()
+	deadline := time.Now().Add(clusterWait)
+	for {
+		_, body := get(t, base+"/api/stats")
+		var st transports.Snapshot
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		ok := true
+		for tr, n := range want {
+			ok = ok && st.Transports[tr].Clients == n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has clients %s, want %v", base, body, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -106,20 +106,6 @@ func (s *Server) handleStats(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.Stats())
 }
 
-// healthChecker is a feed that can lose its broker, as feed.JetStream can.
-type healthChecker interface{ Health() error }
-
-// handleHealthz answers 200 ok, or 503 with the reason while the feed
-// cannot reach its broker: a load balancer then sends clients elsewhere.
-func (s *Server) handleHealthz(c echo.Context) error {
-	if h, ok := s.feed.(healthChecker); ok {
-		if err := h.Health(); err != nil {
-			return c.String(http.StatusServiceUnavailable, "unavailable: "+err.Error())
-		}
-	}
-	return c.String(http.StatusOK, "ok")
-}
-
 // metricsHandler exposes the same figures for Prometheus, with the Go
 // runtime's and the process's own.
 func (s *Server) metricsHandler() http.Handler {
