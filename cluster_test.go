@@ -774,8 +774,8 @@ func TestClusterNodeRestartsWhileItsClientsUseTheOther(t *testing.T) {
 	}
 }
 
-// awaitClients waits until node base counts the clients want per
-// transport (connected streams, held long polls).
+// awaitClients waits until node base counts at least the clients want
+// per transport (connected streams, held long polls).
 func awaitClients(t testing.TB, base string, want map[string]int64) {
 	t.Helper()
 	deadline := time.Now().Add(clusterWait)
@@ -787,13 +787,13 @@ func awaitClients(t testing.TB, base string, want map[string]int64) {
 		}
 		ok := true
 		for tr, n := range want {
-			ok = ok && st.Transports[tr].Clients == n
+			ok = ok && st.Transports[tr].Clients >= n
 		}
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s has clients %s, want %v", base, body, want)
+			t.Fatalf("%s has clients %s, want at least %v", base, body, want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

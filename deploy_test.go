@@ -329,6 +329,56 @@ func TestThroughNginxTheHeartbeatKeepsStreamsOpen(t *testing.T) {
 	})
 }
 
+// TestThroughNginxANodeGoesAway: subscribers of every transport read
+// through nginx while node b stops (gracefully: its streams are closed,
+// its new requests answered 503) and while a keeps publishing. nginx sends
+// them to a, and each resumes with its cursor: nothing lost, nothing twice.
+func TestThroughNginxANodeGoesAway(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	a := startNode(t, c.URLs(), "a")
+	b := startNode(t, c.URLs(), "b")
+	proxy := startNginx(t, proxyTimeout, hostOf(a.URL), hostOf(b.URL))
+	ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
+	defer cancel()
+	var fs []*follower
+	for _, tr := range transportNames {
+		for range 3 {
+			fs = append(fs, &follower{transport: tr, hold: "1"})
+		}
+	}
+	publishRange := func(from, to int) {
+		t.Helper()
+		for i := from; i <= to; i++ {
+			if _, err := publishOK(ctx, a.URL, "m"+strconv.Itoa(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publishRange(1, 5)
+	if err := followAll(ctx, fs, []string{proxy}, 5); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- followAll(ctx, fs, []string{proxy}, 15) }()
+	awaitClients(t, b.URL, map[string]int64{"sse": 1, "ws": 1}) // some streams are on b when it stops
+	if err := b.Stop(); err != nil {
+		t.Fatalf("stopping b: %v", err)
+	}
+	publishRange(6, 15)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want, _ := pollAll(t, a.URL)
+	for _, f := range fs {
+		if err := f.check(want, 1, 15); err != nil {
+			t.Fatal(err)
+		}
+		if f.resets != 0 || f.missed != 0 {
+			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
+		}
+	}
+}
+
 // openSSE opens /api/sse at base (starting now) and returns its reader.
 func openSSE(t testing.TB, base string) (*wire.SSEReader, context.CancelFunc) {
 	t.Helper()

@@ -288,3 +288,14 @@ func TestRunOnJetStream(t *testing.T) {
 		t.Fatalf("publish with NATS down: %d, want 503", code)
 	}
 }
+
+// TestWithoutNATSTheNodeIsUnnamed: without --nats the server is the one
+// process it always was, its config and stats naming no node.
+func TestWithoutNATSTheNodeIsUnnamed(t *testing.T) {
+	ms := startMain(t, nil)
+	for _, path := range []string{"/api/config", "/api/stats"} {
+		if _, body := get(t, ms.URL+path); strings.Contains(body, `"node"`) || strings.Contains(body, "jetstream") {
+			t.Fatalf("GET %s without --nats: %s, want no node and no jetstream", path, body)
+		}
+	}
+}

@@ -38,6 +38,10 @@ package feed
 //
 // A watcher asks for the stream's state every CheckEvery: it notices a
 // recreated stream (a new epoch), measures the node's lag, and backs Health.
+// Until it has noticed, the old consumer, which its library restarts where
+// it was, could hand over messages of the new stream as if they followed
+// the old one's; an error of the consumer (its stream deleted) asks for a
+// check at once, to keep that window short.
 
 import (
 	"context"
