@@ -288,9 +288,15 @@ func EpochOf(created time.Time) string {
 // ring positioned before the stream's first message, and a new ordered
 // consumer from there. Every waiting reader is woken, to find its reset.
 func (f *JetStream) begin(info *jetstream.StreamInfo) error {
-	f.stopConsumer()
 	start := max(info.State.FirstSeq, 1)
 	f.mu.Lock()
+	if old := f.consume; old != nil {
+		// Its messages are ignored from here on (gen); stopping it can
+		// take a second when its stream is gone, and the readers should
+		// not wait for that to learn of the new epoch.
+		go old.Stop()
+		f.consume = nil
+	}
 	f.created = info.Created
 	f.epoch = EpochOf(info.Created)
 	f.epochs++

@@ -169,12 +169,16 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// StartBinary runs the nats-server binary on PATH with JetStream, alone,
+// StartBinary runs the nats-server binary on PATH (or Debian's
+// /usr/sbin/nats-server) with JetStream, alone,
 // and returns its URL and its version line. It skips the test when there
 // is none, and fails it instead under CI=true, where it must be installed.
 func StartBinary(t testing.TB) (url, version string) {
 	t.Helper()
 	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/nats-server") // Debian's, when /usr/sbin is not on PATH
+	}
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("nats-server is not installed (apt-get install nats-server); CI=true needs it")
