@@ -10,7 +10,7 @@
 # printed), watch every panel resume on the other with no gap; start it
 # again with the command printed beside it.
 #
-# Needs: go, and the Debian packages nats-server and nginx.
+# Needs: go, curl, and the Debian packages nats-server and nginx.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${1:-8080}
