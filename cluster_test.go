@@ -715,6 +715,11 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 	if err := followAll(ctx, fs, []string{b.URL}, 12); err != nil {
 		t.Fatal(err)
 	}
+	var st transports.Snapshot
+	if _, body := get(t, b.URL+"/api/stats"); json.Unmarshal([]byte(body), &st) != nil || st.Feed.JetStream == nil || st.Feed.JetStream.Epochs != 1 {
+		t.Fatalf("b's stats after the cut: %s, want one epoch", body)
+	}
+	t.Logf("b started %d consumers", st.Feed.JetStream.Consumers)
 	want, _ := pollAll(t, a.URL)
 	for _, f := range fs {
 		if err := f.check(want, 1, 12); err != nil {

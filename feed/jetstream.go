@@ -38,10 +38,11 @@ package feed
 //
 // A watcher asks for the stream's state every CheckEvery: it notices a
 // recreated stream (a new epoch), measures the node's lag, and backs Health.
-// Until it has noticed, the old consumer, which its library restarts where
-// it was, could hand over messages of the new stream as if they followed
-// the old one's; an error of the consumer (its stream deleted) asks for a
-// check at once, to keep that window short.
+// The consumer's library replaces a failed consumer by itself, from where
+// it was; if the stream was recreated meanwhile, the replacement would read
+// the new stream as if it continued the old one. So a replacement's
+// messages are never applied: they ask for a check, which starts a new
+// epoch, or a consumer of the node's own from its ring's last (see apply).
 
 import (
 	"context"
@@ -102,6 +103,7 @@ type JetStreamStats struct {
 	Lag       uint64 `json:"lag"`                // messages the stream had, at the last check, that this node had not yet
 	CheckedMS int64  `json:"checked_ms_ago"`     // age of the last successful check
 	Epochs    int    `json:"epochs"`             // stream lives seen by this node: 1, more after a recreation
+	Consumers int    `json:"consumers"`          // ordered consumers this node started: 1, more after a recreation or a lost link
 	Consumer  string `json:"consumer,omitempty"` // the consumer's last error, if any
 }
 
@@ -129,7 +131,9 @@ type JetStream struct {
 	changed   chan struct{}
 	closed    bool
 	published uint64
-	gen       int // consumer generation: messages of an older consumer are ignored
+	gen       int  // consumer generation: messages of an older consumer are ignored
+	unchecked bool // the library replaced the consumer: a stream check must say which stream it reads
+	consumers int
 	consume   jetstream.ConsumeContext
 	check     checkResult
 	consErr   string
@@ -290,13 +294,6 @@ func EpochOf(created time.Time) string {
 func (f *JetStream) begin(info *jetstream.StreamInfo) error {
 	start := max(info.State.FirstSeq, 1)
 	f.mu.Lock()
-	if old := f.consume; old != nil {
-		// Its messages are ignored from here on (gen); stopping it can
-		// take a second when its stream is gone, and the readers should
-		// not wait for that to learn of the new epoch.
-		go old.Stop()
-		f.consume = nil
-	}
 	f.created = info.Created
 	f.epoch = EpochOf(info.Created)
 	f.epochs++
@@ -304,9 +301,27 @@ func (f *JetStream) begin(info *jetstream.StreamInfo) error {
 	f.last = start - 1
 	f.first = start
 	f.known = info.State.LastSeq
-	f.gen++
-	gen := f.gen
+	f.gen++ // from now on, the old consumer's messages are ignored
 	f.wakeLocked()
+	f.mu.Unlock()
+	return f.startConsumer()
+}
+
+// startConsumer replaces the consumer with a new ordered consumer from
+// the message after the ring's last. Messages of the one it replaces are
+// ignored from here on (gen).
+func (f *JetStream) startConsumer() error {
+	f.mu.Lock()
+	if old := f.consume; old != nil {
+		// Stopping it can take a second when its stream is gone: no one
+		// waits for that.
+		go old.Stop()
+		f.consume = nil
+	}
+	f.gen++
+	f.unchecked = false
+	f.consumers++
+	gen, start := f.gen, f.last+1
 	f.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.StartTimeout)
@@ -324,8 +339,14 @@ func (f *JetStream) begin(info *jetstream.StreamInfo) error {
 		return fmt.Errorf("jetstream consumer on %s: %w", f.cfg.Stream, err)
 	}
 	f.mu.Lock()
-	f.consume = cc
+	if gen == f.gen {
+		f.consume = cc
+		cc = nil
+	}
 	f.mu.Unlock()
+	if cc != nil { // replaced meanwhile
+		go cc.Stop()
+	}
 	return nil
 }
 
@@ -333,26 +354,51 @@ func (f *JetStream) stopConsumer() {
 	f.mu.Lock()
 	cc := f.consume
 	f.consume = nil
+	f.gen++
 	f.mu.Unlock()
 	if cc != nil {
 		cc.Stop()
 	}
 }
 
-// receive puts one message of the stream into the ring. It runs on the
+// receive hands one message of the stream to apply. It runs on the
 // consumer's goroutine, in stream order.
 func (f *JetStream) receive(gen int, m jetstream.Msg) {
-	meta, err := m.Metadata()
-	if err != nil {
+	if meta, err := m.Metadata(); err == nil {
+		f.apply(gen, meta, m.Data())
+	}
+}
+
+// apply puts one message into the ring.
+//
+// The ordered consumer's library replaces the consumer by itself when it
+// fails (a reconnect, missed heartbeats, the consumer deleted), starting
+// after the last message it delivered, and names the new one with the next
+// serial (prefix_2, prefix_3, ...). If the stream was deleted and created
+// again meanwhile, that replacement reads the new stream as if it followed
+// the old one. So the messages of a replacement are not applied: the first
+// asks for a stream check, which starts a new epoch if the stream is
+// another, or a consumer of this node's own, from the ring's last, if not.
+func (f *JetStream) apply(gen int, meta *jetstream.MsgMetadata, data []byte) {
+	seq := meta.Sequence.Stream
+	if !strings.HasSuffix(meta.Consumer, "_1") {
+		f.mu.Lock()
+		first := gen == f.gen && !f.unchecked
+		if first {
+			f.unchecked = true
+		}
+		f.mu.Unlock()
+		if first {
+			f.pokeWatcher()
+		}
 		return
 	}
-	seq := meta.Sequence.Stream
 	msg := Message{ID: seq, Time: float64(meta.Timestamp.UnixMicro()) / 1000}
-	msg.JSON = Encode(msg.ID, msg.Time, m.Data())
+	msg.JSON = Encode(msg.ID, msg.Time, data)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != f.gen || seq <= f.last {
-		return // a consumer of an earlier epoch, or a redelivery
+		return // a consumer replaced since, or a redelivery
 	}
 	if seq != f.last+1 {
 		// The stream no longer had the next one when the consumer asked
@@ -446,15 +492,20 @@ func (f *JetStream) checkStream() {
 		return
 	}
 	f.mu.RLock()
-	recreated := !info.Created.Equal(f.created)
+	recreated, unchecked := !info.Created.Equal(f.created), f.unchecked
 	f.mu.RUnlock()
-	if recreated {
-		if err := f.begin(info); err != nil {
-			f.mu.Lock()
-			f.check.err = err
-			f.mu.Unlock()
-			return
-		}
+	var restart error
+	switch {
+	case recreated:
+		restart = f.begin(info)
+	case unchecked: // the library replaced the consumer; the stream is the same
+		restart = f.startConsumer()
+	}
+	if restart != nil {
+		f.mu.Lock()
+		f.check.err = restart
+		f.mu.Unlock()
+		return
 	}
 	f.mu.Lock()
 	f.check = checkResult{at: time.Now(), info: info}
@@ -649,7 +700,7 @@ func (f *JetStream) Stats() Stats {
 	if f.last >= f.first {
 		s.OldestID = f.first
 	}
-	js := &JetStreamStats{Stream: f.cfg.Stream, Connected: connected, Epochs: f.epochs, Consumer: f.consErr}
+	js := &JetStreamStats{Stream: f.cfg.Stream, Connected: connected, Epochs: f.epochs, Consumers: f.consumers, Consumer: f.consErr}
 	if f.check.err != nil {
 		js.Error = f.check.err.Error()
 	}

@@ -358,3 +358,37 @@ func TestJetStreamOnTheNatsServerBinary(t *testing.T) {
 		t.Fatalf("epochs after recreation: a %s, b %s", a.Epoch(), b.Epoch())
 	}
 }
+
+// TestJetStreamReplacedConsumerIsNotTrustedUntilChecked: a consumer that
+// the library replaced by itself (serial _2 and up) may read a recreated
+// stream as if it were the old one, so its messages are not applied: the
+// node checks the stream and starts a consumer of its own from its last.
+func TestJetStreamReplacedConsumerIsNotTrustedUntilChecked(t *testing.T) {
+	srv := natstest.Start(t)
+	f := newJS(t, srv.ClientURL(), 10, func(c *JetStreamConfig) { c.CheckEvery = time.Hour }) // checks only when asked
+	publishJS(t, f, 2)
+	f.mu.RLock()
+	gen := f.gen
+	f.mu.RUnlock()
+	f.apply(gen, &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: 3}, Consumer: "PREFIX_2", Timestamp: time.Now()}, []byte(`"from another stream"`))
+	if f.LastID() != 2 {
+		t.Fatalf("a replaced consumer's message was applied: last id %d, want 2", f.LastID())
+	}
+	deadline := time.Now().Add(wait)
+	for { // the check it asked for starts a consumer of the node's own
+		f.mu.RLock()
+		now, unchecked := f.gen, f.unchecked
+		f.mu.RUnlock()
+		if now != gen && !unchecked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new consumer after a replaced one delivered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m := publishJS(t, f, 1)[0]
+	if p := f.Read(f.Epoch(), 2, 0); len(p.Messages) != 1 || !bytes.Equal(p.Messages[0].JSON, m.JSON) || !bytes.Contains(m.JSON, []byte(`"m1"`)) {
+		t.Fatalf("after 2: %+v, want the published message 3 (%s)", p, m.JSON)
+	}
+}
