@@ -57,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
 	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	natsURL := fs.String("nats", "", "NATS server URL(s), comma-separated: the feed lives in a JetStream stream, shared with every node on it (none: in memory, this process only)")
+	natsStream := fs.String("nats-stream", "FOURWAY", "the JetStream stream of the feed, created if absent")
+	natsReplicas := fs.Int("nats-replicas", 1, "copies of the stream kept by a NATS cluster (3 for a 3-node cluster)")
+	node := fs.String("node", "", "this node's name, shown in /api/config and the stats (default with --nats: the host name)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -97,7 +101,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Long enough for a stuck client's last write to time out.
 	cfg.ShutdownTimeout = max(def.ShutdownTimeout, *writeTimeout+5*time.Second)
 	cfg.Static, cfg.Logger = public.Files, log
-	srv, err := transports.New(feed.NewMemory(*history), cfg)
+	cfg.Node = *node
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var f transports.Feed = feed.NewMemory(*history)
+	if *natsURL != "" {
+		if cfg.Node == "" {
+			cfg.Node, _ = os.Hostname()
+		}
+		js, err := feed.NewJetStream(feed.JetStreamConfig{
+			URL: *natsURL, Stream: *natsStream, History: *history, Replicas: *natsReplicas, Node: cfg.Node,
+		})
+		if err != nil {
+			return err
+		}
+		defer js.Disconnect() // after Serve: the shutdown still delivers what the stream acknowledged
+		log.Info("feed on JetStream", "nats", *natsURL, "stream", *natsStream, "replicas", *natsReplicas, "epoch", js.Epoch(), "last_id", js.LastID())
+		f = js
+	}
+	srv, err := transports.New(f, cfg)
 	if err != nil {
 		return err
 	}
@@ -105,7 +128,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("fourway listening", "url", "http://"+ln.Addr().String(), "history", *history, "ticker", ticker.String())
+	attrs := []any{"url", "http://" + ln.Addr().String(), "history", *history, "ticker", ticker.String()}
+	if cfg.Node != "" {
+		attrs = append(attrs, "node", cfg.Node)
+	}
+	log.Info("fourway listening", attrs...)
 	return srv.Serve(ctx, ln)
 }
 

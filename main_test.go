@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"fourway/feed/natstest"
+	"fourway/transports"
 	"fourway/transports/wire"
 )
 
@@ -215,6 +218,10 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"no time to read a body", []string{"--read-timeout", "0"}, nil, "--read-timeout"},
 		{"an unknown log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
+		{"no NATS server there", []string{"--nats", "nats://127.0.0.1:1"}, nil, "--nats"},
+		{"no NATS server there, from the environment", nil, map[string]string{"FOURWAY_NATS": "nats://127.0.0.1:1"}, "--nats"},
+		{"a stream name with a dot", []string{"--nats", "nats://127.0.0.1:1", "--nats-stream", "a.b"}, nil, "--nats-stream"},
+		{"no copy of the stream", []string{"--nats", "nats://127.0.0.1:1", "--nats-replicas", "0"}, nil, "--nats-replicas"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -225,5 +232,70 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 				t.Fatalf("run = %v, want an error mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestRunOnJetStream: with --nats the feed lives in a JetStream stream:
+// two processes on it are two nodes of one feed, each named in its config
+// and stats, and a node that cannot reach NATS fails /healthz.
+func TestRunOnJetStream(t *testing.T) {
+	srv := natstest.Start(t)
+	env := map[string]string{"FOURWAY_NATS": srv.ClientURL()}
+	a := startMain(t, env, "--node", "a", "--nats-stream", "MAINTEST", "--history", "5")
+	b := startMain(t, env, "--node", "b", "--nats-stream", "MAINTEST", "--history", "5")
+	for i := range 3 {
+		if code := publish(t, a.URL, fmt.Sprint("m", i)); code != 201 {
+			t.Fatalf("publish on a: %d, want 201", code)
+		}
+	}
+	var pa, pb wire.Page
+	_, body := get(t, a.URL+"/api/poll?since=0")
+	if err := json.Unmarshal([]byte(body), &pa); err != nil {
+		t.Fatal(err)
+	}
+	_, body = get(t, b.URL+"/api/longpoll?since=2&epoch="+pa.Epoch+"&timeout=10")
+	if err := json.Unmarshal([]byte(body), &pb); err != nil || len(pb.Messages) != 1 || !bytes.Equal(pb.Messages[0], pa.Messages[2]) {
+		t.Fatalf("b after 2: %s, want a's message 3, %s", body, pa.Messages[2])
+	}
+	var cfg wire.Config
+	_, body = get(t, b.URL+"/api/config")
+	if err := json.Unmarshal([]byte(body), &cfg); err != nil || !strings.Contains(body, `"node":"b"`) {
+		t.Fatalf("b's config %s, want node b", body)
+	}
+	var st transports.Snapshot
+	_, body = get(t, a.URL+"/api/stats")
+	if err := json.Unmarshal([]byte(body), &st); err != nil || st.Node != "a" || st.Feed.JetStream == nil || st.Feed.JetStream.Stream != "MAINTEST" || st.Feed.LastID != 3 {
+		t.Fatalf("a's stats %s, want node a, stream MAINTEST, last id 3", body)
+	}
+	if _, body := get(t, a.URL+"/metrics"); !strings.Contains(body, `fourway_node_info{node="a"} 1`) || !strings.Contains(body, "fourway_jetstream_up 1") {
+		t.Fatalf("a's metrics lack fourway_node_info{node=\"a\"} or fourway_jetstream_up 1")
+	}
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, body := get(t, b.URL+"/healthz")
+		if code == http.StatusServiceUnavailable && strings.Contains(body, "NATS") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's healthz with NATS down: %d %q, want 503 naming NATS", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := publish(t, a.URL, "lost"); code != http.StatusServiceUnavailable {
+		t.Fatalf("publish with NATS down: %d, want 503", code)
+	}
+}
+
+// TestWithoutNATSTheNodeIsUnnamed: without --nats the server is the one
+// process it always was, its config and stats naming no node.
+func TestWithoutNATSTheNodeIsUnnamed(t *testing.T) {
+	ms := startMain(t, nil)
+	for _, path := range []string{"/api/config", "/api/stats"} {
+		if _, body := get(t, ms.URL+path); strings.Contains(body, `"node"`) || strings.Contains(body, "jetstream") {
+			t.Fatalf("GET %s without --nats: %s, want no node and no jetstream", path, body)
+		}
 	}
 }

@@ -65,6 +65,8 @@ type Stats struct {
 	LastID    uint64 `json:"last_id"`
 	OldestID  uint64 `json:"oldest_id"` // 0 when nothing is retained
 	Published uint64 `json:"published"` // publishes since this process started
+	// JetStream is a JetStream node's view of its stream; nil on Memory.
+	JetStream *JetStreamStats `json:"jetstream,omitempty"`
 }
 
 // Memory is the in-memory feed: a ring of the last history messages.

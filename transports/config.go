@@ -29,8 +29,9 @@ type clientConfig struct {
 		HeartbeatMS int64       `json:"heartbeat_ms"`
 		CloseCodes  []closeCode `json:"close_codes"`
 	} `json:"ws"`
-	MaxMessage        int  `json:"max_message"`
-	PublishNeedsToken bool `json:"publish_needs_token"`
+	MaxMessage        int    `json:"max_message"`
+	PublishNeedsToken bool   `json:"publish_needs_token"`
+	Node              string `json:"node,omitempty"` // which node answered, when several serve one feed
 }
 
 func (s *Server) handleConfig(c echo.Context) error {
@@ -40,6 +41,7 @@ func (s *Server) handleConfig(c echo.Context) error {
 	cc.SSE.RetryMS, cc.SSE.KeepaliveMS, cc.SSE.Writer = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds(), s.cfg.SSEWriter
 	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
 	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""
+	cc.Node = s.cfg.Node
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, cc)
 }

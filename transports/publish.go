@@ -147,7 +147,7 @@ func (s *Server) handlePublish(c echo.Context) error {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return fail(c, http.StatusRequestEntityTooLarge, err.Error())
-	case errors.Is(err, errShuttingDown):
+	case errors.Is(err, errShuttingDown), errors.Is(err, feed.ErrUnavailable):
 		return fail(c, http.StatusServiceUnavailable, err.Error())
 	case err != nil:
 		return fail(c, http.StatusBadRequest, err.Error())

@@ -20,17 +20,18 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.countRequests)
 	e.Use(s.guard) // guard.go: Host, page headers, body and write deadlines
 
-	e.POST("/api/messages", s.handlePublish, s.sameOrigin) // publish.go
+	e.POST("/api/messages", s.handlePublish, s.sameOrigin, s.requireHealthyFeed) // publish.go
 
-	e.GET("/api/poll", s.handlePoll)         // poll.go
-	e.GET("/api/longpoll", s.handleLongPoll) // longpoll.go
-	e.GET("/api/sse", s.handleSSE)           // sse.go
-	e.GET("/api/ws", s.handleWS)             // ws.go
+	// health.go: a node cut from its feed's broker sends readers elsewhere.
+	e.GET("/api/poll", s.handlePoll, s.requireHealthyFeed)         // poll.go
+	e.GET("/api/longpoll", s.handleLongPoll, s.requireHealthyFeed) // longpoll.go
+	e.GET("/api/sse", s.handleSSE, s.requireHealthyFeed)           // sse.go
+	e.GET("/api/ws", s.handleWS, s.requireHealthyFeed)             // ws.go
 
 	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
-	e.Match(getHead, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.Match(getHead, "/healthz", s.handleHealthz) // health.go
 
 	e.POST("/api/drop", s.handleDrop, s.sameOrigin, s.requireAdmin)
 	e.POST("/api/ticker", s.handleTicker, s.sameOrigin, s.requireAdmin)

@@ -10,8 +10,9 @@
 // ws_hub.go (client ids, the frames encoded once). Shared by several
 // transports: dispatch.go (one publish to every stream), cursor.go
 // (positions), page.go (the answer of both polls), conn.go (the counting
-// socket), live.go (streaming connections), stats.go, guard.go (what every
-// request must pass), and the Feed interface below.
+// socket), live.go (streaming connections), stats.go, health.go (a node
+// cut from its feed's broker), guard.go (what every request must pass),
+// and the Feed interface below.
 //
 // One word for one thing: a connection ends with a goodbye (a WebSocket
 // close frame, the end of an SSE stream or of a response) or a hang-up (the
@@ -81,6 +82,7 @@ type Config struct {
 	MaxClients      int           // streaming connections allowed at once, 0 = no limit
 	PublishRate     float64       // publishes per second per client address, 0 = no limit
 	Ticker          time.Duration // built-in publisher period, 0 = off
+	Node            string        // this node's name among several serving one feed ("" for one alone), in /api/config and the stats
 
 	// SendTimeout is how long a streaming subscriber's socket may take no
 	// bytes at all (a write blocked on a full send buffer) before the
@@ -266,6 +268,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.ticker.set(s.cfg.Ticker)
+	go s.watchHealth() // health.go
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(countingListener{ln, s.cfg.SendBuffer}) }()
 

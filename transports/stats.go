@@ -82,6 +82,7 @@ func (t *counters) snapshot() transportStats {
 
 // Snapshot is the body of GET /api/stats.
 type Snapshot struct {
+	Node       string                    `json:"node,omitempty"` // Config.Node
 	Feed       feed.Stats                `json:"feed"`
 	Transports map[string]transportStats `json:"transports"`
 }
@@ -89,6 +90,7 @@ type Snapshot struct {
 // Stats returns the server's figures now.
 func (s *Server) Stats() Snapshot {
 	return Snapshot{
+		Node: s.cfg.Node,
 		Feed: s.feed.Stats(),
 		Transports: map[string]transportStats{
 			"poll":     s.stats.poll.snapshot(),
@@ -125,10 +127,13 @@ var (
 	metricLastID   = prometheus.NewDesc("fourway_feed_last_id", "Id of the newest message.", nil, nil)
 	metricOldestID = prometheus.NewDesc("fourway_feed_oldest_id", "Id of the oldest retained message.", nil, nil)
 	metricPublish  = prometheus.NewDesc("fourway_feed_published_total", "Messages published since start.", nil, nil)
+	metricNode     = prometheus.NewDesc("fourway_node_info", "Always 1; names this node among several serving one feed.", []string{"node"}, nil)
+	metricLag      = prometheus.NewDesc("fourway_feed_lag", "Messages the JetStream stream has that this node has not received yet.", nil, nil)
+	metricJSUp     = prometheus.NewDesc("fourway_jetstream_up", "1 while this node is connected to NATS and its last stream check succeeded.", nil, nil)
 )
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricLastID, metricOldestID, metricPublish} {
+	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
 		ch <- d
 	}
 }
@@ -147,4 +152,15 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(metricLastID, prometheus.GaugeValue, float64(snap.Feed.LastID))
 	ch <- prometheus.MustNewConstMetric(metricOldestID, prometheus.GaugeValue, float64(snap.Feed.OldestID))
 	ch <- prometheus.MustNewConstMetric(metricPublish, prometheus.CounterValue, float64(snap.Feed.Published))
+	if snap.Node != "" {
+		ch <- prometheus.MustNewConstMetric(metricNode, prometheus.GaugeValue, 1, snap.Node)
+	}
+	if js := snap.Feed.JetStream; js != nil {
+		up := 0.0
+		if js.Connected && js.Error == "" {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(metricLag, prometheus.GaugeValue, float64(js.Lag))
+		ch <- prometheus.MustNewConstMetric(metricJSUp, prometheus.GaugeValue, up)
+	}
 }

@@ -42,7 +42,8 @@ type frameCache struct {
 
 type encodedFrame struct {
 	id    uint64
-	frame []byte // the whole text frame, header and message
+	time  float64 // with id, names the message: a feed whose epoch changes (a recreated JetStream stream) reuses ids
+	frame []byte  // the whole text frame, header and message
 }
 
 func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
@@ -65,10 +66,10 @@ func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
 // the cache is full of frames of newer messages. Never modify the bytes.
 func (fc *frameCache) frame(m feed.Message) []byte {
 	slot := &fc.slots[m.ID%uint64(len(fc.slots))]
-	if p := slot.Load(); p != nil && p.id == m.ID {
+	if p := slot.Load(); p != nil && p.id == m.ID && p.time == m.Time {
 		return p.frame
 	}
-	p := &encodedFrame{id: m.ID, frame: appendFrame(nil, opText, m.JSON)}
+	p := &encodedFrame{id: m.ID, time: m.Time, frame: appendFrame(nil, opText, m.JSON)}
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
 	old := slot.Load()

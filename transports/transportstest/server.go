@@ -51,7 +51,14 @@ type Server struct {
 // error. Its log is shown when the test fails.
 func Start(t testing.TB, set func(*transports.Config)) *Server {
 	t.Helper()
-	return start(t, "127.0.0.1:0", set)
+	return start(t, "127.0.0.1:0", nil, set)
+}
+
+// StartFeed is Start on the feed f instead of a fresh in-memory one; the
+// server's Feed field is then nil.
+func StartFeed(t testing.TB, f transports.Feed, set func(*transports.Config)) *Server {
+	t.Helper()
+	return start(t, "127.0.0.1:0", f, set)
 }
 
 // Restart stops s and starts a new server on the same address, with a
@@ -62,10 +69,10 @@ func (s *Server) Restart(t testing.TB, set func(*transports.Config)) *Server {
 	if err := s.Stop(); err != nil {
 		t.Fatalf("stopping the server: %v", err)
 	}
-	return start(t, s.addr, set)
+	return start(t, s.addr, nil, set)
 }
 
-func start(t testing.TB, addr string, set func(*transports.Config)) *Server {
+func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Config)) *Server {
 	t.Helper()
 	cfg := transports.DefaultConfig()
 	cfg.Ticker = 0
@@ -77,8 +84,11 @@ func start(t testing.TB, addr string, set func(*transports.Config)) *Server {
 	}
 	s := &Server{Config: cfg, logs: &logBuffer{}, done: make(chan error, 1)}
 	cfg.Logger = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s.Feed = feed.NewMemory(cfg.History)
-	srv, err := transports.New(s.Feed, cfg)
+	if f == nil {
+		s.Feed = feed.NewMemory(cfg.History)
+		f = s.Feed
+	}
+	srv, err := transports.New(f, cfg)
 	if err != nil {
 		t.Fatalf("transports.New: %v", err)
 	}
