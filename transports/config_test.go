@@ -37,6 +37,8 @@ func TestNewRefusesASettingOutOfRange(t *testing.T) {
 		{func(c *Config) { c.PublishRate = 1e-6 }, "--publish-rate must be 0 (off) or from"},
 		{func(c *Config) { c.SendTimeout = c.WriteTimeout }, "--send-timeout (10s) must be under --write-timeout (10s)"},
 		{func(c *Config) { c.SendBuffer = 100 }, "--send-buffer must be from 4096"},
+		{func(c *Config) { c.SSEWriter = "fast" }, `--sse-writer must be one of r3labs, direct, not "fast"`},
+		{func(c *Config) { c.Node = `a"b` }, `--node must be at most 64 letters, digits, dots, dashes or underscores, not "a\"b"`},
 	}
 	for _, c := range cases {
 		cfg := DefaultConfig()

@@ -57,6 +57,9 @@ func (s *Server) guard(next echo.HandlerFunc) echo.HandlerFunc {
 		for k, v := range headers {
 			h[k] = v
 		}
+		if s.nodeHeader != nil {
+			h["Fourway-Node"] = s.nodeHeader // which of several nodes answered
+		}
 		if !s.hostAllowed(r.Host) {
 			h.Set("Connection", "close")
 			return fail(c, http.StatusMisdirectedRequest, fmt.Sprintf("this server does not answer for the host %q: use its address, localhost, or a name given with --allowed-hosts", r.Host))

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -149,8 +150,9 @@ type Server struct {
 	publishRate *rateLimiter // nil: no limit
 	answers     answerCache  // page.go: poll answers shared by the polls that ask the same
 
-	ticker    publisher
-	adminOpen bool // the demo controls need no token (loopback listener, no token set)
+	ticker     publisher
+	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
+	nodeHeader []string // the Fourway-Node header of every answer; nil for a node alone
 }
 
 // New returns a server for f, or the error of the first setting of cfg out
@@ -172,6 +174,9 @@ func New(f Feed, cfg Config) (*Server, error) {
 	}
 	if cfg.PublishRate > 0 {
 		s.publishRate = newRateLimiter(cfg.PublishRate)
+	}
+	if cfg.Node != "" {
+		s.nodeHeader = []string{cfg.Node}
 	}
 	s.ws = newWSHub(s.originAllowed, cfg.History)
 	s.subs = newDispatcher()
@@ -201,6 +206,7 @@ func (c Config) Validate() error {
 		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
 		c.sendUnderWrite(),
 		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
+		c.nodeOK(),
 	)
 }
 
@@ -219,6 +225,26 @@ func orOff[T float64 | time.Duration](name string, v, lo, hi T) error {
 		return fmt.Errorf("--%s must be 0 (off) or from %v to %v, not %v", name, lo, hi, v)
 	}
 	return nil
+}
+
+// nodeName is what a node may be called (Config.Node): a host name's
+// characters, so it goes into JSON and headers as it is.
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9._-]{0,64}$`)
+
+func (c Config) nodeOK() error {
+	if !nodeName.MatchString(c.Node) {
+		return fmt.Errorf("--node must be at most 64 letters, digits, dots, dashes or underscores, not %q", c.Node)
+	}
+	return nil
+}
+
+// nodeField is the hellos' "node" field, when several nodes serve the
+// feed: the node a stream is connected to.
+func (s *Server) nodeField() string {
+	if s.cfg.Node == "" {
+		return ""
+	}
+	return `,"node":"` + s.cfg.Node + `"`
 }
 
 // oneOf checks that the setting name is one of the choices.

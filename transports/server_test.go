@@ -255,3 +255,23 @@ func TestShutdownDeliversEveryAcknowledgedMessage(t *testing.T) {
 		t.Error("the server still accepts connections after shutdown")
 	}
 }
+
+// TestTheNodeIsNamedWhenSeveralServeTheFeed: with --node, each stream's
+// hello says which node serves it, and every answer says it in
+// Fourway-Node, so a page behind a proxy can show which node each panel
+// reached; a server alone names none.
+func TestTheNodeIsNamedWhenSeveralServeTheFeed(t *testing.T) {
+	for _, node := range []string{"", "node-b.2"} {
+		ts := transportstest.Start(t, func(c *transports.Config) { c.Node = node })
+		ws, hello := ts.DialWSHello(t, "")
+		ws.Close()
+		sse := ts.OpenSSE(t, nil, "/api/sse").Hello(t)
+		_, _, resp := ts.Get(t, "/api/poll")
+		if hello.Node != node || sse.Node != node || resp.Header.Get("Fourway-Node") != node {
+			t.Errorf("--node %q: the WebSocket hello names %q, the SSE hello %q, a poll's Fourway-Node %q", node, hello.Node, sse.Node, resp.Header.Get("Fourway-Node"))
+		}
+		if _, named := resp.Header["Fourway-Node"]; node == "" && named {
+			t.Errorf("a node alone sends Fourway-Node %q", resp.Header.Get("Fourway-Node"))
+		}
+	}
+}

@@ -123,7 +123,7 @@ func (e *sseEvents) sendEvents() {
 		}
 		retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
 		hello := `{"next":` + strconv.FormatUint(e.cursor, 10) + `,"epoch":"` + e.epoch + `","retry_ms":` + retry +
-			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `}`
+			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + s.nodeField() + `}`
 		e.out.send(&sse.Event{Event: []byte("hello"), ID: eventID(e.epoch, e.cursor), Retry: []byte(retry), Data: []byte(hello)})
 	}
 	caughtUp := e.sendFeed()

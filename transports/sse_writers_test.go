@@ -16,7 +16,7 @@ import (
 const sseSpec = `^(TestSSE.*|TestEverySubscriberGetsEveryMessageOnAllFourTransports|TestCursorZeroIsToldWhatWasMissed|` +
 	`TestARestartedServerIsAResetOnEveryTransport|TestShutdownDeliversEveryAcknowledgedMessage|` +
 	`TestStuckSubscriberIsDroppedWithoutDelayingOthers|TestABurstDropsNoHealthySubscriber|TestDropThenResumeLosesNothing|` +
-	`TestStatsCountBytesOnTheSocket|TestSSEWriterIsTheOneAsked)$`
+	`TestStatsCountBytesOnTheSocket|TestSSEWriterIsTheOneAsked|TestTheNodeIsNamedWhenSeveralServeTheFeed)$`
 
 // TestSSESpecOnTheDirectWriter runs the SSE specification a second time,
 // on --sse-writer direct (sse_direct.go): the same tests, in a second run

@@ -145,7 +145,7 @@ func (w *wsWriter) appendHello(b []byte) []byte {
 		epoch = s.feed.Epoch()
 	}
 	hello := `{"type":"hello","next":` + strconv.FormatUint(w.cursor.Load(), 10) + `,"epoch":"` + epoch +
-		`","heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + `}`
+		`","heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + s.nodeField() + `}`
 	return appendFrame(b, opText, []byte(hello))
 }
 

@@ -126,6 +126,7 @@ type SSEHello struct {
 	Epoch       string `json:"epoch"` // the epoch of next
 	RetryMS     int64  `json:"retry_ms"`
 	KeepaliveMS int64  `json:"keepalive_ms"`
+	Node        string `json:"node"` // the node serving the stream, when several serve the feed
 }
 
 // DecodeSSEHello decodes ev, which must be the hello: named hello, with a

@@ -30,6 +30,7 @@ type Frame struct {
 	Next         uint64          `json:"next"`
 	Epoch        string          `json:"epoch"`
 	HeartbeatMS  int64           `json:"heartbeat_ms"`
+	Node         string          `json:"node"` // the hello's: the node serving the connection, when several serve the feed
 	Missed       uint64          `json:"missed"`
 	ID           uint64          `json:"id"`
 	Ref          json.RawMessage `json:"ref"`
