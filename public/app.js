@@ -314,7 +314,8 @@ class Panel {
       case 'poll':
       case 'longpoll': {
         const r = c.inflight;
-        d.inflightMs = r ? Math.round(performance.now() - r.started) : '';
+        d.inflightSince = r ? Math.round(r.started) : ''; // performance.now() of its start
+        d.inflightTimeout = r ? r.timeout : '';
         set('request', r ? t('in.inflight', { age: ms(performance.now() - r.started), timeout: ms(r.timeout) })
           : this.key === 'poll' && this.state.name === 'open' ? t('in.nextPoll', { s: inS(performance.now() + this.state.next - Date.now()) }) : t('in.none'));
         const q = r ? new URL(r.url).searchParams : null;

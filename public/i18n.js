@@ -407,6 +407,11 @@ export function setFacts(f) {
   apply(document);
 }
 
+// untranslated lists the keys that lang has no text for, English has.
+export function untranslated(lang) {
+  return Object.keys(en).filter(k => !(k in tables[lang]));
+}
+
 // t returns the text for key, with {name} replaced by params.name, or by
 // the server's figure of that name.
 export function t(key, params = {}) {

@@ -1,0 +1,367 @@
+package public_test
+
+// The page's second part (issue 11): what each panel shows of the inside of
+// its client and of the cost on the wire, live, and the fixes to what the
+// first part got wrong: a cut long poll, the end of an outage, a server at
+// its connection limit, the language switch, the charts, dark mode and
+// narrow screens.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"fourway/transports"
+)
+
+// panelData is the JavaScript text of one data-* attribute of a panel.
+func panelData(transport, name string) string {
+	return `document.getElementById('panel-` + transport + `').dataset.` + name
+}
+
+// TestPageLongPollCutShown: when the server cuts a held long poll, the
+// browser re-sends the request by itself and the page sees no error; the
+// panel still says so (Resource Timing shows the late send), counts a
+// reconnect, and the messages go on from the same cursor, each once.
+func TestPageLongPollCutShown(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.waitFor(t, "a long poll held at the server for over 0.6 s",
+		panelData("longpoll", "inflightTimeout")+` === '30000' && performance.now() - Number(`+panelData("longpoll", "inflightSince")+`) > 600`, 10*time.Second)
+	if n := srv.Drop(t, "longpoll"); n != 1 {
+		t.Fatalf("dropped %d long polls, want the page's 1", n)
+	}
+	publishHTTP(t, srv, "after the cut")
+	tab.waitFor(t, "the cut in the long-poll panel, a reconnect counted, id 1 once", `(() => {
+		const p = document.getElementById('panel-longpoll');
+		const note = p.querySelector('.messages [data-note="resent"]');
+		return note !== null && note.textContent.includes('since=0') && p.dataset.reconnects === '1' &&
+			p.dataset.lastId === '1' && p.dataset.received === '1' && p.dataset.gaps === '0' && p.dataset.dups === '0';
+	})()`, 15*time.Second)
+}
+
+// TestPageBackWhenTheNetworkIs: when the offline switch ends, every client
+// tries again at once with a fresh backoff, whatever delay its backoff had
+// grown to: every panel is open within 2 s.
+func TestPageBackWhenTheNetworkIs(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.do(t, 10*time.Second, chromedp.Navigate(srv.URL+"/?offline=6"))
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
+	tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
+	tab.waitFor(t, "the network back", `document.body.dataset.onlineAt !== undefined`, 10*time.Second)
+	tab.waitFor(t, "every panel open again after it", allPanels(
+		`p.dataset.state === 'open' && Number(p.dataset.openedAt) > Number(document.body.dataset.onlineAt)`), 10*time.Second)
+	late := eval[string](t, tab, `[...document.querySelectorAll('.panel')]
+		.map(p => p.id + ' ' + (Number(p.dataset.openedAt) - Number(document.body.dataset.onlineAt)) + ' ms')
+		.filter(s => Number(s.split(' ')[1]) > 2000).join(', ')`)
+	if late != "" {
+		t.Errorf("open more than 2 s after the network came back: %s", late)
+	}
+}
+
+// TestPageCostAddsUp: the cost of the last 30 s is split into parts that
+// add up to the bytes /api/stats counted over the same window, whose ends
+// are readings of /api/stats.
+func TestPageCostAddsUp(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	for i := range 5 {
+		publishHTTP(t, srv, fmt.Sprintf("cost %d", i))
+	}
+	tab.waitFor(t, "ids 1..5 once everywhere", everyIDOnce(0, 5), 10*time.Second)
+	before := srv.Stats(t)
+	tab.waitFor(t, "a window that ends after the test's reading", allPanels(
+		`Number(p.dataset.costTo) >= ({`+totals(before)+`})[p.dataset.transport]`), 10*time.Second)
+	sums := eval[map[string][]float64](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p =>
+		[p.dataset.transport, [Number(p.dataset.costFrom), Number(p.dataset.costTo), Number(p.dataset.costSum)]]))`)
+	after := srv.Stats(t)
+	for k, v := range sums {
+		from, to, sum := v[0], v[1], v[2]
+		if math.Abs(sum-(to-from)) > 0.5 {
+			t.Errorf("%s: the parts add up to %.1f B, the window's socket bytes are %.0f", k, sum, to-from)
+		}
+		if s := after.Transports[k]; to > float64(s.BytesIn+s.BytesOut) {
+			t.Errorf("%s: the window ends at %.0f B, more than /api/stats counted since (%d)", k, to, s.BytesIn+s.BytesOut)
+		}
+		if to <= from {
+			t.Errorf("%s: the window holds no bytes (%.0f to %.0f)", k, from, to)
+		}
+	}
+	if got := eval[string](t, tab, `document.querySelector('#panel-ws .cost-messages').textContent`); !strings.Contains(got, "B/msg") {
+		t.Errorf("the WebSocket's message bytes read %q, want bytes and bytes per message", got)
+	}
+}
+
+// totals is a JavaScript object literal body: each transport's bytes in
+// and out in s.
+func totals(s transports.Snapshot) string {
+	var parts []string
+	for k, v := range s.Transports {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, v.BytesIn+v.BytesOut))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TestPageInsideTheClients: each panel shows its client's own object, live:
+// the WebSocket's readyState, bufferedAmount and URL, its heartbeat and last
+// close; the EventSource's readyState, url, lastEventId and what its retry
+// would send; the polls' request in flight and its cursor. A WebSocket
+// publish goes up its own socket and its ack comes back down.
+func TestPageInsideTheClients(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	publishHTTP(t, srv, "one")
+	tab.waitFor(t, "id 1 everywhere", everyIDOnce(0, 1), 10*time.Second)
+	epoch := srv.Epoch(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	inside := func(transport, row string) string {
+		return `document.querySelector('#panel-` + transport + ` .in-` + row + `').textContent`
+	}
+	tab.waitFor(t, "the WebSocket's own figures", panelData("ws", "readyState")+` === '1' && `+
+		inside("ws", "readyState")+` === '1 OPEN' && `+panelData("ws", "bufferedAmount")+` === '0' && `+
+		inside("ws", "bufferedAmount")+` === '0 B not yet sent' && `+
+		inside("ws", "url")+`.startsWith('ws://`+host+`/api/ws?') && `+
+		inside("ws", "heartbeat")+`.startsWith('next ping in ') && `+inside("ws", "lastClose")+` === 'none'`, 5*time.Second)
+	tab.waitFor(t, "the EventSource's own figures", inside("sse", "readyState")+` === '1 OPEN' && `+
+		inside("sse", "url")+`.startsWith('http://`+host+`/api/sse?') && `+
+		inside("sse", "lastEventId")+` === '`+epoch+`:1' && `+
+		inside("sse", "sends")+` === 'Last-Event-ID: `+epoch+`:1' && `+inside("sse", "retryHint")+` === '2 s'`, 5*time.Second)
+	tab.waitFor(t, "the long poll's request in flight, with its cursor", inside("longpoll", "request")+`.startsWith('in flight for ') && `+
+		inside("longpoll", "request")+`.endsWith(' of 30 s') && `+inside("longpoll", "position")+` === 'since=1 epoch=`+epoch+`'`, 5*time.Second)
+
+	t.Run("a publish over the WebSocket, and its ack", func(t *testing.T) {
+		tab.do(t, 10*time.Second,
+			chromedp.SendKeys(chromedp.CSS(`#panel-ws .ws-publish input`), "up the socket"),
+			chromedp.Click(chromedp.CSS(`#panel-ws .ws-publish button`)))
+		tab.waitFor(t, "the ack, and the message in every panel", `document.querySelector('#panel-ws .ws-publish-status').dataset.ackId === '2' && `+
+			`document.querySelector('#panel-ws .ws-publish-status').textContent.startsWith('Acked on the same socket: id 2, ref r1') && `+
+			everyIDOnce(0, 2), 10*time.Second)
+	})
+
+	t.Run("the WebSocket's close and its one reconnect timer", func(t *testing.T) {
+		srv.Drop(t, "ws")
+		tab.waitFor(t, "the close shown with its meaning, open again", inside("ws", "lastClose")+`.startsWith('1006 (no reason): ') && `+
+			state("ws", "open", ""), 10*time.Second)
+	})
+}
+
+// TestPageServerAtItsLimit: at --max-clients the server refuses streams,
+// and each panel says that, not "the request failed": 503 for SSE and the
+// long poll, close code 1013 for the WebSocket.
+func TestPageServerAtItsLimit(t *testing.T) {
+	srv := startServer(t, func(c *transports.Config) { c.MaxClients = 1 })
+	srv.DialWS(t, "client=holds-the-one-slot")
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "SSE and the long poll refused with 503, the WebSocket with 1013", state("sse", "reconnecting", "busy")+` && `+
+		state("longpoll", "reconnecting", "busy")+` && `+
+		detail("sse")+` === 'the server is at its connection limit (HTTP 503)' && `+
+		detail("longpoll")+` === 'the server is at its connection limit (HTTP 503)' && `+
+		panelData("ws", "why")+` === 'close' && `+detail("ws")+`.startsWith('(close code 1013: ')`, 20*time.Second)
+}
+
+// TestPageLanguage: every English text has a Chinese one; a language switch
+// writes again what is already on the page (states, notices, statuses,
+// units, the charts' ticks), and the Chinese terms are the right ones.
+func TestPageLanguage(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	if missing := evalAsync[[]string](t, tab, `import('./i18n.js').then(m => m.untranslated('zh'))`); len(missing) > 0 {
+		t.Errorf("texts with no Chinese: %q", missing)
+	}
+	tab.publishFromForm(t, "before the switch")
+	tab.waitFor(t, "id 1 everywhere, the status said", everyIDOnce(0, 1)+` && document.getElementById('publish-status').textContent === 'Sent as id 1.'`, 10*time.Second)
+	tab.waitFor(t, "the English state of the short poll", `document.querySelector('#panel-poll .state-word').textContent === 'idle between polls'`, 5*time.Second)
+	tab.setLang(t, "zh")
+	checks := map[string]string{
+		"the short poll's state, not 已连接":   `document.querySelector('#panel-poll .state-word').textContent === '空闲（两次轮询之间）'`,
+		"the screen reader's state line":    `document.querySelector('#panel-ws .state-live').textContent === 'WebSocket：已连接' || document.querySelector('#panel-ws .state-live').textContent === 'WebSocket: 已连接'`,
+		"the publish status":                `document.getElementById('publish-status').textContent === '已发送，编号 1。'`,
+		"a latency's unit":                  `document.querySelector('#panel-ws .messages .lat').textContent.endsWith('毫秒')`,
+		"p50 and p99":                       `document.querySelector('#panel-ws [data-i18n="p50"]').textContent === '中位数'`,
+		"the chart's latency ticks to 30 s": `document.querySelector('#panel-ws .chart').dataset.yTicks.split('|').at(-1) === '30 秒' && document.querySelector('#panel-ws .chart').dataset.yTicks.includes('毫秒')`,
+		"the chart's time ticks":            `document.querySelector('#panel-ws .chart').dataset.xTicks === '−60 秒|−45 秒|−30 秒|−15 秒|现在'`,
+		"服务器发送事件, MDN's term":               `document.querySelector('#panel-sse .name').textContent === '服务器发送事件（SSE）'`,
+		"不发送关闭帧":                            `document.getElementById('cut-help').textContent.includes('不发送关闭帧')`,
+		"no 线上字节数, 不发告别帧, 服务器推送事件, 界定": `!['线上字节数', '不发告别帧', '服务器推送事件', '界定'].some(w => document.body.textContent.includes(w))`,
+	}
+	for what, cond := range checks {
+		tab.waitFor(t, what, cond, 5*time.Second)
+	}
+	if got := evalAsync[string](t, tab, `import('./i18n.js').then(m => (m.setLang('zh'), m.t('why.slot')))`); strings.HasPrefix(got, "等待") {
+		t.Errorf("why.slot in Chinese = %q: after 等待中 it says waiting twice", got)
+	}
+	tab.setLang(t, "en")
+	tab.waitFor(t, "English again, written again", `document.getElementById('publish-status').textContent === 'Sent as id 1.' && `+
+		`document.querySelector('#panel-ws .messages .lat').textContent.endsWith(' ms') && `+
+		`document.querySelector('#panel-ws .chart').dataset.xTicks.endsWith('|now')`, 5*time.Second)
+}
+
+// evalAsync returns the value of a JavaScript expression that is a promise.
+func evalAsync[T any](t *testing.T, b *browserTab, expression string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expression, err)
+	}
+	return v
+}
+
+// setLang switches the page's language with its control.
+func (b *browserTab) setLang(t *testing.T, lang string) {
+	t.Helper()
+	b.do(t, 5*time.Second,
+		chromedp.SetValue(chromedp.ID("lang"), lang),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('lang').dispatchEvent(new Event('change'))`))
+}
+
+// TestPageChart: the latency chart has a time axis and a scale labelled to
+// its top, 30 s; p50 and p99 are lines across; and dots shrink as they
+// crowd (a minute at 20 msg/s is 1,200 of them).
+func TestPageChart(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	publishHTTP(t, srv, "a dot")
+	tab.waitFor(t, "the quantile lines drawn", `document.querySelector('#panel-ws .chart').dataset.lines === 'p50|p99'`, 10*time.Second)
+	c := eval[map[string]string](t, tab, `({...document.querySelector('#panel-ws .chart').dataset})`)
+	if c["xTicks"] != "−60 s|−45 s|−30 s|−15 s|now" {
+		t.Errorf("time ticks %q", c["xTicks"])
+	}
+	if y := strings.Split(c["yTicks"], "|"); y[0] != "1 ms" || y[len(y)-1] != "30 s" {
+		t.Errorf("latency ticks %q, want 1 ms up to the top of the scale, 30 s", c["yTicks"])
+	}
+	if c["dot"] != "2.5" {
+		t.Errorf("one message drawn with a dot of %s px, want 2.5", c["dot"])
+	}
+	crowded := evalAsync[string](t, tab, `import('./chart.js').then(({ draw }) => {
+		const c = document.createElement('canvas');
+		c.style.cssText = 'width: 300px; height: 150px';
+		document.body.append(c);
+		const now = performance.now();
+		draw(c, Array.from({ length: 1200 }, (_, i) => ({ at: now - i * 50, ms: 2 })), now, 'red', { label: String, ago: String });
+		c.remove();
+		return c.dataset.dot;
+	})`)
+	if crowded != "1" {
+		t.Errorf("1,200 dots in a minute drawn %s px wide, want 1 (not merged into a blob)", crowded)
+	}
+}
+
+// TestPageContrast computes, in both colour schemes, the contrast of each
+// transport's colour against its panel, and of the input borders against
+// what they sit on: at least 3:1 (WCAG 1.4.11, non-text contrast).
+func TestPageContrast(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	for _, scheme := range []string{"light", "dark"} {
+		tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+			return err
+		}))
+		tab.waitFor(t, scheme+" scheme", `matchMedia('(prefers-color-scheme: `+scheme+`)').matches`, 5*time.Second)
+		pairs := eval[[][]string](t, tab, `(() => {
+			const css = (el, p) => getComputedStyle(el).getPropertyValue(p).trim();
+			const probe = document.createElement('div');
+			document.body.append(probe);
+			const rgb = color => { probe.style.color = color; return getComputedStyle(probe).color; };
+			const out = [...document.querySelectorAll('.panel')].map(p =>
+				[p.id + ' colour', rgb(css(p, '--accent')), getComputedStyle(p).backgroundColor]);
+			for (const id of ['name', 'text', 'poll-interval', 'lang'])
+				out.push([id + ' border', getComputedStyle(document.getElementById(id)).borderTopColor,
+					getComputedStyle(document.querySelector('.controls')).backgroundColor]);
+			out.push(['input border on the page', getComputedStyle(document.getElementById('name')).borderTopColor, getComputedStyle(document.documentElement).backgroundColor]);
+			probe.remove();
+			return out;
+		})()`)
+		for _, p := range pairs {
+			r := contrast(t, p[1], p[2])
+			t.Logf("%s: %s %s on %s: %.2f:1", scheme, p[0], p[1], p[2], r)
+			if r < 3 {
+				t.Errorf("%s: %s %s on %s is %.2f:1, want at least 3:1", scheme, p[0], p[1], p[2], r)
+			}
+		}
+		if scheme == "dark" && os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" {
+			tab.docScreenshot(t, "screenshot-dark.png")
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two CSS rgb() colours.
+func contrast(t *testing.T, a, b string) float64 {
+	t.Helper()
+	lum := func(c string) float64 {
+		var r, g, bl float64
+		if _, err := fmt.Sscanf(strings.ReplaceAll(c, ",", " "), "rgb(%f %f %f)", &r, &g, &bl); err != nil {
+			t.Fatalf("colour %q: %v", c, err)
+		}
+		lin := func(v float64) float64 {
+			v /= 255
+			if v <= 0.04045 {
+				return v / 12.92
+			}
+			return math.Pow((v+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+// TestPageNarrow: at 390 px the comparison table is wider than the screen,
+// and the page says it scrolls; at 1440 px it fits, and says nothing.
+func TestPageNarrow(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	hint := `document.getElementById('compare-scroll')`
+	tab.waitFor(t, "no hint at 1440 px", hint+`.hidden`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844))
+	tab.waitFor(t, "the scroll hint at 390 px", `!`+hint+`.hidden && `+hint+`.textContent.includes('scroll') && `+
+		`document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth`, 5*time.Second)
+	if os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" {
+		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+		tab.docScreenshot(t, "screenshot-390.png")
+	}
+}
+
+// docScreenshot saves the whole page as public/doc/name, for the README:
+// FOURWAY_DOC_SCREENSHOTS=1 go test -run Page ./public
+func (b *browserTab) docScreenshot(t *testing.T, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile("doc/"+name, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
