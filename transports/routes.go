@@ -19,6 +19,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(s.countRequests)
 	e.Use(s.guard) // guard.go: Host, page headers, body and write deadlines
+	e.Use(s.inspectRequests)
 
 	e.POST("/api/messages", s.handlePublish, s.sameOrigin) // publish.go
 
@@ -29,6 +30,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
+	e.GET("/api/inspect", s.handleInspect, s.requireAdmin) // inspect.go: the last exchanges, as they crossed the socket
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
 	e.Match(getHead, "/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 
