@@ -10,6 +10,7 @@ import { WSClient, clientID } from './ws.js';
 import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
+import { renderExchange } from './inspect.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
 // for light and one for dark mode, each at least 3:1 against the panel.
@@ -576,6 +577,45 @@ function retranslate() {
 }
 
 // ---------------------------------------------------------------------------
+// The wire inspector: while a panel's "bytes on the wire" is open, the page
+// asks GET /api/inspect every INSPECT_MS (which keeps the server recording)
+// and shows that transport's newest exchange; the WebSocket's is this
+// page's own connection (?client=). Closed, nothing is asked and the server
+// stops recording after its lease.
+const INSPECT_MS = 2_000;
+let inspected = null; // the last answer
+
+async function watchWire() {
+  for (;;) {
+    const open = panels.filter(p => p.field('wire').open);
+    if (open.length) {
+      try {
+        inspected = await request(`api/inspect?client=${encodeURIComponent(clientID)}`, { timeout: 5_000 });
+        for (const p of open) renderWire(p);
+      } catch (err) {
+        for (const p of open) say(p.field('wire-note'), 'wire.failed', { error: err.message });
+      }
+    }
+    await sleep(INSPECT_MS);
+  }
+}
+
+function renderWire(p) {
+  // A poll's newest exchange may be one still held at the server, with no
+  // answer yet: show the newest that has one.
+  const list = inspected?.transports[p.key] ?? [];
+  const x = list.findLast(e => e.response.bytes > 0) ?? list.at(-1);
+  const note = p.field('wire-note');
+  if (!x) {
+    say(note, p.key === 'poll' || p.key === 'longpoll' ? 'wire.waitingPoll' : 'wire.waitingStream');
+    p.field('wire-box').replaceChildren();
+    return;
+  }
+  say(note, 'wire.shown', { id: x.id, at: new Date(x.started).toLocaleTimeString() });
+  renderExchange(p.field('wire-box'), x, t);
+}
+
+// ---------------------------------------------------------------------------
 // The page.
 
 const panels = TRANSPORTS.map(tr => new Panel(tr));
@@ -848,6 +888,7 @@ function applyControls() {
 function renderAll() {
   const now = pageNow();
   retranslate();
+  if (inspected) for (const p of panels) if (p.field('wire').open) renderWire(p);
   for (const p of panels) {
     p.el.querySelector('.cut')?.setAttribute('aria-label', t('cutLabel', { name: t(p.key) }));
     p.renderLive();
@@ -892,3 +933,5 @@ document.addEventListener('visibilitychange', lendHeldConnections);
 
 start();
 pollStats();
+watchWire();
+for (const p of panels) p.field('wire').addEventListener('toggle', () => { if (p.field('wire').open && inspected) renderWire(p); });

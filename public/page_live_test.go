@@ -8,6 +8,7 @@ package public_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -357,11 +358,81 @@ func (b *browserTab) docScreenshot(t *testing.T, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
 	if err := os.WriteFile("doc/"+name, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPageWireInspector: a panel's "bytes on the wire" shows what GET
+// /api/inspect recorded for that transport, byte for byte: the WebSocket's
+// upgrade and its frames with their header bytes, a poll's request and
+// answer, the SSE stream's chunks; and its parts add up to the exchange.
+func TestPageWireInspector(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.panel .wire').forEach(d => d.open = true)`))
+	tab.waitFor(t, "the streams waiting for their next connection", `document.querySelector('#panel-ws .wire-note').textContent.includes('Cut it')`, 10*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-all")))
+	tab.waitFor(t, "all open again, the streams reconnected", allPanels(`p.dataset.state === 'open'`)+` && `+
+		panelData("ws", "reconnects")+` >= 1 && `+panelData("sse", "reconnects")+` >= 1`, 15*time.Second)
+	publishHTTP(t, srv, "seen on the wire")
+	tab.waitFor(t, "id 1 everywhere", everyIDOnce(0, 1), 10*time.Second)
+
+	client := eval[string](t, tab, panelData("ws", "client"))
+	var in inspected
+	tab.waitFor(t, "the message's frame in the WebSocket's view", `[...document.querySelectorAll('#panel-ws .wire-frames-out tr')].some(tr => tr.textContent.includes('seen on the wire'))`, 10*time.Second)
+	code, body, _ := srv.Get(t, "/api/inspect?client="+client)
+	if code != 200 || json.Unmarshal([]byte(body), &in) != nil {
+		t.Fatalf("GET /api/inspect: %d %s", code, body)
+	}
+	ws := in.Transports["ws"][len(in.Transports["ws"])-1]
+	var frame inspectedFrame
+	for _, f := range ws.Frames.Out {
+		if strings.Contains(f.Payload, "seen on the wire") {
+			frame = f
+		}
+	}
+	if frame.Header == "" || frame.Header[:2] != "81" {
+		t.Fatalf("the message's frame as recorded: %+v", frame)
+	}
+	tab.waitFor(t, "its header bytes, and the upgrade's byte counts, as recorded", fmt.Sprintf(`
+		[...document.querySelectorAll('#panel-ws .wire-frames-out tr')].some(tr => tr.dataset.header === %q) &&
+		document.querySelector('#panel-ws .wire-request').dataset.bytes === '%d' &&
+		document.querySelector('#panel-ws .wire-response').textContent.startsWith('HTTP/1.1 101 Switching Protocols\\r\\n')`,
+		frame.Header, ws.Request.Bytes), 10*time.Second)
+	tab.waitFor(t, "the poll's request and answer, and its parts adding up", `(() => {
+		const box = document.querySelector('#panel-poll .wire-box');
+		const parts = [...box.querySelectorAll('.wire-parts dd:not(.part-total)')].reduce((n, dd) => n + Number(dd.textContent.replace(/[^0-9]/g, '')), 0);
+		return box.querySelector('.wire-request')?.textContent.startsWith('GET /api/poll?since=') &&
+			box.querySelector('.wire-body')?.textContent.startsWith('{"epoch":') &&
+			parts === Number(box.dataset.total) &&
+			Number(box.dataset.total) === Number(box.querySelector('.wire-request').dataset.bytes) +
+				Number(box.querySelector('.wire-response').dataset.bytes) + Number(box.querySelector('.wire-body').dataset.bytes);
+	})()`, 10*time.Second)
+	tab.waitFor(t, "the SSE chunks with their size lines", `[...document.querySelectorAll('#panel-sse .wire-chunks li')].some(li =>
+		li.textContent.includes('seen on the wire') && li.querySelector('.frame').textContent === Number(li.dataset.bytes).toString(16) + '\\r\\n')`, 10*time.Second)
+}
+
+// inspected is the part of GET /api/inspect that the page test reads.
+type inspected struct {
+	Transports map[string][]struct {
+		Request struct {
+			Bytes int64 `json:"bytes"`
+		} `json:"request"`
+		Frames *struct {
+			Out []inspectedFrame `json:"out"`
+		} `json:"frames"`
+	} `json:"transports"`
+}
+
+type inspectedFrame struct {
+	Header  string `json:"header"`
+	Payload string `json:"payload"`
 }
