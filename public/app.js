@@ -142,6 +142,8 @@ class Panel {
     this.sizes = [];         // {at, bytes, framing} of each message received, for the cost window
     this.answers = [];       // {at, framing} of each poll answer received
     this.openedAt = null;    // performance.now() of the last open
+    this.tickerAt = [];      // performance.now() of each ticker message, over the cost window
+    this.countingSince = performance.now(); // of the counters: the page's start or the last reset
     this.client = null;      // made once the server's settings are known
     this.buildInside();
     if (key === 'ws') this.buildWSPublish();
@@ -176,7 +178,26 @@ class Panel {
     this.points.push({ at: received, ms: latency });
     while (this.points.length && received - this.points[0].at > WINDOW_MS) this.points.shift();
 
+    if (m.data?.user === 'ticker') {
+      this.tickerAt.push(performance.now());
+      while (performance.now() - this.tickerAt[0] > COST_MS) this.tickerAt.shift();
+    }
     this.show(messageItem(m, latency));
+    this.dirty = true;
+  }
+
+  // resetCounters starts this tab's counters, latencies and lists over; the
+  // position and the gap check go on from the last id.
+  resetCounters() {
+    for (const k of Object.keys(this.counts)) this.counts[k] = 0;
+    this.missed = 0;
+    this.latencies = [];
+    this.points = [];
+    this.sizes = [];
+    this.answers = [];
+    this.tickerAt = [];
+    this.countingSince = performance.now();
+    this.field('messages').replaceChildren();
     this.dirty = true;
   }
 
@@ -838,6 +859,8 @@ function wireControls() {
     }, 1000 / Number(rate.value));
   });
 
+  wireTeacherControls();
+
   $('#poll-interval').addEventListener('change', applyControls);
   $('#lp-timeout').addEventListener('change', applyControls);
 
@@ -870,6 +893,58 @@ function wireControls() {
   const hint = () => { $('#compare-scroll').hidden = scroller.scrollWidth <= scroller.clientWidth + 1; };
   new ResizeObserver(hint).observe(scroller);
   scroller.addEventListener('scroll', () => scroller.classList.toggle('scrolled', scroller.scrollLeft > 0));
+}
+
+// wireTeacherControls: the built-in ticker (POST /api/ticker, 0 for a quiet
+// feed), a reset of this tab's counters, a pause of all four clients (each
+// resumes from its cursor), and large type for a projector.
+function wireTeacherControls() {
+  const status = $('#teach-status');
+  $('#ticker-set').addEventListener('click', async () => {
+    const s = Number($('#ticker-every').value);
+    if (!(s >= 0)) return say(status, 'tickerBad');
+    try {
+      const r = await request(`api/ticker?every=${s === 0 ? '0' : `${Math.round(s * 1000)}ms`}`, { method: 'POST' });
+      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every });
+    } catch (err) {
+      say(status, 'tickerFailed', { error: err.message });
+    }
+  });
+  $('#reset-counters').addEventListener('click', () => {
+    for (const p of panels) p.resetCounters();
+    statsSamples.splice(0, statsSamples.length - 1); // the cost window starts again from the last reading
+    say(status, 'countersReset');
+  });
+  const pause = $('#pause');
+  pause.addEventListener('click', () => {
+    const paused = pause.getAttribute('aria-pressed') !== 'true';
+    pause.setAttribute('aria-pressed', String(paused));
+    pause.dataset.i18n = paused ? 'resume' : 'pause';
+    pause.textContent = t(pause.dataset.i18n);
+    for (const p of panels) {
+      if (!p.client) continue;
+      if (paused) p.client.stop('paused');
+      else p.client.start(p.client.cursor, p.client.epoch);
+    }
+  });
+  const present = $('#present');
+  present.addEventListener('click', () => {
+    const on = present.getAttribute('aria-pressed') !== 'true';
+    present.setAttribute('aria-pressed', String(on));
+    if (on) document.documentElement.dataset.present = '';
+    else delete document.documentElement.dataset.present;
+  });
+}
+
+// renderTickerSeen says how many of the built-in ticker's messages this
+// tab saw per second over the cost window (the server does not say its
+// period): measured, whatever --ticker or the control set.
+function renderTickerSeen() {
+  const ws = byKey.ws;
+  const now = performance.now();
+  const seen = ws.tickerAt.filter(at => now - at <= COST_MS).length;
+  const span = Math.min(COST_MS, now - ws.countingSince) / 1000;
+  $('#ticker-seen').textContent = t('tickerSeen', { n: seen, rate: span > 0 ? (seen / span).toFixed(2) : '–', s: Math.round(span) });
 }
 
 // applyControls hands the interval and timeout controls to the clients
@@ -926,6 +1001,7 @@ setInterval(() => {
   renderClock();
   renderOffline();
   renderConfigNote();
+  renderTickerSeen();
 }, 250);
 setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
 setInterval(lendHeldConnections, 2_000);

@@ -8,7 +8,8 @@
 //                                // sequence); null, null: from now, unchecked
 //   client.stop(why);            // 'stopped' (the default): closed until the
 //                                // next start; 'hidden': a held connection lent
-//                                // to another tab (state waiting)
+//                                // to another tab; 'paused': the page's pause
+//                                // (both: state waiting)
 //   client.cursor, client.epoch  // the position now, kept from what arrived:
 //                                // start(client.cursor, client.epoch) resumes
 //
@@ -25,7 +26,8 @@
 //                                   next poll; long poll: {held}, the hold
 //                                   asked for (s); WebSocket: {heartbeat} (ms)
 //                   'waiting'       {why}: 'slot' (no free held connection,
-//                                   see network.js) or 'hidden' (lent)
+//                                   see network.js), 'hidden' (lent) or
+//                                   'paused'
 //                   'reconnecting'  {at, why}: the next attempt at page clock
 //                                   at (ms); why is 'offline', 'error'
 //                                   ({status} when the server answered with
@@ -91,7 +93,7 @@ export class Client {
 
   stop(why = 'stopped') {
     this.#session?.abort();
-    this.onstate(why === 'hidden' ? { name: 'waiting', why } : { name: 'closed' });
+    this.onstate(why === 'hidden' || why === 'paused' ? { name: 'waiting', why } : { name: 'closed' });
   }
 
   // stopped tells whether the client is between a stop() and a start().

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"fourway/transports"
+	"fourway/transports/transportstest"
 )
 
 // panelData is the JavaScript text of one data-* attribute of a panel.
@@ -435,4 +436,75 @@ type inspected struct {
 type inspectedFrame struct {
 	Header  string `json:"header"`
 	Payload string `json:"payload"`
+}
+
+// TestPageTeacherControls: the built-in ticker set from the page (and to 0,
+// a quiet feed), this tab's counters reset, every client paused and resumed
+// from its cursor, and large type.
+func TestPageTeacherControls(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	setTicker := func(seconds string) {
+		tab.do(t, 5*time.Second,
+			chromedp.SetValue(chromedp.ID("ticker-every"), seconds),
+			chromedp.Click(chromedp.ID("ticker-set")))
+	}
+	status := `document.getElementById('teach-status').textContent`
+
+	t.Run("the ticker every 20 ms, then 0", func(t *testing.T) {
+		setTicker("0.02")
+		tab.waitFor(t, "the server's answer, and ticks in every panel", status+` === "The server's ticker now publishes every 20ms." && `+
+			allPanels(`[...p.querySelectorAll('.messages .user')].some(e => e.textContent === 'ticker:')`)+` &&
+			/: [1-9][0-9]* in the last/.test(document.getElementById('ticker-seen').textContent)`, 10*time.Second)
+		setTicker("0")
+		tab.waitFor(t, "the ticker stopped", status+` === "The server's ticker is stopped: a quiet feed."`, 5*time.Second)
+		first := srv.Publish(t, `"first marker"`)
+		tab.waitFor(t, "the first marker in the WebSocket panel", fmt.Sprintf(`Number(%s) >= %d`, panelData("ws", "lastId"), first), 10*time.Second)
+		if second := srv.Publish(t, `"second marker"`); second != first+1 {
+			t.Errorf("ids %d and %d: the ticker published %d in between, after it was set to 0", first, second, second-first-1)
+		}
+		tab.waitFor(t, "every id once in every panel", allPanels(fmt.Sprintf(`p.dataset.lastId === '%d' && p.dataset.gaps === '0' && p.dataset.dups === '0'`, first+1)), 10*time.Second)
+	})
+
+	t.Run("reset counters", func(t *testing.T) {
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("reset-counters")))
+		tab.waitFor(t, "every tab counter at 0, the lists empty", allPanels(`p.dataset.received === '0' && p.dataset.reconnects === '0' &&
+			Number(p.querySelector('.tab-requests').textContent) <= (p.dataset.transport === 'poll' ? 1 : 0)`)+` &&
+			document.querySelectorAll('.messages li').length === 0`, 5*time.Second)
+		last := srv.Publish(t, `"after the reset"`)
+		tab.waitFor(t, "one message counted again, no gap", allPanels(fmt.Sprintf(`p.dataset.received === '1' && p.dataset.lastId === '%d' && p.dataset.gaps === '0'`, last)), 10*time.Second)
+	})
+
+	t.Run("pause, then resume from every cursor", func(t *testing.T) {
+		before := eval[int](t, tab, `Number(`+panelData("ws", "received")+`)`)
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("pause")))
+		tab.waitFor(t, "every panel paused", allPanels(`p.dataset.state === 'waiting' && p.dataset.why === 'paused'`)+` &&
+			document.getElementById('pause').textContent === 'Resume'`, 5*time.Second)
+		transportstest.Await(t, "no stream of the page at the server", func() bool {
+			s := srv.Stats(t).Transports
+			return s["ws"].Clients == 0 && s["sse"].Clients == 0 && s["longpoll"].Clients == 0
+		})
+		var last uint64
+		for i := range 3 {
+			last = srv.Publish(t, fmt.Sprintf(`"while paused %d"`, i))
+		}
+		if got := eval[int](t, tab, `Number(`+panelData("ws", "received")+`)`); got != before {
+			t.Errorf("the paused WebSocket panel received %d messages", got-before)
+		}
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("pause")))
+		tab.waitFor(t, "the three in every panel once, after the resume", allPanels(fmt.Sprintf(
+			`p.dataset.state === 'open' && p.dataset.lastId === '%d' && p.dataset.received === '%d' && p.dataset.gaps === '0' && p.dataset.dups === '0'`,
+			last, before+3)), 15*time.Second)
+	})
+
+	t.Run("presentation mode", func(t *testing.T) {
+		normal := eval[string](t, tab, `getComputedStyle(document.documentElement).fontSize`)
+		tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("present")))
+		if got := eval[string](t, tab, `getComputedStyle(document.documentElement).fontSize`); got != "21px" || normal != "15px" {
+			t.Errorf("type %s, then %s in presentation mode; want 15px, then 21px", normal, got)
+		}
+	})
 }
