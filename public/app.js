@@ -11,6 +11,7 @@ import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
+import { figures, verdict, KEYS } from './verdict.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
 // for light and one for dark mode, each at least 3:1 against the panel.
@@ -598,6 +599,81 @@ function retranslate() {
 }
 
 // ---------------------------------------------------------------------------
+// The verdict: the reader's answers, the live figures (or the bench's, until
+// the page has its own) and verdict.js's rules.
+let bench = null; // the bench's last report, bench-report.json
+
+function benchRow(key) {
+  return bench?.results.find(r => r.target === 'fourway' && r.transport === key) ?? null;
+}
+
+function perTransport() {
+  const per = {};
+  for (const k of KEYS) {
+    const p = byKey[k], row = benchRow(k);
+    const live = p.cost && p.cost.messages > 0;
+    const perRequest = live && p.cost.requests > 0 ? (p.cost.total - p.cost.parts.messages) / p.cost.requests
+      : row && row.wire.requests_per_msg > 0 ? row.wire.overhead_per_msg / row.wire.requests_per_msg : null;
+    per[k] = {
+      overhead: live ? p.overhead : row?.wire.overhead_per_msg ?? null,
+      perRequest,
+      p50: p.p50 ?? row?.latency_ms.p50 ?? null,
+      source: live ? 'live' : row ? 'bench' : null,
+    };
+  }
+  return per;
+}
+
+function renderVerdict() {
+  if (!config) return;
+  const q = {
+    direction: $('#v-direction').value,
+    rate: Math.max(0, Number($('#v-rate').value) || 0),
+    clients: Math.max(1, Math.round(Number($('#v-clients').value) || 1)),
+    proxy: $('#v-proxy').checked, http2: $('#v-http2').checked, battery: $('#v-battery').checked,
+  };
+  const fig = figures(q, perTransport(), {
+    interval: byKey.poll.client?.interval / 1000 || 3, keepalive: config.sse.keepalive_ms / 1000,
+    heartbeat: config.ws.heartbeat_ms / 1000, hold: byKey.longpoll.client?.timeout ?? timeouts(config).default,
+  });
+  const v = verdict(q, fig);
+  const pick = $('#verdict-pick');
+  pick.dataset.pick = v.pick;
+  pick.dataset.fallback = v.fallback ?? '';
+  const text = v.fallback ? t('v.pickFallback', { pick: t(v.pick), fallback: t(v.fallback) }) : t('v.pick', { pick: t(v.pick) });
+  if (pick.textContent !== text) pick.textContent = text;
+  const list = $('#verdict-reasons');
+  list.replaceChildren(...v.reasons.map(r => {
+    const li = document.createElement('li');
+    li.dataset.reason = r.key;
+    li.textContent = t(r.key, r.params);
+    return li;
+  }));
+  const body = $('#verdict-table tbody');
+  body.replaceChildren(...KEYS.map(k => {
+    const f = fig[k], tr = document.createElement('tr');
+    tr.dataset.transport = k;
+    const per = perTransport()[k];
+    const cells = [
+      t(k),
+      per.overhead === null ? '–' : t('v.overhead', { b: (k === 'poll' || k === 'longpoll' ? per.perRequest ?? 0 : per.overhead).toFixed(1), per: t(k === 'poll' || k === 'longpoll' ? 'v.perRequest' : 'v.perMessage'), source: t(`v.source.${per.source}`) }),
+      f.requests.toFixed(f.requests < 10 ? 1 : 0),
+      f.wakeups.toFixed(f.wakeups < 10 ? 1 : 0),
+      f.mbps.toFixed(3),
+      ms(f.p50),
+    ];
+    for (const [i, c] of cells.entries()) {
+      const td = document.createElement(i === 0 ? 'th' : 'td');
+      if (i === 0) td.scope = 'row';
+      td.textContent = c;
+      if (i === 3) td.className = 'wakeups';
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+// ---------------------------------------------------------------------------
 // The wire inspector: while a panel's "bytes on the wire" is open, the page
 // asks GET /api/inspect every INSPECT_MS (which keeps the server recording)
 // and shows that transport's newest exchange; the WebSocket's is this
@@ -1010,4 +1086,8 @@ document.addEventListener('visibilitychange', lendHeldConnections);
 start();
 pollStats();
 watchWire();
+request('bench-report.json').then(r => { bench = r; renderVerdict(); }, () => {});
+$('#verdict-form').addEventListener('input', renderVerdict);
+$('#verdict-form').addEventListener('submit', e => e.preventDefault());
+setInterval(renderVerdict, 1_000); // the live figures move
 for (const p of panels) p.field('wire').addEventListener('toggle', () => { if (p.field('wire').open && inspected) renderWire(p); });

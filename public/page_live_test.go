@@ -508,3 +508,54 @@ func TestPageTeacherControls(t *testing.T) {
 		}
 	})
 }
+
+// TestPageVerdict: the guide answers two readers, with the numbers behind
+// each answer: a two-way feed gets WebSocket; a one-way feed behind a proxy,
+// on a phone, gets SSE with long polling as the fallback, and the radio
+// wake-ups of a short poll every 3 s: 20 a minute.
+func TestPageVerdict(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	ask := func(direction, rate, clients string, proxy, http2, battery bool) {
+		tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`{
+			const v = id => document.getElementById(id);
+			v('v-direction').value = %q; v('v-rate').value = %q; v('v-clients').value = %q;
+			v('v-proxy').checked = %t; v('v-http2').checked = %t; v('v-battery').checked = %t;
+			v('verdict-form').dispatchEvent(new Event('input'));
+		}`, direction, rate, clients, proxy, http2, battery)))
+	}
+	pick := `document.getElementById('verdict-pick')`
+	reasons := `[...document.querySelectorAll('#verdict-reasons li')].map(li => li.dataset.reason).join(',')`
+
+	ask("both", "10", "1000", false, false, false)
+	tab.waitFor(t, "WebSocket for a two-way feed", pick+`.dataset.pick === 'ws' && `+pick+`.dataset.fallback === '' && `+
+		pick+`.textContent === 'Pick WebSocket.' && `+reasons+` === 'v.both'`, 5*time.Second)
+
+	ask("down", "1", "100", true, false, true)
+	tab.waitFor(t, "SSE with long polling behind a proxy, and the wake-ups", pick+`.dataset.pick === 'sse' && `+
+		pick+`.textContent === 'Pick Server-Sent Events, with Long polling as the fallback.' && `+
+		reasons+` === 'v.oneWay,v.proxySSE,v.sixConn,v.battery' &&
+		document.querySelector('#verdict-table tr[data-transport="poll"] .wakeups').textContent === '20' &&
+		document.querySelector('#verdict-reasons [data-reason="v.battery"]').textContent.includes('wakes it 20 times a minute')`, 5*time.Second)
+	if got := eval[string](t, tab, `document.querySelector('#verdict-table tr[data-transport="ws"] td').textContent`); !strings.Contains(got, "(live)") && !strings.Contains(got, "(bench)") {
+		t.Errorf("the WebSocket's overhead reads %q: want its source, live or the bench", got)
+	}
+}
+
+// TestPageBenchReportIsTheBenchs: the report the guide quotes is the
+// bench's last one, byte for byte.
+func TestPageBenchReportIsTheBenchs(t *testing.T) {
+	page, err := os.ReadFile("bench-report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench, err := os.ReadFile("../bench/results/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(page) != string(bench) {
+		t.Error("public/bench-report.json differs from bench/results/report.json: cp bench/results/report.json public/bench-report.json")
+	}
+}
