@@ -12,6 +12,7 @@ import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
 import { figures, verdict, KEYS } from './verdict.js';
+import { AutoClient, autoClientID } from './auto.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
 // for light and one for dark mode, each at least 3:1 against the panel.
@@ -117,7 +118,14 @@ class Panel {
     this.field('name').dataset.i18n = key;
     for (const dd of this.el.querySelectorAll('[data-part]')) dd.dataset.i18n = `explain.${key}.${dd.dataset.part}`;
     const button = this.field('cut');
-    if (cut) {
+    if (key === 'auto') { // no cut: a switch that makes the server refuse its upgrades
+      button.id = 'block-ws';
+      button.dataset.i18n = 'blockWS';
+      button.setAttribute('aria-pressed', 'false');
+      button.classList.remove('cut');
+      button.classList.add('block');
+      for (const part of ['cost', 'server', 'wire']) this.field(part).hidden = true; // the server counts no "auto": its engines are counted as themselves
+    } else if (cut) {
       button.dataset.transport = cut;
       button.id = `cut-${key}`;
       button.setAttribute('aria-describedby', 'cut-help');
@@ -221,6 +229,8 @@ class Panel {
         this.counts.reconnects++;
         this.show(noteItem('resent', { s: (n.held / 1000).toFixed(1), cursor: n.cursor ?? '–', epoch: n.epoch ?? '–' }));
         break;
+      case 'upgraded': this.show(noteItem('upgraded')); break;
+      case 'fellBack': this.show(noteItem('fellBack', { code: n.code ?? '–' })); break;
       case 'answer':
         this.answers.push({ at: performance.now(), framing: n.framing });
         while (performance.now() - this.answers[0].at > COST_MS && this.answers.length > 1) this.answers.shift();
@@ -280,6 +290,7 @@ class Panel {
   detail(s, secs) {
     switch (s.name) {
       case 'open':
+        if (this.key === 'auto') return t(`detail.auto.${s.engine}`);
         if (this.key === 'poll') return t('detail.poll', { s: secs(s.next) });
         if (this.key === 'longpoll') return t('detail.longpoll', { s: s.held });
         if (this.key === 'ws') return t('detail.ws', { s: Math.round(s.heartbeat / 1000) });
@@ -309,6 +320,7 @@ class Panel {
       longpoll: ['request', 'position', 'retry'],
       sse: ['readyState', 'url', 'lastEventId', 'retryHint', 'sends', 'retry'],
       ws: ['readyState', 'bufferedAmount', 'url', 'heartbeat', 'lastClose', 'retry'],
+      auto: ['engine', 'upgrade', 'position'],
     }[this.key];
     const dl = this.field('inside-rows');
     this.inside = {};
@@ -331,6 +343,17 @@ class Panel {
     const set = (row, text) => { if (this.inside[row].textContent !== text) this.inside[row].textContent = text; };
     const inS = at => Math.max(0, (at - performance.now()) / 1000).toFixed(1);
     const agoS = at => Math.max(0, (performance.now() - at) / 1000).toFixed(1);
+    if (this.key === 'auto') {
+      d.engine = c.engine ?? '';
+      d.upgrade = c.upgrade.state;
+      const ws = c.webSocket.socket;
+      set('engine', c.engine === 'ws' ? t('in.engine.ws', { url: ws?.url ?? '–' }) : c.engine === 'longpoll' ? t('in.engine.longpoll') : t('in.none'));
+      set('upgrade', t(`in.upgrade.${c.upgrade.state}`, {
+        s: c.upgrade.at ? Math.max(0, (c.upgrade.at - Date.now()) / 1000).toFixed(1) : '', code: c.upgrade.code ?? '–',
+      }));
+      set('position', t('in.position', { cursor: c.cursor ?? '–', epoch: c.epoch ?? '–' }));
+      return;
+    }
     set('retry', c.retryAt === null ? t('in.none') : t('in.retryIn', { s: Math.max(0, (c.retryAt - Date.now()) / 1000).toFixed(1) }));
     d.retryAt = c.retryAt ?? '';
     switch (this.key) {
@@ -717,6 +740,10 @@ function renderWire(p) {
 
 const panels = TRANSPORTS.map(tr => new Panel(tr));
 const byKey = Object.fromEntries(panels.map(p => [p.key, p]));
+// The fifth panel, "auto": long polling upgraded to WebSocket. It is not one
+// of the four the server counts, so it is kept apart from panels.
+const autoPanel = new Panel({ key: 'auto', Client: AutoClient, cut: null });
+autoPanel.el.dataset.client = autoClientID;
 byKey.ws.el.dataset.client = clientID; // the WebSocket's client id, for the curious and the tests
 
 function buildCompareTable() {
@@ -820,7 +847,7 @@ async function start() {
       const page = await request('api/poll?limit=1');
       byKey.poll.notice({ type: 'request' });
       byKey.poll.notice({ type: 'empty' });
-      for (const p of panels) p.start(page.next, page.epoch);
+      for (const p of [...panels, autoPanel]) p.start(page.next, page.epoch);
       applyControls();
       return;
     } catch {
@@ -987,7 +1014,7 @@ function wireTeacherControls() {
     }
   });
   $('#reset-counters').addEventListener('click', () => {
-    for (const p of panels) p.resetCounters();
+    for (const p of [...panels, autoPanel]) p.resetCounters();
     statsSamples.splice(0, statsSamples.length - 1); // the cost window starts again from the last reading
     say(status, 'countersReset');
   });
@@ -997,10 +1024,23 @@ function wireTeacherControls() {
     pause.setAttribute('aria-pressed', String(paused));
     pause.dataset.i18n = paused ? 'resume' : 'pause';
     pause.textContent = t(pause.dataset.i18n);
-    for (const p of panels) {
+    for (const p of [...panels, autoPanel]) {
       if (!p.client) continue;
       if (paused) p.client.stop('paused');
       else p.client.start(p.client.cursor, p.client.epoch);
+    }
+  });
+  const block = $('#block-ws');
+  block.addEventListener('click', async () => {
+    const off = block.getAttribute('aria-pressed') !== 'true';
+    try {
+      await request(`api/block?client=${encodeURIComponent(autoClientID)}&ws=${off ? 'off' : 'on'}`, { method: 'POST' });
+      block.setAttribute('aria-pressed', String(off));
+      block.dataset.i18n = off ? 'allowWS' : 'blockWS';
+      block.textContent = t(block.dataset.i18n);
+      say($('#fault-status'), off ? 'blockedWS' : 'allowedWS');
+    } catch (err) {
+      say($('#fault-status'), 'blockFailed', { error: err.message });
     }
   });
   const present = $('#present');
@@ -1040,6 +1080,9 @@ function renderAll() {
   const now = pageNow();
   retranslate();
   if (inspected) for (const p of panels) if (p.field('wire').open) renderWire(p);
+  autoPanel.renderLive();
+  autoPanel.dirty = true;
+  autoPanel.render(now);
   for (const p of panels) {
     p.el.querySelector('.cut')?.setAttribute('aria-label', t('cutLabel', { name: t(p.key) }));
     p.renderLive();
@@ -1071,7 +1114,7 @@ renderAll();
 // and costs nothing when 50 messages a second arrive.
 setInterval(() => {
   const now = pageNow();
-  for (const p of panels) p.render(now);
+  for (const p of [...panels, autoPanel]) p.render(now);
   renderCompare();
   checkConnectionLimit();
   renderClock();
@@ -1079,7 +1122,7 @@ setInterval(() => {
   renderConfigNote();
   renderTickerSeen();
 }, 250);
-setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
+setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll
 setInterval(lendHeldConnections, 2_000);
 document.addEventListener('visibilitychange', lendHeldConnections);
 

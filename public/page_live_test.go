@@ -64,8 +64,9 @@ func TestPageBackWhenTheNetworkIs(t *testing.T) {
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 	tab.waitFor(t, "every panel reconnecting", allPanels(`p.dataset.state === 'reconnecting'`), 5*time.Second)
 	tab.waitFor(t, "the network back", `document.body.dataset.onlineAt !== undefined`, 10*time.Second)
-	tab.waitFor(t, "every panel open again after it", allPanels(
-		`p.dataset.state === 'open' && Number(p.dataset.openedAt) > Number(document.body.dataset.onlineAt)`), 10*time.Second)
+	tab.waitFor(t, "every panel open again after it, the auto panel too", `[...document.querySelectorAll('.panel')].length === 5 &&
+		[...document.querySelectorAll('.panel')].every(p =>
+			p.dataset.state === 'open' && Number(p.dataset.openedAt) > Number(document.body.dataset.onlineAt))`, 10*time.Second)
 	late := eval[string](t, tab, `[...document.querySelectorAll('.panel')]
 		.map(p => p.id + ' ' + (Number(p.dataset.openedAt) - Number(document.body.dataset.onlineAt)) + ' ms')
 		.filter(s => Number(s.split(' ')[1]) > 2000).join(', ')`)
@@ -90,7 +91,7 @@ func TestPageCostAddsUp(t *testing.T) {
 	before := srv.Stats(t)
 	tab.waitFor(t, "a window that ends after the test's reading", allPanels(
 		`Number(p.dataset.costTo) >= ({`+totals(before)+`})[p.dataset.transport]`), 10*time.Second)
-	sums := eval[map[string][]float64](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p =>
+	sums := eval[map[string][]float64](t, tab, `Object.fromEntries([...document.querySelectorAll(`+fourPanels+`)].map(p =>
 		[p.dataset.transport, [Number(p.dataset.costFrom), Number(p.dataset.costTo), Number(p.dataset.costSum)]]))`)
 	after := srv.Stats(t)
 	for k, v := range sums {
@@ -558,4 +559,42 @@ func TestPageBenchReportIsTheBenchs(t *testing.T) {
 	if string(page) != string(bench) {
 		t.Error("public/bench-report.json differs from bench/results/report.json: cp bench/results/report.json public/bench-report.json")
 	}
+}
+
+// TestPageAuto: the fifth panel does what Socket.IO and SockJS do: it starts
+// on long polling and upgrades to WebSocket; when the server refuses its
+// upgrades (POST /api/block, as a proxy that drops the Upgrade) it falls
+// back to long polling, and upgrades again once allowed: every message
+// once, through both switches, from the one cursor.
+func TestPageAuto(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	auto := func(name string) string { return panelData("auto", name) }
+	onceUpTo := func(last uint64) string {
+		return fmt.Sprintf(`%s === '%d' && %s === '%d' && %s === '0' && %s === '0'`,
+			auto("lastId"), last, auto("received"), last, auto("gaps"), auto("dups"))
+	}
+	tab.waitFor(t, "upgraded to WebSocket", auto("engine")+` === 'ws' && `+auto("upgrade")+` === 'done' && `+auto("state")+` === 'open' && `+
+		`document.querySelector('#panel-auto .messages [data-note="upgraded"]') !== null`, 15*time.Second)
+	var last uint64
+	for i := range 3 {
+		last = srv.Publish(t, fmt.Sprintf(`"on the upgrade %d"`, i))
+	}
+	tab.waitFor(t, "1..3 once, over the WebSocket", onceUpTo(last), 10*time.Second)
+
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("block-ws")))
+	tab.waitFor(t, "fallen back to long polling, the upgrade failing", auto("engine")+` === 'longpoll' && `+auto("upgrade")+` === 'failed' && `+
+		auto("state")+` === 'open' && document.querySelector('#panel-auto .messages [data-note="fellBack"]') !== null && `+
+		`document.querySelector('#panel-auto .in-upgrade').textContent.startsWith('failed (close 1006)')`, 15*time.Second)
+	for i := range 3 {
+		last = srv.Publish(t, fmt.Sprintf(`"on the fallback %d"`, i))
+	}
+	tab.waitFor(t, "4..6 once, over long polling", onceUpTo(last)+` && `+auto("engine")+` === 'longpoll'`, 10*time.Second)
+
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("block-ws")))
+	tab.waitFor(t, "upgraded again once allowed", auto("engine")+` === 'ws' && `+auto("upgrade")+` === 'done' && `+
+		`document.querySelectorAll('#panel-auto .messages [data-note="upgraded"]').length === 2`, 40*time.Second) // its next try: a backoff of up to 30 s
+	last = srv.Publish(t, `"on the upgrade again"`)
+	tab.waitFor(t, "1..7 once, through both switches", onceUpTo(last), 10*time.Second)
 }

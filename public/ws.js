@@ -36,6 +36,7 @@ import { HEALTHY_MS, network } from './network.js';
 export const clientID = crypto.randomUUID?.() ?? String(Math.random()).slice(2);
 
 export class WSClient extends Client {
+  id = clientID;  // the ?client= of its connections
   #ws = null;     // the current WebSocket, null between connections
   #timers = [];   // heartbeat and health timers of this connection
   #lastHeard = 0; // performance.now() of the last frame
@@ -87,7 +88,7 @@ export class WSClient extends Client {
     if (network.offline) return this.#retry('offline');
     const url = withPosition(new URL('api/ws', location.href), this);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('client', clientID);
+    url.searchParams.set('client', this.id);
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
     const ws = new WebSocket(url);

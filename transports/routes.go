@@ -20,6 +20,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(s.countRequests)
 	e.Use(s.guard) // guard.go: Host, page headers, body and write deadlines
 	e.Use(s.inspectRequests)
+	e.Use(s.blockUpgrades)
 
 	e.POST("/api/messages", s.handlePublish, s.sameOrigin) // publish.go
 
@@ -36,6 +37,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.POST("/api/drop", s.handleDrop, s.sameOrigin, s.requireAdmin)
 	e.POST("/api/ticker", s.handleTicker, s.sameOrigin, s.requireAdmin)
+	e.POST("/api/block", s.handleBlock, s.sameOrigin, s.requireAdmin) // block.go: refuse one client's WebSocket upgrades
 
 	if s.cfg.Static != nil {
 		e.Match(getHead, "/*", echo.StaticDirectoryHandler(s.cfg.Static, true))
