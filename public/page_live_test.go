@@ -310,9 +310,6 @@ func TestPageContrast(t *testing.T) {
 				t.Errorf("%s: %s %s on %s is %.2f:1, want at least 3:1", scheme, p[0], p[1], p[2], r)
 			}
 		}
-		if scheme == "dark" && os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" {
-			tab.docScreenshot(t, "screenshot-dark.png")
-		}
 	}
 }
 
@@ -348,25 +345,59 @@ func TestPageNarrow(t *testing.T) {
 	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844))
 	tab.waitFor(t, "the scroll hint at 390 px", `!`+hint+`.hidden && `+hint+`.textContent.includes('scroll') && `+
 		`document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth`, 5*time.Second)
-	if os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" {
-		tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
-		tab.docScreenshot(t, "screenshot-390.png")
-	}
 }
 
-// docScreenshot saves the whole page as public/doc/name, for the README:
-// FOURWAY_DOC_SCREENSHOTS=1 go test -run Page ./public
-func (b *browserTab) docScreenshot(t *testing.T, name string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+// TestPageDocScreenshots takes the README's screenshots into public/doc/:
+// desktop, Chinese, dark and 390 px, on a page with messages, a cut, the
+// WebSocket's bytes on the wire open and the guide answered. Only when asked:
+//
+//	FOURWAY_DOC_SCREENSHOTS=1 go test -run DocScreenshots ./public
+func TestPageDocScreenshots(t *testing.T) {
+	if os.Getenv("FOURWAY_DOC_SCREENSHOTS") == "" {
+		t.Skip("set FOURWAY_DOC_SCREENSHOTS=1 to write public/doc/*.png")
 	}
-	if err := os.WriteFile("doc/"+name, shot, 0o644); err != nil {
-		t.Fatal(err)
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.setPollInterval(t, 1)
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector('#panel-ws .wire').open = true`))
+	tab.waitFor(t, "the inspector recording", `document.querySelector('#panel-ws .wire-note').textContent !== ''`, 10*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-all")))
+	tab.waitFor(t, "all open again", allPanels(`p.dataset.state === 'open'`)+` && `+panelData("ws", "reconnects")+` >= 1`, 15*time.Second)
+	tab.publishFromForm(t, "hello from the form")
+	for i := range 12 {
+		publishHTTP(t, srv, fmt.Sprintf("tick %d", i+1))
 	}
+	tab.waitFor(t, "13 everywhere, the frames shown", everyIDOnce(0, 13)+` &&
+		document.querySelectorAll('#panel-ws .wire-frames-out tr').length > 3`, 15*time.Second)
+	shot := func(name string, capture chromedp.Action[[]byte]) {
+		ctx, cancel := context.WithTimeout(tab.ctx, 10*time.Second)
+		defer cancel()
+		png, err := chromedp.Run(ctx, capture)
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile("doc/"+name, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot("screenshot.png", chromedp.FullScreenshot(100))
+	tab.setLang(t, "zh")
+	tab.waitFor(t, "Chinese", `document.getElementById('controls-h').textContent === '控制'`, 5*time.Second)
+	shot("screenshot-zh.png", chromedp.CaptureScreenshot())
+	tab.setLang(t, "en")
+	tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	}))
+	tab.waitFor(t, "dark", `matchMedia('(prefers-color-scheme: dark)').matches`, 5*time.Second)
+	shot("screenshot-dark.png", chromedp.CaptureScreenshot())
+	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('compare-h').scrollIntoView()`))
+	tab.waitFor(t, "the scroll hint", `!document.getElementById('compare-scroll').hidden`, 5*time.Second)
+	shot("screenshot-390.png", chromedp.CaptureScreenshot())
 }
 
 // TestPageWireInspector: a panel's "bytes on the wire" shows what GET
