@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -72,6 +73,36 @@ func TestPageBackWhenTheNetworkIs(t *testing.T) {
 		.filter(s => Number(s.split(' ')[1]) > 2000).join(', ')`)
 	if late != "" {
 		t.Errorf("open more than 2 s after the network came back: %s", late)
+	}
+}
+
+// TestPageBackOnTheBrowsersOnline: the browser's own "online" event does
+// what the end of the offline switch does. Here the server refuses the
+// WebSocket's upgrades (POST /api/block) until its backoff has grown to a
+// retry more than 3 s away; then it allows them and the browser says
+// "online": the WebSocket is open again within 2 s, not at that retry.
+func TestPageBackOnTheBrowsersOnline(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	client := eval[string](t, tab, panelData("ws", "client"))
+	block := func(ws string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/api/block?client="+client+"&ws="+ws, "", nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /api/block ws=%s: %v %v", ws, err, resp)
+		}
+		resp.Body.Close()
+	}
+	block("off")
+	tab.waitFor(t, "a WebSocket retry more than 3 s away", state("ws", "reconnecting", "close")+` &&
+		Number(`+panelData("ws", "retryAt")+`) - Date.now() > 3000`, 60*time.Second)
+	block("on")
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`window.__onlineAt = performance.now(); window.dispatchEvent(new Event('online'))`))
+	tab.waitFor(t, "the WebSocket open again", state("ws", "open", "")+` && Number(`+panelData("ws", "openedAt")+`) > window.__onlineAt`, 5*time.Second)
+	if after := eval[float64](t, tab, `Number(`+panelData("ws", "openedAt")+`) - window.__onlineAt`); after > 2000 {
+		t.Errorf("the WebSocket opened %.0f ms after the browser's online, want within 2 s", after)
 	}
 }
 

@@ -52,6 +52,7 @@ const (
 	chunkKept        = 1 << 10          // bytes of one SSE chunk kept
 	framePayloadKept = 256              // bytes of one WebSocket payload kept
 	headKept         = 8 << 10          // a response head longer than this is not parsed further
+	sizeLineKept     = 64               // a chunk size line longer than this is not parsed further
 )
 
 // inspector holds the recording: whether it is on, and the exchanges.
@@ -300,6 +301,9 @@ func (w *wireReader) feed(x *wireExchange, b []byte, out bool) {
 			if i < 0 {
 				w.buf = append(w.buf, b...)
 				x.Parts.Framing += int64(len(b))
+				if len(w.buf) > sizeLineKept { // not a chunk size line: stop parsing
+					w.state, w.buf = readDone, nil
+				}
 				return
 			}
 			w.buf = append(w.buf, b[:i+1]...)
@@ -528,7 +532,7 @@ func (s *Server) handleInspect(c echo.Context) error {
 	in.mu.Unlock()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, map[string]any{
-		"recording_since_before": wasOn, "lease_ms": inspectLease.Milliseconds(), "transports": out,
+		"was_recording": wasOn, "lease_ms": inspectLease.Milliseconds(), "transports": out,
 	})
 }
 
