@@ -1095,6 +1095,8 @@ function renderAll() {
   checkConnectionLimit();
   renderOffline();
   renderConfigNote();
+  renderVerdict();
+  renderTickerSeen();
 }
 
 function renderOffline() {

@@ -227,11 +227,18 @@ func TestPageLanguage(t *testing.T) {
 	tab.publishFromForm(t, "before the switch")
 	tab.waitFor(t, "id 1 everywhere, the status said", everyIDOnce(0, 1)+` && document.getElementById('publish-status').textContent === 'Sent as id 1.'`, 10*time.Second)
 	tab.waitFor(t, "the English state of the short poll", `document.querySelector('#panel-poll .state-word').textContent === 'idle between polls'`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-ws")))
+	tab.waitFor(t, "the cut said, the WebSocket back", `/^Cut [12] connection\(s\)\.$/.test(document.getElementById('fault-status').textContent) && `+
+		state("ws", "open", "")+` && `+panelData("ws", "reconnects")+` === '1'`, 10*time.Second)
 	tab.setLang(t, "zh")
 	checks := map[string]string{
 		"the short poll's state, not 已连接":   `document.querySelector('#panel-poll .state-word').textContent === '空闲（两次轮询之间）'`,
 		"the screen reader's state line":    `document.querySelector('#panel-ws .state-live').textContent === 'WebSocket：已连接' || document.querySelector('#panel-ws .state-live').textContent === 'WebSocket: 已连接'`,
 		"the publish status":                `document.getElementById('publish-status').textContent === '已发送，编号 1。'`,
+		"the fault status":                  `/^已切断 [12] 个连接。$/.test(document.getElementById('fault-status').textContent)`,
+		"the WebSocket's last close":        `document.querySelector('#panel-ws .in-lastClose').textContent.startsWith('1006 （无原因）：')`,
+		"the cost's heading":                `document.querySelector('#panel-ws .cost h3').textContent === '网络传输开销：最近 30 秒，所有客户端'`,
+		"the guide's answer":                `document.getElementById('verdict-pick').textContent === '选择 服务器发送事件（SSE）。'`,
 		"a latency's unit":                  `document.querySelector('#panel-ws .messages .lat').textContent.endsWith('毫秒')`,
 		"p50 and p99":                       `document.querySelector('#panel-ws [data-i18n="p50"]').textContent === '中位数'`,
 		"the chart's latency ticks to 30 s": `document.querySelector('#panel-ws .chart').dataset.yTicks.split('|').at(-1) === '30 秒' && document.querySelector('#panel-ws .chart').dataset.yTicks.includes('毫秒')`,
