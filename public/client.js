@@ -48,9 +48,13 @@
 //                                         its ids start over in epoch
 //                   'resumed-by-browser'  EventSource's own retry worked
 //                   'watchdog'            a silent connection given up
-//                   'resent'              {held}: the server cut a held request
-//                                         after held ms, and the browser sent it
-//                                         again by itself (longpoll.js)
+//                   'resent'              {held, cursor, epoch}: the server cut a
+//                                         held request after held ms, and the
+//                                         browser sent it again by itself
+//                                         (longpoll.js)
+//                   'answer'              {framing}: a poll answer came, with the
+//                                         bytes of its JSON around the messages
+//                   'upgraded', 'fellBack' {code}: auto.js switched engines
 //                   'error'               {error}: a WebSocket error frame
 
 import { Backoff, HTTPError, network } from './network.js';

@@ -26,8 +26,8 @@ export function framing(page) {
   return size(page) - page.messages.reduce((n, m) => n + size(m), 0);
 }
 
-// deliverPage hands one answer to the page through client's callbacks: the
-// reset and missed notices first, an "empty" notice for an answer with no
+// deliverPage hands one answer to the page through client's callbacks: an
+// "answer" notice with its framing, the reset and missed notices, an "empty" notice for an answer with no
 // message, then each message with the cursor kept at its id, and last the
 // "next" cursor.
 export function deliverPage(client, page) {
