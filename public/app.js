@@ -11,7 +11,7 @@ import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
-import { figures, verdict, KEYS } from './verdict.js';
+import { figures, verdict, KEYS, HEARTBEAT_BYTES } from './verdict.js';
 import { AutoClient, autoClientID } from './auto.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
@@ -524,11 +524,11 @@ function costParts(panel, a, b) {
       break;
     case 'sse':
       parts.framing = messages * mean(panel.sizes, x => x.framing);
-      parts.heartbeats = clients * seconds / (config.sse.keepalive_ms / 1000) * 13;
+      parts.heartbeats = clients * seconds / (config.sse.keepalive_ms / 1000) * HEARTBEAT_BYTES.sse;
       break;
     case 'ws':
       parts.framing = messages * mean(panel.sizes, x => x.framing);
-      parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * (2 + 6 + 21 + 17);
+      parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * HEARTBEAT_BYTES.ws;
       break;
   }
   const rest = total - parts.messages - parts.framing - parts.heartbeats;

@@ -28,11 +28,13 @@
 export const SAVING_MBPS = 1; // one-way: WebSocket instead of SSE only if it saves more than this
 export const KEYS = ['poll', 'longpoll', 'sse', 'ws'];
 
-// SSE_PING and WS_HEARTBEAT are the bytes of one heartbeat: ": ping\n\n" in
-// its chunk; the server's ping, the browser's pong, this page's
-// {"type":"ping"} and the server's {"type":"pong"}, frames included.
-const SSE_PING = 13;
-const WS_HEARTBEAT = 2 + 6 + 21 + 17;
+// HEARTBEAT_BYTES are the bytes of one heartbeat period per client, by
+// the protocols' rules (the wire inspector shows each of them): SSE's
+// ": ping\n\n" in its chunk (8 + 5); WebSocket's server ping and the
+// browser's pong (2 + 6, no payload), and this page's {"type":"ping"} and
+// the server's {"type":"pong"} (6 + 15 and 2 + 15). The cost window
+// (app.js) uses them too.
+export const HEARTBEAT_BYTES = { sse: 8 + 5, ws: 2 + 6 + 21 + 17 };
 
 // figures computes, for each transport at the reader's rate, what one
 // client costs a minute: requests, radio wake-ups, overhead bytes, and the
@@ -57,11 +59,11 @@ export function figures({ rate, clients }, per, timing) {
         break;
       case 'sse':
         wakeups = perMinute + 60 / timing.keepalive;
-        bytes = perMinute * (f.overhead ?? 0) + 60 / timing.keepalive * SSE_PING;
+        bytes = perMinute * (f.overhead ?? 0) + 60 / timing.keepalive * HEARTBEAT_BYTES.sse;
         break;
       case 'ws':
         wakeups = perMinute + 2 * 60 / timing.heartbeat;
-        bytes = perMinute * (f.overhead ?? 0) + 60 / timing.heartbeat * WS_HEARTBEAT;
+        bytes = perMinute * (f.overhead ?? 0) + 60 / timing.heartbeat * HEARTBEAT_BYTES.ws;
         break;
     }
     out[k] = { requests, wakeups, bytes, mbps: clients * bytes * 8 / 60 / 2 ** 20, p50: f.p50 ?? null, source: f.source ?? null };
