@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"fourway/transports"
 	"fourway/transports/transportstest"
@@ -215,4 +216,45 @@ func TestInspectorSSEChunks(t *testing.T) {
 	if !message {
 		t.Errorf("no chunk holds the message's event: %+v", e.Chunks)
 	}
+}
+
+// TestInspectorHeartbeats: the keepalives are recorded as heartbeats, at
+// the sizes the page's cost window assumes (public/verdict.js,
+// HEARTBEAT_BYTES): an SSE ": ping" in its chunk is 13 bytes, a WebSocket
+// ping 2 and a client's pong 6.
+func TestInspectorHeartbeats(t *testing.T) {
+	srv := transportstest.Start(t, func(c *transports.Config) {
+		c.Heartbeat = 50 * time.Millisecond
+		c.SSEKeepalive = 50 * time.Millisecond
+	})
+	inspect(t, srv)
+	s := srv.OpenSSE(t, http.DefaultClient, "/api/sse")
+	s.Hello(t)
+	c := srv.DialWS(t, "client=pinged")
+	c.Hello(t)
+	go func() { // reading answers the server's pings (gorilla's default handler)
+		for {
+			if _, _, err := c.Conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	transportstest.Await(t, "a ping chunk, a ping frame and its pong recorded", func() bool {
+		in := inspect(t, srv)
+		sse, ws := in.Transports["sse"], in.Transports["ws"]
+		if len(sse) != 1 || len(ws) != 1 || ws[0].Frames == nil {
+			return false
+		}
+		var chunk, ping, pong bool
+		for _, ch := range sse[0].Chunks {
+			chunk = chunk || ch.Ping && ch.SizeLine == "8\r\n" && ch.Data == ": ping\n\n" && ch.Framing+int(ch.Bytes) == 13
+		}
+		for _, f := range ws[0].Frames.Out {
+			ping = ping || f.Opcode == 9 && f.Header == "8900"
+		}
+		for _, f := range ws[0].Frames.In {
+			pong = pong || f.Opcode == 10 && f.Masked && len(f.Header) == 12
+		}
+		return chunk && ping && pong && sse[0].Parts["heartbeats"]%13 == 0 && sse[0].Parts["heartbeats"] > 0
+	})
 }
