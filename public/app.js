@@ -1,7 +1,9 @@
 // app.js: the page. It reads the server's settings, starts the four
-// clients from one position, shows what each receives, checks every id for
-// gaps and duplicates, measures latency, and wires the controls. The
-// clients know nothing of the page: client.js states their interface.
+// clients (and the auto panel's) from one position, shows what each
+// receives and what it holds inside, checks every id for gaps and
+// duplicates, measures latency and the cost on the wire, shows the wire
+// inspector and the guide, and wires the controls. The clients know nothing
+// of the page: client.js states their interface.
 
 import { PollClient } from './poll.js';
 import { LongPollClient, timeouts } from './longpoll.js';
