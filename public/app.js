@@ -1,7 +1,9 @@
 // app.js: the page. It reads the server's settings, starts the four
-// clients from one position, shows what each receives, checks every id for
-// gaps and duplicates, measures latency, and wires the controls. The
-// clients know nothing of the page: client.js states their interface.
+// clients (and the auto panel's) from one position, shows what each
+// receives and what it holds inside, checks every id for gaps and
+// duplicates, measures latency and the cost on the wire, shows the wire
+// inspector and the guide, and wires the controls. The clients know nothing
+// of the page: client.js states their interface.
 
 import { PollClient } from './poll.js';
 import { LongPollClient, timeouts } from './longpoll.js';
@@ -10,17 +12,23 @@ import { WSClient, clientID } from './ws.js';
 import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
+import { renderExchange } from './inspect.js';
+import { figures, verdict, KEYS, HEARTBEAT_BYTES } from './verdict.js';
+import { AutoClient, autoClientID } from './auto.js';
 
+// Each transport's colour is the CSS variable --c-<key> (style.css), one
+// for light and one for dark mode, each at least 3:1 against the panel.
 const TRANSPORTS = [
-  { key: 'poll', Client: PollClient, cut: null, color: '#8a5a00' },
-  { key: 'longpoll', Client: LongPollClient, cut: 'longpoll', color: '#a0307a' },
-  { key: 'sse', Client: SSEClient, cut: 'sse', color: '#1f6fb2' },
-  { key: 'ws', Client: WSClient, cut: 'ws', color: '#1a7f4b' },
+  { key: 'poll', Client: PollClient, cut: null },
+  { key: 'longpoll', Client: LongPollClient, cut: 'longpoll' },
+  { key: 'sse', Client: SSEClient, cut: 'sse' },
+  { key: 'ws', Client: WSClient, cut: 'ws' },
 ];
 
 const MAX_SHOWN = 50;      // messages kept in each panel's list
 const LATENCY_SAMPLES = 200; // the recent window of p50 and p99
 const STUCK_MS = 4_000;    // a short request slower than this is stuck in the browser
+const COST_MS = 30_000;    // the window of the live cost figures
 // How long the offline switch lasts; ?offline=3 shortens it (tests, impatient demos).
 const OFFLINE_MS = 1000 * (Number(new URLSearchParams(location.search).get('offline')) || 10);
 
@@ -101,19 +109,25 @@ function renderClock() {
 // Panel: one transport's view.
 
 class Panel {
-  constructor({ key, Client, cut, color }) {
+  constructor({ key, Client, cut }) {
     this.key = key;
     this.Client = Client;
-    this.color = color;
     this.el = $('#panel-template').content.firstElementChild.cloneNode(true);
     this.el.id = `panel-${key}`;
     this.el.dataset.transport = key;
-    this.el.style.setProperty('--accent', color);
+    this.el.style.setProperty('--accent', `var(--c-${key})`);
     this.field = name => this.el.querySelector(`.${name}`);
     this.field('name').dataset.i18n = key;
     for (const dd of this.el.querySelectorAll('[data-part]')) dd.dataset.i18n = `explain.${key}.${dd.dataset.part}`;
     const button = this.field('cut');
-    if (cut) {
+    if (key === 'auto') { // no cut: a switch that makes the server refuse its upgrades
+      button.id = 'block-ws';
+      button.dataset.i18n = 'blockWS';
+      button.setAttribute('aria-pressed', 'false');
+      button.classList.remove('cut');
+      button.classList.add('block');
+      for (const part of ['cost', 'server', 'wire']) this.field(part).hidden = true; // the server counts no "auto": its engines are counted as themselves
+    } else if (cut) {
       button.dataset.transport = cut;
       button.id = `cut-${key}`;
       button.setAttribute('aria-describedby', 'cut-help');
@@ -136,8 +150,14 @@ class Panel {
     this.lost = false;       // lost the connection since the last open
     this.latencies = [];     // recent latencies, ms
     this.points = [];        // {at, ms} for the chart
-    this.payloadBytes = 0;   // bytes of message JSON received, for the overhead
+    this.sizes = [];         // {at, bytes, framing} of each message received, for the cost window
+    this.answers = [];       // {at, framing} of each poll answer received
+    this.openedAt = null;    // performance.now() of the last open
+    this.tickerAt = [];      // performance.now() of each ticker message, over the cost window
+    this.countingSince = performance.now(); // of the counters: the page's start or the last reset
     this.client = null;      // made once the server's settings are known
+    this.buildInside();
+    if (key === 'ws') this.buildWSPublish();
   }
 
   // start starts this panel's client from a position, making it first.
@@ -159,7 +179,9 @@ class Panel {
     else if (this.last !== null && m.id > this.last + 1 && !this.expectJump) c.gaps += m.id - this.last - 1;
     this.expectJump = false;
     this.last = Math.max(this.last ?? 0, m.id);
-    this.payloadBytes += encoder.encode(JSON.stringify(m)).length;
+    const bytes = encoder.encode(JSON.stringify(m)).length;
+    this.sizes.push({ at: performance.now(), bytes, framing: messageFraming(this.key, bytes, m.id, this.client.epoch) });
+    while (performance.now() - this.sizes[0].at > COST_MS && this.sizes.length > 1) this.sizes.shift();
 
     const latency = clock.latency(received, m.time);
     this.latencies.push(latency);
@@ -167,7 +189,26 @@ class Panel {
     this.points.push({ at: received, ms: latency });
     while (this.points.length && received - this.points[0].at > WINDOW_MS) this.points.shift();
 
+    if (m.data?.user === 'ticker') {
+      this.tickerAt.push(performance.now());
+      while (performance.now() - this.tickerAt[0] > COST_MS) this.tickerAt.shift();
+    }
     this.show(messageItem(m, latency));
+    this.dirty = true;
+  }
+
+  // resetCounters starts this tab's counters, latencies and lists over; the
+  // position and the gap check go on from the last id.
+  resetCounters() {
+    for (const k of Object.keys(this.counts)) this.counts[k] = 0;
+    this.missed = 0;
+    this.latencies = [];
+    this.points = [];
+    this.sizes = [];
+    this.answers = [];
+    this.tickerAt = [];
+    this.countingSince = performance.now();
+    this.field('messages').replaceChildren();
     this.dirty = true;
   }
 
@@ -186,24 +227,32 @@ class Panel {
         this.show(noteItem('reset'));
         break;
       case 'watchdog': this.show(noteItem('watchdog')); break;
+      case 'resent': // the server cut a held request, and the browser sent it again
+        this.counts.reconnects++;
+        this.show(noteItem('resent', { s: (n.held / 1000).toFixed(1), cursor: n.cursor ?? '–', epoch: n.epoch ?? '–' }));
+        break;
+      case 'upgraded': this.show(noteItem('upgraded')); break;
+      case 'fellBack': this.show(noteItem('fellBack', { code: n.code ?? '–' })); break;
+      case 'answer':
+        this.answers.push({ at: performance.now(), framing: n.framing });
+        while (performance.now() - this.answers[0].at > COST_MS && this.answers.length > 1) this.answers.shift();
+        break;
     }
     this.dirty = true;
   }
 
   setState(s) {
-    if (s.name !== this.state.name) {
-      this.since = performance.now();
-      // Screen readers hear each change of state once, not every countdown tick.
-      const word = s.name === 'reconnecting' ? t('state.reconnectingLive') : t(`state.${s.name}`);
-      this.field('state-live').textContent = `${t(this.key)}: ${word}`;
-    }
+    const changed = s.name !== this.state.name;
+    if (changed) this.since = performance.now();
     if (s.name === 'reconnecting' && this.wasOpen) this.lost = true;
     if (s.name === 'open') {
       if (this.lost) this.counts.reconnects++;
+      if (changed) this.openedAt = performance.now();
       this.wasOpen = true;
       this.lost = false;
     }
     this.state = s;
+    if (changed) this.renderLive();
     this.el.dataset.state = s.name;
     this.el.dataset.why = s.why ?? '';
     this.renderState();
@@ -216,18 +265,34 @@ class Panel {
     while (list.children.length > MAX_SHOWN) list.lastElementChild.remove();
   }
 
+  // renderLive tells screen readers the state, once per change (and again
+  // in the new language), not every countdown tick.
+  renderLive() {
+    const s = this.state;
+    const word = s.name === 'reconnecting' ? t('state.reconnectingLive') : t(this.stateKey(s));
+    this.field('state-live').textContent = `${t(this.key)}: ${word}`;
+  }
+
+  // stateKey is the text of a state: a short poll holds no connection, so
+  // its healthy state is not "open" but idle between polls.
+  stateKey(s) {
+    return s.name === 'open' && this.key === 'poll' ? 'state.open.poll' : `state.${s.name}`;
+  }
+
   renderState() {
     const s = this.state;
     const secs = at => Math.max(0, Math.ceil((at - Date.now()) / 1000));
-    const icons = { connecting: '…', open: '●', waiting: '‖', reconnecting: '↻', closed: '✕' };
+    const icons = { connecting: '…', open: this.key === 'poll' ? '○' : '●', waiting: '‖', reconnecting: '↻', closed: '✕' };
     this.field('state-icon').textContent = icons[s.name] ?? '';
-    this.field('state-word').textContent = t(`state.${s.name}`, { s: secs(s.at) });
+    this.field('state-word').textContent = t(this.stateKey(s), { s: secs(s.at) });
     this.field('state-detail').textContent = this.detail(s, secs);
+    this.el.dataset.openedAt = this.openedAt === null ? '' : Math.round(this.openedAt);
   }
 
   detail(s, secs) {
     switch (s.name) {
       case 'open':
+        if (this.key === 'auto') return t(`detail.auto.${s.engine}`);
         if (this.key === 'poll') return t('detail.poll', { s: secs(s.next) });
         if (this.key === 'longpoll') return t('detail.longpoll', { s: s.held });
         if (this.key === 'ws') return t('detail.ws', { s: Math.round(s.heartbeat / 1000) });
@@ -239,6 +304,8 @@ class Panel {
       case 'reconnecting':
         if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
         if (s.why === 'close') return closeText(s.code);
+        if (s.why === 'busy') return t('why.busy', { code: s.status });
+        if (s.why === 'error' && s.status) return t('why.status', { code: s.status, reason: s.reason });
         return t(`why.${s.why}`);
       case 'closed':
         if (s.code === undefined || s.code === 1000) return '';
@@ -247,8 +314,114 @@ class Panel {
     return '';
   }
 
+  // buildInside makes the rows of "inside the client": what DevTools would
+  // show of this transport's object, read live from the client.
+  buildInside() {
+    const rows = {
+      poll: ['request', 'position', 'retry'],
+      longpoll: ['request', 'position', 'retry'],
+      sse: ['readyState', 'url', 'lastEventId', 'retryHint', 'sends', 'retry'],
+      ws: ['readyState', 'bufferedAmount', 'url', 'heartbeat', 'lastClose', 'retry'],
+      auto: ['engine', 'upgrade', 'position'],
+    }[this.key];
+    const dl = this.field('inside-rows');
+    this.inside = {};
+    for (const row of rows) {
+      const div = document.createElement('div');
+      const dt = document.createElement('dt');
+      dt.dataset.i18n = `in.${row}`;
+      const dd = document.createElement('dd');
+      dd.className = `in-${row}`;
+      div.append(dt, dd);
+      dl.append(div);
+      this.inside[row] = dd;
+    }
+  }
+
+  renderInside() {
+    const c = this.client;
+    if (!c) return;
+    const d = this.el.dataset;
+    const set = (row, text) => { if (this.inside[row].textContent !== text) this.inside[row].textContent = text; };
+    const inS = at => Math.max(0, (at - performance.now()) / 1000).toFixed(1);
+    const agoS = at => Math.max(0, (performance.now() - at) / 1000).toFixed(1);
+    if (this.key === 'auto') {
+      d.engine = c.engine ?? '';
+      d.upgrade = c.upgrade.state;
+      const ws = c.webSocket.socket;
+      set('engine', c.engine === 'ws' ? t('in.engine.ws', { url: ws?.url ?? '–' }) : c.engine === 'longpoll' ? t('in.engine.longpoll') : t('in.none'));
+      set('upgrade', t(`in.upgrade.${c.upgrade.state}`, {
+        s: c.upgrade.at ? Math.max(0, (c.upgrade.at - Date.now()) / 1000).toFixed(1) : '', code: c.upgrade.code ?? '–',
+      }));
+      set('position', t('in.position', { cursor: c.cursor ?? '–', epoch: c.epoch ?? '–' }));
+      return;
+    }
+    set('retry', c.retryAt === null ? t('in.none') : t('in.retryIn', { s: Math.max(0, (c.retryAt - Date.now()) / 1000).toFixed(1) }));
+    d.retryAt = c.retryAt ?? '';
+    switch (this.key) {
+      case 'poll':
+      case 'longpoll': {
+        const r = c.inflight;
+        d.inflightSince = r ? Math.round(r.started) : ''; // performance.now() of its start
+        d.inflightTimeout = r ? r.timeout : '';
+        set('request', r ? t('in.inflight', { age: ms(performance.now() - r.started), timeout: ms(r.timeout) })
+          : this.key === 'poll' && this.state.name === 'open' ? t('in.nextPoll', { s: inS(performance.now() + this.state.next - Date.now()) }) : t('in.none'));
+        const q = r ? new URL(r.url).searchParams : null;
+        set('position', t('in.position', { cursor: q ? q.get('since') ?? '–' : c.cursor ?? '–', epoch: q ? q.get('epoch') ?? '–' : c.epoch ?? '–' }));
+        break;
+      }
+      case 'sse': {
+        const es = c.source;
+        const names = ['CONNECTING', 'OPEN', 'CLOSED'];
+        d.readyState = es ? es.readyState : '';
+        set('readyState', es ? `${es.readyState} ${names[es.readyState]}` : t('in.noObject', { name: 'EventSource' }));
+        set('url', es ? es.url : '–');
+        set('lastEventId', es ? (c.lastEventId || t('in.empty')) : '–');
+        set('retryHint', c.retryHint === null ? '–' : ms(c.retryHint));
+        set('sends', es && c.lastEventId ? `Last-Event-ID: ${c.lastEventId}` : t('in.sendsURL'));
+        break;
+      }
+      case 'ws': {
+        const ws = c.socket;
+        const names = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
+        d.readyState = ws ? ws.readyState : '';
+        d.bufferedAmount = ws ? ws.bufferedAmount : '';
+        set('readyState', ws ? `${ws.readyState} ${names[ws.readyState]}` : t('in.noObject', { name: 'WebSocket' }));
+        set('bufferedAmount', ws ? t('in.bytes', { n: ws.bufferedAmount }) : '–');
+        set('url', ws ? ws.url : '–');
+        const hb = c.heartbeat;
+        set('heartbeat', hb ? t('in.heartbeatIs', { next: inS(hb.nextPing), heard: agoS(hb.lastHeard), deadline: inS(hb.deadline) }) : '–');
+        const lc = c.lastClose;
+        set('lastClose', lc ? t('in.close', { code: lc.code, reason: lc.reason || t('in.noReason'), meaning: closeMeaning(lc.code) }) : t('in.none'));
+        break;
+      }
+    }
+  }
+
+  // buildWSPublish adds the WebSocket's own publish form: the "both ways" of
+  // the comparison table, a frame up and its ack down the same socket.
+  buildWSPublish() {
+    const form = $('#ws-publish-template').content.firstElementChild.cloneNode(true);
+    this.field('inside').after(form);
+    const status = form.querySelector('.ws-publish-status');
+    form.addEventListener('submit', async e => {
+      e.preventDefault();
+      const input = form.querySelector('input');
+      const t0 = performance.now();
+      try {
+        const ack = await this.client.publish({ user: $('#name').value || 'anon', text: input.value });
+        say(status, 'ws.acked', { id: ack.id, ref: ack.ref, ms: ms(performance.now() - t0) });
+        status.dataset.ackId = ack.id;
+        input.value = '';
+      } catch (err) {
+        say(status, 'sendFailed', { error: err.message });
+      }
+    });
+  }
+
   render(now) {
     this.renderState();
+    this.renderInside();
     if (!this.dirty) return;
     this.dirty = false;
     const c = this.counts;
@@ -264,31 +437,133 @@ class Panel {
     d.lastId = this.last ?? '';
     const sorted = [...this.latencies].sort((a, b) => a - b);
     this.p50 = quantile(sorted, 0.5);
+    this.p99 = quantile(sorted, 0.99);
     this.field('p50').textContent = ms(this.p50);
-    this.field('p99').textContent = ms(quantile(sorted, 0.99));
+    this.field('p99').textContent = ms(this.p99);
     this.field('window').textContent = sorted.length ? `(${t('window', { n: sorted.length })})` : '';
-    draw(this.field('chart'), this.points, now, this.color);
+    const color = getComputedStyle(this.el).getPropertyValue('--accent').trim();
+    draw(this.field('chart'), this.points, now, color, {
+      lines: { [t('p50')]: this.p50, [t('p99')]: this.p99 },
+      label: ms,
+      ago: before => before === 0 ? t('chart.now') : `−${before / 1000} ${t('unit.s')}`,
+    });
   }
 
   renderStats(s) {
-    const bytes = s.bytes_in + s.bytes_out;
     this.field('s-requests').textContent = s.requests;
-    this.field('s-bytes').textContent = bytes.toLocaleString();
-    this.field('s-per-message').textContent = s.messages ? Math.round(bytes / s.messages) : '–';
     this.field('s-empty').textContent = s.empty;
     this.field('s-clients').textContent = s.clients;
-    // Overhead: what the wire carried per message beyond the message itself.
-    const payload = this.counts.received ? this.payloadBytes / this.counts.received : 0;
-    this.overhead = s.messages && payload ? Math.round(bytes / s.messages - payload) : null;
   }
+
+  // renderCost shows what this transport cost on the wire over the window
+  // from stats sample a to b, split into its parts (see costParts).
+  renderCost(a, b) {
+    const c = costParts(this, a, b);
+    this.cost = c;
+    const d = this.el.dataset;
+    d.costFrom = c.from;
+    d.costTo = c.to;
+    d.costSum = PARTS.reduce((n, k) => n + c.parts[k], 0);
+    this.field('cost-rate').textContent = t('cost.rate', {
+      published: c.published.toFixed(1), delivered: c.delivered.toFixed(1), s: Math.round(c.seconds), requests: c.requests,
+    });
+    for (const k of PARTS) {
+      const v = c.parts[k];
+      this.field(`cost-${k}`).textContent = v === 0 ? '–' : t('cost.value', {
+        bytes: Math.round(v).toLocaleString(), per: c.messages ? (v / c.messages).toFixed(1) : '–',
+      });
+    }
+    this.field('cost-total').textContent = t('cost.value', {
+      bytes: c.total.toLocaleString(), per: c.messages ? (c.total / c.messages).toFixed(1) : '–',
+    });
+    this.overhead = c.messages ? (c.total - c.parts.messages) / c.messages : null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The live cost. /api/stats counts every byte on the server's sockets per
+// transport (bytes_in, bytes_out), and the messages delivered, for all
+// clients. Over the last COST_MS those totals split into parts that add up
+// to them exactly:
+//
+//   messages     the message JSON itself: messages delivered x the mean
+//                size of the messages this tab received in the window (all
+//                four carry the same bytes);
+//   framing      what wraps each message: a WebSocket frame header (2 bytes
+//                under 126, 4 under 64 KiB), an SSE event's "id: …",
+//                "data: " and newlines plus its chunk header, a poll
+//                answer's JSON around its messages (measured on this tab's
+//                answers, per request);
+//   heartbeats   SSE: ": ping" comments (13 bytes with their chunk, one per
+//                keepalive per client); WebSocket: the server's ping and the
+//                browser's pong (2 + 6 bytes), and this page's {"type":"ping"}
+//                and its {"type":"pong"} (21 + 17 bytes), one each per
+//                heartbeat per client; polls have none;
+//   handshakes   SSE and WebSocket: what is left, each connection's request
+//                and response headers, the hello and any close frame;
+//   headers      polls: what is left, the request and response line and
+//                headers of every request.
+//
+// So "handshakes" and "headers" are measured as the rest, and the other
+// parts are computed from the rules of each protocol and the counts: the
+// server does not count the parts apart (yet).
+const PARTS = ['messages', 'headers', 'framing', 'handshakes', 'heartbeats'];
+
+function costParts(panel, a, b) {
+  const A = a.s.transports[panel.key], B = b.s.transports[panel.key];
+  const seconds = (b.at - a.at) / 1000;
+  const total = (B.bytes_in + B.bytes_out) - (A.bytes_in + A.bytes_out);
+  const messages = B.messages - A.messages;
+  const requests = B.requests - A.requests;
+  const clients = (A.clients + B.clients) / 2;
+  const mean = (list, f) => list.length ? list.reduce((n, x) => n + f(x), 0) / list.length : 0;
+  const sizes = panel.sizes.length ? panel.sizes : Object.values(byKey).flatMap(p => p.sizes);
+  const parts = { messages: messages * mean(sizes, x => x.bytes), headers: 0, framing: 0, handshakes: 0, heartbeats: 0 };
+  switch (panel.key) {
+    case 'poll':
+    case 'longpoll':
+      parts.framing = requests * mean(panel.answers, x => x.framing);
+      break;
+    case 'sse':
+      parts.framing = messages * mean(panel.sizes, x => x.framing);
+      parts.heartbeats = clients * seconds / (config.sse.keepalive_ms / 1000) * HEARTBEAT_BYTES.sse;
+      break;
+    case 'ws':
+      parts.framing = messages * mean(panel.sizes, x => x.framing);
+      parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * HEARTBEAT_BYTES.ws;
+      break;
+  }
+  const rest = total - parts.messages - parts.framing - parts.heartbeats;
+  parts[panel.key === 'poll' || panel.key === 'longpoll' ? 'headers' : 'handshakes'] = rest;
+  return {
+    parts, total, messages, requests, seconds,
+    from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
+    published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
+    delivered: messages / Math.max(seconds, 1e-9),
+  };
+}
+
+// messageFraming is what wraps one message of bytes on the wire, in the
+// transport of key (see costParts): a poll's is per answer, not here.
+function messageFraming(key, bytes, id, epoch) {
+  if (key === 'ws') return bytes < 126 ? 2 : bytes < 65_536 ? 4 : 10;
+  if (key === 'sse') {
+    const event = `id: ${epoch}:${id}\ndata: \n\n`.length + bytes;
+    return event - bytes + event.toString(16).length + 4; // the chunk: hex size, CRLF, data, CRLF
+  }
+  return 0;
 }
 
 // closeText says what a WebSocket close code means: in the server's words
 // (its table in GET /api/config), or a translation of them keyed by code;
 // the few codes that do not come from the server (1006) are the page's own.
 function closeText(code) {
+  return t('why.close', { code, meaning: closeMeaning(code) });
+}
+
+function closeMeaning(code) {
   const row = config.ws.close_codes.find(c => c.code === code);
-  return t('why.close', { code, meaning: tOr(`code.${code}`, row?.meaning ?? t('code.unknown')) });
+  return tOr(`code.${code}`, row?.meaning ?? t('code.unknown'));
 }
 
 function quantile(sorted, q) {
@@ -296,10 +571,11 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+// ms writes a duration in ms in the page's language: 0.25 ms, 12 ms, 1.50 s.
 function ms(v) {
   if (v === null || v === undefined) return '–';
-  if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
-  return `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+  if (v >= 1000) return `${(v / 1000).toFixed(v % 1000 === 0 ? 0 : 2)} ${t('unit.s')}`;
+  return `${v.toFixed(v < 10 && v % 1 !== 0 ? 2 : 0)} ${t('unit.ms')}`;
 }
 
 // messageItem renders one message as text only: its data is whatever a
@@ -312,22 +588,153 @@ function messageItem(m, latency) {
     span.className = cls;
     span.textContent = text;
     li.append(span, ' ');
+    return span;
   };
   const d = m.data;
   const isChat = d !== null && typeof d === 'object' && typeof d.text === 'string';
   part('id', `#${m.id}`);
   if (isChat && typeof d.user === 'string') part('user', `${d.user}:`);
   part('text', isChat ? d.text : typeof d === 'string' ? d : JSON.stringify(d));
-  part('lat', ms(latency));
+  part('lat', ms(latency)).dataset.ms = latency; // kept: the unit follows the language
   return li;
 }
 
-function noteItem(key, params) {
+// noteItem is a notice in a panel's list; it keeps its key and figures, so
+// that a language switch writes it again (retranslate).
+function noteItem(key, params = {}) {
   const li = document.createElement('li');
   li.className = 'note';
-  li.dataset.note = key; // missed, reset, watchdog: for the curious and the tests
-  li.textContent = t(key, params);
+  li.dataset.note = key; // missed, reset, watchdog, resent: for the curious and the tests
+  say(li, key, params);
   return li;
+}
+
+// say sets el's text to t(key, params), and keeps both on el, so that
+// retranslate can write it again in another language.
+function say(el, key, params = {}) {
+  el.dataset.say = key;
+  el.dataset.sayParams = JSON.stringify(params);
+  el.textContent = t(key, params);
+}
+
+// retranslate writes every text set by say, and every latency, again.
+function retranslate() {
+  for (const el of document.querySelectorAll('[data-say]')) el.textContent = t(el.dataset.say, JSON.parse(el.dataset.sayParams));
+  for (const el of document.querySelectorAll('.messages .lat[data-ms]')) el.textContent = ms(Number(el.dataset.ms));
+}
+
+// ---------------------------------------------------------------------------
+// The verdict: the reader's answers, the live figures (or the bench's, until
+// the page has its own) and verdict.js's rules.
+let bench = null; // the bench's last report, bench-report.json
+
+function benchRow(key) {
+  return bench?.results.find(r => r.target === 'fourway' && r.transport === key) ?? null;
+}
+
+function perTransport() {
+  const per = {};
+  for (const k of KEYS) {
+    const p = byKey[k], row = benchRow(k);
+    const live = p.cost && p.cost.messages > 0;
+    const perRequest = live && p.cost.requests > 0 ? (p.cost.total - p.cost.parts.messages) / p.cost.requests
+      : row && row.wire.requests_per_msg > 0 ? row.wire.overhead_per_msg / row.wire.requests_per_msg : null;
+    per[k] = {
+      overhead: live ? p.overhead : row?.wire.overhead_per_msg ?? null,
+      perRequest,
+      p50: p.p50 ?? row?.latency_ms.p50 ?? null,
+      source: live ? 'live' : row ? 'bench' : null,
+    };
+  }
+  return per;
+}
+
+function renderVerdict() {
+  if (!config) return;
+  const q = {
+    direction: $('#v-direction').value,
+    rate: Math.max(0, Number($('#v-rate').value) || 0),
+    clients: Math.max(1, Math.round(Number($('#v-clients').value) || 1)),
+    proxy: $('#v-proxy').checked, http2: $('#v-http2').checked, battery: $('#v-battery').checked,
+  };
+  const fig = figures(q, perTransport(), {
+    interval: byKey.poll.client?.interval / 1000 || 3, keepalive: config.sse.keepalive_ms / 1000,
+    heartbeat: config.ws.heartbeat_ms / 1000, hold: byKey.longpoll.client?.timeout ?? timeouts(config).default,
+  });
+  const v = verdict(q, fig);
+  const pick = $('#verdict-pick');
+  pick.dataset.pick = v.pick;
+  pick.dataset.fallback = v.fallback ?? '';
+  const text = v.fallback ? t('v.pickFallback', { pick: t(v.pick), fallback: t(v.fallback) }) : t('v.pick', { pick: t(v.pick) });
+  if (pick.textContent !== text) pick.textContent = text;
+  const list = $('#verdict-reasons');
+  list.replaceChildren(...v.reasons.map(r => {
+    const li = document.createElement('li');
+    li.dataset.reason = r.key;
+    li.textContent = t(r.key, r.params);
+    return li;
+  }));
+  const body = $('#verdict-table tbody');
+  body.replaceChildren(...KEYS.map(k => {
+    const f = fig[k], tr = document.createElement('tr');
+    tr.dataset.transport = k;
+    const per = perTransport()[k];
+    const cells = [
+      t(k),
+      per.overhead === null ? '–' : t('v.overhead', { b: (k === 'poll' || k === 'longpoll' ? per.perRequest ?? 0 : per.overhead).toFixed(1), per: t(k === 'poll' || k === 'longpoll' ? 'v.perRequest' : 'v.perMessage'), source: t(`v.source.${per.source}`) }),
+      f.requests.toFixed(f.requests < 10 ? 1 : 0),
+      f.wakeups.toFixed(f.wakeups < 10 ? 1 : 0),
+      f.mbps.toFixed(3),
+      ms(f.p50),
+    ];
+    for (const [i, c] of cells.entries()) {
+      const td = document.createElement(i === 0 ? 'th' : 'td');
+      if (i === 0) td.scope = 'row';
+      td.textContent = c;
+      if (i === 3) td.className = 'wakeups';
+      tr.append(td);
+    }
+    return tr;
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// The wire inspector: while a panel's "bytes on the wire" is open, the page
+// asks GET /api/inspect every INSPECT_MS (which keeps the server recording)
+// and shows that transport's newest exchange; the WebSocket's is this
+// page's own connection (?client=). Closed, nothing is asked and the server
+// stops recording after its lease.
+const INSPECT_MS = 2_000;
+let inspected = null; // the last answer
+
+async function watchWire() {
+  for (;;) {
+    const open = panels.filter(p => p.field('wire').open);
+    if (open.length) {
+      try {
+        inspected = await request(`api/inspect?client=${encodeURIComponent(clientID)}`, { timeout: 5_000 });
+        for (const p of open) renderWire(p);
+      } catch (err) {
+        for (const p of open) say(p.field('wire-note'), 'wire.failed', { error: err.message });
+      }
+    }
+    await sleep(INSPECT_MS);
+  }
+}
+
+function renderWire(p) {
+  // A poll's newest exchange may be one still held at the server, with no
+  // answer yet: show the newest that has one.
+  const list = inspected?.transports[p.key] ?? [];
+  const x = list.findLast(e => e.response.bytes > 0) ?? list.at(-1);
+  const note = p.field('wire-note');
+  if (!x) {
+    say(note, p.key === 'poll' || p.key === 'longpoll' ? 'wire.waitingPoll' : 'wire.waitingStream');
+    p.field('wire-box').replaceChildren();
+    return;
+  }
+  say(note, 'wire.shown', { id: x.id, at: new Date(x.started).toLocaleTimeString() });
+  renderExchange(p.field('wire-box'), x, t);
 }
 
 // ---------------------------------------------------------------------------
@@ -335,6 +742,10 @@ function noteItem(key, params) {
 
 const panels = TRANSPORTS.map(tr => new Panel(tr));
 const byKey = Object.fromEntries(panels.map(p => [p.key, p]));
+// The fifth panel, "auto": long polling upgraded to WebSocket. It is not one
+// of the four the server counts, so it is kept apart from panels.
+const autoPanel = new Panel({ key: 'auto', Client: AutoClient, cut: null });
+autoPanel.el.dataset.client = autoClientID;
 byKey.ws.el.dataset.client = clientID; // the WebSocket's client id, for the curious and the tests
 
 function buildCompareTable() {
@@ -363,7 +774,7 @@ function buildCompareTable() {
 function renderCompare() {
   for (const p of panels) {
     const row = document.querySelector(`#compare tr[data-transport="${p.key}"]`);
-    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : `${p.overhead} B`;
+    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : t('cost.perMessage', { per: p.overhead.toFixed(1) });
     row.querySelector('.latency').textContent = ms(p.p50);
   }
 }
@@ -438,7 +849,7 @@ async function start() {
       const page = await request('api/poll?limit=1');
       byKey.poll.notice({ type: 'request' });
       byKey.poll.notice({ type: 'empty' });
-      for (const p of panels) p.start(page.next, page.epoch);
+      for (const p of [...panels, autoPanel]) p.start(page.next, page.epoch);
       applyControls();
       return;
     } catch {
@@ -447,12 +858,22 @@ async function start() {
   }
 }
 
+// statsSamples are the answers of /api/stats over the cost window, {at
+// (performance.now()), s}, oldest first: the first is the window's start.
+const statsSamples = [];
+
 async function pollStats() {
   for (;;) {
     try {
       const s = await request('api/stats', { timeout: 5_000 });
+      const now = performance.now();
+      statsSamples.push({ at: now, s });
+      while (statsSamples.length > 2 && now - statsSamples[1].at >= COST_MS) statsSamples.shift();
       document.body.dataset.feedLastId = s.feed.last_id;
-      for (const p of panels) p.renderStats(s.transports[p.key]);
+      for (const p of panels) {
+        p.renderStats(s.transports[p.key]);
+        if (config && statsSamples.length > 1) p.renderCost(statsSamples[0], statsSamples.at(-1));
+      }
       renderCompare();
     } catch { /* offline or stuck: the counters wait */ }
     await sleep(1_000);
@@ -519,10 +940,10 @@ function wireControls() {
     const text = $('#text'), status = $('#publish-status');
     try {
       const r = await publish({ user: $('#name').value || 'anon', text: text.value });
-      status.textContent = t('sent', { id: r.id });
+      say(status, 'sent', { id: r.id });
       text.value = '';
     } catch (err) {
-      status.textContent = t('sendFailed', { error: err.message });
+      say(status, 'sendFailed', { error: err.message });
     }
   });
 
@@ -543,6 +964,8 @@ function wireControls() {
     }, 1000 / Number(rate.value));
   });
 
+  wireTeacherControls();
+
   $('#poll-interval').addEventListener('change', applyControls);
   $('#lp-timeout').addEventListener('change', applyControls);
 
@@ -551,9 +974,9 @@ function wireControls() {
       const status = $('#fault-status');
       try {
         const r = await request(`api/drop?transport=${button.dataset.transport}`, { method: 'POST' });
-        status.textContent = t('cutDone', { n: r.dropped });
+        say(status, 'cutDone', { n: r.dropped });
       } catch (err) {
-        status.textContent = err.message;
+        say(status, 'cutFailed', { error: err.message });
       }
     });
   }
@@ -565,9 +988,81 @@ function wireControls() {
     offline.setAttribute('aria-pressed', 'true');
   });
   network.addEventListener('online', () => {
+    document.body.dataset.onlineAt = Math.round(performance.now()); // for the curious and the tests
     offline.setAttribute('aria-pressed', 'false');
     renderAll();
   });
+
+  // At 390 px the table is wider than the screen: say that it scrolls.
+  const scroller = $('.table-scroll');
+  const hint = () => { $('#compare-scroll').hidden = scroller.scrollWidth <= scroller.clientWidth + 1; };
+  new ResizeObserver(hint).observe(scroller);
+  scroller.addEventListener('scroll', () => scroller.classList.toggle('scrolled', scroller.scrollLeft > 0));
+}
+
+// wireTeacherControls: the built-in ticker (POST /api/ticker, 0 for a quiet
+// feed), a reset of this tab's counters, a pause of all four clients (each
+// resumes from its cursor), and large type for a projector.
+function wireTeacherControls() {
+  const status = $('#teach-status');
+  $('#ticker-set').addEventListener('click', async () => {
+    const s = Number($('#ticker-every').value);
+    if (!(s >= 0)) return say(status, 'tickerBad');
+    try {
+      const r = await request(`api/ticker?every=${s === 0 ? '0' : `${Math.round(s * 1000)}ms`}`, { method: 'POST' });
+      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every });
+    } catch (err) {
+      say(status, 'tickerFailed', { error: err.message });
+    }
+  });
+  $('#reset-counters').addEventListener('click', () => {
+    for (const p of [...panels, autoPanel]) p.resetCounters();
+    statsSamples.splice(0, statsSamples.length - 1); // the cost window starts again from the last reading
+    say(status, 'countersReset');
+  });
+  const pause = $('#pause');
+  pause.addEventListener('click', () => {
+    const paused = pause.getAttribute('aria-pressed') !== 'true';
+    pause.setAttribute('aria-pressed', String(paused));
+    pause.dataset.i18n = paused ? 'resume' : 'pause';
+    pause.textContent = t(pause.dataset.i18n);
+    for (const p of [...panels, autoPanel]) {
+      if (!p.client) continue;
+      if (paused) p.client.stop('paused');
+      else p.client.start(p.client.cursor, p.client.epoch);
+    }
+  });
+  const block = $('#block-ws');
+  block.addEventListener('click', async () => {
+    const off = block.getAttribute('aria-pressed') !== 'true';
+    try {
+      await request(`api/block?client=${encodeURIComponent(autoClientID)}&ws=${off ? 'off' : 'on'}`, { method: 'POST' });
+      block.setAttribute('aria-pressed', String(off));
+      block.dataset.i18n = off ? 'allowWS' : 'blockWS';
+      block.textContent = t(block.dataset.i18n);
+      say($('#fault-status'), off ? 'blockedWS' : 'allowedWS');
+    } catch (err) {
+      say($('#fault-status'), 'blockFailed', { error: err.message });
+    }
+  });
+  const present = $('#present');
+  present.addEventListener('click', () => {
+    const on = present.getAttribute('aria-pressed') !== 'true';
+    present.setAttribute('aria-pressed', String(on));
+    if (on) document.documentElement.dataset.present = '';
+    else delete document.documentElement.dataset.present;
+  });
+}
+
+// renderTickerSeen says how many of the built-in ticker's messages this
+// tab saw per second over the cost window (the server does not say its
+// period): measured, whatever --ticker or the control set.
+function renderTickerSeen() {
+  const ws = byKey.ws;
+  const now = performance.now();
+  const seen = ws.tickerAt.filter(at => now - at <= COST_MS).length;
+  const span = Math.min(COST_MS, now - ws.countingSince) / 1000;
+  $('#ticker-seen').textContent = t('tickerSeen', { n: seen, rate: span > 0 ? (seen / span).toFixed(2) : '–', s: Math.round(span) });
 }
 
 // applyControls hands the interval and timeout controls to the clients
@@ -585,8 +1080,15 @@ function applyControls() {
 
 function renderAll() {
   const now = pageNow();
+  retranslate();
+  if (inspected) for (const p of panels) if (p.field('wire').open) renderWire(p);
+  autoPanel.renderLive();
+  autoPanel.dirty = true;
+  autoPanel.render(now);
   for (const p of panels) {
     p.el.querySelector('.cut')?.setAttribute('aria-label', t('cutLabel', { name: t(p.key) }));
+    p.renderLive();
+    if (p.cost) p.renderCost(statsSamples[0], statsSamples.at(-1));
     p.dirty = true;
     p.render(now);
   }
@@ -595,6 +1097,8 @@ function renderAll() {
   checkConnectionLimit();
   renderOffline();
   renderConfigNote();
+  renderVerdict();
+  renderTickerSeen();
 }
 
 function renderOffline() {
@@ -606,6 +1110,7 @@ function renderOffline() {
 
 buildCompareTable();
 wireControls();
+setFacts({ window: COST_MS / 1000 });
 setLang($('#lang').value);
 renderAll();
 
@@ -613,16 +1118,23 @@ renderAll();
 // and costs nothing when 50 messages a second arrive.
 setInterval(() => {
   const now = pageNow();
-  for (const p of panels) p.render(now);
+  for (const p of [...panels, autoPanel]) p.render(now);
   renderCompare();
   checkConnectionLimit();
   renderClock();
   renderOffline();
   renderConfigNote();
+  renderTickerSeen();
 }, 250);
-setInterval(() => { for (const p of panels) p.dirty = true; }, 1000); // the charts scroll
+setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll
 setInterval(lendHeldConnections, 2_000);
 document.addEventListener('visibilitychange', lendHeldConnections);
 
 start();
 pollStats();
+watchWire();
+request('bench-report.json').then(r => { bench = r; renderVerdict(); }, () => {});
+$('#verdict-form').addEventListener('input', renderVerdict);
+$('#verdict-form').addEventListener('submit', e => e.preventDefault());
+setInterval(renderVerdict, 1_000); // the live figures move
+for (const p of panels) p.field('wire').addEventListener('toggle', () => { if (p.field('wire').open && inspected) renderWire(p); });

@@ -8,7 +8,8 @@
 //                                // sequence); null, null: from now, unchecked
 //   client.stop(why);            // 'stopped' (the default): closed until the
 //                                // next start; 'hidden': a held connection lent
-//                                // to another tab (state waiting)
+//                                // to another tab; 'paused': the page's pause
+//                                // (both: state waiting)
 //   client.cursor, client.epoch  // the position now, kept from what arrived:
 //                                // start(client.cursor, client.epoch) resumes
 //
@@ -25,12 +26,16 @@
 //                                   next poll; long poll: {held}, the hold
 //                                   asked for (s); WebSocket: {heartbeat} (ms)
 //                   'waiting'       {why}: 'slot' (no free held connection,
-//                                   see network.js) or 'hidden' (lent)
+//                                   see network.js), 'hidden' (lent) or
+//                                   'paused'
 //                   'reconnecting'  {at, why}: the next attempt at page clock
-//                                   at (ms); why is 'offline', 'error', 'dead'
-//                                   (a watchdog), 'browser' (EventSource
-//                                   retries by itself, {lastEventID}) or
-//                                   'close' (a WebSocket close, {code})
+//                                   at (ms); why is 'offline', 'error'
+//                                   ({status} when the server answered with
+//                                   one), 'busy' (503: the server is at its
+//                                   connection limit), 'dead' (a watchdog),
+//                                   'browser' (EventSource retries by itself,
+//                                   {lastEventID}) or 'close' (a WebSocket
+//                                   close, {code})
 //                   'closed'        {code, reason} when it gave up for good:
 //                                   an HTTP status (4xx) or a WebSocket close
 //                                   code; neither after stop()
@@ -43,15 +48,29 @@
 //                                         its ids start over in epoch
 //                   'resumed-by-browser'  EventSource's own retry worked
 //                   'watchdog'            a silent connection given up
+//                   'resent'              {held, cursor, epoch}: the server cut a
+//                                         held request after held ms, and the
+//                                         browser sent it again by itself
+//                                         (longpoll.js)
+//                   'answer'              {framing}: a poll answer came, with the
+//                                         bytes of its JSON around the messages
+//                   'upgraded', 'fellBack' {code}: auto.js switched engines
 //                   'error'               {error}: a WebSocket error frame
 
-import { Backoff, HTTPError, network, sleep } from './network.js';
+import { Backoff, HTTPError, network } from './network.js';
 
 // Client is what the four clients extend: the callbacks, the position, the
-// backoff, start and stop. Each one adds run(signal), its own way of
-// reading, which goes on until signal aborts.
+// backoff and its one retry timer, start and stop. Each one adds
+// run(signal), its own way of reading, which goes on until signal aborts.
+//
+// A client waits for at most one retry at a time (retryLater). When the
+// network comes back (the page's offline switch ends, or the browser says
+// "online"), every client retries at once with a fresh backoff: the delays
+// it grew while every attempt failed say nothing about a network that works
+// again.
 export class Client {
   #session = null; // aborted by stop(): ends everything the run started
+  #retry = null;   // the pending retry: {timer, fn, at}
 
   constructor({ onmessage, onstate, onnotice }, config) {
     this.onmessage = onmessage;
@@ -61,6 +80,7 @@ export class Client {
     this.cursor = null; // the last id received
     this.epoch = null;  // the epoch that cursor counts in
     this.backoff = new Backoff();
+    network.addEventListener('online', () => this.retryNow());
   }
 
   start(cursor, epoch = null) {
@@ -69,6 +89,7 @@ export class Client {
     this.epoch = epoch;
     const session = new AbortController();
     this.#session = session;
+    session.signal.addEventListener('abort', () => this.cancelRetry(), { once: true });
     this.run(session.signal).catch(err => {
       if (!session.signal.aborted) throw err; // a bug: let the page see it
     });
@@ -76,18 +97,39 @@ export class Client {
 
   stop(why = 'stopped') {
     this.#session?.abort();
-    this.onstate(why === 'hidden' ? { name: 'waiting', why } : { name: 'closed' });
+    this.onstate(why === 'hidden' || why === 'paused' ? { name: 'waiting', why } : { name: 'closed' });
   }
 
   // stopped tells whether the client is between a stop() and a start().
   get stopped() { return this.#session?.signal.aborted ?? true; }
 
-  // retryIn announces the next attempt, after the backoff's next delay (and
-  // at least atLeast ms), and returns that delay. details go with the state.
-  retryIn(why, details = {}) {
+  // retryLater announces the next attempt, after the backoff's next delay,
+  // and calls fn then; a retry already pending is replaced: one timer at a
+  // time. details go with the state.
+  retryLater(why, details, fn) {
+    this.cancelRetry();
     const delay = this.backoff.next();
-    this.onstate({ name: 'reconnecting', at: Date.now() + delay, why, ...details });
-    return delay;
+    const at = Date.now() + delay;
+    const timer = setTimeout(() => { this.#retry = null; fn(); }, delay);
+    this.#retry = { timer, fn, at };
+    this.onstate({ name: 'reconnecting', at, why, ...details });
+  }
+
+  // retryAt is the page clock (ms) of the pending retry, null if none.
+  get retryAt() { return this.#retry?.at ?? null; }
+
+  cancelRetry() {
+    if (this.#retry) clearTimeout(this.#retry.timer);
+    this.#retry = null;
+  }
+
+  // retryNow starts the pending retry now, with a fresh backoff.
+  retryNow() {
+    this.backoff.reset();
+    const r = this.#retry;
+    if (!r || this.stopped || network.offline) return;
+    this.cancelRetry();
+    r.fn();
   }
 
   // retryAfter is what a failed request means, for the clients that make
@@ -101,10 +143,21 @@ export class Client {
       this.onstate({ name: 'closed', code: err.status, reason: err.message });
       return false;
     }
-    await sleep(this.retryIn(network.offline ? 'offline' : 'error'), signal);
-    this.onstate({ name: 'connecting' });
-    return true;
+    const go = await new Promise(resolve => {
+      signal.addEventListener('abort', () => resolve(false), { once: true });
+      this.retryLater(...failure(err), () => resolve(true));
+    });
+    if (go) this.onstate({ name: 'connecting' });
+    return go;
   }
+}
+
+// failure is why a request failed, and its details, for retryLater: a 503
+// is the server at its connection limit (or shutting down), said as such.
+export function failure(err) {
+  if (network.offline) return ['offline', {}];
+  if (err instanceof HTTPError) return [err.status === 503 ? 'busy' : 'error', { status: err.status, reason: err.message }];
+  return ['error', {}];
 }
 
 // withPosition adds a client's position to url: ?since=cursor&epoch=E, each

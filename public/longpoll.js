@@ -10,6 +10,14 @@
 // S starts at the server's default hold and the page's control may change
 // it, up to the server's maximum (both from GET /api/config).
 //
+// A held request that the server cuts (a network failure, POST /api/drop)
+// does not fail in the page: the browser sends it again by itself, because
+// HTTP/1.1 lets a client re-send a request whose kept-alive connection
+// closed before any answer (RFC 9112, 9.3.1). The page sees only a late
+// answer. Resource Timing tells: that request was sent (requestStart) long
+// after the fetch began (startTime), the time it was held before the cut.
+// The client says so ('resent'), with the cursor the re-sent request carried.
+//
 // The first request of a session asks for a 1 s timeout: until the server
 // answers, a long poll cannot tell "held, all is well" from "stuck", so a
 // quick first answer proves the server is there and the cursor is good.
@@ -23,6 +31,7 @@ import { request, acquireSlot } from './network.js';
 import { deliverPage } from './page.js';
 
 const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
+const RESENT_MS = 250;  // a request sent this long after its fetch began was re-sent
 
 // timeouts is what the server allows for ?timeout=, in whole seconds (GET
 // /api/config has ms): its hold when a request names none, and the longest.
@@ -35,6 +44,22 @@ export function timeouts({ longpoll }) {
 
 export class LongPollClient extends Client {
   timeout = timeouts(this.config).default; // s the server may hold a request; the page's control sets it
+  inflight = null; // the request at the server now: {url, started (performance.now()), timeout (ms)}
+
+  constructor(callbacks, config) {
+    super(callbacks, config);
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) this.#resent(e);
+    }).observe({ type: 'resource' });
+  }
+
+  // resent tells of a request of ours that the browser had to send again.
+  #resent(e) {
+    if (e.initiatorType !== 'fetch' || !e.name.includes('/api/longpoll?')) return;
+    if (!(e.requestStart > 0) || e.requestStart - e.startTime < RESENT_MS) return;
+    const q = new URL(e.name).searchParams;
+    this.onnotice({ type: 'resent', held: e.requestStart - e.startTime, cursor: q.get('since'), epoch: q.get('epoch') });
+  }
 
   async run(signal) {
     const release = await acquireSlot(signal, () => this.onstate({ name: 'waiting', why: 'slot' }));
@@ -55,8 +80,11 @@ export class LongPollClient extends Client {
         const url = withPosition(new URL('api/longpoll', location.href), this);
         url.searchParams.set('timeout', timeout);
         this.onnotice({ type: 'request' });
+        this.inflight = { url: url.href, started: performance.now(), timeout: timeout * 1000 };
         page = await request(url, { timeout: timeout * 1000 + GRACE_MS, signal, brief: false });
+        this.inflight = null;
       } catch (err) {
+        this.inflight = null;
         first = true;
         if (await this.retryAfter(err, signal)) continue;
         return;

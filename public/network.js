@@ -54,6 +54,12 @@ class Network extends EventTarget {
 
 export const network = new Network();
 
+// The browser's own "online" (a laptop back on the Wi-Fi) means the same as
+// the switch's end: every client tries again now.
+window.addEventListener('online', () => {
+  if (!network.offline) network.dispatchEvent(new Event('online'));
+});
+
 export class OfflineError extends Error {
   constructor() { super('offline (the page\'s offline switch)'); this.name = 'OfflineError'; }
 }

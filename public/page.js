@@ -16,11 +16,22 @@
 // continues from the oldest it has. "more" is for the client's loop: the
 // answer was cut short and the rest is waiting.
 
-// deliverPage hands one answer to the page through client's callbacks: the
-// reset and missed notices first, an "empty" notice for an answer with no
+// framing is the bytes of an answer's JSON around its messages,
+// {"epoch":"…","messages":[…,…],"next":44}: what a poll pays beyond the
+// messages and the HTTP headers. The answer is compact JSON, keys in the
+// server's order, so encoding it again gives the bytes that came.
+const utf8 = new TextEncoder();
+const size = v => utf8.encode(JSON.stringify(v)).length;
+export function framing(page) {
+  return size(page) - page.messages.reduce((n, m) => n + size(m), 0);
+}
+
+// deliverPage hands one answer to the page through client's callbacks: an
+// "answer" notice with its framing, the reset and missed notices, an "empty" notice for an answer with no
 // message, then each message with the cursor kept at its id, and last the
 // "next" cursor.
 export function deliverPage(client, page) {
+  client.onnotice({ type: 'answer', framing: framing(page) });
   client.epoch = page.epoch; // always present: the epoch of "next" and of every id below
   if (page.reset) { client.cursor = 0; client.onnotice({ type: 'reset', epoch: page.epoch }); }
   if (page.missed) client.onnotice({ type: 'missed', missed: page.missed });

@@ -296,11 +296,15 @@ func (b *browserTab) describe() string {
 	return s
 }
 
-// allPanels is a JavaScript condition that holds for every panel.
+// allPanels is a JavaScript condition that holds for every panel of the
+// four transports (the fifth, "auto", has tests of its own).
 func allPanels(condition string) string {
-	return `[...document.querySelectorAll('.panel')].length === 4 &&
-		[...document.querySelectorAll('.panel')].every(p => ` + condition + `)`
+	return `[...document.querySelectorAll(` + fourPanels + `)].length === 4 &&
+		[...document.querySelectorAll(` + fourPanels + `)].every(p => ` + condition + `)`
 }
+
+// fourPanels selects the panels of the four transports.
+const fourPanels = `'.panel:not([data-transport="auto"])'`
 
 // setPollInterval sets the short-poll interval control to seconds.
 func (b *browserTab) setPollInterval(t *testing.T, seconds int) {

@@ -22,6 +22,7 @@ const TIMEOUT_MS = 10_000; // deadline of one request
 
 export class PollClient extends Client {
   interval = 3_000; // ms between polls; the page's control sets it
+  inflight = null;  // the request on its way now: {url, started (performance.now()), timeout (ms)}
 
   async run(signal) {
     this.onstate({ name: 'connecting' });
@@ -29,8 +30,12 @@ export class PollClient extends Client {
       let page;
       try {
         this.onnotice({ type: 'request' });
-        page = await request(withPosition(new URL('api/poll', location.href), this), { timeout: TIMEOUT_MS, signal });
+        const url = withPosition(new URL('api/poll', location.href), this);
+        this.inflight = { url: url.href, started: performance.now(), timeout: TIMEOUT_MS };
+        page = await request(url, { timeout: TIMEOUT_MS, signal });
+        this.inflight = null;
       } catch (err) {
+        this.inflight = null;
         if (await this.retryAfter(err, signal)) continue;
         return;
       }

@@ -45,6 +45,12 @@ export class SSEClient extends Client {
     network.addEventListener('offline', () => this.#fail('offline'));
   }
 
+  // What the page shows of the inside of this client: the EventSource
+  // itself (readyState, url, lastEventId through the events), and the
+  // server's retry hint from the hello.
+  get source() { return this.#es; }
+  get retryHint() { return this.#retryMS; }
+
   async run(signal) {
     this.#session = signal;
     signal.addEventListener('abort', () => {
@@ -64,6 +70,7 @@ export class SSEClient extends Client {
     this.onnotice({ type: 'request' });
     const es = new EventSource(url);
     this.#es = es;
+    this.lastEventId = ''; // a new EventSource starts with none: the position is in its URL
     this.#retryMS = null;
     this.#browserRetries = 0;
     es.addEventListener('hello', e => {
@@ -92,16 +99,41 @@ export class SSEClient extends Client {
         this.onnotice({ type: 'request' });
         return;
       }
+      if (es.readyState === EventSource.CLOSED && !network.offline) return this.#refused(url);
       this.#fail('error');
     };
     this.#watch(es);
   }
 
+  // refused: EventSource gave up on an answer it would not read (a status
+  // other than 200, another content type) and does not say which. One plain
+  // request to the same URL tells: it is dropped once its status is in (a
+  // 200 would be a stream of its own). A 503 is the server at its
+  // connection limit, and the panel says so.
+  async #refused(url) {
+    this.#close();
+    const session = this.#session;
+    let details = {};
+    try {
+      this.onnotice({ type: 'request' });
+      const probe = new AbortController();
+      const res = await fetch(url, { cache: 'no-store', signal: AbortSignal.any([probe.signal, session, AbortSignal.timeout(WATCH_MS)]) });
+      const reason = res.ok ? '' : await res.json().then(b => b.error, () => res.statusText);
+      probe.abort();
+      details = { status: res.status, reason };
+    } catch { /* no answer at all: a plain failure */ }
+    if (session.aborted) return;
+    this.#retry(details.status === 503 ? 'busy' : 'error', details);
+  }
+
   // take reads one event: it keeps the position from the event's id,
   // "epoch:id" (what the browser would send as Last-Event-ID if the stream
   // broke now), and returns the event's data.
+  lastEventId = ''; // the id of the last event: what the browser's own retry sends as Last-Event-ID
+
   #take(e) {
     this.#heard();
+    this.lastEventId = e.lastEventId;
     const i = e.lastEventId.indexOf(':');
     if (i >= 1) { // an id of ours
       this.epoch = e.lastEventId.slice(0, i);
@@ -166,9 +198,9 @@ export class SSEClient extends Client {
     this.#retry(why);
   }
 
-  #retry(why) {
+  #retry(why, details = {}) {
     if (this.stopped) return;
-    this.#timers.push(setTimeout(() => this.#connect(), this.retryIn(why)));
+    this.retryLater(why, details, () => this.#connect());
   }
 
   #close() {

@@ -36,9 +36,36 @@ import { HEALTHY_MS, network } from './network.js';
 export const clientID = crypto.randomUUID?.() ?? String(Math.random()).slice(2);
 
 export class WSClient extends Client {
+  id = clientID;  // the ?client= of its connections
   #ws = null;     // the current WebSocket, null between connections
-  #timers = [];   // retry, heartbeat and health timers of this connection
+  #timers = [];   // heartbeat and health timers of this connection
   #lastHeard = 0; // performance.now() of the last frame
+  #period = null; // heartbeat_ms of the hello
+  #nextPing = 0;  // performance.now() of our next ping
+  #acks = new Map(); // ref -> {resolve, reject} of a publish over this socket
+  #refs = 0;
+
+  // What the page shows of the inside of this client: the WebSocket itself
+  // (readyState, bufferedAmount, url), the heartbeat's clock and the last
+  // close, {code, reason, at}.
+  get socket() { return this.#ws; }
+  lastClose = null;
+  get heartbeat() {
+    if (this.#period === null || !this.#ws) return null;
+    return { period: this.#period, lastHeard: this.#lastHeard, nextPing: this.#nextPing, deadline: this.#lastHeard + 2 * this.#period };
+  }
+
+  // publish sends data over this connection, {"type":"publish","data":…,
+  // "ref":"r1"}, and resolves with the server's ack, {"type":"published",
+  // "id":42,"ref":"r1"}, or rejects with its error frame's words, or when
+  // the connection ends first.
+  publish(data) {
+    const ws = this.#ws;
+    if (ws?.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
+    const ref = `r${++this.#refs}`;
+    ws.send(JSON.stringify({ type: 'publish', data, ref }));
+    return new Promise((resolve, reject) => this.#acks.set(ref, { resolve, reject }));
+  }
 
   constructor(callbacks, config) {
     super(callbacks, config);
@@ -57,10 +84,11 @@ export class WSClient extends Client {
 
   #connect() {
     this.#clear();
+    this.cancelRetry(); // one timer at a time: a close code that says "now" wins over a retry pending
     if (network.offline) return this.#retry('offline');
     const url = withPosition(new URL('api/ws', location.href), this);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('client', clientID);
+    url.searchParams.set('client', this.id);
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
     const ws = new WebSocket(url);
@@ -70,6 +98,7 @@ export class WSClient extends Client {
       if (ws !== this.#ws) return; // an old socket we already left
       this.#ws = null;
       this.#clear();
+      this.lastClose = { code: e.code, reason: e.reason, at: Date.now() };
       this.#closed(e.code, e.reason);
     };
   }
@@ -96,7 +125,17 @@ export class WSClient extends Client {
         this.onnotice({ type: 'reset', epoch: f.epoch });
         break;
       case 'pong': break; // heard: that was its job
-      case 'error': this.onnotice({ type: 'error', error: f.error }); break;
+      case 'published': // the ack of our publish
+        this.#acks.get(f.ref)?.resolve(f);
+        this.#acks.delete(f.ref);
+        break;
+      case 'error':
+        if (this.#acks.has(f.ref)) {
+          this.#acks.get(f.ref).reject(new Error(f.error));
+          this.#acks.delete(f.ref);
+        }
+        this.onnotice({ type: 'error', error: f.error });
+        break;
     }
   }
 
@@ -116,7 +155,10 @@ export class WSClient extends Client {
   // heartbeat pings every period and declares the connection dead when
   // nothing came back for two periods.
   #heartbeat(ws, period) {
+    this.#period = period;
+    this.#nextPing = performance.now() + period;
     this.#timers.push(setInterval(() => {
+      this.#nextPing = performance.now() + period;
       if (performance.now() - this.#lastHeard > 2 * period) {
         this.onnotice({ type: 'watchdog' });
         this.#cut(); // dead: the browser may take minutes to notice
@@ -136,13 +178,16 @@ export class WSClient extends Client {
     this.#retry(network.offline ? 'offline' : 'dead');
   }
 
-  #retry(why, details) {
+  #retry(why, details = {}) {
     if (this.stopped) return;
-    this.#timers.push(setTimeout(() => this.#connect(), this.retryIn(why, details)));
+    this.retryLater(why, details, () => this.#connect());
   }
 
   #clear() {
     for (const t of this.#timers) { clearTimeout(t); clearInterval(t); }
     this.#timers = [];
+    this.#period = null;
+    for (const { reject } of this.#acks.values()) reject(new Error('the connection ended before the ack'));
+    this.#acks.clear();
   }
 }

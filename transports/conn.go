@@ -27,10 +27,15 @@ type countingConn struct {
 
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
+
+	tap atomic.Pointer[wireTap] // inspect.go: nil unless the wire inspector records this connection
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
+	if tp := c.tap.Load(); tp != nil {
+		tp.tapped(&c.tap, p[:n], false)
+	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	take := int64(0)
@@ -48,6 +53,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
+	if tp := c.tap.Load(); tp != nil {
+		tp.tapped(&c.tap, p[:n], true)
+	}
 	if t := c.owner.Load(); t != nil {
 		t.bytesOut.Add(int64(n))
 	}
@@ -188,12 +196,14 @@ type socket struct {
 	conn net.Conn
 	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then tryWrite takes nothing
 	out  *atomic.Int64   // the bytes-out counter tryWrite adds to (write goes through the counting conn)
+
+	tap *atomic.Pointer[wireTap] // the counting conn's, for the wire inspector (inspect.go)
 }
 
 func newSocket(c net.Conn, t *counters) socket {
 	s := socket{conn: c}
 	if cc, ok := c.(*countingConn); ok {
-		c, s.out = cc.Conn, &t.bytesOut
+		c, s.out, s.tap = cc.Conn, &t.bytesOut, &cc.tap
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		s.raw, _ = tc.SyscallConn()
@@ -222,6 +232,11 @@ func (s socket) tryWrite(b []byte) (int, error) {
 	n = max(n, 0)
 	if s.out != nil {
 		s.out.Add(int64(n))
+	}
+	if s.tap != nil {
+		if tp := s.tap.Load(); tp != nil {
+			tp.tapped(s.tap, b[:n], true)
+		}
 	}
 	if err == nil {
 		err = werr

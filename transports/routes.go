@@ -19,6 +19,8 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.Recover())
 	e.Use(s.countRequests)
 	e.Use(s.guard) // guard.go: Host, page headers, body and write deadlines
+	e.Use(s.inspectRequests)
+	e.Use(s.blockUpgrades)
 
 	e.POST("/api/messages", s.handlePublish, s.sameOrigin, s.requireHealthyFeed) // publish.go
 
@@ -30,11 +32,13 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
+	e.GET("/api/inspect", s.handleInspect, s.requireAdmin) // inspect.go: the last exchanges, as they crossed the socket
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
 	e.Match(getHead, "/healthz", s.handleHealthz) // health.go
 
 	e.POST("/api/drop", s.handleDrop, s.sameOrigin, s.requireAdmin)
 	e.POST("/api/ticker", s.handleTicker, s.sameOrigin, s.requireAdmin)
+	e.POST("/api/block", s.handleBlock, s.sameOrigin, s.requireAdmin) // block.go: refuse one client's WebSocket upgrades
 
 	if s.cfg.Static != nil {
 		e.Match(getHead, "/*", echo.StaticDirectoryHandler(s.cfg.Static, true))

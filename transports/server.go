@@ -153,6 +153,9 @@ type Server struct {
 	ticker     publisher
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
 	nodeHeader []string // the Fourway-Node header of every answer; nil for a node alone
+
+	inspect inspector      // inspect.go: the wire inspector, on while someone looks
+	blocked blockedClients // block.go: clients whose WebSocket upgrades are refused
 }
 
 // New returns a server for f, or the error of the first setting of cfg out

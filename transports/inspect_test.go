@@ -1,0 +1,260 @@
+package transports_test
+
+// The wire inspector (inspect.go): GET /api/inspect shows each transport's
+// last exchanges as they crossed the socket, and its bytes are the bytes
+// /api/stats counted for them, split by kind.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"fourway/transports"
+	"fourway/transports/transportstest"
+)
+
+// inspected is the answer of GET /api/inspect, as a client reads it.
+type inspected struct {
+	Transports map[string][]recorded `json:"transports"`
+}
+
+// recorded is one exchange of GET /api/inspect.
+type recorded struct {
+	Request struct {
+		Text  string
+		Bytes int64
+	} `json:"request"`
+	Response struct {
+		Text  string
+		Bytes int64
+	} `json:"response"`
+	Body *struct {
+		Text  string
+		Bytes int64
+	} `json:"body"`
+	Chunks []struct {
+		SizeLine string `json:"size_line"`
+		Data     string `json:"data"`
+		Bytes    int64  `json:"bytes"`
+		Framing  int    `json:"framing"`
+		Ping     bool   `json:"ping"`
+	} `json:"chunks"`
+	Frames *struct{ Out, In []inspectedFrame } `json:"frames"`
+	Parts  map[string]int64                    `json:"parts"`
+}
+
+type inspectedFrame struct {
+	Fin     bool   `json:"fin"`
+	Opcode  int    `json:"opcode"`
+	Masked  bool   `json:"masked"`
+	Length  int64  `json:"length"`
+	Header  string `json:"header"`
+	Payload string `json:"payload"`
+}
+
+func inspect(t *testing.T, srv *transportstest.Server) inspected {
+	t.Helper()
+	code, body, _ := srv.Get(t, "/api/inspect")
+	var in inspected
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &in) != nil {
+		t.Fatalf("GET /api/inspect: %d %s", code, body)
+	}
+	return in
+}
+
+// socketBytes is what /api/stats counted for transport between two snapshots.
+func socketBytes(before, after transports.Snapshot, transport string) (in, out int64) {
+	a, b := before.Transports[transport], after.Transports[transport]
+	return b.BytesIn - a.BytesIn, b.BytesOut - a.BytesOut
+}
+
+// agreed waits until the one exchange recorded for transport adds up to
+// what /api/stats counted since before (a write is counted, and recorded,
+// just after the socket took it, so a client may read it a moment sooner),
+// and returns both.
+func agreed(t *testing.T, srv *transportstest.Server, before transports.Snapshot, transport string) (x recorded, in, out int64) {
+	t.Helper()
+	transportstest.Await(t, "the recorded bytes adding up to the counted", func() bool {
+		in, out = socketBytes(before, srv.Stats(t), transport)
+		list := inspect(t, srv).Transports[transport]
+		if len(list) != 1 {
+			return false
+		}
+		x = list[0]
+		return sum(x.Parts) == in+out
+	})
+	return x, in, out
+}
+
+func sum(parts map[string]int64) int64 {
+	n := int64(0)
+	for _, v := range parts {
+		n += v
+	}
+	return n
+}
+
+func TestInspectorRecordsNothingUntilAsked(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	srv.Get(t, "/api/poll?since=0")
+	if got := inspect(t, srv).Transports["poll"]; len(got) != 0 {
+		t.Errorf("a poll before the first GET /api/inspect was recorded: %+v", got)
+	}
+	srv.Get(t, "/api/poll?since=0")
+	if got := inspect(t, srv).Transports["poll"]; len(got) != 1 {
+		t.Errorf("%d polls recorded after GET /api/inspect, want 1", len(got))
+	}
+}
+
+func TestInspectorPollBytesAreTheCountedBytes(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	srv.Publish(t, `"one"`)
+	inspect(t, srv)
+	before := srv.Stats(t)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/poll?since=0", nil)
+	req.Header.Set("Authorization", "Bearer not-for-the-page")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	p, in, out := agreed(t, srv, before, "poll")
+	if p.Request.Bytes != in {
+		t.Errorf("request: %d B recorded, %d B counted", p.Request.Bytes, in)
+	}
+	if p.Body == nil || p.Response.Bytes+p.Body.Bytes != out {
+		t.Fatalf("response: head %d B + body %+v recorded, %d B counted", p.Response.Bytes, p.Body, out)
+	}
+	if sum(p.Parts) != in+out || p.Parts["request_head"] != in || p.Parts["payload"] != int64(len(body)) {
+		t.Errorf("parts %v, want %d B in all, the request's %d, the body's %d", p.Parts, in+out, in, len(body))
+	}
+	if !strings.HasPrefix(p.Request.Text, "GET /api/poll?since=0 HTTP/1.1\r\n") || !strings.Contains(p.Request.Text, "\r\nAuthorization: "+strings.Repeat("*", len("Bearer not-for-the-page"))+"\r\n") {
+		t.Errorf("request recorded as %q: want the request line, and the Authorization value masked", p.Request.Text)
+	}
+	if !strings.HasPrefix(p.Response.Text, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(p.Response.Text, "\r\n\r\n") || p.Body.Text != string(body) {
+		t.Errorf("response recorded as %q + %q, want the head and the body %q", p.Response.Text, p.Body.Text, body)
+	}
+}
+
+func TestInspectorWebSocketFrames(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	before := srv.Stats(t)
+	c := srv.DialWS(t, "client=inspected&token=hidden")
+	c.Hello(t)
+	srv.Publish(t, `"hi"`)
+	raw, _ := c.Message(t)
+	c.Send(t, `{"type":"ping"}`)
+	if got := string(c.ReadText(t)); got != `{"type":"pong"}` {
+		t.Fatalf("after a ping: %s", got)
+	}
+	w, _, _ := agreed(t, srv, before, "ws")
+	if w.Frames == nil {
+		t.Fatalf("no frames recorded: %+v", w)
+	}
+	if !strings.Contains(w.Request.Text, "token=******") || strings.Contains(w.Request.Text, "hidden") {
+		t.Errorf("the token is not masked: %q", w.Request.Text)
+	}
+	if !strings.HasPrefix(w.Response.Text, "HTTP/1.1 101 Switching Protocols\r\n") {
+		t.Errorf("the upgrade's answer recorded as %q", w.Response.Text)
+	}
+	want := []inspectedFrame{ // hello, the message, the pong; a small frame's header is 2 bytes
+		{Fin: true, Opcode: 1, Length: -1},
+		{Fin: true, Opcode: 1, Length: int64(len(raw)), Header: fmt.Sprintf("81%02x", len(raw)), Payload: string(raw)},
+		{Fin: true, Opcode: 1, Length: 15, Header: "810f", Payload: `{"type":"pong"}`},
+	}
+	if len(w.Frames.Out) != 3 {
+		t.Fatalf("%d frames out, want 3: %+v", len(w.Frames.Out), w.Frames.Out)
+	}
+	for i, f := range w.Frames.Out {
+		if want[i].Length < 0 { // the hello: its length is its own
+			want[i].Length, want[i].Header, want[i].Payload = f.Length, fmt.Sprintf("81%02x", f.Length), f.Payload
+			if !strings.HasPrefix(f.Payload, `{"type":"hello"`) {
+				t.Errorf("the first frame out is %q, want the hello", f.Payload)
+			}
+		}
+		if f != want[i] {
+			t.Errorf("frame out %d = %+v, want %+v", i, f, want[i])
+		}
+	}
+	if len(w.Frames.In) != 1 {
+		t.Fatalf("%d frames in, want the ping: %+v", len(w.Frames.In), w.Frames.In)
+	}
+	ping := w.Frames.In[0]
+	if !ping.Masked || len(ping.Header) != 12 || ping.Header[:4] != "818f" || ping.Payload != `{"type":"ping"}` {
+		t.Errorf("the client's ping = %+v, want masked, 81 8f and a 4-byte key, unmasked payload", ping)
+	}
+	if hb := w.Parts["heartbeats"]; hb != 6+15+2+15 {
+		t.Errorf("heartbeats %d B, want the ping and the pong, frames and all: %d", hb, 6+15+2+15)
+	}
+}
+
+func TestInspectorSSEChunks(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	before := srv.Stats(t)
+	s := srv.OpenSSE(t, http.DefaultClient, "/api/sse?since=0")
+	s.Hello(t)
+	srv.Publish(t, `"hi"`)
+	s.NextMessage(t)
+	e, _, _ := agreed(t, srv, before, "sse")
+	if !strings.Contains(e.Response.Text, "\r\nContent-Type: text/event-stream\r\n") {
+		t.Errorf("the stream's head recorded as %q", e.Response.Text)
+	}
+	var message bool
+	for _, c := range e.Chunks {
+		if c.SizeLine != fmt.Sprintf("%x\r\n", len(c.Data)) || c.Bytes != int64(len(c.Data)) || c.Framing != len(c.SizeLine)+2 {
+			t.Errorf("chunk %+v: want its size line to be its data's length in hex", c)
+		}
+		message = message || strings.Contains(c.Data, "\ndata: {\"id\":1,")
+	}
+	if !message {
+		t.Errorf("no chunk holds the message's event: %+v", e.Chunks)
+	}
+}
+
+// TestInspectorHeartbeats: the keepalives are recorded as heartbeats, at
+// the sizes the page's cost window assumes (public/verdict.js,
+// HEARTBEAT_BYTES): an SSE ": ping" in its chunk is 13 bytes, a WebSocket
+// ping 2 and a client's pong 6.
+func TestInspectorHeartbeats(t *testing.T) {
+	srv := transportstest.Start(t, func(c *transports.Config) {
+		c.Heartbeat = 50 * time.Millisecond
+		c.SSEKeepalive = 50 * time.Millisecond
+	})
+	inspect(t, srv)
+	s := srv.OpenSSE(t, http.DefaultClient, "/api/sse")
+	s.Hello(t)
+	c := srv.DialWS(t, "client=pinged")
+	c.Hello(t)
+	go func() { // reading answers the server's pings (gorilla's default handler)
+		for {
+			if _, _, err := c.Conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	transportstest.Await(t, "a ping chunk, a ping frame and its pong recorded", func() bool {
+		in := inspect(t, srv)
+		sse, ws := in.Transports["sse"], in.Transports["ws"]
+		if len(sse) != 1 || len(ws) != 1 || ws[0].Frames == nil {
+			return false
+		}
+		var chunk, ping, pong bool
+		for _, ch := range sse[0].Chunks {
+			chunk = chunk || ch.Ping && ch.SizeLine == "8\r\n" && ch.Data == ": ping\n\n" && ch.Framing+int(ch.Bytes) == 13
+		}
+		for _, f := range ws[0].Frames.Out {
+			ping = ping || f.Opcode == 9 && f.Header == "8900"
+		}
+		for _, f := range ws[0].Frames.In {
+			pong = pong || f.Opcode == 10 && f.Masked && len(f.Header) == 12
+		}
+		return chunk && ping && pong && sse[0].Parts["heartbeats"]%13 == 0 && sse[0].Parts["heartbeats"] > 0
+	})
+}
