@@ -56,6 +56,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one client (the socket send buffer)")
 	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
 	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
+	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
+	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start for localhost, 127.0.0.1 and ::1 (demos; its fingerprint is logged)")
+	http2 := fs.Bool("http2", def.HTTP2, "with TLS, offer HTTP/2 beside HTTP/1.1; false serves HTTP/1.1 only, to compare")
+	h2c := fs.Bool("h2c", false, "without TLS, also serve cleartext HTTP/2 to clients that start with it (prior knowledge; for the bench)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	natsURL := fs.String("nats", "", "NATS server URL(s), comma-separated: the feed lives in a JetStream stream, shared with every node on it (none: in memory, this process only)")
 	natsStream := fs.String("nats-stream", "FOURWAY", "the JetStream stream of the feed, created if absent")
@@ -102,6 +107,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg.ShutdownTimeout = max(def.ShutdownTimeout, *writeTimeout+5*time.Second)
 	cfg.Static, cfg.Logger = public.Files, log
 	cfg.Node = *node
+	cfg.HTTP2, cfg.H2C = *http2, *h2c
+	scheme := "http"
+	switch {
+	case *tlsSelfSigned && (*tlsCert != "" || *tlsKey != ""):
+		return errors.New("--tls-self-signed makes its own certificate: give it, or --tls-cert and --tls-key, not both")
+	case *tlsSelfSigned:
+		var fingerprint string
+		if cfg.TLS, fingerprint, err = transports.SelfSignedTLS(); err != nil {
+			return fmt.Errorf("--tls-self-signed: %w", err)
+		}
+		log.Info("self-signed certificate for localhost, 127.0.0.1 and ::1", "sha256", fingerprint)
+		scheme = "https"
+	case *tlsCert != "" || *tlsKey != "":
+		if cfg.TLS, err = transports.LoadTLS(*tlsCert, *tlsKey); err != nil {
+			return err
+		}
+		scheme = "https"
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -128,7 +151,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	attrs := []any{"url", "http://" + ln.Addr().String(), "history", *history, "ticker", ticker.String()}
+	attrs := []any{"url", scheme + "://" + ln.Addr().String(), "history", *history, "ticker", ticker.String()}
 	if cfg.Node != "" {
 		attrs = append(attrs, "node", cfg.Node)
 	}

@@ -2,6 +2,7 @@ package transports
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -24,6 +25,8 @@ type countingConn struct {
 	readMu  sync.Mutex
 	pending int64 // bytes read that no request has claimed yet
 	owed    int64 // bytes of the owner's request still to come; -1: all that comes (chunked, hijacked)
+
+	tls bool // under TLS: its records are not the requests' sizes (claimFor)
 
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
@@ -146,8 +149,24 @@ func (l countingListener) Accept() (net.Conn, error) {
 
 type connKey struct{}
 
+// withCountingConn is http.Server's ConnContext: it runs before the
+// connection is served, so what it sets is seen by every request on it.
 func withCountingConn(ctx context.Context, c net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, c)
+	cc := countingOf(c)
+	if _, isTLS := c.(*tls.Conn); isTLS && cc != nil {
+		cc.tls = true
+	}
+	return context.WithValue(ctx, connKey{}, cc)
+}
+
+// countingOf is the counting connection under c: c itself, or the socket
+// under its TLS.
+func countingOf(c net.Conn) *countingConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	cc, _ := c.(*countingConn)
+	return cc
 }
 
 // connOf returns the client connection serving r (nil outside Serve).
@@ -156,12 +175,32 @@ func connOf(r *http.Request) *countingConn {
 	return c
 }
 
-// netConnOf is connOf as a net.Conn: nil (not a nil pointer) when absent.
-func netConnOf(r *http.Request) net.Conn {
-	if c := connOf(r); c != nil {
-		return c
+// claimFor makes t the owner of the bytes of request r on c. The streams
+// of an HTTP/2 connection are interleaved on it, so their bytes cannot be
+// told apart at the socket: they all go to http2, the connection's own
+// counters, and no transport's. Under TLS a request's size says nothing of
+// the records that carried it: a request owns every byte read from the
+// end of the one before (the handshake, for the first) until the next.
+func (c *countingConn) claimFor(t, http2 *counters, r *http.Request) {
+	switch {
+	case r.ProtoMajor == 2:
+		c.claimAll(http2)
+	case c.tls:
+		c.claimAll(t)
+	default:
+		c.claim(t, r)
 	}
-	return nil
+}
+
+func (c *countingConn) claimAll(t *counters) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if c.owner.Load() == t && c.owed < 0 {
+		return
+	}
+	t.bytesIn.Add(c.pending)
+	c.pending, c.owed = 0, -1
+	c.owner.Store(t)
 }
 
 // setSendBuffer bounds what the kernel queues for one client to about
@@ -178,9 +217,9 @@ func setSendBuffer(c net.Conn, bytes int) {
 // connStateHook releases a connection's owner once its response is fully
 // written: what it reads next belongs to its next request.
 func connStateHook(c net.Conn, state http.ConnState) {
-	cc, ok := c.(*countingConn)
+	cc := countingOf(c)
 	switch {
-	case !ok:
+	case cc == nil:
 	case state == http.StateIdle:
 		cc.owner.Store(nil)
 	case state == http.StateHijacked:

@@ -6,6 +6,7 @@ package transports
 
 import (
 	"net"
+	"net/http"
 	"sync"
 )
 
@@ -15,13 +16,43 @@ type liveConn struct {
 	hangUp    func() // closes the socket without a goodbye
 }
 
-// hangUpConn returns the hang-up of a plain HTTP connection (nil outside
-// Serve: then there is no socket to close, and nothing happens).
-func hangUpConn(c net.Conn) func() {
-	return func() {
-		if c != nil {
-			c.Close()
+// requestCut is the hang-up of one request's exchange: its socket under
+// HTTP/1.1; under HTTP/2, where the socket carries the browser's other
+// requests too, only its own stream, which the handler resets when cut is
+// closed (panicking with http.ErrAbortHandler, net/http's way to reset a
+// stream).
+type requestCut struct {
+	cut  chan struct{}
+	once sync.Once
+	conn net.Conn // nil under HTTP/2
+}
+
+func newRequestCut(r *http.Request) *requestCut {
+	rc := &requestCut{cut: make(chan struct{})}
+	if r.ProtoMajor < 2 {
+		if c := connOf(r); c != nil {
+			rc.conn = c
 		}
+	}
+	return rc
+}
+
+func (rc *requestCut) hangUp() {
+	rc.once.Do(func() {
+		close(rc.cut)
+		if rc.conn != nil {
+			rc.conn.Close()
+		}
+	})
+}
+
+// wasCut reports whether hangUp was called.
+func (rc *requestCut) wasCut() bool {
+	select {
+	case <-rc.cut:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -50,7 +50,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writeAnswer(c, t, a)
 	}
 
-	lc, ok := s.live.add("longpoll", hangUpConn(netConnOf(c.Request())), s.cfg.MaxClients)
+	cut := newRequestCut(c.Request()) // live.go
+	lc, ok := s.live.add("longpoll", cut.hangUp, s.cfg.MaxClients)
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
@@ -64,6 +65,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	case <-s.feed.Changed(pos.cursor):
 	case <-timer.C:
 	case <-s.shutdown: // shutting down: answer now, the client will come back
+	case <-cut.cut: // /api/drop: the socket is closed, or under HTTP/2 the stream is reset
+		panic(http.ErrAbortHandler)
 	case <-c.Request().Context().Done():
 		// The client left. Returning would make net/http finish with an
 		// empty 200; aborting closes the connection without a word.

@@ -52,6 +52,7 @@ type pusher struct {
 	// Used by the one who writes only.
 	pending []byte // bytes accepted but not yet taken by a full socket
 	done    bool   // the last bytes were handed to flush
+	over    bool   // and they are out: the source was told
 
 	// When the waiting write in progress began (UnixNano), 0 otherwise:
 	// read by the dispatcher to find sockets that stopped taking bytes.
@@ -107,8 +108,11 @@ func (p *pusher) run() {
 // pusher (a write failed, or the last bytes are out) or, without wait,
 // when bytes are left.
 func (p *pusher) writeAll(wait bool) bool {
-	if p.done || !p.flush(nil, wait) {
+	if p.over || !p.flush(nil, wait) {
 		return false
+	}
+	if p.done { // the last bytes were left pending by a full socket: out now
+		return p.finish()
 	}
 	buf := pushBuffers.Get().(*[]byte)
 	defer pushBuffers.Put(buf)
@@ -119,13 +123,19 @@ func (p *pusher) writeAll(wait bool) bool {
 			return false
 		}
 		if last {
-			p.src.sent()
-			return false
+			return p.finish()
 		}
 		if len(b) < pushBatchBytes {
 			return true
 		}
 	}
+}
+
+// finish tells the source its last bytes are out; the stream is over.
+func (p *pusher) finish() bool {
+	p.over = true
+	p.src.sent()
+	return false
 }
 
 // flush writes the pending bytes, then b. Without wait it writes what the

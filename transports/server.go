@@ -23,6 +23,7 @@ package transports
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -101,6 +102,12 @@ type Config struct {
 	ReadTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
+	// TLS, when set, makes the server speak HTTPS (LoadTLS, SelfSignedTLS
+	// in tls.go), offering HTTP/2 beside HTTP/1.1 when HTTP2 is true. H2C
+	// serves cleartext HTTP/2 to clients that start with it (no TLS).
+	TLS   *tls.Config
+	HTTP2 bool
+	H2C   bool
 	// SSEWriter writes the SSE streams: "r3labs", the library, or
 	// "direct", without it (sse_direct.go), to measure the protocol's
 	// own cost beside the library's.
@@ -125,6 +132,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
 		SSEWriter:       sseWriterLibrary,
+		HTTP2:           true,
 	}
 }
 
@@ -210,6 +218,7 @@ func (c Config) Validate() error {
 		c.sendUnderWrite(),
 		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
 		c.nodeOK(),
+		c.tlsOK(),
 	)
 }
 
@@ -295,11 +304,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ConnContext:       withCountingConn,
 		ConnState:         connStateHook,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Protocols:         s.cfg.protocols(), // tls.go
 	}
 	s.ticker.set(s.cfg.Ticker)
 	go s.watchHealth() // health.go
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(countingListener{ln, s.cfg.SendBuffer}) }()
+	go func() {
+		cl := countingListener{ln, s.cfg.SendBuffer}
+		if s.cfg.TLS == nil {
+			served <- srv.Serve(cl)
+			return
+		}
+		srv.TLSConfig = s.cfg.tlsConfig()
+		served <- srv.ServeTLS(cl, "", "") // the certificate is in TLSConfig
+	}()
 
 	select {
 	case err := <-served:

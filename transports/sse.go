@@ -62,7 +62,8 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if s.shuttingDown() {
 		return fail(c, http.StatusServiceUnavailable, errShuttingDown.Error())
 	}
-	lc, ok := s.live.add("sse", hangUpConn(netConnOf(c.Request())), s.cfg.MaxClients)
+	cut := newRequestCut(c.Request()) // live.go
+	lc, ok := s.live.add("sse", cut.hangUp, s.cfg.MaxClients)
 	if !ok {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
@@ -72,7 +73,10 @@ func (s *Server) handleSSE(c echo.Context) error {
 		return nil // sse_direct.go has the connection now
 	}
 	defer done()
-	s.openStream(c, lc.hangUp, pos).serve() // sse_stream.go; returns when the stream is over
+	s.openStream(c, cut, pos).serve() // sse_stream.go; returns when the stream is over
+	if cut.wasCut() {
+		panic(http.ErrAbortHandler) // under HTTP/2, resets the stream alone
+	}
 	return nil
 }
 

@@ -66,7 +66,8 @@ type sseStream struct {
 	left       chan struct{} // closed once the subscriber is gone and the stream removed
 	ctx        context.Context
 	stop       context.CancelFunc // ends the library's loop
-	hangUp     func()             // closes the socket: a stuck write cannot be interrupted otherwise
+	hangUp     func()             // closes the socket (under HTTP/2, cuts the stream): a stuck write cannot be interrupted otherwise
+	cut        <-chan struct{}    // closed by hangUp
 	w          *sseWriter
 	req        *http.Request // the request as the library sees it
 	shard      *shard        // dispatch.go: the dispatcher that wakes it
@@ -78,13 +79,13 @@ type sseStream struct {
 }
 
 // openStream makes the library's stream for the request of c, at pos.
-func (s *Server) openStream(c echo.Context, hangUp func(), pos position) *sseStream {
+func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
 		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch},
 		id:         "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
-		ctx: ctx, stop: stop, hangUp: hangUp,
+		ctx: ctx, stop: stop, hangUp: cut.hangUp, cut: cut.cut,
 	}
 	st.out = st
 	st.w = &sseWriter{
@@ -109,6 +110,15 @@ func (st *sseStream) serve() {
 	s := st.s
 	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.wake() })
 	st.shard = s.addSubscriber(st)
+	if st.req.ProtoMajor == 2 { // a cut leaves the socket open: it stops the library's loop
+		go func() {
+			select {
+			case <-st.cut:
+				st.stop()
+			case <-st.ctx.Done():
+			}
+		}()
+	}
 	s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
 	st.stop()                     // lets the library deregister the subscriber
 	st.ping.Stop()

@@ -419,6 +419,7 @@ func TestSSEHasNoReplayLog(t *testing.T) {
 // to resume later from its Last-Event-ID.
 func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 	t.Parallel()
+	transportstest.SkipOverTLS(t, "opens a reader that never reads")
 	ts := transportstest.Start(t, func(c *transports.Config) {
 		c.SendBuffer = 4096
 		c.SendTimeout = time.Second
@@ -466,6 +467,7 @@ func TestSSESlowReaderCannotStallOthers(t *testing.T) {
 // TestSSEStreamsLeakNoGoroutines pins r3labs #8: streams that end, by the
 // client leaving or by /api/drop, leave no goroutine behind.
 func TestSSEStreamsLeakNoGoroutines(t *testing.T) {
+	transportstest.SkipOverTLS(t, "opens streams")
 	ts := transportstest.Start(t, nil)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	defer client.CloseIdleConnections()

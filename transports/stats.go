@@ -33,6 +33,7 @@ type counters struct {
 // inflates a transport's overhead.
 type stats struct {
 	poll, longpoll, sse, ws, other counters
+	http2                          counters // bytes of HTTP/2 connections, whose streams are not told apart (conn.go)
 }
 
 // transportOf names the counters a request path belongs to.
@@ -56,7 +57,7 @@ func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		t := s.stats.transportOf(c.Request().URL.Path)
 		t.requests.Add(1)
 		if cc := connOf(c.Request()); cc != nil {
-			cc.claim(t, c.Request())
+			cc.claimFor(t, &s.stats.http2, c.Request())
 		}
 		return next(c)
 	}
@@ -85,6 +86,15 @@ type Snapshot struct {
 	Node       string                    `json:"node,omitempty"` // Config.Node
 	Feed       feed.Stats                `json:"feed"`
 	Transports map[string]transportStats `json:"transports"`
+	// HTTP2 holds the bytes of HTTP/2 connections, whose streams (polls,
+	// SSE, page requests) share one socket and are not counted per
+	// transport: present only when some were served.
+	HTTP2 *http2Bytes `json:"http2,omitempty"`
+}
+
+type http2Bytes struct {
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
 }
 
 // Stats returns the server's figures now.
@@ -98,7 +108,16 @@ func (s *Server) Stats() Snapshot {
 			"sse":      s.stats.sse.snapshot(),
 			"ws":       s.stats.ws.snapshot(),
 		},
+		HTTP2: s.stats.http2Bytes(),
 	}
+}
+
+func (st *stats) http2Bytes() *http2Bytes {
+	in, out := st.http2.bytesIn.Load(), st.http2.bytesOut.Load()
+	if in == 0 && out == 0 {
+		return nil
+	}
+	return &http2Bytes{BytesIn: in, BytesOut: out}
 }
 
 func (s *Server) handleStats(c echo.Context) error {

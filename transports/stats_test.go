@@ -22,6 +22,7 @@ import (
 // answer: the poll transport's counters must grow by exactly those bytes,
 // headers included, and nothing else may be charged to it.
 func TestStatsCountBytesOnTheSocket(t *testing.T) {
+	transportstest.SkipOverTLS(t, "counts HTTP/1.1 bytes")
 	ts := transportstest.Start(t, nil)
 	ts.Post(t, "", "hi")
 	before := ts.Stats(t).Transports
@@ -62,6 +63,7 @@ func TestStatsCountBytesOnTheSocket(t *testing.T) {
 }
 
 func TestPipelinedBytesBelongToTheirOwnRequest(t *testing.T) {
+	transportstest.SkipOverTLS(t, "pipelines requests")
 	ts := transportstest.Start(t, nil)
 	before := ts.Stats(t).Transports
 	poll := "GET /api/poll HTTP/1.1\r\nHost: " + ts.Addr() + "\r\n\r\n"
@@ -80,6 +82,7 @@ func TestPipelinedBytesBelongToTheirOwnRequest(t *testing.T) {
 // TestStatsCountWebSocketHandshakeAndFrames checks the WebSocket counters
 // against what the client's socket saw, handshake included.
 func TestStatsCountWebSocketHandshakeAndFrames(t *testing.T) {
+	transportstest.SkipOverTLS(t, "counts cleartext bytes")
 	ts := transportstest.Start(t, nil)
 	var out countingDialer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -155,7 +155,7 @@ func TestWSMalformedRequestIsRefusedBeforeUpgrade(t *testing.T) {
 // is answered without it.
 func TestWSCompressionIsOff(t *testing.T) {
 	ts := transportstest.Start(t, nil)
-	d := websocket.Dialer{HandshakeTimeout: transportstest.Wait, EnableCompression: true}
+	d := websocket.Dialer{HandshakeTimeout: transportstest.Wait, EnableCompression: true, TLSClientConfig: transportstest.ClientTLS()}
 	conn, resp, err := d.Dial(ts.WS()+"/api/ws", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -581,6 +581,7 @@ func TestWSShutdownClosesWith1001AfterEveryAckedMessage(t *testing.T) {
 // --send-timeout.
 func TestWSSlowReaderIsDroppedAndOthersGetEverything(t *testing.T) {
 	t.Parallel()
+	transportstest.SkipOverTLS(t, "opens a reader that never reads")
 	ts := transportstest.Start(t, func(c *transports.Config) {
 		c.SendBuffer = 4096
 		c.SendTimeout = time.Second
@@ -756,7 +757,7 @@ func TestWSConnectionStuckBothWaysIsReleasedWhenCut(t *testing.T) {
 		c.WriteTimeout = 2 * time.Minute
 	})
 	stuck, _ := ts.DialWSHello(t, "") // and never reads again
-	stuck.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+	transportstest.TCP(stuck.UnderlyingConn()).SetReadBuffer(4 << 10)
 
 	big := `"` + strings.Repeat("x", 30<<10) + `"`
 	for range 200 { // 6 MB: more than the socket buffers hold
@@ -796,7 +797,7 @@ func TestWSReplacingAStuckConnectionDoesNotDelayTheNewOne(t *testing.T) {
 		c.WriteTimeout = 2 * time.Minute
 	})
 	old, _ := ts.DialWSHello(t, "client=phone") // and never reads again
-	old.UnderlyingConn().(*net.TCPConn).SetReadBuffer(4 << 10)
+	transportstest.TCP(old.UnderlyingConn()).SetReadBuffer(4 << 10)
 	big := `"` + strings.Repeat("x", 30<<10) + `"`
 	last := uint64(0)
 	for range 200 { // 6 MB: more than the socket buffers hold

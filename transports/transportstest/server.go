@@ -79,6 +79,7 @@ func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Co
 	if w := os.Getenv(SSEWriterEnv); w != "" {
 		cfg.SSEWriter = w
 	}
+	useTLS(t, &cfg) // tls.go: the pass over HTTP/2 and TLS
 	if set != nil {
 		set(&cfg)
 	}
@@ -98,6 +99,9 @@ func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Co
 	}
 	s.addr = ln.Addr().String()
 	s.URL = "http://" + s.addr
+	if cfg.TLS != nil {
+		s.URL = "https://" + s.addr
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() { s.done <- srv.Serve(ctx, ln) }()

@@ -1,0 +1,132 @@
+package transports_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"fourway/transports"
+	"fourway/transports/transportstest"
+)
+
+// h2Spec names the contract's tests of polls, long polls, SSE and
+// WebSocket, and the ones that hold all transports to the same promise.
+const h2Spec = `^(TestPoll.*|TestLongPoll.*|TestSSE.*|TestWS.*|TestEverySubscriberGetsEveryMessageOnAllFourTransports|` +
+	`TestCursorZeroIsToldWhatWasMissed|TestARestartedServerIsAResetOnEveryTransport|TestShutdownDeliversEveryAcknowledgedMessage|` +
+	`TestDropThenResumeLosesNothing|TestThePassSpeaksItsProtocol)$`
+
+// TestContractOverHTTP2AndTLS runs the contract a second time with every
+// server on HTTPS: polls, long polls and SSE over HTTP/2, WebSockets over
+// HTTP/1.1 with TLS (wss://), in a second run of this test binary. Tests
+// that speak HTTP/1.1 on a raw socket skip there, saying so.
+func TestContractOverHTTP2AndTLS(t *testing.T) {
+	if transportstest.OverTLS() || os.Getenv(transportstest.SSEWriterEnv) != "" {
+		t.Skip("this is a second pass itself")
+	}
+	if testing.Short() {
+		t.Skip("-short: the pass over HTTP/2 and TLS is skipped")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", h2Spec, "-test.count=1", "-test.v", "-test.timeout=8m")
+	cmd.Env = append(os.Environ(), transportstest.ProtoEnv+"=h2")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the contract failed over HTTP/2 and TLS: %v\n%s", err, out)
+	}
+	passed := len(regexp.MustCompile(`(?m)^--- PASS: Test`).FindAll(out, -1))
+	if want := 45; passed < want {
+		t.Fatalf("only %d tests passed over HTTP/2 and TLS, want at least %d:\n%s", passed, want, out)
+	}
+	t.Logf("%d tests of the contract passed over HTTP/2 and TLS", passed)
+}
+
+// TestThePassSpeaksItsProtocol checks that a pass runs on the protocol it
+// means to: HTTP/2 for a poll and an SSE stream over TLS, HTTP/1.1 without.
+func TestThePassSpeaksItsProtocol(t *testing.T) {
+	ts := transportstest.Start(t, nil)
+	want := "HTTP/1.1"
+	if transportstest.OverTLS() {
+		want = "HTTP/2.0"
+	}
+	_, _, poll := ts.Get(t, "/api/poll")
+	sse, err := http.Get(ts.URL + "/api/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sse.Body.Close()
+	if poll.Proto != want || sse.Proto != want {
+		t.Fatalf("a poll was answered over %s and an SSE stream over %s, want %s", poll.Proto, sse.Proto, want)
+	}
+}
+
+// TestCuttingAnHTTP2StreamLeavesTheOthers: under HTTP/2 a browser's polls,
+// streams and page requests share one connection, so /api/drop must end
+// the one stream it cuts (a reset), not the socket: the drop's own answer,
+// a long poll held on the same connection, and new requests all go on.
+func TestCuttingAnHTTP2StreamLeavesTheOthers(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := transportstest.Start(t, func(c *transports.Config) { c.TLS = cert })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true, MaxConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	ctx, cancel := context.WithTimeout(context.Background(), transportstest.Wait)
+	defer cancel()
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/sse", nil)
+	sse, err := client.Do(req)
+	if err != nil || sse.Proto != "HTTP/2.0" {
+		t.Fatalf("SSE over %v: %v", sse, err)
+	}
+	defer sse.Body.Close()
+	events := bufio.NewReader(sse.Body)
+	if _, err := events.ReadString('\n'); err != nil { // the hello has begun: the stream is up
+		t.Fatal(err)
+	}
+	held := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/longpoll?timeout=30", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err == nil && !strings.Contains(string(b), `"id":1`) {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		held <- err
+	}()
+	transportstest.Await(t, "the long poll to wait", func() bool { return ts.Stats(t).Transports["longpoll"].Clients == 1 })
+
+	req, _ = http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/drop?transport=sse", nil)
+	drop, err := client.Do(req)
+	if err != nil || drop.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/drop on the connection of the stream it cuts: %v %v", drop, err)
+	}
+	drop.Body.Close()
+	if _, err := io.Copy(io.Discard, events); err == nil {
+		t.Fatal("the SSE stream ended cleanly; want it reset by the cut")
+	}
+	ts.Publish(t, `"after the cut"`)
+	select {
+	case err := <-held:
+		if err != nil {
+			t.Fatalf("the long poll held on the same connection: %v", err)
+		}
+	case <-time.After(transportstest.Wait):
+		t.Fatal("the long poll held on the same connection never got its answer")
+	}
+	if st := ts.Stats(t).Transports["sse"]; st.Clients != 0 {
+		t.Fatalf("%d SSE clients after the cut, want 0", st.Clients)
+	}
+}
