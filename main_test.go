@@ -222,6 +222,13 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"no NATS server there, from the environment", nil, map[string]string{"FOURWAY_NATS": "nats://127.0.0.1:1"}, "--nats"},
 		{"a stream name with a dot", []string{"--nats", "nats://127.0.0.1:1", "--nats-stream", "a.b"}, nil, "--nats-stream"},
 		{"no copy of the stream", []string{"--nats", "nats://127.0.0.1:1", "--nats-replicas", "0"}, nil, "--nats-replicas"},
+		{"a certificate file that is not there", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, nil, "--tls-cert /nonexistent/cert.pem"},
+		{"a certificate without its key", []string{"--tls-cert", "main.go"}, nil, "--tls-cert and --tls-key go together"},
+		{"a certificate that is not one", []string{"--tls-cert", "main.go", "--tls-key", "main.go"}, nil, "--tls-cert main.go"},
+		{"self-signed and a certificate", []string{"--tls-self-signed", "--tls-cert", "main.go", "--tls-key", "main.go"}, nil, "--tls-self-signed"},
+		{"cleartext HTTP/2 with TLS", []string{"--tls-self-signed", "--h2c"}, nil, "--h2c"},
+		{"a node name with a quote", []string{"--node", `a"b`}, nil, "--node"},
+		{"an unknown SSE writer", []string{"--sse-writer", "fast"}, nil, "--sse-writer"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -128,5 +129,37 @@ func TestCuttingAnHTTP2StreamLeavesTheOthers(t *testing.T) {
 	}
 	if st := ts.Stats(t).Transports["sse"]; st.Clients != 0 {
 		t.Fatalf("%d SSE clients after the cut, want 0", st.Clients)
+	}
+}
+
+// TestPlainHTTPToTheTLSPortGetsAClearError: a client that speaks plain
+// HTTP to the HTTPS port is told so, and one that abandons its handshake
+// leaves the server serving. (A client that stalls in its handshake is cut
+// by the handshake's bound, net/http's, from ReadHeaderTimeout: 10 s.)
+func TestPlainHTTPToTheTLSPortGetsAClearError(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := transportstest.Start(t, func(c *transports.Config) { c.TLS = cert })
+	plain := "http://" + strings.TrimPrefix(ts.URL, "https://")
+	resp, err := http.Get(plain + "/api/poll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "HTTPS") {
+		t.Fatalf("plain HTTP to the TLS port: %d %q, want 400 saying HTTPS", resp.StatusCode, body)
+	}
+	// A handshake begun (a few bytes of a ClientHello) and abandoned.
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{0x16, 0x03, 0x01, 0x00, 0x80})
+	c.Close()
+	if code, _, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
+		t.Fatalf("after an abandoned handshake /healthz answers %d", code)
 	}
 }
