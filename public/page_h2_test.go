@@ -55,6 +55,10 @@ func TestPageOverHTTP2(t *testing.T) {
 				p.querySelector('.via-node').textContent.startsWith('Node: b (')`), 10*time.Second)
 	}
 
+	if n := heldSlots(t, first); n != 0 {
+		t.Errorf("%d held-connection slots taken over HTTP/2, want none", n)
+	}
+
 	third.publishFromForm(t, "over HTTP/2")
 	for i, tab := range tabs {
 		tab.waitFor(t, fmt.Sprintf("tab %d: the message in every panel", i+1), everyIDOnce(0, 1), 10*time.Second)
@@ -90,4 +94,36 @@ func panelsSay(want map[string]string) string {
 		cond += fmt.Sprintf(` && document.getElementById('panel-%s').dataset.proto === '%s'`, k, proto)
 	}
 	return cond
+}
+
+// TestPageOverTLSWithoutHTTP2: HTTPS alone is not HTTP/2. With HTTP/2 off
+// (--http2=false) the browser's ALPN gets http/1.1, the page says so, and
+// keeps its held-connection slots: the six connections per host are back.
+func TestPageOverTLSWithoutHTTP2(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatalf("self-signed certificate: %v", err)
+	}
+	srv := startServer(t, func(c *transports.Config) {
+		c.TLS = cert
+		c.HTTP2 = false
+	})
+	tab := openPageWith(t, srv, trustTheTestCertificate)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open over HTTPS, the polls over http/1.1, the WebSocket over wss://, the slots kept",
+		allPanels(`p.dataset.state === 'open'`)+` && `+
+			panelsSay(map[string]string{"poll": "http/1.1", "longpoll": "http/1.1", "ws": "http/1.1"})+` &&
+			document.querySelector('#panel-ws .via-proto').textContent.startsWith('Over HTTP/1.1 (wss://):') &&
+			document.getElementById('proto-note').dataset.kind === 'slots' &&
+			document.getElementById('proto-note').textContent.startsWith('This page came over http/1.1,')`, 20*time.Second)
+	if n := heldSlots(t, tab); n < 2 {
+		t.Errorf("%d held-connection slots taken, want at least 2 (the SSE stream and the long poll)", n)
+	}
+}
+
+// heldSlots is how many held-connection slots (Web Locks) the clients of
+// the tab's browser hold now.
+func heldSlots(t *testing.T, b *browserTab) int {
+	t.Helper()
+	return evalAsync[int](t, b, `navigator.locks.query().then(s => s.held.filter(l => l.name.startsWith('fourway-held-')).length)`)
 }
