@@ -1,15 +1,16 @@
 // app.js: the page. It reads the server's settings, starts the four
 // clients (and the auto panel's) from one position, shows what each
-// receives and what it holds inside, checks every id for gaps and
-// duplicates, measures latency and the cost on the wire, shows the wire
-// inspector and the guide, and wires the controls. The clients know nothing
-// of the page: client.js states their interface.
+// receives, what it holds inside and what carries it (the protocol, as the
+// browser measured it, and the node that serves it), checks every id for
+// gaps and duplicates, measures latency and the cost on the wire, shows the
+// wire inspector and the guide, and wires the controls. The clients know
+// nothing of the page: client.js states their interface.
 
 import { PollClient } from './poll.js';
 import { LongPollClient, timeouts } from './longpoll.js';
 import { SSEClient } from './sse.js';
 import { WSClient, clientID } from './ws.js';
-import { network, request, briefRequests, slotsWanted, Backoff, sleep } from './network.js';
+import { network, request, briefRequests, slotsWanted, Backoff, sleep, pageProtocol, multiplexed } from './network.js';
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
@@ -419,8 +420,38 @@ class Panel {
     });
   }
 
+  // renderVia says what carries this panel's client and which node serves
+  // it: the protocol as the browser measured it (NextHop, network.js; a
+  // WebSocket's is said, not measured: ws.js tells why), and the node as
+  // the server named it, in a hello or a poll answer's Fourway-Node
+  // header. A server alone names none, and nothing is shown.
+  renderVia() {
+    const c = this.client;
+    if (!c) return;
+    const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+    const d = this.el.dataset;
+    const ws = this.key === 'ws' || (this.key === 'auto' && c.engine === 'ws');
+    const stream = ws || this.key === 'sse'; // the node of a hello, not of an answer
+    let text;
+    if (ws) {
+      const url = (this.key === 'auto' ? c.webSocket : c).socket?.url ?? location.href; // between sockets: as the next will be
+      d.proto = 'http/1.1'; // said, not measured: no browser API tells a WebSocket's protocol
+      text = t('via.ws', { scheme: /^(wss|https):/.test(url) ? 'wss://' : 'ws://' });
+    } else {
+      d.proto = c.protocol ?? '';
+      if (c.protocol) text = t(this.key === 'sse' ? 'via.sse' : 'via.measured', { proto: c.protocol });
+      else text = this.key === 'sse' ? t('via.sseNotYet', { page: pageProtocol ?? '–' }) : t('via.notYet');
+    }
+    set(this.field('via-proto'), text);
+    const node = this.field('via-node');
+    d.node = c.node ?? '';
+    node.hidden = !c.node;
+    set(node, c.node ? t(stream ? 'via.node.hello' : 'via.node.header', { node: c.node }) : '');
+  }
+
   render(now) {
     this.renderState();
+    this.renderVia();
     this.renderInside();
     if (!this.dirty) return;
     this.dirty = false;
@@ -893,11 +924,24 @@ function checkConnectionLimit() {
     if (p.key !== 'ws' && p.state.name === 'connecting') oldest = Math.max(oldest, now - p.since);
   }
   let text = null;
+  if (multiplexed) oldest = 0; // over HTTP/2 there is no such limit: a slow request is slow for another reason
   if (wsFine && !network.offline && oldest > STUCK_MS) text = t('limit.stuck', { s: Math.round(oldest / 1000) });
   else if (panels.some(p => p.state.name === 'waiting' && p.state.why === 'slot')) text = t('limit.slot');
   note.hidden = text === null;
   note.dataset.kind = text === null ? '' : oldest > STUCK_MS ? 'stuck' : 'slot';
   if (text !== null && note.textContent !== text) note.textContent = text;
+}
+
+// renderProtoNote says what this page came over, as the browser measured
+// it, and what that means for the held-connection slots: needed over
+// HTTP/1.1, open over HTTP/2 (network.js). A page that cannot tell (from a
+// cache) says nothing.
+function renderProtoNote() {
+  const note = $('#proto-note');
+  note.hidden = pageProtocol === null;
+  if (pageProtocol === null) return;
+  note.dataset.kind = multiplexed ? 'multiplexed' : 'slots';
+  note.textContent = t(multiplexed ? 'proto.multiplexed' : 'proto.slots', { proto: pageProtocol });
 }
 
 // A hidden tab lends its held connections (SSE, long poll) to a tab that
@@ -1095,6 +1139,7 @@ function renderAll() {
   renderClock();
   renderCompare();
   checkConnectionLimit();
+  renderProtoNote();
   renderOffline();
   renderConfigNote();
   renderVerdict();

@@ -56,6 +56,12 @@ export class AutoClient extends Client {
   get longPoll() { return this.#lp; }
   get webSocket() { return this.#ws; }
 
+  // What carries it is what its engine says: the protocol and node of the
+  // one that delivers now.
+  get protocol() { return this.engine === 'ws' ? this.#ws.protocol : this.#lp.protocol; }
+  get node() { return this.engine === 'ws' ? this.#ws.node : this.#lp.node; }
+  set node(_) {} // its engines keep their own
+
   async run(signal) {
     signal.addEventListener('abort', () => {
       clearTimeout(this.#timer);

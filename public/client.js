@@ -12,6 +12,15 @@
 //                                // (both: state waiting)
 //   client.cursor, client.epoch  // the position now, kept from what arrived:
 //                                // start(client.cursor, client.epoch) resumes
+//   client.protocol              // what carried its last request, as the
+//                                // browser measured it ("h2", "http/1.1":
+//                                // network.js, NextHop); null until known,
+//                                // and always for a WebSocket, which has no
+//                                // such measure (it is HTTP/1.1: ws.js)
+//   client.node                  // the node that served it, when the server
+//                                // names one (the hello's "node", or a poll
+//                                // answer's Fourway-Node header); null for
+//                                // a server alone
 //
 // config is the server's GET /api/config, read once by the page before any
 // client starts: what a client must not guess (the long poll's timeouts,
@@ -79,6 +88,8 @@ export class Client {
     this.config = config;
     this.cursor = null; // the last id received
     this.epoch = null;  // the epoch that cursor counts in
+    this.node = null;   // the node of the last hello or answer
+    this.hop = null;    // a NextHop, for the clients whose requests have a protocol to measure
     this.backoff = new Backoff();
     network.addEventListener('online', () => this.retryNow());
   }
@@ -99,6 +110,8 @@ export class Client {
     this.#session?.abort();
     this.onstate(why === 'hidden' || why === 'paused' ? { name: 'waiting', why } : { name: 'closed' });
   }
+
+  get protocol() { return this.hop?.protocol ?? null; }
 
   // stopped tells whether the client is between a stop() and a start().
   get stopped() { return this.#session?.signal.aborted ?? true; }

@@ -24,10 +24,13 @@
 // Every request has a deadline of its timeout plus GRACE_MS: an answer that
 // does not come by then is lost, and the client retries with backoff. The
 // waiting request holds one of the browser's six connections to this host,
-// so the client first takes a held-connection slot (see network.js).
+// so the client first takes a held-connection slot (see network.js; over
+// HTTP/2 it is only a stream, and no slot is needed). As for a short poll,
+// each request's protocol is the browser's measure (NextHop), and each
+// answer's Fourway-Node names the node that held it.
 
 import { Client, withPosition } from './client.js';
-import { request, acquireSlot } from './network.js';
+import { NextHop, request, acquireSlot } from './network.js';
 import { deliverPage } from './page.js';
 
 const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
@@ -45,6 +48,7 @@ export function timeouts({ longpoll }) {
 export class LongPollClient extends Client {
   timeout = timeouts(this.config).default; // s the server may hold a request; the page's control sets it
   inflight = null; // the request at the server now: {url, started (performance.now()), timeout (ms)}
+  hop = new NextHop();
 
   constructor(callbacks, config) {
     super(callbacks, config);
@@ -81,7 +85,11 @@ export class LongPollClient extends Client {
         url.searchParams.set('timeout', timeout);
         this.onnotice({ type: 'request' });
         this.inflight = { url: url.href, started: performance.now(), timeout: timeout * 1000 };
-        page = await request(url, { timeout: timeout * 1000 + GRACE_MS, signal, brief: false });
+        this.hop.asked(url);
+        page = await request(url, {
+          timeout: timeout * 1000 + GRACE_MS, signal, brief: false,
+          onanswer: res => { this.node = res.headers.get('Fourway-Node'); },
+        });
         this.inflight = null;
       } catch (err) {
         this.inflight = null;

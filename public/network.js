@@ -4,7 +4,9 @@
 //   - the "offline for 10 s" switch, a pretend network failure;
 //   - request(), one fetch with a deadline that honours the switch;
 //   - the held-connection slots that keep tabs from hanging each other on
-//     HTTP/1.1's six connections per host;
+//     HTTP/1.1's six connections per host, and not needed over HTTP/2;
+//   - NextHop, the protocol that carried a client's requests, as the
+//     browser measured it;
 //   - Backoff, the reconnect delay every client uses.
 
 // Backoff is exponential backoff with full jitter: the n-th retry in a row
@@ -77,8 +79,9 @@ export const briefRequests = new Set();
 // request fetches url with a deadline and returns the parsed JSON body. It
 // fails at once while offline, and is cut when the switch goes on.
 // Options: timeout (ms), signal (to stop it), brief (short request: tracked
-// for the six-connection check), method, body, headers.
-export async function request(url, { timeout = 10_000, signal, brief = true, ...init } = {}) {
+// for the six-connection check), onanswer (called with the Response before
+// its body is read, for its headers), method, body, headers.
+export async function request(url, { timeout = 10_000, signal, brief = true, onanswer, ...init } = {}) {
   if (network.offline) throw new OfflineError();
   const cut = new AbortController();
   const onOffline = () => cut.abort(new OfflineError());
@@ -89,6 +92,7 @@ export async function request(url, { timeout = 10_000, signal, brief = true, ...
   if (brief) briefRequests.add(entry);
   try {
     const res = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.any(signals) });
+    onanswer?.(res);
     const text = await res.text();
     let body;
     try {
@@ -130,15 +134,32 @@ export function sleep(ms, signal) {
 // always stay free for short requests. A client that finds no free slot
 // says so ("waiting for a free connection") instead of hanging.
 // (WebSockets do not count: browsers pool them apart.)
+//
+// Over HTTP/2 (or HTTP/3) none of this applies: the browser sends every
+// request of every tab to this server as a stream of one connection, up to
+// the server's limit of concurrent streams (at least 100 in Go), so a held
+// request keeps nothing else waiting. The page knows which it got from its
+// own load: Resource Timing's nextHopProtocol of the navigation, "h2" or
+// "http/1.1" (over TLS the server offers both, and the browser picks one
+// with ALPN). Then the slots are open: acquireSlot takes none.
 
 export const HELD_SLOTS = 4;
 
+// pageProtocol is the protocol this page itself came over, as the browser
+// measured it ("h2", "http/1.1"), or null if it does not say (a page from
+// a cache).
+export const pageProtocol = performance.getEntriesByType('navigation')[0]?.nextHopProtocol || null;
+
+// multiplexed tells whether this page's requests share one connection
+// (HTTP/2 or HTTP/3), which has no six-per-host limit to share.
+export const multiplexed = pageProtocol === 'h2' || pageProtocol === 'h3';
+
 // acquireSlot resolves with a release function once this client holds a
-// slot. onWait is called if none was free at once. Without the Web Locks
-// API (a page not on https or localhost) there is no sharing: it resolves
-// at once.
+// slot. onWait is called if none was free at once. Over HTTP/2, and
+// without the Web Locks API (a page not on https or localhost), there is
+// no sharing: it resolves at once.
 export function acquireSlot(signal, onWait) {
-  if (!navigator.locks) return Promise.resolve(() => {});
+  if (!navigator.locks || multiplexed) return Promise.resolve(() => {});
   return new Promise((resolve, reject) => {
     let held = false;
     const others = new AbortController(); // withdraws the requests not granted
@@ -162,7 +183,50 @@ export function acquireSlot(signal, onWait) {
 
 // slotsWanted tells whether a client of some tab waits for a slot.
 export async function slotsWanted() {
-  if (!navigator.locks) return false;
+  if (!navigator.locks || multiplexed) return false;
   const { pending = [] } = await navigator.locks.query();
   return pending.some(l => l.name.startsWith('fourway-held-'));
+}
+
+// ---------------------------------------------------------------------------
+// The protocol of each request.
+//
+// NextHop follows the requests of one client through Resource Timing: the
+// browser makes one entry per request, with the protocol that carried it
+// (nextHopProtocol: "h2", "http/1.1", "h3"), once its response has ended.
+// So a poll's protocol is known just after its answer; an SSE stream's only
+// once it ends (an open stream has no entry yet), and a request given up
+// (aborted) has an entry with no protocol, which is skipped. WebSockets
+// have no entry at all. Fetch and EventSource show no such thing on the
+// response itself, and the entries are the browser's own measure, not the
+// server's claim.
+//
+// A client tells its NextHop each URL it asks for (asked); an entry of one
+// of its last URLs is taken as its own. (Two clients of one tab asking for
+// the same URL at once, such as the auto panel's long poll beside the long
+// poll's, travel to the same origin, and so over the same protocol.)
+const ASKED_KEPT = 16; // URLs remembered per client: more than it has in flight
+
+export class NextHop {
+  #asked = new Set(); // the client's last URLs, absolute
+  protocol = null;    // of its last request whose entry came
+  ended = null;       // performance.now() at which that response ended
+
+  constructor() {
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) {
+        if (!this.#asked.has(e.name) || !e.nextHopProtocol) continue;
+        this.protocol = e.nextHopProtocol;
+        this.ended = e.responseEnd;
+      }
+    }).observe({ type: 'resource' });
+  }
+
+  // asked tells of a request for url (a URL or a string).
+  asked(url) {
+    const href = new URL(url, location.href).href;
+    this.#asked.delete(href); // re-added as the newest
+    this.#asked.add(href);
+    if (this.#asked.size > ASKED_KEPT) this.#asked.delete(this.#asked.values().next().value);
+  }
 }

@@ -102,6 +102,14 @@ document.addEventListener('securitypolicyviolation', e => {
 // than pass by skipping.
 func openPage(t *testing.T, srv *transportstest.Server, fakes ...fake) *browserTab {
 	t.Helper()
+	return openPageWith(t, srv, nil, fakes...)
+}
+
+// openPageWith is openPage with Chromium started with the flags extra
+// besides the usual ones (--ignore-certificate-errors, for a server with a
+// certificate of its own making).
+func openPageWith(t *testing.T, srv *transportstest.Server, extra []chromedp.ExecAllocatorOption, fakes ...fake) *browserTab {
+	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		path = "/usr/bin/chromium"
@@ -112,9 +120,9 @@ func openPage(t *testing.T, srv *transportstest.Server, fakes ...fake) *browserT
 			t.Skipf("chromium not found (%v): install the Debian package chromium to run the page's tests", err)
 		}
 	}
-	// Exactly these flags: headless, no sandbox (containers run as root),
-	// and nothing that talks to the internet on its own.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	// Exactly these flags (and extra): headless, no sandbox (containers run
+	// as root), and nothing that talks to the internet on its own.
+	opts := append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
@@ -124,7 +132,8 @@ func openPage(t *testing.T, srv *transportstest.Server, fakes ...fake) *browserT
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
-	)
+	}, extra...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
 		cancelTab()
@@ -389,6 +398,14 @@ func TestPage(t *testing.T) {
 			published++
 		}
 		tab.waitFor(t, fmt.Sprintf("ids 1..%d once in every panel", published), everyIDOnce(0, published), 15*time.Second)
+	})
+
+	t.Run("over HTTP/1.1 each panel names http/1.1, and no node: a server alone", func(t *testing.T) {
+		tab.waitFor(t, "http/1.1 in every panel (SSE's from its cut stream), ws:// said, slots in use, no node shown",
+			panelsSay(map[string]string{"poll": "http/1.1", "longpoll": "http/1.1", "sse": "http/1.1", "ws": "http/1.1"})+` &&
+			document.querySelector('#panel-ws .via-proto').textContent.startsWith('Over HTTP/1.1 (ws://):') &&
+			document.getElementById('proto-note').dataset.kind === 'slots' &&
+			`+allPanels(`p.dataset.node === '' && p.querySelector('.via-node').hidden`), 5*time.Second)
 	})
 
 	t.Run("auto-publish at 20 per second: every id once in every panel", func(t *testing.T) {

@@ -13,9 +13,12 @@
 // Nothing is held open between requests, so there is nothing to cut and no
 // heartbeat to watch: every request is its own proof of life. Each one has
 // a deadline, so a request lost in a broken network cannot stall the loop.
+// Each one may travel differently: its protocol is the browser's measure
+// of it (NextHop), and behind a proxy each answer names the node that gave
+// it (Fourway-Node), which may change from one poll to the next.
 
 import { Client, withPosition } from './client.js';
-import { request, sleep } from './network.js';
+import { NextHop, request, sleep } from './network.js';
 import { deliverPage } from './page.js';
 
 const TIMEOUT_MS = 10_000; // deadline of one request
@@ -23,6 +26,7 @@ const TIMEOUT_MS = 10_000; // deadline of one request
 export class PollClient extends Client {
   interval = 3_000; // ms between polls; the page's control sets it
   inflight = null;  // the request on its way now: {url, started (performance.now()), timeout (ms)}
+  hop = new NextHop();
 
   async run(signal) {
     this.onstate({ name: 'connecting' });
@@ -32,7 +36,8 @@ export class PollClient extends Client {
         this.onnotice({ type: 'request' });
         const url = withPosition(new URL('api/poll', location.href), this);
         this.inflight = { url: url.href, started: performance.now(), timeout: TIMEOUT_MS };
-        page = await request(url, { timeout: TIMEOUT_MS, signal });
+        this.hop.asked(url);
+        page = await request(url, { timeout: TIMEOUT_MS, signal, onanswer: res => { this.node = res.headers.get('Fourway-Node'); } });
         this.inflight = null;
       } catch (err) {
         this.inflight = null;

@@ -25,10 +25,16 @@
 // backoff, making a new one with ?since=cursor&epoch=E (a new EventSource
 // starts with no last id). The stream holds one of the browser's six
 // connections to this host, so the client first takes a held-connection
-// slot (see network.js); a watchdog finds a stream that died silently.
+// slot (see network.js; over HTTP/2 the stream is one of a connection's
+// many, and needs none); a watchdog finds a stream that died silently.
+//
+// The hello names the node that serves the stream when several serve the
+// feed ("node":"b"). The stream's protocol is the browser's measure of it
+// (NextHop), which comes only once a stream has ended: while the first one
+// is open it is not known yet.
 
 import { Client, withPosition } from './client.js';
-import { HEALTHY_MS, network, request, acquireSlot } from './network.js';
+import { HEALTHY_MS, NextHop, network, request, acquireSlot } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
 
@@ -39,6 +45,7 @@ export class SSEClient extends Client {
   #timers = [];        // of the current EventSource
   #session = null;     // the signal of the current run
   #release = null;     // gives back this client's held-connection slot
+  hop = new NextHop();  // its streams' protocol, each known once it has ended
 
   constructor(callbacks, config) {
     super(callbacks, config);
@@ -69,6 +76,7 @@ export class SSEClient extends Client {
     this.onstate({ name: 'connecting' });
     this.onnotice({ type: 'request' });
     const es = new EventSource(url);
+    this.hop.asked(url); // and the browser's own retries, which ask for the same URL
     this.#es = es;
     this.lastEventId = ''; // a new EventSource starts with none: the position is in its URL
     this.#retryMS = null;
@@ -76,6 +84,7 @@ export class SSEClient extends Client {
     es.addEventListener('hello', e => {
       const hello = this.#take(e); // where the server starts: our position, or "now" if we had none
       this.#retryMS = hello.retry_ms;
+      this.node = hello.node ?? null;
       if (this.#browserRetries > 0) this.onnotice({ type: 'resumed-by-browser' });
       this.#browserRetries = 0;
       this.#timers.push(setTimeout(() => this.backoff.reset(), HEALTHY_MS));

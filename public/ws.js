@@ -26,6 +26,15 @@
 // server's {"type":"pong"}: if nothing at all arrives for two periods, the
 // connection is dead even if the browser has not noticed (a cable pulled, a
 // laptop asleep, a NAT that forgot us), and we reconnect.
+//
+// Over HTTP/1.1 always, ws:// or wss://, even when the page's other
+// requests travel over HTTP/2: the handshake is an HTTP/1.1 Upgrade, and a
+// WebSocket over HTTP/2 (RFC 8441, an extended CONNECT) needs a server that
+// offers it, which Go's net/http does not by default and gorilla/websocket
+// cannot (it takes over a connection of its own). The browser makes no
+// Resource Timing entry for a WebSocket, so this is said, not measured. The
+// hello names the node that serves the connection when several serve the
+// feed ("node":"b").
 
 import { Client, withPosition } from './client.js';
 import { HEALTHY_MS, network } from './network.js';
@@ -114,6 +123,7 @@ export class WSClient extends Client {
       case 'hello': // our own position, or "now" if we had none
         this.cursor = f.next;
         this.epoch = f.epoch;
+        this.node = f.node ?? null;
         this.#heartbeat(ws, f.heartbeat_ms);
         this.#timers.push(setTimeout(() => this.backoff.reset(), HEALTHY_MS));
         this.onstate({ name: 'open', heartbeat: f.heartbeat_ms });
