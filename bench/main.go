@@ -329,9 +329,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return fmt.Errorf("%s: %w", cfg.Render, err)
 		}
+		// The targets follow from the results: checked again, with
+		// today's rules (Nchan's row of the same protocol, say).
+		rep.Targets = checkTargets(rep.Results)
 		writeTable(stdout, rep.Results)
 		fmt.Fprintln(stdout)
 		writeClassic(stdout, rep.Results)
+		fmt.Fprintln(stdout)
+		writeTargets(stdout, rep.Targets)
 		return writeReport(cfg.Out, rep)
 	}
 	if cfg.SelfProfile != "" {

@@ -170,3 +170,24 @@ func TestNchanOverHTTP2(t *testing.T) {
 		checkProtoRow(t, r, "h2")
 	}
 }
+
+// TestTargetsCompareTheSameProtocol: a fourway row is held against
+// Nchan's row of the same protocol only.
+func TestTargetsCompareTheSameProtocol(t *testing.T) {
+	row := func(target, p string, p99 float64) Result {
+		r := Result{Scenario: overProto(target, "ws", p)}
+		r.Latency = Latency{Count: 1, P99: p99}
+		return r
+	}
+	results := []Result{row("fourway", "h1", 5), row("fourway", "h2", 7), row("nchan", "h1", 6), row("nchan", "h2", 8)}
+	var got []string
+	for _, tg := range checkTargets(results) {
+		if strings.Contains(tg.What, "vs nginx+Nchan") && strings.Contains(tg.Want, "p99") {
+			got = append(got, tg.What+": "+tg.Got)
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "[h1]") || !strings.Contains(got[0], "5.00 ms vs 6.00 ms") ||
+		!strings.Contains(got[1], "[h2]") || !strings.Contains(got[1], "7.00 ms vs 8.00 ms") {
+		t.Errorf("p99 comparisons with Nchan: %q, want h1 against h1 and h2 against h2", got)
+	}
+}
