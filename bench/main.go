@@ -394,7 +394,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 	begin := time.Now()
 	for i, sc := range scenarios {
 		var d dialect = fourway{}
-		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Subs, sc.Rate, sc.Payload)
+		label := fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
 		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
 		if cfg.ServerProfile != "" {
 			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {

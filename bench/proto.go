@@ -93,6 +93,16 @@ func protoError(what, proto string, resp *http.Response) error {
 	return permanentError{fmt.Errorf("%s: asked for %s (%s) but the answer came over %s: the bench does not measure a fallback", what, proto, wantHTTPProto(proto), got)}
 }
 
+// refusedProto makes a TLS handshake that found no protocol in common
+// (an h2 client, which offers HTTP/2 alone, and a server without it) a
+// permanent error that says so; any other error is returned as it is.
+func refusedProto(proto string, err error) error {
+	if protoTLS(proto) && strings.Contains(err.Error(), "no application protocol") {
+		return permanentError{fmt.Errorf("asked for %s but the server's TLS offers no protocol the client does (ALPN; under h2 the client offers HTTP/2 alone): %w", proto, err)}
+	}
+	return err
+}
+
 // checkResponseProto says whether resp came over the protocol asked for.
 func checkResponseProto(what, proto string, resp *http.Response) error {
 	if proto == "" {

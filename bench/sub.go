@@ -211,7 +211,7 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, refusedProto(s.proto, err)
 	}
 	if err := checkResponseProto(req.URL.Path, s.proto, resp); err != nil {
 		resp.Body.Close()
