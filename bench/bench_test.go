@@ -59,11 +59,13 @@ func runShortMixed(t *testing.T, sc Scenario) []Result {
 	defer cancel()
 	var d dialect = fourway{}
 	start := func(ctx context.Context) (*server, error) {
-		return startFourwayChild(ctx, childConfig{History: 1000, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc)})
+		return startFourwayChild(ctx, childConfig{History: 1000, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto})
 	}
 	if sc.Target == "nchan" {
 		d = nchan{}
-		start = func(ctx context.Context) (*server, error) { return startNchan(ctx, testNginx(), nchanConnections(sc)) }
+		start = func(ctx context.Context) (*server, error) {
+			return startNchan(ctx, testNginx(), nchanConnections(sc), sc.Proto)
+		}
 	}
 	res, err := runScenario(ctx, sc, d, start, nil, &progress{}, t.Name())
 	if err != nil {
@@ -162,7 +164,7 @@ func TestSSEDirectRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := fourwaySSEWriter(ctx, srv.base)
+		w, err := fourwaySSEWriter(ctx, srv.base, "h1")
 		srv.stop()
 		if want := map[string]string{"sse": "r3labs", "sse-direct": "direct"}[tr]; err != nil || w != want {
 			t.Errorf("%s: the server child says its SSE writer is %q (%v), want %q", tr, w, err, want)
@@ -315,7 +317,7 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"p99 ms", "fourway        sse", "fourway         ws", "polling (2010, 871 B of headers)", "fourway ws (measured)", "go run ./bench -transports ws,sse"} {
+	for _, want := range []string{"p99 ms", "fourway   sse [h1]", "fourway    ws [h1]", "[h1]: HTTP/1.1, cleartext", "polling (2010, 871 B of headers)", "fourway ws [h1] (measured)", "go run ./bench -transports ws,sse"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -413,7 +415,7 @@ func TestRunMixedPlan(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
-	for name, want := range map[string]string{"report.csv": ",ws+sse,2\n", "report.md": "ws · in mixed ws+sse (one server: CPU and KiB/conn shared)", "report.html": "in mixed ws+sse: one server, CPU and memory shared"} {
+	for name, want := range map[string]string{"report.csv": ",ws+sse,2,h1,", "report.md": "ws · in mixed ws+sse (one server: CPU and KiB/conn shared)", "report.html": "in mixed ws+sse: one server, CPU and memory shared"} {
 		got := map[string][]byte{"report.csv": csv, "report.md": md, "report.html": page}[name]
 		if !strings.Contains(string(got), want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, got)
@@ -542,7 +544,7 @@ func TestSubscribersDialFromTheirSourceAddress(t *testing.T) {
 	for i := range 3 {
 		s := newSub(i)
 		s.w.from = sourceAddr(i, 2)
-		c := s.w.httpClient()
+		c := s.w.httpClient("h1")
 		resp, err := c.Get(srv.URL)
 		if err != nil {
 			t.Fatalf("subscriber %d from %s: %v", i, s.w.from, err)
@@ -612,7 +614,7 @@ func TestNchanConfigHoldsTheScenario(t *testing.T) {
 		{Scenario{Transport: "ws", Subs: 1000, Publishers: 4}, 20000, 40000},
 		{Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4}, 20260, 40520},
 	} {
-		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc))
+		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc), "h1", "")
 		for _, want := range []string{fmt.Sprintf("worker_connections %d;", c.connections), fmt.Sprintf("worker_rlimit_nofile %d;", c.files), "listen 127.0.0.1:1;"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("%s × %d: the config lacks %q", c.sc.name(), c.sc.Subs, want)

@@ -185,7 +185,7 @@ func (s *sub) takePage(cur *pollCursor, p wire.Page) {
 // fourwayPoll polls on its timetable; an answer with "more":true is
 // followed at once by the next request, as the contract asks.
 func fourwayPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur, err := startCursor(s)
 	if err != nil {
@@ -218,7 +218,7 @@ func fourwayPoll(ctx context.Context, s *sub) {
 // fourwayLongPoll asks again the moment an answer arrives. It is ready once
 // its first request is on the wire: the server holds it from then on.
 func fourwayLongPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur, err := startCursor(s)
 	if err != nil {
@@ -246,7 +246,7 @@ func fourwayLongPoll(ctx context.Context, s *sub) {
 // breaks. Deliveries are checked by the message JSON, as on every
 // transport; the event ids are checked against it too.
 func fourwaySSE(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	lastID := s.cursor // a bare id is accepted, with no epoch check
 	var feedEpoch string
@@ -265,6 +265,10 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			req.Header.Set("Last-Event-ID", lastID)
 		}
 		resp, err := s.do(ctx, c, req, nil)
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		if err != nil {
 			s.retryPause(ctx, err)
 			continue
@@ -344,7 +348,7 @@ func sseIDMatches(id, feedEpoch string, msg []byte) bool {
 // ?since=N&epoch=E, its last id and that id's epoch, when the connection
 // ends (4001: it fell behind).
 func fourwayWS(ctx context.Context, s *sub) {
-	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second}
+	d := wsDialer(s)
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
 	cur, err := startCursor(s)
 	if err != nil {
@@ -373,6 +377,11 @@ func fourwayWS(ctx context.Context, s *sub) {
 			}
 			s.retryPause(ctx, err)
 			continue
+		}
+		if err := checkWSProto(s, conn, resp); err != nil {
+			conn.Close()
+			s.giveUp(ctx, err)
+			return
 		}
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		err = readFourwayWS(s, before, conn, &cur)
@@ -479,11 +488,24 @@ func serveChild() {
 	if w := os.Getenv(childEnv + "_SSE_WRITER"); w != "" {
 		cfg.SSEWriter = w // fourway's --sse-writer; transports.New refuses a name it does not know
 	}
+	proto := os.Getenv(childEnv + "_PROTO")
+	switch proto {
+	case "", "h1":
+	case "h1tls", "h2":
+		if cfg.TLS, _, err = transports.SelfSignedTLS(); err != nil {
+			fail(err)
+		}
+		cfg.HTTP2 = proto == "h2"
+	case "h2c":
+		cfg.H2C = true
+	default:
+		fail(fmt.Errorf("unknown protocol %q (want h1, h1tls, h2 or h2c)", proto))
+	}
 	srv, err := transports.New(f, cfg)
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("listening http://%s\n", ln.Addr())
+	fmt.Printf("listening %s://%s\n", schemeFor(proto), ln.Addr())
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 	}
@@ -502,6 +524,11 @@ type childConfig struct {
 	// the default when empty) or "direct".
 	SSEWriter string
 	Files     uint64 // open files the child must be able to hold; 0: its default
+	// Proto is -proto: "h1" (or empty) plain HTTP/1.1; "h1tls" HTTPS
+	// with HTTP/2 off; "h2" HTTPS offering HTTP/2 and HTTP/1.1; "h2c"
+	// cleartext HTTP/2 beside HTTP/1.1. Under TLS the child makes a
+	// self-signed certificate for 127.0.0.1 at start.
+	Proto string
 }
 
 // sseWriterFor is fourway's --sse-writer for a scenario: "direct" when
@@ -515,12 +542,14 @@ func sseWriterFor(sc Scenario) string {
 
 // fourwaySSEWriter asks a fourway server which SSE writer it runs
 // ("r3labs" or "direct"), from GET /api/config.
-func fourwaySSEWriter(ctx context.Context, base string) (string, error) {
+func fourwaySSEWriter(ctx context.Context, base, proto string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := publisherClient(proto, 1)
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("GET /api/config: %w", err)
 	}
@@ -544,7 +573,7 @@ func checkSSEWriter(ctx context.Context, base string, sc Scenario) error {
 		return nil
 	}
 	want := sseWriterFor(sc)
-	got, err := fourwaySSEWriter(ctx, base)
+	got, err := fourwaySSEWriter(ctx, base, sc.Proto)
 	if err != nil {
 		return err
 	}
@@ -562,7 +591,7 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
-		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10))
+		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto)
 	if cc.Procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}

@@ -453,9 +453,15 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 }
 
 // htmlTransport is a row's transport cell: the name, what an SSE row
-// measures, and the mixed scenario it is part of.
+// measures, the mixed scenario it is part of, and its protocol.
 func htmlTransport(r Result) string {
 	s := r.Transport
+	if r.Proto != "" {
+		s += " [" + r.Proto + "]"
+		if r.Negotiated != "" {
+			s += `<br><span class="muted">` + html.EscapeString(r.Negotiated) + `</span>`
+		}
+	}
 	if t := transportTitle(r.Transport); t != "" && r.Target == "fourway" {
 		s += `<br><span class="muted">` + html.EscapeString(t) + `</span>`
 	}

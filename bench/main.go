@@ -64,6 +64,7 @@ type Config struct {
 	URL           string     `json:"url,omitempty"`
 	Targets       []string   `json:"targets"`
 	Transports    []string   `json:"transports"`
+	Protos        []string   `json:"protos,omitempty"` // -proto: h1, h1tls, h2, h2c
 	Subs          []int      `json:"subscribers"`
 	Rates         []float64  `json:"rates"`
 	Payloads      []int      `json:"payloads"`
@@ -206,6 +207,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	url := fs.String("url", "", "measure the fourway server at this URL instead of starting one (no server CPU/memory then)")
 	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
 	transports := fs.String("transports", strings.Join(knownTransports, ","), `transports to measure; "ws+sse" is one mixed scenario, both on one server at once`)
+	protos := fs.String("proto", "h1", "protocols to measure each transport over: h1 (HTTP/1.1), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS; WebSocket on HTTP/1.1 over TLS), h2c (cleartext HTTP/2; WebSocket on HTTP/1.1); a list, h1,h2")
 	subs := fs.String("subs", "50", "subscribers per transport; a list sweeps (10,100,1000)")
 	rates := fs.String("rate", "20", "messages per second; a list sweeps")
 	payloads := fs.String("payload", "100", "bytes of each published message's data; a list sweeps")
@@ -236,8 +238,26 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		SourceAddrs: *sourceAddrs}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
+	c.Protos = splitList(*protos)
+	if len(c.Protos) == 0 {
+		return c, false, errNoProto
+	}
+	for _, p := range c.Protos {
+		if err := checkProto(p); err != nil {
+			return c, false, err
+		}
+		if p == "h2c" && contains(c.Targets, "nchan") {
+			return c, false, errors.New("-proto h2c: not with -target nchan: nginx's cleartext http2 listener speaks only HTTP/2, so Nchan's WebSocket could not share it")
+		}
+		if c.URL != "" && !strings.HasPrefix(c.URL, schemeFor(p)+"://") {
+			return c, false, fmt.Errorf("-proto %s needs a %s:// -url", p, schemeFor(p))
+		}
+	}
 	transportsSet := false
 	fs.Visit(func(f *flag.Flag) { transportsSet = transportsSet || f.Name == "transports" })
+	if err := checkDirectOverH2(c.Protos, *plan, c.Transports, transportsSet); err != nil {
+		return c, false, err
+	}
 	if c.URL != "" && !transportsSet {
 		c.Transports = allTransports
 	}
@@ -309,9 +329,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return fmt.Errorf("%s: %w", cfg.Render, err)
 		}
+		// The targets follow from the results: checked again, with
+		// today's rules (Nchan's row of the same protocol, say).
+		rep.Targets = checkTargets(rep.Results)
 		writeTable(stdout, rep.Results)
 		fmt.Fprintln(stdout)
 		writeClassic(stdout, rep.Results)
+		fmt.Fprintln(stdout)
+		writeTargets(stdout, rep.Targets)
 		return writeReport(cfg.Out, rep)
 	}
 	if cfg.SelfProfile != "" {
@@ -369,8 +394,8 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 	begin := time.Now()
 	for i, sc := range scenarios {
 		var d dialect = fourway{}
-		label := fmt.Sprintf("[%d/%d] %s %s subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Subs, sc.Rate, sc.Payload)
-		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc)}
+		label := fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
+		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
 		if cfg.ServerProfile != "" {
 			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
 				return rep, err
@@ -391,7 +416,9 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 		switch {
 		case sc.Target == "nchan":
 			d = nchan{}
-			start = func(ctx context.Context) (*server, error) { return startNchan(ctx, cfg.Nginx, nchanConnections(sc)) }
+			start = func(ctx context.Context) (*server, error) {
+				return startNchan(ctx, cfg.Nginx, nchanConnections(sc), sc.Proto)
+			}
 		case cfg.URL != "":
 			base := strings.TrimSuffix(cfg.URL, "/")
 			start = func(ctx context.Context) (*server, error) {
@@ -419,30 +446,39 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 
 // planScenarios lists the scenarios the configuration asks for, in the
 // order they run: -plan's, or the sweep of -payload × -rate × -subs ×
-// -transports, each for every target. "ws,sse" is two scenarios, each on
+// -transports, each for every target and every -proto. "ws,sse" is two scenarios, each on
 // a server of its own; "ws+sse" is one mixed scenario.
 func planScenarios(cfg Config) []Scenario {
 	var scenarios []Scenario
 	seen := map[Scenario]bool{}
+	protos := cfg.Protos
+	if len(protos) == 0 {
+		protos = []string{"h1"} // a report from before -proto
+	}
 	add := func(tr string, subs int, rate float64, payload int) {
 		for _, tg := range cfg.Targets {
-			sc := Scenario{Target: tg, Transport: tr, Subs: subs, Rate: rate, Payload: payload,
-				PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
-			if tg == "nchan" {
-				// Nchan has one SSE writer, its own: its sse row is what
-				// both of fourway's SSE rows are compared with, measured
-				// once.
-				sc.Transport = nchanTransport(tr)
+			for _, proto := range protos {
+				if http2Proto(proto) && contains(strings.Split(tr, "+"), "sse-direct") {
+					continue // the default transports: see checkDirectOverH2
+				}
+				sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: payload,
+					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
+				if tg == "nchan" {
+					// Nchan has one SSE writer, its own: its sse row is what
+					// both of fourway's SSE rows are compared with, measured
+					// once.
+					sc.Transport = nchanTransport(tr)
+				}
+				if mixedParts(sc.Transport) != nil {
+					sc.Mixed, sc.Transport = sc.Transport, ""
+				}
+				sc.SourceAddrs = sourceAddrsFor(cfg, sc)
+				if seen[sc] {
+					continue
+				}
+				seen[sc] = true
+				scenarios = append(scenarios, sc)
 			}
-			if mixedParts(sc.Transport) != nil {
-				sc.Mixed, sc.Transport = sc.Transport, ""
-			}
-			sc.SourceAddrs = sourceAddrsFor(cfg, sc)
-			if seen[sc] {
-				continue
-			}
-			seen[sc] = true
-			scenarios = append(scenarios, sc)
 		}
 	}
 	for _, p := range cfg.Plan {

@@ -76,5 +76,8 @@ func mdTransport(r Result) string {
 	if r.Mixed != "" {
 		s += " · in mixed " + r.Mixed + " (one server: CPU and KiB/conn shared)"
 	}
+	if r.Proto != "" {
+		s += " [" + r.Proto + "]"
+	}
 	return s
 }

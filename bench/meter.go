@@ -81,18 +81,15 @@ func (w *meter) dial(ctx context.Context, network, addr string) (net.Conn, error
 	return &countingConn{Conn: c, w: w}, nil
 }
 
-// httpClient returns a client with one connection of its own, counted on w.
-// No compression, no HTTP/2: each request is plain HTTP/1.1 as the
-// transports are taught.
-func (w *meter) httpClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext:         w.dial,
-		MaxIdleConnsPerHost: 1,
-		MaxConnsPerHost:     1,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-		IdleConnTimeout:     5 * time.Minute,
-	}}
+// httpClient returns a client with one connection of its own, counted on w,
+// speaking protocol p (-proto). No compression: each answer is what the
+// transport sends. Under TLS the transport runs the handshake on the
+// counting connection, so the count is of TLS records, headers and tags
+// included; under HTTP/2 it is of frames (HPACK-encoded HEADERS, DATA,
+// and the connection's SETTINGS, WINDOW_UPDATE and PING), which are all
+// this subscriber's: its connection carries no one else's streams.
+func (w *meter) httpClient(p string) *http.Client {
+	return &http.Client{Transport: httpTransport(p, w.dial, 1)}
 }
 
 // counts is a snapshot of a subscriber's counters.

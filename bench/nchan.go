@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	_ "embed"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"fourway/transports"
 	"fourway/transports/wire"
 	"io"
 	"net"
@@ -19,8 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // nchan speaks to nginx + Nchan as configured in nchan/nginx.conf: one
@@ -142,7 +143,7 @@ func nchanGet(ctx context.Context, s *sub, c *http.Client, path string, cur *nch
 }
 
 func nchanPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur := &nchanCursor{id: s.cursor}
 	var k int64
@@ -150,6 +151,10 @@ func nchanPoll(ctx context.Context, s *sub) {
 		for { // one message per answer: ask again until 304
 			before := s.snapshot()
 			body, err := nchanGet(ctx, s, c, "/sub/poll", cur, nil)
+			if isPermanent(err) {
+				s.giveUp(ctx, err)
+				return
+			}
 			if err != nil {
 				s.retryPause(ctx, err)
 				break
@@ -167,12 +172,16 @@ func nchanPoll(ctx context.Context, s *sub) {
 }
 
 func nchanLongPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur := &nchanCursor{id: s.cursor}
 	for ctx.Err() == nil {
 		before := s.snapshot()
 		body, err := nchanGet(ctx, s, c, "/sub/longpoll", cur, s.markReady)
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		if err != nil {
 			s.retryPause(ctx, err)
 			continue
@@ -186,7 +195,7 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 }
 
 func nchanSSE(ctx context.Context, s *sub) {
-	c := s.w.httpClient()
+	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	lastID := s.cursor
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -201,6 +210,10 @@ func nchanSSE(ctx context.Context, s *sub) {
 		req.Header.Set("Accept", "text/event-stream")
 		req.Header.Set("Last-Event-ID", lastID)
 		resp, err := s.do(ctx, c, req, nil)
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		if err != nil {
 			s.retryPause(ctx, err)
 			continue
@@ -242,7 +255,7 @@ func readNchanSSE(s *sub, body io.Reader, lastID *string) error {
 }
 
 func nchanWS(ctx context.Context, s *sub) {
-	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: []string{"ws+meta.nchan"}}
+	d := wsDialer(s, "ws+meta.nchan")
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
 	lastID := s.cursor
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -258,6 +271,11 @@ func nchanWS(ctx context.Context, s *sub) {
 		if err != nil {
 			s.retryPause(ctx, err)
 			continue
+		}
+		if err := checkWSProto(s, conn, resp); err != nil {
+			conn.Close()
+			s.giveUp(ctx, err)
+			return
 		}
 		s.connected(before)
 		s.markReady()
@@ -321,7 +339,7 @@ func nchanConnections(sc Scenario) int { return max(20000, int(filesNeeded(sc)))
 // as root here and sets its worker's limit before dropping to www-data;
 // started as another user, nginx logs that it could not, and connections
 // past the hard limit fail.
-func startNchan(ctx context.Context, nginx string, connections int) (*server, error) {
+func startNchan(ctx context.Context, nginx string, connections int, proto string) (*server, error) {
 	if m := nchanMissing(nginx); m != "" {
 		return nil, errors.New(m)
 	}
@@ -348,7 +366,15 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 	if os.Geteuid() == 0 {
 		user = "user www-data;"
 	}
-	conf := nchanConfig(addr, user, connections)
+	var tlsDir string
+	if protoTLS(proto) {
+		if err := writeSelfSigned(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		tlsDir = dir
+	}
+	conf := nchanConfig(addr, user, connections, proto, tlsDir)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -382,7 +408,9 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 		}
 		return errors.New("nginx did not stop gracefully")
 	}
-	base := "http://" + addr
+	base := schemeFor(proto) + "://" + addr
+	ready := publisherClient(proto, 1)
+	defer ready.CloseIdleConnections()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
@@ -392,7 +420,7 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 			return nil, fmt.Errorf("nginx exited: %s %s", bytes.TrimSpace(out.Bytes()), tail(log, 800))
 		default:
 		}
-		resp, err := http.Get(base + "/nchan_stub_status")
+		resp, err := ready.Get(base + "/nchan_stub_status")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && len(procChildren(master)) > 0 {
@@ -419,9 +447,20 @@ func startNchan(ctx context.Context, nginx string, connections int) (*server, er
 	}, nil
 }
 
-// nchanConfig is nchan/nginx.conf with its placeholders filled in.
-func nchanConfig(listen, user string, connections int) string {
-	return strings.NewReplacer("{{LISTEN}}", listen, "{{USER}}", user, "{{MODULE}}", nchanModule,
+// nchanConfig is nchan/nginx.conf with its placeholders filled in. Under
+// h1tls and h2 it listens with ssl (and http2 for h2: nginx 1.22's
+// "listen ... ssl http2" syntax), its certificate in tlsDir (cert.pem,
+// key.pem, see writeSelfSigned).
+func nchanConfig(listen, user string, connections int, proto, tlsDir string) string {
+	listenTLS, tlsConf := "", ""
+	if protoTLS(proto) {
+		listenTLS = " ssl"
+		if proto == "h2" {
+			listenTLS += " http2"
+		}
+		tlsConf = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n", filepath.Join(tlsDir, "cert.pem"), filepath.Join(tlsDir, "key.pem"))
+	}
+	return strings.NewReplacer("{{LISTEN}}", listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", user, "{{MODULE}}", nchanModule,
 		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
 }
 
@@ -433,3 +472,26 @@ func tail(b []byte, n int) string {
 }
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 and
+// localhost (the fourway server's own, transports.SelfSignedTLS) into dir
+// as cert.pem and key.pem, PEM encoded, for nginx.
+func writeSelfSigned(dir string) error {
+	cfg, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		return err
+	}
+	cert := cfg.Certificates[0]
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return fmt.Errorf("self-signed key: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
+		return err
+	}
+	// Workers run as www-data when nginx starts as root; the master reads
+	// the key before it drops privileges, so 0600 is enough.
+	return os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+}

@@ -28,6 +28,12 @@ type Result struct {
 	// Epoch is the feed epoch fourway named to the subscribers (the id
 	// sequence their cursors belong to); empty for Nchan.
 	Epoch string `json:"epoch,omitempty"`
+	// Negotiated is what the subscribers' answers came over, as the
+	// client saw it (resp.Proto, and TLS or not): "HTTP/2.0 over TLS"
+	// for an h2 poll, "HTTP/1.1 over TLS" for its WebSocket. Every
+	// answer was checked against Proto; one that was not what the row
+	// asks ends the scenario.
+	Negotiated string `json:"negotiated,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`
@@ -80,6 +86,14 @@ type Wire struct {
 	TotalDown     int64 `json:"total_down"`
 	TotalUp       int64 `json:"total_up"`
 	TotalRequests int64 `json:"total_requests"`
+	// Polls and long polls, one subscriber's (the first): the bytes it
+	// wrote for its first request and for its ReqHeaderN-th, the
+	// hundredth or the last it made if it made fewer (see sub.reqUp).
+	// Over HTTP/1.1 the two are the same request line and headers; over
+	// HTTP/2, HPACK's dynamic table makes the later one smaller.
+	ReqHeaderFirst int64 `json:"req_header_first,omitempty"`
+	ReqHeaderLater int64 `json:"req_header_later,omitempty"`
+	ReqHeaderN     int   `json:"req_header_n,omitempty"`
 }
 
 // ServerCost is the server's CPU and memory, read from /proc.
@@ -137,6 +151,18 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 		exchEmpty += s.exchEmpty
 		exchMsgBytes += s.exchMsgBytes
 		exchEmptyBytes += s.exchEmptyBytes
+		if r.Negotiated == "" {
+			r.Negotiated = s.negotiated
+		}
+		if s.reqUp != nil {
+			r.Wire.ReqHeaderFirst = s.reqUp[0].Load()
+			for k := len(s.reqUp) - 1; k > 0; k-- {
+				if v := s.reqUp[k].Load(); v > 0 {
+					r.Wire.ReqHeaderLater, r.Wire.ReqHeaderN = v, k+1
+					break
+				}
+			}
+		}
 	}
 	if gaveUp > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d subscriber(s) gave up on an answer that asking again cannot change; first: %s", gaveUp, firstGaveUp))
@@ -151,7 +177,7 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P99: ms(h.ValueAtQuantile(99)),
 		P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
 	}
-	w := Wire{Messages: span.Messages}
+	w := Wire{Messages: span.Messages, ReqHeaderFirst: r.Wire.ReqHeaderFirst, ReqHeaderLater: r.Wire.ReqHeaderLater, ReqHeaderN: r.Wire.ReqHeaderN}
 	if n := float64(span.Messages); n > 0 {
 		w.DownPerMsg = float64(span.Down) / n
 		w.UpPerMsg = float64(span.Up) / n
@@ -292,6 +318,7 @@ func legend(results []Result) []string {
 	} else if sse {
 		out = append(out, "sse: "+transportTitle("sse")+" on fourway")
 	}
+	out = append(out, protoLegend(results)...)
 	for _, m := range mixes {
 		out = append(out, fmt.Sprintf("mixed scenario %s: the subscribers of each of its transports (subs is per transport) on one server at once, to one publisher; a row \"X in %s\" is X's subscribers, and its server CPU µs/msg is the whole server's CPU over the window divided by every delivery of the scenario (all its rows), KiB/conn the server's memory over all its connections: the same figures on each of its rows", m, m))
 	}
@@ -339,7 +366,7 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"down_per_msg", "up_per_msg", "payload_per_msg", "overhead_per_msg", "requests_per_msg", "handshake_down", "handshake_up",
 	"exchange_overhead", "empty_exchange", "classic_overhead",
 	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
-	"mixed", "source_addrs"}
+	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n"}
 
 func writeCSV(out io.Writer, results []Result) error {
 	w := csv.NewWriter(out)
@@ -360,6 +387,10 @@ func writeCSV(out io.Writer, results []Result) error {
 		// mixed: the mixed scenario the row is part of ("ws+sse"), whose
 		// rows share the server and so its cpu and memory figures.
 		row = append(row, r.Mixed, strconv.Itoa(r.SourceAddrs))
+		// proto: -proto (h1, h1tls, h2, h2c); negotiated: what the answers
+		// came over ("HTTP/2.0 over TLS"); req_header_*: one poller's
+		// first request's bytes written and its req_header_n-th's.
+		row = append(row, r.Proto, r.Negotiated, strconv.FormatInt(r.Wire.ReqHeaderFirst, 10), strconv.FormatInt(r.Wire.ReqHeaderLater, 10), strconv.Itoa(r.Wire.ReqHeaderN))
 		_ = w.Write(row)
 	}
 	w.Flush()

@@ -59,6 +59,9 @@ func (s *server) rss() (int64, bool) {
 type Scenario struct {
 	Target    string `json:"target"`
 	Transport string `json:"transport"`
+	// Proto is what the row runs over (-proto): h1, h1tls, h2 or h2c;
+	// empty in a report from before -proto, which was h1.
+	Proto string `json:"proto,omitempty"`
 	// Mixed is the mixed scenario this row is part of ("ws+sse"): its
 	// transports were served at once by one server, to one publisher, Subs
 	// subscribers each. The server's CPU and memory are the whole server's,
@@ -98,11 +101,17 @@ func (sc Scenario) name() string {
 
 // label is a row's transport as a reader sees it: "ws", or "ws in ws+sse"
 // for a row of a mixed scenario.
+//
+// Its protocol follows in brackets: "ws [h2]".
 func (sc Scenario) label() string {
+	l := sc.Transport
 	if sc.Mixed != "" {
-		return sc.Transport + " in " + sc.Mixed
+		l = sc.Transport + " in " + sc.Mixed
 	}
-	return sc.Transport
+	if sc.Proto != "" {
+		l += " [" + sc.Proto + "]"
+	}
+	return l
 }
 
 // totalSubs is every subscriber the scenario connects, all transports.
@@ -168,7 +177,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 			}
 		}
 	}()
-	pubClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: sc.Publishers, DisableCompression: true}}
+	pubClient := publisherClient(sc.Proto, sc.Publishers)
 	defer pubClient.CloseIdleConnections()
 	cursor, err := d.primer(ctx, pubClient, srv.base)
 	if err != nil {
@@ -189,6 +198,10 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		for _, g := range groups {
 			s := newSub(i)
 			s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, g.hists.shard(i)
+			s.proto = sc.Proto
+			if i == 0 && (g.transport == "poll" || g.transport == "longpoll") {
+				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
+			}
 			s.interval = time.Duration(sc.PollInterval)
 			s.phase = t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
 			s.w.from = sourceAddr(i, sc.SourceAddrs)

@@ -38,7 +38,8 @@ func (w *window) has(t int64) bool {
 // subscriber's goroutine and read after it has returned.
 type sub struct {
 	idx      int
-	base     string // http://host:port of the server
+	base     string // http://host:port of the server (https:// under TLS)
+	proto    string // -proto: h1, h1tls, h2 or h2c; every answer must come over it
 	cursor   string // where to start: the id of the primer message
 	interval time.Duration
 	phase    time.Time // first tick of a short poll's timetable
@@ -81,7 +82,23 @@ type sub struct {
 	// messages, and their bytes minus payload.
 	exchMsg, exchEmpty           int64
 	exchMsgBytes, exchEmptyBytes int64
+
+	// reqUp, when not nil, holds the bytes the subscriber wrote for each
+	// of its first len(reqUp) HTTP requests: from the moment the request
+	// has its connection to the answer's first byte. Over HTTP/1.1 that
+	// is the request line and headers; over HTTP/2 the HEADERS frame as
+	// HPACK encoded it, its dynamic table filling from the first request
+	// on (plus any connection frame written meanwhile, a SETTINGS ack or
+	// WINDOW_UPDATE); under TLS, their TLS records. 0: not measured.
+	reqUp []atomic.Int64
+	// negotiated is what the last answer came over ("HTTP/2.0 over
+	// TLS"), once checked against proto.
+	negotiated string
 }
+
+// reqUpKept is how many requests' header bytes reqUp holds: HPACK's
+// first request against its hundredth.
+const reqUpKept = 100
 
 func newSub(idx int) *sub {
 	return &sub{idx: idx, ready: make(chan struct{}), stopped: make(chan struct{})}
@@ -172,13 +189,36 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	for k, v := range s.headers {
 		req.Header[k] = v
 	}
-	if onWritten != nil {
-		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			WroteRequest: func(httptrace.WroteRequestInfo) { onWritten() },
-		}))
+	n := s.w.requests.Add(1) - 1
+	measure := n < int64(len(s.reqUp))
+	if onWritten != nil || measure {
+		var start atomic.Int64
+		trace := &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) {
+				if onWritten != nil {
+					onWritten()
+				}
+			},
+		}
+		if measure {
+			// From the request having its connection to the first byte
+			// of the answer: by then the whole request is on the socket
+			// (WroteRequest can come before HTTP/1.1's buffer is flushed).
+			trace.GotConn = func(httptrace.GotConnInfo) { start.Store(s.w.up.Load()) }
+			trace.GotFirstResponseByte = func() { s.reqUp[n].Store(s.w.up.Load() - start.Load()) }
+		}
+		req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	}
-	s.w.requests.Add(1)
-	return c.Do(req)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, refusedProto(s.proto, err)
+	}
+	if err := checkResponseProto(req.URL.Path, s.proto, resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	s.negotiated = negotiated(resp.Proto, resp.TLS != nil)
+	return resp, nil
 }
 
 // waitTick waits for the next tick of a short poll's timetable: ticks are

@@ -40,7 +40,7 @@ func checkTargets(results []Result) []Target {
 		for _, n := range results {
 			// Nchan's row of the same load: its sse stands for sse-direct
 			// too, and a mixed row is compared within the same mix.
-			if n.Target != "nchan" || n.Transport != nchanTransport(r.Transport) || n.Mixed != nchanTransport(r.Mixed) || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.Latency.Count == 0 {
+			if n.Target != "nchan" || n.Transport != nchanTransport(r.Transport) || n.Mixed != nchanTransport(r.Mixed) || n.Proto != r.Proto || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.Latency.Count == 0 {
 				continue
 			}
 			out = append(out, Target{name + " vs nginx+Nchan", "p99 ≤ Nchan's",
