@@ -202,19 +202,25 @@ func TestInspectorSSEChunks(t *testing.T) {
 	s.Hello(t)
 	srv.Publish(t, `"hi"`)
 	s.NextMessage(t)
-	e, _, _ := agreed(t, srv, before, "sse")
+	// The client may read the event before the server, back from its
+	// write, has recorded and counted it: wait for the record to have it.
+	var e recorded
+	transportstest.Await(t, "a chunk holding the message's event", func() bool {
+		e, _, _ = agreed(t, srv, before, "sse")
+		for _, c := range e.Chunks {
+			if strings.Contains(c.Data, "\ndata: {\"id\":1,") {
+				return true
+			}
+		}
+		return false
+	})
 	if !strings.Contains(e.Response.Text, "\r\nContent-Type: text/event-stream\r\n") {
 		t.Errorf("the stream's head recorded as %q", e.Response.Text)
 	}
-	var message bool
 	for _, c := range e.Chunks {
 		if c.SizeLine != fmt.Sprintf("%x\r\n", len(c.Data)) || c.Bytes != int64(len(c.Data)) || c.Framing != len(c.SizeLine)+2 {
 			t.Errorf("chunk %+v: want its size line to be its data's length in hex", c)
 		}
-		message = message || strings.Contains(c.Data, "\ndata: {\"id\":1,")
-	}
-	if !message {
-		t.Errorf("no chunk holds the message's event: %+v", e.Chunks)
 	}
 }
 

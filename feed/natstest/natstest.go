@@ -109,21 +109,26 @@ func (c *Cluster) Restart(i int) {
 	c.Servers[i] = run(c.t, c.opts[i])
 }
 
-// WaitLeader waits until a running server is the JetStream meta leader and
-// every running server is current with it.
+// WaitLeader waits until a running server is the JetStream meta leader,
+// every running server is current with it, and the leader can place a
+// stream on every one of them (it has their stats: before that, creating
+// a stream of as many replicas fails with "no suitable peers").
 func (c *Cluster) WaitLeader() {
 	c.t.Helper()
 	deadline := time.Now().Add(Wait)
 	for time.Now().Before(deadline) {
-		leader, current := false, true
+		running, placeable, current := 0, 0, true
 		for _, s := range c.Servers {
 			if s == nil {
 				continue
 			}
-			leader = leader || s.JetStreamIsLeader()
+			running++
+			if s.JetStreamIsLeader() {
+				placeable = len(s.JetStreamClusterPeers())
+			}
 			current = current && s.JetStreamIsCurrent()
 		}
-		if leader && current {
+		if placeable == running && current {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
