@@ -162,13 +162,22 @@ func (f *Memory) Read(epoch string, cursor uint64, limit int) Page {
 		cursor = 0
 	}
 	oldest := f.last - f.retained + 1 // f.last+1 when nothing is retained
-	from := cursor                    // deliver ids > from
+	readRing(&p, f.ring, oldest, f.last, cursor, limit)
+	return p
+}
+
+// readRing reads into p up to limit (0: no limit) messages after cursor
+// from ring, which holds the ids oldest to last, id i at i % len(ring),
+// saying in p how many were missed (gone from the ring), whether more are
+// waiting, and the cursor after them.
+func readRing(p *Page, ring []Message, oldest, last, cursor uint64, limit int) {
+	from := cursor // deliver ids > from
 	if cursor+1 < oldest {
 		p.Missed = oldest - 1 - cursor
 		from = oldest - 1
 	}
 	p.Next = from
-	n := f.last - from
+	n := last - from
 	if limit > 0 && n > uint64(limit) {
 		n = uint64(limit)
 		p.More = true
@@ -176,11 +185,10 @@ func (f *Memory) Read(epoch string, cursor uint64, limit int) Page {
 	if n > 0 {
 		p.Messages = make([]Message, n)
 		for i := range p.Messages {
-			p.Messages[i] = f.ring[(from+1+uint64(i))%uint64(len(f.ring))]
+			p.Messages[i] = ring[(from+1+uint64(i))%uint64(len(ring))]
 		}
 		p.Next = from + n
 	}
-	return p
 }
 
 // LastID returns the id of the newest message, 0 before the first.

@@ -616,24 +616,7 @@ func (f *JetStream) Read(epoch string, cursor uint64, limit int) Page {
 		p.Reset = true
 		cursor = 0
 	}
-	from := cursor // deliver ids > from
-	if cursor+1 < f.first {
-		p.Missed = f.first - 1 - cursor
-		from = f.first - 1
-	}
-	p.Next = from
-	n := f.last - from
-	if limit > 0 && n > uint64(limit) {
-		n = uint64(limit)
-		p.More = true
-	}
-	if n > 0 {
-		p.Messages = make([]Message, n)
-		for i := range p.Messages {
-			p.Messages[i] = f.ring[(from+1+uint64(i))%uint64(len(f.ring))]
-		}
-		p.Next = from + n
-	}
+	readRing(&p, f.ring, f.first, f.last, cursor, limit) // feed.go, as Memory reads
 	return p
 }
 
