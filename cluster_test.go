@@ -264,6 +264,29 @@ func followAll(ctx context.Context, fs []*follower, bases []string, until uint64
 }
 
 // pollAll returns every message node base holds, by id, exactly as sent.
+// oneOfEach is one follower per transport.
+func oneOfEach() []*follower {
+	var fs []*follower
+	for _, tr := range transportNames {
+		fs = append(fs, &follower{transport: tr})
+	}
+	return fs
+}
+
+// everyOneGotAll checks that every follower got ids 1 to n once, in order,
+// with want's bytes, and was told of no reset and nothing missed.
+func everyOneGotAll(t *testing.T, fs []*follower, want map[uint64][]byte, n uint64) {
+	t.Helper()
+	for _, f := range fs {
+		if err := f.check(want, 1, n); err != nil {
+			t.Fatal(err)
+		}
+		if f.resets != 0 || f.missed != 0 {
+			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
+		}
+	}
+}
+
 func pollAll(t testing.TB, base string) (map[uint64][]byte, string) {
 	t.Helper()
 	out := map[uint64][]byte{}
@@ -419,10 +442,7 @@ func TestClusterSubscriberMovesBetweenNodes(t *testing.T) {
 		}
 		published <- nil
 	}()
-	var fs []*follower
-	for _, tr := range transportNames {
-		fs = append(fs, &follower{transport: tr})
-	}
+	fs := oneOfEach()
 	for _, leg := range []struct {
 		base  string
 		until uint64
@@ -435,14 +455,7 @@ func TestClusterSubscriberMovesBetweenNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := pollAll(t, b.URL)
-	for _, f := range fs {
-		if err := f.check(want, 1, n); err != nil {
-			t.Fatal(err)
-		}
-		if f.resets != 0 || f.missed != 0 {
-			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
-		}
-	}
+	everyOneGotAll(t, fs, want, n)
 }
 
 // streamLeader is the index of the NATS server leading the stream.
@@ -487,10 +500,7 @@ func TestClusterLosesTheStreamLeaderWhilePublishing(t *testing.T) {
 	b := startNode(t, c.URLs(), "b")
 	ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
 	defer cancel()
-	var fs []*follower
-	for _, tr := range transportNames {
-		fs = append(fs, &follower{transport: tr})
-	}
+	fs := oneOfEach()
 	const n = 40
 	followed := make(chan error, 1)
 	go func() { followed <- followAll(ctx, fs, []string{b.URL, a.URL}, n) }()
@@ -542,10 +552,7 @@ func TestClusterRecreatedStreamIsAReset(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var fs []*follower
-	for _, tr := range transportNames {
-		fs = append(fs, &follower{transport: tr})
-	}
+	fs := oneOfEach()
 	if err := followAll(ctx, fs, []string{b.URL}, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -675,10 +682,7 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var fs []*follower
-	for _, tr := range transportNames {
-		fs = append(fs, &follower{transport: tr})
-	}
+	fs := oneOfEach()
 	if err := followAll(ctx, fs, []string{b.URL}, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -721,14 +725,7 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 	}
 	t.Logf("b started %d consumers", st.Feed.JetStream.Consumers)
 	want, _ := pollAll(t, a.URL)
-	for _, f := range fs {
-		if err := f.check(want, 1, 12); err != nil {
-			t.Fatal(err)
-		}
-		if f.resets != 0 || f.missed != 0 {
-			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
-		}
-	}
+	everyOneGotAll(t, fs, want, 12)
 }
 
 // TestClusterNodeRestartsWhileItsClientsUseTheOther: b stops; its
@@ -740,10 +737,7 @@ func TestClusterNodeRestartsWhileItsClientsUseTheOther(t *testing.T) {
 	b := startNode(t, c.URLs(), "b")
 	ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
 	defer cancel()
-	var fs []*follower
-	for _, tr := range transportNames {
-		fs = append(fs, &follower{transport: tr})
-	}
+	fs := oneOfEach()
 	publishRange := func(from, to int) {
 		t.Helper()
 		for i := from; i <= to; i++ {
@@ -769,14 +763,7 @@ func TestClusterNodeRestartsWhileItsClientsUseTheOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := pollAll(t, a.URL)
-	for _, f := range fs {
-		if err := f.check(want, 1, 15); err != nil {
-			t.Fatal(err)
-		}
-		if f.resets != 0 || f.missed != 0 {
-			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
-		}
-	}
+	everyOneGotAll(t, fs, want, 15)
 }
 
 // awaitClients waits until node base counts at least the clients want

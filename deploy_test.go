@@ -183,14 +183,7 @@ func TestThroughNginxEveryTransportAndThePage(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := pollAll(t, a.URL)
-	for _, f := range fs {
-		if err := f.check(want, 1, n); err != nil {
-			t.Fatal(err)
-		}
-		if f.resets != 0 || f.missed != 0 {
-			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
-		}
-	}
+	everyOneGotAll(t, fs, want, n)
 }
 
 // TestThroughNginxTheHeartbeatKeepsStreamsOpen: nginx closes a proxied
@@ -369,14 +362,7 @@ func TestThroughNginxANodeGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := pollAll(t, a.URL)
-	for _, f := range fs {
-		if err := f.check(want, 1, 15); err != nil {
-			t.Fatal(err)
-		}
-		if f.resets != 0 || f.missed != 0 {
-			t.Fatalf("%s: %d resets, %d missed, want none (%v)", f.transport, f.resets, f.missed, f.log)
-		}
-	}
+	everyOneGotAll(t, fs, want, 15)
 }
 
 // openSSE opens /api/sse at base (starting now) and returns its reader.
