@@ -175,16 +175,14 @@ func connOf(r *http.Request) *countingConn {
 	return c
 }
 
-// claimFor makes t the owner of the bytes of request r on c. The streams
-// of an HTTP/2 connection are interleaved on it, so their bytes cannot be
-// told apart at the socket: they all go to http2, the connection's own
-// counters, and no transport's. Under TLS a request's size says nothing of
-// the records that carried it: a request owns every byte read from the
-// end of the one before (the handshake, for the first) until the next.
-func (c *countingConn) claimFor(t, http2 *counters, r *http.Request) {
+// claimFor makes t the owner of the bytes of request r on c. Under TLS a
+// request's size says nothing of the records that carried it: a request
+// owns every byte read from the end of the one before (the handshake, for
+// the first) until the next. An HTTP/2 request owns nothing here: its
+// connection's bytes go to http2, and its frames to t (h2count.go).
+func (c *countingConn) claimFor(t *counters, r *http.Request) {
 	switch {
 	case r.ProtoMajor == 2:
-		c.claimAll(http2)
 	case c.tls:
 		c.claimAll(t)
 	default:

@@ -306,6 +306,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		Protocols:         s.cfg.protocols(), // tls.go
 	}
+	if s.cfg.TLS != nil {
+		srv.TLSConfig = s.cfg.tlsConfig()
+	}
+	if (s.cfg.TLS != nil && s.cfg.HTTP2) || s.cfg.H2C {
+		if err := s.serveHTTP2Metered(srv); err != nil { // h2count.go
+			return fmt.Errorf("http2: %w", err)
+		}
+	}
 	s.ticker.set(s.cfg.Ticker)
 	go s.watchHealth() // health.go
 	served := make(chan error, 1)
@@ -315,7 +323,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			served <- srv.Serve(cl)
 			return
 		}
-		srv.TLSConfig = s.cfg.tlsConfig()
 		served <- srv.ServeTLS(cl, "", "") // the certificate is in TLSConfig
 	}()
 

@@ -26,6 +26,11 @@ type counters struct {
 	dropped  atomic.Int64 // subscribers cut because their socket stopped taking bytes
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
+
+	// Of those, under HTTP/2 (h2count.go): the frames of this transport's
+	// streams, in and out, and the bytes of their header blocks (HEADERS
+	// and CONTINUATION payloads, as HPACK encoded them).
+	h2frames, h2headers [2]atomic.Int64
 }
 
 // stats holds the counters of the four transports, and of everything else
@@ -33,7 +38,11 @@ type counters struct {
 // inflates a transport's overhead.
 type stats struct {
 	poll, longpoll, sse, ws, other counters
-	http2                          counters // bytes of HTTP/2 connections, whose streams are not told apart (conn.go)
+
+	// HTTP/2 connections, whose streams are counted in their transports
+	// frame by frame (h2count.go): all their sockets' bytes (TLS
+	// included), all their frames', and the frames of no stream's.
+	http2, h2frames, h2conn counters
 }
 
 // transportOf names the counters a request path belongs to.
@@ -57,7 +66,7 @@ func (s *Server) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		t := s.stats.transportOf(c.Request().URL.Path)
 		t.requests.Add(1)
 		if cc := connOf(c.Request()); cc != nil {
-			cc.claimFor(t, &s.stats.http2, c.Request())
+			cc.claimFor(t, c.Request())
 		}
 		return next(c)
 	}
@@ -71,14 +80,31 @@ type transportStats struct {
 	Dropped  int64 `json:"dropped"`
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
+	// HTTP2 is the part of those bytes that came in HTTP/2 frames: present
+	// once this transport has served a stream over HTTP/2.
+	HTTP2 *streamFrames `json:"http2,omitempty"`
+}
+
+// streamFrames are a transport's HTTP/2 frames: how many (each has a 9-byte
+// header), and the bytes of their header blocks, as HPACK encoded them.
+type streamFrames struct {
+	FramesIn   int64 `json:"frames_in"`
+	FramesOut  int64 `json:"frames_out"`
+	HeadersIn  int64 `json:"headers_in"`
+	HeadersOut int64 `json:"headers_out"`
 }
 
 func (t *counters) snapshot() transportStats {
-	return transportStats{
+	ts := transportStats{
 		Clients: t.clients.Load(), Requests: t.requests.Load(), Messages: t.messages.Load(),
 		Empty: t.empty.Load(), Dropped: t.dropped.Load(),
 		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(),
 	}
+	if in, out := t.h2frames[dirIn].Load(), t.h2frames[dirOut].Load(); in+out > 0 {
+		ts.HTTP2 = &streamFrames{FramesIn: in, FramesOut: out,
+			HeadersIn: t.h2headers[dirIn].Load(), HeadersOut: t.h2headers[dirOut].Load()}
+	}
+	return ts
 }
 
 // Snapshot is the body of GET /api/stats.
@@ -86,15 +112,24 @@ type Snapshot struct {
 	Node       string                    `json:"node,omitempty"` // Config.Node
 	Feed       feed.Stats                `json:"feed"`
 	Transports map[string]transportStats `json:"transports"`
-	// HTTP2 holds the bytes of HTTP/2 connections, whose streams (polls,
-	// SSE, page requests) share one socket and are not counted per
-	// transport: present only when some were served.
+	// HTTP2 holds what HTTP/2 connections carried beside their streams
+	// (which are in Transports): present only when some were served.
 	HTTP2 *http2Bytes `json:"http2,omitempty"`
 }
 
+// http2Bytes are the bytes of every HTTP/2 connection on their sockets,
+// and the two parts of them that belong to no stream: the connections' own
+// frames (the client's preface, SETTINGS, PING, GOAWAY, the connection's
+// WINDOW_UPDATE, and frames for streams already closed), and what TLS
+// added (handshakes, record headers and tags: the sockets' bytes less the
+// frames', so for a moment it also holds bytes between the two layers).
 type http2Bytes struct {
-	BytesIn  int64 `json:"bytes_in"`
-	BytesOut int64 `json:"bytes_out"`
+	BytesIn       int64 `json:"bytes_in"`
+	BytesOut      int64 `json:"bytes_out"`
+	ConnectionIn  int64 `json:"connection_in"`
+	ConnectionOut int64 `json:"connection_out"`
+	TLSIn         int64 `json:"tls_in"`
+	TLSOut        int64 `json:"tls_out"`
 }
 
 // Stats returns the server's figures now.
@@ -113,11 +148,15 @@ func (s *Server) Stats() Snapshot {
 }
 
 func (st *stats) http2Bytes() *http2Bytes {
+	// The frames first: the socket counts a byte before the frame it is in.
+	framesIn, framesOut := st.h2frames.bytesIn.Load(), st.h2frames.bytesOut.Load()
+	connIn, connOut := st.h2conn.bytesIn.Load(), st.h2conn.bytesOut.Load()
 	in, out := st.http2.bytesIn.Load(), st.http2.bytesOut.Load()
 	if in == 0 && out == 0 {
 		return nil
 	}
-	return &http2Bytes{BytesIn: in, BytesOut: out}
+	return &http2Bytes{BytesIn: in, BytesOut: out, ConnectionIn: connIn, ConnectionOut: connOut,
+		TLSIn: max(0, in-framesIn), TLSOut: max(0, out-framesOut)}
 }
 
 func (s *Server) handleStats(c echo.Context) error {
@@ -143,6 +182,7 @@ var (
 	metricEmpty    = prometheus.NewDesc("fourway_empty_responses_total", "Responses that carried no message.", []string{"transport"}, nil)
 	metricDropped  = prometheus.NewDesc("fourway_dropped_total", "Subscribers dropped because their socket stopped taking bytes (too slow).", []string{"transport"}, nil)
 	metricBytes    = prometheus.NewDesc("fourway_bytes_total", "Bytes on client sockets, headers and framing included.", []string{"transport", "direction"}, nil)
+	metricHTTP2    = prometheus.NewDesc("fourway_http2_bytes_total", "Bytes of HTTP/2 connections: on their sockets, in frames of no stream (the connections' own), and added by TLS.", []string{"part", "direction"}, nil)
 	metricLastID   = prometheus.NewDesc("fourway_feed_last_id", "Id of the newest message.", nil, nil)
 	metricOldestID = prometheus.NewDesc("fourway_feed_oldest_id", "Id of the oldest retained message.", nil, nil)
 	metricPublish  = prometheus.NewDesc("fourway_feed_published_total", "Messages published since start.", nil, nil)
@@ -152,7 +192,7 @@ var (
 )
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
+	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
 		ch <- d
 	}
 }
@@ -167,6 +207,15 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(metricDropped, prometheus.CounterValue, float64(t.Dropped), name)
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesIn), name, "in")
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesOut), name, "out")
+	}
+	if h2 := snap.HTTP2; h2 != nil {
+		for _, p := range []struct {
+			part    string
+			in, out int64
+		}{{"socket", h2.BytesIn, h2.BytesOut}, {"connection", h2.ConnectionIn, h2.ConnectionOut}, {"tls", h2.TLSIn, h2.TLSOut}} {
+			ch <- prometheus.MustNewConstMetric(metricHTTP2, prometheus.CounterValue, float64(p.in), p.part, "in")
+			ch <- prometheus.MustNewConstMetric(metricHTTP2, prometheus.CounterValue, float64(p.out), p.part, "out")
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(metricLastID, prometheus.GaugeValue, float64(snap.Feed.LastID))
 	ch <- prometheus.MustNewConstMetric(metricOldestID, prometheus.GaugeValue, float64(snap.Feed.OldestID))

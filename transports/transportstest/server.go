@@ -8,6 +8,7 @@ package transportstest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -30,6 +31,15 @@ const SSEWriterEnv = "FOURWAY_TEST_SSE_WRITER"
 // Wait bounds every single wait: long enough for a busy 2-core machine
 // running -race, short enough that a failure never hangs.
 const Wait = 10 * time.Second
+
+// probe asks a new server whether it is ready, over HTTP/1.1 as a load
+// balancer would, and on a connection of its own: a test that counts a
+// server's HTTP/2 connections finds none of the probe's among them.
+var probe = &http.Client{Transport: &http.Transport{
+	TLSClientConfig:   ClientTLS(),
+	TLSNextProto:      map[string]func(string, *tls.Conn) http.RoundTripper{},
+	DisableKeepAlives: true,
+}}
 
 // Server is a fourway server running in this process.
 type Server struct {
@@ -113,7 +123,7 @@ func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Co
 			t.Logf("server log:\n%s", s.logs.String())
 		}
 	})
-	resp, err := http.Get(s.URL + "/healthz")
+	resp, err := probe.Get(s.URL + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}

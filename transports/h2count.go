@@ -1,0 +1,380 @@
+// golang.org/x/net/http2's server is deprecated in favour of net/http's,
+// which serves HTTP/2 only on a *tls.Conn it reads itself; ServeConn is
+// the one way to serve it on a conn that meters the frames, and from Go
+// 1.27 it hands the conn to net/http's own server.
+//
+//lint:file-ignore SA1019 ServeConn serves HTTP/2 on the metered conn (see above)
+
+package transports
+
+// Counting HTTP/2 per stream.
+//
+// Under HTTP/1.1 a connection serves one request at a time, so its bytes
+// belong to that request's transport (conn.go). Under HTTP/2 one connection
+// carries a page's polls, its SSE stream and its other requests at once,
+// interleaved frame by frame, so the socket alone cannot say whose a byte
+// is. The frames can: every frame starts with a 9-byte header naming its
+// stream. So the HTTP/2 server reads and writes the connection through an
+// h2Conn, above TLS, where the frames are in the clear, and h2Meter follows
+// them in both directions:
+//
+//   - a stream's frames (HEADERS and CONTINUATION as HPACK encoded them,
+//     DATA, and its RST_STREAM, WINDOW_UPDATE and PRIORITY frames), each
+//     with its 9-byte header, are its transport's, as a request's bytes are
+//     under HTTP/1.1. The transport of a stream is its request's path,
+//     which the meter reads from the client's header block with an HPACK
+//     decoder of its own (the server's is not reachable; both see every
+//     block in order, so their tables agree).
+//   - the connection's own frames (the client's preface, SETTINGS, PING,
+//     GOAWAY, the connection's WINDOW_UPDATE: stream 0), and frames for a
+//     stream already closed, are the connection's.
+//   - what TLS adds (the handshake, each record's header and tag) is the
+//     socket's bytes less the frames': /api/stats shows it apart, since a
+//     record can carry frames of several streams.
+//
+// A frame is counted once it has passed whole; the counting conn under TLS
+// counts the socket's bytes (conn.go), all of them to http2.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+const (
+	h2FrameHeader = 9
+	h2PrefaceLen  = len(http2.ClientPreface)
+	// h2BlockMax bounds the header block the meter holds to decode: past
+	// it the server refuses the request anyway (MaxHeaderBytes is 64 KiB),
+	// and the meter stops decoding that connection's blocks.
+	h2BlockMax = 256 << 10
+)
+
+// HTTP/2 frame types and flags the meter looks at (RFC 9113, section 6).
+const (
+	h2Data         = 0x0
+	h2Headers      = 0x1
+	h2RSTStream    = 0x3
+	h2Continuation = 0x9
+
+	h2EndStream  = 0x1
+	h2EndHeaders = 0x4
+	h2Padded     = 0x8
+	h2Priority   = 0x20
+)
+
+// serveHTTP2Metered makes srv serve HTTP/2 (over TLS, and cleartext for
+// --h2c) on connections metered per stream: golang.org/x/net/http2's
+// server, which serves any net.Conn, in place of net/http's copy of it,
+// which serves only a *tls.Conn it reads itself.
+func (s *Server) serveHTTP2Metered(srv *http.Server) error {
+	h2 := &http2.Server{}
+	if err := http2.ConfigureServer(srv, h2); err != nil { // also: GOAWAY at Shutdown
+		return err
+	}
+	serve := func(hs *http.Server, c net.Conn, h http.Handler, sawPreface bool) {
+		// net/http hands its per-connection context down this way (the
+		// ConnContext of conn.go is in it), as to its own HTTP/2 server.
+		var ctx context.Context
+		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
+			ctx = bc.BaseContext()
+		}
+		h2.ServeConn(s.stats.meter(c, sawPreface), &http2.ServeConnOpts{
+			Context: ctx, Handler: h, BaseConfig: hs, SawClientPreface: sawPreface,
+		})
+	}
+	srv.TLSNextProto[http2.NextProtoTLS] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+		serve(hs, c, h, false)
+	}
+	// Cleartext HTTP/2 arrives, its preface read, as a *tls.Conn that only
+	// wraps the plain connection (net/http's convention for this key).
+	srv.TLSNextProto["unencrypted_http2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+		plain, ok := c.NetConn().(interface{ UnencryptedNetConn() net.Conn })
+		if !ok {
+			s.log.Error("http2: a TLS connection in the cleartext handoff; closed")
+			c.Close()
+			return
+		}
+		serve(hs, plain.UnencryptedNetConn(), h, true)
+	}
+	return nil
+}
+
+// meter wraps c, an HTTP/2 connection (a *tls.Conn, or the counting conn
+// itself for cleartext), so its frames are counted per stream; the socket
+// under it gives all its bytes to http2 from here on.
+func (st *stats) meter(c net.Conn, sawPreface bool) net.Conn {
+	if cc := countingOf(c); cc != nil {
+		cc.claimAll(&st.http2)
+	}
+	m := &h2Meter{st: st, streams: map[uint32]*h2Stream{}}
+	m.dec = hpack.NewDecoder(4096, func(f hpack.HeaderField) {
+		if f.Name == ":path" {
+			m.path = f.Value
+		}
+	})
+	m.dec.SetMaxStringLength(h2BlockMax)
+	m.in.m, m.out.m, m.out.dir = m, m, dirOut
+	if sawPreface {
+		m.in.count(&st.h2conn, int64(h2PrefaceLen), 0, false)
+	} else {
+		m.in.preface = h2PrefaceLen
+	}
+	plain := h2Conn{Conn: c, m: m}
+	if tc, ok := c.(*tls.Conn); ok {
+		return &h2TLSConn{plain, tc}
+	}
+	return &plain
+}
+
+// h2Conn is an HTTP/2 connection as its server reads and writes it, each
+// byte passed to the meter as it goes by.
+type h2Conn struct {
+	net.Conn
+	m *h2Meter
+}
+
+func (c *h2Conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.m.in.follow(p[:n])
+	return n, err
+}
+
+func (c *h2Conn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.m.out.follow(p[:n])
+	return n, err
+}
+
+// h2TLSConn is an h2Conn over TLS: the server checks its TLS state (the
+// version and cipher HTTP/2 requires) and gives it to requests as r.TLS.
+type h2TLSConn struct {
+	h2Conn
+	tc *tls.Conn
+}
+
+func (c *h2TLSConn) ConnectionState() tls.ConnectionState { return c.tc.ConnectionState() }
+
+// h2Meter follows one HTTP/2 connection's frames and counts each where it
+// belongs. in runs on the server's reading goroutine, out on its writing
+// one; the streams are shared, under mu.
+type h2Meter struct {
+	st      *stats
+	in, out h2Frames
+
+	mu      sync.Mutex
+	streams map[uint32]*h2Stream // the open streams
+
+	dec  *hpack.Decoder // the client's header blocks (in only); nil once one failed
+	path string         // the :path of the block being decoded
+}
+
+// h2Stream is one open stream: whose it is, and which sides have ended it.
+type h2Stream struct {
+	t     *counters
+	ended [2]bool // by dirIn, dirOut
+}
+
+const (
+	dirIn  = 0 // from the client
+	dirOut = 1 // to the client
+)
+
+// h2Frames follows the frames of one direction through the bytes as they
+// pass, in whatever pieces the reads and writes cut them.
+type h2Frames struct {
+	m       *h2Meter
+	dir     int
+	preface int // bytes of the client's preface still to pass (in only)
+
+	head   [h2FrameHeader]byte
+	got    int    // bytes of head so far
+	length uint32 // the frame's payload length
+	left   uint32 // bytes of it still to pass
+
+	// A client's header block (HEADERS, then CONTINUATION until one ends
+	// it) is decoded for its :path, and counted when it ends, once its
+	// stream's transport is known.
+	block      []byte
+	collecting bool  // this frame's payload goes to block
+	held       int64 // bytes of the block's frames before the last
+	heldFrames int64
+}
+
+// follow takes the next bytes of the direction.
+func (f *h2Frames) follow(p []byte) {
+	for len(p) > 0 {
+		switch {
+		case f.preface > 0:
+			k := min(len(p), f.preface)
+			f.preface -= k
+			p = p[k:]
+			f.count(&f.m.st.h2conn, int64(k), 0, false)
+		case f.got < h2FrameHeader:
+			k := copy(f.head[f.got:], p)
+			f.got += k
+			p = p[k:]
+			if f.got == h2FrameHeader {
+				f.length = uint32(f.head[0])<<16 | uint32(f.head[1])<<8 | uint32(f.head[2])
+				f.left = f.length
+				typ := f.head[3]
+				f.collecting = f.dir == dirIn && f.m.dec != nil && (typ == h2Headers || typ == h2Continuation)
+				if f.left == 0 {
+					f.frameEnd()
+				}
+			}
+		default:
+			k := min(uint32(len(p)), f.left)
+			if f.collecting {
+				if len(f.block)+int(k) > h2BlockMax {
+					f.m.dec, f.collecting, f.block = nil, false, nil
+				} else {
+					f.block = append(f.block, p[:k]...)
+				}
+			}
+			f.left -= k
+			p = p[k:]
+			if f.left == 0 {
+				f.frameEnd()
+			}
+		}
+	}
+}
+
+// frameEnd counts the frame that has just passed whole.
+func (f *h2Frames) frameEnd() {
+	size := int64(h2FrameHeader) + int64(f.length)
+	typ, flags := f.head[3], f.head[4]
+	id := binary.BigEndian.Uint32(f.head[5:]) &^ (1 << 31)
+	f.got = 0
+	m := f.m
+
+	headers := typ == h2Headers || typ == h2Continuation
+	var path string
+	if f.dir == dirIn && headers {
+		if f.collecting {
+			path = m.decode(headerFragment(f.block, typ, flags), flags&h2EndHeaders != 0)
+			f.block, f.collecting = f.block[:0], false
+		}
+		if flags&h2EndHeaders == 0 { // the block goes on: count it at its end
+			f.held += size
+			f.heldFrames++
+			return
+		}
+	}
+	frames := int64(1)
+	if headers {
+		size, frames = size+f.held, frames+f.heldFrames
+		f.held, f.heldFrames = 0, 0
+	}
+
+	t := &m.st.h2conn
+	if id != 0 {
+		m.mu.Lock()
+		s := m.streams[id]
+		if s == nil && path != "" { // a new request: its header block named it
+			s = &h2Stream{t: m.st.transportOf(pathOnly(path))}
+			m.streams[id] = s
+		}
+		if s != nil {
+			t = s.t
+			if (typ == h2Headers || typ == h2Data) && flags&h2EndStream != 0 {
+				s.ended[f.dir] = true
+			}
+			if typ == h2RSTStream || s.ended[dirIn] && s.ended[dirOut] {
+				delete(m.streams, id)
+			}
+		}
+		m.mu.Unlock()
+	}
+	f.count(t, size, frames, headers)
+}
+
+// count adds size bytes, frames whole frames (none for the preface), to t
+// and to all HTTP/2 frames'; for HEADERS and CONTINUATION frames, their
+// payloads are the header block's bytes.
+func (f *h2Frames) count(t *counters, size, frames int64, headers bool) {
+	all := &f.m.st.h2frames
+	if f.dir == dirIn {
+		t.bytesIn.Add(size)
+		all.bytesIn.Add(size)
+	} else {
+		t.bytesOut.Add(size)
+		all.bytesOut.Add(size)
+	}
+	if frames > 0 {
+		t.h2frames[f.dir].Add(frames)
+	}
+	if headers {
+		t.h2headers[f.dir].Add(size - frames*h2FrameHeader)
+	}
+}
+
+// decode feeds a piece of a client's header block to the decoder, and at
+// the block's end returns the :path it named ("" until then, or when a
+// block cannot be decoded: the server refuses it too).
+func (m *h2Meter) decode(fragment []byte, end bool) string {
+	if m.dec == nil {
+		return ""
+	}
+	if _, err := m.dec.Write(fragment); err != nil {
+		m.dec = nil
+		return ""
+	}
+	if !end {
+		return ""
+	}
+	if err := m.dec.Close(); err != nil {
+		m.dec = nil
+		return ""
+	}
+	path := m.path
+	m.path = ""
+	return path
+}
+
+// headerFragment is the header block fragment in a HEADERS or CONTINUATION
+// payload: a HEADERS frame may carry padding and a priority before it.
+func headerFragment(p []byte, typ, flags byte) []byte {
+	if typ != h2Headers {
+		return p
+	}
+	pad := 0
+	if flags&h2Padded != 0 {
+		if len(p) < 1 {
+			return []byte{}
+		}
+		pad, p = int(p[0]), p[1:]
+	}
+	if flags&h2Priority != 0 {
+		if len(p) < 5 {
+			return []byte{}
+		}
+		p = p[5:]
+	}
+	if pad > len(p) {
+		return []byte{}
+	}
+	return p[:len(p)-pad]
+}
+
+// pathOnly is the path of a request target, as r.URL.Path has it.
+func pathOnly(target string) string {
+	if i := strings.IndexByte(target, '?'); i >= 0 {
+		target = target[:i]
+	}
+	if strings.IndexByte(target, '%') >= 0 {
+		if p, err := url.PathUnescape(target); err == nil {
+			return p
+		}
+	}
+	return target
+}
