@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one client (the socket send buffer)")
 	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
 	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
+	headerTimeout := fs.Duration("header-timeout", def.HeaderTimeout, "time a client has to finish its TLS handshake and send a request's line and headers")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
 	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start for localhost, 127.0.0.1 and ::1 (demos; its fingerprint is logged)")
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg.PublishToken, cfg.AdminToken = *publishToken, *adminToken
 	cfg.MaxClients, cfg.PublishRate = *maxClients, *publishRate
 	cfg.SendTimeout, cfg.SendBuffer = *sendTimeout, *sendBuffer
-	cfg.WriteTimeout, cfg.ReadTimeout = *writeTimeout, *readTimeout
+	cfg.WriteTimeout, cfg.ReadTimeout, cfg.HeaderTimeout = *writeTimeout, *readTimeout, *headerTimeout
 	// Long enough for a stuck client's last write to time out.
 	cfg.ShutdownTimeout = max(def.ShutdownTimeout, *writeTimeout+5*time.Second)
 	cfg.Static, cfg.Logger = public.Files, log

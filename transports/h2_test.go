@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -142,8 +144,8 @@ func TestCuttingAnHTTP2StreamLeavesTheOthers(t *testing.T) {
 
 // TestPlainHTTPToTheTLSPortGetsAClearError: a client that speaks plain
 // HTTP to the HTTPS port is told so, and one that abandons its handshake
-// leaves the server serving. (A client that stalls in its handshake is cut
-// by the handshake's bound, net/http's, from ReadHeaderTimeout: 10 s.)
+// leaves the server serving. (A client that stalls in its handshake is
+// TestAStalledHandshakeIsCutAtTheHeaderTimeout's.)
 func TestPlainHTTPToTheTLSPortGetsAClearError(t *testing.T) {
 	cert, _, err := transports.SelfSignedTLS()
 	if err != nil {
@@ -169,5 +171,34 @@ func TestPlainHTTPToTheTLSPortGetsAClearError(t *testing.T) {
 	c.Close()
 	if code, _, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
 		t.Fatalf("after an abandoned handshake /healthz answers %d", code)
+	}
+}
+
+// TestAStalledHandshakeIsCutAtTheHeaderTimeout: a client that sends the
+// start of a ClientHello and then nothing is cut once --header-timeout
+// has passed, and leaves no goroutine behind.
+func TestAStalledHandshakeIsCutAtTheHeaderTimeout(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := transportstest.Start(t, func(c *transports.Config) { c.TLS, c.HeaderTimeout = cert, 200*time.Millisecond })
+	before := runtime.NumGoroutine()
+	c, err := net.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte{0x16, 0x03, 0x01, 0x00, 0x80, 0x01}); err != nil { // a record header, one byte of its 128
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(transportstest.Wait))
+	n, err := c.Read(make([]byte, 64))
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a stalled handshake: read %d bytes, %v; want the server to close the connection", n, err)
+	}
+	transportstest.Await(t, "the stalled connection's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	if code, _, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
+		t.Fatalf("after a stalled handshake /healthz answers %d", code)
 	}
 }

@@ -100,6 +100,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// ReadTimeout bounds the time to read a request body.
 	ReadTimeout time.Duration
+	// HeaderTimeout bounds the time a client has, on a new connection or
+	// between its requests, to finish its TLS handshake and send a
+	// request's line and headers: a client that stops halfway is cut.
+	HeaderTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
 	// TLS, when set, makes the server speak HTTPS (LoadTLS, SelfSignedTLS
@@ -129,6 +133,7 @@ func DefaultConfig() Config {
 		SendBuffer:      256 << 10,
 		WriteTimeout:    10 * time.Second,
 		ReadTimeout:     5 * time.Second,
+		HeaderTimeout:   10 * time.Second,
 		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
 		SSEWriter:       sseWriterLibrary,
@@ -212,6 +217,7 @@ func (c Config) Validate() error {
 		inRange("send-timeout", c.SendTimeout, 10*time.Millisecond, time.Hour),
 		inRange("write-timeout", c.WriteTimeout, 10*time.Millisecond, time.Hour),
 		inRange("read-timeout", c.ReadTimeout, 10*time.Millisecond, time.Hour),
+		inRange("header-timeout", c.HeaderTimeout, 10*time.Millisecond, time.Hour),
 		inRange("shutdown-timeout", c.ShutdownTimeout, 10*time.Millisecond, time.Hour),
 		orOff("ticker", c.Ticker, minTickerPeriod, 24*time.Hour),
 		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
@@ -297,7 +303,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler: s.echo,
 		// No ReadTimeout or WriteTimeout: they would cut SSE streams and
 		// long polls. Streaming handlers bound each write themselves.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout, // net/http bounds a TLS handshake with it too
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
