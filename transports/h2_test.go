@@ -142,6 +142,35 @@ func TestCuttingAnHTTP2StreamLeavesTheOthers(t *testing.T) {
 	}
 }
 
+// TestTheClientLimitUnderHTTP2RefusesOneStream: at --max-clients, a
+// stream opened over HTTP/2 is refused with a 503 on its own stream, and
+// the stream already open on the same connection goes on.
+func TestTheClientLimitUnderHTTP2RefusesOneStream(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := transportstest.Start(t, func(c *transports.Config) { c.TLS, c.MaxClients = cert, 1 })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true, MaxConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	open := ts.OpenSSE(t, client, "/api/sse?since=0")
+	open.Hello(t)
+	resp, err := client.Get(ts.URL + "/api/sse?since=0")
+	if err != nil {
+		t.Fatalf("a second stream at the limit: %v, want a 503", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a second stream at the limit: %s %d %s, want HTTP/2 and 503", resp.Proto, resp.StatusCode, body)
+	}
+	ts.Publish(t, `"after the refusal"`)
+	if _, m := open.NextMessage(t); string(m.Data) != `"after the refusal"` {
+		t.Fatalf("the open stream got %s", m.Data)
+	}
+}
+
 // TestPlainHTTPToTheTLSPortGetsAClearError: a client that speaks plain
 // HTTP to the HTTPS port is told so, and one that abandons its handshake
 // leaves the server serving. (A client that stalls in its handshake is
