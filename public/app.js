@@ -422,7 +422,9 @@ class Panel {
 
   // renderVia says what carries this panel's client and which node serves
   // it: the protocol as the browser measured it (NextHop, network.js; a
-  // WebSocket's is said, not measured: ws.js tells why), and the node as
+  // WebSocket's is said, not measured: ws.js tells why; an SSE stream's is
+  // the server's, in its hello, since the browser measures a stream only
+  // once it has ended), and the node as
   // the server named it, in a hello or a poll answer's Fourway-Node
   // header. A server alone names none, and nothing is shown.
   renderVia() {
@@ -437,6 +439,10 @@ class Panel {
       const url = (this.key === 'auto' ? c.webSocket : c).socket?.url ?? location.href; // between sockets: as the next will be
       d.proto = 'http/1.1'; // said, not measured: no browser API tells a WebSocket's protocol
       text = t('via.ws', { scheme: /^(wss|https):/.test(url) ? 'wss://' : 'ws://' });
+    } else if (this.key === 'sse' && c.saidProto) {
+      // The open stream's own, from its hello, in Resource Timing's names.
+      d.proto = { 'HTTP/2.0': 'h2', 'HTTP/1.1': 'http/1.1' }[c.saidProto] ?? c.saidProto;
+      text = t('via.sseSaid', { proto: d.proto });
     } else {
       d.proto = c.protocol ?? '';
       if (c.protocol) text = t(this.key === 'sse' ? 'via.sse' : 'via.measured', { proto: c.protocol });

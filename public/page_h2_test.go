@@ -48,7 +48,8 @@ func TestPageOverHTTP2(t *testing.T) {
 			document.getElementById('proto-note').dataset.kind === 'multiplexed' &&
 			document.getElementById('proto-note').textContent.startsWith('This page came over h2,')`, 5*time.Second)
 		tab.waitFor(t, fmt.Sprintf("tab %d: the polls over h2, the WebSocket over HTTP/1.1 (wss://), every panel served by node b", i+1),
-			panelsSay(map[string]string{"poll": "h2", "longpoll": "h2", "ws": "http/1.1"})+` &&
+			panelsSay(map[string]string{"poll": "h2", "longpoll": "h2", "sse": "h2", "ws": "http/1.1"})+` &&
+			document.querySelector('#panel-sse .via-proto').textContent.startsWith('Over h2: the server\'s word, in this stream\'s hello') &&
 			document.querySelector('#panel-ws .via-proto').textContent.startsWith('Over HTTP/1.1 (wss://):') &&
 			document.querySelector('#panel-poll .via-proto').textContent.startsWith('Over h2:') &&
 			`+allPanels(`p.dataset.node === 'b' && !p.querySelector('.via-node').hidden &&
@@ -65,8 +66,8 @@ func TestPageOverHTTP2(t *testing.T) {
 	}
 
 	// An open SSE stream has no Resource Timing entry yet: its protocol is
-	// known once it ends. Cut them: each tab's stream ends, the browser
-	// names its protocol, and the EventSource comes back by itself.
+	// the hello's (above). Cut them: each tab's stream ends, and the
+	// EventSource comes back by itself, its new hello saying h2 again.
 	if n := srv.Drop(t, "sse"); n != len(tabs) {
 		t.Fatalf("the cut ended %d SSE streams, want %d (one per tab)", n, len(tabs))
 	}

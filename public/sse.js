@@ -15,7 +15,7 @@
 // 42 is not its 42 and answers with a reset. Every event carries an id, so
 // the last id is always exactly the position to resume from:
 //
-//   event: hello   {"next":41,"epoch":"k3x9AbCd","retry_ms":2000,"keepalive_ms":15000}
+//   event: hello   {"next":41,"epoch":"k3x9AbCd","retry_ms":2000,"keepalive_ms":15000,"proto":"HTTP/1.1"}
 //   (no event:)    a message, for EventSource's onmessage
 //   event: missed  {"missed":K}
 //   event: reset   {"reset":true,"epoch":"NEW"}
@@ -85,6 +85,7 @@ export class SSEClient extends Client {
       const hello = this.#take(e); // where the server starts: our position, or "now" if we had none
       this.#retryMS = hello.retry_ms;
       this.node = hello.node ?? null;
+      this.saidProto = hello.proto ?? null; // the server's word: the browser tells of a stream only once it ends
       if (this.#browserRetries > 0) this.onnotice({ type: 'resumed-by-browser' });
       this.#browserRetries = 0;
       this.#timers.push(setTimeout(() => this.backoff.reset(), HEALTHY_MS));

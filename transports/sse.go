@@ -90,6 +90,8 @@ type sseEvents struct {
 	pingDue atomic.Bool // set by the keepalive timer
 	ping    *time.Timer
 
+	proto string // the request's protocol, "HTTP/1.1" or "HTTP/2.0", for the hello
+
 	// Used by the one who sends only (the writer's wakes make it one).
 	cursor    uint64
 	epoch     string
@@ -127,7 +129,7 @@ func (e *sseEvents) sendEvents() {
 		}
 		retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
 		hello := `{"next":` + strconv.FormatUint(e.cursor, 10) + `,"epoch":"` + e.epoch + `","retry_ms":` + retry +
-			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + s.nodeField() + `}`
+			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `,"proto":"` + e.proto + `"` + s.nodeField() + `}`
 		e.out.send(&sse.Event{Event: []byte("hello"), ID: eventID(e.epoch, e.cursor), Retry: []byte(retry), Data: []byte(hello)})
 	}
 	caughtUp := e.sendFeed()

@@ -62,7 +62,7 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, done func()) bool 
 	}
 	_ = conn.SetDeadline(time.Time{}) // the guard's write deadline was for a response; this is a stream
 	d := &sseDirect{
-		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch},
+		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		conn:      conn, head: head,
 	}
 	d.out = d

@@ -82,7 +82,7 @@ type sseStream struct {
 func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
-		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch},
+		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		id:         "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
 		ctx: ctx, stop: stop, hangUp: cut.hangUp, cut: cut.cut,

@@ -51,8 +51,13 @@ func TestSSEHelloIsTheFirstEvent(t *testing.T) {
 			ts.PublishN(t, tc.published)
 			epoch := ts.Epoch(t)
 			ev := ts.OpenSSE(t, nil, "/api/sse"+strings.ReplaceAll(tc.query, "{E}", epoch)).Next(t)
-			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || string(ev.Data) != `{"next":`+tc.id+`,"epoch":"`+epoch+`","retry_ms":2000,"keepalive_ms":15000}` {
-				t.Errorf("first event %q, want hello with id %s:%s and data {\"next\":%s,\"epoch\":%q,\"retry_ms\":2000,\"keepalive_ms\":15000}", ev.Raw, epoch, tc.id, tc.id, epoch)
+			proto := "HTTP/1.1"
+			if transportstest.OverTLS() {
+				proto = "HTTP/2.0"
+			}
+			want := `{"next":` + tc.id + `,"epoch":"` + epoch + `","retry_ms":2000,"keepalive_ms":15000,"proto":"` + proto + `"}`
+			if ev.Event != "hello" || ev.ID != epoch+":"+tc.id || string(ev.Data) != want {
+				t.Errorf("first event %q, want hello with id %s:%s and data %s", ev.Raw, epoch, tc.id, want)
 			}
 			if ev.Retry != "2000" {
 				t.Errorf("hello %q has no retry: 2000 (the retry_ms of its data)", ev.Raw)

@@ -118,7 +118,7 @@ func (r *SSEReader) readLine() ([]byte, error) {
 
 // SSEHello is the data of the hello event, the first of every stream:
 //
-//	{"next":41,"epoch":"k3x9AbCd","retry_ms":2000,"keepalive_ms":15000}
+//	{"next":41,"epoch":"k3x9AbCd","retry_ms":2000,"keepalive_ms":15000,"proto":"HTTP/1.1"}
 //
 // Its id is "epoch:next".
 type SSEHello struct {
@@ -126,7 +126,8 @@ type SSEHello struct {
 	Epoch       string `json:"epoch"` // the epoch of next
 	RetryMS     int64  `json:"retry_ms"`
 	KeepaliveMS int64  `json:"keepalive_ms"`
-	Node        string `json:"node"` // the node serving the stream, when several serve the feed
+	Proto       string `json:"proto"` // the protocol the stream's request came over: "HTTP/1.1", "HTTP/2.0"
+	Node        string `json:"node"`  // the node serving the stream, when several serve the feed
 }
 
 // DecodeSSEHello decodes ev, which must be the hello: named hello, with a

@@ -70,7 +70,7 @@ func TestDecodeSSEHello(t *testing.T) {
 		ev Event
 		ok bool
 	}{
-		{Event{Event: "hello", ID: "E:4", Data: []byte(`{"next":4,"epoch":"E","retry_ms":2000,"keepalive_ms":15000}`)}, true},
+		{Event{Event: "hello", ID: "E:4", Data: []byte(`{"next":4,"epoch":"E","retry_ms":2000,"keepalive_ms":15000,"proto":"HTTP/1.1"}`)}, true},
 		{Event{Event: "hello", ID: "E:0", Data: []byte(`{"next":0,"epoch":"E"}`)}, true},
 		{Event{Event: "hello", ID: "E:0", Data: []byte(`{"epoch":"E"}`)}, false}, // no next
 		{Event{Event: "hello", ID: "E:4", Data: []byte(`{"next":4}`)}, false},    // no epoch
