@@ -181,7 +181,8 @@ class Panel {
     this.expectJump = false;
     this.last = Math.max(this.last ?? 0, m.id);
     const bytes = encoder.encode(JSON.stringify(m)).length;
-    this.sizes.push({ at: performance.now(), bytes, framing: messageFraming(this.key, bytes, m.id, this.client.epoch) });
+    const h2 = this.key === 'sse' && this.client.saidProto === 'HTTP/2.0'; // an event in a DATA frame, not a chunk
+    this.sizes.push({ at: performance.now(), bytes, framing: messageFraming(this.key, bytes, m.id, this.client.epoch, h2) });
     while (performance.now() - this.sizes[0].at > COST_MS && this.sizes.length > 1) this.sizes.shift();
 
     const latency = clock.latency(received, m.time);
@@ -513,6 +514,11 @@ class Panel {
     this.field('cost-total').textContent = t('cost.value', {
       bytes: c.total.toLocaleString(), per: c.messages ? (c.total / c.messages).toFixed(1) : '–',
     });
+    const h2 = this.field('cost-h2');
+    h2.hidden = c.frames === 0;
+    d.costFrames = c.frames;
+    d.costHpack = c.hpack;
+    if (c.frames) h2.textContent = t('cost.h2', { frames: c.frames.toLocaleString(), hpack: c.hpack.toLocaleString() });
     this.overhead = c.messages ? (c.total - c.parts.messages) / c.messages : null;
   }
 }
@@ -542,8 +548,13 @@ class Panel {
 //                headers of every request.
 //
 // So "handshakes" and "headers" are measured as the rest, and the other
-// parts are computed from the rules of each protocol and the counts: the
-// server does not count the parts apart (yet).
+// parts are computed from the rules of each protocol and the counts. Under
+// HTTP/2 the server counts a transport's bytes frame by frame (its
+// "http2" in /api/stats): each frame's 9-byte header is framing, measured;
+// an SSE event travels in a DATA frame instead of a chunk; and the HPACK
+// header blocks it counted are shown beside the split (they are in the
+// rest: headers or handshakes). Over HTTP/2, TLS and the connection's own
+// frames are counted apart, in no transport.
 const PARTS = ['messages', 'headers', 'framing', 'handshakes', 'heartbeats'];
 
 function costParts(panel, a, b) {
@@ -556,6 +567,8 @@ function costParts(panel, a, b) {
   const mean = (list, f) => list.length ? list.reduce((n, x) => n + f(x), 0) / list.length : 0;
   const sizes = panel.sizes.length ? panel.sizes : Object.values(byKey).flatMap(p => p.sizes);
   const parts = { messages: messages * mean(sizes, x => x.bytes), headers: 0, framing: 0, handshakes: 0, heartbeats: 0 };
+  const h2 = (s, k) => s.http2 ? s.http2[k + '_in'] + s.http2[k + '_out'] : 0;
+  const frames = h2(B, 'frames') - h2(A, 'frames'), hpack = h2(B, 'headers') - h2(A, 'headers');
   switch (panel.key) {
     case 'poll':
     case 'longpoll':
@@ -570,10 +583,11 @@ function costParts(panel, a, b) {
       parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * HEARTBEAT_BYTES.ws;
       break;
   }
+  parts.framing += frames * 9; // the frame headers of the HTTP/2 streams, as counted
   const rest = total - parts.messages - parts.framing - parts.heartbeats;
   parts[panel.key === 'poll' || panel.key === 'longpoll' ? 'headers' : 'handshakes'] = rest;
   return {
-    parts, total, messages, requests, seconds,
+    parts, total, messages, requests, seconds, frames, hpack,
     from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
     published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
     delivered: messages / Math.max(seconds, 1e-9),
@@ -582,10 +596,13 @@ function costParts(panel, a, b) {
 
 // messageFraming is what wraps one message of bytes on the wire, in the
 // transport of key (see costParts): a poll's is per answer, not here.
-function messageFraming(key, bytes, id, epoch) {
+// Under HTTP/2 an SSE event has no chunk around it: its DATA frame's
+// header is counted by the server (costParts).
+function messageFraming(key, bytes, id, epoch, h2) {
   if (key === 'ws') return bytes < 126 ? 2 : bytes < 65_536 ? 4 : 10;
   if (key === 'sse') {
     const event = `id: ${epoch}:${id}\ndata: \n\n`.length + bytes;
+    if (h2) return event - bytes;
     return event - bytes + event.toString(16).length + 4; // the chunk: hex size, CRLF, data, CRLF
   }
   return 0;

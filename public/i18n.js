@@ -107,6 +107,7 @@ const en = {
   'cost.handshakes': 'handshakes',
   'cost.heartbeats': 'heartbeats',
   'cost.total': 'all, on the sockets',
+  'cost.h2': 'Over HTTP/2 the server counted {frames} frames of these streams (9 B of frame header each, in "framing") and {hpack} B of HPACK header blocks (in the headers or handshakes); TLS and the connections\' own frames are in no transport.',
 
   'in.h': 'Inside the client, live',
   'in.request': 'request',
@@ -138,6 +139,7 @@ const en = {
   'wire.failed': 'The inspector cannot be read: {error}',
   'wire.block': '{what}, {n} B',
   'wire.request': 'Request line and headers',
+  'wire.sealed': 'This request came over {proto}: its socket carries encrypted TLS records, so the inspector shows only the request, as the server parsed it. Serve over plain HTTP (without --tls-*) to see the bytes; the cost above still counts them (under HTTP/2, frame by frame).',
   'wire.response': 'Status line and headers',
   'wire.body': 'Body',
   'wire.chunks': 'The last {n} chunks: size line in hex, data, CRLF',
@@ -394,6 +396,7 @@ const zh = {
   'cost.handshakes': '握手',
   'cost.heartbeats': '心跳',
   'cost.total': '套接字上的全部字节',
+  'cost.h2': '经由 HTTP/2 时，服务器为这些流计得 {frames} 个帧（每个帧头 9 字节，计入“帧与封装”）和 {hpack} 字节的 HPACK 头部块（计入 HTTP 头部或握手）；TLS 和连接自身的帧不计入任何传输方式。',
 
   'in.h': '客户端内部（实时）',
   'in.request': '请求',
@@ -425,6 +428,7 @@ const zh = {
   'wire.failed': '无法读取检查器：{error}',
   'wire.block': '{what}，{n} 字节',
   'wire.request': '请求行和头部',
+  'wire.sealed': '此请求经由 {proto} 传来：其套接字上是加密的 TLS 记录，因此检查器只显示服务器解析出的请求。要看到字节，请用普通 HTTP（不加 --tls-*）提供服务；上方的开销仍然计入这些字节（HTTP/2 下逐帧计数）。',
   'wire.response': '状态行和头部',
   'wire.body': '正文',
   'wire.chunks': '最近 {n} 个分块：十六进制长度行、数据、CRLF',

@@ -30,6 +30,11 @@ export function renderExchange(box, x, t) {
     box.append(h, pre);
   };
   block('wire.request', x.request.text, x.request.bytes, 'request');
+  if (x.sealed) { // over TLS the socket's bytes are records, encrypted: nothing more to show
+    box.dataset.sealed = x.sealed;
+    box.append(el('p', 'wire-sealed', t('wire.sealed', { proto: x.sealed })));
+    return;
+  }
   if (x.response.bytes) block('wire.response', x.response.text, x.response.bytes, 'response');
   if (x.body) block('wire.body', x.body.text, x.body.bytes, 'body');
   if (x.chunks?.length) {

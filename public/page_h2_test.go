@@ -64,6 +64,13 @@ func TestPageOverHTTP2(t *testing.T) {
 	for i, tab := range tabs {
 		tab.waitFor(t, fmt.Sprintf("tab %d: the message in every panel", i+1), everyIDOnce(0, 1), 10*time.Second)
 	}
+	first.waitFor(t, "the cost of the HTTP/2 streams with their frames counted by the server, adding up; the WebSocket's without", `
+		['poll', 'longpoll', 'sse'].every(k => {
+			const p = document.getElementById('panel-' + k), d = p.dataset;
+			return Number(d.costFrames) > 0 && Number(d.costHpack) > 0 && !p.querySelector('.cost-h2').hidden &&
+				p.querySelector('.cost-h2').textContent.startsWith('Over HTTP/2 the server counted ') &&
+				Math.abs(Number(d.costSum) - (Number(d.costTo) - Number(d.costFrom))) < 1;
+		}) && document.querySelector('#panel-ws .cost-h2').hidden`, 15*time.Second)
 
 	// An open SSE stream has no Resource Timing entry yet: its protocol is
 	// the hello's (above). Cut them: each tab's stream ends, and the

@@ -79,6 +79,10 @@ type wireExchange struct {
 	Chunks    []wireChunk    `json:"chunks,omitempty"` // SSE: the newest chunks
 	Frames    *wireFrameSets `json:"frames,omitempty"` // WebSocket
 	Parts     wireParts      `json:"parts"`            // every byte of the exchange, by kind
+	// Sealed names the protocol of a request that came over TLS
+	// ("HTTP/2.0 over TLS"): its socket carries encrypted records, so only
+	// the request, as the server parsed it, is shown, and no bytes.
+	Sealed string `json:"sealed,omitempty"`
 
 	out     wireReader // the server's writes
 	in      wireReader // a WebSocket client's frames
@@ -151,12 +155,25 @@ func (in *inspector) begin(r *http.Request) {
 		Transport: key, Started: time.Now(), Client: r.URL.Query().Get("client"),
 		Request: wireText{Text: head, Bytes: int64(len(head))}, ws: key == "ws",
 	}
+	if r.TLS != nil { // encrypted on the socket: the tap would read records, not HTTP
+		x.Sealed = r.Proto + " over TLS"
+		in.file(key, x)
+		cc.untap()
+		return
+	}
 	x.Parts.RequestHead = int64(len(head))
 	if x.ws {
 		x.Frames = &wireFrameSets{}
 		x.in.state = readFrames // a client sends frames only after the 101
 	}
+	in.file(key, x)
+	cc.tap.Store(&wireTap{x: x, in: in})
+}
+
+// file numbers x and keeps it among the newest of its transport.
+func (in *inspector) file(key string, x *wireExchange) {
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.seq++
 	x.ID = in.seq
 	if in.byKey == nil {
@@ -164,8 +181,6 @@ func (in *inspector) begin(r *http.Request) {
 	}
 	list := append(in.byKey[key], x)
 	in.byKey[key] = list[max(0, len(list)-exchangesKept):]
-	in.mu.Unlock()
-	cc.tap.Store(&wireTap{x: x, in: in})
 }
 
 // requestHead is r's request line and headers as a client sends them, in
@@ -542,7 +557,7 @@ func (x *wireExchange) snapshot() *wireExchange {
 	defer x.mu.Unlock()
 	c := &wireExchange{
 		ID: x.ID, Transport: x.Transport, Started: x.Started, Client: x.Client,
-		Request: x.Request, Response: x.Response, Chunks: slices.Clone(x.Chunks), Parts: x.Parts,
+		Request: x.Request, Response: x.Response, Chunks: slices.Clone(x.Chunks), Parts: x.Parts, Sealed: x.Sealed,
 	}
 	if x.Body != nil {
 		b := *x.Body

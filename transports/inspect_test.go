@@ -45,6 +45,7 @@ type recorded struct {
 	} `json:"chunks"`
 	Frames *struct{ Out, In []inspectedFrame } `json:"frames"`
 	Parts  map[string]int64                    `json:"parts"`
+	Sealed string                              `json:"sealed"`
 }
 
 type inspectedFrame struct {
@@ -257,4 +258,30 @@ func TestInspectorHeartbeats(t *testing.T) {
 		}
 		return chunk && ping && pong && sse[0].Parts["heartbeats"]%13 == 0 && sse[0].Parts["heartbeats"] > 0
 	})
+}
+
+// TestInspectorShowsOnlyTheRequestOverTLS: over TLS a socket carries
+// encrypted records, not HTTP, so the inspector records the request as
+// the server parsed it, says which protocol sealed it, and shows no bytes.
+func TestInspectorShowsOnlyTheRequestOverTLS(t *testing.T) {
+	cert, _, err := transports.SelfSignedTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := transportstest.Start(t, func(c *transports.Config) { c.TLS = cert })
+	inspect(t, srv)
+	srv.Get(t, "/api/poll?since=0") // HTTP/2: the default client speaks it over TLS
+	c := srv.DialWS(t, "client=sealed")
+	c.Hello(t)
+	got := inspect(t, srv).Transports
+	for transport, want := range map[string]string{"poll": "HTTP/2.0 over TLS", "ws": "HTTP/1.1 over TLS"} {
+		list := got[transport]
+		if len(list) != 1 {
+			t.Fatalf("%s: %d exchanges recorded, want 1: %+v", transport, len(list), list)
+		}
+		x := list[0]
+		if x.Sealed != want || !strings.HasPrefix(x.Request.Text, "GET /api/") || x.Response.Bytes != 0 || x.Frames != nil || sum(x.Parts) != 0 {
+			t.Errorf("%s over TLS recorded as %+v: want sealed %q, the request, and no bytes", transport, x, want)
+		}
+	}
 }
