@@ -518,6 +518,7 @@ class Panel {
     h2.hidden = c.frames === 0;
     d.costFrames = c.frames;
     d.costHpack = c.hpack;
+    d.costMeasured = c.measured ? 'headers' : '';
     if (c.frames) h2.textContent = t('cost.h2', { frames: c.frames.toLocaleString(), hpack: c.hpack.toLocaleString() });
     this.overhead = c.messages ? (c.total - c.parts.messages) / c.messages : null;
   }
@@ -548,7 +549,9 @@ class Panel {
 //                headers of every request.
 //
 // So "handshakes" and "headers" are measured as the rest, and the other
-// parts are computed from the rules of each protocol and the counts. Under
+// parts are computed from the rules of each protocol and the counts, but
+// for a poll over HTTP/1.1 in the clear: the server counts its requests'
+// and answers' heads (heads_in, heads_out), and the framing is the rest. Under
 // HTTP/2 the server counts a transport's bytes frame by frame (its
 // "http2" in /api/stats): each frame's 9-byte header is framing, measured;
 // an SSE event travels in a DATA frame instead of a chunk; and the HPACK
@@ -584,10 +587,20 @@ function costParts(panel, a, b) {
       break;
   }
   parts.framing += frames * 9; // the frame headers of the HTTP/2 streams, as counted
-  const rest = total - parts.messages - parts.framing - parts.heartbeats;
-  parts[panel.key === 'poll' || panel.key === 'longpoll' ? 'headers' : 'handshakes'] = rest;
+  // The server counts HTTP/1.1 heads in the clear (heads_in, heads_out):
+  // a poll's headers are then measured, and the answers' JSON around their
+  // messages is the rest, where this tab's own answers gave an estimate.
+  const heads = (B.heads_in ?? 0) + (B.heads_out ?? 0) - (A.heads_in ?? 0) - (A.heads_out ?? 0);
+  const poll = panel.key === 'poll' || panel.key === 'longpoll';
+  const measured = poll && heads > 0 && frames === 0;
+  if (measured) {
+    parts.headers = heads;
+    parts.framing = total - parts.messages - heads;
+  } else {
+    parts[poll ? 'headers' : 'handshakes'] = total - parts.messages - parts.framing - parts.heartbeats;
+  }
   return {
-    parts, total, messages, requests, seconds, frames, hpack,
+    parts, total, messages, requests, seconds, frames, hpack, measured,
     from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
     published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
     delivered: messages / Math.max(seconds, 1e-9),

@@ -144,6 +144,10 @@ func TestPageCostAddsUp(t *testing.T) {
 			t.Errorf("%s: the window holds no bytes (%.0f to %.0f)", k, from, to)
 		}
 	}
+	// Over HTTP/1.1 in the clear the polls' headers are the server's count.
+	tab.waitFor(t, "the polls' headers measured by the server", `['poll', 'longpoll'].every(k =>
+		document.getElementById('panel-' + k).dataset.costMeasured === 'headers' &&
+		!/^–/.test(document.querySelector('#panel-' + k + ' .cost-headers').textContent))`, 10*time.Second)
 	if got := eval[string](t, tab, `document.querySelector('#panel-ws .cost-messages').textContent`); !strings.Contains(got, "B/msg") {
 		t.Errorf("the WebSocket's message bytes read %q, want bytes and bytes per message", got)
 	}

@@ -32,6 +32,14 @@ type countingConn struct {
 	writeDeadline time.Time // the write deadline in force
 
 	tap atomic.Pointer[wireTap] // inspect.go: nil unless the wire inspector records this connection
+
+	// The response head being written (HTTP/1.1 in the clear): whose it
+	// is, until the blank line that ends it has gone out, and its bytes so
+	// far and how much of "\r\n\r\n" its last ones matched. Set by
+	// claim, used by the writer (one at a time; claim stores headFor last).
+	headFor   atomic.Pointer[counters]
+	headBytes int64
+	headMatch int
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -58,6 +66,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	if tp := c.tap.Load(); tp != nil {
 		tp.tapped(&c.tap, p[:n], true)
+	}
+	if t := c.headFor.Load(); t != nil {
+		c.followHead(t, p[:n])
 	}
 	if t := c.owner.Load(); t != nil {
 		t.bytesOut.Add(int64(n))
@@ -97,6 +108,9 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 	defer c.readMu.Unlock()
 	c.owner.Store(t)
 	size := headerSize(r)
+	t.headsIn.Add(size)
+	c.headBytes, c.headMatch = 0, 0
+	c.headFor.Store(t)
 	if r.ContentLength > 0 {
 		size += r.ContentLength
 	}
@@ -108,6 +122,32 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 		c.owed = -1
 	}
 }
+
+// followHead counts the response head in p, the next bytes written, for t:
+// up to and including the blank line that ends it.
+func (c *countingConn) followHead(t *counters, p []byte) {
+	const end = "\r\n\r\n"
+	for i, b := range p {
+		switch {
+		case b == end[c.headMatch]:
+			c.headMatch++
+		case b == '\r':
+			c.headMatch = 1
+		default:
+			c.headMatch = 0
+		}
+		if c.headMatch == len(end) {
+			t.headsOut.Add(c.headBytes + int64(i) + 1)
+			c.headFor.Store(nil)
+			return
+		}
+	}
+	c.headBytes += int64(len(p))
+}
+
+// headWritten says the response head has gone out by another way (a
+// writer that takes the socket itself counts it): nothing to look for.
+func (c *countingConn) headWritten() { c.headFor.Store(nil) }
 
 // hijacked gives every later byte to the owner: the socket is a WebSocket now.
 func (c *countingConn) hijacked() {

@@ -44,6 +44,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -56,6 +57,9 @@ const (
 	// it the server refuses the request anyway (MaxHeaderBytes is 64 KiB),
 	// and the meter stops decoding that connection's blocks.
 	h2BlockMax = 256 << 10
+	// h2IdleSweep is how often a shutdown closes the HTTP/2 connections
+	// with no stream open, after the GOAWAY that should have closed them.
+	h2IdleSweep = 250 * time.Millisecond
 )
 
 // HTTP/2 frame types and flags the meter looks at (RFC 9113, section 6).
@@ -87,7 +91,10 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 			ctx = bc.BaseContext()
 		}
-		h2.ServeConn(s.stats.meter(c, sawPreface), &http2.ServeConnOpts{
+		metered := s.stats.meter(c, sawPreface)
+		s.h2conns.add(metered)
+		defer s.h2conns.remove(metered)
+		h2.ServeConn(metered, &http2.ServeConnOpts{
 			Context: ctx, Handler: h, BaseConfig: hs, SawClientPreface: sawPreface,
 		})
 	}
@@ -135,6 +142,53 @@ func (st *stats) meter(c net.Conn, sawPreface bool) net.Conn {
 	return &plain
 }
 
+// h2Conns are the HTTP/2 connections being served. At a shutdown net/http
+// waits for every one of them to close, and the HTTP/2 server closes one
+// once it has sent its GOAWAY and its streams have ended; but a connection
+// whose serving began just as the shutdown did misses the GOAWAY, and
+// would hold the shutdown for its whole grace. So closeIdle closes, until
+// the grace is over, every connection with no stream open.
+type h2Conns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]*h2Meter
+}
+
+func (cs *h2Conns) add(c net.Conn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.conns == nil {
+		cs.conns = map[net.Conn]*h2Meter{}
+	}
+	cs.conns[c] = meterOf(c)
+}
+
+func (cs *h2Conns) remove(c net.Conn) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	delete(cs.conns, c)
+}
+
+// closeIdle closes the connections with no stream open, every
+// h2IdleSweep until done; the server's own GOAWAY has had its chance.
+func (cs *h2Conns) closeIdle(done context.Context) {
+	t := time.NewTicker(h2IdleSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-done.Done():
+			return
+		case <-t.C:
+		}
+		cs.mu.Lock()
+		for c, m := range cs.conns {
+			if m.open() == 0 {
+				c.Close()
+			}
+		}
+		cs.mu.Unlock()
+	}
+}
+
 // h2Conn is an HTTP/2 connection as its server reads and writes it, each
 // byte passed to the meter as it goes by.
 type h2Conn struct {
@@ -152,6 +206,17 @@ func (c *h2Conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.m.out.follow(p[:n])
 	return n, err
+}
+
+// meterOf is the meter of c, one of meter's.
+func meterOf(c net.Conn) *h2Meter {
+	switch c := c.(type) {
+	case *h2Conn:
+		return c.m
+	case *h2TLSConn:
+		return c.m
+	}
+	return nil
 }
 
 // h2TLSConn is an h2Conn over TLS: the server checks its TLS state (the
@@ -175,6 +240,14 @@ type h2Meter struct {
 
 	dec  *hpack.Decoder // the client's header blocks (in only); nil once one failed
 	path string         // the :path of the block being decoded
+}
+
+// open is how many streams are open: a stream counts from the end of its
+// request's header block to the last frame of both sides, or a reset.
+func (m *h2Meter) open() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.streams)
 }
 
 // h2Stream is one open stream: whose it is, and which sides have ended it.

@@ -2,8 +2,14 @@ package transports
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"math/rand/v2"
+	"net"
+	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -234,4 +240,33 @@ func BenchmarkHTTP2Meter(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/exchange")
+}
+
+// TestAShutdownClosesTheHTTP2ConnectionsWithNoStreamOpen: a connection
+// whose serving began as the shutdown did gets no GOAWAY from the HTTP/2
+// server, and would hold the shutdown for its whole grace: closeIdle
+// closes it once no stream of it is open, and leaves a busy one alone.
+func TestAShutdownClosesTheHTTP2ConnectionsWithNoStreamOpen(t *testing.T) {
+	var st stats
+	idleServer, idleClient := net.Pipe()
+	busyServer, busyClient := net.Pipe()
+	defer idleClient.Close()
+	defer busyClient.Close()
+	idle, busy := st.meter(idleServer, true), st.meter(busyServer, true)
+	busy.(*h2Conn).m.streams[1] = &h2Stream{t: &st.longpoll}
+	var cs h2Conns
+	cs.add(idle)
+	cs.add(busy)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go cs.closeIdle(ctx)
+	_ = idleClient.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := idleClient.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the idle connection: %v, want it closed (EOF)", err)
+	}
+	cancel()
+	_ = busyClient.SetReadDeadline(time.Now().Add(3 * h2IdleSweep))
+	if _, err := busyClient.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the connection with a stream open: %v, want it left open", err)
+	}
 }

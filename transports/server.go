@@ -169,6 +169,7 @@ type Server struct {
 
 	inspect inspector      // inspect.go: the wire inspector, on while someone looks
 	blocked blockedClients // block.go: clients whose WebSocket upgrades are refused
+	h2conns h2Conns        // h2count.go: the HTTP/2 connections being served, for the shutdown
 }
 
 // New returns a server for f, or the error of the first setting of cfg out
@@ -345,7 +346,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(grace) // waits for SSE and long-poll handlers to finish
+	go s.h2conns.closeIdle(grace) // h2count.go: HTTP/2 connections that missed the GOAWAY
+	err := srv.Shutdown(grace)    // waits for SSE and long-poll handlers to finish
 	wsDone := make(chan struct{})
 	go func() { s.streams.Wait(); close(wsDone) }()
 	select {

@@ -61,6 +61,11 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, done func()) bool 
 		return false
 	}
 	_ = conn.SetDeadline(time.Time{}) // the guard's write deadline was for a response; this is a stream
+	// The head goes out with the stream's first write: counted here.
+	if cc := connOf(c.Request()); cc != nil {
+		cc.headWritten()
+		s.stats.sse.headsOut.Add(int64(len(head)))
+	}
 	d := &sseDirect{
 		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		conn:      conn, head: head,

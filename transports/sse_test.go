@@ -4,6 +4,7 @@ package transports_test
 // real HTTP on loopback, and the r3labs/sse traps pinned where they bite.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"fourway/transports"
@@ -604,4 +605,44 @@ func TestSSEConnectionLimitAnswers503(t *testing.T) {
 	a.Close()
 	transportstest.Await(t, "a free place", func() bool { return ts.Stats(t).Transports["sse"].Clients == 1 })
 	ts.OpenSSE(t, nil, "/api/sse").NextEvent(t)
+}
+
+// TestSSEStatsCountTheResponseHeadApart: of a stream's bytes, /api/stats
+// says which were its request's head and its response's, whichever writer
+// serves it.
+func TestSSEStatsCountTheResponseHeadApart(t *testing.T) {
+	transportstest.SkipOverTLS(t, "reads an HTTP/1.1 head")
+	ts := transportstest.Start(t, nil)
+	before := ts.Stats(t).Transports["sse"]
+	conn, err := net.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "GET /api/sse?since=0 HTTP/1.1\r\nHost: " + ts.Addr() + "\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(transportstest.Wait))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte("\r\n\r\n")) {
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("reading the stream's head: %v (so far %q)", err, got)
+		}
+		got = append(got, buf[:n]...)
+	}
+	head := int64(bytes.Index(got, []byte("\r\n\r\n")) + 4)
+	var now transports.Snapshot
+	transportstest.Await(t, "the stream's head to be counted", func() bool {
+		now = ts.Stats(t)
+		return now.Transports["sse"].HeadsOut-before.HeadsOut == head
+	})
+	if in := now.Transports["sse"].HeadsIn - before.HeadsIn; in != int64(len(req)) {
+		t.Errorf("sse heads_in grew by %d, want %d (the request)", in, len(req))
+	}
+	if out := now.Transports["sse"].BytesOut - before.BytesOut; out < head {
+		t.Errorf("sse bytes_out %d, less than its head's %d", out, head)
+	}
 }

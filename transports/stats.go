@@ -26,6 +26,9 @@ type counters struct {
 	dropped  atomic.Int64 // subscribers cut because their socket stopped taking bytes
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
+	// Of those, over HTTP/1.1 in the clear (conn.go): the requests' lines
+	// and headers, and the responses' status lines and headers.
+	headsIn, headsOut atomic.Int64
 
 	// Of those, under HTTP/2 (h2count.go): the frames of this transport's
 	// streams, in and out, and the bytes of their header blocks (HEADERS
@@ -80,6 +83,11 @@ type transportStats struct {
 	Dropped  int64 `json:"dropped"`
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
+	// HeadsIn and HeadsOut are the part of those that were request lines
+	// and headers, and status lines and headers, over HTTP/1.1 in the clear
+	// (over TLS the socket's bytes are records: not counted there).
+	HeadsIn  int64 `json:"heads_in"`
+	HeadsOut int64 `json:"heads_out"`
 	// HTTP2 is the part of those bytes that came in HTTP/2 frames: present
 	// once this transport has served a stream over HTTP/2.
 	HTTP2 *streamFrames `json:"http2,omitempty"`
@@ -99,6 +107,7 @@ func (t *counters) snapshot() transportStats {
 		Clients: t.clients.Load(), Requests: t.requests.Load(), Messages: t.messages.Load(),
 		Empty: t.empty.Load(), Dropped: t.dropped.Load(),
 		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(),
+		HeadsIn: t.headsIn.Load(), HeadsOut: t.headsOut.Load(),
 	}
 	if in, out := t.h2frames[dirIn].Load(), t.h2frames[dirOut].Load(); in+out > 0 {
 		ts.HTTP2 = &streamFrames{FramesIn: in, FramesOut: out,

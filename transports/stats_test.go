@@ -55,6 +55,10 @@ func TestStatsCountBytesOnTheSocket(t *testing.T) {
 	if d := after["poll"].BytesOut - before["poll"].BytesOut; d != int64(got.Len()) {
 		t.Errorf("poll bytes_out grew by %d, want %d (the answer as received)", d, got.Len())
 	}
+	head := strings.Index(got.String(), "\r\n\r\n") + 4
+	if in, out := after["poll"].HeadsIn-before["poll"].HeadsIn, after["poll"].HeadsOut-before["poll"].HeadsOut; in != int64(len(req)) || out != int64(head) {
+		t.Errorf("poll heads grew by %d in and %d out, want %d (the request, all head) and %d (the answer's status line and headers)", in, out, len(req), head)
+	}
 	for _, tr := range []string{"longpoll", "sse", "ws"} {
 		if after[tr] != before[tr] {
 			t.Errorf("%s counters changed by a poll: %+v -> %+v", tr, before[tr], after[tr])
