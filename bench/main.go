@@ -379,6 +379,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// today's rules (Nchan's row of the same protocol, say).
 		rep.Targets = checkTargets(rep.Results)
 		writeTable(stdout, rep.Results)
+		writeClusterTables(stdout, rep)
 		fmt.Fprintln(stdout)
 		writeClassic(stdout, rep.Results)
 		fmt.Fprintln(stdout)
@@ -406,6 +407,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s, fourway GOMAXPROCS %s, nginx 1 worker\n\n",
 		cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders, procsText(cfg.ServerProcs))
 	writeTable(stdout, rep.Results)
+	writeClusterTables(stdout, rep)
 	fmt.Fprintln(stdout)
 	writeClassic(stdout, rep.Results)
 	fmt.Fprintln(stdout)

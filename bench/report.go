@@ -296,6 +296,9 @@ func writeTable(out io.Writer, results []Result) {
 	fmt.Fprintln(tw, "target\ttransport\tsubs\trate/s\tpayload\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tdelivered\tlost\tdup\tdown B/msg\tup B/msg\toverhead B/msg\treq/msg\thandshake B\tCPU s\tCPU µs/msg\tRSS MiB\tKiB/conn\tbench CPU s\tother CPU s\t")
 	for _, r := range results {
 		srv := "-\t-\t-\t-\t"
+		if r.ServerNote != "" {
+			srv = "-\t" + r.ServerNote + "\t-\t-\t"
+		}
 		if s := r.Server; s != nil {
 			srv = fmt.Sprintf("%s\t%s\t%s\t%s\t", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}

@@ -394,10 +394,10 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		cost.CPUPercent = cost.CPUSeconds / cost.WindowSecs * 100
 	}
 	// Each process's share, when the server is several (a cluster, or
-	// the -pids of an external one).
+	// the -pids of an external one), and on every -cluster setup.
 	var procs []ProcCost
 	if cost != nil {
-		if names := srv.partNames(); len(names) > 1 && len(names) == len(parts1) {
+		if names := srv.partNames(); (len(names) > 1 || sc.Setup != "") && len(names) == len(parts1) {
 			for i, n := range names {
 				pc := ProcCost{Name: n, CPUSeconds: parts1[i] - parts0[i]}
 				if windowDeliveries > 0 {
