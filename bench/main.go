@@ -89,8 +89,9 @@ type Config struct {
 	PIDs []int `json:"pids,omitempty"`
 	// Cluster is -cluster: each scenario on the three setups of
 	// clusterSetups in turn, on a NATS cluster and nginx the bench starts.
-	Cluster    bool   `json:"cluster,omitempty"`
-	NatsServer string `json:"nats_server,omitempty"`
+	Cluster    bool     `json:"cluster,omitempty"`
+	Setups     []string `json:"setups,omitempty"` // -setups: which of clusterSetups, in that order
+	NatsServer string   `json:"nats_server,omitempty"`
 	// Acks is -acks: JetStream publishes measured for the publish-to-ack
 	// latency, per replica count (R1 and R3), with -cluster.
 	Acks int `json:"acks,omitempty"`
@@ -221,6 +222,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	pids := fs.String("pids", "", "with -url: the server's process ids, comma-separated (every node, nginx, nats-server...): their CPU per delivery from /proc, each and summed")
 	cluster := fs.Bool("cluster", false, "start a 3-node NATS JetStream cluster (nats-server) and measure each transport on one node in memory, one node on JetStream (R3), and two nodes on JetStream behind nginx (deploy/nginx.conf), in turn")
 	natsServer := fs.String("nats-server", findNatsServer(), "nats-server binary for -cluster")
+	setups := fs.String("setups", strings.Join(clusterSetups, ","), "with -cluster: the setups each transport is measured on, in turn: memory (one node, in-memory feed), jetstream (one node on the R3 stream), cluster (two nodes on it behind nginx)")
 	acks := fs.Int("acks", 2000, "with -cluster: JetStream publishes measured one at a time for the publish-to-ack latency, for R1 and for R3 (0: none)")
 	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
 	transports := fs.String("transports", strings.Join(knownTransports, ","), `transports to measure; "ws+sse" is one mixed scenario, both on one server at once`)
@@ -267,7 +269,20 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 			return c, false, err
 		}
 	}
-	if !c.Cluster {
+	if c.Cluster {
+		for _, s := range splitList(*setups) {
+			if !contains(clusterSetups, s) {
+				return c, false, fmt.Errorf("-setups: %q is not one of %s", s, strings.Join(clusterSetups, ", "))
+			}
+			if contains(c.Setups, s) {
+				return c, false, fmt.Errorf("-setups: %s named twice", s)
+			}
+			c.Setups = append(c.Setups, s)
+		}
+		if len(c.Setups) == 0 {
+			return c, false, errors.New("-setups names no setup")
+		}
+	} else {
 		c.NatsServer, c.Acks = "", 0
 	}
 	c.Targets = splitList(*targets)
@@ -461,6 +476,10 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 		}
 	}
 	for i, sc := range scenarios {
+		if err := ctx.Err(); err != nil {
+			rep.Seconds = time.Since(begin).Seconds()
+			return rep, err
+		}
 		var d dialect = fourway{}
 		label := fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
 		if sc.Setup != "" {
@@ -558,7 +577,7 @@ func planScenarios(cfg Config) []Scenario {
 				sc.SourceAddrs = sourceAddrsFor(cfg, sc)
 				setups := []string{""}
 				if cfg.Cluster {
-					setups = clusterSetups // in turn, one transport on each
+					setups = cfg.Setups // in turn, one transport on each
 				}
 				for _, setup := range setups {
 					sc.Setup = setup
