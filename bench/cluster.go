@@ -53,9 +53,9 @@ func setupTitle(s string) string {
 }
 
 const (
-	clusterStream   = "FOURWAY"  // the feed's stream, fresh for every row
-	clusterReplicas = 3          // copies of it: one per nats-server
-	clusterNodes    = 3          // nats-server processes
+	clusterStream   = "FOURWAY" // the feed's stream, fresh for every row
+	clusterReplicas = 3         // copies of it: one per nats-server
+	clusterNodes    = 3         // nats-server processes
 	natsPackage     = "nats-server"
 	defaultNats     = "/usr/sbin/nats-server"
 	deployConfPath  = "deploy/nginx.conf"

@@ -51,9 +51,9 @@ type Result struct {
 	// PublishRTT is the round trip of each acknowledged publish (POST
 	// /api/messages, or Nchan's /pub, to its answer), in milliseconds:
 	// on JetStream it holds the stream's acknowledgement.
-	PublishRTT Latency `json:"publish_rtt_ms"`
-	ConnectSeconds   float64     `json:"connect_seconds"`
-	BenchCPUSeconds  float64     `json:"bench_cpu_seconds"` // the load generator's, in the window
+	PublishRTT      Latency `json:"publish_rtt_ms"`
+	ConnectSeconds  float64 `json:"connect_seconds"`
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"` // the load generator's, in the window
 	// The whole machine's busy CPU seconds in the window, and what neither
 	// the server nor the bench used (other processes, the kernel's
 	// interrupt work).
