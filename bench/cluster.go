@@ -56,7 +56,6 @@ const (
 	clusterStream   = "FOURWAY" // the feed's stream, fresh for every row
 	clusterReplicas = 3         // copies of it: one per nats-server
 	clusterNodes    = 3         // nats-server processes
-	natsPackage     = "nats-server"
 	defaultNats     = "/usr/sbin/nats-server"
 	deployConfPath  = "deploy/nginx.conf"
 	deployReadTime  = "90s" // deploy/cluster.sh's proxy read timeout

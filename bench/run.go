@@ -64,11 +64,6 @@ func (s *server) partsCPU() (sum float64, each []float64, ok bool) {
 	return sum, each, true
 }
 
-func (s *server) cpu() (float64, bool) {
-	sum, _, ok := s.partsCPU()
-	return sum, ok
-}
-
 // rss is the resident memory of every part, summed.
 func (s *server) rss() (int64, bool) {
 	if s.parts == nil {
