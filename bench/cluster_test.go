@@ -212,26 +212,34 @@ func TestDeployNginxConfig(t *testing.T) {
 	}
 }
 
-// TestClusterShortRun runs -cluster briefly on every transport: each row
-// of each setup gets every message once, and shows the CPU of every
-// process of its setup; the publish-to-ack latency of R1 and R3 is
-// measured; and no process the bench started is left behind. It skips
-// without nginx or nats-server, and fails under CI=true.
-//
-// It does not run in parallel: the check for processes left behind looks
-// at this process's children, and other tests start nginx too.
-func TestClusterShortRun(t *testing.T) {
+// TestCluster runs the bench's -cluster mode: skipped without nginx or
+// nats-server, failed under CI=true. Its parts run one after the other (each
+// checks that no process of a -cluster is left once it is over), beside
+// the package's other tests, none of which starts a nats-server, an nginx
+// with a -cluster's prefix or a fourway node on JetStream.
+func TestCluster(t *testing.T) {
+	t.Parallel()
 	if m := clusterMissing(testNginx(), findNatsServer()); m != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true: %s", m)
 		}
 		t.Skip(m)
 	}
+	t.Run("ShortRun", testClusterShortRun)
+	t.Run("StopsEverythingWhenCancelled", testClusterStopsEverythingWhenCancelled)
+	t.Run("StopsEverythingOnError", testClusterStopsEverythingOnError)
+}
+
+// testClusterShortRun runs -cluster briefly on every transport: each row
+// of each setup gets every message once, and shows the CPU of every
+// process of its setup; the publish-to-ack latency of R1 and R3 is
+// measured; and no process the bench started is left behind.
+func testClusterShortRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	args := []string{"-cluster", "-nginx", testNginx(), "-subs", "3", "-rate", "20", "-warmup", "300ms", "-duration", "800ms", "-stagger", "50ms",
+	args := []string{"-cluster", "-nginx", testNginx(), "-subs", "3", "-rate", "40", "-warmup", "200ms", "-duration", "500ms", "-stagger", "50ms",
 		"-poll-interval", "200ms", "-acks", "100", "-quiet", "-out", dir}
 	begin := time.Now()
 	if err := run(ctx, args, &stdout, &stderr); err != nil {
@@ -281,16 +289,9 @@ func TestClusterShortRun(t *testing.T) {
 	checkNoChildLeft(t)
 }
 
-// TestClusterStopsEverythingWhenCancelled: a -cluster run cancelled in
-// its first rows (Ctrl-C) stops every process it started.
-// Not in parallel, as TestClusterShortRun.
-func TestClusterStopsEverythingWhenCancelled(t *testing.T) {
-	if m := clusterMissing(testNginx(), findNatsServer()); m != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: %s", m)
-		}
-		t.Skip(m)
-	}
+// testClusterStopsEverythingWhenCancelled: a -cluster run cancelled
+// while its nginx runs (Ctrl-C) stops every process it started.
+func testClusterStopsEverythingWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -306,7 +307,7 @@ func TestClusterStopsEverythingWhenCancelled(t *testing.T) {
 		}
 	}
 	if !hasChild("nginx", clusterNginxWord) || !hasChild("nats-server", clusterNatsWord) {
-		t.Fatalf("nginx and nats-server not both running after 60 s: %v", childNames())
+		t.Fatalf("nginx and nats-server not both running after 60 s: %v", children())
 	}
 	cancel()
 	select {
@@ -320,30 +321,45 @@ func TestClusterStopsEverythingWhenCancelled(t *testing.T) {
 	checkNoChildLeft(t)
 }
 
-// childNames are the command lines of this process's children, started
-// from any of its threads (/proc lists children per thread).
-func childNames() []string {
-	var out []string
+// child is a child process of this one: its command line, and whether
+// it is a bench server child on JetStream (a -cluster's node).
+type child struct {
+	cmdline string
+	node    bool
+}
+
+// children are this process's children, started from any of its threads
+// (/proc lists children per thread).
+func children() []child {
+	var out []child
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
 	for _, f := range tasks {
 		b, _ := os.ReadFile(f)
 		for _, p := range strings.Fields(string(b)) {
-			if cmd, err := os.ReadFile("/proc/" + p + "/cmdline"); err == nil {
-				out = append(out, strings.ReplaceAll(string(bytes.TrimRight(cmd, "\x00")), "\x00", " "))
+			cmd, err := os.ReadFile("/proc/" + p + "/cmdline")
+			if err != nil {
+				continue // gone meanwhile
 			}
+			env, _ := os.ReadFile("/proc/" + p + "/environ")
+			node := false
+			for _, kv := range bytes.Split(env, []byte{0}) {
+				if v, ok := bytes.CutPrefix(kv, []byte(childEnv+"_NODE=")); ok && len(v) > 0 {
+					node = true
+				}
+			}
+			out = append(out, child{cmdline: strings.ReplaceAll(string(bytes.TrimRight(cmd, "\x00")), "\x00", " "), node: node})
 		}
 	}
 	return out
 }
 
 // hasChild reports whether a child of this process runs the program
-// named (its command line's first word ends in it) with the word given
-// in its command line: a -cluster's own nginx or nats-server, not
-// "nginx -v".
+// named with the word given in its command line (nginx rewrites its own:
+// "nginx: master process /usr/sbin/nginx -p ..."): a -cluster's own nginx
+// or nats-server, not "nginx -v" or the Nchan tests' nginx.
 func hasChild(program, word string) bool {
-	for _, n := range childNames() {
-		f := strings.Fields(n)
-		if len(f) > 0 && strings.HasSuffix(f[0], program) && strings.Contains(n, word) {
+	for _, c := range children() {
+		if strings.Contains(c.cmdline, program) && strings.Contains(c.cmdline, word) {
 			return true
 		}
 	}
@@ -355,26 +371,23 @@ const (
 	clusterNatsWord  = "fourway-bench-nats-"    // in the nats-server store of a -cluster
 )
 
-// checkNoChildLeft fails if a nats-server or nginx of a -cluster still
-// runs.
+// checkNoChildLeft fails if a process of a -cluster still runs: a
+// nats-server, its nginx, or a fourway node on JetStream. (The in-memory
+// node is a server child like those of the tests that run beside.)
 func checkNoChildLeft(t *testing.T) {
 	t.Helper()
-	if hasChild("nats-server", clusterNatsWord) || hasChild("nginx", clusterNginxWord) {
-		t.Errorf("processes left running: %v", childNames())
+	for _, c := range children() {
+		if c.node || strings.Contains(c.cmdline, clusterNatsWord) || strings.Contains(c.cmdline, clusterNginxWord) {
+			t.Errorf("left running: %q", c.cmdline)
+		}
 	}
 }
 
-// TestClusterStopsEverythingOnError: a setup that fails to start (an
+// testClusterStopsEverythingOnError: a setup that fails to start (an
 // "nginx" that exits at once) ends the run with the error, and every
 // process started before it (the NATS servers, the fourway nodes) is
-// stopped. Not in parallel, as TestClusterShortRun.
-func TestClusterStopsEverythingOnError(t *testing.T) {
-	if m := clusterMissing(testNginx(), findNatsServer()); m != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: %s", m)
-		}
-		t.Skip(m)
-	}
+// stopped.
+func testClusterStopsEverythingOnError(t *testing.T) {
 	bad, err := exec.LookPath("false")
 	if err != nil {
 		t.Skip("no false(1) to stand for a failing nginx")
