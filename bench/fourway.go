@@ -480,11 +480,23 @@ func serveChild() {
 			}
 		}
 	}
-	f := feed.NewMemory(history)
+	var f transports.Feed = feed.NewMemory(history)
+	if url := os.Getenv(childEnv + "_NATS"); url != "" {
+		// As fourway --nats URL --nats-stream S --nats-replicas R --node N.
+		replicas, _ := strconv.Atoi(os.Getenv(childEnv + "_REPLICAS"))
+		js, err := feed.NewJetStream(feed.JetStreamConfig{URL: url, Stream: os.Getenv(childEnv + "_STREAM"), History: history,
+			Replicas: max(1, replicas), Node: os.Getenv(childEnv + "_NODE")})
+		if err != nil {
+			fail(err)
+		}
+		defer js.Disconnect() // after Serve, as fourway's main does
+		f = js
+	}
 	// The server's own defaults (send bounds, heartbeats, limits), as
 	// `fourway --ticker 0` runs them; only the built-in publisher is off.
 	cfg := transports.DefaultConfig()
 	cfg.Ticker, cfg.History = 0, history
+	cfg.Node = os.Getenv(childEnv + "_NODE")
 	if w := os.Getenv(childEnv + "_SSE_WRITER"); w != "" {
 		cfg.SSEWriter = w // fourway's --sse-writer; transports.New refuses a name it does not know
 	}
@@ -529,6 +541,21 @@ type childConfig struct {
 	// cleartext HTTP/2 beside HTTP/1.1. Under TLS the child makes a
 	// self-signed certificate for 127.0.0.1 at start.
 	Proto string
+	// NATS, when set, puts the child's feed on JetStream (fourway's
+	// --nats): the stream Stream with Replicas copies, the node named Node
+	// (--node). Empty: the in-memory feed.
+	NATS     string
+	Stream   string
+	Replicas int
+	Node     string
+}
+
+// partName is the child as one process of a server in the report.
+func (cc childConfig) partName() string {
+	if cc.Node != "" {
+		return "fourway " + cc.Node
+	}
+	return "fourway"
 }
 
 // sseWriterFor is fourway's --sse-writer for a scenario: "direct" when
@@ -591,7 +618,8 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
-		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto)
+		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto,
+		childEnv+"_NATS="+cc.NATS, childEnv+"_STREAM="+cc.Stream, childEnv+"_REPLICAS="+strconv.Itoa(cc.Replicas), childEnv+"_NODE="+cc.Node)
 	if cc.Procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}
@@ -647,7 +675,7 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 		pid := cmd.Process.Pid
 		return &server{
 			base:  base,
-			procs: func() ([]int, int) { return []int{pid}, pid },
+			parts: func() []procPart { return []procPart{{Name: cc.partName(), CPU: []int{pid}, RSS: []int{pid}}} },
 			stop:  stopChild,
 		}, nil
 	case <-time.After(30 * time.Second):

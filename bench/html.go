@@ -395,6 +395,9 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 			return ""
 		}
 		srv := `<td colspan="4" class="muted">not local</td>`
+		if r.ServerNote != "" {
+			srv = `<td colspan="4" class="muted">` + e(r.ServerNote) + `</td>`
+		}
 		if s := r.Server; s != nil {
 			srv = fmt.Sprintf("<td>%s</td><td>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}
@@ -416,6 +419,8 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 	}
 	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core. Other CPU: what the rest of the machine (other processes, interrupts) used in the window, from /proc/stat.</p>`)
 
+	writeProcHTML(&b, rs)
+	writeAcksHTML(&b, rep.Acks)
 	if len(rep.Targets) > 0 {
 		b.WriteString(`<h2>Speed targets</h2><table><tr><th class="l">what</th><th class="l">target</th><th class="l">measured</th><th class="l"></th></tr>`)
 		for _, t := range rep.Targets {
@@ -467,6 +472,9 @@ func htmlTransport(r Result) string {
 	}
 	if r.Mixed != "" {
 		s += `<br><span class="muted">in mixed ` + html.EscapeString(r.Mixed) + `: one server, CPU and memory shared</span>`
+	}
+	if r.Setup != "" {
+		s += `<br><span class="muted">on ` + html.EscapeString(setupTitle(r.Setup)) + `</span>`
 	}
 	return s
 }

@@ -84,6 +84,17 @@ type Config struct {
 	// SourceAddrs is -source-addrs: loopback addresses the subscribers
 	// dial from; -1 chooses by the number of subscribers.
 	SourceAddrs int `json:"source_addrs"`
+	// PIDs are -pids: the processes of the -url server, whose CPU and
+	// memory the report shows (each, and summed).
+	PIDs []int `json:"pids,omitempty"`
+	// Cluster is -cluster: each scenario on the three setups of
+	// clusterSetups in turn, on a NATS cluster and nginx the bench starts.
+	Cluster    bool     `json:"cluster,omitempty"`
+	Setups     []string `json:"setups,omitempty"` // -setups: which of clusterSetups, in that order
+	NatsServer string   `json:"nats_server,omitempty"`
+	// Acks is -acks: JetStream publishes measured for the publish-to-ack
+	// latency, per replica count (R1 and R3), with -cluster.
+	Acks int `json:"acks,omitempty"`
 }
 
 // Report is everything one bench run produced.
@@ -96,6 +107,9 @@ type Report struct {
 	Results  []Result  `json:"results"`
 	Versions []string  `json:"versions,omitempty"`
 	Targets  []Target  `json:"targets,omitempty"`
+	// Acks is JetStream's publish-to-ack latency on the -cluster's NATS
+	// servers, R1 and R3.
+	Acks []AckLatency `json:"jetstream_acks,omitempty"`
 }
 
 // PlanItem is one entry of -plan: transports measured with the same
@@ -204,7 +218,12 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	url := fs.String("url", "", "measure the fourway server at this URL instead of starting one (no server CPU/memory then)")
+	url := fs.String("url", "", "measure the fourway server at this base URL instead of starting one, such as nginx in front of several nodes (server CPU/memory: not measured, unless -pids)")
+	pids := fs.String("pids", "", "with -url: the server's process ids, comma-separated (every node, nginx, nats-server...): their CPU per delivery from /proc, each and summed")
+	cluster := fs.Bool("cluster", false, "start a 3-node NATS JetStream cluster (nats-server) and measure each transport on one node in memory, one node on JetStream (R3), and two nodes on JetStream behind nginx (deploy/nginx.conf), in turn")
+	natsServer := fs.String("nats-server", findNatsServer(), "nats-server binary for -cluster")
+	setups := fs.String("setups", strings.Join(clusterSetups, ","), "with -cluster: the setups each transport is measured on, in turn: memory (one node, in-memory feed), jetstream (one node on the R3 stream), cluster (two nodes on it behind nginx)")
+	acks := fs.Int("acks", 2000, "with -cluster: JetStream publishes measured one at a time for the publish-to-ack latency, for R1 and for R3 (0: none)")
 	targets := fs.String("target", "fourway", "servers to measure: fourway, nchan, or fourway,nchan")
 	transports := fs.String("transports", strings.Join(knownTransports, ","), `transports to measure; "ws+sse" is one mixed scenario, both on one server at once`)
 	protos := fs.String("proto", "h1", "protocols to measure each transport over: h1 (HTTP/1.1), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS; WebSocket on HTTP/1.1 over TLS), h2c (cleartext HTTP/2; WebSocket on HTTP/1.1); a list, h1,h2")
@@ -235,7 +254,37 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	}
 	c = Config{Render: *render, URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
 		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs,
-		SourceAddrs: *sourceAddrs}
+		SourceAddrs: *sourceAddrs, Cluster: *cluster, NatsServer: *natsServer, Acks: *acks}
+	if c.URL != "" {
+		if err := checkURL(c.URL); err != nil {
+			return c, false, err
+		}
+	}
+	if *pids != "" {
+		if c.URL == "" {
+			return c, false, errors.New("-pids: only with -url (the bench reads the CPU of the servers it starts itself)")
+		}
+		var err error
+		if c.PIDs, err = parsePIDs(*pids); err != nil {
+			return c, false, err
+		}
+	}
+	if c.Cluster {
+		for _, s := range splitList(*setups) {
+			if !contains(clusterSetups, s) {
+				return c, false, fmt.Errorf("-setups: %q is not one of %s", s, strings.Join(clusterSetups, ", "))
+			}
+			if contains(c.Setups, s) {
+				return c, false, fmt.Errorf("-setups: %s named twice", s)
+			}
+			c.Setups = append(c.Setups, s)
+		}
+		if len(c.Setups) == 0 {
+			return c, false, errors.New("-setups names no setup")
+		}
+	} else {
+		c.NatsServer, c.Acks = "", 0
+	}
 	c.Targets = splitList(*targets)
 	c.Transports = splitList(*transports)
 	c.Protos = splitList(*protos)
@@ -258,7 +307,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	if err := checkDirectOverH2(c.Protos, *plan, c.Transports, transportsSet); err != nil {
 		return c, false, err
 	}
-	if c.URL != "" && !transportsSet {
+	if (c.URL != "" || *cluster) && !transportsSet {
 		c.Transports = allTransports
 	}
 	var err error
@@ -305,6 +354,18 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	case *sourceAddrs < -1 || *sourceAddrs > maxSourceAddrs:
 		return c, false, fmt.Errorf("-source-addrs must be -1 (automatic), 0 (none) or up to %d", maxSourceAddrs)
 	}
+	if c.Cluster {
+		switch {
+		case c.URL != "":
+			return c, false, errors.New("-cluster starts its own servers; it cannot be combined with -url")
+		case len(c.Targets) != 1 || c.Targets[0] != "fourway":
+			return c, false, errors.New("-cluster measures fourway; it cannot be combined with -target nchan")
+		case len(c.Protos) != 1 || c.Protos[0] != "h1":
+			return c, false, errors.New("-cluster runs over plain HTTP/1.1 (deploy/nginx.conf listens without TLS); it cannot be combined with -proto")
+		case *acks < 0:
+			return c, false, errors.New("-acks must be 0 (none) or more")
+		}
+	}
 	if c.URL != "" && *sourceAddrs > 0 && !loopbackURL(c.URL) {
 		return c, false, errors.New("-source-addrs: the subscribers can dial from loopback addresses only to a server on loopback")
 	}
@@ -333,6 +394,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// today's rules (Nchan's row of the same protocol, say).
 		rep.Targets = checkTargets(rep.Results)
 		writeTable(stdout, rep.Results)
+		writeClusterTables(stdout, rep)
 		fmt.Fprintln(stdout)
 		writeClassic(stdout, rep.Results)
 		fmt.Fprintln(stdout)
@@ -360,6 +422,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s, fourway GOMAXPROCS %s, nginx 1 worker\n\n",
 		cfg.PollInterval, cfg.Warmup, cfg.Duration, cfg.Stagger, cfg.ClientHeaders, procsText(cfg.ServerProcs))
 	writeTable(stdout, rep.Results)
+	writeClusterTables(stdout, rep)
 	fmt.Fprintln(stdout)
 	writeClassic(stdout, rep.Results)
 	fmt.Fprintln(stdout)
@@ -392,9 +455,36 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 	stopProgress := startProgress(prog, stderr, quiet)
 	defer stopProgress()
 	begin := time.Now()
+	if cfg.URL != "" {
+		if err := checkFourwayURL(ctx, strings.TrimSuffix(cfg.URL, "/"), cfg.Protos[0]); err != nil {
+			return rep, err
+		}
+	}
+	var ce *clusterEnv
+	if cfg.Cluster {
+		var err error
+		var stopCluster func()
+		if ce, stopCluster, err = startClusterEnv(ctx, cfg, prog); err != nil {
+			return rep, err
+		}
+		defer stopCluster()
+		if cfg.Acks > 0 {
+			prog.set("JetStream publish-to-ack", fmt.Sprintf("%d publishes each to R1 and R3", cfg.Acks), 0)
+			if rep.Acks, err = measureAcks(ctx, ce.nats, cfg.Acks, cfg.Payloads[0]); err != nil {
+				return rep, fmt.Errorf("JetStream publish-to-ack: %w", err)
+			}
+		}
+	}
 	for i, sc := range scenarios {
+		if err := ctx.Err(); err != nil {
+			rep.Seconds = time.Since(begin).Seconds()
+			return rep, err
+		}
 		var d dialect = fourway{}
 		label := fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
+		if sc.Setup != "" {
+			label += " on " + setupTitle(sc.Setup)
+		}
 		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
 		if cfg.ServerProfile != "" {
 			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
@@ -414,6 +504,18 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			return srv, nil
 		}
 		switch {
+		case ce != nil:
+			start = func(ctx context.Context) (*server, error) {
+				srv, err := ce.startSetup(ctx, sc, cc)
+				if err != nil {
+					return nil, err
+				}
+				if err := checkSSEWriter(ctx, srv.base, sc); err != nil {
+					srv.stop()
+					return nil, err
+				}
+				return srv, nil
+			}
 		case sc.Target == "nchan":
 			d = nchan{}
 			start = func(ctx context.Context) (*server, error) {
@@ -425,7 +527,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 				if err := checkSSEWriter(ctx, base, sc); err != nil {
 					return nil, fmt.Errorf("%s: %w: measure %s against a `fourway --sse-writer %s`", base, err, sc.name(), sseWriterFor(sc))
 				}
-				return &server{base: base, stop: func() error { return nil }}, nil
+				return &server{base: base, parts: pidParts(cfg.PIDs), stop: func() error { return nil }}, nil
 			}
 		}
 		// The bench holds the subscribers' end of every connection.
@@ -473,11 +575,18 @@ func planScenarios(cfg Config) []Scenario {
 					sc.Mixed, sc.Transport = sc.Transport, ""
 				}
 				sc.SourceAddrs = sourceAddrsFor(cfg, sc)
-				if seen[sc] {
-					continue
+				setups := []string{""}
+				if cfg.Cluster {
+					setups = cfg.Setups // in turn, one transport on each
 				}
-				seen[sc] = true
-				scenarios = append(scenarios, sc)
+				for _, setup := range setups {
+					sc.Setup = setup
+					if seen[sc] {
+						continue
+					}
+					seen[sc] = true
+					scenarios = append(scenarios, sc)
+				}
 			}
 		}
 	}
@@ -634,7 +743,12 @@ func versions(cfg Config) []string {
 		}
 		v = append(v, commit)
 	}
-	if contains(cfg.Targets, "nchan") {
+	if cfg.Cluster {
+		if out, err := execOutput(cfg.NatsServer, "--version"); err == nil {
+			v = append(v, strings.TrimSpace(out))
+		}
+	}
+	if contains(cfg.Targets, "nchan") || cfg.Cluster {
 		if out, err := execOutput(cfg.Nginx, "-v"); err == nil {
 			v = append(v, strings.TrimSpace(out))
 		}

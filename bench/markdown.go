@@ -21,6 +21,8 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 		cpu, mem := "–", "–"
 		if s := r.Server; s != nil {
 			cpu, mem = f2(s.CPUPerMsgMicros), f1(s.MemPerConnKiB)
+		} else if r.ServerNote != "" {
+			cpu, mem = r.ServerNote, r.ServerNote
 		}
 		ld := fmt.Sprintf("%d / %d", r.Lost, r.Duplicated)
 		if !r.deliveryOK() {
@@ -30,6 +32,8 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
 	}
+	writeProcMarkdown(out, rep.Results)
+	writeAcksMarkdown(out, rep.Acks)
 	var notes []string
 	for _, l := range legend(rep.Results) {
 		notes = append(notes, "- "+l)
@@ -78,6 +82,9 @@ func mdTransport(r Result) string {
 	}
 	if r.Proto != "" {
 		s += " [" + r.Proto + "]"
+	}
+	if r.Setup != "" {
+		s += " · on " + setupTitle(r.Setup)
 	}
 	return s
 }

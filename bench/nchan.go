@@ -343,28 +343,9 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 	if m := nchanMissing(nginx); m != "" {
 		return nil, errors.New(m)
 	}
-	dir, err := os.MkdirTemp("", "fourway-nchan-")
+	dir, addr, user, err := nginxPrefix("fourway-nchan-")
 	if err != nil {
 		return nil, err
-	}
-	// Workers run as www-data when nginx starts as root: they must reach
-	// the prefix and write their temp files.
-	_ = os.Chmod(dir, 0o755)
-	for _, d := range []string{"logs", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o777); err != nil {
-			return nil, err
-		}
-		_ = os.Chmod(filepath.Join(dir, d), 0o777)
-	}
-	ln, err := listenLoopback()
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nginx binds it a moment later; loopback ports are not reused that fast
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user www-data;"
 	}
 	var tlsDir string
 	if protoTLS(proto) {
@@ -374,24 +355,72 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		}
 		tlsDir = dir
 	}
-	conf := nchanConfig(addr, user, connections, proto, tlsDir)
+	base := schemeFor(proto) + "://" + addr
+	master, stop, err := runNginx(ctx, nginx, dir, nchanConfig(addr, user, connections, proto, tlsDir), base+"/nchan_stub_status", proto)
+	if err != nil {
+		return nil, err
+	}
+	return &server{
+		base:  base,
+		parts: func() []procPart { return []procPart{nginxPart("nginx", master)} },
+		stop:  stop,
+	}, nil
+}
+
+// nginxPrefix makes a fresh temporary prefix for an nginx (its logs and
+// temp files) and picks a free loopback address for it to listen on. user
+// is the "user" line nginx needs when it starts as root.
+func nginxPrefix(pattern string) (dir, addr, user string, err error) {
+	if dir, err = os.MkdirTemp("", pattern); err != nil {
+		return "", "", "", err
+	}
+	// Workers run as www-data when nginx starts as root: they must reach
+	// the prefix and write their temp files.
+	_ = os.Chmod(dir, 0o755)
+	for _, d := range []string{"logs", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o777); err != nil {
+			os.RemoveAll(dir)
+			return "", "", "", err
+		}
+		_ = os.Chmod(filepath.Join(dir, d), 0o777)
+	}
+	ln, err := listenLoopback()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", "", err
+	}
+	addr = ln.Addr().String()
+	ln.Close() // nginx binds it a moment later; loopback ports are not reused that fast
+	if os.Geteuid() == 0 {
+		user = "user www-data;"
+	}
+	return dir, addr, user, nil
+}
+
+// runNginx writes conf into the prefix dir and runs nginx on it as a child
+// (daemon off) until readyURL answers 200 and a worker runs. stop ends it
+// gracefully and removes dir; dir is removed on error too.
+func runNginx(ctx context.Context, nginx, dir, conf, readyURL, proto string) (master int, stop func() error, err error) {
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return nil, err
+		os.RemoveAll(dir)
+		return 0, nil, err
 	}
 	errLog := filepath.Join(dir, "logs", "error.log")
 	cmd := exec.Command(nginx, "-p", dir+"/", "-c", confPath, "-e", errLog, "-g", "daemon off;")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a Ctrl-C at the terminal reaches the
+	// bench, which stops nginx itself; and SIGTERM should the bench die.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start nginx: %w", err)
+		return 0, nil, fmt.Errorf("start nginx: %w", err)
 	}
 	waited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(waited) }()
-	master := cmd.Process.Pid
-	stop := func() error {
+	master = cmd.Process.Pid
+	stop = func() error {
 		defer os.RemoveAll(dir)
 		_ = syscall.Kill(master, syscall.SIGQUIT) // graceful: master and its workers
 		select {
@@ -408,7 +437,6 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		}
 		return errors.New("nginx did not stop gracefully")
 	}
-	base := schemeFor(proto) + "://" + addr
 	ready := publisherClient(proto, 1)
 	defer ready.CloseIdleConnections()
 	deadline := time.Now().Add(15 * time.Second)
@@ -417,34 +445,34 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		case <-waited:
 			log, _ := os.ReadFile(errLog)
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("nginx exited: %s %s", bytes.TrimSpace(out.Bytes()), tail(log, 800))
+			return 0, nil, fmt.Errorf("nginx exited: %s %s", bytes.TrimSpace(out.Bytes()), tail(log, 800))
 		default:
 		}
-		resp, err := ready.Get(base + "/nchan_stub_status")
+		resp, err := ready.Get(readyURL)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && len(procChildren(master)) > 0 {
-				break
+				return master, stop, nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			stop()
-			return nil, errors.New("nginx did not answer within 15 s")
+			return 0, nil, errors.New("nginx did not answer within 15 s")
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness, bounded by the deadline
 	}
-	return &server{
-		base: base,
-		procs: func() ([]int, int) {
-			workers := procChildren(master)
-			rss := master
-			if len(workers) > 0 {
-				rss = workers[0]
-			}
-			return append([]int{master}, workers...), rss
-		},
-		stop: stop,
-	}, nil
+}
+
+// nginxPart is an nginx as one part of a server: CPU of its master and
+// workers, resident memory of its first worker (the master's does not
+// grow with the connections).
+func nginxPart(name string, master int) procPart {
+	workers := procChildren(master)
+	rss := master
+	if len(workers) > 0 {
+		rss = workers[0]
+	}
+	return procPart{Name: name, CPU: append([]int{master}, workers...), RSS: []int{rss}}
 }
 
 // nchanConfig is nchan/nginx.conf with its placeholders filled in. Under

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Result is what one scenario measured.
@@ -39,8 +41,19 @@ type Result struct {
 	Latency          Latency     `json:"latency_ms"`
 	Wire             Wire        `json:"wire"`
 	Server           *ServerCost `json:"server,omitempty"`
-	ConnectSeconds   float64     `json:"connect_seconds"`
-	BenchCPUSeconds  float64     `json:"bench_cpu_seconds"` // the load generator's, in the window
+	// Procs is the server's CPU process by process, when it is several
+	// (every fourway node, NATS server and nginx of a cluster, or the
+	// -pids of a server the bench did not start); Server is their sum.
+	Procs []ProcCost `json:"processes,omitempty"`
+	// ServerNote says why Server is absent: the server is external (-url
+	// without -pids), so its CPU and memory were not measured.
+	ServerNote string `json:"server_note,omitempty"`
+	// PublishRTT is the round trip of each acknowledged publish (POST
+	// /api/messages, or Nchan's /pub, to its answer), in milliseconds:
+	// on JetStream it holds the stream's acknowledgement.
+	PublishRTT      Latency `json:"publish_rtt_ms"`
+	ConnectSeconds  float64 `json:"connect_seconds"`
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"` // the load generator's, in the window
 	// The whole machine's busy CPU seconds in the window, and what neither
 	// the server nor the bench used (other processes, the kernel's
 	// interrupt work).
@@ -94,6 +107,28 @@ type Wire struct {
 	ReqHeaderFirst int64 `json:"req_header_first,omitempty"`
 	ReqHeaderLater int64 `json:"req_header_later,omitempty"`
 	ReqHeaderN     int   `json:"req_header_n,omitempty"`
+}
+
+// ProcCost is one process's CPU inside the window (a process and its
+// children for nginx: master and worker), per delivery of the scenario.
+type ProcCost struct {
+	Name            string  `json:"name"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPerMsgMicros float64 `json:"cpu_us_per_delivery"`
+}
+
+// notMeasuredExternal is what the report says of the CPU and memory of a
+// server the bench did not start (-url) and was given no -pids for.
+const notMeasuredExternal = "not measured (external)"
+
+// latencyOf summarises a histogram of nanoseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
+	return Latency{
+		Count: h.TotalCount(), Mean: h.Mean() / 1e6,
+		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P99: ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
+	}
 }
 
 // ServerCost is the server's CPU and memory, read from /proc.
@@ -170,13 +205,7 @@ func (r *Result) collect(subs []*sub, pub *publisher, hists histSet) {
 	if len(epochs) > 1 {
 		r.Notes = append(r.Notes, fmt.Sprintf("the subscribers ended in %d different epochs: the server's id sequence started over during the run", len(epochs)))
 	}
-	h := hists.merged()
-	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
-	r.Latency = Latency{
-		Count: h.TotalCount(), Mean: h.Mean() / 1e6,
-		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P99: ms(h.ValueAtQuantile(99)),
-		P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
-	}
+	r.Latency = latencyOf(hists.merged())
 	w := Wire{Messages: span.Messages, ReqHeaderFirst: r.Wire.ReqHeaderFirst, ReqHeaderLater: r.Wire.ReqHeaderLater, ReqHeaderN: r.Wire.ReqHeaderN}
 	if n := float64(span.Messages); n > 0 {
 		w.DownPerMsg = float64(span.Down) / n
@@ -267,6 +296,9 @@ func writeTable(out io.Writer, results []Result) {
 	fmt.Fprintln(tw, "target\ttransport\tsubs\trate/s\tpayload\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tdelivered\tlost\tdup\tdown B/msg\tup B/msg\toverhead B/msg\treq/msg\thandshake B\tCPU s\tCPU µs/msg\tRSS MiB\tKiB/conn\tbench CPU s\tother CPU s\t")
 	for _, r := range results {
 		srv := "-\t-\t-\t-\t"
+		if r.ServerNote != "" {
+			srv = "-\t" + r.ServerNote + "\t-\t-\t"
+		}
 		if s := r.Server; s != nil {
 			srv = fmt.Sprintf("%s\t%s\t%s\t%s\t", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}

@@ -23,35 +23,75 @@ type dialect interface {
 // server is a running server under test.
 type server struct {
 	base string
-	// procs returns the processes whose CPU is the server's, and the one
-	// whose resident memory is. nil when the server is not local.
-	procs func() (cpu []int, rss int)
-	stop  func() error
+	// parts returns the processes that make up the server, each with the
+	// processes whose CPU is its and those whose resident memory is: one
+	// for a fourway child, master and workers for nginx, every node, NATS
+	// server and the proxy for a cluster. nil when the server is not
+	// local and no -pids were given.
+	parts func() []procPart
+	// primed, when set, is called with the primer's id before any
+	// subscriber starts: several nodes behind one URL wait until each has
+	// the primer, so a subscriber starting from it is on time on any node.
+	primed func(ctx context.Context, cursor string) error
+	stop   func() error
 }
 
-func (s *server) cpu() (float64, bool) {
-	if s.procs == nil {
+// procPart is one process of the server (or a process and its children,
+// nginx's master and workers), as the report shows it.
+type procPart struct {
+	Name string
+	CPU  []int // processes whose CPU is the part's
+	RSS  []int // processes whose resident memory is the part's
+}
+
+// partsCPU reads the CPU seconds of every part, and their sum.
+func (s *server) partsCPU() (sum float64, each []float64, ok bool) {
+	if s.parts == nil {
+		return 0, nil, false
+	}
+	for _, p := range s.parts() {
+		var c float64
+		for _, pid := range p.CPU {
+			v, err := procCPU(pid)
+			if err != nil {
+				return 0, nil, false
+			}
+			c += v
+		}
+		each = append(each, c)
+		sum += c
+	}
+	return sum, each, true
+}
+
+// rss is the resident memory of every part, summed.
+func (s *server) rss() (int64, bool) {
+	if s.parts == nil {
 		return 0, false
 	}
-	pids, _ := s.procs()
-	var sum float64
-	for _, p := range pids {
-		c, err := procCPU(p)
-		if err != nil {
-			return 0, false
+	var sum int64
+	for _, p := range s.parts() {
+		for _, pid := range p.RSS {
+			r, err := procRSS(pid)
+			if err != nil {
+				return 0, false
+			}
+			sum += r
 		}
-		sum += c
 	}
 	return sum, true
 }
 
-func (s *server) rss() (int64, bool) {
-	if s.procs == nil {
-		return 0, false
+// partNames are the names of the server's parts, in order.
+func (s *server) partNames() []string {
+	if s.parts == nil {
+		return nil
 	}
-	_, p := s.procs()
-	r, err := procRSS(p)
-	return r, err == nil
+	var out []string
+	for _, p := range s.parts() {
+		out = append(out, p.Name)
+	}
+	return out
 }
 
 // Scenario is one measured run: one target, one transport, or, when Mixed
@@ -80,6 +120,10 @@ type Scenario struct {
 	// range does not bound the subscribers; 0 leaves it to the kernel
 	// (127.0.0.1).
 	SourceAddrs int `json:"source_addrs,omitempty"`
+	// Setup is the -cluster setup the row ran on: "memory" (one node, the
+	// in-memory feed), "jetstream" (one node on the R3 stream) or
+	// "cluster" (two nodes on it behind nginx); empty outside -cluster.
+	Setup string `json:"setup,omitempty"`
 }
 
 // transports are the transports the scenario's subscribers use.
@@ -110,6 +154,9 @@ func (sc Scenario) label() string {
 	}
 	if sc.Proto != "" {
 		l += " [" + sc.Proto + "]"
+	}
+	if sc.Setup != "" {
+		l += " / " + sc.Setup
 	}
 	return l
 }
@@ -182,6 +229,11 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 	cursor, err := d.primer(ctx, pubClient, srv.base)
 	if err != nil {
 		return nil, err
+	}
+	if srv.primed != nil {
+		if err := srv.primed(ctx, cursor); err != nil {
+			return nil, err
+		}
 	}
 	rssBefore, rssOK := srv.rss()
 
@@ -270,12 +322,13 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 
 	prog.set(label, "warm-up", int64(winStart.Sub(epoch)))
 	sleepUntil(ctx, winStart)
-	cpu0, cpuOK := srv.cpu()
+	cpu0, parts0, cpuOK := srv.partsCPU()
 	self0 := selfCPU()
 	busy0, _, machineOK := machineCPU()
 	prog.set(label, "measuring", int64(winEnd.Sub(epoch)))
 	sleepUntil(ctx, winEnd)
-	cpu1, _ := srv.cpu()
+	cpu1, parts1, cpuOK1 := srv.partsCPU()
+	cpuOK = cpuOK && cpuOK1 && len(parts0) == len(parts1)
 	self1 := selfCPU()
 	busy1, _, _ := machineCPU()
 	rssEnd, _ := srv.rss()
@@ -304,6 +357,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		res.Transport = g.transport
 		res.ConnectSeconds = connectSeconds
 		res.Published = pub.acked.Load()
+		res.PublishRTT = latencyOf(pub.rtt.merged())
 		res.PublishErrors = pub.errors.Load()
 		res.PublishLate = pub.late.Load()
 		if e := pub.firstErr.Load(); e != nil {
@@ -334,6 +388,20 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		}
 		cost.CPUPercent = cost.CPUSeconds / cost.WindowSecs * 100
 	}
+	// Each process's share, when the server is several (a cluster, or
+	// the -pids of an external one), and on every -cluster setup.
+	var procs []ProcCost
+	if cost != nil {
+		if names := srv.partNames(); (len(names) > 1 || sc.Setup != "") && len(names) == len(parts1) {
+			for i, n := range names {
+				pc := ProcCost{Name: n, CPUSeconds: parts1[i] - parts0[i]}
+				if windowDeliveries > 0 {
+					pc.CPUPerMsgMicros = pc.CPUSeconds / float64(windowDeliveries) * 1e6
+				}
+				procs = append(procs, pc)
+			}
+		}
+	}
 	// A latency measured on a saturated machine includes waiting for a
 	// core; say so next to the number, and say who else was busy.
 	ours := self1 - self0
@@ -357,6 +425,9 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		if cost != nil {
 			c := *cost
 			results[i].Server = &c
+			results[i].Procs = append([]ProcCost(nil), procs...)
+		} else if srv.parts == nil {
+			results[i].ServerNote = notMeasuredExternal
 		}
 		results[i].MachineCPUSeconds, results[i].OtherCPUSeconds = machineSecs, otherSecs
 		if note != "" {
@@ -394,6 +465,7 @@ type publisher struct {
 	errors   atomic.Int64
 	late     atomic.Int64 // publishes that started over 10 ms after they were due
 	firstErr atomic.Pointer[string]
+	rtt      histSet // each acknowledged publish's round trip, POST to answer
 	mu       sync.Mutex
 	ok       []bool // by seq: acknowledged by the server
 }
@@ -401,17 +473,20 @@ type publisher struct {
 func (p *publisher) run(ctx context.Context, start, end time.Time) {
 	n := int(end.Sub(start).Seconds() * p.rate)
 	p.ok = make([]bool, n)
+	p.rtt = newHistSet(max(1, p.workers))
 	due := make(chan int64, n+1) // never blocks the schedule
 	var wg sync.WaitGroup
-	for range max(1, p.workers) {
+	for w := range max(1, p.workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rtt := p.rtt.shard(w)
 			for seq := range due {
 				t := int64(start.Sub(epoch)) + int64(float64(seq)*1e9/p.rate)
 				if mono()-t > int64(10*time.Millisecond) {
 					p.late.Add(1)
 				}
+				sent := mono()
 				err := p.d.publish(ctx, p.c, p.base, stampData(seq, t, p.size))
 				if err != nil {
 					p.errors.Add(1)
@@ -419,6 +494,7 @@ func (p *publisher) run(ctx context.Context, start, end time.Time) {
 					p.firstErr.CompareAndSwap(nil, &s)
 					continue
 				}
+				rtt.record(mono() - sent)
 				p.mu.Lock()
 				p.ok[seq] = true
 				p.mu.Unlock()
