@@ -115,6 +115,19 @@ func TestFourwayShortRun(t *testing.T) {
 
 	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) { checkSSEFraming(t, results["sse"]) })
 
+	t.Run("TheServerCountsItsHeads", func(t *testing.T) {
+		// Over HTTP/1.1 a long poll's overhead is its request's and its
+		// answer's heads, which fourway counts, and the JSON around the
+		// messages, which it does not; a WebSocket's window has no head.
+		r := results["longpoll"]
+		if h := r.Wire.ServerHeadersPerMsg; h <= 0 || h > r.Wire.OverheadPerMsg {
+			t.Errorf("long poll: fourway counted %.1f B of heads per message, want more than 0 and at most the overhead the subscribers saw, %.1f", h, r.Wire.OverheadPerMsg)
+		}
+		if w := results["ws"].Wire; w.ServerHeadersPerMsg != 0 || w.ServerFramesPerMsg != 0 {
+			t.Errorf("WebSocket: fourway counted %.1f B of heads, %.1f of HTTP/2 frames per message, want none", w.ServerHeadersPerMsg, w.ServerFramesPerMsg)
+		}
+	})
+
 	t.Run("WebSocketOverheadIsTheFrameHeader", func(t *testing.T) {
 		// Server frames are not masked: 2 bytes of header under 126 bytes
 		// of payload. The 4-byte case is TestWebSocketMediumFrame.

@@ -388,7 +388,7 @@ func (ce *clusterEnv) startSetup(ctx context.Context, sc Scenario, cc childConfi
 	natsParts := ce.nats.parts
 	if sc.Setup == setupJetStream {
 		node := nodes[0]
-		return &server{base: node.base, stop: stopAll,
+		return &server{base: node.base, stop: stopAll, nodes: node.nodes,
 			parts: func() []procPart { return append(node.parts(), natsParts()...) }}, nil
 	}
 	dir, addr, user, err := nginxPrefix("fourway-bench-cluster-")
@@ -410,9 +410,14 @@ func (ce *clusterEnv) startSetup(ctx context.Context, sc Scenario, cc childConfi
 		return nil, fmt.Errorf("nginx from %s: %w", deployConfPath, err)
 	}
 	stops = append(stops, stopNginx)
+	var bases []string
+	for _, n := range nodes {
+		bases = append(bases, n.nodes...)
+	}
 	return &server{
-		base: base,
-		stop: stopAll,
+		base:  base,
+		stop:  stopAll,
+		nodes: bases,
 		parts: func() []procPart {
 			var out []procPart
 			for _, n := range nodes {

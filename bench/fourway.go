@@ -677,6 +677,7 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 			base:  base,
 			parts: func() []procPart { return []procPart{{Name: cc.partName(), CPU: []int{pid}, RSS: []int{pid}}} },
 			stop:  stopChild,
+			nodes: []string{base},
 		}, nil
 	case <-time.After(30 * time.Second):
 	case <-ctx.Done():

@@ -33,6 +33,7 @@ func writeMarkdown(out io.Writer, rep Report, chart string) {
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
 	}
 	writeProcMarkdown(out, rep.Results)
+	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)
 	var notes []string
 	for _, l := range legend(rep.Results) {

@@ -50,6 +50,10 @@ func TestFourwayOverHTTP2(t *testing.T) {
 		r := runShort(t, overProto("fourway", tr, "h2"))
 		checkDelivery(t, r)
 		checkProtoRow(t, r, "h2")
+		if tr != "ws" && (r.Wire.ServerFramesPerMsg <= 0 || r.Wire.ServerHeadersPerMsg+r.Wire.ServerFramesPerMsg > r.Wire.OverheadPerMsg) {
+			t.Errorf("h2 %s: fourway counted %.1f B of header blocks and %.1f of frame headers per message, want frames, and both within the overhead the subscribers saw (%.1f)",
+				tr, r.Wire.ServerHeadersPerMsg, r.Wire.ServerFramesPerMsg, r.Wire.OverheadPerMsg)
+		}
 		if tr == "poll" || tr == "longpoll" {
 			if r.Wire.ReqHeaderN < 2 || r.Wire.ReqHeaderLater >= r.Wire.ReqHeaderFirst {
 				t.Errorf("h2 %s: request 1 wrote %d B, request %d wrote %d B: want HPACK to make the later one smaller",

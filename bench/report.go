@@ -107,6 +107,12 @@ type Wire struct {
 	ReqHeaderFirst int64 `json:"req_header_first,omitempty"`
 	ReqHeaderLater int64 `json:"req_header_later,omitempty"`
 	ReqHeaderN     int   `json:"req_header_n,omitempty"`
+	// What fourway counted of its sockets' bytes over the window, per
+	// delivered message (serverbytes.go): headers (HTTP/1.1 heads in the
+	// clear, or HTTP/2 header blocks as HPACK encoded them) and HTTP/2
+	// frame headers. Zero for Nchan, and for HTTP/1.1 over TLS.
+	ServerHeadersPerMsg float64 `json:"server_headers_per_msg,omitempty"`
+	ServerFramesPerMsg  float64 `json:"server_frame_headers_per_msg,omitempty"`
 }
 
 // ProcCost is one process's CPU inside the window (a process and its
@@ -398,7 +404,8 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"down_per_msg", "up_per_msg", "payload_per_msg", "overhead_per_msg", "requests_per_msg", "handshake_down", "handshake_up",
 	"exchange_overhead", "empty_exchange", "classic_overhead",
 	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
-	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n"}
+	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n",
+	"server_headers_per_msg", "server_frame_headers_per_msg"}
 
 func writeCSV(out io.Writer, results []Result) error {
 	w := csv.NewWriter(out)
@@ -423,6 +430,9 @@ func writeCSV(out io.Writer, results []Result) error {
 		// came over ("HTTP/2.0 over TLS"); req_header_*: one poller's
 		// first request's bytes written and its req_header_n-th's.
 		row = append(row, r.Proto, r.Negotiated, strconv.FormatInt(r.Wire.ReqHeaderFirst, 10), strconv.FormatInt(r.Wire.ReqHeaderLater, 10), strconv.Itoa(r.Wire.ReqHeaderN))
+		// server_*: what fourway counted of its own bytes, per message
+		// (serverbytes.go): headers, and HTTP/2 frame headers.
+		row = append(row, g(r.Wire.ServerHeadersPerMsg), g(r.Wire.ServerFramesPerMsg))
 		_ = w.Write(row)
 	}
 	w.Flush()

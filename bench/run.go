@@ -34,6 +34,10 @@ type server struct {
 	// the primer, so a subscriber starting from it is on time on any node.
 	primed func(ctx context.Context, cursor string) error
 	stop   func() error
+	// nodes are the fourway nodes the bench started for it, whose
+	// /api/stats together count every byte of the row (serverbytes.go);
+	// none for Nchan and for a server the bench did not start.
+	nodes []string
 }
 
 // procPart is one process of the server (or a process and its children,
@@ -322,12 +326,14 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 
 	prog.set(label, "warm-up", int64(winStart.Sub(epoch)))
 	sleepUntil(ctx, winStart)
+	counts0, countsErr := nodeCounts(ctx, pubClient, srv.nodes) // serverbytes.go: what fourway counts of its bytes
 	cpu0, parts0, cpuOK := srv.partsCPU()
 	self0 := selfCPU()
 	busy0, _, machineOK := machineCPU()
 	prog.set(label, "measuring", int64(winEnd.Sub(epoch)))
 	sleepUntil(ctx, winEnd)
 	cpu1, parts1, cpuOK1 := srv.partsCPU()
+	counts1, countsErr1 := nodeCounts(ctx, pubClient, srv.nodes)
 	cpuOK = cpuOK && cpuOK1 && len(parts0) == len(parts1)
 	self1 := selfCPU()
 	busy1, _, _ := machineCPU()
@@ -367,6 +373,10 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 			res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", drain))
 		}
 		res.collect(g.subs, pub, g.hists)
+		if countsErr == nil && countsErr1 == nil && counts0 != nil {
+			k := statsTransport(g.transport)
+			res.Wire.ServerHeadersPerMsg, res.Wire.ServerFramesPerMsg = serverSplit(counts0[k], counts1[k], res.WindowDeliveries)
+		}
 		res.BenchCPUSeconds = self1 - self0
 		windowDeliveries += res.WindowDeliveries
 		results = append(results, res)

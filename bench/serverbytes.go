@@ -1,0 +1,138 @@
+package main
+
+// What fourway itself counted of a row's bytes: its /api/stats says, per
+// transport, which of the bytes on its sockets were heads (HTTP/1.1 in the
+// clear: request lines and headers, status lines and headers) and, under
+// HTTP/2, how many frames its streams took (9 bytes of frame header each)
+// and how many bytes their HPACK header blocks. The bench reads it at the
+// window's start and end, so the row splits its overhead into headers and
+// framing as the server measured them. Nchan counts nothing of the kind.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// serverCounts is one transport's part of GET /api/stats.
+type serverCounts struct {
+	HeadsIn  int64 `json:"heads_in"`
+	HeadsOut int64 `json:"heads_out"`
+	HTTP2    *h2Counts `json:"http2"`
+}
+
+// h2Counts are a transport's HTTP/2 frames and header block bytes.
+type h2Counts struct {
+	FramesIn   int64 `json:"frames_in"`
+	FramesOut  int64 `json:"frames_out"`
+	HeadersIn  int64 `json:"headers_in"`
+	HeadersOut int64 `json:"headers_out"`
+}
+
+// nodeCounts is the sum of every transport's counts over the fourway
+// nodes at bases; nil when there are none.
+func nodeCounts(ctx context.Context, c *http.Client, bases []string) (map[string]serverCounts, error) {
+	if len(bases) == 0 {
+		return nil, nil
+	}
+	sum := map[string]serverCounts{}
+	for _, base := range bases {
+		each, err := fourwayCounts(ctx, c, base)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range each {
+			s := sum[k]
+			s.HeadsIn += v.HeadsIn
+			s.HeadsOut += v.HeadsOut
+			if v.HTTP2 != nil {
+				if s.HTTP2 == nil {
+					s.HTTP2 = &h2Counts{}
+				}
+				s.HTTP2.FramesIn += v.HTTP2.FramesIn
+				s.HTTP2.FramesOut += v.HTTP2.FramesOut
+				s.HTTP2.HeadersIn += v.HTTP2.HeadersIn
+				s.HTTP2.HeadersOut += v.HTTP2.HeadersOut
+			}
+			sum[k] = s
+		}
+	}
+	return sum, nil
+}
+
+// fourwayCounts reads every transport's counts from the fourway at base.
+func fourwayCounts(ctx context.Context, c *http.Client, base string) (map[string]serverCounts, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/stats", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /api/stats: %s", resp.Status)
+	}
+	var st struct {
+		Transports map[string]serverCounts `json:"transports"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("GET /api/stats: %w", err)
+	}
+	return st.Transports, nil
+}
+
+// statsTransport is the name /api/stats gives the bench's transport.
+func statsTransport(t string) string {
+	if t == "sse-direct" {
+		return "sse"
+	}
+	return t
+}
+
+// serverSplit is what fourway counted of a transport's bytes between a
+// and b, per delivered message: its headers (HTTP/1.1 heads, or HTTP/2
+// header blocks) and, under HTTP/2, its frames' headers.
+func serverSplit(a, b serverCounts, deliveries int64) (headers, frames float64) {
+	if deliveries <= 0 {
+		return 0, 0
+	}
+	h := (b.HeadsIn + b.HeadsOut) - (a.HeadsIn + a.HeadsOut)
+	var f int64
+	if b.HTTP2 != nil {
+		was := a.HTTP2
+		if was == nil {
+			was = &h2Counts{}
+		}
+		h += (b.HTTP2.HeadersIn + b.HTTP2.HeadersOut) - (was.HeadersIn + was.HeadersOut)
+		f = 9 * ((b.HTTP2.FramesIn + b.HTTP2.FramesOut) - (was.FramesIn + was.FramesOut))
+	}
+	n := float64(deliveries)
+	return float64(h) / n, float64(f) / n
+}
+
+// writeServerSplitMarkdown writes what fourway counted of each row's
+// overhead, for the rows it counted anything of.
+func writeServerSplitMarkdown(out io.Writer, results []Result) {
+	var rows []Result
+	for _, r := range results {
+		if r.Wire.ServerHeadersPerMsg > 0 || r.Wire.ServerFramesPerMsg > 0 {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\nOf that overhead, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks) and HTTP/2 frame headers (9 bytes a frame); the rest is framing inside the body (chunks, SSE fields, poll JSON), TLS records and connection frames:")
+	fmt.Fprintln(out, "\n| server | transport | overhead B/msg | headers B/msg | HTTP/2 frame headers B/msg |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), f1(r.Wire.OverheadPerMsg), f1(r.Wire.ServerHeadersPerMsg), f1(r.Wire.ServerFramesPerMsg))
+	}
+}
