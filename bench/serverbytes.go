@@ -19,8 +19,8 @@ import (
 
 // serverCounts is one transport's part of GET /api/stats.
 type serverCounts struct {
-	HeadsIn  int64 `json:"heads_in"`
-	HeadsOut int64 `json:"heads_out"`
+	HeadsIn  int64     `json:"heads_in"`
+	HeadsOut int64     `json:"heads_out"`
 	HTTP2    *h2Counts `json:"http2"`
 }
 
