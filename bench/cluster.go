@@ -10,11 +10,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -443,7 +441,7 @@ func waitNodesHave(ctx context.Context, nodes []*server, cursor string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for _, n := range nodes {
 		for {
-			p, err := fourwayPage(ctx, c, n.base+"/api/poll?since="+strconv.FormatUint(id-1, 10)+"&limit=1")
+			p, err := wire.GetPage(ctx, c, n.base+"/api/poll?since="+strconv.FormatUint(id-1, 10)+"&limit=1")
 			if err == nil && !p.Reset && p.Next >= id {
 				break
 			}
@@ -456,24 +454,6 @@ func waitNodesHave(ctx context.Context, nodes []*server, cursor string) error {
 		}
 	}
 	return nil
-}
-
-// fourwayPage GETs one poll answer.
-func fourwayPage(ctx context.Context, c *http.Client, target string) (wire.Page, error) {
-	var p wire.Page
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return p, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return p, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return p, fmt.Errorf("GET %s: %s", req.URL.Path, resp.Status)
-	}
-	return p, json.NewDecoder(resp.Body).Decode(&p)
 }
 
 // AckLatency is JetStream's publish-to-ack latency for one replica count:

@@ -492,8 +492,12 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			}
 			cc.Profile, _ = filepath.Abs(filepath.Join(cfg.ServerProfile, fmt.Sprintf("%s-%d-%g-%d.pprof", sc.name(), sc.Subs, sc.Rate, sc.Payload)))
 		}
+		startFourway := func(ctx context.Context) (*server, error) { return startFourwayChild(ctx, cc) }
+		if ce != nil {
+			startFourway = func(ctx context.Context) (*server, error) { return ce.startSetup(ctx, sc, cc) }
+		}
 		start := func(ctx context.Context) (*server, error) {
-			srv, err := startFourwayChild(ctx, cc)
+			srv, err := startFourway(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -504,18 +508,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			return srv, nil
 		}
 		switch {
-		case ce != nil:
-			start = func(ctx context.Context) (*server, error) {
-				srv, err := ce.startSetup(ctx, sc, cc)
-				if err != nil {
-					return nil, err
-				}
-				if err := checkSSEWriter(ctx, srv.base, sc); err != nil {
-					srv.stop()
-					return nil, err
-				}
-				return srv, nil
-			}
+		case ce != nil: // start, above, serves the row on the cluster's setup
 		case sc.Target == "nchan":
 			d = nchan{}
 			start = func(ctx context.Context) (*server, error) {
