@@ -72,7 +72,8 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done
 	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
 	shard := s.addSubscriber(d)
 	s.live.sayGoodbyeWith(lc, d.goodbye) // sse.go
-	d.wake()                             // the headers, the hello, and what the cursor has to catch up on
+
+	d.wake() // the headers, the hello, and what the cursor has to catch up on
 	go func() {
 		defer s.streams.Done()
 		defer done()
