@@ -127,8 +127,8 @@ type JetStream struct {
 	stream  jetstream.Stream // by name: it reaches a recreated stream too
 	poke    chan struct{}    // asks the watcher for a check now
 	stop    chan struct{}    // closed by stopWatching
-	stopped sync.Once
 	done    chan struct{}    // closed when the watcher has returned
+	stopped sync.Once        // closes stop
 
 	checkMu sync.Mutex // one stream check at a time: the watcher's or a reader's (checkFor)
 
