@@ -229,7 +229,10 @@ class Panel {
         break;
       case 'watchdog': this.show(noteItem('watchdog')); break;
       case 'goodbye': // the server said why it ended the connection: the client is already on its way back
-        this.show(noteItem('goodbye', { how: n.how, reason: n.reason || t('in.noReason'), cursor: n.cursor ?? '–' }));
+        this.show(noteItem('goodbye', {
+          how: n.code ? `${n.how}, ${closeMeaning(n.code)}` : n.how, // a close code with what it means
+          reason: n.reason || t('in.noReason'), cursor: n.cursor ?? '–',
+        }));
         break;
       case 'resent': // the server cut a held request, and the browser sent it again
         this.counts.reconnects++;

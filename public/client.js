@@ -59,7 +59,7 @@
 //                                         its ids start over in epoch
 //                   'resumed-by-browser'  EventSource's own retry worked
 //                   'watchdog'            a silent connection given up
-//                   'goodbye'             {how, reason, cursor}: the server ended
+//                   'goodbye'             {how, code, reason, cursor}: the server ended
 //                                         the connection saying why (a WebSocket
 //                                         close whose code says "now", an SSE end
 //                                         event, a 503 with Retry-After), and the

@@ -161,7 +161,7 @@ export class WSClient extends Client {
     switch (row?.reconnect) {
       case 'never': this.onstate({ name: 'closed', code, reason }); break;
       case 'now': // with the cursor, no wait: another node serves the same feed (1012), or this one again (4001)
-        this.onnotice({ type: 'goodbye', how: `close ${code}`, reason, cursor: this.cursor });
+        this.onnotice({ type: 'goodbye', how: `close ${code}`, code, reason, cursor: this.cursor });
         this.#connect();
         break;
       default: this.#retry('close', { code }); // "backoff", or not in the table
