@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,7 +58,17 @@ type follower struct {
 	// needEpoch, if set, is the epoch the follower must reach as well.
 	needEpoch string
 	hold      string // a long poll's ?timeout=, in seconds ("" is 5)
+	// goodbyes are the goodbyes of nodes that ended a stream or a held
+	// poll of this follower, in its transport's words: "close 1012 why",
+	// "end why now", "503 why".
+	goodbyes []string
 }
+
+// errGoodbye is a read that a node ended with a goodbye.
+var errGoodbye = errors.New("the node said goodbye")
+
+// nodeLostFeed is the goodbye of a node cut from NATS (transports/health.go).
+const nodeLostFeed = "this node cannot reach the feed: reconnect now, to another node, with your cursor"
 
 // holds reports whether f has read up to id until (of needEpoch, if set).
 func (f *follower) holds(until uint64) bool {
@@ -100,6 +111,10 @@ func (f *follower) read(ctx context.Context, base string, until uint64) error {
 		}
 		for !f.holds(until) {
 			p, err := wire.GetPage(ctx, http.DefaultClient, base+path+wire.Query(f.cursor, f.epoch))
+			if err != nil && strings.Contains(err.Error(), "503 Service Unavailable: "+`{"error":"`+nodeLostFeed+`"}`) {
+				f.goodbyes = append(f.goodbyes, "503 "+nodeLostFeed)
+				return fmt.Errorf("%w: %v", errGoodbye, err)
+			}
 			if err != nil {
 				return err
 			}
@@ -152,6 +167,11 @@ func (f *follower) readSSE(ctx context.Context, base string, until uint64) error
 		}
 		switch ev.Event {
 		case "hello":
+		case "end": // the node's goodbye: its id is the position to resume from
+			var end struct{ Reason, Reconnect string }
+			_ = json.Unmarshal(ev.Data, &end)
+			f.goodbyes = append(f.goodbyes, "end "+end.Reason+" "+end.Reconnect)
+			return fmt.Errorf("%w: sse end %s", errGoodbye, ev.Data)
 		case "reset":
 			f.resets++
 			f.cursor = 0
@@ -183,6 +203,10 @@ func (f *follower) readWS(ctx context.Context, base string, until uint64) error 
 	var buf bytes.Buffer
 	for !f.holds(until) {
 		b, err := wire.ReadFrame(conn, &buf)
+		if ce := (*websocket.CloseError)(nil); errors.As(err, &ce) {
+			f.goodbyes = append(f.goodbyes, fmt.Sprintf("close %d %s", ce.Code, ce.Text))
+			return fmt.Errorf("%w: %v", errGoodbye, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -667,9 +691,12 @@ func (p *cutProxy) Cut(cut bool) {
 
 // TestClusterNodeCutFromNATS: b loses its link to NATS while subscribers
 // of every transport wait on it. Its /healthz says so, its reads answer
-// 503 and its streams are hung up (transports/health.go), so the
-// subscribers go on to a and resume there without loss; once the link is
-// back, b catches up and serves them again.
+// 503 and its streams are told goodbye (transports/health.go), each in
+// its transport's words before the connection ends (WebSocket close 1012
+// with the reason, SSE an end event, the held long poll a 503), so the
+// subscribers go on to a at once and resume there without loss, without a
+// duplicate, without a reset; once the link is back, b catches up and
+// serves them again.
 func TestClusterNodeCutFromNATS(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	link := newCutProxy(t, strings.TrimPrefix(c.URL(1), "nats://"))
@@ -683,6 +710,7 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 		}
 	}
 	fs := oneOfEach()
+	fs[1].hold = "60" // the long poll is still held on b when b says goodbye
 	if err := followAll(ctx, fs, []string{b.URL}, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -706,6 +734,16 @@ func TestClusterNodeCutFromNATS(t *testing.T) {
 	for _, f := range fs {
 		if !strings.Contains(strings.Join(f.log, " "), "left "+b.URL) {
 			t.Fatalf("%s: never left b (%v)", f.transport, f.log)
+		}
+	}
+	for tr, want := range map[string]string{
+		"longpoll": "503 " + nodeLostFeed,
+		"sse":      "end " + nodeLostFeed + " now",
+		"ws":       "close 1012 " + nodeLostFeed,
+	} {
+		f := fs[slices.Index(transportNames, tr)]
+		if len(f.goodbyes) != 1 || f.goodbyes[0] != want {
+			t.Fatalf("%s: goodbyes %q, want b's %q before the connection ended (%v)", tr, f.goodbyes, want, f.log)
 		}
 	}
 

@@ -38,6 +38,11 @@ package feed
 //
 // A watcher asks for the stream's state every CheckEvery: it notices a
 // recreated stream (a new epoch), measures the node's lag, and backs Health.
+// A reader does not wait for it: a cursor whose epoch names a stream
+// created after the one this node reads (it came from a node that already
+// saw the recreation) has the node ask JetStream first, once, bounded by
+// epochCheckMax, and it is answered in the new epoch, never reset to the
+// old one (see Read).
 // The consumer's library replaces a failed consumer by itself, from where
 // it was; if the stream was recreated meanwhile, the replacement would read
 // the new stream as if it continued the old one. So a replacement's
@@ -59,6 +64,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
+
+// epochCheckMax bounds how long a Read with a newer epoch than the node's
+// waits for the stream check it asks for (see Read).
+const epochCheckMax = 500 * time.Millisecond
 
 // ErrUnavailable is returned by Publish when the broker did not acknowledge
 // the message in time: it may or may not be stored, and the publisher
@@ -117,8 +126,11 @@ type JetStream struct {
 	js      jetstream.JetStream
 	stream  jetstream.Stream // by name: it reaches a recreated stream too
 	poke    chan struct{}    // asks the watcher for a check now
-	stop    chan struct{}    // closed by Disconnect
+	stop    chan struct{}    // closed by stopWatching
 	done    chan struct{}    // closed when the watcher has returned
+	stopped sync.Once        // closes stop
+
+	checkMu sync.Mutex // one stream check at a time: the watcher's or a reader's (checkFor)
 
 	mu        sync.RWMutex
 	epoch     string
@@ -141,9 +153,10 @@ type JetStream struct {
 
 // checkResult is what the last stream check found.
 type checkResult struct {
-	at   time.Time // of the last success
-	err  error     // of the last attempt
-	info *jetstream.StreamInfo
+	at      time.Time // of the last success
+	started time.Time // when the last success asked
+	err     error     // of the last attempt
+	info    *jetstream.StreamInfo
 }
 
 // NewJetStream connects to NATS, creates the stream if it is absent or
@@ -477,6 +490,14 @@ func (f *JetStream) watch() {
 // checkStream asks JetStream for the stream's state: a stream created
 // since the last check starts a new epoch.
 func (f *JetStream) checkStream() {
+	f.checkMu.Lock()
+	defer f.checkMu.Unlock()
+	f.checkStreamLocked()
+}
+
+// checkStreamLocked is checkStream; f.checkMu must be held.
+func (f *JetStream) checkStreamLocked() {
+	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.CheckEvery)
 	defer cancel()
 	s, err := f.js.Stream(ctx, f.cfg.Stream)
@@ -508,9 +529,51 @@ func (f *JetStream) checkStream() {
 		return
 	}
 	f.mu.Lock()
-	f.check = checkResult{at: time.Now(), info: info}
+	f.check = checkResult{at: time.Now(), started: started, info: info}
 	f.known = max(f.known, info.State.LastSeq)
 	f.mu.Unlock()
+}
+
+// mayBeNewer reports whether epoch names a stream created after the one
+// this node reads: an epoch of ours (EpochOf) holds the creation time.
+// Anything else (an older stream's, the in-memory feed's, garbage) is
+// answered with a reset at once.
+func (f *JetStream) mayBeNewer(epoch string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(epoch)
+	if err != nil || len(b) != 8 {
+		return false
+	}
+	created := time.Unix(0, int64(binary.BigEndian.Uint64(b)))
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return epoch != f.epoch && created.After(f.created)
+}
+
+// checkFor checks the stream now, for a reader whose cursor names epoch,
+// unless the node has it already or a check began since the reader
+// asked: readers that come together share one check, so a flood of
+// made-up epochs costs one StreamInfo at a time. It waits at most
+// epochCheckMax; the check goes on if it takes longer.
+func (f *JetStream) checkFor(epoch string) {
+	asked := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.checkMu.Lock()
+		defer f.checkMu.Unlock()
+		f.mu.RLock()
+		fresh := f.epoch == epoch || f.check.started.After(asked)
+		f.mu.RUnlock()
+		if !fresh {
+			f.checkStreamLocked()
+		}
+	}()
+	t := time.NewTimer(min(f.cfg.CheckEvery, epochCheckMax))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // Epoch names the stream's current life (see EpochOf).
@@ -600,7 +663,15 @@ func (f *JetStream) await(ctx context.Context, seq uint64) (Message, error) {
 // stream, and Changed wakes the reader when it has caught up. Without an
 // epoch, a cursor ahead of everything this node knows of the stream is a
 // reset, as on Memory.
+//
+// A cursor whose epoch names a stream newer than this node's (the stream
+// was recreated, and the reader read from a node that saw it first) waits
+// for a stream check (checkFor, at most epochCheckMax), so that it is
+// answered in the new epoch, not reset to the old one for a round trip.
 func (f *JetStream) Read(epoch string, cursor uint64, limit int) Page {
+	if epoch != "" && f.mayBeNewer(epoch) {
+		f.checkFor(epoch)
+	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	p := Page{Epoch: f.epoch}
@@ -651,10 +722,15 @@ func (f *JetStream) Close() {
 // connection. Call it once, after the server using the feed has stopped.
 func (f *JetStream) Disconnect() {
 	f.Close()
-	close(f.stop)
-	<-f.done
+	f.stopWatching()
 	f.stopConsumer()
 	f.nc.Close()
+}
+
+// stopWatching stops the watcher, once, and waits until it has returned.
+func (f *JetStream) stopWatching() {
+	f.stopped.Do(func() { close(f.stop) })
+	<-f.done
 }
 
 // Health returns nil while this node reaches JetStream: its connection is

@@ -392,3 +392,46 @@ func TestJetStreamReplacedConsumerIsNotTrustedUntilChecked(t *testing.T) {
 		t.Fatalf("after 2: %+v, want the published message 3 (%s)", p, m.JSON)
 	}
 }
+
+// TestJetStreamNewerEpochIsAdoptedBeforeTheAnswer: the stream is deleted
+// and created again; node a has seen it, node b not yet (its watcher is
+// stopped, so b learns only when a reader asks). A reader that comes from
+// a with the new epoch is answered by b in the new epoch, at once, never
+// reset to the old one; b then serves the new stream.
+func TestJetStreamNewerEpochIsAdoptedBeforeTheAnswer(t *testing.T) {
+	srv := natstest.Start(t)
+	a := newJS(t, srv.ClientURL(), 10)
+	b := newJS(t, srv.ClientURL(), 10)
+	publishJS(t, a, 3)
+	awaitLast(t, b, 3)
+	old := b.Epoch()
+	b.stopWatching()
+
+	js := admin(t, srv.ClientURL())
+	ctx := context.Background()
+	if err := js.DeleteStream(ctx, "TEST"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, a.streamConfig()); err != nil {
+		t.Fatal(err)
+	}
+	epoch := awaitEpochChange(t, a, old)
+	publishJS(t, a, 2)
+	if b.Epoch() != old {
+		t.Fatal("b saw the new stream by itself: the test cannot tell")
+	}
+
+	if p := b.Read(epoch, 2, 10); p.Reset || p.Epoch != epoch {
+		t.Fatalf("b answered the new epoch's cursor 2 with %+v, want no reset, epoch %s", p, epoch)
+	}
+	awaitLast(t, b, 2)
+	if p := b.Read(epoch, 1, 10); p.Reset || fmt.Sprint(ids(p)) != "[2]" {
+		t.Fatalf("b after adopting the new epoch: %+v, want [2], no reset", p)
+	}
+	if p := b.Read(old, 3, 10); !p.Reset || p.Epoch != epoch || fmt.Sprint(ids(p)) != "[1 2]" {
+		t.Fatalf("the old epoch's cursor on b: %+v, want a reset to %s, then [1 2]", p, epoch)
+	}
+	if p := b.Read("made-up", 3, 10); !p.Reset || p.Epoch != epoch {
+		t.Fatalf("a made-up epoch on b: %+v, want a reset to %s", p, epoch)
+	}
+}

@@ -229,6 +229,12 @@ class Panel {
         this.show(noteItem('reset'));
         break;
       case 'watchdog': this.show(noteItem('watchdog')); break;
+      case 'goodbye': // the server said why it ended the connection: the client is already on its way back
+        this.show(noteItem('goodbye', {
+          how: n.code ? `${n.how}, ${closeMeaning(n.code)}` : n.how, // a close code with what it means
+          reason: n.reason || t('in.noReason'), cursor: n.cursor ?? '–',
+        }));
+        break;
       case 'resent': // the server cut a held request, and the browser sent it again
         this.counts.reconnects++;
         this.show(noteItem('resent', { s: (n.held / 1000).toFixed(1), cursor: n.cursor ?? '–', epoch: n.epoch ?? '–' }));
@@ -307,6 +313,7 @@ class Panel {
         if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
         if (s.why === 'close') return closeText(s.code);
         if (s.why === 'busy') return t('why.busy', { code: s.status });
+        if (s.why === 'goodbye') return t('why.goodbye', { reason: s.reason ?? '' });
         if (s.why === 'error' && s.status) return t('why.status', { code: s.status, reason: s.reason });
         return t(`why.${s.why}`);
       case 'closed':

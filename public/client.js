@@ -41,7 +41,9 @@
 //                                   at (ms); why is 'offline', 'error'
 //                                   ({status} when the server answered with
 //                                   one), 'busy' (503: the server is at its
-//                                   connection limit), 'dead' (a watchdog),
+//                                   connection limit), 'goodbye' (the
+//                                   server said why it ended, {reason}),
+//                                   'dead' (a watchdog),
 //                                   'browser' (EventSource retries by itself,
 //                                   {lastEventID}) or 'close' (a WebSocket
 //                                   close, {code})
@@ -57,6 +59,11 @@
 //                                         its ids start over in epoch
 //                   'resumed-by-browser'  EventSource's own retry worked
 //                   'watchdog'            a silent connection given up
+//                   'goodbye'             {how, code, reason, cursor}: the server ended
+//                                         the connection saying why (a WebSocket
+//                                         close whose code says "now", an SSE end
+//                                         event, a 503 with Retry-After), and the
+//                                         client reconnects at once from cursor
 //                   'resent'              {held, cursor, epoch}: the server cut a
 //                                         held request after held ms, and the
 //                                         browser sent it again by itself

@@ -28,9 +28,16 @@
 // HTTP/2 it is only a stream, and no slot is needed). As for a short poll,
 // each request's protocol is the browser's measure (NextHop), and each
 // answer's Fourway-Node names the node that held it.
+//
+// A held request may be answered 503 with Retry-After: the server's goodbye
+// (a node that lost its feed's broker). The client asks again after
+// Retry-After (0: at once), from its cursor, with no backoff: behind a proxy
+// the request lands on another node. A second one in a row, with no answer
+// between, goes by the backoff, so a server that keeps saying it is not
+// asked in a loop.
 
 import { Client, withPosition } from './client.js';
-import { NextHop, request, acquireSlot } from './network.js';
+import { HTTPError, NextHop, request, acquireSlot } from './network.js';
 import { deliverPage } from './page.js';
 
 const GRACE_MS = 5_000; // beyond the timeout, before an answer counts as lost
@@ -76,10 +83,12 @@ export class LongPollClient extends Client {
 
   async #loop(signal) {
     let first = true; // the first request after start or a failure
+    let goodbyes = 0;  // goodbyes in a row, with no answer between
     this.onstate({ name: 'connecting' });
     while (!signal.aborted) {
       const timeout = first ? 1 : this.timeout;
       let page;
+      let retryAfter = null; // the answer's Retry-After, s
       try {
         const url = withPosition(new URL('api/longpoll', location.href), this);
         url.searchParams.set('timeout', timeout);
@@ -88,19 +97,41 @@ export class LongPollClient extends Client {
         this.hop.asked(url);
         page = await request(url, {
           timeout: timeout * 1000 + GRACE_MS, signal, brief: false,
-          onanswer: res => { this.node = res.headers.get('Fourway-Node'); },
+          onanswer: res => {
+            this.node = res.headers.get('Fourway-Node');
+            retryAfter = res.headers.get('Retry-After');
+          },
         });
         this.inflight = null;
       } catch (err) {
         this.inflight = null;
         first = true;
+        if (err instanceof HTTPError && err.status === 503 && retryAfter !== null && goodbyes++ === 0) {
+          this.onnotice({ type: 'goodbye', how: 'HTTP 503', reason: err.message, cursor: this.cursor });
+          if (!await this.#after(Number(retryAfter) * 1000 || 0, err.message, signal)) return;
+          this.onstate({ name: 'connecting' });
+          continue;
+        }
         if (await this.retryAfter(err, signal)) continue;
         return;
       }
+      goodbyes = 0;
       this.backoff.reset();
       first = false;
       deliverPage(this, page);
       this.onstate({ name: 'open', held: this.timeout });
     }
+  }
+
+  // after resolves true after ms (at once for 0), as the server's
+  // Retry-After asked, or false when the client is stopped first.
+  #after(ms, reason, signal) {
+    if (ms <= 0) return Promise.resolve(!signal.aborted);
+    this.cancelRetry();
+    this.onstate({ name: 'reconnecting', at: Date.now() + ms, why: 'goodbye', reason });
+    return new Promise(resolve => {
+      const timer = setTimeout(() => resolve(true), ms);
+      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(false); }, { once: true });
+    });
   }
 }

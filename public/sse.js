@@ -19,6 +19,12 @@
 //   (no event:)    a message, for EventSource's onmessage
 //   event: missed  {"missed":K}
 //   event: reset   {"reset":true,"epoch":"NEW"}
+//   event: end     {"reason":"...","reconnect":"now"}   the server's goodbye
+//
+// An end event is a node that can no longer serve the feed (cut from its
+// broker) saying so before it ends the stream: this client reconnects at
+// once, from the end event's id, without waiting for the browser's retry
+// or a backoff; behind a proxy the new stream lands on another node.
 //
 // This client keeps the position too, and lets the browser retry once; if
 // that fails as well, it closes the EventSource and takes over with its own
@@ -97,6 +103,16 @@ export class SSEClient extends Client {
     });
     es.addEventListener('reset', e => { // its id is NEW:0, the start of the restarted server's ids
       this.onnotice({ type: 'reset', epoch: this.#take(e).epoch });
+    });
+    es.addEventListener('end', e => { // the server's goodbye; its id is where to resume
+      const end = this.#take(e);
+      this.onnotice({ type: 'goodbye', how: 'event: end', reason: end.reason, cursor: this.cursor });
+      if (end.reconnect !== 'now') {
+        this.#close();
+        return this.#retry('goodbye', { reason: end.reason });
+      }
+      this.backoff.reset();
+      this.#connect(); // closes this EventSource first, before the browser retries by itself
     });
     es.onerror = () => {
       if (es !== this.#es) return;

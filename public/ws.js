@@ -18,7 +18,10 @@
 // How the connection ended decides what comes next: the close code, looked
 // up in the server's table (GET /api/config, ws.close_codes), says whether
 // to reconnect at once with the cursor, with backoff, or never (a reconnect
-// would only fail the same way).
+// would only fail the same way). A node that lost its feed's broker
+// says goodbye with 1012 ("reconnect now"): behind a proxy the new
+// connection lands on another node, which serves the same feed from the
+// same cursor.
 //
 // Heartbeat: the server pings with WebSocket control frames, which the
 // browser answers by itself and never shows to a page. So this client sends
@@ -157,7 +160,10 @@ export class WSClient extends Client {
     const row = this.config.ws.close_codes.find(c => c.code === code);
     switch (row?.reconnect) {
       case 'never': this.onstate({ name: 'closed', code, reason }); break;
-      case 'now': this.#connect(); break; // with the cursor, no wait
+      case 'now': // with the cursor, no wait: another node serves the same feed (1012), or this one again (4001)
+        this.onnotice({ type: 'goodbye', how: `close ${code}`, code, reason, cursor: this.cursor });
+        this.#connect();
+        break;
       default: this.#retry('close', { code }); // "backoff", or not in the table
     }
   }

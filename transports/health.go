@@ -8,9 +8,13 @@ package transports
 //   - The reads and publishes answer 503 too, so a proxy that passes a 503
 //     on to the next node (deploy/nginx.conf does) moves every request to a
 //     healthy node, and a client without a proxy retries with its cursor.
-//   - The streams open on this node (WebSocket, SSE, held long polls) are
-//     hung up once the feed has been unreachable for healthGrace: their
-//     clients reconnect, elsewhere, from their cursor, and lose nothing.
+//   - The streams open on this node are told goodbye once the feed has
+//     been unreachable for healthGrace, each in its transport's words, so
+//     that they reconnect at once, elsewhere, from their cursor, and lose
+//     nothing: a WebSocket gets close 1012 with the reason (see
+//     closeNodeLost in ws.go for why not 1013), an SSE stream an "end"
+//     event with the reason before its end, a held long poll a 503 with
+//     the same JSON error as the reads get, and Retry-After: 0.
 //
 // A feed that cannot lose anything (feed.Memory) is always healthy.
 
@@ -23,8 +27,13 @@ import (
 
 const (
 	healthEvery = 250 * time.Millisecond // how often the streams' node checks its feed
-	healthGrace = 2 * time.Second        // unreachable this long, the streams are hung up: a blip is not worth a reconnect of every client
+	healthGrace = 2 * time.Second        // unreachable this long, the streams are told goodbye: a blip is not worth a reconnect of every client
 )
+
+// nodeLostFeed is the goodbye of a node cut from its feed's broker, in
+// every transport's words: short enough for a WebSocket close frame's
+// reason (123 bytes).
+const nodeLostFeed = "this node cannot reach the feed: reconnect now, to another node, with your cursor"
 
 // healthChecker is a feed that can lose its broker, as feed.JetStream can.
 type healthChecker interface{ Health() error }
@@ -56,8 +65,10 @@ func (s *Server) requireHealthyFeed(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// watchHealth hangs up every stream once the feed has been unreachable for
-// healthGrace, and again after each recovery, until the shutdown.
+// watchHealth says goodbye to every stream once the feed has been
+// unreachable for healthGrace, and at every check after that until it is
+// back (a stream that slipped in meanwhile is told too; a connection says
+// its goodbye once), until the shutdown.
 func (s *Server) watchHealth() {
 	if _, ok := s.feed.(healthChecker); !ok {
 		return
@@ -65,7 +76,7 @@ func (s *Server) watchHealth() {
 	t := time.NewTicker(healthEvery)
 	defer t.Stop()
 	var since time.Time // when the feed became unreachable; zero while it is not
-	hungUp := false
+	told := false       // the goodbyes of this outage began
 	for {
 		select {
 		case <-s.shutdown:
@@ -75,13 +86,24 @@ func (s *Server) watchHealth() {
 		err := s.feedHealth()
 		switch {
 		case err == nil:
-			since, hungUp = time.Time{}, false
+			since, told = time.Time{}, false
 		case since.IsZero():
 			since = time.Now()
-		case !hungUp && time.Since(since) >= healthGrace:
-			hungUp = true
-			n := s.live.hangUp("all")
-			s.log.Warn("the feed is unreachable: hung up the streams, to resume on another node", "streams", n, "err", err)
+		case time.Since(since) >= healthGrace:
+			n := s.live.goodbye(nodeLostFeed)
+			if !told {
+				s.log.Warn("the feed is unreachable: told the streams goodbye, to resume on another node", "streams", n, "err", err)
+			}
+			told = true
 		}
 	}
+}
+
+// answerGoodbye answers a held long poll told goodbye: 503 with the
+// reason, as the reads of a node cut from its feed get, and Retry-After: 0,
+// since another node can answer at once (a proxy that passes a 503 on, as
+// deploy/nginx.conf does, sends the request there by itself).
+func answerGoodbye(c echo.Context, why string) error {
+	c.Response().Header().Set("Retry-After", "0")
+	return fail(c, http.StatusServiceUnavailable, why)
 }

@@ -1,19 +1,26 @@
 package transports
 
 // The live connections: every streaming connection (WebSocket, SSE stream
-// or held long poll), known so that --max-clients can count them and
-// /api/drop (and a shutdown past its grace) can hang them up.
+// or held long poll), known so that --max-clients can count them,
+// /api/drop (and a shutdown past its grace) can hang them up, and a node
+// cut from its feed's broker can say goodbye to them (health.go).
 
 import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // liveConn is one streaming connection.
 type liveConn struct {
 	transport string
 	hangUp    func() // closes the socket without a goodbye
+	// goodbye tells the client why the connection ends, in its transport's
+	// words (a WebSocket close frame, an SSE end event, a long poll's 503),
+	// then ends it; nil until the connection can say one (then a goodbye
+	// is a hang-up). Safe from any goroutine, any number of times.
+	goodbye func(why string)
 }
 
 // requestCut is the hang-up of one request's exchange: its socket under
@@ -21,10 +28,16 @@ type liveConn struct {
 // requests too, only its own stream, which the handler resets when cut is
 // closed (panicking with http.ErrAbortHandler, net/http's way to reset a
 // stream).
+//
+// A held long poll may instead be told goodbye: cut is closed with the
+// socket left open, and the handler answers with why (saidGoodbye).
 type requestCut struct {
-	cut  chan struct{}
-	once sync.Once
-	conn net.Conn // nil under HTTP/2
+	cut      chan struct{}
+	cutOnce  sync.Once
+	hungUp   atomic.Bool
+	hangOnce sync.Once
+	why      atomic.Pointer[string] // the goodbye's reason, once said
+	conn     net.Conn               // nil under HTTP/2
 }
 
 func newRequestCut(r *http.Request) *requestCut {
@@ -38,23 +51,33 @@ func newRequestCut(r *http.Request) *requestCut {
 }
 
 func (rc *requestCut) hangUp() {
-	rc.once.Do(func() {
-		close(rc.cut)
+	rc.hungUp.Store(true)
+	rc.cutOnce.Do(func() { close(rc.cut) })
+	rc.hangOnce.Do(func() {
 		if rc.conn != nil {
 			rc.conn.Close()
 		}
 	})
 }
 
-// wasCut reports whether hangUp was called.
-func (rc *requestCut) wasCut() bool {
-	select {
-	case <-rc.cut:
-		return true
-	default:
-		return false
-	}
+// goodbye closes cut without closing the socket: the handler answers, with
+// why (see saidGoodbye), instead of hanging up.
+func (rc *requestCut) goodbye(why string) {
+	rc.why.CompareAndSwap(nil, &why)
+	rc.cutOnce.Do(func() { close(rc.cut) })
 }
+
+// saidGoodbye is the reason of a goodbye, if one was said and the socket
+// was not hung up as well.
+func (rc *requestCut) saidGoodbye() (why string, ok bool) {
+	if p := rc.why.Load(); p != nil && !rc.hungUp.Load() {
+		return *p, true
+	}
+	return "", false
+}
+
+// wasCut reports whether hangUp was called.
+func (rc *requestCut) wasCut() bool { return rc.hungUp.Load() }
 
 type liveConns struct {
 	mu    sync.Mutex
@@ -71,6 +94,13 @@ func (l *liveConns) add(transport string, hangUp func(), max int) (*liveConn, bo
 	lc := &liveConn{transport: transport, hangUp: hangUp}
 	l.conns[lc] = struct{}{}
 	return lc, true
+}
+
+// sayGoodbyeWith gives lc its goodbye, once it can say one.
+func (l *liveConns) sayGoodbyeWith(lc *liveConn, goodbye func(why string)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lc.goodbye = goodbye
 }
 
 func (l *liveConns) remove(lc *liveConn) {
@@ -92,4 +122,20 @@ func (l *liveConns) hangUp(transport string) int {
 		}
 	}
 	return n
+}
+
+// goodbye tells every connection why it ends, in its transport's words,
+// and says how many: they reconnect at once, elsewhere, with their cursor.
+// One that cannot say a goodbye yet is hung up.
+func (l *liveConns) goodbye(why string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for lc := range l.conns {
+		if lc.goodbye != nil {
+			lc.goodbye(why)
+		} else {
+			lc.hangUp()
+		}
+	}
+	return len(l.conns)
 }

@@ -56,6 +56,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
 	defer s.live.remove(lc)
+	s.live.sayGoodbyeWith(lc, cut.goodbye)
 	t.clients.Add(1)
 	defer t.clients.Add(-1)
 
@@ -66,6 +67,9 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	case <-timer.C:
 	case <-s.shutdown: // shutting down: answer now, the client will come back
 	case <-cut.cut: // /api/drop: the socket is closed, or under HTTP/2 the stream is reset
+		if why, ok := cut.saidGoodbye(); ok {
+			return answerGoodbye(c, why) // health.go: the node lost its feed
+		}
 		panic(http.ErrAbortHandler)
 	case <-c.Request().Context().Done():
 		// The client left. Returning would make net/http finish with an

@@ -31,8 +31,15 @@
 // progress) where plain HTTP and automatic resume matter more than a
 // client-to-server channel.
 //
+// A node that lost its feed's broker (health.go) ends its streams with a
+// goodbye the page can read, an event of its own before the end:
+//
+//	event: end
+//	id: k3x9AbCd:44
+//	data: {"reason":"this node cannot reach the feed: ...","reconnect":"now"}
+//
 // This file is the protocol: the request, then the events in order, hello,
-// reset, missed, the messages and the pings. They are written by
+// reset, missed, the messages, the pings and the end. They are written by
 // github.com/r3labs/sse/v2 through sse_stream.go, which tames the library
 // (one stream per connection, paced, every write with a deadline).
 package transports
@@ -69,11 +76,13 @@ func (s *Server) handleSSE(c echo.Context) error {
 	}
 	s.stats.sse.clients.Add(1)
 	done := func() { s.live.remove(lc); s.stats.sse.clients.Add(-1) }
-	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, done) {
+	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
 		return nil // sse_direct.go has the connection now
 	}
 	defer done()
-	s.openStream(c, cut, pos).serve() // sse_stream.go; returns when the stream is over
+	st := s.openStream(c, cut, pos) // sse_stream.go
+	s.live.sayGoodbyeWith(lc, st.goodbye)
+	st.serve() // returns when the stream is over
 	if cut.wasCut() {
 		panic(http.ErrAbortHandler) // under HTTP/2, resets the stream alone
 	}
@@ -89,6 +98,7 @@ type sseEvents struct {
 
 	pingDue atomic.Bool // set by the keepalive timer
 	ping    *time.Timer
+	bye     atomic.Pointer[string] // the reason of a goodbye, once said (see goodbye)
 
 	proto string // the request's protocol, "HTTP/1.1" or "HTTP/2.0", for the hello
 
@@ -108,12 +118,25 @@ type sseOut interface {
 	message(epoch string, m feed.Message)
 	// end ends the stream after the events handed over.
 	end()
+	// wake has the stream send what there is to send (sendEvents).
+	wake()
+}
+
+// goodbye ends the stream with an end event that says why and that the
+// client should reconnect now, elsewhere, with its cursor: what a node that
+// lost its feed's broker tells its streams (health.go). The stream first
+// sends what it has after the cursor. Safe from any goroutine, any number
+// of times; never blocks.
+func (e *sseEvents) goodbye(why string) {
+	e.bye.CompareAndSwap(nil, &why)
+	e.out.wake()
 }
 
 // sendEvents hands the writer what there is to send now: the hello first,
 // then what the feed has after the cursor (a reset and a missed notice
-// first when they apply), a ping when one is due, and, at shutdown once
-// everything published is out, the end of the stream. Each event's id is
+// first when they apply), a ping when one is due, and the end of the
+// stream: after a goodbye, with an end event, once what the feed has is
+// out; at shutdown, once everything published is out. Each event's id is
 // the position after it, which the browser sends back as Last-Event-ID
 // when it reconnects. It stops early when the writer has no room: the
 // writer calls it again once it has.
@@ -137,7 +160,15 @@ func (e *sseEvents) sendEvents() {
 		e.out.send(&sse.Event{Comment: []byte("ping")})
 		e.ping.Reset(s.cfg.SSEKeepalive)
 	}
-	if caughtUp && s.shuttingDown() && e.cursor >= s.feed.LastID() {
+	if !caughtUp {
+		return
+	}
+	if why := e.bye.Load(); why != nil {
+		e.ended = true
+		data := `{"reason":` + string(jsonString(*why)) + `,"reconnect":"now"}`
+		e.out.send(&sse.Event{Event: []byte("end"), ID: eventID(e.epoch, e.cursor), Data: []byte(data)})
+		e.out.end()
+	} else if s.shuttingDown() && e.cursor >= s.feed.LastID() {
 		e.ended = true
 		e.out.end()
 	}

@@ -51,10 +51,11 @@ type sseDirect struct {
 }
 
 // serveSSEDirect takes the connection of c from net/http and streams to it
-// from pos, in a goroutine of its own that calls done at the end. It
+// from pos, in a goroutine of its own that calls done at the end; lc,
+// its live connection, gets its goodbye. It
 // returns false, having done nothing, when the connection cannot be taken
 // (HTTP/2): the library serves it then.
-func (s *Server) serveSSEDirect(c echo.Context, pos position, done func()) bool {
+func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done func()) bool {
 	head := sseResponseHead(c.Response().Header())
 	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
 	if err != nil {
@@ -75,6 +76,8 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, done func()) bool 
 	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.wake() })
 	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
 	shard := s.addSubscriber(d)
+	s.live.sayGoodbyeWith(lc, d.goodbye) // sse.go
+
 	d.wake() // the headers, the hello, and what the cursor has to catch up on
 	go func() {
 		defer s.streams.Done()

@@ -65,10 +65,21 @@ const (
 	closeUnsupported = websocket.CloseUnsupportedData // 1003 a binary frame arrived: do not reconnect
 	closePolicy      = websocket.ClosePolicyViolation // 1008 repeated bad frames: do not reconnect
 	closeTooBig      = websocket.CloseMessageTooBig   // 1009 a frame over the limit (sent by the library, see SetReadLimit)
+	closeNodeLost    = websocket.CloseServiceRestart  // 1012 this node lost its feed's broker: reconnect now, elsewhere, with the cursor
 	closeTryLater    = websocket.CloseTryAgainLater   // 1013 at the connection limit: reconnect later
 	closeTooSlow     = 4001                           // could not keep up: reconnect at once with the cursor
 	closeReplaced    = 4500                           // a newer connection with the same client id: do not reconnect
 )
+
+// Why 1012 (Service Restart) and not 1013 (Try Again Later) for a node cut
+// from its feed's broker (health.go): 1013's words fit too ("a temporary
+// condition; try again, perhaps at another server"), but 1013 already says
+// "at the connection limit", and there a reconnect at once would only be
+// refused again, so it backs off. A client decides on the code alone (the
+// reason is for people), so the two need two codes. 1012 says what is true
+// here: the service, not the client, is the trouble, and a new connection
+// works at once, through the proxy, on another node that serves the same
+// feed (this one refuses upgrades with 503 until its feed is back).
 
 // closeCode is one row of the close-code table that GET /api/config
 // serves, so that clients need not keep a copy.
@@ -83,6 +94,7 @@ var closeCodes = []closeCode{
 	{closeUnsupported, "a binary frame arrived", "never"},
 	{closePolicy, "ten bad frames, or ten refused publishes, in a row", "never"},
 	{closeTooBig, "a frame over the size limit", "never"},
+	{closeNodeLost, "this node cannot reach the feed: another node serves it, from the same cursor", "now"},
 	{closeTryLater, "the server is at its connection limit", "backoff"},
 	{closeTooSlow, "this client could not keep up and was dropped", "now"},
 	{closeReplaced, "a newer connection with the same client id replaced this one", "never"},
@@ -171,6 +183,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	}
 	wc.live = lc
 	wc.writer.init(wc, pos)
+	s.live.sayGoodbyeWith(lc, func(why string) { wc.goodbye(closeNodeLost, why) }) // health.go
 	s.stats.ws.clients.Add(1)
 	s.streams.Add(1)
 	wc.shard = s.addSubscriber(wc)
