@@ -383,3 +383,8 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	w.body = append(w.body, p...)
 	return len(p), nil
 }
+
+// SetWriteDeadline and SetReadDeadline are there as net/http's are:
+// http.ResponseController makes an error for a writer without them.
+func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
