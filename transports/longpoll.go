@@ -51,11 +51,6 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writeAnswer(c, t, a)
 	}
 
-	if s.cfg.LongPollWriter == longPollWriterDirect {
-		if held, err := s.holdDirect(c, pos, limit, hold); held { // longpoll_direct.go
-			return err
-		}
-	}
 	cut := newRequestCut(c.Request()) // live.go
 	lc, ok := s.live.add("longpoll", cut.hangUp, s.cfg.MaxClients)
 	if !ok {
@@ -96,7 +91,7 @@ type holdTimers struct {
 // after returns a channel closed once hold has passed, a little later at
 // most (holdSlack).
 func (ht *holdTimers) after(hold time.Duration) <-chan struct{} {
-	slot := int64(max(time.Millisecond, min(holdSlack, hold/10)))
+	slot := int64(min(holdSlack, hold/10))
 	deadline := (time.Now().Add(hold).UnixNano() + slot - 1) / slot * slot
 	ht.mu.Lock()
 	defer ht.mu.Unlock()
