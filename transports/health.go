@@ -56,9 +56,15 @@ func (s *Server) handleHealthz(c echo.Context) error {
 }
 
 // requireHealthyFeed answers 503 while the feed cannot reach its broker.
+// Whether the feed can lose it is decided once, when the routes are made:
+// for one that cannot, the handler is next itself.
 func (s *Server) requireHealthyFeed(next echo.HandlerFunc) echo.HandlerFunc {
+	h, ok := s.feed.(healthChecker)
+	if !ok {
+		return next
+	}
 	return func(c echo.Context) error {
-		if err := s.feedHealth(); err != nil {
+		if err := h.Health(); err != nil {
 			return fail(c, http.StatusServiceUnavailable, "this node cannot reach the feed ("+err.Error()+"): try another node, with your cursor")
 		}
 		return next(c)

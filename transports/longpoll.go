@@ -24,6 +24,7 @@ package transports
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,11 +61,9 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	t.clients.Add(1)
 	defer t.clients.Add(-1)
 
-	timer := time.NewTimer(hold)
-	defer timer.Stop()
 	select {
 	case <-s.feed.Changed(pos.cursor):
-	case <-timer.C:
+	case <-s.holds.after(hold):
 	case <-s.shutdown: // shutting down: answer now, the client will come back
 	case <-cut.cut: // /api/drop: the socket is closed, or under HTTP/2 the stream is reset
 		if why, ok := cut.saidGoodbye(); ok {
@@ -77,4 +76,42 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		panic(http.ErrAbortHandler)
 	}
 	return s.writeAnswer(c, t, s.answer(pos, limit))
+}
+
+// holdSlack bounds how late a held poll's timeout may be answered, so
+// that the polls held in the same moment share one timer: at most a tenth
+// of the hold late, and at most this, never early.
+const holdSlack = 100 * time.Millisecond
+
+// holdTimers are the timeouts of the held long polls: one timer, and one
+// channel it closes, for every deadline slot that some poll waits on,
+// instead of one per poll. A timer is not stopped when its polls are
+// answered first: it fires once, for nobody, and is gone.
+type holdTimers struct {
+	mu    sync.Mutex
+	slots map[int64]chan struct{} // deadline (UnixNano), rounded up to its slot -> closed once it passed
+}
+
+// after returns a channel closed once hold has passed, a little later at
+// most (holdSlack).
+func (ht *holdTimers) after(hold time.Duration) <-chan struct{} {
+	slot := int64(min(holdSlack, hold/10))
+	deadline := (time.Now().Add(hold).UnixNano() + slot - 1) / slot * slot
+	ht.mu.Lock()
+	defer ht.mu.Unlock()
+	if ch, ok := ht.slots[deadline]; ok {
+		return ch
+	}
+	if ht.slots == nil {
+		ht.slots = map[int64]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	ht.slots[deadline] = ch
+	time.AfterFunc(time.Until(time.Unix(0, deadline)), func() {
+		ht.mu.Lock()
+		delete(ht.slots, deadline)
+		ht.mu.Unlock()
+		close(ch)
+	})
+	return ch
 }

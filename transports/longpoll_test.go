@@ -4,6 +4,7 @@ package transports_test
 // or the timeout passes.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"fourway/transports"
@@ -103,5 +104,64 @@ func TestLongPollClientGoneGetsNoAnswer(t *testing.T) {
 	got, _ := io.ReadAll(c)
 	if len(got) > 0 {
 		t.Fatalf("the server answered a client that had left: %q", got)
+	}
+}
+
+// TestLongPollConnectionServesWhatFollows: the connection of a held long
+// poll serves, once it is answered, the requests that follow on it, long
+// polls or not, in order, even sent before the answer (pipelined), and
+// keeps counting their bytes.
+func TestLongPollConnectionServesWhatFollows(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.1 on a raw socket")
+	ts := transportstest.Start(t, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	br := bufio.NewReader(c)
+	get := func(target string) string { return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" }
+	read := func(what string, wantStatus int) []byte {
+		t.Helper()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != wantStatus {
+			t.Fatalf("%s: %d %q %v, want %d", what, resp.StatusCode, body, err, wantStatus)
+		}
+		return body
+	}
+	// A held poll, and behind it, sent before its answer, a request that
+	// is not a long poll, then a long poll again.
+	fmt.Fprint(c, get("/api/longpoll?since=0&timeout=60"))
+	transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	fmt.Fprint(c, get("/api/config")+get("/api/longpoll?since=1&timeout=60"))
+	ts.Post(t, "", "one")
+	if b := read("the held poll", http.StatusOK); !strings.Contains(string(b), `"next":1`) {
+		t.Fatalf("the held poll got %s, want message 1", b)
+	}
+	if b := read("the config, after it", http.StatusOK); !strings.Contains(string(b), `"longpoll"`) {
+		t.Fatalf("GET /api/config got %s", b)
+	}
+	transportstest.WaitFor(t, "the second long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	ts.Post(t, "", "two")
+	if b := read("the second poll", http.StatusOK); !strings.Contains(string(b), `"next":2`) {
+		t.Fatalf("the second poll got %s, want message 2", b)
+	}
+	// And a long poll answered at once, on the same connection.
+	fmt.Fprint(c, get("/api/longpoll?since=0"))
+	if b := read("a poll behind the feed", http.StatusOK); !strings.Contains(string(b), `"next":2`) {
+		t.Fatalf("a poll behind the feed got %s, want messages 1 and 2", b)
+	}
+	if st := ts.Stats(t).Transports["longpoll"]; st.Requests != 3 || st.Clients != 0 {
+		t.Fatalf("long-poll stats %+v, want 3 requests and no client held", st)
 	}
 }

@@ -147,13 +147,24 @@ func (ac *answerCache) put(k answerKey, a pollAnswer) {
 
 // writeAnswer answers a poll or a long poll, within the write timeout: a
 // client that does not read its answer is cut, and its buffer freed,
-// instead of holding it forever.
+// instead of holding it forever. Its headers are set with values made
+// once (net/http only reads them), so setting them allocates nothing.
 func (s *Server) writeAnswer(c echo.Context, t *counters, a pollAnswer) error {
 	t.messages.Add(int64(a.messages))
 	if a.messages == 0 {
 		t.empty.Add(1)
 	}
-	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.body)
+	res := c.Response()
+	_ = http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	h := res.Header()
+	h["Cache-Control"] = noStore
+	h["Content-Type"] = jsonType
+	res.WriteHeader(http.StatusOK)
+	_, err := res.Write(a.body)
+	return err
 }
+
+var (
+	noStore  = []string{"no-store"}
+	jsonType = []string{echo.MIMEApplicationJSON}
+)

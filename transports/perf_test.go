@@ -2,6 +2,7 @@ package transports_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"fourway/feed"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -19,6 +21,8 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -268,3 +272,119 @@ func openIdle(b *testing.B, p *serverProcess, transport string, n int) func() {
 		}
 	}
 }
+
+// BenchmarkLongPollDelivery measures what fourway's own code (echo, the
+// middleware, the handler, the shared answer) costs per long-poll
+// delivery, without net/http's request cycle or a socket: waiters call
+// the handler directly, each asking again from its answer's next, and one
+// op is one publish delivered to every waiter. The bench (bench/) measures
+// the whole of it over the wire.
+func BenchmarkLongPollDelivery(b *testing.B) {
+	const waiters = 200
+	cfg := transports.DefaultConfig()
+	cfg.Ticker = 0
+	f := &watchedFeed{Memory: feed.NewMemory(cfg.History)}
+	srv, err := transports.New(f, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	got := make(chan struct{}, waiters)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &discardWriter{header: http.Header{}}
+			next := f.LastID()
+			for ctx.Err() == nil {
+				r := (&http.Request{Method: http.MethodGet, Host: "127.0.0.1:8080", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+					URL:    &url.URL{Path: "/api/longpoll", RawQuery: "since=" + strconv.FormatUint(next, 10)},
+					Header: http.Header{}, RemoteAddr: "127.0.0.1:1"}).WithContext(ctx)
+				clear(w.header)
+				w.body = w.body[:0]
+				serveAborting(h, w, r)
+				i := bytes.LastIndex(w.body, []byte(`"next":`))
+				if i < 0 {
+					continue // cancelled
+				}
+				n, _ := strconv.ParseUint(string(bytes.TrimRight(w.body[i+7:], "}")), 10, 64)
+				if n != next {
+					next = n
+					got <- struct{}{}
+				}
+			}
+		}()
+	}
+	rounds := int64(1)
+	waitWaiting := func() { // every waiter is held again
+		for f.waits.Load() < rounds*waiters {
+			runtime.Gosched()
+		}
+		rounds++
+	}
+	waitWaiting()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b.ResetTimer()
+	for range b.N {
+		if _, err := f.Publish([]byte(`{"pad":"0123456789012345678901234567890123456789"}`)); err != nil {
+			b.Fatal(err)
+		}
+		for range waiters {
+			<-got
+		}
+		waitWaiting()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&m1)
+	deliveries := float64(b.N * waiters)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/deliveries, "allocs/delivery")
+	b.ReportMetric(float64(m1.TotalAlloc-m0.TotalAlloc)/deliveries, "B/delivery")
+}
+
+// serveAborting serves r as net/http does a handler that aborts: the
+// long polls end so once the benchmark cancels them.
+func serveAborting(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			panic(p)
+		}
+	}()
+	h.ServeHTTP(w, r)
+}
+
+// watchedFeed counts the waits the long polls begin: nothing else asks
+// Changed while no stream is open.
+type watchedFeed struct {
+	*feed.Memory
+	waits atomic.Int64
+}
+
+func (f *watchedFeed) Changed(cursor uint64) <-chan struct{} {
+	f.waits.Add(1)
+	return f.Memory.Changed(cursor)
+}
+
+// discardWriter is the least a ResponseWriter can be: it keeps the body
+// so the waiter reads its next cursor, and costs no socket.
+type discardWriter struct {
+	header http.Header
+	body   []byte
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) WriteHeader(int)     {}
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// SetWriteDeadline and SetReadDeadline are there as net/http's are:
+// http.ResponseController makes an error for a writer without them.
+func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }

@@ -162,6 +162,7 @@ type Server struct {
 
 	publishRate *rateLimiter // nil: no limit
 	answers     answerCache  // page.go: poll answers shared by the polls that ask the same
+	holds       holdTimers   // longpoll.go: the held polls' timeouts, one timer for many
 
 	ticker     publisher
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
