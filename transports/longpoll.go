@@ -95,7 +95,7 @@ type holdTimers struct {
 // after returns a channel closed once hold has passed, a little later at
 // most (holdSlack).
 func (ht *holdTimers) after(hold time.Duration) <-chan struct{} {
-	slot := int64(min(holdSlack, hold/10))
+	slot := int64(max(time.Millisecond, min(holdSlack, hold/10)))
 	deadline := (time.Now().Add(hold).UnixNano() + slot - 1) / slot * slot
 	ht.mu.Lock()
 	defer ht.mu.Unlock()
