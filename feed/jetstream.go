@@ -339,12 +339,26 @@ func (f *JetStream) startConsumer() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.StartTimeout)
 	defer cancel()
-	c, err := f.js.OrderedConsumer(ctx, f.cfg.Stream, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   start,
-	})
-	if err != nil {
-		return fmt.Errorf("jetstream consumer on %s: %w", f.cfg.Stream, err)
+	var c jetstream.Consumer
+	var err error
+	for {
+		// One attempt waits at most a quarter of the bound, so a request
+		// whose answer was lost (in a cluster a reply can beat its
+		// inbox's interest across the routes) is asked again in time.
+		actx, acancel := context.WithTimeout(ctx, f.cfg.StartTimeout/4)
+		c, err = f.js.OrderedConsumer(actx, f.cfg.Stream, jetstream.OrderedConsumerConfig{
+			DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:   start,
+		})
+		acancel()
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream consumer on %s: %w", f.cfg.Stream, err)
+		case <-time.After(20 * time.Millisecond): // a refusal comes at once: do not spin
+		}
 	}
 	cc, err := c.Consume(func(m jetstream.Msg) { f.receive(gen, m) },
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { f.consumerFailed(gen, err) }))
@@ -453,8 +467,13 @@ func (f *JetStream) wakeLocked() {
 	f.changed = make(chan struct{})
 }
 
-// catchUp waits until the ring holds the stream's sequence seq.
+// catchUp waits until the ring holds the stream's sequence seq. A
+// consumer that brings nothing for a quarter of the start's bound is
+// started again, from the ring's last message: its first pull may have
+// been lost as a request can be (see startConsumer).
 func (f *JetStream) catchUp(ctx context.Context, seq uint64) error {
+	quiet := time.NewTimer(f.cfg.StartTimeout / 4)
+	defer quiet.Stop()
 	for {
 		f.mu.RLock()
 		last, ch := f.last, f.changed
@@ -464,6 +483,12 @@ func (f *JetStream) catchUp(ctx context.Context, seq uint64) error {
 		}
 		select {
 		case <-ch:
+			quiet.Reset(f.cfg.StartTimeout / 4)
+		case <-quiet.C:
+			if err := f.startConsumer(); err != nil {
+				return err
+			}
+			quiet.Reset(f.cfg.StartTimeout / 4)
 		case <-ctx.Done():
 			return fmt.Errorf("jetstream stream %s: caught up to %d of %d: %w", f.cfg.Stream, last, seq, ctx.Err())
 		}
