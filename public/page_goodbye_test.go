@@ -1,28 +1,11 @@
 package public_test
 
 import (
-	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"fourway/feed"
 	"fourway/transports/transportstest"
 )
-
-// brokerFeed is an in-memory feed that can be told its broker is gone, as
-// feed.JetStream's Health says when it is cut from NATS.
-type brokerFeed struct {
-	*feed.Memory
-	down atomic.Bool
-}
-
-func (f *brokerFeed) Health() error {
-	if f.down.Load() {
-		return errors.New("not connected to NATS")
-	}
-	return nil
-}
 
 // TestPageTakesTheNodesGoodbye: a node cut from its feed's broker says
 // goodbye to its streams (WebSocket close 1012, SSE end event, the held
@@ -32,7 +15,7 @@ func (f *brokerFeed) Health() error {
 // the panel then backs off. Once the broker is back every panel resumes
 // with no gap and no duplicate.
 func TestPageTakesTheNodesGoodbye(t *testing.T) {
-	f := &brokerFeed{Memory: feed.NewMemory(100)}
+	f := transportstest.NewBrokerFeed(100)
 	srv := transportstest.StartFeed(t, f, withPage(nil))
 	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
@@ -42,7 +25,7 @@ func TestPageTakesTheNodesGoodbye(t *testing.T) {
 	tab.waitFor(t, "id 1 everywhere", everyIDOnce(0, 1), 10*time.Second)
 	tab.waitFor(t, "a long poll held", panelData("longpoll", "inflightTimeout")+` === '30000'`, 10*time.Second)
 
-	f.down.Store(true)
+	f.Down.Store(true)
 	const reason = "this node cannot reach the feed: reconnect now, to another node, with your cursor"
 	note := func(transport, how string) string {
 		return `(document.querySelector('#panel-` + transport + ` .messages [data-note="goodbye"]')?.textContent ?? '') === ` +
@@ -55,7 +38,7 @@ func TestPageTakesTheNodesGoodbye(t *testing.T) {
 	tab.waitFor(t, "the retry at once refused by the node alone, then a backoff",
 		state("sse", "reconnecting", "busy")+` && `+state("longpoll", "reconnecting", "busy")+` && `+state("ws", "reconnecting", "close"), 15*time.Second)
 
-	f.down.Store(false)
+	f.Down.Store(false)
 	publishHTTP(t, srv, "after")
 	tab.waitFor(t, "every panel back, id 2 once, no gap", everyIDOnce(0, 2)+` && `+allPanels(`p.dataset.state === 'open'`), 30*time.Second)
 }

@@ -6,30 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"fourway/feed"
 	"fourway/transports"
 	"fourway/transports/transportstest"
 )
-
-// brokerFeed is an in-memory feed that can be told its broker is gone, as
-// feed.JetStream's Health says when it is cut from NATS.
-type brokerFeed struct {
-	*feed.Memory
-	down atomic.Bool
-}
-
-func (f *brokerFeed) Health() error {
-	if f.down.Load() {
-		return errors.New("not connected to NATS")
-	}
-	return nil
-}
 
 // nodeLostFeed is the goodbye of a node cut from its feed's broker.
 const nodeLostFeed = "this node cannot reach the feed: reconnect now, to another node, with your cursor"
@@ -42,7 +26,7 @@ const nodeLostFeed = "this node cannot reach the feed: reconnect now, to another
 // the JSON error and Retry-After: 0 (SSE: the next test). Once the broker
 // is back, the node serves again.
 func TestANodeCutFromItsBrokerSendsItsClientsElsewhere(t *testing.T) {
-	f := &brokerFeed{Memory: feed.NewMemory(100)}
+	f := transportstest.NewBrokerFeed(100)
 	ts := transportstest.StartFeed(t, f, nil)
 	ts.Publish(t, `"before"`)
 	ws, _ := ts.DialWSHello(t, "since=1")
@@ -56,7 +40,7 @@ func TestANodeCutFromItsBrokerSendsItsClientsElsewhere(t *testing.T) {
 	}()
 	transportstest.Await(t, "the long poll held", func() bool { return ts.Stats(t).Transports["longpoll"].Clients == 1 })
 
-	f.down.Store(true)
+	f.Down.Store(true)
 	for _, path := range []string{"/healthz", "/api/poll", "/api/longpoll?timeout=1", "/api/sse", "/api/ws"} {
 		if code, body, _ := ts.Get(t, path); code != http.StatusServiceUnavailable {
 			t.Errorf("GET %s with the broker gone: %d %s, want 503", path, code, body)
@@ -88,7 +72,7 @@ func TestANodeCutFromItsBrokerSendsItsClientsElsewhere(t *testing.T) {
 		}
 	}
 
-	f.down.Store(false)
+	f.Down.Store(false)
 	if code, body, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
 		t.Fatalf("healthz with the broker back: %d %s", code, body)
 	}
@@ -104,14 +88,14 @@ func TestANodeCutFromItsBrokerSendsItsClientsElsewhere(t *testing.T) {
 // from and whose data says why and to reconnect now; then the response
 // ends, cleanly.
 func TestSSEStreamOfANodeCutFromItsBrokerEndsWithAGoodbye(t *testing.T) {
-	f := &brokerFeed{Memory: feed.NewMemory(100)}
+	f := transportstest.NewBrokerFeed(100)
 	ts := transportstest.StartFeed(t, f, nil)
 	ts.Publish(t, `"before"`)
 	sse := ts.OpenSSE(t, nil, "/api/sse?since=0")
 	sse.Hello(t)
 	epoch := ts.Epoch(t)
 
-	f.down.Store(true)
+	f.Down.Store(true)
 	events, err := sse.Ended(t)
 	if err != io.EOF {
 		t.Errorf("the stream ended with %v, want a clean end", err)
@@ -132,4 +116,4 @@ func TestSSEStreamOfANodeCutFromItsBrokerEndsWithAGoodbye(t *testing.T) {
 	}
 }
 
-var _ transports.Feed = (*brokerFeed)(nil)
+var _ transports.Feed = (*transportstest.BrokerFeed)(nil)
