@@ -91,8 +91,8 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 			ctx = bc.BaseContext()
 		}
-		metered := s.stats.meter(c, sawPreface)
-		s.h2conns.add(metered)
+		metered, m := s.stats.meter(c, sawPreface)
+		s.h2conns.add(metered, m)
 		defer s.h2conns.remove(metered)
 		h2.ServeConn(metered, &http2.ServeConnOpts{
 			Context: ctx, Handler: h, BaseConfig: hs, SawClientPreface: sawPreface,
@@ -116,9 +116,10 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 }
 
 // meter wraps c, an HTTP/2 connection (a *tls.Conn, or the counting conn
-// itself for cleartext), so its frames are counted per stream; the socket
-// under it gives all its bytes to http2 from here on.
-func (st *stats) meter(c net.Conn, sawPreface bool) net.Conn {
+// itself for cleartext), so its frames are counted per stream by the
+// meter it returns too; the socket under it gives all its bytes to http2
+// from here on.
+func (st *stats) meter(c net.Conn, sawPreface bool) (net.Conn, *h2Meter) {
 	if cc := countingOf(c); cc != nil {
 		cc.claimAll(&st.http2)
 	}
@@ -137,9 +138,9 @@ func (st *stats) meter(c net.Conn, sawPreface bool) net.Conn {
 	}
 	plain := h2Conn{Conn: c, m: m}
 	if tc, ok := c.(*tls.Conn); ok {
-		return &h2TLSConn{plain, tc}
+		return &h2TLSConn{plain, tc}, m
 	}
-	return &plain
+	return &plain, m
 }
 
 // h2Conns are the HTTP/2 connections being served. At a shutdown net/http
@@ -153,13 +154,13 @@ type h2Conns struct {
 	conns map[net.Conn]*h2Meter
 }
 
-func (cs *h2Conns) add(c net.Conn) {
+func (cs *h2Conns) add(c net.Conn, m *h2Meter) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.conns == nil {
 		cs.conns = map[net.Conn]*h2Meter{}
 	}
-	cs.conns[c] = meterOf(c)
+	cs.conns[c] = m
 }
 
 func (cs *h2Conns) remove(c net.Conn) {
@@ -206,17 +207,6 @@ func (c *h2Conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.m.out.follow(p[:n])
 	return n, err
-}
-
-// meterOf is the meter of c, one of meter's.
-func meterOf(c net.Conn) *h2Meter {
-	switch c := c.(type) {
-	case *h2Conn:
-		return c.m
-	case *h2TLSConn:
-		return c.m
-	}
-	return nil
 }
 
 // h2TLSConn is an h2Conn over TLS: the server checks its TLS state (the
