@@ -285,3 +285,68 @@ func TestInspectorShowsOnlyTheRequestOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectorPartsAreTheCountedParts: on each SSE writer, the framing and
+// heartbeats the inspector finds in a stream are exactly what /api/stats
+// counted for it where it was written and read: an SSE stream with
+// keepalives and an event larger than a chunk, made of colons (so that a
+// chunk begins inside an event with a colon), and a WebSocket with pings
+// both ways, a {"type":"ping"} and a publish.
+func TestInspectorPartsAreTheCountedParts(t *testing.T) {
+	transportstest.SkipOverTLS(t, "inspects bytes in the clear")
+	for _, writer := range []string{"r3labs", "direct"} {
+		t.Run(writer, func(t *testing.T) {
+			srv := transportstest.Start(t, func(c *transports.Config) {
+				c.Heartbeat = 100 * time.Millisecond
+				c.SSEKeepalive = 100 * time.Millisecond
+				c.SSEWriter = writer
+			})
+			inspect(t, srv)
+			before := srv.Stats(t)
+			s := srv.OpenSSE(t, http.DefaultClient, "/api/sse?since=0")
+			s.Hello(t)
+			c := srv.DialWS(t, "client=counted")
+			c.Hello(t)
+			c.Send(t, `{"type":"ping"}`)
+			if got := string(c.ReadText(t)); got != `{"type":"pong"}` {
+				t.Fatalf("after a ping: %s", got)
+			}
+			go func() { // reading answers the server's pings (gorilla's default handler)
+				for {
+					if _, _, err := c.Conn.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+			srv.Publish(t, `"one"`)
+			srv.Publish(t, `"`+strings.Repeat(":", 5000)+`"`)
+			s.NextMessage(t)
+			s.NextMessage(t)
+			var last string
+			defer func() {
+				if t.Failed() {
+					t.Log("last seen: " + last)
+				}
+			}()
+			transportstest.WaitFor(t, "the inspector's parts to be the counted parts", transportstest.Wait, func() bool {
+				after, in := srv.Stats(t), inspect(t, srv)
+				for _, tr := range []string{"sse", "ws"} {
+					list := in.Transports[tr]
+					if len(list) != 1 {
+						return false
+					}
+					p := list[0].Parts
+					a, b := before.Transports[tr], after.Transports[tr]
+					framing := b.FramingIn + b.FramingOut - a.FramingIn - a.FramingOut
+					beats := b.HeartbeatsIn + b.HeartbeatsOut - a.HeartbeatsIn - a.HeartbeatsOut
+					sin, sout := socketBytes(before, after, tr)
+					last = fmt.Sprintf("%s: inspector %v, counted framing %d heartbeats %d, %d bytes", tr, p, framing, beats, sin+sout)
+					if p["framing"] != framing || p["heartbeats"] != beats || sum(p) != sin+sout || beats < 2*13 {
+						return false
+					}
+				}
+				return true
+			})
+		})
+	}
+}
