@@ -151,6 +151,83 @@ func TestPageCostAddsUp(t *testing.T) {
 	if got := eval[string](t, tab, `document.querySelector('#panel-ws .cost-messages').textContent`); !strings.Contains(got, "B/msg") {
 		t.Errorf("the WebSocket's message bytes read %q, want bytes and bytes per message", got)
 	}
+	// So are the streams' framing and heartbeats, and each panel says
+	// what was counted and what is the rest.
+	tab.waitFor(t, "the streams' framing and heartbeats counted by the server, and said so", `['sse', 'ws'].every(k => {
+		const p = document.getElementById('panel-' + k);
+		return p.dataset.costMeasured === 'framing heartbeats' && p.dataset.costComputed === '' &&
+			p.querySelector('.cost-how').textContent.startsWith('Counted by the server where it wrote and read them: framing, heartbeats. ') &&
+			p.querySelector('.cost-how').textContent.endsWith('handshakes: the rest of the socket bytes.');
+	}) && document.querySelector('#panel-poll .cost-how').textContent.startsWith('Counted by the server where it wrote and read them: HTTP headers. ')`, 10*time.Second)
+}
+
+// TestPageCostIsTheInspectorsBytes: the framing and heartbeats of the
+// page's cost window are, byte for byte, those the wire inspector shows for
+// the exchanges in it. The page's streams are paused, the inspector turned
+// on and the window started again (reset counters) while no stream is
+// open, so the exchanges that follow the resume are the window's whole
+// WebSocket and SSE traffic: the WebSocket panel's and the auto panel's
+// sockets (pings, pongs, the page's {"type":"ping"} each heartbeat, a
+// publish up the socket), the SSE stream (keepalives, the messages).
+func TestPageCostIsTheInspectorsBytes(t *testing.T) {
+	srv := startServer(t, func(c *transports.Config) {
+		c.Heartbeat = 2 * time.Second
+		c.SSEKeepalive = 2 * time.Second
+	})
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("pause")))
+	transportstest.Await(t, "no stream of the page at the server", func() bool {
+		s := srv.Stats(t).Transports
+		return s["ws"].Clients == 0 && s["sse"].Clients == 0
+	})
+	closed := eval[float64](t, tab, `performance.now()`)
+	srv.Get(t, "/api/inspect") // from now on every new exchange is recorded
+	tab.waitFor(t, "a reading of /api/stats with no stream open", fmt.Sprintf(`Number(document.body.dataset.statsAt) > %f`, closed), 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("reset-counters")), chromedp.Click(chromedp.ID("pause")))
+	tab.waitFor(t, "every panel open again", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	for i := range 3 {
+		publishHTTP(t, srv, fmt.Sprintf("counted %d", i))
+	}
+	tab.do(t, 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`#panel-ws .ws-publish input`), "up the socket"),
+		chromedp.Click(chromedp.CSS(`#panel-ws .ws-publish button`)))
+	tab.waitFor(t, "four messages everywhere", everyIDOnce(0, 4), 10*time.Second)
+
+	var last string
+	defer func() { t.Log("last seen: " + last) }()
+	transportstest.WaitFor(t, "the window's framing and heartbeats to be the inspector's", 20*time.Second, func() bool {
+		page := eval[map[string][]float64](t, tab, `Object.fromEntries(['sse', 'ws'].map(k => {
+			const d = document.getElementById('panel-' + k).dataset;
+			return [k, [Number(d.costFraming), Number(d.costHeartbeats), Number(d.costTo) - Number(d.costFrom)]];
+		}))`)
+		code, body, _ := srv.Get(t, "/api/inspect")
+		var in struct {
+			Transports map[string][]struct {
+				Parts map[string]float64 `json:"parts"`
+			} `json:"transports"`
+		}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &in) != nil {
+			t.Fatalf("GET /api/inspect: %d %s", code, body)
+		}
+		last = ""
+		ok := true
+		for _, k := range []string{"sse", "ws"} {
+			var framing, beats, all float64
+			for _, x := range in.Transports[k] {
+				framing, beats = framing+x.Parts["framing"], beats+x.Parts["heartbeats"]
+				for _, v := range x.Parts {
+					all += v
+				}
+			}
+			p := page[k]
+			last += fmt.Sprintf("%s: page framing %.0f heartbeats %.0f of %.0f B, inspector %.0f, %.0f of %.0f B in %d exchanges; ",
+				k, p[0], p[1], p[2], framing, beats, all, len(in.Transports[k]))
+			ok = ok && p[0] == framing && p[1] == beats && p[2] == all && beats > 0 && framing > 0
+		}
+		return ok
+	})
 }
 
 // totals is a JavaScript object literal body: each transport's bytes in
