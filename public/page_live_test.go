@@ -268,6 +268,16 @@ func TestPageInsideTheClients(t *testing.T) {
 		inside("sse", "sends")+` === 'Last-Event-ID: `+epoch+`:1' && `+inside("sse", "retryHint")+` === '2 s'`, 5*time.Second)
 	tab.waitFor(t, "the long poll's request in flight, with its cursor", inside("longpoll", "request")+`.startsWith('in flight for ') && `+
 		inside("longpoll", "request")+`.endsWith(' of 30 s') && `+inside("longpoll", "position")+` === 'since=1 epoch=`+epoch+`'`, 5*time.Second)
+	tab.waitFor(t, "the short poll's request or its next, with its cursor", `/^(in flight for .* of .*|none; the next in [0-9.]+ s)$/.test(`+inside("poll", "request")+`) && `+
+		inside("poll", "position")+` === 'since=1 epoch=`+epoch+`'`, 5*time.Second)
+	// The heartbeat row: the next ping, when the server was last heard, and
+	// the watchdog's deadline, counting down.
+	heartbeat := `(/^next ping in ([0-9.]+) s · last heard ([0-9.]+) s ago · watchdog in ([0-9.]+) s$/.exec(` + inside("ws", "heartbeat") + `) ?? []).map(Number)`
+	first := eval[[]float64](t, tab, heartbeat)
+	if len(first) != 4 || first[3] <= first[1] {
+		t.Fatalf("the WebSocket's heartbeat row reads %q: want the next ping, the last heard and a watchdog later than the ping", eval[string](t, tab, inside("ws", "heartbeat")))
+	}
+	tab.waitFor(t, "the watchdog counting down", fmt.Sprintf(`(%s)[3] < %f`, heartbeat, first[3]), 5*time.Second)
 
 	t.Run("a publish over the WebSocket, and its ack", func(t *testing.T) {
 		tab.do(t, 10*time.Second,
