@@ -394,6 +394,9 @@ func TestPageChart(t *testing.T) {
 	if y := strings.Split(c["yTicks"], "|"); y[0] != "1 ms" || y[len(y)-1] != "30 s" {
 		t.Errorf("latency ticks %q, want 1 ms up to the top of the scale, 30 s", c["yTicks"])
 	}
+	if c["font"] != "12" {
+		t.Errorf("the chart's labels drawn at %s px, want 12 (they were 10, too small to read)", c["font"])
+	}
 	if c["dot"] != "2.5" {
 		t.Errorf("one message drawn with a dot of %s px, want 2.5", c["dot"])
 	}
