@@ -211,6 +211,7 @@ var (
 	metricEmpty    = prometheus.NewDesc("fourway_empty_responses_total", "Responses that carried no message.", []string{"transport"}, nil)
 	metricDropped  = prometheus.NewDesc("fourway_dropped_total", "Subscribers dropped because their socket stopped taking bytes (too slow).", []string{"transport"}, nil)
 	metricBytes    = prometheus.NewDesc("fourway_bytes_total", "Bytes on client sockets, headers and framing included.", []string{"transport", "direction"}, nil)
+	metricParts    = prometheus.NewDesc("fourway_part_bytes_total", "Of the bytes on client sockets, those counted by kind: heads (HTTP/1.1 in the clear), framing and heartbeats (see GET /api/stats).", []string{"transport", "part", "direction"}, nil)
 	metricHTTP2    = prometheus.NewDesc("fourway_http2_bytes_total", "Bytes of HTTP/2 connections: on their sockets, in frames of no stream (the connections' own), and added by TLS.", []string{"part", "direction"}, nil)
 	metricLastID   = prometheus.NewDesc("fourway_feed_last_id", "Id of the newest message.", nil, nil)
 	metricOldestID = prometheus.NewDesc("fourway_feed_oldest_id", "Id of the oldest retained message.", nil, nil)
@@ -221,7 +222,7 @@ var (
 )
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
+	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricParts, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
 		ch <- d
 	}
 }
@@ -236,6 +237,13 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(metricDropped, prometheus.CounterValue, float64(t.Dropped), name)
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesIn), name, "in")
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesOut), name, "out")
+		for _, p := range []struct {
+			part    string
+			in, out int64
+		}{{"heads", t.HeadsIn, t.HeadsOut}, {"framing", t.FramingIn, t.FramingOut}, {"heartbeats", t.HeartbeatsIn, t.HeartbeatsOut}} {
+			ch <- prometheus.MustNewConstMetric(metricParts, prometheus.CounterValue, float64(p.in), name, p.part, "in")
+			ch <- prometheus.MustNewConstMetric(metricParts, prometheus.CounterValue, float64(p.out), name, p.part, "out")
+		}
 	}
 	if h2 := snap.HTTP2; h2 != nil {
 		for _, p := range []struct {
