@@ -7,7 +7,11 @@ package transports
 // TLS the socket carries records), and split by the wire inspector's rules
 // (inspect.go) into framing and heartbeats, so that /api/stats and the
 // inspector agree. Neither keeps anything but a few bytes of state, and
-// each adds to the transport's figures once per read or write.
+// each adds to the transport's figures once per read or write. A client's
+// bytes are whatever it sends: nothing here may panic on them
+// (FuzzWireFollowers).
+
+import "math"
 
 // frameFollower follows a WebSocket client's frames: a header of 2 bytes,
 // 2 or 8 more of length, 4 of mask key (a client's frames are masked),
@@ -106,6 +110,9 @@ func (f *frameFollower) start() {
 		for _, c := range h[2:10] {
 			f.payload = f.payload<<8 | int64(c)
 		}
+		if f.payload < 0 { // the top bit set: RFC 6455 forbids it, gorilla refuses it; all that follows is that frame's
+			f.payload = math.MaxInt64
+		}
 	default:
 		f.payload = l
 	}
@@ -178,6 +185,10 @@ func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
 					break
 				}
 				if v, ok := hexDigit(ch); ok && !c.midLine {
+					if c.size > math.MaxInt64>>4 { // not net/http's: stop following
+						c.done, i = true, len(b)-1
+						continue
+					}
 					c.size = c.size<<4 | v
 				} else if ch != '\r' {
 					c.midLine = true // a chunk extension: up to the line's end

@@ -31,6 +31,7 @@ package transports
 import (
 	"bytes"
 	"encoding/hex"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -525,6 +526,9 @@ func (w *wireReader) feedFrame(x *wireExchange, b []byte, out bool) []byte {
 		case 127:
 			for _, c := range h[2:10] {
 				f.Length = f.Length<<8 | int64(c)
+			}
+			if f.Length < 0 { // the top bit set: RFC 6455 forbids it; all that follows is that frame's
+				f.Length = math.MaxInt64
 			}
 		default:
 			f.Length = l
