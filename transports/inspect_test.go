@@ -350,3 +350,24 @@ func TestInspectorPartsAreTheCountedParts(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectorSurvivesAFrameOfImpossibleLength: a client frame whose
+// 64-bit length has its top bit set (RFC 6455 forbids it) is cut by the
+// library; the inspector reading it meanwhile must not take the server
+// down with it (it did: a negative length, a panic in the read pump).
+func TestInspectorSurvivesAFrameOfImpossibleLength(t *testing.T) {
+	transportstest.SkipOverTLS(t, "writes raw frames")
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	c := rawDial(t, srv)
+	c.send(t, "GET /api/ws HTTP/1.1\r\nHost: "+srv.Addr()+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	if resp, _ := c.response(t); resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", resp.StatusCode)
+	}
+	c.send(t, "\x81\xff\x80\x00\x00\x00\x00\x00\x00\x01\x01\x02\x03\x04abc")
+	transportstest.Await(t, "the connection cut", func() bool { return srv.Stats(t).Transports["ws"].Clients == 0 })
+	if code, _, _ := srv.Get(t, "/api/inspect"); code != http.StatusOK {
+		t.Fatalf("the server after the frame: GET /api/inspect %d", code)
+	}
+}
