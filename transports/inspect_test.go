@@ -371,3 +371,37 @@ func TestInspectorSurvivesAFrameOfImpossibleLength(t *testing.T) {
 		t.Fatalf("the server after the frame: GET /api/inspect %d", code)
 	}
 }
+
+// TestInspectorKeepsItsBounds: the inspector is bounded, as its issue asks:
+// the newest 20 frames each way of a WebSocket, and the newest 4
+// exchanges of a transport.
+func TestInspectorKeepsItsBounds(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	for range 6 {
+		srv.Get(t, "/api/poll?since=0")
+	}
+	if got := len(inspect(t, srv).Transports["poll"]); got != 4 {
+		t.Errorf("%d polls kept, want the newest 4", got)
+	}
+	c := srv.DialWS(t, "client=bounded")
+	c.Hello(t)
+	for i := range 25 {
+		c.Send(t, fmt.Sprintf(`{"type":"publish","data":%d}`, i))
+	}
+	transportstest.Await(t, "the 25 acks and messages recorded, 20 of each way kept, the newest", func() bool {
+		ws := inspect(t, srv).Transports["ws"]
+		if len(ws) != 1 || ws[0].Frames == nil {
+			return false
+		}
+		in, out := ws[0].Frames.In, ws[0].Frames.Out
+		var acked, sent, hello bool // the last ack and the last message are kept, the hello is not
+		for _, f := range out {
+			acked = acked || f.Payload == `{"type":"published","id":25}`
+			sent = sent || strings.HasSuffix(f.Payload, `"data":24}`)
+			hello = hello || strings.HasPrefix(f.Payload, `{"type":"hello"`)
+		}
+		return len(in) == 20 && strings.Contains(in[0].Payload, `"data":5}`) && strings.Contains(in[19].Payload, `"data":24}`) &&
+			len(out) == 20 && acked && sent && !hello
+	})
+}
