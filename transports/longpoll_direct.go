@@ -28,6 +28,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -50,10 +51,11 @@ const (
 )
 
 const (
-	directIdleTimeout   = 120 * time.Second // a connection between requests, as Serve's IdleTimeout
-	directHeaderTimeout = 10 * time.Second  // to read a request's header block, as Serve's ReadHeaderTimeout
-	directMaxHeader     = 64 << 10          // bytes of a request's header block, as Serve's MaxHeaderBytes
-	directReadBuffer    = 512               // the connection's read buffer: a poll's request fits it
+	directIdleTimeout   = 120 * time.Second      // a connection between requests, as Serve's IdleTimeout
+	directHeaderTimeout = 10 * time.Second       // to read a request's header block, as Serve's ReadHeaderTimeout
+	directMaxHeader     = 64 << 10               // bytes of a request's header block, as Serve's MaxHeaderBytes
+	directReadBuffer    = 512                    // the connection's read buffer: a poll's request fits it
+	directLinger        = 500 * time.Millisecond // after a last answer, for the client to read it and close, as net/http's
 )
 
 // longPollDirect is the server's state for direct long polls.
@@ -109,7 +111,11 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 		defer func() { go conn.serve() }()
 	}
 	conn.held = w
+	if cc := countingOf(conn.conn); cc != nil {
+		cc.headWritten() // the answer's head is counted by next, not followed
+	}
 	w.pusher.init(w, newSocket(conn.conn, &s.stats.longpoll), s.cfg.WriteTimeout)
+	s.live.sayGoodbyeWith(lc, w.goodbye)
 	w.mu.Lock()
 	w.l = conn
 	if w.cut.Load() { // cut meanwhile: the connection's goroutine ends the poll
@@ -124,14 +130,25 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	return true, nil
 }
 
+// newLPConn takes nc, hijacked with br, from net/http. A connection that
+// was handed back before (a replayConn) is unwrapped: what it has not yet
+// replayed comes after what br holds, and the socket is its own.
 func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
+	var pre []byte
+	if n := br.Buffered(); n > 0 { // a pipelined request, read with this one
+		b, _ := br.Peek(n)
+		pre = bytes.Clone(b)
+	}
+	if rc, ok := nc.(*replayConn); ok {
+		pre = append(pre, rc.pre...)
+		nc = rc.Conn
+	}
 	l := &lpConn{s: s, conn: nc, remote: nc.RemoteAddr().String()}
 	l.w.l = l
 	l.lim = io.LimitedReader{R: nc, N: math.MaxInt64}
 	var src io.Reader = &l.lim
-	if n := br.Buffered(); n > 0 { // a pipelined request, read with this one
-		pre, _ := br.Peek(n)
-		l.pre = bytes.NewReader(bytes.Clone(pre))
+	if len(pre) > 0 {
+		l.pre = bytes.NewReader(pre)
 		src = io.MultiReader(l.pre, src)
 	}
 	l.br = bufio.NewReaderSize(src, directReadBuffer)
@@ -175,13 +192,31 @@ func (l *lpConn) serve() {
 // await waits while w is held, reading: an error is the client gone (or
 // the poll cut, its socket closed); bytes are its next request, which
 // waits for w's answer. It returns false when the connection is over.
+//
+// Once w is answered, the connection is idle, though its goroutine is
+// still here, reading (sent): an idle connection's read times out, and the
+// shutdown's sweep ends it.
 func (l *lpConn) await(w *lpWaiter) bool {
-	if _, err := l.br.Peek(1); err != nil {
+	_, err := l.br.Peek(1)
+	l.s.lpDirect.idle.Delete(l)
+	if err != nil {
 		w.end()
 		return false
 	}
 	<-w.done
 	return w.answered.Load() && !w.closing
+}
+
+// idleNow makes the connection idle, its poll answered: its read waits
+// the idle timeout at most, and not at all once a shutdown began.
+func (l *lpConn) idleNow() {
+	lp := &l.s.lpDirect
+	lp.idle.Store(l, struct{}{})
+	deadline := time.Now().Add(directIdleTimeout)
+	if l.s.shuttingDown() { // the sweep may have run already
+		deadline = time.Now()
+	}
+	_ = l.conn.SetReadDeadline(deadline)
 }
 
 var errHandedBack = errors.New("handed back to net/http")
@@ -196,7 +231,9 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 		lp.idle.Delete(l)
 		return nil, net.ErrClosed
 	}
-	_ = l.conn.SetReadDeadline(time.Now().Add(directIdleTimeout))
+	if l.br.Buffered() == 0 { // a request read while the poll was held: its deadline is set below
+		_ = l.conn.SetReadDeadline(time.Now().Add(directIdleTimeout))
+	}
 	_, err := l.br.Peek(1)
 	lp.idle.Delete(l)
 	if err != nil {
@@ -343,9 +380,10 @@ type lpWaiter struct {
 	shard    *shard
 	timer    *time.Timer
 	timedOut atomic.Bool
-	cut      atomic.Bool // hung up by /api/drop
-	answered atomic.Bool // its answer is out
-	over     atomic.Bool // answered, or ended without an answer
+	cut      atomic.Bool            // hung up by /api/drop
+	why      atomic.Pointer[string] // told goodbye (health.go): the answer is a 503 with why
+	answered atomic.Bool            // its answer is out
+	over     atomic.Bool            // answered, or ended without an answer
 	ended    sync.Once
 	done     chan struct{} // closed once over
 }
@@ -354,26 +392,63 @@ type lpWaiter struct {
 // or the shutdown (then the connection closes after it).
 func (w *lpWaiter) next(b []byte) ([]byte, bool) {
 	s := w.s
-	a := s.answer(w.pos, w.limit)
+	t := &s.stats.longpoll
 	shutting := s.shuttingDown()
+	w.closing = w.closing || shutting
+	if why := w.why.Load(); why != nil { // as answerGoodbye (health.go)
+		body, _ := json.Marshal(map[string]string{"error": *why})
+		w.head["Retry-After"] = []string{"0"}
+		w.head["Content-Type"] = []string{echo.MIMEApplicationJSON}
+		return w.answer(b, http.StatusServiceUnavailable, append(body, '\n')), true
+	}
+	a := s.answer(w.pos, w.limit)
 	if !a.news && !shutting && !w.timedOut.Load() {
 		return b, false
 	}
-	t := &s.stats.longpoll
 	t.messages.Add(int64(a.messages))
 	if a.messages == 0 {
 		t.empty.Add(1)
 	}
 	w.head["Cache-Control"] = noStore
 	w.head["Content-Type"] = jsonType
-	w.closing = w.closing || shutting
-	return appendResponse(b, http.StatusOK, w.head, a.body, w.closing), true
+	return w.answer(b, http.StatusOK, a.body), true
 }
 
+// answer appends the response, and counts its head: it goes out by the
+// pusher, past the counting conn's reading of heads.
+func (w *lpWaiter) answer(b []byte, status int, body []byte) []byte {
+	n := len(b)
+	b = appendResponse(b, status, w.head, body, w.closing)
+	w.s.stats.longpoll.headsOut.Add(int64(len(b) - n - len(body)))
+	return b
+}
+
+// sent: the answer is out. The connection is idle now, or, when it closes
+// after the answer, half closed: the client reads the answer, then sees
+// the end, and the connection's goroutine, whose read ends then (or at a
+// linger's bound), closes the socket.
 func (w *lpWaiter) sent() {
-	connStateHook(w.l.conn, http.StateIdle)
+	l := w.l
+	connStateHook(l.conn, http.StateIdle)
 	w.answered.Store(true)
+	if w.closing {
+		closeWrite(l.conn)
+		_ = l.conn.SetReadDeadline(time.Now().Add(directLinger))
+	} else {
+		l.idleNow()
+	}
 	w.end()
+}
+
+// closeWrite sends the end of c's bytes (a TCP FIN), leaving its reading
+// open, as net/http does before it closes a connection.
+func closeWrite(c net.Conn) {
+	if cc := countingOf(c); cc != nil {
+		c = cc.Conn
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
 }
 
 func (w *lpWaiter) failed(error) {
@@ -382,6 +457,20 @@ func (w *lpWaiter) failed(error) {
 }
 
 func (w *lpWaiter) hungUp() bool { return w.over.Load() }
+
+// goodbye is the poll's goodbye (health.go): it is answered at once with
+// why, as a 503, and the client tries again, elsewhere. (It runs under the
+// lock of the live connections, which the answer leaves: the answer is
+// written by a goroutine of its own, a rare one.)
+func (w *lpWaiter) goodbye(why string) {
+	w.why.CompareAndSwap(nil, &why)
+	w.mu.Lock()
+	ready := w.l != nil
+	w.mu.Unlock()
+	if ready { // else holdDirect's own wake, still to come, answers
+		go w.wake()
+	}
+}
 
 // hangUp is the poll's cut (/api/drop): its socket closes, without an
 // answer, and the connection's goroutine, its read failing, ends the poll.

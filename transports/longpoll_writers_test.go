@@ -1,10 +1,12 @@
 package transports_test
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 
 	"fourway/transports/transportstest"
+	"fourway/transports/wire"
 )
 
 // longPollSpec names every test that holds long polls: the long-poll and
@@ -14,7 +16,7 @@ const longPollSpec = `^(TestLongPoll.*|TestPoll.*|TestEverySubscriberGetsEveryMe
 	`TestARestartedServerIsAResetOnEveryTransport|TestShutdownDeliversEveryAcknowledgedMessage|` +
 	`TestStuckSubscriberIsDroppedWithoutDelayingOthers|TestABurstDropsNoHealthySubscriber|TestDropThenResumeLosesNothing|` +
 	`TestStatsCountBytesOnTheSocket|TestAPIAnswersCarryOnlyTheHeadersAnAPINeeds|TestANodeCutFromItsBrokerSendsItsClientsElsewhere|` +
-	`TestTheNodeIsNamedWhenSeveralServeTheFeed|TestInspector.*|TestLongPollWriterIsTheOneAsked)$`
+	`TestTheNodeIsNamedWhenSeveralServeTheFeed|TestInspector.*|TestLongPollWriterIsTheOneAsked|TestAShutdownEndsALongPollConnectionIdleAfterItsAnswer)$`
 
 // TestLongPollSpecOnTheDirectWriter runs the long-poll specification a
 // second time, on --longpoll-writer direct (longpoll_direct.go), so both
@@ -33,7 +35,13 @@ func TestLongPollWriterIsTheOneAsked(t *testing.T) {
 	if want == "" {
 		want = "nethttp"
 	}
-	if got := transportstest.Start(t, nil).Config.LongPollWriter; got != want {
+	ts := transportstest.Start(t, nil)
+	if got := ts.Config.LongPollWriter; got != want {
 		t.Fatalf("the server holds its long polls with %q, want %q", got, want)
+	}
+	_, body, _ := ts.Get(t, "/api/config")
+	var c wire.Config
+	if err := json.Unmarshal([]byte(body), &c); err != nil || c.LongPoll.Writer != want {
+		t.Fatalf("GET /api/config names the long-poll writer %q (%v), want %q: %s", c.LongPoll.Writer, err, want, body)
 	}
 }
