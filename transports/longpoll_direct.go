@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Writers of --longpoll-writer.
@@ -245,13 +246,71 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 	}
 	l.lim.N = directMaxHeader
 	r, err := http.ReadRequest(l.br)
+	tooLarge := l.lim.N == 0
 	l.lim.N = math.MaxInt64
 	_ = l.conn.SetReadDeadline(time.Time{})
+	switch {
+	case err != nil && tooLarge:
+		err = l.refuse(http.StatusRequestHeaderFieldsTooLarge, "")
+	case err != nil && !isNetError(err):
+		err = l.refuse(http.StatusBadRequest, "")
+	case err == nil:
+		err = l.check(r)
+	}
 	if err != nil {
 		return nil, err
 	}
 	r.RemoteAddr = l.remote
 	return r.WithContext(l.ctx), nil
+}
+
+// check refuses what net/http's server refuses once a request has been
+// parsed (no Host, a malformed one, a header name or value that is not a
+// token or text), in its words. (A GET with a body is the guard's: it is
+// refused, and the connection closed, before its body could be taken for
+// the next request.)
+func (l *lpConn) check(r *http.Request) error {
+	switch {
+	case r.Host == "": // http.ReadRequest moved it out of the header
+		return l.refuse(http.StatusBadRequest, "missing required Host header")
+	case !httpguts.ValidHostHeader(r.Host):
+		return l.refuse(http.StatusBadRequest, "malformed Host header")
+	}
+	for k, vs := range r.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return l.refuse(http.StatusBadRequest, "invalid header name")
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return l.refuse(http.StatusBadRequest, "invalid header value")
+			}
+		}
+	}
+	return nil
+}
+
+// refuse answers a request that cannot be served as net/http's server
+// does (status, why, "Connection: close"), and ends the connection.
+func (l *lpConn) refuse(status int, why string) error {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	if why != "" {
+		text += ": " + why
+	}
+	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
+	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+text)
+	closeWrite(l.conn)
+	_ = l.conn.SetReadDeadline(time.Now().Add(directLinger)) // what the client still sends is read, not reset
+	_, _ = io.Copy(io.Discard, l.conn)
+	return errRefused
+}
+
+var errRefused = errors.New("request refused")
+
+// isNetError reports whether err is the connection's, not the request's:
+// nothing to answer then.
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne)
 }
 
 // nextIsLongPoll reports whether the request read so far starts with a

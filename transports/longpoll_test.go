@@ -288,3 +288,74 @@ func TestAShutdownEndsALongPollConnectionIdleAfterItsAnswer(t *testing.T) {
 		t.Fatal("the server did not stop with only an idle connection left")
 	}
 }
+
+// TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes follows a held
+// poll, on its connection, with long polls net/http's server (or the
+// guard) refuses: each gets that refusal, and the connection ends. (With
+// --longpoll-writer direct the long polls that follow a held one are read
+// by fourway, not net/http.)
+func TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.1 on a raw socket")
+	ts := transportstest.Start(t, nil)
+	const poll = "GET /api/longpoll?since=1&timeout=60 HTTP/1.1\r\n"
+	cases := []struct {
+		name, req string
+		status    int
+		body      string
+	}{
+		{"a header line without a colon", poll + "Host: 127.0.0.1\r\nno colon here\r\n\r\n", http.StatusBadRequest, "400 Bad Request"},
+		{"an invalid header value", poll + "Host: 127.0.0.1\r\nX-A: a\x01b\r\n\r\n", http.StatusBadRequest, "400 Bad Request"},
+		{"no Host", poll + "Accept: */*\r\n\r\n", http.StatusBadRequest, "400 Bad Request: missing required Host header"},
+		{"a malformed Host", poll + "Host: 127.0.0.1/x\r\n\r\n", http.StatusBadRequest, "400 Bad Request: malformed Host header"},
+		// net/http allows a kept-alive connection's next request a little
+		// more than MaxHeaderBytes (64 KiB): a mebibyte is over the limit
+		// for both.
+		{"a header block of a mebibyte", poll + "Host: 127.0.0.1\r\nX-A: " + strings.Repeat("a", 1<<20) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"},
+		{"a body, whose bytes are a request", fmt.Sprintf("%sHost: 127.0.0.1\r\nContent-Length: 48\r\n\r\n%-48s", poll, "GET /api/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+			http.StatusBadRequest, `{"error":"a GET carries no body here"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := heldThenAnswered(t, ts)
+			defer c.Close()
+			go io.WriteString(c, tc.req) // a refused client may not be read to its end
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := strings.TrimSpace(string(body)); resp.StatusCode != tc.status || got != tc.body || !resp.Close {
+				t.Fatalf("got %d %q (close %v), want %d %q and the connection closed", resp.StatusCode, got, resp.Close, tc.status, tc.body)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("after the refusal: %v, want the connection's end", err)
+			}
+		})
+	}
+}
+
+// heldThenAnswered opens a connection whose long poll was held, then
+// answered: what it sends next follows a held poll.
+func heldThenAnswered(t *testing.T, ts *transportstest.Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	br := bufio.NewReader(c)
+	last := ts.Stats(t).Feed.LastID
+	fmt.Fprintf(c, "GET /api/longpoll?since=%d&timeout=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", last)
+	transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	ts.Post(t, "", "wake")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return c, br
+}
