@@ -22,7 +22,11 @@ package transports
 // handler), the bytes read so far replayed to it.
 //
 // What differs from net/http, on purpose: nothing on the wire but the
-// order of the headers. Under TLS or HTTP/2 the long poll is net/http's.
+// order of the headers. A request it reads that net/http's server would
+// refuse gets net/http's refusal, in its words (check, refuse); its
+// header limit is 64 KiB on every request (net/http allows a kept-alive
+// connection's later requests a little more). Under TLS or HTTP/2 the
+// long poll is net/http's.
 
 import (
 	"bufio"
