@@ -17,8 +17,9 @@ type clientConfig struct {
 		LimitMax     int `json:"limit_max"`
 	} `json:"poll"`
 	LongPoll struct {
-		TimeoutMS    int64 `json:"timeout_ms"`     // the hold when a request names no ?timeout=
-		TimeoutMaxMS int64 `json:"timeout_max_ms"` // the longest ?timeout= (which is in seconds)
+		TimeoutMS    int64  `json:"timeout_ms"`     // the hold when a request names no ?timeout=
+		TimeoutMaxMS int64  `json:"timeout_max_ms"` // the longest ?timeout= (which is in seconds)
+		Writer       string `json:"writer"`         // "nethttp" (net/http) or "direct" (longpoll_direct.go)
 	} `json:"longpoll"`
 	SSE struct {
 		RetryMS     int64  `json:"retry_ms"`
@@ -38,6 +39,7 @@ func (s *Server) handleConfig(c echo.Context) error {
 	var cc clientConfig
 	cc.Poll.LimitDefault, cc.Poll.LimitMax = defaultLimit, maxLimit
 	cc.LongPoll.TimeoutMS, cc.LongPoll.TimeoutMaxMS = s.cfg.LongPollTimeout.Milliseconds(), maxLongPollTimeout*1000
+	cc.LongPoll.Writer = s.cfg.LongPollWriter
 	cc.SSE.RetryMS, cc.SSE.KeepaliveMS, cc.SSE.Writer = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds(), s.cfg.SSEWriter
 	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
 	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""

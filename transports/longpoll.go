@@ -51,6 +51,11 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writeAnswer(c, t, a)
 	}
 
+	if s.cfg.LongPollWriter == longPollWriterDirect {
+		if held, err := s.holdDirect(c, pos, limit, hold); held { // longpoll_direct.go
+			return err
+		}
+	}
 	cut := newRequestCut(c.Request()) // live.go
 	lc, ok := s.live.add("longpoll", cut.hangUp, s.cfg.MaxClients)
 	if !ok {

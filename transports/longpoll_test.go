@@ -165,3 +165,197 @@ func TestLongPollConnectionServesWhatFollows(t *testing.T) {
 		t.Fatalf("long-poll stats %+v, want 3 requests and no client held", st)
 	}
 }
+
+// countingReader counts what a client read of its socket.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestLongPollConnectionIsCountedAcrossOtherRequests keeps one connection
+// going from held long polls to other requests and back, three times over:
+// every long poll is held and answered, every other request answered, and
+// the long poll's counters hold exactly the bytes of its requests and
+// answers, heads apart, as the client sent and read them. (With
+// --longpoll-writer direct a held poll takes its connection from net/http
+// and gives it back for the other requests: the third time around, the
+// connection had been given back twice.)
+func TestLongPollConnectionIsCountedAcrossOtherRequests(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.1 on a raw socket")
+	ts := transportstest.Start(t, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * transportstest.Wait))
+	in := &countingReader{r: c}
+	br := bufio.NewReader(in)
+	var sent, read, headIn, headOut int64
+	exchange := func(req string, poll bool, publish func()) string {
+		t.Helper()
+		before := in.n
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		if publish != nil {
+			publish()
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", req, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%q: %d %q %v", req, resp.StatusCode, body, err)
+		}
+		if br.Buffered() != 0 {
+			t.Fatalf("%q: %d bytes past the answer", req, br.Buffered())
+		}
+		if poll {
+			sent += int64(len(req))
+			headIn += int64(len(req))
+			read += in.n - before
+			headOut += in.n - before - int64(len(body))
+		}
+		return string(body)
+	}
+	for i := 1; i <= 3; i++ {
+		poll := fmt.Sprintf("GET /api/longpoll?since=%d&timeout=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", i-1)
+		body := exchange(poll, true, func() {
+			transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+				return ts.Stats(t).Transports["longpoll"].Clients == 1
+			})
+			ts.Post(t, "", fmt.Sprint("message ", i))
+		})
+		if !strings.Contains(body, fmt.Sprintf(`"next":%d`, i)) {
+			t.Fatalf("long poll %d got %s, want message %d", i, body, i)
+		}
+		if body := exchange("GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false, nil); !strings.Contains(body, `"longpoll"`) {
+			t.Fatalf("GET /api/config got %s", body)
+		}
+	}
+	st := ts.Stats(t).Transports["longpoll"]
+	if st.Requests != 3 || st.BytesIn != sent || st.BytesOut != read || st.HeadsIn != headIn || st.HeadsOut != headOut {
+		t.Fatalf("long-poll counters: %d requests, %d B in (%d heads), %d B out (%d heads); the client sent 3 polls, %d B (%d heads), and read %d B (%d heads)",
+			st.Requests, st.BytesIn, st.HeadsIn, st.BytesOut, st.HeadsOut, sent, headIn, read, headOut)
+	}
+}
+
+// TestAShutdownEndsALongPollConnectionIdleAfterItsAnswer: a connection
+// whose long poll was answered, kept open by its client, is idle; a
+// shutdown closes it at once, as net/http closes its idle connections,
+// rather than waiting out its grace.
+func TestAShutdownEndsALongPollConnectionIdleAfterItsAnswer(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.1 on a raw socket")
+	ts := transportstest.Start(t, func(c *transports.Config) { c.ShutdownTimeout = time.Minute })
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	br := bufio.NewReader(c)
+	fmt.Fprint(c, "GET /api/longpoll?since=0&timeout=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	ts.Post(t, "", "one")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- ts.Stop() }()
+	if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the idle connection, at the shutdown: read %d bytes, %v; want its end (EOF) before the minute of grace", n, err)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(transportstest.Wait):
+		t.Fatal("the server did not stop with only an idle connection left")
+	}
+}
+
+// TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes follows a held
+// poll, on its connection, with long polls net/http's server (or the
+// guard) refuses: each gets that refusal, and the connection ends. (With
+// --longpoll-writer direct the long polls that follow a held one are read
+// by fourway, not net/http.)
+func TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.1 on a raw socket")
+	ts := transportstest.Start(t, nil)
+	const poll = "GET /api/longpoll?since=1&timeout=60 HTTP/1.1\r\n"
+	cases := []struct {
+		name, req string
+		status    int
+		body      string
+	}{
+		{"a header line without a colon", poll + "Host: 127.0.0.1\r\nno colon here\r\n\r\n", http.StatusBadRequest, "400 Bad Request"},
+		{"an invalid header value", poll + "Host: 127.0.0.1\r\nX-A: a\x01b\r\n\r\n", http.StatusBadRequest, "400 Bad Request"},
+		{"no Host", poll + "Accept: */*\r\n\r\n", http.StatusBadRequest, "400 Bad Request: missing required Host header"},
+		{"a malformed Host", poll + "Host: 127.0.0.1/x\r\n\r\n", http.StatusBadRequest, "400 Bad Request: malformed Host header"},
+		// net/http allows a kept-alive connection's next request a little
+		// more than MaxHeaderBytes (64 KiB): a mebibyte is over the limit
+		// for both.
+		{"a header block of a mebibyte", poll + "Host: 127.0.0.1\r\nX-A: " + strings.Repeat("a", 1<<20) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"},
+		{"a body, whose bytes are a request", fmt.Sprintf("%sHost: 127.0.0.1\r\nContent-Length: 48\r\n\r\n%-48s", poll, "GET /api/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+			http.StatusBadRequest, `{"error":"a GET carries no body here"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, br := heldThenAnswered(t, ts)
+			defer c.Close()
+			go io.WriteString(c, tc.req) // a refused client may not be read to its end
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if got := strings.TrimSpace(string(body)); resp.StatusCode != tc.status || got != tc.body || !resp.Close {
+				t.Fatalf("got %d %q (close %v), want %d %q and the connection closed", resp.StatusCode, got, resp.Close, tc.status, tc.body)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("after the refusal: %v, want the connection's end", err)
+			}
+		})
+	}
+}
+
+// heldThenAnswered opens a connection whose long poll was held, then
+// answered: what it sends next follows a held poll.
+func heldThenAnswered(t *testing.T, ts *transportstest.Server) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	br := bufio.NewReader(c)
+	last := ts.Stats(t).Feed.LastID
+	fmt.Fprintf(c, "GET /api/longpoll?since=%d&timeout=60 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", last)
+	transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	ts.Post(t, "", "wake")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return c, br
+}

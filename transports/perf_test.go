@@ -60,6 +60,9 @@ func TestServerProcess(t *testing.T) {
 	if w := os.Getenv(transportstest.SSEWriterEnv); w != "" {
 		cfg.SSEWriter = w
 	}
+	if w := os.Getenv(transportstest.LongPollWriterEnv); w != "" {
+		cfg.LongPollWriter = w
+	}
 	srv, err := transports.New(feed.NewMemory(cfg.History), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +84,11 @@ type serverProcess struct {
 }
 
 // startServerProcess starts the server in a process of its own, its SSE
-// streams written by sseWriter.
-func startServerProcess(b *testing.B, sseWriter string) *serverProcess {
+// streams written by sseWriter and its long polls held by lpWriter.
+func startServerProcess(b *testing.B, sseWriter, lpWriter string) *serverProcess {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1", transportstest.SSEWriterEnv+"="+sseWriter)
+	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1", transportstest.SSEWriterEnv+"="+sseWriter,
+		transportstest.LongPollWriterEnv+"="+lpWriter)
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -175,31 +179,37 @@ func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
 // own, and reports what each one costs it.
 func BenchmarkIdleConnectionMemory(b *testing.B) {
 	kinds := []struct {
-		name, transport, sseWriter string
+		name, transport, sseWriter, lpWriter string
 		// Goroutines of one idle connection: the WebSocket read pump; for
 		// SSE, the handler and net/http's background reader, and the
 		// library's stream and context watcher, or the direct writer's
-		// reader alone; a long poll's handler and background reader.
+		// reader alone; a long poll's handler and background reader, or
+		// the direct writer's reader alone.
 		goroutines float64
+		// Goroutines started once, with the first connection: the direct
+		// long-poll writer's http.Server for the connections it hands
+		// back, and its shutdown's sweep.
+		once float64
 	}{
-		{"ws", "ws", "r3labs", 1},
-		{"sse", "sse", "r3labs", 4},
-		{"sse-direct", "sse", "direct", 1},
-		{"longpoll", "longpoll", "r3labs", 2},
+		{"ws", "ws", "r3labs", "nethttp", 1, 0},
+		{"sse", "sse", "r3labs", "nethttp", 4, 0},
+		{"sse-direct", "sse", "direct", "nethttp", 1, 0},
+		{"longpoll", "longpoll", "r3labs", "nethttp", 2, 0},
+		{"longpoll-direct", "longpoll", "r3labs", "direct", 1, 2},
 	}
 	dispatchers := float64(runtime.GOMAXPROCS(0)) // once, one per core
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
-			p := startServerProcess(b, k.sseWriter)
+			p := startServerProcess(b, k.sseWriter, k.lpWriter)
 			defer p.stop()
 			base := p.metric(b, "go_goroutines")
 			// Warm up: a few connections first, so one-time costs
 			// (pools, first stream) are not charged to the others.
 			closeAll := openIdle(b, p, k.transport, 10)
-			p.settle(b, base+dispatchers+10*k.goroutines)
+			p.settle(b, base+dispatchers+k.once+10*k.goroutines)
 			rss0, go0 := p.memory(b)
 			closeMore := openIdle(b, p, k.transport, idleConns)
-			p.settle(b, base+dispatchers+(10+idleConns)*k.goroutines)
+			p.settle(b, base+dispatchers+k.once+(10+idleConns)*k.goroutines)
 			rss1, go1 := p.memory(b)
 			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
 			b.ReportMetric((go1-go0)/idleConns/1024, "KiB-heap+stack/conn")

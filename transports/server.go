@@ -116,6 +116,10 @@ type Config struct {
 	// "direct", without it (sse_direct.go), to measure the protocol's
 	// own cost beside the library's.
 	SSEWriter string
+	// LongPollWriter serves held long polls: "nethttp", through net/http
+	// as every request, or "direct", on a connection taken from it
+	// (longpoll_direct.go), to measure what net/http's request cycle costs.
+	LongPollWriter string
 
 	Static fs.FS        // the page, served at /; nil serves no page
 	Logger *slog.Logger // nil logs nothing
@@ -137,6 +141,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
 		SSEWriter:       sseWriterLibrary,
+		LongPollWriter:  longPollWriterNetHTTP,
 		HTTP2:           true,
 	}
 }
@@ -160,9 +165,10 @@ type Server struct {
 	ws   *wsHub
 	subs *dispatcher // dispatch.go: wakes every WebSocket and SSE stream after a publish
 
-	publishRate *rateLimiter // nil: no limit
-	answers     answerCache  // page.go: poll answers shared by the polls that ask the same
-	holds       holdTimers   // longpoll.go: the held polls' timeouts, one timer for many
+	publishRate *rateLimiter   // nil: no limit
+	answers     answerCache    // page.go: poll answers shared by the polls that ask the same
+	holds       holdTimers     // longpoll.go: the held polls' timeouts, one timer for many
+	lpDirect    longPollDirect // longpoll_direct.go: --longpoll-writer direct
 
 	ticker     publisher
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
@@ -225,6 +231,7 @@ func (c Config) Validate() error {
 		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
 		c.sendUnderWrite(),
 		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
+		oneOf("longpoll-writer", c.LongPollWriter, longPollWriterNetHTTP, longPollWriterDirect),
 		c.nodeOK(),
 		c.tlsOK(),
 	)

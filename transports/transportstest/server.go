@@ -28,6 +28,11 @@ import (
 // second pass (transports/sse_writers_test.go) runs the same tests so.
 const SSEWriterEnv = "FOURWAY_TEST_SSE_WRITER"
 
+// LongPollWriterEnv, when set ("direct"), makes every server Start starts
+// hold its long polls with that writer (--longpoll-writer): the long-poll
+// spec's second pass (transports/longpoll_writers_test.go) runs so.
+const LongPollWriterEnv = "FOURWAY_TEST_LONGPOLL_WRITER"
+
 // Wait bounds every single wait: long enough for a busy 2-core machine
 // running -race, short enough that a failure never hangs.
 const Wait = 10 * time.Second
@@ -88,6 +93,9 @@ func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Co
 	cfg.Ticker = 0
 	if w := os.Getenv(SSEWriterEnv); w != "" {
 		cfg.SSEWriter = w
+	}
+	if w := os.Getenv(LongPollWriterEnv); w != "" {
+		cfg.LongPollWriter = w
 	}
 	useTLS(t, &cfg) // tls.go: the pass over HTTP/2 and TLS
 	if set != nil {

@@ -145,8 +145,9 @@ type Config struct {
 		LimitMax     int `json:"limit_max"`
 	} `json:"poll"`
 	LongPoll struct {
-		TimeoutMS    int64 `json:"timeout_ms"`
-		TimeoutMaxMS int64 `json:"timeout_max_ms"`
+		TimeoutMS    int64  `json:"timeout_ms"`
+		TimeoutMaxMS int64  `json:"timeout_max_ms"`
+		Writer       string `json:"writer"` // "nethttp" or "direct"
 	} `json:"longpoll"`
 	SSE struct {
 		RetryMS     int64  `json:"retry_ms"`

@@ -1,0 +1,652 @@
+package transports
+
+// Long polling without net/http's request cycle (--longpoll-writer
+// direct). It exists to be measured: what a long poll costs when a held
+// request costs what the protocol costs, beside what it costs through
+// net/http (README.md, "What it costs, measured").
+//
+// net/http serves a request with two goroutines (the connection's and a
+// reader that sees the client leave), a 4 KiB reader, a 4 KiB writer and
+// a 2 KiB response buffer, and starts and stops its reader, a context and
+// a header copy for every request. So here, once a long poll must wait
+// on plain HTTP/1.1, its connection is taken from net/http (hijacked) and
+// becomes fourway's: the held poll is a subscriber of the dispatchers
+// (dispatch.go), with no goroutine of its own, and its answer is written
+// by whoever learns it is due (a publish, its timeout, the shutdown)
+// through a pusher (push.go), as an SSE event is with --sse-writer
+// direct. The connection's one goroutine reads: it sees the client leave
+// while the poll is held, and reads the next request. A long poll, the
+// request that nearly always comes next, is served here, through the same
+// routes and middleware as every request; anything else, the connection
+// is handed back to net/http (a second http.Server over the same
+// handler), the bytes read so far replayed to it.
+//
+// What differs from net/http, on purpose: nothing on the wire but the
+// order of the headers. A request it reads that net/http's server would
+// refuse gets net/http's refusal, in its words (check, refuse); its
+// header limit is 64 KiB on every request (net/http allows a kept-alive
+// connection's later requests a little more). Under TLS or HTTP/2 the
+// long poll is net/http's.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/net/http/httpguts"
+)
+
+// Writers of --longpoll-writer.
+const (
+	longPollWriterNetHTTP = "nethttp"
+	longPollWriterDirect  = "direct"
+)
+
+const (
+	directIdleTimeout   = 120 * time.Second      // a connection between requests, as Serve's IdleTimeout
+	directHeaderTimeout = 10 * time.Second       // to read a request's header block, as Serve's ReadHeaderTimeout
+	directMaxHeader     = 64 << 10               // bytes of a request's header block, as Serve's MaxHeaderBytes
+	directReadBuffer    = 512                    // the connection's read buffer: a poll's request fits it
+	directLinger        = 500 * time.Millisecond // after a last answer, for the client to read it and close, as net/http's
+)
+
+// longPollDirect is the server's state for direct long polls.
+type longPollDirect struct {
+	start sync.Once
+	back  chan net.Conn // connections handed back to net/http
+	idle  sync.Map      // *lpConn between two requests, closed at the shutdown
+}
+
+// lpConn is a connection whose long polls are served without net/http.
+type lpConn struct {
+	s      *Server
+	conn   net.Conn // the counting conn
+	lim    io.LimitedReader
+	pre    *bytes.Reader // bytes net/http had read past the first poll (a pipelined request), until they are read
+	br     *bufio.Reader
+	ctx    context.Context // the requests' context: it names the counting conn (conn.go)
+	remote string
+	w      lpWriter
+	held   *lpWaiter // set by hold: the poll the connection now waits on
+}
+
+// holdDirect holds the poll of c without net/http, and returns true; or
+// false, having done nothing, when its connection cannot be taken (TLS,
+// HTTP/2): net/http holds it then.
+func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.Duration) (bool, error) {
+	r := c.Request()
+	l, ours := c.Response().Writer.(*lpWriter)
+	if !ours && (r.ProtoMajor != 1 || r.TLS != nil || connOf(r) == nil) {
+		return false, nil
+	}
+	closing := r.Close || c.Response().Header().Get("Connection") == "close" // the guard closes after a chunked request
+	w := &lpWaiter{s: s, pos: pos, limit: limit, closing: closing, done: make(chan struct{})}
+	lc, ok := s.live.add("longpoll", w.hangUp, s.cfg.MaxClients)
+	if !ok {
+		return true, fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+	}
+	s.stats.longpoll.clients.Add(1)
+	w.lc, w.head = lc, c.Response().Header().Clone()
+	var conn *lpConn
+	if ours {
+		conn = l.l
+	} else {
+		nc, brw, err := http.NewResponseController(c.Response().Writer).Hijack()
+		if err != nil {
+			w.end()
+			return false, nil
+		}
+		_ = nc.SetDeadline(time.Time{}) // the guard's write deadline was for a response
+		s.startHandBack()
+		conn = s.newLPConn(nc, brw.Reader)
+		s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
+		defer func() { go conn.serve() }()
+	}
+	conn.held = w
+	if cc := countingOf(conn.conn); cc != nil {
+		cc.headWritten() // the answer's head is counted by next, not followed
+	}
+	w.pusher.init(w, newSocket(conn.conn, &s.stats.longpoll), s.cfg.WriteTimeout)
+	s.live.sayGoodbyeWith(lc, w.goodbye)
+	w.mu.Lock()
+	w.l = conn
+	if w.cut.Load() { // cut meanwhile: the connection's goroutine ends the poll
+		w.mu.Unlock()
+		_ = conn.conn.Close()
+		return true, nil
+	}
+	w.timer = time.AfterFunc(hold, func() { w.timedOut.Store(true); w.wake() })
+	w.shard = s.addSubscriber(w)
+	w.mu.Unlock()
+	w.wake() // a publish since the poll looked
+	return true, nil
+}
+
+// newLPConn takes nc, hijacked with br, from net/http. A connection that
+// was handed back before (a replayConn) is unwrapped: what it has not yet
+// replayed comes after what br holds, and the socket is its own.
+func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
+	var pre []byte
+	if n := br.Buffered(); n > 0 { // a pipelined request, read with this one
+		b, _ := br.Peek(n)
+		pre = bytes.Clone(b)
+	}
+	if rc, ok := nc.(*replayConn); ok {
+		pre = append(pre, rc.pre...)
+		nc = rc.Conn
+	}
+	l := &lpConn{s: s, conn: nc, remote: nc.RemoteAddr().String()}
+	l.w.l = l
+	l.lim = io.LimitedReader{R: nc, N: math.MaxInt64}
+	var src io.Reader = &l.lim
+	if len(pre) > 0 {
+		l.pre = bytes.NewReader(pre)
+		src = io.MultiReader(l.pre, src)
+	}
+	l.br = bufio.NewReaderSize(src, directReadBuffer)
+	l.ctx = withCountingConn(context.Background(), nc)
+	return l
+}
+
+// serve is the connection's goroutine: it waits with the held poll, then
+// serves the requests that follow, until the connection closes or is
+// handed back.
+func (l *lpConn) serve() {
+	s := l.s
+	defer s.streams.Done()
+	for {
+		if w := l.held; w != nil {
+			l.held = nil
+			if !l.await(w) {
+				l.conn.Close()
+				return
+			}
+		}
+		r, err := l.readRequest()
+		if r == nil {
+			if !errors.Is(err, errHandedBack) {
+				l.conn.Close()
+			}
+			return
+		}
+		l.w.reset()
+		s.echo.ServeHTTP(&l.w, r)
+		if l.held != nil {
+			continue
+		}
+		if !l.respond(r.Close) {
+			l.conn.Close()
+			return
+		}
+	}
+}
+
+// await waits while w is held, reading: an error is the client gone (or
+// the poll cut, its socket closed); bytes are its next request, which
+// waits for w's answer. It returns false when the connection is over.
+//
+// Once w is answered, the connection is idle, though its goroutine is
+// still here, reading (sent): an idle connection's read times out, and the
+// shutdown's sweep ends it.
+func (l *lpConn) await(w *lpWaiter) bool {
+	_, err := l.br.Peek(1)
+	l.s.lpDirect.idle.Delete(l)
+	if err != nil {
+		w.end()
+		return false
+	}
+	<-w.done
+	return w.answered.Load() && !w.closing
+}
+
+// idleNow makes the connection idle, its poll answered: its read waits
+// the idle timeout at most, and not at all once a shutdown began.
+func (l *lpConn) idleNow() {
+	lp := &l.s.lpDirect
+	lp.idle.Store(l, struct{}{})
+	deadline := time.Now().Add(directIdleTimeout)
+	if l.s.shuttingDown() { // the sweep may have run already
+		deadline = time.Now()
+	}
+	_ = l.conn.SetReadDeadline(deadline)
+}
+
+var errHandedBack = errors.New("handed back to net/http")
+
+// readRequest reads the next request, if it is a long poll; anything else
+// hands the connection back to net/http and returns errHandedBack.
+func (l *lpConn) readRequest() (*http.Request, error) {
+	s := l.s
+	lp := &s.lpDirect
+	lp.idle.Store(l, struct{}{})
+	if s.shuttingDown() {
+		lp.idle.Delete(l)
+		return nil, net.ErrClosed
+	}
+	if l.br.Buffered() == 0 { // a request read while the poll was held: its deadline is set below
+		_ = l.conn.SetReadDeadline(time.Now().Add(directIdleTimeout))
+	}
+	_, err := l.br.Peek(1)
+	lp.idle.Delete(l)
+	if err != nil {
+		return nil, err
+	}
+	_ = l.conn.SetReadDeadline(time.Now().Add(directHeaderTimeout))
+	if !l.nextIsLongPoll() {
+		return nil, l.handBack()
+	}
+	l.lim.N = directMaxHeader
+	r, err := http.ReadRequest(l.br)
+	tooLarge := l.lim.N == 0
+	l.lim.N = math.MaxInt64
+	_ = l.conn.SetReadDeadline(time.Time{})
+	switch {
+	case err != nil && tooLarge:
+		err = l.refuse(http.StatusRequestHeaderFieldsTooLarge, "")
+	case err != nil && !isNetError(err):
+		err = l.refuse(http.StatusBadRequest, "")
+	case err == nil:
+		err = l.check(r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.RemoteAddr = l.remote
+	return r.WithContext(l.ctx), nil
+}
+
+// check refuses what net/http's server refuses once a request has been
+// parsed (no Host, a malformed one, a header name or value that is not a
+// token or text), in its words. (A GET with a body is the guard's: it is
+// refused, and the connection closed, before its body could be taken for
+// the next request.)
+func (l *lpConn) check(r *http.Request) error {
+	switch {
+	case r.Host == "": // http.ReadRequest moved it out of the header
+		return l.refuse(http.StatusBadRequest, "missing required Host header")
+	case !httpguts.ValidHostHeader(r.Host):
+		return l.refuse(http.StatusBadRequest, "malformed Host header")
+	}
+	for k, vs := range r.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return l.refuse(http.StatusBadRequest, "invalid header name")
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return l.refuse(http.StatusBadRequest, "invalid header value")
+			}
+		}
+	}
+	return nil
+}
+
+// refuse answers a request that cannot be served as net/http's server
+// does (status, why, "Connection: close"), and ends the connection.
+func (l *lpConn) refuse(status int, why string) error {
+	text := strconv.Itoa(status) + " " + http.StatusText(status)
+	if why != "" {
+		text += ": " + why
+	}
+	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
+	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+text)
+	closeWrite(l.conn)
+	_ = l.conn.SetReadDeadline(time.Now().Add(directLinger)) // what the client still sends is read, not reset
+	_, _ = io.Copy(io.Discard, l.conn)
+	return errRefused
+}
+
+var errRefused = errors.New("request refused")
+
+// isNetError reports whether err is the connection's, not the request's:
+// nothing to answer then.
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne)
+}
+
+// nextIsLongPoll reports whether the request read so far starts with a
+// long poll's request line: GET /api/longpoll, over HTTP/1.1.
+func (l *lpConn) nextIsLongPoll() bool {
+	b, _ := l.br.Peek(l.br.Buffered())
+	line, _, found := bytes.Cut(b, []byte("\r\n"))
+	if !found {
+		return false
+	}
+	rest, ok := bytes.CutPrefix(line, []byte("GET /api/longpoll"))
+	return ok && (len(rest) > 0 && (rest[0] == '?' || rest[0] == ' ')) && bytes.HasSuffix(rest, []byte(" HTTP/1.1"))
+}
+
+// handBack gives the connection to net/http, with what was read of it.
+func (l *lpConn) handBack() error {
+	lp := &l.s.lpDirect
+	b, _ := l.br.Peek(l.br.Buffered())
+	pre := bytes.Clone(b)
+	if l.pre != nil {
+		rest, _ := io.ReadAll(l.pre)
+		pre = append(pre, rest...)
+	}
+	c := &replayConn{Conn: l.conn, pre: pre}
+	connStateHook(l.conn, http.StateIdle) // its bytes are the next request's
+	select {
+	case lp.back <- c:
+		return errHandedBack
+	case <-l.s.shutdown:
+		return net.ErrClosed
+	}
+}
+
+// respond writes the answer the handler made, within the write timeout.
+func (l *lpConn) respond(closing bool) bool {
+	w := &l.w
+	closing = closing || w.header.Get("Connection") == "close"
+	b := appendResponse(w.out[:0], w.status, w.header, w.body, closing)
+	w.out = b
+	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
+	_, err := l.conn.Write(b)
+	connStateHook(l.conn, http.StateIdle)
+	if cap(w.out) > 4<<10 { // a large page: not kept for the connection's life
+		w.body, w.out = nil, nil
+	}
+	return err == nil && !closing
+}
+
+// appendResponse appends an HTTP/1.1 response with a Content-Length.
+func appendResponse(b []byte, status int, h http.Header, body []byte, closing bool) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(append(append(b, ' '), http.StatusText(status)...), "\r\n"...)
+	var keys [16]string
+	ks := keys[:0]
+	for k := range h {
+		if k != "Connection" && k != "Content-Length" && k != "Date" {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	for _, k := range ks {
+		for _, v := range h[k] {
+			b = append(append(append(append(b, k...), ": "...), v...), "\r\n"...)
+		}
+	}
+	if closing {
+		b = append(b, "Connection: close\r\n"...)
+	}
+	b = append(b, "Date: "...)
+	b = append(time.Now().UTC().AppendFormat(b, http.TimeFormat), "\r\n"...)
+	b = append(b, "Content-Length: "...)
+	b = append(strconv.AppendInt(b, int64(len(body)), 10), "\r\n\r\n"...)
+	return append(b, body...)
+}
+
+// lpWriter is the ResponseWriter of a request served here: it keeps the
+// answer until the handler returns.
+type lpWriter struct {
+	l      *lpConn
+	header http.Header
+	status int
+	body   []byte
+	out    []byte
+}
+
+func (w *lpWriter) reset() {
+	if w.header == nil {
+		w.header = http.Header{}
+	}
+	clear(w.header)
+	w.status, w.body = 0, w.body[:0]
+}
+
+func (w *lpWriter) Header() http.Header { return w.header }
+
+func (w *lpWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *lpWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	w.body = append(w.body, p...)
+	return len(p), nil
+}
+
+// SetWriteDeadline and SetReadDeadline take the guard's deadlines: the
+// answer is written with a deadline of its own.
+func (w *lpWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *lpWriter) SetReadDeadline(time.Time) error  { return nil }
+
+// lpWaiter is one held poll: a subscriber of the dispatchers, and the
+// source of its pusher, which writes its answer once it is due.
+type lpWaiter struct {
+	pusher
+	s        *Server
+	l        *lpConn
+	pos      position
+	limit    int
+	head     http.Header // the response's headers, as the middleware set them
+	closing  bool        // the connection closes after the answer
+	lc       *liveConn
+	mu       sync.Mutex // guards l, shard and timer while the poll is set up
+	shard    *shard
+	timer    *time.Timer
+	timedOut atomic.Bool
+	cut      atomic.Bool            // hung up by /api/drop
+	why      atomic.Pointer[string] // told goodbye (health.go): the answer is a 503 with why
+	answered atomic.Bool            // its answer is out
+	over     atomic.Bool            // answered, or ended without an answer
+	ended    sync.Once
+	done     chan struct{} // closed once over
+}
+
+// next is the answer, once one is due: news for the cursor, the timeout,
+// or the shutdown (then the connection closes after it).
+func (w *lpWaiter) next(b []byte) ([]byte, bool) {
+	s := w.s
+	t := &s.stats.longpoll
+	shutting := s.shuttingDown()
+	w.closing = w.closing || shutting
+	if why := w.why.Load(); why != nil { // as answerGoodbye (health.go)
+		body, _ := json.Marshal(map[string]string{"error": *why})
+		w.head["Retry-After"] = []string{"0"}
+		w.head["Content-Type"] = []string{echo.MIMEApplicationJSON}
+		return w.answer(b, http.StatusServiceUnavailable, append(body, '\n')), true
+	}
+	a := s.answer(w.pos, w.limit)
+	if !a.news && !shutting && !w.timedOut.Load() {
+		return b, false
+	}
+	t.messages.Add(int64(a.messages))
+	if a.messages == 0 {
+		t.empty.Add(1)
+	}
+	w.head["Cache-Control"] = noStore
+	w.head["Content-Type"] = jsonType
+	return w.answer(b, http.StatusOK, a.body), true
+}
+
+// answer appends the response, and counts its head: it goes out by the
+// pusher, past the counting conn's reading of heads.
+func (w *lpWaiter) answer(b []byte, status int, body []byte) []byte {
+	n := len(b)
+	b = appendResponse(b, status, w.head, body, w.closing)
+	w.s.stats.longpoll.headsOut.Add(int64(len(b) - n - len(body)))
+	return b
+}
+
+// sent: the answer is out. The connection is idle now, or, when it closes
+// after the answer, half closed: the client reads the answer, then sees
+// the end, and the connection's goroutine, whose read ends then (or at a
+// linger's bound), closes the socket.
+func (w *lpWaiter) sent() {
+	l := w.l
+	connStateHook(l.conn, http.StateIdle)
+	w.answered.Store(true)
+	if w.closing {
+		closeWrite(l.conn)
+		_ = l.conn.SetReadDeadline(time.Now().Add(directLinger))
+	} else {
+		l.idleNow()
+	}
+	w.end()
+}
+
+// closeWrite sends the end of c's bytes (a TCP FIN), leaving its reading
+// open, as net/http does before it closes a connection.
+func closeWrite(c net.Conn) {
+	if cc := countingOf(c); cc != nil {
+		c = cc.Conn
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
+
+func (w *lpWaiter) failed(error) {
+	w.end()
+	_ = w.l.conn.Close()
+}
+
+func (w *lpWaiter) hungUp() bool { return w.over.Load() }
+
+// goodbye is the poll's goodbye (health.go): it is answered at once with
+// why, as a 503, and the client tries again, elsewhere. (It runs under the
+// lock of the live connections, which the answer leaves: the answer is
+// written by a goroutine of its own, a rare one.)
+func (w *lpWaiter) goodbye(why string) {
+	w.why.CompareAndSwap(nil, &why)
+	w.mu.Lock()
+	ready := w.l != nil
+	w.mu.Unlock()
+	if ready { // else holdDirect's own wake, still to come, answers
+		go w.wake()
+	}
+}
+
+// hangUp is the poll's cut (/api/drop): its socket closes, without an
+// answer, and the connection's goroutine, its read failing, ends the poll.
+// (It runs under the lock of the live connections: it must not end the
+// poll itself, which leaves them.)
+func (w *lpWaiter) hangUp() {
+	w.cut.Store(true)
+	w.mu.Lock()
+	l := w.l
+	w.mu.Unlock()
+	if l != nil {
+		_ = l.conn.Close()
+	}
+}
+
+// end frees the waiter, once.
+func (w *lpWaiter) end() {
+	w.ended.Do(func() {
+		w.over.Store(true)
+		w.mu.Lock()
+		timer, shard := w.timer, w.shard
+		w.mu.Unlock()
+		if timer != nil {
+			timer.Stop()
+		}
+		if shard != nil {
+			shard.remove(w)
+		}
+		s := w.s
+		s.live.remove(w.lc)
+		s.stats.longpoll.clients.Add(-1)
+		close(w.done)
+	})
+}
+
+// blockedFor is never long: a poll's answer that the socket does not take
+// fails on the write timeout, as net/http's would, not on the send
+// timeout of the streams.
+func (w *lpWaiter) blockedFor(int64) time.Duration { return 0 }
+func (w *lpWaiter) dropSlow()                      {}
+
+// startHandBack starts, once, at the first connection taken, the
+// http.Server that takes the connections handed back, and the sweep that
+// closes the idle ones at the shutdown.
+func (s *Server) startHandBack() {
+	lp := &s.lpDirect
+	lp.start.Do(func() {
+		lp.back = make(chan net.Conn)
+		srv := &http.Server{
+			Handler:           s.echo,
+			ReadHeaderTimeout: directHeaderTimeout,
+			IdleTimeout:       directIdleTimeout,
+			MaxHeaderBytes:    directMaxHeader,
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				return withCountingConn(ctx, c.(*replayConn).Conn)
+			},
+			ConnState: func(c net.Conn, st http.ConnState) { connStateHook(c.(*replayConn).Conn, st) },
+			ErrorLog:  slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		ln := &handBackListener{conns: lp.back, closed: s.shutdown, addr: dummyAddr{}}
+		s.streams.Add(1)
+		go func() { _ = srv.Serve(ln) }()
+		go func() {
+			<-s.shutdown
+			lp.idle.Range(func(k, _ any) bool {
+				_ = k.(*lpConn).conn.SetReadDeadline(time.Now())
+				return true
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+			defer cancel()
+			if srv.Shutdown(ctx) != nil {
+				srv.Close()
+			}
+			s.streams.Done()
+		}()
+	})
+}
+
+// replayConn is a connection handed back: what was read of it comes first.
+type replayConn struct {
+	net.Conn
+	pre []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pre) > 0 {
+		n := copy(p, c.pre)
+		c.pre = c.pre[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// handBackListener hands the connections given back to an http.Server.
+type handBackListener struct {
+	conns  chan net.Conn
+	closed <-chan struct{}
+	addr   net.Addr
+}
+
+func (l *handBackListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handBackListener) Close() error   { return nil }
+func (l *handBackListener) Addr() net.Addr { return l.addr }
+
+type dummyAddr struct{}
+
+func (dummyAddr) Network() string { return "tcp" }
+func (dummyAddr) String() string  { return "handed-back" }
