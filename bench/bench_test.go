@@ -126,6 +126,18 @@ func TestFourwayShortRun(t *testing.T) {
 		if w := results["ws"].Wire; w.ServerHeadersPerMsg != 0 || w.ServerFramesPerMsg != 0 {
 			t.Errorf("WebSocket: fourway counted %.1f B of heads, %.1f of HTTP/2 frames per message, want none", w.ServerHeadersPerMsg, w.ServerFramesPerMsg)
 		}
+		// A stream's framing is counted where it is written: a WebSocket
+		// message's frame header is 2 bytes (under 126), an SSE event's
+		// fields and chunk are all of its overhead the subscribers saw.
+		if w := results["ws"].Wire; w.ServerFramingPerMsg < 2 || w.ServerFramingPerMsg > w.OverheadPerMsg+0.5 {
+			t.Errorf("WebSocket: fourway counted %.2f B of framing per message, want its 2-byte frame header, within the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
+		}
+		if w := results["sse"].Wire; w.ServerFramingPerMsg <= 0 || math.Abs(w.ServerFramingPerMsg-w.OverheadPerMsg) > 1 {
+			t.Errorf("SSE: fourway counted %.2f B of framing per message, want the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
+		}
+		if w := results["longpoll"].Wire; w.ServerFramingPerMsg != 0 || w.ServerHeartbeatsPerMsg != 0 {
+			t.Errorf("long poll: fourway counted %.2f B of stream framing and %.2f of heartbeats per message, want none", w.ServerFramingPerMsg, w.ServerHeartbeatsPerMsg)
+		}
 	})
 
 	t.Run("WebSocketOverheadIsTheFrameHeader", func(t *testing.T) {

@@ -113,6 +113,11 @@ type Wire struct {
 	// frame headers. Zero for Nchan, and for HTTP/1.1 over TLS.
 	ServerHeadersPerMsg float64 `json:"server_headers_per_msg,omitempty"`
 	ServerFramesPerMsg  float64 `json:"server_frame_headers_per_msg,omitempty"`
+	// And of the streams' bytes, both ways: framing (WebSocket frame
+	// headers, SSE field names and chunk framing) and heartbeats, as
+	// fourway counted them where it wrote and read them.
+	ServerFramingPerMsg    float64 `json:"server_framing_per_msg,omitempty"`
+	ServerHeartbeatsPerMsg float64 `json:"server_heartbeats_per_msg,omitempty"`
 }
 
 // ProcCost is one process's CPU inside the window (a process and its
@@ -405,7 +410,7 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"exchange_overhead", "empty_exchange", "classic_overhead",
 	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
 	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n",
-	"server_headers_per_msg", "server_frame_headers_per_msg"}
+	"server_headers_per_msg", "server_frame_headers_per_msg", "server_framing_per_msg", "server_heartbeats_per_msg"}
 
 func writeCSV(out io.Writer, results []Result) error {
 	w := csv.NewWriter(out)
@@ -433,6 +438,8 @@ func writeCSV(out io.Writer, results []Result) error {
 		// server_*: what fourway counted of its own bytes, per message
 		// (serverbytes.go): headers, and HTTP/2 frame headers.
 		row = append(row, g(r.Wire.ServerHeadersPerMsg), g(r.Wire.ServerFramesPerMsg))
+		// and the streams' framing and heartbeats, both ways.
+		row = append(row, g(r.Wire.ServerFramingPerMsg), g(r.Wire.ServerHeartbeatsPerMsg))
 		_ = w.Write(row)
 	}
 	w.Flush()

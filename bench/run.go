@@ -376,6 +376,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 		if countsErr == nil && countsErr1 == nil && counts0 != nil {
 			k := statsTransport(g.transport)
 			res.Wire.ServerHeadersPerMsg, res.Wire.ServerFramesPerMsg = serverSplit(counts0[k], counts1[k], res.WindowDeliveries)
+			res.Wire.ServerFramingPerMsg, res.Wire.ServerHeartbeatsPerMsg = serverStreamParts(counts0[k], counts1[k], res.WindowDeliveries)
 		}
 		res.BenchCPUSeconds = self1 - self0
 		windowDeliveries += res.WindowDeliveries

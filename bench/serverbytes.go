@@ -4,9 +4,12 @@ package main
 // transport, which of the bytes on its sockets were heads (HTTP/1.1 in the
 // clear: request lines and headers, status lines and headers) and, under
 // HTTP/2, how many frames its streams took (9 bytes of frame header each)
-// and how many bytes their HPACK header blocks. The bench reads it at the
-// window's start and end, so the row splits its overhead into headers and
-// framing as the server measured them. Nchan counts nothing of the kind.
+// and how many bytes their HPACK header blocks; and, for the streams, the
+// framing and heartbeats it wrote and read (WebSocket frame headers, SSE
+// field names and chunk framing, pings and pongs). The bench reads it at
+// the window's start and end, so the row splits its overhead into headers
+// and framing as the server measured them. Nchan counts nothing of the
+// kind.
 
 import (
 	"context"
@@ -19,9 +22,13 @@ import (
 
 // serverCounts is one transport's part of GET /api/stats.
 type serverCounts struct {
-	HeadsIn  int64     `json:"heads_in"`
-	HeadsOut int64     `json:"heads_out"`
-	HTTP2    *h2Counts `json:"http2"`
+	HeadsIn       int64     `json:"heads_in"`
+	HeadsOut      int64     `json:"heads_out"`
+	FramingIn     int64     `json:"framing_in"`
+	FramingOut    int64     `json:"framing_out"`
+	HeartbeatsIn  int64     `json:"heartbeats_in"`
+	HeartbeatsOut int64     `json:"heartbeats_out"`
+	HTTP2         *h2Counts `json:"http2"`
 }
 
 // h2Counts are a transport's HTTP/2 frames and header block bytes.
@@ -48,6 +55,10 @@ func nodeCounts(ctx context.Context, c *http.Client, bases []string) (map[string
 			s := sum[k]
 			s.HeadsIn += v.HeadsIn
 			s.HeadsOut += v.HeadsOut
+			s.FramingIn += v.FramingIn
+			s.FramingOut += v.FramingOut
+			s.HeartbeatsIn += v.HeartbeatsIn
+			s.HeartbeatsOut += v.HeartbeatsOut
 			if v.HTTP2 != nil {
 				if s.HTTP2 == nil {
 					s.HTTP2 = &h2Counts{}
@@ -117,22 +128,35 @@ func serverSplit(a, b serverCounts, deliveries int64) (headers, frames float64) 
 	return float64(h) / n, float64(f) / n
 }
 
+// serverStreamParts is what fourway counted of a stream's framing and
+// heartbeats between a and b, both ways, per delivered message (zero for
+// the polls, which have none).
+func serverStreamParts(a, b serverCounts, deliveries int64) (framing, heartbeats float64) {
+	if deliveries <= 0 {
+		return 0, 0
+	}
+	n := float64(deliveries)
+	return float64(b.FramingIn+b.FramingOut-a.FramingIn-a.FramingOut) / n,
+		float64(b.HeartbeatsIn+b.HeartbeatsOut-a.HeartbeatsIn-a.HeartbeatsOut) / n
+}
+
 // writeServerSplitMarkdown writes what fourway counted of each row's
 // overhead, for the rows it counted anything of.
 func writeServerSplitMarkdown(out io.Writer, results []Result) {
 	var rows []Result
 	for _, r := range results {
-		if r.Wire.ServerHeadersPerMsg > 0 || r.Wire.ServerFramesPerMsg > 0 {
+		if r.Wire.ServerHeadersPerMsg > 0 || r.Wire.ServerFramesPerMsg > 0 || r.Wire.ServerFramingPerMsg > 0 {
 			rows = append(rows, r)
 		}
 	}
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "\nOf that overhead, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks) and HTTP/2 frame headers (9 bytes a frame); the rest is framing inside the body (chunks, SSE fields, poll JSON), TLS records and connection frames:")
-	fmt.Fprintln(out, "\n| server | transport | overhead B/msg | headers B/msg | HTTP/2 frame headers B/msg |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|")
+	fmt.Fprintln(out, "\nOf that overhead, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks), HTTP/2 frame headers (9 bytes a frame), and the streams' framing (WebSocket frame headers, SSE field names and chunk framing) and heartbeats, both ways; the rest is a poll answer's JSON, TLS records, connection frames, and what the server could not see over TLS:")
+	fmt.Fprintln(out, "\n| server | transport | overhead B/msg | headers B/msg | HTTP/2 frame headers B/msg | stream framing B/msg | heartbeats B/msg |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), f1(r.Wire.OverheadPerMsg), f1(r.Wire.ServerHeadersPerMsg), f1(r.Wire.ServerFramesPerMsg))
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), f1(r.Wire.OverheadPerMsg), f1(r.Wire.ServerHeadersPerMsg), f1(r.Wire.ServerFramesPerMsg),
+			f1(r.Wire.ServerFramingPerMsg), f1(r.Wire.ServerHeartbeatsPerMsg))
 	}
 }

@@ -509,6 +509,8 @@ class Panel {
     d.costFrom = c.from;
     d.costTo = c.to;
     d.costSum = PARTS.reduce((n, k) => n + c.parts[k], 0);
+    d.costFraming = c.parts.framing;
+    d.costHeartbeats = c.parts.heartbeats;
     this.field('cost-rate').textContent = t('cost.rate', {
       published: c.published.toFixed(1), delivered: c.delivered.toFixed(1), s: Math.round(c.seconds), requests: c.requests,
     });
@@ -525,8 +527,15 @@ class Panel {
     h2.hidden = c.frames === 0;
     d.costFrames = c.frames;
     d.costHpack = c.hpack;
-    d.costMeasured = c.measured ? 'headers' : '';
+    d.costMeasured = c.measured.join(' ');
+    d.costComputed = c.computed.join(' ');
     if (c.frames) h2.textContent = t('cost.h2', { frames: c.frames.toLocaleString(), hpack: c.hpack.toLocaleString() });
+    const names = list => list.map(k => t(`cost.${k}`)).join(t('cost.how.sep'));
+    this.field('cost-how').textContent = [
+      c.measured.length ? t('cost.how.counted', { parts: names(c.measured) }) : '',
+      c.computed.length ? t('cost.how.computed', { parts: names(c.computed) }) : '',
+      t('cost.how.rest', { part: t(`cost.${c.rest}`) }),
+    ].filter(Boolean).join(' ');
     this.overhead = c.messages ? (c.total - c.parts.messages) / c.messages : null;
   }
 }
@@ -557,8 +566,16 @@ class Panel {
 //
 // So "handshakes" and "headers" are measured as the rest, and the other
 // parts are computed from the rules of each protocol and the counts, but
-// for a poll over HTTP/1.1 in the clear: the server counts its requests'
-// and answers' heads (heads_in, heads_out), and the framing is the rest. Under
+// where the server counts them. For a poll over HTTP/1.1 in the clear the
+// server counts its requests' and answers' heads (heads_in, heads_out), and
+// the framing is the rest. For the streams it counts framing and heartbeats
+// where they are written and read (framing_in/out, heartbeats_in/out, by
+// the wire inspector's rules: a ping's chunk and frames are heartbeats,
+// the hello's header is framing); in the clear it sees all of them, and
+// over HTTP/2 an SSE stream's (no chunks there), but over TLS with HTTP/1.1
+// it cannot see net/http's chunks or a client's frames: there they are
+// computed. The panel's data-cost-measured lists the parts counted, and
+// its text says which. Under
 // HTTP/2 the server counts a transport's bytes frame by frame (its
 // "http2" in /api/stats): each frame's 9-byte header is framing, measured;
 // an SSE event travels in a DATA frame instead of a chunk; and the HPACK
@@ -579,7 +596,16 @@ function costParts(panel, a, b) {
   const parts = { messages: messages * mean(sizes, x => x.bytes), headers: 0, framing: 0, handshakes: 0, heartbeats: 0 };
   const h2 = (s, k) => s.http2 ? s.http2[k + '_in'] + s.http2[k + '_out'] : 0;
   const frames = h2(B, 'frames') - h2(A, 'frames'), hpack = h2(B, 'headers') - h2(A, 'headers');
-  switch (panel.key) {
+  // The streams' framing and heartbeats, as the server counted them.
+  const both = (s, k) => (s[k + '_in'] ?? 0) + (s[k + '_out'] ?? 0);
+  const stream = panel.key === 'sse' || panel.key === 'ws';
+  const wireCounted = stream && B.framing_out !== undefined &&
+    (location.protocol === 'http:' || panel.key === 'sse' && panel.client?.saidProto === 'HTTP/2.0');
+  switch (wireCounted ? 'counted' : panel.key) {
+    case 'counted':
+      parts.framing = both(B, 'framing') - both(A, 'framing');
+      parts.heartbeats = both(B, 'heartbeats') - both(A, 'heartbeats');
+      break;
     case 'poll':
     case 'longpoll':
       parts.framing = requests * mean(panel.answers, x => x.framing);
@@ -599,15 +625,19 @@ function costParts(panel, a, b) {
   // messages is the rest, where this tab's own answers gave an estimate.
   const heads = (B.heads_in ?? 0) + (B.heads_out ?? 0) - (A.heads_in ?? 0) - (A.heads_out ?? 0);
   const poll = panel.key === 'poll' || panel.key === 'longpoll';
-  const measured = poll && heads > 0 && frames === 0;
-  if (measured) {
+  const headsCounted = poll && heads > 0 && frames === 0;
+  let rest = poll ? 'headers' : 'handshakes';
+  if (headsCounted) {
     parts.headers = heads;
     parts.framing = total - parts.messages - heads;
+    rest = 'framing';
   } else {
-    parts[poll ? 'headers' : 'handshakes'] = total - parts.messages - parts.framing - parts.heartbeats;
+    parts[rest] = total - parts.messages - parts.framing - parts.heartbeats;
   }
+  const measured = headsCounted ? ['headers'] : wireCounted ? ['framing', 'heartbeats'] : [];
+  const computed = stream ? ['framing', 'heartbeats'].filter(k => !measured.includes(k)) : rest === 'framing' ? [] : ['framing'];
   return {
-    parts, total, messages, requests, seconds, frames, hpack, measured,
+    parts, total, messages, requests, seconds, frames, hpack, measured, computed, rest,
     from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
     published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
     delivered: messages / Math.max(seconds, 1e-9),
@@ -942,6 +972,7 @@ async function pollStats() {
       const s = await request('api/stats', { timeout: 5_000 });
       const now = performance.now();
       statsSamples.push({ at: now, s });
+      document.body.dataset.statsAt = now; // the last reading: for the curious and the tests
       while (statsSamples.length > 2 && now - statsSamples[1].at >= COST_MS) statsSamples.shift();
       document.body.dataset.feedLastId = s.feed.last_id;
       for (const p of panels) {

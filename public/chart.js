@@ -19,7 +19,8 @@ const FONT_PX = 12;
 // color, with lines at the quantiles in lines ({p50, p99}, ms or null).
 // label(ms) writes a latency tick, ago(ms) a time tick, in the page's
 // language. What it drew is left on the canvas's data-* for the curious and
-// the tests: data-y-ticks, data-x-ticks, data-lines, data-dot.
+// the tests: data-y-ticks, data-x-ticks, data-lines, data-dot, data-font
+// (the labels' size in CSS px, as drawn).
 export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
@@ -112,4 +113,5 @@ export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
   d.xTicks = xLabels.join('|');
   d.lines = drawn.join('|');
   d.dot = r;
+  d.font = Number.parseFloat(g.font); // the labels' px, as the canvas took them
 }

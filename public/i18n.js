@@ -108,6 +108,10 @@ const en = {
   'cost.handshakes': 'handshakes',
   'cost.heartbeats': 'heartbeats',
   'cost.total': 'all, on the sockets',
+  'cost.how.counted': 'Counted by the server where it wrote and read them: {parts}.',
+  'cost.how.computed': 'Computed from the protocol\'s rules and the counts: {parts}.',
+  'cost.how.rest': 'The messages: the deliveries × the mean size this tab received; {part}: the rest of the socket bytes.',
+  'cost.how.sep': ', ',
   'cost.h2': 'Over HTTP/2 the server counted {frames} frames of these streams (9 B of frame header each, in "framing") and {hpack} B of HPACK header blocks (in the headers or handshakes); TLS and the connections\' own frames are in no transport.',
 
   'in.h': 'Inside the client, live',
@@ -400,6 +404,10 @@ const zh = {
   'cost.handshakes': '握手',
   'cost.heartbeats': '心跳',
   'cost.total': '套接字上的全部字节',
+  'cost.how.counted': '由服务器在写出和读入处实测：{parts}。',
+  'cost.how.computed': '按协议规则和计数推算：{parts}。',
+  'cost.how.rest': '消息本身：送达条数 × 本标签页收到消息的平均大小；{part}：套接字字节中的其余部分。',
+  'cost.how.sep': '、',
   'cost.h2': '经由 HTTP/2 时，服务器为这些流计得 {frames} 个帧（每个帧头 9 字节，计入“帧与封装”）和 {hpack} 字节的 HPACK 头部块（计入 HTTP 头部或握手）；TLS 和连接自身的帧不计入任何传输方式。',
 
   'in.h': '客户端内部（实时）',

@@ -70,7 +70,9 @@ func TestPageOverHTTP2(t *testing.T) {
 			return Number(d.costFrames) > 0 && Number(d.costHpack) > 0 && !p.querySelector('.cost-h2').hidden &&
 				p.querySelector('.cost-h2').textContent.startsWith('Over HTTP/2 the server counted ') &&
 				Math.abs(Number(d.costSum) - (Number(d.costTo) - Number(d.costFrom))) < 1;
-		}) && document.querySelector('#panel-ws .cost-h2').hidden`, 15*time.Second)
+		}) && document.querySelector('#panel-ws .cost-h2').hidden &&
+		document.getElementById('panel-sse').dataset.costMeasured === 'framing heartbeats' &&
+		document.getElementById('panel-ws').dataset.costComputed === 'framing heartbeats'`, 15*time.Second)
 
 	// An open SSE stream has no Resource Timing entry yet: its protocol is
 	// the hello's (above). Cut them: each tab's stream ends, and the
@@ -127,6 +129,13 @@ func TestPageOverTLSWithoutHTTP2(t *testing.T) {
 	if n := heldSlots(t, tab); n < 2 {
 		t.Errorf("%d held-connection slots taken, want at least 2 (the SSE stream and the long poll)", n)
 	}
+	// Over TLS the server sees records, not net/http's chunks or a client's
+	// frames: the streams' framing and heartbeats are computed, and said so.
+	tab.waitFor(t, "the streams' framing and heartbeats computed, and said so", `['sse', 'ws'].every(k => {
+		const p = document.getElementById('panel-' + k);
+		return p.dataset.costMeasured === '' && p.dataset.costComputed === 'framing heartbeats' &&
+			p.querySelector('.cost-how').textContent.startsWith('Computed from the protocol\'s rules and the counts: framing, heartbeats. ');
+	})`, 10*time.Second)
 }
 
 // heldSlots is how many held-connection slots (Web Locks) the clients of

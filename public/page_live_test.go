@@ -151,6 +151,83 @@ func TestPageCostAddsUp(t *testing.T) {
 	if got := eval[string](t, tab, `document.querySelector('#panel-ws .cost-messages').textContent`); !strings.Contains(got, "B/msg") {
 		t.Errorf("the WebSocket's message bytes read %q, want bytes and bytes per message", got)
 	}
+	// So are the streams' framing and heartbeats, and each panel says
+	// what was counted and what is the rest.
+	tab.waitFor(t, "the streams' framing and heartbeats counted by the server, and said so", `['sse', 'ws'].every(k => {
+		const p = document.getElementById('panel-' + k);
+		return p.dataset.costMeasured === 'framing heartbeats' && p.dataset.costComputed === '' &&
+			p.querySelector('.cost-how').textContent.startsWith('Counted by the server where it wrote and read them: framing, heartbeats. ') &&
+			p.querySelector('.cost-how').textContent.endsWith('handshakes: the rest of the socket bytes.');
+	}) && document.querySelector('#panel-poll .cost-how').textContent.startsWith('Counted by the server where it wrote and read them: HTTP headers. ')`, 10*time.Second)
+}
+
+// TestPageCostIsTheInspectorsBytes: the framing and heartbeats of the
+// page's cost window are, byte for byte, those the wire inspector shows for
+// the exchanges in it. The page's streams are paused, the inspector turned
+// on and the window started again (reset counters) while no stream is
+// open, so the exchanges that follow the resume are the window's whole
+// WebSocket and SSE traffic: the WebSocket panel's and the auto panel's
+// sockets (pings, pongs, the page's {"type":"ping"} each heartbeat, a
+// publish up the socket), the SSE stream (keepalives, the messages).
+func TestPageCostIsTheInspectorsBytes(t *testing.T) {
+	srv := startServer(t, func(c *transports.Config) {
+		c.Heartbeat = 2 * time.Second
+		c.SSEKeepalive = 2 * time.Second
+	})
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("pause")))
+	transportstest.Await(t, "no stream of the page at the server", func() bool {
+		s := srv.Stats(t).Transports
+		return s["ws"].Clients == 0 && s["sse"].Clients == 0
+	})
+	closed := eval[float64](t, tab, `performance.now()`)
+	srv.Get(t, "/api/inspect") // from now on every new exchange is recorded
+	tab.waitFor(t, "a reading of /api/stats with no stream open", fmt.Sprintf(`Number(document.body.dataset.statsAt) > %f`, closed), 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("reset-counters")), chromedp.Click(chromedp.ID("pause")))
+	tab.waitFor(t, "every panel open again", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	for i := range 3 {
+		publishHTTP(t, srv, fmt.Sprintf("counted %d", i))
+	}
+	tab.do(t, 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`#panel-ws .ws-publish input`), "up the socket"),
+		chromedp.Click(chromedp.CSS(`#panel-ws .ws-publish button`)))
+	tab.waitFor(t, "four messages everywhere", everyIDOnce(0, 4), 10*time.Second)
+
+	var last string
+	defer func() { t.Log("last seen: " + last) }()
+	transportstest.WaitFor(t, "the window's framing and heartbeats to be the inspector's", 20*time.Second, func() bool {
+		page := eval[map[string][]float64](t, tab, `Object.fromEntries(['sse', 'ws'].map(k => {
+			const d = document.getElementById('panel-' + k).dataset;
+			return [k, [Number(d.costFraming), Number(d.costHeartbeats), Number(d.costTo) - Number(d.costFrom)]];
+		}))`)
+		code, body, _ := srv.Get(t, "/api/inspect")
+		var in struct {
+			Transports map[string][]struct {
+				Parts map[string]float64 `json:"parts"`
+			} `json:"transports"`
+		}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &in) != nil {
+			t.Fatalf("GET /api/inspect: %d %s", code, body)
+		}
+		last = ""
+		ok := true
+		for _, k := range []string{"sse", "ws"} {
+			var framing, beats, all float64
+			for _, x := range in.Transports[k] {
+				framing, beats = framing+x.Parts["framing"], beats+x.Parts["heartbeats"]
+				for _, v := range x.Parts {
+					all += v
+				}
+			}
+			p := page[k]
+			last += fmt.Sprintf("%s: page framing %.0f heartbeats %.0f of %.0f B, inspector %.0f, %.0f of %.0f B in %d exchanges; ",
+				k, p[0], p[1], p[2], framing, beats, all, len(in.Transports[k]))
+			ok = ok && p[0] == framing && p[1] == beats && p[2] == all && beats > 0 && framing > 0
+		}
+		return ok
+	})
 }
 
 // totals is a JavaScript object literal body: each transport's bytes in
@@ -191,6 +268,16 @@ func TestPageInsideTheClients(t *testing.T) {
 		inside("sse", "sends")+` === 'Last-Event-ID: `+epoch+`:1' && `+inside("sse", "retryHint")+` === '2 s'`, 5*time.Second)
 	tab.waitFor(t, "the long poll's request in flight, with its cursor", inside("longpoll", "request")+`.startsWith('in flight for ') && `+
 		inside("longpoll", "request")+`.endsWith(' of 30 s') && `+inside("longpoll", "position")+` === 'since=1 epoch=`+epoch+`'`, 5*time.Second)
+	tab.waitFor(t, "the short poll's request or its next, with its cursor", `/^(in flight for .* of .*|none; the next in [0-9.]+ s)$/.test(`+inside("poll", "request")+`) && `+
+		inside("poll", "position")+` === 'since=1 epoch=`+epoch+`'`, 5*time.Second)
+	// The heartbeat row: the next ping, when the server was last heard, and
+	// the watchdog's deadline, counting down.
+	heartbeat := `(/^next ping in ([0-9.]+) s · last heard ([0-9.]+) s ago · watchdog in ([0-9.]+) s$/.exec(` + inside("ws", "heartbeat") + `) ?? []).map(Number)`
+	first := eval[[]float64](t, tab, heartbeat)
+	if len(first) != 4 || first[3] <= first[1] {
+		t.Fatalf("the WebSocket's heartbeat row reads %q: want the next ping, the last heard and a watchdog later than the ping", eval[string](t, tab, inside("ws", "heartbeat")))
+	}
+	tab.waitFor(t, "the watchdog counting down", fmt.Sprintf(`(%s)[3] < %f`, heartbeat, first[3]), 5*time.Second)
 
 	t.Run("a publish over the WebSocket, and its ack", func(t *testing.T) {
 		tab.do(t, 10*time.Second,
@@ -306,6 +393,9 @@ func TestPageChart(t *testing.T) {
 	}
 	if y := strings.Split(c["yTicks"], "|"); y[0] != "1 ms" || y[len(y)-1] != "30 s" {
 		t.Errorf("latency ticks %q, want 1 ms up to the top of the scale, 30 s", c["yTicks"])
+	}
+	if c["font"] != "12" {
+		t.Errorf("the chart's labels drawn at %s px, want 12 (they were 10, too small to read)", c["font"])
 	}
 	if c["dot"] != "2.5" {
 		t.Errorf("one message drawn with a dot of %s px, want 2.5", c["dot"])

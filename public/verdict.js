@@ -33,7 +33,8 @@ export const KEYS = ['poll', 'longpoll', 'sse', 'ws'];
 // ": ping\n\n" in its chunk (8 + 5); WebSocket's server ping and the
 // browser's pong (2 + 6, no payload), and this page's {"type":"ping"} and
 // the server's {"type":"pong"} (6 + 15 and 2 + 15). The cost window
-// (app.js) uses them too.
+// (app.js) uses them too where the server cannot count its heartbeats
+// (over TLS with HTTP/1.1); elsewhere it takes the server's count.
 export const HEARTBEAT_BYTES = { sse: 8 + 5, ws: 2 + 6 + 21 + 17 };
 
 // figures computes, for each transport at the reader's rate, what one

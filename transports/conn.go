@@ -40,6 +40,17 @@ type countingConn struct {
 	headFor   atomic.Pointer[counters]
 	headBytes int64
 	headMatch int
+
+	// The chunks of the response after that head, when its handler asked
+	// (followChunks): whose, and where in them the writer is
+	// (conn_parts.go). Used by the writer, like the head's.
+	chunksFor atomic.Pointer[counters]
+	chunks    chunkFollower
+
+	// A WebSocket client's frames, once the handler asked (followFrames):
+	// whose, and where in them the reader is. Under readMu.
+	framesFor *counters
+	frames    frameFollower
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -49,6 +60,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	if c.framesFor != nil {
+		c.frames.follow(c.framesFor, p[:n])
+	}
 	take := int64(0)
 	if t := c.owner.Load(); t != nil {
 		take = int64(n)
@@ -67,8 +81,12 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	if tp := c.tap.Load(); tp != nil {
 		tp.tapped(&c.tap, p[:n], true)
 	}
+	rest := p[:n]
 	if t := c.headFor.Load(); t != nil {
-		c.followHead(t, p[:n])
+		rest = c.followHead(t, rest)
+	}
+	if t := c.chunksFor.Load(); t != nil && len(rest) > 0 && c.chunks.follow(t, rest) {
+		c.chunksFor.Store(nil)
 	}
 	if t := c.owner.Load(); t != nil {
 		t.bytesOut.Add(int64(n))
@@ -110,6 +128,7 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 	size := headerSize(r)
 	t.headsIn.Add(size)
 	c.headBytes, c.headMatch = 0, 0
+	c.chunksFor.Store(nil)
 	c.headFor.Store(t)
 	if r.ContentLength > 0 {
 		size += r.ContentLength
@@ -124,8 +143,9 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 }
 
 // followHead counts the response head in p, the next bytes written, for t:
-// up to and including the blank line that ends it.
-func (c *countingConn) followHead(t *counters, p []byte) {
+// up to and including the blank line that ends it. It returns what of p
+// follows the head.
+func (c *countingConn) followHead(t *counters, p []byte) (rest []byte) {
 	const end = "\r\n\r\n"
 	for i, b := range p {
 		switch {
@@ -139,10 +159,36 @@ func (c *countingConn) followHead(t *counters, p []byte) {
 		if c.headMatch == len(end) {
 			t.headsOut.Add(c.headBytes + int64(i) + 1)
 			c.headFor.Store(nil)
-			return
+			return p[i+1:]
 		}
 	}
 	c.headBytes += int64(len(p))
+	return nil
+}
+
+// followChunks has the chunks of the response being written, after its
+// head, counted for t (conn_parts.go): for a handler whose response is
+// chunked, over HTTP/1.1 in the clear. It must be called before the
+// response's first byte is written.
+func (c *countingConn) followChunks(t *counters) {
+	if c.tls {
+		return
+	}
+	c.chunks.begin()
+	c.chunksFor.Store(t)
+}
+
+// followFrames has every byte read from now on followed as a WebSocket
+// client's frames, counted for t (conn_parts.go): after an upgrade, in the
+// clear.
+func (c *countingConn) followFrames(t *counters) {
+	if c.tls {
+		return
+	}
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	c.frames = frameFollower{}
+	c.framesFor = t
 }
 
 // headWritten says the response head has gone out by another way (a

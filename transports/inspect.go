@@ -31,6 +31,7 @@ package transports
 import (
 	"bytes"
 	"encoding/hex"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -262,9 +263,87 @@ type wireReader struct {
 	left  int64  // bytes still to come of the body, chunk or payload
 	chunk *wireChunk
 	frame *wireFrame
-	key   [4]byte // a client frame's mask
-	seen  int64   // payload bytes of the frame so far
-	hold  []byte  // the payload kept of the current frame
+	key   [4]byte    // a client frame's mask
+	seen  int64      // payload bytes of the frame so far
+	hold  []byte     // the payload kept of the current frame
+	ev    eventSplit // where the chunks' data is in its events
+}
+
+// eventSplit follows SSE events through the data of the chunks that carry
+// them, across chunks (a large event can span several), and counts each
+// byte by kind: in a comment event (": ping") a heartbeat; in another
+// event, the value of a data: line payload, the rest (field names, ids,
+// newlines) framing. /api/stats counts by the same rules (sse.go).
+type eventSplit struct {
+	state   int
+	matched int // bytes of "data: " matched at the start of the line
+}
+
+const (
+	evStart     = iota // at the start of an event
+	evLine             // at the start of a line in an event
+	evPrefix           // matching "data: " at a line's start
+	evValue            // in a data: line's value
+	evOther            // in another line
+	evComment          // in a comment event
+	evCommentNL        // in a comment event, just after a newline
+)
+
+func (e *eventSplit) feed(p *wireParts, b []byte) {
+	const data = "data: "
+	for _, c := range b {
+		switch e.state {
+		case evStart, evLine:
+			switch {
+			case c == '\n': // a blank line ends the event
+				p.Framing++
+				e.state = evStart
+			case e.state == evStart && c == ':':
+				p.Heartbeats++
+				e.state = evComment
+			case c == data[0]:
+				p.Framing++
+				e.state, e.matched = evPrefix, 1
+			default:
+				p.Framing++
+				e.state = evOther
+			}
+		case evPrefix:
+			p.Framing++
+			switch {
+			case c == '\n':
+				e.state = evLine
+			case c != data[e.matched]:
+				e.state = evOther
+			default:
+				if e.matched++; e.matched == len(data) {
+					e.state = evValue
+				}
+			}
+		case evValue:
+			if c == '\n' {
+				p.Framing++
+				e.state = evLine
+			} else {
+				p.Payload++
+			}
+		case evOther:
+			p.Framing++
+			if c == '\n' {
+				e.state = evLine
+			}
+		case evComment, evCommentNL:
+			p.Heartbeats++
+			switch {
+			case c == '\n' && e.state == evCommentNL:
+				e.state = evStart
+			case c == '\n':
+				e.state = evCommentNL
+			default:
+				e.state = evComment
+			}
+		}
+	}
 }
 
 const (
@@ -338,10 +417,14 @@ func (w *wireReader) feed(x *wireExchange, b []byte, out bool) {
 			}
 		case readChunkData:
 			n := min(int64(len(b)), w.left)
+			if w.chunk.Bytes == 0 { // a chunk that begins with a comment event is a keepalive's
+				w.chunk.Ping = w.ev.state == evStart && b[0] == ':'
+			}
 			if len(w.chunk.Data) < chunkKept {
 				w.chunk.Data += keep(b[:n], chunkKept-len(w.chunk.Data))
 			}
 			w.chunk.Bytes += n
+			w.ev.feed(&x.Parts, b[:n])
 			w.left -= n
 			b = b[n:]
 			if w.left == 0 {
@@ -387,9 +470,9 @@ func (w *wireReader) startBody(x *wireExchange) {
 	}
 }
 
-// endChunk files a chunk whose CRLF came: SSE's ": ping" is a heartbeat;
-// in an event, the values of its data: lines are the payload and the rest
-// (field names, ids, newlines) framing.
+// endChunk files a chunk whose CRLF came. Its data was split as it came
+// (eventSplit); its framing is a heartbeat's when it began with a comment
+// event (": ping"), as /api/stats counts it (sse_direct.go, conn_parts.go).
 func (w *wireReader) endChunk(x *wireExchange) {
 	c := w.chunk
 	c.Framing += 2
@@ -398,25 +481,11 @@ func (w *wireReader) endChunk(x *wireExchange) {
 	if c.SizeLine == "0\r\n" {
 		w.state = readDone
 	}
-	switch {
-	case strings.HasPrefix(c.Data, ":") && int64(len(c.Data)) == c.Bytes:
-		c.Ping = true
-		x.Parts.Heartbeats += c.Bytes + int64(c.Framing)
+	if c.Ping {
+		x.Parts.Heartbeats += int64(c.Framing)
 		x.Parts.Framing -= int64(c.Framing - 2) // the size line was counted as framing as it came
-	default:
+	} else {
 		x.Parts.Framing += 2
-		payload := int64(0)
-		if int64(len(c.Data)) == c.Bytes { // kept whole: split its lines
-			for line := range strings.SplitSeq(c.Data, "\n") {
-				if v, ok := strings.CutPrefix(line, "data: "); ok {
-					payload += int64(len(v))
-				}
-			}
-		} else {
-			payload = c.Bytes // too long to keep: counted as data
-		}
-		x.Parts.Payload += payload
-		x.Parts.Framing += c.Bytes - payload
 	}
 	x.Chunks = append(x.Chunks, *c)
 	x.Chunks = x.Chunks[max(0, len(x.Chunks)-sseChunksKept):]
@@ -457,6 +526,9 @@ func (w *wireReader) feedFrame(x *wireExchange, b []byte, out bool) []byte {
 		case 127:
 			for _, c := range h[2:10] {
 				f.Length = f.Length<<8 | int64(c)
+			}
+			if f.Length < 0 { // the top bit set: RFC 6455 forbids it; all that follows is that frame's
+				f.Length = math.MaxInt64
 			}
 		default:
 			f.Length = l

@@ -285,3 +285,123 @@ func TestInspectorShowsOnlyTheRequestOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectorPartsAreTheCountedParts: on each SSE writer, the framing and
+// heartbeats the inspector finds in a stream are exactly what /api/stats
+// counted for it where it was written and read: an SSE stream with
+// keepalives and an event larger than a chunk, made of colons (so that a
+// chunk begins inside an event with a colon), and a WebSocket with pings
+// both ways, a {"type":"ping"} and a publish.
+func TestInspectorPartsAreTheCountedParts(t *testing.T) {
+	transportstest.SkipOverTLS(t, "inspects bytes in the clear")
+	for _, writer := range []string{"r3labs", "direct"} {
+		t.Run(writer, func(t *testing.T) {
+			srv := transportstest.Start(t, func(c *transports.Config) {
+				c.Heartbeat = 100 * time.Millisecond
+				c.SSEKeepalive = 100 * time.Millisecond
+				c.SSEWriter = writer
+			})
+			inspect(t, srv)
+			before := srv.Stats(t)
+			s := srv.OpenSSE(t, http.DefaultClient, "/api/sse?since=0")
+			s.Hello(t)
+			c := srv.DialWS(t, "client=counted")
+			c.Hello(t)
+			c.Send(t, `{"type":"ping"}`)
+			if got := string(c.ReadText(t)); got != `{"type":"pong"}` {
+				t.Fatalf("after a ping: %s", got)
+			}
+			go func() { // reading answers the server's pings (gorilla's default handler)
+				for {
+					if _, _, err := c.Conn.ReadMessage(); err != nil {
+						return
+					}
+				}
+			}()
+			srv.Publish(t, `"one"`)
+			srv.Publish(t, `"`+strings.Repeat(":", 5000)+`"`)
+			s.NextMessage(t)
+			s.NextMessage(t)
+			var last string
+			defer func() {
+				if t.Failed() {
+					t.Log("last seen: " + last)
+				}
+			}()
+			transportstest.WaitFor(t, "the inspector's parts to be the counted parts", transportstest.Wait, func() bool {
+				after, in := srv.Stats(t), inspect(t, srv)
+				for _, tr := range []string{"sse", "ws"} {
+					list := in.Transports[tr]
+					if len(list) != 1 {
+						return false
+					}
+					p := list[0].Parts
+					a, b := before.Transports[tr], after.Transports[tr]
+					framing := b.FramingIn + b.FramingOut - a.FramingIn - a.FramingOut
+					beats := b.HeartbeatsIn + b.HeartbeatsOut - a.HeartbeatsIn - a.HeartbeatsOut
+					sin, sout := socketBytes(before, after, tr)
+					last = fmt.Sprintf("%s: inspector %v, counted framing %d heartbeats %d, %d bytes", tr, p, framing, beats, sin+sout)
+					if p["framing"] != framing || p["heartbeats"] != beats || sum(p) != sin+sout || beats < 2*13 {
+						return false
+					}
+				}
+				return true
+			})
+		})
+	}
+}
+
+// TestInspectorSurvivesAFrameOfImpossibleLength: a client frame whose
+// 64-bit length has its top bit set (RFC 6455 forbids it) is cut by the
+// library; the inspector reading it meanwhile must not take the server
+// down with it (it did: a negative length, a panic in the read pump).
+func TestInspectorSurvivesAFrameOfImpossibleLength(t *testing.T) {
+	transportstest.SkipOverTLS(t, "writes raw frames")
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	c := rawDial(t, srv)
+	c.send(t, "GET /api/ws HTTP/1.1\r\nHost: "+srv.Addr()+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	if resp, _ := c.response(t); resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", resp.StatusCode)
+	}
+	c.send(t, "\x81\xff\x80\x00\x00\x00\x00\x00\x00\x01\x01\x02\x03\x04abc")
+	transportstest.Await(t, "the connection cut", func() bool { return srv.Stats(t).Transports["ws"].Clients == 0 })
+	if code, _, _ := srv.Get(t, "/api/inspect"); code != http.StatusOK {
+		t.Fatalf("the server after the frame: GET /api/inspect %d", code)
+	}
+}
+
+// TestInspectorKeepsItsBounds: the inspector is bounded, as its issue asks:
+// the newest 20 frames each way of a WebSocket, and the newest 4
+// exchanges of a transport.
+func TestInspectorKeepsItsBounds(t *testing.T) {
+	srv := transportstest.Start(t, nil)
+	inspect(t, srv)
+	for range 6 {
+		srv.Get(t, "/api/poll?since=0")
+	}
+	if got := len(inspect(t, srv).Transports["poll"]); got != 4 {
+		t.Errorf("%d polls kept, want the newest 4", got)
+	}
+	c := srv.DialWS(t, "client=bounded")
+	c.Hello(t)
+	for i := range 25 {
+		c.Send(t, fmt.Sprintf(`{"type":"publish","data":%d}`, i))
+	}
+	transportstest.Await(t, "the 25 acks and messages recorded, 20 of each way kept, the newest", func() bool {
+		ws := inspect(t, srv).Transports["ws"]
+		if len(ws) != 1 || ws[0].Frames == nil {
+			return false
+		}
+		in, out := ws[0].Frames.In, ws[0].Frames.Out
+		var acked, sent, hello bool // the last ack and the last message are kept, the hello is not
+		for _, f := range out {
+			acked = acked || f.Payload == `{"type":"published","id":25}`
+			sent = sent || strings.HasSuffix(f.Payload, `"data":24}`)
+			hello = hello || strings.HasPrefix(f.Payload, `{"type":"hello"`)
+		}
+		return len(in) == 20 && strings.Contains(in[0].Payload, `"data":5}`) && strings.Contains(in[19].Payload, `"data":24}`) &&
+			len(out) == 20 && acked && sent && !hello
+	})
+}

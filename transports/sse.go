@@ -107,6 +107,62 @@ type sseEvents struct {
 	epoch     string
 	helloSent bool
 	ended     bool // the end of the stream was handed over: nothing more
+	// The framing and heartbeat bytes of the events handed over and not
+	// yet added to /api/stats (count), by the wire inspector's rules
+	// (inspect.go): an event's field names, ids and newlines are framing,
+	// its data the payload; a ": ping" comment is a heartbeat. The
+	// writers add their chunks' framing.
+	framing, heartbeats int64
+}
+
+// send hands ev to the writer, counting its framing or heartbeat bytes.
+func (e *sseEvents) send(ev *sse.Event) {
+	n := eventSize(ev)
+	if len(ev.Data) == 0 && len(ev.Comment) > 0 {
+		e.heartbeats += n
+	} else if len(ev.Data) > 0 || len(ev.Comment) > 0 {
+		e.framing += n - int64(len(ev.Data))
+	}
+	e.out.send(ev)
+}
+
+// eventSize is the size of ev as appendEvent (and the library) write it.
+func eventSize(ev *sse.Event) int64 {
+	n := 0
+	if len(ev.Data) > 0 {
+		n += len("id: \n") + len(ev.ID) + len("data: \n") + len(ev.Data)
+		if len(ev.Event) > 0 {
+			n += len("event: \n") + len(ev.Event)
+		}
+		if len(ev.Retry) > 0 {
+			n += len("retry: \n") + len(ev.Retry)
+		}
+	}
+	if len(ev.Comment) > 0 {
+		n += len(": \n") + len(ev.Comment)
+	}
+	return int64(n + len("\n"))
+}
+
+// messageFraming is what wraps a message's JSON in its event, as the
+// writers write it: "id: epoch:id\ndata: " and "\n\n".
+func messageFraming(epoch string, id uint64) int64 {
+	var digits [20]byte
+	return int64(len("id: ") + len(epoch) + len(":") + len(strconv.AppendUint(digits[:0], id, 10)) + len("\ndata: ") + len("\n\n"))
+}
+
+// count adds the framing and heartbeats handed over since the last count
+// to the transport's figures: an atomic add per write at most.
+func (e *sseEvents) count() {
+	st := &e.s.stats.sse
+	if e.framing != 0 {
+		st.framing[dirOut].Add(e.framing)
+		e.framing = 0
+	}
+	if e.heartbeats != 0 {
+		st.heartbeats[dirOut].Add(e.heartbeats)
+		e.heartbeats = 0
+	}
 }
 
 // sseOut is where the events go.
@@ -153,11 +209,11 @@ func (e *sseEvents) sendEvents() {
 		retry := strconv.FormatInt(sseRetry.Milliseconds(), 10)
 		hello := `{"next":` + strconv.FormatUint(e.cursor, 10) + `,"epoch":"` + e.epoch + `","retry_ms":` + retry +
 			`,"keepalive_ms":` + strconv.FormatInt(s.cfg.SSEKeepalive.Milliseconds(), 10) + `,"proto":"` + e.proto + `"` + s.nodeField() + `}`
-		e.out.send(&sse.Event{Event: []byte("hello"), ID: eventID(e.epoch, e.cursor), Retry: []byte(retry), Data: []byte(hello)})
+		e.send(&sse.Event{Event: []byte("hello"), ID: eventID(e.epoch, e.cursor), Retry: []byte(retry), Data: []byte(hello)})
 	}
 	caughtUp := e.sendFeed()
 	if e.pingDue.Swap(false) {
-		e.out.send(&sse.Event{Comment: []byte("ping")})
+		e.send(&sse.Event{Comment: []byte("ping")})
 		e.ping.Reset(s.cfg.SSEKeepalive)
 	}
 	if !caughtUp {
@@ -166,7 +222,7 @@ func (e *sseEvents) sendEvents() {
 	if why := e.bye.Load(); why != nil {
 		e.ended = true
 		data := `{"reason":` + string(jsonString(*why)) + `,"reconnect":"now"}`
-		e.out.send(&sse.Event{Event: []byte("end"), ID: eventID(e.epoch, e.cursor), Data: []byte(data)})
+		e.send(&sse.Event{Event: []byte("end"), ID: eventID(e.epoch, e.cursor), Data: []byte(data)})
 		e.out.end()
 	} else if s.shuttingDown() && e.cursor >= s.feed.LastID() {
 		e.ended = true
@@ -183,10 +239,10 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 		e.epoch = p.Epoch
 		from := p.Next - uint64(len(p.Messages)) // ids are consecutive (see Feed)
 		if p.Reset {
-			e.out.send(&sse.Event{Event: []byte("reset"), ID: eventID(e.epoch, from), Data: []byte(`{"reset":true,"epoch":"` + e.epoch + `"}`)})
+			e.send(&sse.Event{Event: []byte("reset"), ID: eventID(e.epoch, from), Data: []byte(`{"reset":true,"epoch":"` + e.epoch + `"}`)})
 		}
 		if p.Missed > 0 {
-			e.out.send(&sse.Event{Event: []byte("missed"), ID: eventID(e.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
+			e.send(&sse.Event{Event: []byte("missed"), ID: eventID(e.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
 		}
 		for i, m := range p.Messages {
 			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
@@ -195,6 +251,7 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 				return false
 			}
 			e.out.message(e.epoch, m)
+			e.framing += messageFraming(e.epoch, m.ID)
 		}
 		s.stats.sse.messages.Add(int64(len(p.Messages)))
 		e.cursor = p.Next

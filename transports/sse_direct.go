@@ -43,11 +43,13 @@ type sseDirect struct {
 	sseEvents // sse.go: its place in the feed
 	pusher    // push.go: how its bytes go out
 
-	conn    net.Conn
-	head    []byte      // the response's status line and headers, until written
-	b       []byte      // the chunk next is gathering, while it does
-	closed  atomic.Bool // the socket is closed
-	dropped atomic.Bool // dropped as too slow, once
+	conn      net.Conn
+	head      []byte      // the response's status line and headers, until written
+	b         []byte      // the chunk next is gathering, while it does
+	began     bool        // and whether it holds an event yet,
+	pingFirst bool        // and whether the first is a ": ping" comment
+	closed    atomic.Bool // the socket is closed
+	dropped   atomic.Bool // dropped as too slow, once
 }
 
 // serveSSEDirect takes the connection of c from net/http and streams to it
@@ -124,8 +126,10 @@ func (d *sseDirect) readUntilClosed() {
 // the chunked body once the stream ended.
 func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
 	d.b = append(b, make([]byte, chunkHead)...)
+	d.began, d.pingFirst = false, false
 	d.sendEvents()
 	b, d.b = d.b, nil
+	framing := int64(0) // the chunk's: its size line, its CRLF, the last chunk
 	if size := len(b) - chunkHead; size == 0 {
 		b = b[:0]
 	} else {
@@ -134,10 +138,18 @@ func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
 		start := chunkHead - len(line)
 		copy(b[start:], line)
 		b = append(b[start:], "\r\n"...)
+		framing = int64(len(line) + len("\r\n"))
+	}
+	if d.pingFirst { // a chunk that begins with a keepalive is the keepalive's (as the inspector counts it)
+		d.heartbeats += framing
+	} else {
+		d.framing += framing
 	}
 	if d.ended {
 		b = append(b, "0\r\n\r\n"...)
+		d.framing += int64(len("0\r\n\r\n"))
 	}
+	d.count() // sse.go
 	if d.head != nil {
 		b = append(d.head, b...)
 		d.head = nil
@@ -154,9 +166,15 @@ func (d *sseDirect) room() int64 {
 	return sseBatch
 }
 
-func (d *sseDirect) send(ev *sse.Event) { d.b = appendEvent(d.b, ev) }
+func (d *sseDirect) send(ev *sse.Event) {
+	if !d.began {
+		d.began, d.pingFirst = true, len(ev.Data) == 0 && len(ev.Comment) > 0
+	}
+	d.b = appendEvent(d.b, ev)
+}
 
 func (d *sseDirect) message(epoch string, m feed.Message) {
+	d.began = true
 	b := append(d.b, "id: "...)
 	b = append(append(b, epoch...), ':')
 	b = strconv.AppendUint(b, m.ID, 10)

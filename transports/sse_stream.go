@@ -96,6 +96,9 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 		flushed:        st.flushed,
 		dropped:        &s.stats.sse.dropped,
 	}
+	if cc := connOf(c.Request()); cc != nil && c.Request().ProtoAtLeast(1, 1) && c.Request().ProtoMajor == 1 {
+		cc.followChunks(&s.stats.sse) // net/http's chunks around the library's events (conn_parts.go)
+	}
 	st.req = c.Request().Clone(ctx)
 	st.req.Header.Del("Last-Event-ID") // validated already; the library must not parse it again
 	st.req.URL.RawQuery = "stream=" + st.id
@@ -155,6 +158,7 @@ func (st *sseStream) sendIfSubscribed() {
 		return
 	}
 	st.sendEvents() // sse.go
+	st.count()      // the chunks' framing is the counting conn's (conn.go)
 	if st.room() == 0 {
 		st.paused.Store(true)
 		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {

@@ -29,6 +29,11 @@ type counters struct {
 	// Of those, over HTTP/1.1 in the clear (conn.go): the requests' lines
 	// and headers, and the responses' status lines and headers.
 	headsIn, headsOut atomic.Int64
+	// Of those, over HTTP/1.1 (the streams, as their writers and the
+	// counting conn see them): what wraps the payloads (frame headers,
+	// chunk framing, SSE field names) and the keepalives, by the rules of
+	// the wire inspector (inspect.go, wireParts), so the two agree.
+	framing, heartbeats [2]atomic.Int64
 
 	// Of those, under HTTP/2 (h2count.go): the frames of this transport's
 	// streams, in and out, and the bytes of their header blocks (HEADERS
@@ -88,6 +93,19 @@ type transportStats struct {
 	// (over TLS the socket's bytes are records: not counted there).
 	HeadsIn  int64 `json:"heads_in"`
 	HeadsOut int64 `json:"heads_out"`
+	// FramingIn/Out and HeartbeatsIn/Out are the part of those that were
+	// framing and keepalives, counted where they are written and read, by
+	// the wire inspector's rules (inspect.go): framing is a WebSocket
+	// frame's header (mask key included) unless the frame is a heartbeat,
+	// an SSE event's field names, ids and newlines, and HTTP/1.1 chunk size
+	// lines and CRLFs; heartbeats are ping and pong frames and the text
+	// frames "ping", "pong", {"type":"ping"} and {"type":"pong"}, whole, and
+	// SSE's ": ping" comments (with their chunk's framing when the chunk
+	// holds nothing else). See README.md for what is not counted where.
+	FramingIn     int64 `json:"framing_in"`
+	FramingOut    int64 `json:"framing_out"`
+	HeartbeatsIn  int64 `json:"heartbeats_in"`
+	HeartbeatsOut int64 `json:"heartbeats_out"`
 	// HTTP2 is the part of those bytes that came in HTTP/2 frames: present
 	// once this transport has served a stream over HTTP/2.
 	HTTP2 *streamFrames `json:"http2,omitempty"`
@@ -108,6 +126,8 @@ func (t *counters) snapshot() transportStats {
 		Empty: t.empty.Load(), Dropped: t.dropped.Load(),
 		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(),
 		HeadsIn: t.headsIn.Load(), HeadsOut: t.headsOut.Load(),
+		FramingIn: t.framing[dirIn].Load(), FramingOut: t.framing[dirOut].Load(),
+		HeartbeatsIn: t.heartbeats[dirIn].Load(), HeartbeatsOut: t.heartbeats[dirOut].Load(),
 	}
 	if in, out := t.h2frames[dirIn].Load(), t.h2frames[dirOut].Load(); in+out > 0 {
 		ts.HTTP2 = &streamFrames{FramesIn: in, FramesOut: out,
@@ -191,6 +211,7 @@ var (
 	metricEmpty    = prometheus.NewDesc("fourway_empty_responses_total", "Responses that carried no message.", []string{"transport"}, nil)
 	metricDropped  = prometheus.NewDesc("fourway_dropped_total", "Subscribers dropped because their socket stopped taking bytes (too slow).", []string{"transport"}, nil)
 	metricBytes    = prometheus.NewDesc("fourway_bytes_total", "Bytes on client sockets, headers and framing included.", []string{"transport", "direction"}, nil)
+	metricParts    = prometheus.NewDesc("fourway_part_bytes_total", "Of the bytes on client sockets, those counted by kind: heads (HTTP/1.1 in the clear), framing and heartbeats (see GET /api/stats).", []string{"transport", "part", "direction"}, nil)
 	metricHTTP2    = prometheus.NewDesc("fourway_http2_bytes_total", "Bytes of HTTP/2 connections: on their sockets, in frames of no stream (the connections' own), and added by TLS.", []string{"part", "direction"}, nil)
 	metricLastID   = prometheus.NewDesc("fourway_feed_last_id", "Id of the newest message.", nil, nil)
 	metricOldestID = prometheus.NewDesc("fourway_feed_oldest_id", "Id of the oldest retained message.", nil, nil)
@@ -201,7 +222,7 @@ var (
 )
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
+	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricParts, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
 		ch <- d
 	}
 }
@@ -216,6 +237,13 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(metricDropped, prometheus.CounterValue, float64(t.Dropped), name)
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesIn), name, "in")
 		ch <- prometheus.MustNewConstMetric(metricBytes, prometheus.CounterValue, float64(t.BytesOut), name, "out")
+		for _, p := range []struct {
+			part    string
+			in, out int64
+		}{{"heads", t.HeadsIn, t.HeadsOut}, {"framing", t.FramingIn, t.FramingOut}, {"heartbeats", t.HeartbeatsIn, t.HeartbeatsOut}} {
+			ch <- prometheus.MustNewConstMetric(metricParts, prometheus.CounterValue, float64(p.in), name, p.part, "in")
+			ch <- prometheus.MustNewConstMetric(metricParts, prometheus.CounterValue, float64(p.out), name, p.part, "out")
+		}
 	}
 	if h2 := snap.HTTP2; h2 != nil {
 		for _, p := range []struct {

@@ -120,6 +120,9 @@ func TestMetricsExposeTheStats(t *testing.T) {
 		`fourway_messages_delivered_total{transport="poll"} 1`,
 		`fourway_feed_last_id 1`,
 		`fourway_bytes_total{direction="out",transport="poll"}`,
+		`fourway_part_bytes_total{direction="out",part="heads",transport="poll"}`,
+		`fourway_part_bytes_total{direction="out",part="framing",transport="ws"} 0`,
+		`fourway_part_bytes_total{direction="in",part="heartbeats",transport="sse"} 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {

@@ -153,6 +153,9 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
+	if cc := connOf(r); cc != nil {
+		cc.followFrames(&s.stats.ws) // the client's frames, counted by kind (conn_parts.go)
+	}
 	wc := &wsConn{s: s, conn: conn, client: client, addr: c.RealIP(), token: token, gone: make(chan struct{})}
 	s.openWS(wc, pos)
 	return nil // the connection is hijacked: echo must not write to it
@@ -177,7 +180,9 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	lc, ok := s.live.add("ws", wc.hangUp, s.cfg.MaxClients)
 	if !ok {
 		deadline := time.Now().Add(s.cfg.WriteTimeout)
-		_ = wc.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeTryLater, "the server is at its connection limit"), deadline)
+		if wc.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeTryLater, "the server is at its connection limit"), deadline) == nil {
+			s.stats.ws.framing[dirOut].Add(2) // the close frame's header
+		}
 		wc.conn.Close()
 		return
 	}
@@ -222,7 +227,7 @@ func (wc *wsConn) readPump() {
 			wc.goodbye(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
-		if !wc.writer.reply(appendFrame(nil, opText, reply)) {
+		if !wc.writer.reply(appendFrame(nil, opText, reply), isHeartbeat(reply)) {
 			return
 		}
 	}
@@ -240,7 +245,7 @@ func (wc *wsConn) watchForSilence() {
 	c.SetPongHandler(func(string) error { wc.heardFrom(); return nil })
 	c.SetPingHandler(func(data string) error {
 		wc.heardFrom()
-		wc.writer.reply(appendFrame(nil, opPong, []byte(data)))
+		wc.writer.reply(appendFrame(nil, opPong, []byte(data)), true)
 		return nil
 	})
 	c.SetCloseHandler(func(code int, _ string) error {
@@ -375,6 +380,17 @@ func (wc *wsConn) handlePublish(data json.RawMessage, ref []byte) (reply []byte,
 		b = append(append(b, `,"ref":`...), ref...)
 	}
 	return append(b, '}'), true
+}
+
+// isHeartbeat reports whether a text frame's payload is a heartbeat: the
+// text ping or pong, or the JSON ones, exactly (the wire inspector's rule,
+// inspect.go, which /api/stats follows).
+func isHeartbeat(payload []byte) bool {
+	switch string(payload) {
+	case "ping", "pong", `{"type":"ping"}`, `{"type":"pong"}`:
+		return true
+	}
+	return false
 }
 
 func wsError(msg string, ref []byte) []byte {

@@ -48,6 +48,26 @@ func appendFrame(b []byte, opcode byte, payload []byte) []byte {
 	return append(b, payload...)
 }
 
+// headerOf is the size of the header of frame, a server's frame as
+// appendFrame writes it: 2 bytes for a payload under 126, 4 up to 64 KiB,
+// 10 beyond.
+func headerOf(frame []byte) int64 {
+	switch frame[1] & 0x7f {
+	case 126:
+		return 4
+	case 127:
+		return 10
+	}
+	return 2
+}
+
+// wsReply is a frame from the read pump, and whether it is a heartbeat
+// (a pong), which /api/stats counts whole, not as framing.
+type wsReply struct {
+	frame     []byte
+	heartbeat bool
+}
+
 // wsWriter is a connection's source of frames for its pusher (push.go):
 // the hello, the messages after its cursor, the read pump's replies, the
 // heartbeat's pings and the goodbye.
@@ -56,7 +76,7 @@ type wsWriter struct {
 	wc *wsConn
 
 	repliesMu sync.Mutex
-	replies   [][]byte      // frames from the read pump; nil when none wait
+	replies   []wsReply     // frames from the read pump; nil when none wait
 	taken     chan struct{} // signalled when the writer takes the replies
 	pingDue   atomic.Bool   // set by the heartbeat timer
 	ping      *time.Timer   // fires every heartbeat
@@ -67,6 +87,10 @@ type wsWriter struct {
 	// Used by the one who writes only.
 	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
 	helloSent bool
+	// The framing and heartbeat bytes of what next is gathering, added
+	// to /api/stats once per write (counted when handed to the socket, as
+	// the messages are).
+	framing, heartbeats int64
 
 	// Written by the one who writes; read by the dispatcher.
 	cursor atomic.Uint64 // the last id handed to the socket
@@ -88,15 +112,31 @@ func (w *wsWriter) stop() { w.ping.Stop() }
 // next gathers the frames to write now, then the goodbye once one was
 // said: a shutdown says it once everything published is out.
 func (w *wsWriter) next(b []byte) (_ []byte, last bool) {
+	defer w.count()
 	if !w.wc.ending.Load() {
 		if b = w.gather(b); len(b) >= pushBatchBytes {
 			return b, false // a write's worth: the rest after it
 		}
 	}
 	if bye := w.farewell.Load(); bye != nil {
+		w.framing += headerOf(*bye)
 		return append(b, *bye...), true
 	}
 	return b, false
+}
+
+// count adds the framing and heartbeats of what next gathered to the
+// transport's figures: an atomic add per write at most.
+func (w *wsWriter) count() {
+	st := &w.wc.s.stats.ws
+	if w.framing != 0 {
+		st.framing[dirOut].Add(w.framing)
+		w.framing = 0
+	}
+	if w.heartbeats != 0 {
+		st.heartbeats[dirOut].Add(w.heartbeats)
+		w.heartbeats = 0
+	}
 }
 
 // sent is told the close frame is out.
@@ -129,6 +169,7 @@ func (w *wsWriter) gather(b []byte) []byte {
 	b = w.appendReplies(b)
 	if w.pingDue.Swap(false) {
 		b = appendFrame(b, opPing, nil)
+		w.heartbeats += 2
 		w.ping.Reset(s.cfg.Heartbeat)
 	}
 	if caughtUp && s.shuttingDown() && w.cursor.Load() >= s.feed.LastID() {
@@ -146,7 +187,16 @@ func (w *wsWriter) appendHello(b []byte) []byte {
 	}
 	hello := `{"type":"hello","next":` + strconv.FormatUint(w.cursor.Load(), 10) + `,"epoch":"` + epoch +
 		`","heartbeat_ms":` + strconv.FormatInt(s.cfg.Heartbeat.Milliseconds(), 10) + s.nodeField() + `}`
-	return appendFrame(b, opText, []byte(hello))
+	return w.appendText(b, []byte(hello))
+}
+
+// appendText appends a text frame of payload, counting its header as
+// framing.
+func (w *wsWriter) appendText(b, payload []byte) []byte {
+	n := len(b)
+	b = appendFrame(b, opText, payload)
+	w.framing += int64(len(b) - n - len(payload))
+	return b
 }
 
 // appendFeed appends what the feed has after the cursor, a reset and a
@@ -158,10 +208,10 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 		p := s.feed.Read(w.epoch, w.cursor.Load(), wsBatch)
 		w.epoch = p.Epoch
 		if p.Reset {
-			b = appendFrame(b, opText, []byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`))
+			b = w.appendText(b, []byte(`{"type":"reset","epoch":"`+p.Epoch+`"}`))
 		}
 		if p.Missed > 0 {
-			b = appendFrame(b, opText, []byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`))
+			b = w.appendText(b, []byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`))
 		}
 		for i, m := range p.Messages {
 			if i > 0 && len(b) >= pushBatchBytes { // the rest next time: a write stays short
@@ -169,7 +219,9 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 				w.cursor.Store(p.Messages[i-1].ID)
 				return b, false
 			}
-			b = append(b, s.ws.frames.frame(m)...)
+			frame := s.ws.frames.frame(m)
+			w.framing += int64(len(frame) - len(m.JSON))
+			b = append(b, frame...)
 		}
 		s.stats.ws.messages.Add(int64(len(p.Messages)))
 		w.cursor.Store(p.Next)
@@ -191,7 +243,12 @@ func (w *wsWriter) appendReplies(b []byte) []byte {
 	default:
 	}
 	for _, r := range replies {
-		b = append(b, r...)
+		if r.heartbeat {
+			w.heartbeats += int64(len(r.frame))
+		} else {
+			w.framing += headerOf(r.frame)
+		}
+		b = append(b, r.frame...)
 	}
 	return b
 }
@@ -201,13 +258,13 @@ func (w *wsWriter) appendReplies(b []byte) []byte {
 // only for one write timeout: a client that does not read its answers for
 // that long is too slow. It returns false when the socket was hung up
 // while waiting.
-func (w *wsWriter) reply(frame []byte) bool {
+func (w *wsWriter) reply(frame []byte, heartbeat bool) bool {
 	var timeout <-chan time.Time
 	for {
 		w.repliesMu.Lock()
 		room := len(w.replies) < wsReplies
 		if room {
-			w.replies = append(w.replies, frame)
+			w.replies = append(w.replies, wsReply{frame, heartbeat})
 		}
 		w.repliesMu.Unlock()
 		w.wake()
