@@ -116,27 +116,30 @@ func TestNoSilentFallback(t *testing.T) {
 // anything else saying what it takes.
 func TestProtoFlag(t *testing.T) {
 	var stderr bytes.Buffer
-	cfg, _, err := parseFlags([]string{"-proto", "h1,h2", "-transports", "poll"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
+	labels := func(args ...string) string {
+		t.Helper()
+		cfg, _, err := parseFlags(args, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sc := range planScenarios(cfg) {
+			got = append(got, sc.label())
+		}
+		return strings.Join(got, "|")
 	}
-	var got []string
-	for _, sc := range planScenarios(cfg) {
-		got = append(got, sc.label())
+	if g := labels("-proto", "h1,h2", "-transports", "poll"); g != "poll [h1]|poll [h2]" {
+		t.Errorf("-proto h1,h2 -transports poll: scenarios %q", g)
 	}
-	if strings.Join(got, "|") != "poll [h1]|poll [h2]" {
-		t.Errorf("-proto h1,h2 -transports poll: scenarios %q", got)
+	// The default transports leave sse-direct and longpoll-direct out over
+	// HTTP/2, ...
+	if g := labels("-proto", "h1,h2"); !strings.Contains(g, "sse-direct [h1]") || strings.Contains(g, "sse-direct [h2]") || !strings.Contains(g, "sse [h2]") ||
+		!strings.Contains(g, "longpoll-direct [h1]") || strings.Contains(g, "longpoll-direct [h2]") || !strings.Contains(g, "longpoll [h2]") {
+		t.Errorf("-proto h1,h2: scenarios %q, want sse-direct and longpoll-direct over h1 only", g)
 	}
-	// The default transports leave sse-direct out over HTTP/2 only.
-	if cfg, _, err = parseFlags([]string{"-proto", "h1,h2"}, &stderr); err != nil {
-		t.Fatal(err)
-	}
-	got = nil
-	for _, sc := range planScenarios(cfg) {
-		got = append(got, sc.label())
-	}
-	if g := strings.Join(got, "|"); !strings.Contains(g, "sse-direct [h1]") || strings.Contains(g, "sse-direct [h2]") || !strings.Contains(g, "sse [h2]") {
-		t.Errorf("-proto h1,h2: scenarios %q, want sse-direct over h1 only", got)
+	// ... and longpoll-direct out over TLS too, where sse-direct runs.
+	if g := labels("-proto", "h1tls"); g != "poll [h1tls]|longpoll [h1tls]|sse [h1tls]|sse-direct [h1tls]|ws [h1tls]" {
+		t.Errorf("-proto h1tls: scenarios %q, want the four and sse-direct", g)
 	}
 	for _, c := range []struct {
 		args []string
@@ -148,6 +151,9 @@ func TestProtoFlag(t *testing.T) {
 		{[]string{"-proto", "h2", "-url", "http://127.0.0.1:8080"}, "-proto h2 needs a https:// -url"},
 		{[]string{"-proto", "h1,h2", "-transports", "sse-direct"}, "-proto h2: sse-direct cannot run over HTTP/2"},
 		{[]string{"-proto", "h2c", "-plan", "ws+sse-direct:10:10"}, "-proto h2c: sse-direct cannot run over HTTP/2"},
+		{[]string{"-proto", "h1,h2", "-transports", "longpoll-direct"}, "-proto h2: longpoll-direct cannot run over TLS or HTTP/2"},
+		{[]string{"-proto", "h2c", "-transports", "ws,longpoll-direct"}, "-proto h2c: longpoll-direct cannot run over TLS or HTTP/2"},
+		{[]string{"-proto", "h1tls", "-plan", "ws+longpoll-direct:10:10"}, "-proto h1tls: longpoll-direct cannot run over TLS or HTTP/2 (fourway's direct long-poll writer serves only HTTP/1.1 in the clear"},
 	} {
 		_, _, err := parseFlags(c.args, &stderr)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
