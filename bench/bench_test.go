@@ -721,3 +721,28 @@ func TestCommandIsQuotedForTheShell(t *testing.T) {
 		t.Errorf("command = %s\nwant      %s", got, want)
 	}
 }
+
+// TestWriterRowsAreComparedWithNchansBase: a writer row is held against
+// Nchan's row of its base transport (longpoll-direct against Nchan's
+// longpoll, sse-direct against its sse), alone and within a mix.
+func TestWriterRowsAreComparedWithNchansBase(t *testing.T) {
+	row := func(target, tr, mix string) Result {
+		r := Result{Scenario: short(target, tr)}
+		r.Mixed, r.Latency = mix, Latency{Count: 1, P99: 5}
+		return r
+	}
+	results := []Result{
+		row("fourway", "longpoll-direct", ""), row("fourway", "sse-direct", ""), row("nchan", "longpoll", ""), row("nchan", "sse", ""),
+		row("fourway", "longpoll-direct", "ws+longpoll-direct"), row("nchan", "longpoll", "ws+longpoll"),
+	}
+	var got []string
+	for _, tg := range checkTargets(results) {
+		if strings.Contains(tg.What, "vs nginx+Nchan") && strings.Contains(tg.Want, "p99") {
+			got = append(got, tg.What)
+		}
+	}
+	if g := strings.Join(got, "|"); len(got) != 3 || !strings.Contains(g, "fourway longpoll-direct, ") || !strings.Contains(g, "fourway sse-direct, ") ||
+		!strings.Contains(g, "longpoll-direct in ws+longpoll-direct") {
+		t.Errorf("comparisons with Nchan: %q, want longpoll-direct, sse-direct and longpoll-direct in ws+longpoll-direct, each once", got)
+	}
+}
