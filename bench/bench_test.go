@@ -59,7 +59,14 @@ func runShortMixed(t *testing.T, sc Scenario) []Result {
 	defer cancel()
 	var d dialect = fourway{}
 	start := func(ctx context.Context) (*server, error) {
-		return startFourwayChild(ctx, childConfig{History: 1000, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto})
+		srv, err := startFourwayChild(ctx, childConfig{History: 1000, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto})
+		if err == nil {
+			if err = checkWriters(ctx, srv.base, sc); err != nil { // as the bench does
+				srv.stop()
+				return nil, err
+			}
+		}
+		return srv, err
 	}
 	if sc.Target == "nchan" {
 		d = nchan{}
@@ -181,24 +188,88 @@ func TestFourwayShortRun(t *testing.T) {
 // except that events a stream is behind by share one chunk.
 func TestSSEDirectRow(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, tr := range []string{"sse", "sse-direct"} {
-		sc := short("fourway", tr)
-		srv, err := startFourwayChild(ctx, childConfig{History: 10, SSEWriter: sseWriterFor(sc)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := fourwaySSEWriter(ctx, srv.base, "h1")
-		srv.stop()
-		if want := map[string]string{"sse": "r3labs", "sse-direct": "direct"}[tr]; err != nil || w != want {
-			t.Errorf("%s: the server child says its SSE writer is %q (%v), want %q", tr, w, err, want)
-		}
-	}
+	checkChildWriters(t, writerRowOf("sse-direct"))
 	// The same events as the library's stream, byte for byte on the wire.
 	r := runShort(t, short("fourway", "sse-direct"))
 	checkDelivery(t, r)
 	checkSSEFraming(t, r)
+}
+
+// TestLongPollDirectRow runs the longpoll-direct row: the long-poll
+// client against fourway started with --longpoll-writer direct, which its
+// /api/config says (runShort checks it too, as the bench does). Every
+// message arrives once, each answer carries at least one, and the server
+// counts the heads of the answers it writes itself.
+func TestLongPollDirectRow(t *testing.T) {
+	t.Parallel()
+	checkChildWriters(t, writerRowOf("longpoll-direct"))
+	r := runShort(t, short("fourway", "longpoll-direct"))
+	checkDelivery(t, r)
+	if got := r.Wire.RequestsPerMsg; got <= 0.3 || got > 1 {
+		t.Errorf("longpoll-direct: %.3f requests per message, want in (0.3, 1]", got)
+	}
+	if h := r.Wire.ServerHeadersPerMsg; h <= 0 || h > r.Wire.OverheadPerMsg {
+		t.Errorf("longpoll-direct: fourway counted %.1f B of heads per message, want more than 0 and at most the overhead the subscribers saw, %.1f", h, r.Wire.OverheadPerMsg)
+	}
+	if r.Wire.ReqHeaderN == 0 {
+		t.Errorf("longpoll-direct: no request headers kept for its first subscriber (the long poll's HPACK note)")
+	}
+	// Mixed with the WebSocket, as ws+sse-direct: one server, run with the
+	// direct long-poll writer (runShortMixed checks), both rows getting
+	// every message.
+	runShortMix(t, "fourway", "ws+longpoll-direct")
+}
+
+// runShortMix runs a short mixed scenario: one row per transport of mix,
+// in its order, each getting every message, all with the one server's cost.
+func runShortMix(t *testing.T, target, mix string) {
+	t.Helper()
+	sc := short(target, "")
+	sc.Mixed = mix
+	rs := runShortMixed(t, sc)
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Transport)
+	}
+	if strings.Join(got, "+") != mix {
+		t.Fatalf("%s %s: rows %q, want one per transport of the mix", target, mix, got)
+	}
+	for _, r := range rs {
+		checkDelivery(t, r)
+		if r.Mixed != mix || r.Server == nil || *r.Server != *rs[0].Server {
+			t.Errorf("%s %s: mixed %q, server %+v: want %s and the one server's cost on every row", target, r.Transport, r.Mixed, r.Server, mix)
+		}
+	}
+}
+
+// checkChildWriters: a server child started for a writer row's base, and
+// one for the row, each says in GET /api/config that it runs the writer
+// its row is named after, and checkWriters takes it for its own row and
+// refuses it for the other.
+func checkChildWriters(t *testing.T, w *writerRow) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tr := range []string{w.base, w.name} {
+		sc, other := short("fourway", tr), short("fourway", w.base)
+		want := directWriter
+		if tr == w.base {
+			other.Transport, want = w.name, w.usual
+		}
+		srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: writersFor(sc)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := fourwayConfig(ctx, srv.base, "h1")
+		ours, theirs := checkWriters(ctx, srv.base, sc), checkWriters(ctx, srv.base, other)
+		srv.stop()
+		if got := w.configured(c); err != nil || got != want {
+			t.Errorf("%s: the server child says its %s is %q (%v), want %q", tr, w.field, got, err, want)
+		}
+		if ours != nil || theirs == nil || !strings.Contains(theirs.Error(), w.field) {
+			t.Errorf("%s: checkWriters = %v for %s, %v for %s; want nil, and an error naming %s", tr, ours, tr, theirs, other.Transport, w.field)
+		}
+	}
 }
 
 // TestServerChildRefusesAnUnknownSSEWriter: a server child that cannot
@@ -208,7 +279,7 @@ func TestServerChildRefusesAnUnknownSSEWriter(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := startFourwayChild(ctx, childConfig{History: 10, SSEWriter: "carrier-pigeon"})
+	srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: map[string]string{"sse-writer": "carrier-pigeon"}})
 	if err == nil {
 		srv.stop()
 		t.Fatal("the server child started with --sse-writer carrier-pigeon")
@@ -314,18 +385,7 @@ func TestNchanPeer(t *testing.T) {
 		}
 	}
 	// A mixed scenario: both transports on one nginx at once.
-	sc := short("nchan", "")
-	sc.Mixed = "ws+sse"
-	rs := runShortMixed(t, sc)
-	if len(rs) != 2 || rs[0].Transport != "ws" || rs[1].Transport != "sse" {
-		t.Fatalf("nchan ws+sse: %d rows, want ws and sse", len(rs))
-	}
-	for _, r := range rs {
-		checkDelivery(t, r)
-		if r.Mixed != "ws+sse" || r.Server == nil || *r.Server != *rs[0].Server {
-			t.Errorf("nchan %s: mixed %q, server %+v: want ws+sse and the one server's cost on both rows", r.Transport, r.Mixed, r.Server)
-		}
-	}
+	runShortMix(t, "nchan", "ws+sse")
 }
 
 // TestRunWritesSelfContainedReport runs the command as a user would and
@@ -482,17 +542,18 @@ func TestParsePlan(t *testing.T) {
 		t.Errorf("parsePlan = %+v, want %+v", plan, want)
 	}
 	for bad, why := range map[string]string{
-		"ws:1000":             "transports:subs:rate",
-		"ws:0:10":             "positive whole number",
-		"ws:10:-1":            "positive number",
-		"carrier-pigeon:10:1": `"carrier-pigeon" is not one of`,
-		"ws:10:1:x":           "payload",
-		"ws+:10:1":            "one is empty",
-		"+sse:10:1":           "one is empty",
-		"ws+ws:10:1":          "names ws twice",
-		"ws+pigeon:10:1":      `"pigeon" is not one of`,
-		"sse+sse-direct:10:1": "one SSE writer",
-		":10:1":               "names no transport",
+		"ws:1000":                          "transports:subs:rate",
+		"ws:0:10":                          "positive whole number",
+		"ws:10:-1":                         "positive number",
+		"carrier-pigeon:10:1":              `"carrier-pigeon" is not one of`,
+		"ws:10:1:x":                        "payload",
+		"ws+:10:1":                         "one is empty",
+		"+sse:10:1":                        "one is empty",
+		"ws+ws:10:1":                       "names ws twice",
+		"ws+pigeon:10:1":                   `"pigeon" is not one of`,
+		"sse+sse-direct:10:1":              "one SSE writer",
+		"ws+longpoll+longpoll-direct:10:1": "one long-poll writer, so longpoll and longpoll-direct cannot share it",
+		":10:1":                            "names no transport",
 	} {
 		_, err := parsePlan(bad, 100)
 		if err == nil || !strings.Contains(err.Error(), why) {
@@ -502,11 +563,12 @@ func TestParsePlan(t *testing.T) {
 }
 
 // TestPlanScenarios: a comma makes scenarios of their own, a plus one
-// mixed scenario; on Nchan, sse-direct is Nchan's one SSE writer, measured
-// once however many fourway rows it stands for.
+// mixed scenario; on Nchan, sse-direct is Nchan's one SSE writer and
+// longpoll-direct its one long poll, measured once however many fourway
+// rows they stand for.
 func TestPlanScenarios(t *testing.T) {
 	var stderr bytes.Buffer
-	cfg, _, err := parseFlags([]string{"-target", "fourway,nchan", "-plan", "ws,sse:100:10;ws+sse-direct:100:10;sse-direct:100:10"}, &stderr)
+	cfg, _, err := parseFlags([]string{"-target", "fourway,nchan", "-plan", "ws,sse:100:10;ws+sse-direct:100:10;sse-direct:100:10;longpoll,longpoll-direct:10:1;ws+longpoll-direct+sse-direct:10:1"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -517,7 +579,8 @@ func TestPlanScenarios(t *testing.T) {
 			t.Errorf("%s %s: Transport %q, Mixed %q: want exactly one set before the run", sc.Target, sc.name(), sc.Transport, sc.Mixed)
 		}
 	}
-	want := "fourway ws|nchan ws|fourway sse|nchan sse|fourway ws+sse-direct|nchan ws+sse|fourway sse-direct"
+	want := "fourway ws|nchan ws|fourway sse|nchan sse|fourway ws+sse-direct|nchan ws+sse|fourway sse-direct|" +
+		"fourway longpoll|nchan longpoll|fourway longpoll-direct|fourway ws+longpoll-direct+sse-direct|nchan ws+longpoll+sse"
 	if strings.Join(got, "|") != want {
 		t.Errorf("scenarios:\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
@@ -668,5 +731,30 @@ func TestCommandIsQuotedForTheShell(t *testing.T) {
 	want := `go run ./bench -plan 'ws,sse:1000:100;longpoll:1000:10' -out 'it'\''s here' -subs 10,100`
 	if got != want {
 		t.Errorf("command = %s\nwant      %s", got, want)
+	}
+}
+
+// TestWriterRowsAreComparedWithNchansBase: a writer row is held against
+// Nchan's row of its base transport (longpoll-direct against Nchan's
+// longpoll, sse-direct against its sse), alone and within a mix.
+func TestWriterRowsAreComparedWithNchansBase(t *testing.T) {
+	row := func(target, tr, mix string) Result {
+		r := Result{Scenario: short(target, tr)}
+		r.Mixed, r.Latency = mix, Latency{Count: 1, P99: 5}
+		return r
+	}
+	results := []Result{
+		row("fourway", "longpoll-direct", ""), row("fourway", "sse-direct", ""), row("nchan", "longpoll", ""), row("nchan", "sse", ""),
+		row("fourway", "longpoll-direct", "ws+longpoll-direct"), row("nchan", "longpoll", "ws+longpoll"),
+	}
+	var got []string
+	for _, tg := range checkTargets(results) {
+		if strings.Contains(tg.What, "vs nginx+Nchan") && strings.Contains(tg.Want, "p99") {
+			got = append(got, tg.What)
+		}
+	}
+	if g := strings.Join(got, "|"); len(got) != 3 || !strings.Contains(g, "fourway longpoll-direct, ") || !strings.Contains(g, "fourway sse-direct, ") ||
+		!strings.Contains(g, "longpoll-direct in ws+longpoll-direct") {
+		t.Errorf("comparisons with Nchan: %q, want longpoll-direct, sse-direct and longpoll-direct in ws+longpoll-direct, each once", got)
 	}
 }

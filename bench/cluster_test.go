@@ -401,3 +401,50 @@ func testClusterStopsEverythingOnError(t *testing.T) {
 	}
 	checkNoChildLeft(t)
 }
+
+// TestURLRefusesAServerOfAnotherWriter: a -url fourway that runs another
+// writer than a row is named after (longpoll-direct against a server of
+// net/http's long poll, longpoll against one of the direct writer, a mix
+// with sse-direct against the library's SSE), or that names no long-poll
+// writer, stops the run before anything is measured, saying which server
+// to start.
+func TestURLRefusesAServerOfAnotherWriter(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"poll":{"limit_max":1000},"sse":{"writer":"r3labs"},"ws":{"close_codes":[{"code":1000}]}}`)
+	}))
+	defer old.Close()
+	for _, c := range []struct {
+		writers     map[string]string // the -url server's; nil: old, the fake from before --longpoll-writer
+		transports  string
+		want, wants string
+	}{
+		{map[string]string{}, "longpoll-direct", `the server's long-poll writer is "nethttp" (longpoll.writer in GET /api/config), but longpoll-direct measures "direct"`,
+			"measure longpoll-direct against a `fourway --longpoll-writer direct`"},
+		{map[string]string{"longpoll-writer": "direct"}, "longpoll", `the server's long-poll writer is "direct"`,
+			"measure longpoll against a `fourway --longpoll-writer nethttp`"},
+		{map[string]string{"longpoll-writer": "direct"}, "ws+sse-direct+longpoll-direct", `the server's SSE writer is "r3labs" (sse.writer in GET /api/config), but sse-direct in ws+sse-direct+longpoll-direct measures "direct"`,
+			"measure ws+sse-direct+longpoll-direct against a `fourway --sse-writer direct --longpoll-writer direct`"},
+		{nil, "longpoll", "GET /api/config names no long-poll writer (longpoll.writer): a fourway from before --longpoll-writer", "--longpoll-writer nethttp"},
+	} {
+		base := old.URL
+		if c.writers != nil {
+			srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: c.writers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.stop()
+			base = srv.base
+		}
+		var stdout bytes.Buffer
+		err := run(ctx, []string{"-url", base, "-transports", c.transports, "-subs", "1", "-duration", "100ms", "-quiet", "-out", t.TempDir()}, &stdout, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), base) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.wants) {
+			t.Errorf("-url %v -transports %s: error %v, want one naming the server and saying %q and %q", c.writers, c.transports, err, c.want, c.wants)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("-transports %s: a table was printed for a server of another writer:\n%s", c.transports, stdout.String())
+		}
+	}
+}

@@ -74,13 +74,15 @@ func postJSON(ctx context.Context, c *http.Client, url string, data []byte) (int
 	return resp.StatusCode, body, err
 }
 
+// subscriber is a row's client: a writer row's is its base's (the two rows
+// differ in the server's writer, not on the wire).
 func (fourway) subscriber(transport string) func(context.Context, *sub) {
-	switch transport {
+	switch baseTransport(transport) {
 	case "poll":
 		return fourwayPoll
 	case "longpoll":
 		return fourwayLongPoll
-	case "sse", "sse-direct": // one client: the two rows differ in the server's writer
+	case "sse":
 		return fourwaySSE
 	case "ws":
 		return fourwayWS
@@ -497,9 +499,7 @@ func serveChild() {
 	cfg := transports.DefaultConfig()
 	cfg.Ticker, cfg.History = 0, history
 	cfg.Node = os.Getenv(childEnv + "_NODE")
-	if w := os.Getenv(childEnv + "_SSE_WRITER"); w != "" {
-		cfg.SSEWriter = w // fourway's --sse-writer; transports.New refuses a name it does not know
-	}
+	setWriters(&cfg) // --sse-writer, --longpoll-writer
 	proto := os.Getenv(childEnv + "_PROTO")
 	switch proto {
 	case "", "h1":
@@ -532,10 +532,11 @@ type childConfig struct {
 	History int    // fourway's --history
 	Profile string // where the child writes its CPU profile; "" for none
 	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
-	// SSEWriter is fourway's --sse-writer: "r3labs" (the library, and
-	// the default when empty) or "direct".
-	SSEWriter string
-	Files     uint64 // open files the child must be able to hold; 0: its default
+	// Writers are fourway's writer flags (writerRows), by flag name:
+	// "sse-writer" "r3labs" (the library, and the default when absent) or
+	// "direct"; "longpoll-writer" "nethttp" (the default) or "direct".
+	Writers map[string]string
+	Files   uint64 // open files the child must be able to hold; 0: its default
 	// Proto is -proto: "h1" (or empty) plain HTTP/1.1; "h1tls" HTTPS
 	// with HTTP/2 off; "h2" HTTPS offering HTTP/2 and HTTP/1.1; "h2c"
 	// cleartext HTTP/2 beside HTTP/1.1. Under TLS the child makes a
@@ -558,58 +559,6 @@ func (cc childConfig) partName() string {
 	return "fourway"
 }
 
-// sseWriterFor is fourway's --sse-writer for a scenario: "direct" when
-// it measures sse-direct, else "r3labs", the default.
-func sseWriterFor(sc Scenario) string {
-	if contains(sc.transports(), "sse-direct") {
-		return "direct"
-	}
-	return "r3labs"
-}
-
-// fourwaySSEWriter asks a fourway server which SSE writer it runs
-// ("r3labs" or "direct"), from GET /api/config.
-func fourwaySSEWriter(ctx context.Context, base, proto string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
-	if err != nil {
-		return "", err
-	}
-	client := publisherClient(proto, 1)
-	defer client.CloseIdleConnections()
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("GET /api/config: %w", err)
-	}
-	defer resp.Body.Close()
-	var c wire.Config
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET /api/config: %s %v", resp.Status, err)
-	}
-	if c.SSE.Writer == "" {
-		return "", errors.New("GET /api/config names no SSE writer (sse.writer): a fourway from before --sse-writer")
-	}
-	return c.SSE.Writer, nil
-}
-
-// checkSSEWriter makes sure the server measured for a scenario's SSE rows
-// runs the writer the rows are named after: sse the library's, sse-direct
-// the direct one.
-func checkSSEWriter(ctx context.Context, base string, sc Scenario) error {
-	trs := sc.transports()
-	if !contains(trs, "sse") && !contains(trs, "sse-direct") {
-		return nil
-	}
-	want := sseWriterFor(sc)
-	got, err := fourwaySSEWriter(ctx, base, sc.Proto)
-	if err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("the server's SSE writer is %q, but %s measures %q", got, sc.name(), want)
-	}
-	return nil
-}
-
 // startFourwayChild starts the server child and waits until it listens.
 func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	exe, err := os.Executable()
@@ -618,8 +567,11 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
-		childEnv+"_SSE_WRITER="+cc.SSEWriter, childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto,
+		childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto,
 		childEnv+"_NATS="+cc.NATS, childEnv+"_STREAM="+cc.Stream, childEnv+"_REPLICAS="+strconv.Itoa(cc.Replicas), childEnv+"_NODE="+cc.Node)
+	for _, w := range writerRows {
+		cmd.Env = append(cmd.Env, w.childEnvName()+"="+cc.Writers[w.flag])
+	}
 	if cc.Procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}

@@ -19,7 +19,7 @@ var pctNames = []string{"p50", "p90", "p99", "p99.9", "max"}
 
 // seriesColor gives each target/transport pair a stable colour.
 func seriesColor(target, transport string) string {
-	c := map[string]string{"poll": "#f28e2b", "longpoll": "#edc948", "sse": "#59a14f", "sse-direct": "#8cd17d", "ws": "#4e79a7"}[transport]
+	c := map[string]string{"poll": "#f28e2b", "longpoll": "#edc948", "longpoll-direct": "#f1ce63", "sse": "#59a14f", "sse-direct": "#8cd17d", "ws": "#4e79a7"}[transport]
 	if c == "" {
 		c = "#888888"
 	}

@@ -165,21 +165,25 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 var allTransports = []string{"poll", "longpoll", "sse", "ws"}
 
 // knownTransports are the names -transports and -plan take, and what the
-// bench measures by default: the four, and sse-direct, SSE served by
-// fourway's own writer (--sse-writer direct) instead of the r3labs/sse
-// library, so that a reader sees the protocol's cost and the library's
-// apart. With -url, the default is the four: the running server has one
-// writer.
-var knownTransports = []string{"poll", "longpoll", "sse", "sse-direct", "ws"}
+// bench measures by default: the four, and beside their base transport
+// the writer rows (writers.go): longpoll-direct, the long poll served by
+// fourway's own HTTP/1.1 path (--longpoll-writer direct) instead of
+// net/http's request cycle, and sse-direct, SSE served by fourway's own
+// writer (--sse-writer direct) instead of the r3labs/sse library, so that
+// a reader sees the protocol's cost and the library's apart. With -url,
+// the default is the four: the running server has one writer of each.
+var knownTransports = []string{"poll", "longpoll", "longpoll-direct", "sse", "sse-direct", "ws"}
 
 // transportTitle is what a transport's row measures, for a reader choosing
-// between them.
+// between them: the writer rows and their bases.
 func transportTitle(tr string) string {
-	switch tr {
-	case "sse":
-		return "SSE (r3labs/sse library)"
-	case "sse-direct":
-		return "SSE (direct writer: the protocol's cost)"
+	for _, w := range writerRows {
+		switch tr {
+		case w.name:
+			return w.title
+		case w.base:
+			return w.baseTitle
+		}
 	}
 	return ""
 }
@@ -199,10 +203,7 @@ func checkTransport(t string) error {
 			return fmt.Errorf("%q names %s twice: a mixed scenario has one group of subscribers per transport", t, p)
 		}
 	}
-	if contains(parts, "sse") && contains(parts, "sse-direct") {
-		return fmt.Errorf("%q: one server has one SSE writer, so sse and sse-direct cannot share it", t)
-	}
-	return nil
+	return checkWriterPair(t, parts)
 }
 
 // mixedParts returns the transports of a mixed scenario ("ws+sse"), or
@@ -304,7 +305,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	}
 	transportsSet := false
 	fs.Visit(func(f *flag.Flag) { transportsSet = transportsSet || f.Name == "transports" })
-	if err := checkDirectOverH2(c.Protos, *plan, c.Transports, transportsSet); err != nil {
+	if err := checkDirectProtos(c.Protos, *plan, c.Transports, transportsSet); err != nil {
 		return c, false, err
 	}
 	if (c.URL != "" || *cluster) && !transportsSet {
@@ -485,7 +486,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 		if sc.Setup != "" {
 			label += " on " + setupTitle(sc.Setup)
 		}
-		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, SSEWriter: sseWriterFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
+		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
 		if cfg.ServerProfile != "" {
 			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
 				return rep, err
@@ -501,7 +502,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			if err != nil {
 				return nil, err
 			}
-			if err := checkSSEWriter(ctx, srv.base, sc); err != nil {
+			if err := checkWriters(ctx, srv.base, sc); err != nil {
 				srv.stop()
 				return nil, err
 			}
@@ -517,8 +518,8 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 		case cfg.URL != "":
 			base := strings.TrimSuffix(cfg.URL, "/")
 			start = func(ctx context.Context) (*server, error) {
-				if err := checkSSEWriter(ctx, base, sc); err != nil {
-					return nil, fmt.Errorf("%s: %w: measure %s against a `fourway --sse-writer %s`", base, err, sc.name(), sseWriterFor(sc))
+				if err := checkWriters(ctx, base, sc); err != nil {
+					return nil, fmt.Errorf("%s: %w: measure %s against a `fourway %s`", base, err, sc.name(), writerFlags(sc))
 				}
 				return &server{base: base, parts: pidParts(cfg.PIDs), stop: func() error { return nil }}, nil
 			}
@@ -553,15 +554,16 @@ func planScenarios(cfg Config) []Scenario {
 	add := func(tr string, subs int, rate float64, payload int) {
 		for _, tg := range cfg.Targets {
 			for _, proto := range protos {
-				if http2Proto(proto) && contains(strings.Split(tr, "+"), "sse-direct") {
-					continue // the default transports: see checkDirectOverH2
+				if !directServes(tr, proto) {
+					continue // the default transports: see checkDirectProtos
 				}
 				sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: payload,
 					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
 				if tg == "nchan" {
-					// Nchan has one SSE writer, its own: its sse row is what
-					// both of fourway's SSE rows are compared with, measured
-					// once.
+					// Nchan has one SSE writer and one long poll, its own:
+					// its sse row is what both of fourway's SSE rows are
+					// compared with, its longpoll both long-poll rows,
+					// measured once.
 					sc.Transport = nchanTransport(tr)
 				}
 				if mixedParts(sc.Transport) != nil {
@@ -659,14 +661,13 @@ func startProgress(p *progress, stderr io.Writer, quiet bool) func() {
 }
 
 // nchanTransport is the Nchan transport that stands for a fourway one:
-// the same, but sse-direct, which is Nchan's sse (Nchan has one SSE
-// writer), also inside a mixed scenario.
+// the same, but a writer row, which is Nchan's row of its base
+// (sse-direct Nchan's sse, longpoll-direct Nchan's longpoll: Nchan has
+// one writer of each), also inside a mixed scenario.
 func nchanTransport(tr string) string {
 	parts := strings.Split(tr, "+")
 	for i, p := range parts {
-		if p == "sse-direct" {
-			parts[i] = "sse"
-		}
+		parts[i] = baseTransport(p)
 	}
 	return strings.Join(parts, "+")
 }

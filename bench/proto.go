@@ -51,26 +51,6 @@ func checkProto(p string) error {
 // http2Proto reports whether polls and SSE run over HTTP/2 under p.
 func http2Proto(p string) bool { return p == "h2" || p == "h2c" }
 
-// checkDirectOverH2 refuses sse-direct over HTTP/2 when it was asked for
-// by name: fourway's direct SSE writer takes over a connection of its
-// own, so under HTTP/2 the library serves SSE, and the row would not be
-// what it says. The default transports leave sse-direct out over h2 and
-// h2c (planScenarios), as the legend says.
-func checkDirectOverH2(protos []string, plan string, transports []string, transportsSet bool) error {
-	named := strings.Contains(plan, "sse-direct")
-	if transportsSet && plan == "" {
-		for _, t := range transports {
-			named = named || contains(strings.Split(t, "+"), "sse-direct")
-		}
-	}
-	for _, p := range protos {
-		if named && http2Proto(p) {
-			return fmt.Errorf("-proto %s: sse-direct cannot run over HTTP/2 (fourway's direct writer takes a connection of its own; under HTTP/2 the library serves SSE): measure sse over %s, sse-direct over h1 or h1tls", p, p)
-		}
-	}
-	return nil
-}
-
 // protoTLS reports whether a protocol runs inside TLS.
 func protoTLS(p string) bool { return p == "h1tls" || p == "h2" }
 
@@ -223,18 +203,15 @@ func negotiated(proto string, isTLS bool) string {
 // first request wrote against its hundredth (HPACK at work over HTTP/2).
 func protoLegend(results []Result) []string {
 	var out, seen []string
-	tls, h2 := false, false
+	tls := false
 	for _, r := range results {
-		h2 = h2 || http2Proto(r.Proto)
 		if r.Proto != "" && !contains(seen, r.Proto) {
 			seen = append(seen, r.Proto)
 			out = append(out, fmt.Sprintf("[%s]: %s", r.Proto, protoTitle(r.Proto)))
 		}
 		tls = tls || protoTLS(r.Proto)
 	}
-	if h2 {
-		out = append(out, "sse-direct is not measured over h2 or h2c: fourway's direct SSE writer takes a connection of its own, and under HTTP/2 the library serves SSE")
-	}
+	out = append(out, directProtoLegend(results)...)
 	if tls {
 		out = append(out, "under TLS (h1tls, h2) the bytes are counted on the socket below TLS: each record's header and tag (5 + 16 bytes, plus 1 under TLS 1.3) are in the overhead, and the TLS handshake in the handshake bytes")
 	}

@@ -116,27 +116,30 @@ func TestNoSilentFallback(t *testing.T) {
 // anything else saying what it takes.
 func TestProtoFlag(t *testing.T) {
 	var stderr bytes.Buffer
-	cfg, _, err := parseFlags([]string{"-proto", "h1,h2", "-transports", "poll"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
+	labels := func(args ...string) string {
+		t.Helper()
+		cfg, _, err := parseFlags(args, &stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sc := range planScenarios(cfg) {
+			got = append(got, sc.label())
+		}
+		return strings.Join(got, "|")
 	}
-	var got []string
-	for _, sc := range planScenarios(cfg) {
-		got = append(got, sc.label())
+	if g := labels("-proto", "h1,h2", "-transports", "poll"); g != "poll [h1]|poll [h2]" {
+		t.Errorf("-proto h1,h2 -transports poll: scenarios %q", g)
 	}
-	if strings.Join(got, "|") != "poll [h1]|poll [h2]" {
-		t.Errorf("-proto h1,h2 -transports poll: scenarios %q", got)
+	// The default transports leave sse-direct and longpoll-direct out over
+	// HTTP/2, ...
+	if g := labels("-proto", "h1,h2"); !strings.Contains(g, "sse-direct [h1]") || strings.Contains(g, "sse-direct [h2]") || !strings.Contains(g, "sse [h2]") ||
+		!strings.Contains(g, "longpoll-direct [h1]") || strings.Contains(g, "longpoll-direct [h2]") || !strings.Contains(g, "longpoll [h2]") {
+		t.Errorf("-proto h1,h2: scenarios %q, want sse-direct and longpoll-direct over h1 only", g)
 	}
-	// The default transports leave sse-direct out over HTTP/2 only.
-	if cfg, _, err = parseFlags([]string{"-proto", "h1,h2"}, &stderr); err != nil {
-		t.Fatal(err)
-	}
-	got = nil
-	for _, sc := range planScenarios(cfg) {
-		got = append(got, sc.label())
-	}
-	if g := strings.Join(got, "|"); !strings.Contains(g, "sse-direct [h1]") || strings.Contains(g, "sse-direct [h2]") || !strings.Contains(g, "sse [h2]") {
-		t.Errorf("-proto h1,h2: scenarios %q, want sse-direct over h1 only", got)
+	// ... and longpoll-direct out over TLS too, where sse-direct runs.
+	if g := labels("-proto", "h1tls"); g != "poll [h1tls]|longpoll [h1tls]|sse [h1tls]|sse-direct [h1tls]|ws [h1tls]" {
+		t.Errorf("-proto h1tls: scenarios %q, want the four and sse-direct", g)
 	}
 	for _, c := range []struct {
 		args []string
@@ -148,6 +151,9 @@ func TestProtoFlag(t *testing.T) {
 		{[]string{"-proto", "h2", "-url", "http://127.0.0.1:8080"}, "-proto h2 needs a https:// -url"},
 		{[]string{"-proto", "h1,h2", "-transports", "sse-direct"}, "-proto h2: sse-direct cannot run over HTTP/2"},
 		{[]string{"-proto", "h2c", "-plan", "ws+sse-direct:10:10"}, "-proto h2c: sse-direct cannot run over HTTP/2"},
+		{[]string{"-proto", "h1,h2", "-transports", "longpoll-direct"}, "-proto h2: longpoll-direct cannot run over TLS or HTTP/2"},
+		{[]string{"-proto", "h2c", "-transports", "ws,longpoll-direct"}, "-proto h2c: longpoll-direct cannot run over TLS or HTTP/2"},
+		{[]string{"-proto", "h1tls", "-plan", "ws+longpoll-direct:10:10"}, "-proto h1tls: longpoll-direct cannot run over TLS or HTTP/2 (fourway's direct long-poll writer serves only HTTP/1.1 in the clear"},
 	} {
 		_, _, err := parseFlags(c.args, &stderr)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -192,5 +198,46 @@ func TestTargetsCompareTheSameProtocol(t *testing.T) {
 	if len(got) != 2 || !strings.Contains(got[0], "[h1]") || !strings.Contains(got[0], "5.00 ms vs 6.00 ms") ||
 		!strings.Contains(got[1], "[h2]") || !strings.Contains(got[1], "7.00 ms vs 8.00 ms") {
 		t.Errorf("p99 comparisons with Nchan: %q, want h1 against h1 and h2 against h2", got)
+	}
+}
+
+// TestWriterLegend: the legend names each long-poll and SSE row's writer,
+// and says which writer rows the rows' protocols leave out, only where
+// their transport is measured.
+func TestWriterLegend(t *testing.T) {
+	rows := func(trs ...string) []Result {
+		var rs []Result
+		for _, tr := range trs {
+			f := strings.Split(tr, " ")
+			rs = append(rs, Result{Scenario: overProto("fourway", f[0], f[1])})
+		}
+		return rs
+	}
+	for _, c := range []struct {
+		results   []Result
+		want, not []string
+	}{
+		{rows("longpoll h1", "longpoll-direct h1"), []string{
+			"longpoll: long poll (net/http); longpoll-direct: long poll (direct writer: without net/http's request cycle), fourway run with --longpoll-writer direct"},
+			[]string{"not measured"}},
+		{rows("longpoll h1tls", "sse h1tls", "sse-direct h1tls"), []string{
+			"longpoll: long poll (net/http) on fourway",
+			"longpoll-direct is not measured over h1tls: fourway's direct long-poll writer serves only HTTP/1.1 in the clear",
+			"sse-direct: SSE (direct writer: the protocol's cost), fourway run with --sse-writer direct"},
+			[]string{"sse-direct is not measured"}},
+		{rows("longpoll h2", "sse h2c"), []string{"longpoll-direct is not measured over h2 or h2c", "sse-direct is not measured over h2 or h2c"}, nil},
+		{rows("ws h2"), nil, []string{"not measured", "long poll (", "SSE ("}},
+	} {
+		g := strings.Join(legend(c.results), "\n")
+		for _, w := range c.want {
+			if !strings.Contains(g, w) {
+				t.Errorf("legend lacks %q:\n%s", w, g)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(g, n) {
+				t.Errorf("legend says %q:\n%s", n, g)
+			}
+		}
 	}
 }

@@ -259,7 +259,7 @@ func (r *Result) deliveryOK() bool { return r.Lost == 0 && r.Duplicated == 0 && 
 // answer, so a poller must ask once more to learn it is caught up).
 // Streams: the measured overhead per message.
 func (r *Result) classicOverhead() float64 {
-	switch r.Transport {
+	switch baseTransport(r.Transport) {
 	case "poll":
 		o := r.Wire.ExchangeOverhead
 		if r.Target == "nchan" {
@@ -340,27 +340,19 @@ func writeTable(out io.Writer, results []Result) {
 }
 
 // legend says what the rows' names mean where a name alone could mislead:
-// which SSE row is which, and that a mixed scenario's rows share one
-// server, so its CPU and memory figures are the whole server's.
+// which SSE and long-poll row is which (writerLegend), and that a mixed
+// scenario's rows share one server, so its CPU and memory figures are the
+// whole server's.
 func legend(results []Result) []string {
-	var out []string
-	var sse, direct bool
 	mixed := map[string]bool{}
 	var mixes []string
 	for _, r := range results {
-		sse = sse || r.Transport == "sse"
-		direct = direct || r.Transport == "sse-direct"
 		if r.Mixed != "" && !mixed[r.Mixed] {
 			mixed[r.Mixed] = true
 			mixes = append(mixes, r.Mixed)
 		}
 	}
-	if direct {
-		out = append(out, "sse: "+transportTitle("sse")+"; sse-direct: "+transportTitle("sse-direct")+
-			", fourway run with --sse-writer direct (Nchan has one SSE writer: its sse row stands for both)")
-	} else if sse {
-		out = append(out, "sse: "+transportTitle("sse")+" on fourway")
-	}
+	out := writerLegend(results)
 	out = append(out, protoLegend(results)...)
 	for _, m := range mixes {
 		out = append(out, fmt.Sprintf("mixed scenario %s: the subscribers of each of its transports (subs is per transport) on one server at once, to one publisher; a row \"X in %s\" is X's subscribers, and its server CPU µs/msg is the whole server's CPU over the window divided by every delivery of the scenario (all its rows), KiB/conn the server's memory over all its connections: the same figures on each of its rows", m, m))

@@ -255,7 +255,7 @@ func runScenario(ctx context.Context, sc Scenario, d dialect, start func(context
 			s := newSub(i)
 			s.base, s.cursor, s.headers, s.win, s.hist = srv.base, cursor, headers, win, g.hists.shard(i)
 			s.proto = sc.Proto
-			if i == 0 && (g.transport == "poll" || g.transport == "longpoll") {
+			if b := baseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
 			}
 			s.interval = time.Duration(sc.PollInterval)

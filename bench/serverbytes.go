@@ -100,12 +100,7 @@ func fourwayCounts(ctx context.Context, c *http.Client, base string) (map[string
 }
 
 // statsTransport is the name /api/stats gives the bench's transport.
-func statsTransport(t string) string {
-	if t == "sse-direct" {
-		return "sse"
-	}
-	return t
-}
+func statsTransport(t string) string { return baseTransport(t) }
 
 // serverSplit is what fourway counted of a transport's bytes between a
 // and b, per delivered message: its headers (HTTP/1.1 heads, or HTTP/2

@@ -29,9 +29,9 @@ func checkTargets(results []Result) []Target {
 		p99 := r.Latency.P99
 		switch {
 		// The targets are stated for these loads; other loads are not judged.
-		case (r.Transport == "ws" || r.Transport == "sse" || r.Transport == "sse-direct") && r.Subs == 1000 && r.Rate == 100:
+		case (r.Transport == "ws" || baseTransport(r.Transport) == "sse") && r.Subs == 1000 && r.Rate == 100:
 			out = append(out, Target{name, "p99 < 10 ms", fmt.Sprintf("p99 %.2f ms", p99), p99 < 10})
-		case r.Transport == "longpoll" && r.Subs == 1000 && r.Rate == 10:
+		case baseTransport(r.Transport) == "longpoll" && r.Subs == 1000 && r.Rate == 10:
 			out = append(out, Target{name, "p99 < 25 ms", fmt.Sprintf("p99 %.2f ms", p99), p99 < 25})
 		case r.Transport == "poll":
 			limit := float64(time.Duration(r.PollInterval).Milliseconds()) + 10
@@ -39,7 +39,8 @@ func checkTargets(results []Result) []Target {
 		}
 		for _, n := range results {
 			// Nchan's row of the same load: its sse stands for sse-direct
-			// too, and a mixed row is compared within the same mix.
+			// too, its longpoll for longpoll-direct, and a mixed row is
+			// compared within the same mix.
 			if n.Target != "nchan" || n.Transport != nchanTransport(r.Transport) || n.Mixed != nchanTransport(r.Mixed) || n.Proto != r.Proto || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.Latency.Count == 0 {
 				continue
 			}
