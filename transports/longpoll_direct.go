@@ -68,6 +68,10 @@ type longPollDirect struct {
 	start sync.Once
 	back  chan net.Conn // connections handed back to net/http
 	idle  sync.Map      // *lpConn between two requests, closed at the shutdown
+
+	// For /metrics: polls held here, and connections taken from net/http
+	// and handed back to it.
+	held, taken, handedBack atomic.Int64
 }
 
 // lpConn is a connection whose long polls are served without net/http.
@@ -113,9 +117,11 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 		s.startHandBack()
 		conn = s.newLPConn(nc, brw.Reader)
 		s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
+		s.lpDirect.taken.Add(1)
 		defer func() { go conn.serve() }()
 	}
 	conn.held = w
+	s.lpDirect.held.Add(1)
 	if cc := countingOf(conn.conn); cc != nil {
 		cc.headWritten() // the answer's head is counted by next, not followed
 	}
@@ -342,6 +348,7 @@ func (l *lpConn) handBack() error {
 	connStateHook(l.conn, http.StateIdle) // its bytes are the next request's
 	select {
 	case lp.back <- c:
+		lp.handedBack.Add(1)
 		return errHandedBack
 	case <-l.s.shutdown:
 		return net.ErrClosed

@@ -2,7 +2,11 @@ package transports_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
 	"os"
+	"regexp"
 	"testing"
 
 	"fourway/transports/transportstest"
@@ -43,5 +47,29 @@ func TestLongPollWriterIsTheOneAsked(t *testing.T) {
 	var c wire.Config
 	if err := json.Unmarshal([]byte(body), &c); err != nil || c.LongPoll.Writer != want {
 		t.Fatalf("GET /api/config names the long-poll writer %q (%v), want %q: %s", c.LongPoll.Writer, err, want, body)
+	}
+	if transportstest.OverTLS() {
+		return // the direct writer serves HTTP/1.1 in the clear only
+	}
+	// A held poll, then another request on its connection: the direct
+	// writer held the one and handed the connection back for the other.
+	conn, br := heldThenAnswered(t, ts)
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/config after a held poll: %v %v", resp, err)
+	}
+	_, metrics, _ := ts.Get(t, "/metrics")
+	got := regexp.MustCompile(`(?m)^fourway_longpoll_direct_total\{what="(\w+)"\} (\d+)$`).FindAllStringSubmatch(metrics, -1)
+	counts := map[string]string{}
+	for _, m := range got {
+		counts[m[1]] = m[2]
+	}
+	wantCounts := map[string]string{"held": "1", "taken": "1", "handed_back": "1"}
+	if want == "nethttp" {
+		wantCounts = map[string]string{}
+	}
+	if !maps.Equal(counts, wantCounts) {
+		t.Fatalf("fourway_longpoll_direct_total %v, want %v", counts, wantCounts)
 	}
 }

@@ -219,10 +219,11 @@ var (
 	metricNode     = prometheus.NewDesc("fourway_node_info", "Always 1; names this node among several serving one feed.", []string{"node"}, nil)
 	metricLag      = prometheus.NewDesc("fourway_feed_lag", "Messages the JetStream stream has that this node has not received yet.", nil, nil)
 	metricJSUp     = prometheus.NewDesc("fourway_jetstream_up", "1 while this node is connected to NATS and its last stream check succeeded.", nil, nil)
+	metricLPDirect = prometheus.NewDesc("fourway_longpoll_direct_total", "With --longpoll-writer direct: long polls it held (held), connections it took from net/http (taken) and handed back to it for another request (handed_back).", []string{"what"}, nil)
 )
 
 func (statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricParts, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp} {
+	for _, d := range []*prometheus.Desc{metricClients, metricRequests, metricMessages, metricEmpty, metricDropped, metricBytes, metricParts, metricHTTP2, metricLastID, metricOldestID, metricPublish, metricNode, metricLag, metricJSUp, metricLPDirect} {
 		ch <- d
 	}
 }
@@ -259,6 +260,11 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(metricPublish, prometheus.CounterValue, float64(snap.Feed.Published))
 	if snap.Node != "" {
 		ch <- prometheus.MustNewConstMetric(metricNode, prometheus.GaugeValue, 1, snap.Node)
+	}
+	if lp := &sc.s.lpDirect; sc.s.cfg.LongPollWriter == longPollWriterDirect {
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.held.Load()), "held")
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.taken.Load()), "taken")
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.handedBack.Load()), "handed_back")
 	}
 	if js := snap.Feed.JetStream; js != nil {
 		up := 0.0
