@@ -1,14 +1,18 @@
 package public_test
 
-// Issue 11: "only one reconnect timer at a time, shown". Each panel of the
-// four transports says how many retry timers its client holds now
-// (data-retries-pending, and the "reconnect timer" row), beside the pending
-// retry it shows (data-retry-at).
+// Two promises of issue 11 held by tests. "Only one reconnect timer at a
+// time, shown": each panel of the four transports says how many retry
+// timers its client holds now (data-retries-pending, and the "reconnect
+// timer" row), beside the pending retry it shows (data-retry-at). And the
+// cost's one honest split instead of the panels' "bytes per message" and
+// "overhead per message" figures.
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +153,110 @@ func TestPageHoldsOneRetryTimerAtATime(t *testing.T) {
 	})`)
 	if want := []int{1, 1, 1, 0, 1, 0}; fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("retry timers held after three retryLater, a cancelRetry, another retryLater and its firing: %v, want %v", counts, want)
+	}
+}
+
+// figureLabels is, for each panel of the four transports, the i18n key of
+// each figure's label (every dt outside the prose of "explain"), in order,
+// and the ones whose text is not that key's in the current language.
+const figureLabels = `import('./i18n.js').then(({ t }) => Object.fromEntries([...document.querySelectorAll(` + fourPanels + `)].map(p => {
+	const dts = [...p.querySelectorAll('dt')].filter(dt => !dt.closest('.explain'));
+	return [p.dataset.transport, {
+		keys: dts.map(dt => dt.dataset.i18n ?? '(none: ' + dt.textContent + ')'),
+		wrong: dts.filter(dt => dt.textContent !== t(dt.dataset.i18n)).map(dt => dt.dataset.i18n + ': ' + dt.textContent),
+		old: p.querySelectorAll('.s-per-message, .s-bytes, .overhead, [data-i18n="perMessage"]').length,
+	}];
+})))`
+
+// TestPageOneCostSplit: issue 11 dropped the panels' two near-identical
+// figures, "bytes per message" and "overhead per message", for one split
+// of the cost. No panel shows either, in English or Chinese: each panel's
+// figures are exactly its counters, the server's counts, the split and the
+// inside of its client, and the page's text has no "bytes per message" at
+// all. The comparison table keeps its one "overhead per message" column,
+// live, one cell per transport.
+func TestPageOneCostSplit(t *testing.T) {
+	srv := startServer(t, nil)
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+
+	code, src, _ := srv.Get(t, "/i18n.js")
+	if code != http.StatusOK {
+		t.Fatalf("GET /i18n.js: %d", code)
+	}
+	for _, old := range []string{"'perMessage':", "'bytes per message'", "'每条消息字节数'"} { // the old key and its texts; prose may say "bytes per message"
+		if strings.Contains(src, old) {
+			t.Errorf("i18n.js still has %s", old)
+		}
+	}
+	if n := strings.Count(strings.ToLower(src), "overhead per message"); n != 1 {
+		t.Errorf("i18n.js says \"overhead per message\" %d times, want once: the comparison table's column", n)
+	}
+
+	figures := []string{"received", "gaps", "dups", "reconnects", "resets", "empty", "requests", // this tab
+		"requests", "empty", "clients", // the server
+		"cost.messages", "cost.headers", "cost.framing", "cost.handshakes", "cost.heartbeats", "cost.total"} // the split
+	inside := map[string][]string{
+		"poll":     {"in.request", "in.position", "in.retry"},
+		"longpoll": {"in.request", "in.position", "in.retry"},
+		"sse":      {"in.readyState", "in.url", "in.lastEventId", "in.retryHint", "in.sends", "in.retry"},
+		"ws":       {"in.readyState", "in.bufferedAmount", "in.url", "in.heartbeat", "in.lastClose", "in.retry"},
+	}
+	publishHTTP(t, srv, "one to cost")
+	tab.waitFor(t, "id 1 everywhere, each row's overhead a figure", everyIDOnce(0, 1)+` &&
+		[...document.querySelectorAll('#compare tbody tr')].every(tr => /^\d+\.\d B$/.test(tr.querySelector('.overhead').textContent))`, 15*time.Second)
+
+	for _, lang := range []struct{ code, column, cell string }{
+		{"en", "Overhead per message (live)", `^\d+\.\d B$`},
+		{"zh", "每条消息的开销（实时）", `^\d+\.\d 字节$`},
+	} {
+		tab.setLang(t, lang.code)
+		tab.waitFor(t, lang.code+": the table's column named", `document.querySelector('#compare thead [data-i18n="col.overhead"]').textContent === `+jsString(lang.column), 5*time.Second)
+		var got map[string]struct {
+			Keys  []string `json:"keys"`
+			Wrong []string `json:"wrong"`
+			Old   int      `json:"old"`
+		}
+		if err := json.Unmarshal([]byte(evalAsync[string](t, tab, figureLabels+`.then(JSON.stringify)`)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(inside) {
+			t.Errorf("%s: %d panels, want %d", lang.code, len(got), len(inside))
+		}
+		for k, rows := range inside {
+			want := append(append([]string{}, figures...), rows...)
+			if fmt.Sprint(got[k].Keys) != fmt.Sprint(want) {
+				t.Errorf("%s, %s panel: figures labelled %q, want %q", lang.code, k, got[k].Keys, want)
+			}
+			if len(got[k].Wrong) > 0 || got[k].Old > 0 {
+				t.Errorf("%s, %s panel: labels not in the language %q, old figures %d", lang.code, k, got[k].Wrong, got[k].Old)
+			}
+		}
+		panelText := eval[string](t, tab, `[...document.querySelectorAll('.panel')].map(p => {
+			const c = p.cloneNode(true);
+			c.querySelector('.explain')?.remove(); // prose, which may say "20 to 30 bytes per message"
+			return c.textContent;
+		}).join('\n')`)
+		for _, old := range []string{"bytes per message", "overhead per message", "每条消息字节数", "每条消息的开销（实时）"} {
+			if strings.Contains(strings.ToLower(panelText), old) {
+				t.Errorf("%s: a panel says %q", lang.code, old)
+			}
+		}
+		columns := eval[[]string](t, tab, `[...document.querySelectorAll('#compare thead th')].map(th => th.dataset.i18n)`)
+		if want := []string{"col.transport", "col.direction", "col.overhead", "col.latency", "col.proxies", "col.sixConn", "col.support"}; fmt.Sprint(columns) != fmt.Sprint(want) {
+			t.Errorf("%s: the comparison table's columns %q, want %q", lang.code, columns, want)
+		}
+		cells := eval[[]string](t, tab, `[...document.querySelectorAll('#compare tbody tr')].map(tr =>
+			tr.dataset.transport + ' ' + tr.querySelectorAll('.overhead').length + ' ' + tr.querySelector('.overhead').textContent)`)
+		if len(cells) != 4 {
+			t.Errorf("%s: %d rows in the comparison table, want 4", lang.code, len(cells))
+		}
+		cell := regexp.MustCompile(`^(poll|longpoll|sse|ws) 1 ` + lang.cell[1:])
+		for _, c := range cells {
+			if !cell.MatchString(c) {
+				t.Errorf("%s: the comparison table's overhead row %q, want one cell with a figure, %s", lang.code, c, lang.cell)
+			}
+		}
 	}
 }
