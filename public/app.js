@@ -263,6 +263,10 @@ class Panel {
     if (changed) this.renderLive();
     this.el.dataset.state = s.name;
     this.el.dataset.why = s.why ?? '';
+    if (this.client && this.key !== 'auto') { // a retry is announced as its timer is set: shown at once, not at the next render
+      this.el.dataset.retryAt = this.client.retryAt ?? '';
+      this.el.dataset.retriesPending = this.client.retriesPending;
+    }
     this.renderState();
     this.dirty = true;
   }
@@ -365,8 +369,11 @@ class Panel {
       set('position', t('in.position', { cursor: c.cursor ?? '–', epoch: c.epoch ?? '–' }));
       return;
     }
-    set('retry', c.retryAt === null ? t('in.none') : t('in.retryIn', { s: Math.max(0, (c.retryAt - Date.now()) / 1000).toFixed(1) }));
+    const n = c.retriesPending;
+    set('retry', c.retryAt !== null ? t('in.retryIn', { n, s: Math.max(0, (c.retryAt - Date.now()) / 1000).toFixed(1) })
+      : n > 0 ? t('in.retryPending', { n }) : t('in.none'));
     d.retryAt = c.retryAt ?? '';
+    d.retriesPending = n;
     switch (this.key) {
       case 'poll':
       case 'longpoll': {

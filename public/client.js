@@ -87,6 +87,7 @@ import { Backoff, HTTPError, network } from './network.js';
 export class Client {
   #session = null; // aborted by stop(): ends everything the run started
   #retry = null;   // the pending retry: {timer, fn, at}
+  #retryTimers = new Set(); // retry timers set that have neither fired nor been cleared
 
   constructor({ onmessage, onstate, onnotice }, config) {
     this.onmessage = onmessage;
@@ -130,7 +131,7 @@ export class Client {
     this.cancelRetry();
     const delay = this.backoff.next();
     const at = Date.now() + delay;
-    const timer = setTimeout(() => { this.#retry = null; fn(); }, delay);
+    const timer = this.retryTimer(() => { this.#retry = null; fn(); }, delay);
     this.#retry = { timer, fn, at };
     this.onstate({ name: 'reconnecting', at, why, ...details });
   }
@@ -138,8 +139,26 @@ export class Client {
   // retryAt is the page clock (ms) of the pending retry, null if none.
   get retryAt() { return this.#retry?.at ?? null; }
 
+  // retriesPending is how many retry timers this client holds now: set
+  // (retryTimer) and neither fired nor cleared. One at most, by the rule
+  // above; the page shows it, and its tests hold it to that.
+  get retriesPending() { return this.#retryTimers.size; }
+
+  // retryTimer calls fn after ms, counted in retriesPending until it fires
+  // or clearRetryTimer clears it: every timer that starts a retry is one.
+  retryTimer(fn, ms) {
+    const timer = setTimeout(() => { this.#retryTimers.delete(timer); fn(); }, ms);
+    this.#retryTimers.add(timer);
+    return timer;
+  }
+
+  clearRetryTimer(timer) {
+    clearTimeout(timer);
+    this.#retryTimers.delete(timer);
+  }
+
   cancelRetry() {
-    if (this.#retry) clearTimeout(this.#retry.timer);
+    if (this.#retry) this.clearRetryTimer(this.#retry.timer);
     this.#retry = null;
   }
 

@@ -130,8 +130,8 @@ export class LongPollClient extends Client {
     this.cancelRetry();
     this.onstate({ name: 'reconnecting', at: Date.now() + ms, why: 'goodbye', reason });
     return new Promise(resolve => {
-      const timer = setTimeout(() => resolve(true), ms);
-      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(false); }, { once: true });
+      const timer = this.retryTimer(() => resolve(true), ms);
+      signal.addEventListener('abort', () => { this.clearRetryTimer(timer); resolve(false); }, { once: true });
     });
   }
 }
