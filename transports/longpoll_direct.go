@@ -67,11 +67,56 @@ const (
 type longPollDirect struct {
 	start sync.Once
 	back  chan net.Conn // connections handed back to net/http
-	idle  sync.Map      // *lpConn between two requests, closed at the shutdown
+	idle  idleConns     // connections between two requests, ended at the shutdown
 
 	// For /metrics: polls held here, and connections taken from net/http
 	// and handed back to it.
 	held, taken, handedBack atomic.Int64
+}
+
+// idleConns is the set of connections between two requests. The
+// shutdown's sweep ends them: their reads time out at once, and a
+// connection that becomes idle after the sweep is given no time at all.
+// (A map under a lock, not a sync.Map: every poll joins and leaves it
+// twice, and a sync.Map allocates at each join.)
+type idleConns struct {
+	mu    sync.Mutex
+	conns map[*lpConn]struct{}
+	swept bool
+}
+
+// wait makes l idle, its next read bounded by timeout, or by now once the
+// sweep has run; it returns false then.
+func (ic *idleConns) wait(l *lpConn, timeout time.Duration) bool {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.swept {
+		_ = l.conn.SetReadDeadline(time.Now())
+		return false
+	}
+	if ic.conns == nil {
+		ic.conns = make(map[*lpConn]struct{})
+	}
+	ic.conns[l] = struct{}{}
+	_ = l.conn.SetReadDeadline(time.Now().Add(timeout))
+	return true
+}
+
+// busy: l reads a request (or has left).
+func (ic *idleConns) busy(l *lpConn) {
+	ic.mu.Lock()
+	delete(ic.conns, l)
+	ic.mu.Unlock()
+}
+
+// sweep ends the idle connections' reads, now and from now on.
+func (ic *idleConns) sweep() {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	ic.swept = true
+	for l := range ic.conns {
+		_ = l.conn.SetReadDeadline(time.Now())
+	}
 }
 
 // lpConn is a connection whose long polls are served without net/http.
@@ -209,7 +254,7 @@ func (l *lpConn) serve() {
 // shutdown's sweep ends it.
 func (l *lpConn) await(w *lpWaiter) bool {
 	_, err := l.br.Peek(1)
-	l.s.lpDirect.idle.Delete(l)
+	l.s.lpDirect.idle.busy(l)
 	if err != nil {
 		w.end()
 		return false
@@ -221,13 +266,7 @@ func (l *lpConn) await(w *lpWaiter) bool {
 // idleNow makes the connection idle, its poll answered: its read waits
 // the idle timeout at most, and not at all once a shutdown began.
 func (l *lpConn) idleNow() {
-	lp := &l.s.lpDirect
-	lp.idle.Store(l, struct{}{})
-	deadline := time.Now().Add(directIdleTimeout)
-	if l.s.shuttingDown() { // the sweep may have run already
-		deadline = time.Now()
-	}
-	_ = l.conn.SetReadDeadline(deadline)
+	l.s.lpDirect.idle.wait(l, directIdleTimeout)
 }
 
 var errHandedBack = errors.New("handed back to net/http")
@@ -237,18 +276,17 @@ var errHandedBack = errors.New("handed back to net/http")
 func (l *lpConn) readRequest() (*http.Request, error) {
 	s := l.s
 	lp := &s.lpDirect
-	lp.idle.Store(l, struct{}{})
-	if s.shuttingDown() {
-		lp.idle.Delete(l)
+	if l.br.Buffered() == 0 { // else a request read while the poll was held
+		if !lp.idle.wait(l, directIdleTimeout) {
+			return nil, net.ErrClosed
+		}
+		_, err := l.br.Peek(1)
+		lp.idle.busy(l)
+		if err != nil {
+			return nil, err
+		}
+	} else if s.shuttingDown() {
 		return nil, net.ErrClosed
-	}
-	if l.br.Buffered() == 0 { // a request read while the poll was held: its deadline is set below
-		_ = l.conn.SetReadDeadline(time.Now().Add(directIdleTimeout))
-	}
-	_, err := l.br.Peek(1)
-	lp.idle.Delete(l)
-	if err != nil {
-		return nil, err
 	}
 	_ = l.conn.SetReadDeadline(time.Now().Add(directHeaderTimeout))
 	if !l.nextIsLongPoll() {
@@ -605,10 +643,7 @@ func (s *Server) startHandBack() {
 		go func() { _ = srv.Serve(ln) }()
 		go func() {
 			<-s.shutdown
-			lp.idle.Range(func(k, _ any) bool {
-				_ = k.(*lpConn).conn.SetReadDeadline(time.Now())
-				return true
-			})
+			lp.idle.sweep()
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 			defer cancel()
 			if srv.Shutdown(ctx) != nil {
