@@ -26,8 +26,6 @@ type countingConn struct {
 	pending int64 // bytes read that no request has claimed yet
 	owed    int64 // bytes of the owner's request still to come; -1: all that comes (chunked, hijacked)
 
-	tls bool // under TLS: its records are not the requests' sizes (claimFor)
-
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
 
@@ -39,18 +37,29 @@ type countingConn struct {
 	// claim, used by the writer (one at a time; claim stores headFor last).
 	headFor   atomic.Pointer[counters]
 	headBytes int64
-	headMatch int
+	headMatch uint8
 
-	// The chunks of the response after that head, when its handler asked
-	// (followChunks): whose, and where in them the writer is
-	// (conn_parts.go). Used by the writer, like the head's.
-	chunksFor atomic.Pointer[counters]
-	chunks    chunkFollower
+	tls bool // under TLS: its records are not the requests' sizes (claimFor)
 
-	// A WebSocket client's frames, once the handler asked (followFrames):
-	// whose, and where in them the reader is. Under readMu.
-	framesFor *counters
-	frames    frameFollower
+	// The chunks of the response after that head, while its handler asked
+	// (followChunks; used by the writer, like the head's), and a WebSocket
+	// client's frames, once the handler asked (followFrames; under
+	// readMu): nil until then, so the connections that need neither, most
+	// of them, do not carry them (conn_parts.go).
+	chunks atomic.Pointer[chunkParts]
+	frames *frameParts
+}
+
+// chunkParts and frameParts are a follower of conn_parts.go and the
+// transport it counts for.
+type chunkParts struct {
+	of *counters
+	chunkFollower
+}
+
+type frameParts struct {
+	of *counters
+	frameFollower
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
@@ -60,8 +69,8 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	if c.framesFor != nil {
-		c.frames.follow(c.framesFor, p[:n])
+	if f := c.frames; f != nil {
+		f.follow(f.of, p[:n])
 	}
 	take := int64(0)
 	if t := c.owner.Load(); t != nil {
@@ -85,8 +94,8 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	if t := c.headFor.Load(); t != nil {
 		rest = c.followHead(t, rest)
 	}
-	if t := c.chunksFor.Load(); t != nil && len(rest) > 0 && c.chunks.follow(t, rest) {
-		c.chunksFor.Store(nil)
+	if f := c.chunks.Load(); f != nil && len(rest) > 0 && f.follow(f.of, rest) {
+		c.chunks.Store(nil)
 	}
 	if t := c.owner.Load(); t != nil {
 		t.bytesOut.Add(int64(n))
@@ -128,7 +137,7 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 	size := headerSize(r)
 	t.headsIn.Add(size)
 	c.headBytes, c.headMatch = 0, 0
-	c.chunksFor.Store(nil)
+	c.chunks.Store(nil)
 	c.headFor.Store(t)
 	if r.ContentLength > 0 {
 		size += r.ContentLength
@@ -156,7 +165,7 @@ func (c *countingConn) followHead(t *counters, p []byte) (rest []byte) {
 		default:
 			c.headMatch = 0
 		}
-		if c.headMatch == len(end) {
+		if int(c.headMatch) == len(end) {
 			t.headsOut.Add(c.headBytes + int64(i) + 1)
 			c.headFor.Store(nil)
 			return p[i+1:]
@@ -174,8 +183,9 @@ func (c *countingConn) followChunks(t *counters) {
 	if c.tls {
 		return
 	}
-	c.chunks.begin()
-	c.chunksFor.Store(t)
+	f := &chunkParts{of: t}
+	f.begin()
+	c.chunks.Store(f)
 }
 
 // followFrames has every byte read from now on followed as a WebSocket
@@ -187,8 +197,7 @@ func (c *countingConn) followFrames(t *counters) {
 	}
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	c.frames = frameFollower{}
-	c.framesFor = t
+	c.frames = &frameParts{of: t}
 }
 
 // headWritten says the response head has gone out by another way (a

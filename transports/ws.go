@@ -117,13 +117,12 @@ type wsConn struct {
 	live   *liveConn
 
 	ending   atomic.Bool   // a goodbye was said, or the socket hung up: write nothing more
+	refused  int32         // publishes refused in a row (token, rate), read pump only
 	gone     chan struct{} // closed when the socket is hung up
 	goneOnce sync.Once
 
 	writer wsWriter // ws_writer.go: how its frames go out
 	shard  *shard   // dispatch.go: the dispatcher that wakes it
-
-	refused int // publishes refused in a row (token, rate), read pump only
 }
 
 func (s *Server) handleWS(c echo.Context) error {

@@ -53,8 +53,10 @@ func newWSHub(checkOrigin func(*http.Request) bool, history int) *wsHub {
 		upgrader: websocket.Upgrader{
 			// Small read buffers, and no write buffer at all: frames go
 			// out as bytes of our own (ws_writer.go), so an idle
-			// connection holds no 4 KiB buffer of net/http's.
-			ReadBufferSize:  1024,
+			// connection holds no 4 KiB buffer of net/http's. A client's
+			// frames are small (pings, pongs, publishes); a larger one is
+			// read in pieces.
+			ReadBufferSize:  512,
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     checkOrigin,
 		},

@@ -78,15 +78,16 @@ type wsWriter struct {
 	repliesMu sync.Mutex
 	replies   []wsReply     // frames from the read pump; nil when none wait
 	taken     chan struct{} // signalled when the writer takes the replies
-	pingDue   atomic.Bool   // set by the heartbeat timer
-	ping      *time.Timer   // fires every heartbeat
 
 	farewell atomic.Pointer[[]byte] // the close frame to end with, once a goodbye was said
 	saidBye  chan struct{}          // closed once the close frame is out
 
-	// Used by the one who writes only.
-	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
+	ping    *time.Timer // fires every heartbeat
+	pingDue atomic.Bool // set by the heartbeat timer
+
+	// Used by the one who writes only. (helloSent shares pingDue's word.)
 	helloSent bool
+	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
 	// The framing and heartbeat bytes of what next is gathering, added
 	// to /api/stats once per write (counted when handed to the socket, as
 	// the messages are).
