@@ -85,9 +85,9 @@ type idleConns struct {
 	swept bool
 }
 
-// wait makes l idle, its next read bounded by timeout, or by now once the
+// add makes l idle, its next read bounded by timeout, or by now once the
 // sweep has run; it returns false then.
-func (ic *idleConns) wait(l *lpConn, timeout time.Duration) bool {
+func (ic *idleConns) add(l *lpConn, timeout time.Duration) bool {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if ic.swept {
@@ -102,8 +102,8 @@ func (ic *idleConns) wait(l *lpConn, timeout time.Duration) bool {
 	return true
 }
 
-// busy: l reads a request (or has left).
-func (ic *idleConns) busy(l *lpConn) {
+// remove: l reads a request (or has left).
+func (ic *idleConns) remove(l *lpConn) {
 	ic.mu.Lock()
 	delete(ic.conns, l)
 	ic.mu.Unlock()
@@ -254,7 +254,7 @@ func (l *lpConn) serve() {
 // shutdown's sweep ends it.
 func (l *lpConn) await(w *lpWaiter) bool {
 	_, err := l.br.Peek(1)
-	l.s.lpDirect.idle.busy(l)
+	l.s.lpDirect.idle.remove(l)
 	if err != nil {
 		w.end()
 		return false
@@ -264,9 +264,9 @@ func (l *lpConn) await(w *lpWaiter) bool {
 }
 
 // idleNow makes the connection idle, its poll answered: its read waits
-// the idle timeout at most, and not at all once a shutdown began.
+// the idle timeout at most, and not at all once the shutdown's sweep ran.
 func (l *lpConn) idleNow() {
-	l.s.lpDirect.idle.wait(l, directIdleTimeout)
+	l.s.lpDirect.idle.add(l, directIdleTimeout)
 }
 
 var errHandedBack = errors.New("handed back to net/http")
@@ -277,11 +277,11 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 	s := l.s
 	lp := &s.lpDirect
 	if l.br.Buffered() == 0 { // else a request read while the poll was held
-		if !lp.idle.wait(l, directIdleTimeout) {
+		if !lp.idle.add(l, directIdleTimeout) {
 			return nil, net.ErrClosed
 		}
 		_, err := l.br.Peek(1)
-		lp.idle.busy(l)
+		lp.idle.remove(l)
 		if err != nil {
 			return nil, err
 		}
