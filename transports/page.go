@@ -130,8 +130,8 @@ type answerCache struct {
 func (ac *answerCache) get(k answerKey) (pollAnswer, bool) {
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
-	for _, e := range ac.entries {
-		if e.key == k && e.a.body != nil {
+	for i := range ac.entries { // by index: a range over the array's values would copy it, on every poll
+		if e := &ac.entries[i]; e.key == k && e.a.body != nil {
 			return e.a, true
 		}
 	}
