@@ -148,7 +148,14 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 		return true, fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
 	}
 	s.stats.longpoll.clients.Add(1)
-	w.lc, w.head = lc, c.Response().Header().Clone()
+	// The answer's headers are the ones the middleware set. On a
+	// connection of ours they are its writer's, which the next request
+	// clears, read only once this poll is over: taken as they are. The
+	// first poll's are net/http's: copied, once a connection.
+	w.lc, w.head = lc, c.Response().Header()
+	if !ours {
+		w.head = w.head.Clone()
+	}
 	var conn *lpConn
 	if ours {
 		conn = l.l

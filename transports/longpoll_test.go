@@ -133,6 +133,16 @@ func TestLongPollConnectionServesWhatFollows(t *testing.T) {
 		if err != nil || resp.StatusCode != wantStatus {
 			t.Fatalf("%s: %d %q %v, want %d", what, resp.StatusCode, body, err, wantStatus)
 		}
+		// Every answer has the API's headers, the ones of the connection's
+		// later requests too (the direct writer answers them itself).
+		h := resp.Header
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != "default-src 'none'; frame-ancestors 'none'" ||
+			h.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: headers %v, want the API's, and JSON", what, h)
+		}
+		if strings.Contains(what, "poll") && h.Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: Cache-Control %q, want no-store", what, h.Get("Cache-Control"))
+		}
 		return body
 	}
 	// A held poll, and behind it, sent before its answer, a request that
