@@ -398,3 +398,96 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 // http.ResponseController makes an error for a writer without them.
 func (w *discardWriter) SetWriteDeadline(time.Time) error { return nil }
 func (w *discardWriter) SetReadDeadline(time.Time) error  { return nil }
+
+// BenchmarkLongPollWireDelivery measures what a long-poll delivery costs
+// the server over real sockets, on each writer: 100 clients, each on one
+// kept-alive connection, ask again from each answer's next; one op is one
+// publish delivered to every client. The server runs in a process of its
+// own, so its /metrics count its allocations alone (the publishes' share
+// included, as in the bench); its CPU is /proc's, in 10 ms ticks.
+func BenchmarkLongPollWireDelivery(b *testing.B) {
+	const pollers = 100
+	for _, writer := range []string{"nethttp", "direct"} {
+		b.Run(writer, func(b *testing.B) {
+			p := startServerProcess(b, "r3labs", writer)
+			defer p.stop()
+			addr := strings.TrimPrefix(p.url, "http://")
+			got := make(chan error, pollers)
+			var conns []net.Conn
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			for range pollers {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conns = append(conns, c)
+				go longPoller(c, addr, got)
+			}
+			const held = `fourway_clients{transport="longpoll"}`
+			p.await(b, held, pollers)
+			m0, a0, c0 := p.metric(b, "go_memstats_mallocs_total"), p.metric(b, "go_memstats_alloc_bytes_total"), p.metric(b, "process_cpu_seconds_total")
+			b.ResetTimer()
+			for range b.N {
+				req, _ := http.NewRequest(http.MethodPost, p.url+"/api/messages", strings.NewReader(`{"pad":"0123456789012345678901234567890123456789"}`))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				for range pollers {
+					if err := <-got; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			m1, a1, c1 := p.metric(b, "go_memstats_mallocs_total"), p.metric(b, "go_memstats_alloc_bytes_total"), p.metric(b, "process_cpu_seconds_total")
+			deliveries := float64(b.N * pollers)
+			b.ReportMetric((m1-m0)/deliveries, "server-allocs/delivery")
+			b.ReportMetric((a1-a0)/deliveries, "server-B/delivery")
+			b.ReportMetric((c1-c0)*1e6/deliveries, "server-µs/delivery")
+		})
+	}
+}
+
+// longPoller long-polls on c from the newest message on, asking again
+// from each answer's next, and says on got each time the cursor moves,
+// until c is closed.
+func longPoller(c net.Conn, host string, got chan<- error) {
+	br := bufio.NewReader(c)
+	next := ""
+	for {
+		q := "timeout=60"
+		if next != "" {
+			q += "&since=" + next
+		}
+		if _, err := fmt.Fprintf(c, "GET /api/longpoll?%s HTTP/1.1\r\nHost: %s\r\n\r\n", q, host); err != nil {
+			return
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return // closed at the end
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			got <- fmt.Errorf("long poll: %d %q %v", resp.StatusCode, body, err)
+			return
+		}
+		i := bytes.LastIndex(body, []byte(`"next":`))
+		if i < 0 {
+			got <- fmt.Errorf("long poll: no next in %q", body)
+			return
+		}
+		n := string(bytes.TrimRight(bytes.TrimSpace(body[i+7:]), "}"))
+		if n != next { // news (the first answer too: it waited from the newest message)
+			got <- nil
+		}
+		next = n
+	}
+}
