@@ -343,21 +343,44 @@ func newSocket(c net.Conn, t *counters) socket {
 	return s
 }
 
+// rawWrite is the function tryWrite hands the raw connection, with its
+// argument and results beside it, taken from a pool. A closure made at
+// each call would be allocated at each call, as it escapes into
+// RawConn.Write: three allocations a delivery, on every transport the
+// dispatchers write (BenchmarkWebSocketWireDelivery).
+var rawWrites = sync.Pool{New: func() any {
+	w := &rawWrite{}
+	w.do = w.write
+	return w
+}}
+
+type rawWrite struct {
+	b   []byte
+	n   int
+	err error
+	do  func(fd uintptr) bool // write, bound once
+}
+
+func (w *rawWrite) write(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.b)
+		if w.err != syscall.EINTR {
+			return true // never wait: a full socket is the caller's to handle
+		}
+	}
+}
+
 // tryWrite writes as much of b as the socket's send buffer takes now.
 func (s socket) tryWrite(b []byte) (int, error) {
 	if len(b) == 0 || s.raw == nil {
 		return 0, nil
 	}
-	var n int
-	var werr error
-	err := s.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				return true // never wait: a full socket is the caller's to handle
-			}
-		}
-	})
+	w := rawWrites.Get().(*rawWrite)
+	w.b = b
+	err := s.raw.Write(w.do)
+	n, werr := w.n, w.err
+	w.b, w.err = nil, nil
+	rawWrites.Put(w)
 	if werr == syscall.EAGAIN {
 		werr = nil
 	}

@@ -126,6 +126,7 @@ type lpConn struct {
 	lim    io.LimitedReader
 	pre    *bytes.Reader // bytes net/http had read past the first poll (a pipelined request), until they are read
 	br     *bufio.Reader
+	sock   socket          // the answers' way out (conn.go), made once
 	ctx    context.Context // the requests' context: it names the counting conn (conn.go)
 	remote string
 	w      lpWriter
@@ -177,7 +178,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	if cc := countingOf(conn.conn); cc != nil {
 		cc.headWritten() // the answer's head is counted by next, not followed
 	}
-	w.pusher.init(w, newSocket(conn.conn, &s.stats.longpoll), s.cfg.WriteTimeout)
+	w.pusher.init(w, conn.sock, s.cfg.WriteTimeout)
 	s.live.sayGoodbyeWith(lc, w.goodbye)
 	w.mu.Lock()
 	w.l = conn
@@ -216,6 +217,7 @@ func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
 	}
 	l.br = bufio.NewReaderSize(src, directReadBuffer)
 	l.ctx = withCountingConn(context.Background(), nc)
+	l.sock = newSocket(nc, &s.stats.longpoll)
 	return l
 }
 

@@ -491,3 +491,57 @@ func longPoller(c net.Conn, host string, got chan<- error) {
 		next = n
 	}
 }
+
+// BenchmarkWebSocketWireDelivery is BenchmarkLongPollWireDelivery's
+// measure for WebSocket: 100 clients read every message; one op is one
+// publish delivered to every client, written by the dispatchers.
+func BenchmarkWebSocketWireDelivery(b *testing.B) {
+	const clients = 100
+	p := startServerProcess(b, "r3labs", "nethttp")
+	defer p.stop()
+	ws := "ws" + strings.TrimPrefix(p.url, "http") + "/api/ws"
+	got := make(chan error, clients)
+	for range clients {
+		c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if _, _, err := c.ReadMessage(); err != nil { // the hello
+			b.Fatal(err)
+		}
+		go func() {
+			for {
+				_, m, err := c.ReadMessage()
+				if err != nil {
+					return // closed at the end
+				}
+				if bytes.Contains(m, []byte(`"id":`)) {
+					got <- nil
+				}
+			}
+		}()
+	}
+	m0, a0, c0 := p.metric(b, "go_memstats_mallocs_total"), p.metric(b, "go_memstats_alloc_bytes_total"), p.metric(b, "process_cpu_seconds_total")
+	b.ResetTimer()
+	for range b.N {
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/api/messages", strings.NewReader(`{"pad":"0123456789012345678901234567890123456789"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		for range clients {
+			if err := <-got; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	m1, a1, c1 := p.metric(b, "go_memstats_mallocs_total"), p.metric(b, "go_memstats_alloc_bytes_total"), p.metric(b, "process_cpu_seconds_total")
+	deliveries := float64(b.N * clients)
+	b.ReportMetric((m1-m0)/deliveries, "server-allocs/delivery")
+	b.ReportMetric((a1-a0)/deliveries, "server-B/delivery")
+	b.ReportMetric((c1-c0)*1e6/deliveries, "server-µs/delivery")
+}
