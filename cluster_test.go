@@ -587,13 +587,7 @@ func TestClusterRecreatedStreamIsAReset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := s.CachedInfo().Config
-	if err := js.DeleteStream(ctx, "CLUSTER"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
+	natstest.RecreateStream(t, js, s.CachedInfo().Config)
 	// Publish once a has noticed; its first id in the new stream is 1.
 	deadline := time.Now().Add(clusterWait)
 	for {

@@ -227,14 +227,7 @@ func TestJetStreamRecreatedStreamIsANewEpoch(t *testing.T) {
 	f := newJS(t, srv.ClientURL(), 10)
 	publishJS(t, f, 5)
 	old := f.Epoch()
-	js := admin(t, srv.ClientURL())
-	ctx := context.Background()
-	if err := js.DeleteStream(ctx, "TEST"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, f.streamConfig()); err != nil {
-		t.Fatal(err)
-	}
+	natstest.RecreateStream(t, admin(t, srv.ClientURL()), f.streamConfig())
 	epoch := awaitEpochChange(t, f, old)
 	if p := f.Read(old, 5, 0); !p.Reset || p.Epoch != epoch || len(p.Messages) != 0 || p.Next != 0 {
 		t.Fatalf("old cursor after recreation: %+v, want a reset to the new epoch, next 0", p)
@@ -341,13 +334,7 @@ func TestJetStreamOnTheNatsServerBinary(t *testing.T) {
 		}
 	}
 	old := a.Epoch()
-	js := admin(t, url)
-	if err := js.DeleteStream(context.Background(), "TEST"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(context.Background(), a.streamConfig()); err != nil {
-		t.Fatal(err)
-	}
+	natstest.RecreateStream(t, admin(t, url), a.streamConfig())
 	awaitEpochChange(t, a, old)
 	if m := publishJS(t, a, 1); m[0].ID != 1 {
 		t.Fatalf("first id on the recreated stream %d, want 1", m[0].ID)
@@ -407,14 +394,7 @@ func TestJetStreamNewerEpochIsAdoptedBeforeTheAnswer(t *testing.T) {
 	old := b.Epoch()
 	b.stopWatching()
 
-	js := admin(t, srv.ClientURL())
-	ctx := context.Background()
-	if err := js.DeleteStream(ctx, "TEST"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, a.streamConfig()); err != nil {
-		t.Fatal(err)
-	}
+	natstest.RecreateStream(t, admin(t, srv.ClientURL()), a.streamConfig())
 	epoch := awaitEpochChange(t, a, old)
 	publishJS(t, a, 2)
 	if b.Epoch() != old {

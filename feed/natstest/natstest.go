@@ -6,6 +6,8 @@
 package natstest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Wait bounds every wait for a server: long enough for a busy 2-core
@@ -226,3 +229,30 @@ func StartBinary(t testing.TB) (url, version string) {
 
 // Describe names a server for a test's log.
 func Describe(s *server.Server) string { return fmt.Sprintf("%s at %s", s.Name(), s.ClientURL()) }
+
+// RecreateStream deletes the stream named in cfg and creates it anew, as
+// an operator who recreates a stream does. A create just after the delete
+// can be refused while the server still removes the old stream's store
+// ("error creating store for stream", JetStream API error 10049: seen
+// once in CI): it is tried again, within Wait.
+func RecreateStream(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig) {
+	t.Helper()
+	ctx := context.Background()
+	if err := js.DeleteStream(ctx, cfg.Name); err != nil {
+		t.Fatal(err)
+	}
+	const storeNotYetFree = 10049
+	deadline := time.Now().Add(Wait)
+	for {
+		_, err := js.CreateStream(ctx, cfg)
+		var apiErr *jetstream.APIError
+		switch {
+		case err == nil:
+			return
+		case errors.As(err, &apiErr) && apiErr.ErrorCode == storeNotYetFree && time.Now().Before(deadline):
+			time.Sleep(10 * time.Millisecond)
+		default:
+			t.Fatalf("create stream %s again: %v", cfg.Name, err)
+		}
+	}
+}
