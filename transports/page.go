@@ -160,9 +160,20 @@ func (s *Server) writeAnswer(c echo.Context, t *counters, a pollAnswer) error {
 	h["Cache-Control"] = noStore
 	h["Content-Type"] = jsonType
 	res.WriteHeader(http.StatusOK)
+	if sw, ok := res.Writer.(sharedWriter); ok {
+		sw.writeShared(a.body)
+		return nil
+	}
 	_, err := res.Write(a.body)
 	return err
 }
+
+// sharedWriter is a ResponseWriter that keeps a body it is given as it is
+// (never modified, as an answer is) until it is written, rather than a
+// copy: the direct long poll's (longpoll_direct.go), which writes the
+// answer once the handler has returned. net/http's keeps no copy either:
+// it writes a large body straight to the socket.
+type sharedWriter interface{ writeShared(body []byte) }
 
 var (
 	noStore  = []string{"no-store"}

@@ -124,7 +124,7 @@ func (d *sseDirect) readUntilClosed() {
 // next gathers one chunk of the events there are to send now (sse.go
 // decides which), after the response head the first time, and the end of
 // the chunked body once the stream ended.
-func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
+func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 	d.b = append(b, make([]byte, chunkHead)...)
 	d.began, d.pingFirst = false, false
 	d.sendEvents()
@@ -154,7 +154,7 @@ func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
 		b = append(d.head, b...)
 		d.head = nil
 	}
-	return b, d.ended
+	return b, nil, d.ended
 }
 
 // room, send, message and end take the events of sse.go: as many as fit
