@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -315,6 +316,8 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 	switch {
 	case err != nil && tooLarge:
 		err = l.refuse(http.StatusRequestHeaderFieldsTooLarge, "")
+	case err != nil && isUnsupportedTE(err): // as net/http, which names no encoding (it would echo the client's bytes)
+		err = l.refuseWith("501 Not Implemented", "Unsupported transfer encoding")
 	case err != nil && !isNetError(err):
 		err = l.refuse(http.StatusBadRequest, "")
 	case err == nil:
@@ -359,8 +362,14 @@ func (l *lpConn) refuse(status int, why string) error {
 	if why != "" {
 		text += ": " + why
 	}
+	return l.refuseWith(text, text)
+}
+
+// refuseWith answers with status (its code and text) and body, and ends
+// the connection.
+func (l *lpConn) refuseWith(status, body string) error {
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
-	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+text)
+	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+status+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+body)
 	closeWrite(l.conn)
 	_ = l.conn.SetReadDeadline(time.Now().Add(directLinger)) // what the client still sends is read, not reset
 	_, _ = io.Copy(io.Discard, l.conn)
@@ -368,6 +377,14 @@ func (l *lpConn) refuse(status int, why string) error {
 }
 
 var errRefused = errors.New("request refused")
+
+// isUnsupportedTE reports whether err is http.ReadRequest's refusal of a
+// Transfer-Encoding other than one "chunked", which net/http's server
+// answers 501. Its type is not exported: its words say what it is.
+func isUnsupportedTE(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unsupported transfer encoding") || strings.HasPrefix(msg, "too many transfer encodings")
+}
 
 // isNetError reports whether err is the connection's, not the request's:
 // nothing to answer then.

@@ -322,6 +322,14 @@ func TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes(t *testing.T) {
 		// for both.
 		{"a header block of a mebibyte", poll + "Host: 127.0.0.1\r\nX-A: " + strings.Repeat("a", 1<<20) + "\r\n\r\n",
 			http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"},
+		// A Transfer-Encoding other than one "chunked": net/http answers
+		// 501, naming no encoding.
+		{"Transfer-Encoding: identity", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
+		{"Transfer-Encoding: chunked, chunked", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
+		{"two Transfer-Encoding lines", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
 		{"a body, whose bytes are a request", fmt.Sprintf("%sHost: 127.0.0.1\r\nContent-Length: 48\r\n\r\n%-48s", poll, "GET /api/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
 			http.StatusBadRequest, `{"error":"a GET carries no body here"}`},
 	}
