@@ -25,8 +25,8 @@ package transports
 // order of the headers. A request it reads that net/http's server would
 // refuse gets net/http's refusal, in its words (check, refuse); its
 // header limit is 64 KiB on every request (net/http allows a kept-alive
-// connection's later requests a little more). Under TLS or HTTP/2 the
-// long poll is net/http's.
+// connection's later requests a little more). Under TLS or HTTP/2, and
+// for an HTTP/1.0 client, the long poll is net/http's.
 
 import (
 	"bufio"
@@ -142,11 +142,12 @@ type lpConn struct {
 
 // holdDirect holds the poll of c without net/http, and returns true; or
 // false, having done nothing, when its connection cannot be taken (TLS,
-// HTTP/2): net/http holds it then.
+// HTTP/2) or the request is not HTTP/1.1 (the answers here are HTTP/1.1's):
+// net/http holds it then.
 func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.Duration) (bool, error) {
 	r := c.Request()
 	l, ours := c.Response().Writer.(*lpWriter)
-	if !ours && (r.ProtoMajor != 1 || r.TLS != nil || connOf(r) == nil) {
+	if !ours && (r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.TLS != nil || connOf(r) == nil) {
 		return false, nil
 	}
 	closing := r.Close || c.Response().Header().Get("Connection") == "close" // the guard closes after a chunked request
