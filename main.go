@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sendBuffer := fs.Int("send-buffer", def.SendBuffer, "bytes the kernel may queue for one client (the socket send buffer)")
 	writeTimeout := fs.Duration("write-timeout", def.WriteTimeout, "a client that takes longer to accept one write is cut")
 	readTimeout := fs.Duration("read-timeout", def.ReadTimeout, "time a client has to send a request body")
-	headerTimeout := fs.Duration("header-timeout", def.HeaderTimeout, "time a client has to finish its TLS handshake and send a request's line and headers")
+	headerTimeout := fs.Duration("header-timeout", def.HeaderTimeout, "time a client has to finish its TLS handshake and send a request's line and headers (over HTTP/2, its header block)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
 	tlsSelfSigned := fs.Bool("tls-self-signed", false, "serve HTTPS with a certificate made at start for localhost, 127.0.0.1 and ::1 (demos; its fingerprint is logged)")

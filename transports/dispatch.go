@@ -7,7 +7,8 @@ package transports
 // subscribers, which sends what it has right there, without waiting for
 // its socket. Several publishes that come while a dispatcher works are one
 // wake. A subscriber whose socket has taken no bytes for the send timeout
-// is dropped instead of woken.
+// is dropped instead of woken, or by the dispatcher's sweep when no
+// publish comes.
 
 import (
 	"runtime"
@@ -74,15 +75,28 @@ func (sh *shard) remove(sub subscriber) {
 	sh.mu.Unlock()
 }
 
+// sweepsPerSendTimeout is how often, per send timeout, a dispatcher looks
+// for subscribers whose socket stopped taking bytes. A reader that stops
+// during a burst, the feed then quiet, has no publish to find it: the
+// sweep drops it once its write has waited between one and 1.25 send
+// timeouts, not at the write timeout. (A timer per blocked write would
+// cost every write that waits; the sweep costs a look at each subscriber,
+// an atomic load, four times a send timeout.)
+const sweepsPerSendTimeout = 4
+
 // dispatch wakes the shard's subscribers after each publish after last,
 // and once more when a shutdown begins, so each one drains and says
-// goodbye.
+// goodbye; between publishes, it sweeps.
 func (s *Server) dispatch(sh *shard, last uint64) {
+	sweep := time.NewTicker(s.cfg.SendTimeout / sweepsPerSendTimeout)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-s.feed.Changed(last):
 			last = s.feed.LastID()
 			sh.wakeAll(s.cfg.SendTimeout)
+		case <-sweep.C:
+			sh.dropBlocked(s.cfg.SendTimeout)
 		case <-s.shutdown:
 			sh.wakeAll(s.cfg.SendTimeout)
 			return
@@ -118,4 +132,23 @@ func (sh *shard) wakeAll(sendTimeout time.Duration) {
 		woken[i] = nil // holds no connection until the next round
 	}
 	sh.woken = woken[:0]
+}
+
+// dropBlocked drops the subscribers of the shard whose socket has taken no
+// bytes for longer than sendTimeout, as wakeAll does, waking no one.
+func (sh *shard) dropBlocked(sendTimeout time.Duration) {
+	now := time.Now().UnixNano()
+	sh.mu.Lock()
+	slow := sh.woken[:0]
+	for sub := range sh.subs {
+		if sub.blockedFor(now) > sendTimeout {
+			slow = append(slow, sub)
+		}
+	}
+	sh.mu.Unlock()
+	for i, sub := range slow { // dropped outside the lock: a subscriber may leave the shard meanwhile
+		sub.dropSlow()
+		slow[i] = nil
+	}
+	sh.woken = slow[:0]
 }

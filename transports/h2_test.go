@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
 	"fourway/transports"
 	"fourway/transports/transportstest"
 )
@@ -229,5 +232,126 @@ func TestAStalledHandshakeIsCutAtTheHeaderTimeout(t *testing.T) {
 	transportstest.Await(t, "the stalled connection's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	if code, _, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
 		t.Fatalf("after a stalled handshake /healthz answers %d", code)
+	}
+}
+
+// startH2 starts a server that speaks proto, "h2c" (cleartext HTTP/2 beside
+// HTTP/1.1) or "h2 over TLS", configured by set as well.
+func startH2(t *testing.T, proto string, set func(*transports.Config)) *transportstest.Server {
+	t.Helper()
+	return transportstest.Start(t, func(c *transports.Config) {
+		c.TLS, c.H2C = nil, proto == "h2c"
+		if proto != "h2c" {
+			cfg, _, err := transports.SelfSignedTLS()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.TLS = cfg
+		}
+		set(c)
+	})
+}
+
+// TestAnHTTP2RequestsHeadersMustComeWithinTheHeaderTimeout: an HTTP/2
+// connection whose client has not sent a request's header block whole
+// within --header-timeout is closed, as HTTP/1.1's is: one that sent its
+// preface and SETTINGS and then nothing, one whose first header block
+// comes a byte at a time, and one whose header block after a request
+// served does (its time counts from its first frame). The test waits for
+// the close, bounded by transportstest.Wait (the idle timeout, 120 s,
+// closed them before).
+func TestAnHTTP2RequestsHeadersMustComeWithinTheHeaderTimeout(t *testing.T) {
+	const headerTimeout = 300 * time.Millisecond
+	for _, proto := range []string{"h2c", "h2 over TLS"} {
+		for _, how := range []string{"the preface alone", "a first header block trickled", "a header block trickled after a request"} {
+			t.Run(proto+", "+how, func(t *testing.T) {
+				srv := startH2(t, proto, func(c *transports.Config) { c.HeaderTimeout = headerTimeout })
+				start := time.Now()
+				c := dialH2(t, srv) // the preface and SETTINGS
+				if how != "the preface alone" {
+					// The server's SETTINGS acknowledged first: nothing may
+					// come between the frames of a header block.
+					settings := false
+					c.until("the server's SETTINGS", func() bool {
+						settings = settings || c.read[0] > 0
+						return settings
+					})
+					id := uint32(1)
+					if how == "a header block trickled after a request" {
+						c.get(1, "/api/poll")
+						c.until("the poll's answer", func() bool { return c.ended[1] })
+						id, start = 3, time.Now()
+					}
+					c.block.Reset()
+					for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", srv.Addr()}, {":path", "/api/poll"},
+						{"x-pad", strings.Repeat("p", 1000)}} {
+						_ = c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+					}
+					block := c.block.Bytes()
+					c.write(id, c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block[:10], EndStream: true}))
+					rest := block[10:]
+					// A CONTINUATION frame's header, then its payload one byte at
+					// a time, far slower than the header timeout allows.
+					head := []byte{byte(len(rest) >> 16), byte(len(rest) >> 8), byte(len(rest)), 0x9, 0x4, 0, 0, 0, byte(id)}
+					go func() {
+						if _, err := c.conn.Write(head); err != nil {
+							return
+						}
+						tick := time.NewTicker(50 * time.Millisecond)
+						defer tick.Stop()
+						for _, b := range rest {
+							<-tick.C
+							if _, err := c.conn.Write([]byte{b}); err != nil {
+								return // closed: what the test waits for
+							}
+						}
+					}()
+				}
+				_ = c.conn.SetReadDeadline(time.Now().Add(transportstest.Wait))
+				for {
+					_, err := c.fr.ReadFrame()
+					if errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatalf("%s: the connection is still open after %v (--header-timeout %v)", how, time.Since(start).Round(time.Millisecond), headerTimeout)
+					}
+					if err != nil {
+						break // closed by the server
+					}
+				}
+				if took := time.Since(start); took < headerTimeout {
+					t.Fatalf("%s: the connection was closed after %v, before the header timeout (%v): not for being slow", how, took, headerTimeout)
+				}
+				t.Logf("%s: closed %v after it opened, or after the later block began (--header-timeout %v)", how, time.Since(start).Round(time.Millisecond), headerTimeout)
+			})
+		}
+	}
+}
+
+// TestAnHTTP2StreamOutlivesTheHeaderTimeout: the header timeout bounds a
+// request's headers, not what follows them. An SSE stream over HTTP/2
+// lives past it (its keepalive, sent after four header timeouts, comes),
+// and the same connection serves a poll after that, then the stream the
+// next message.
+func TestAnHTTP2StreamOutlivesTheHeaderTimeout(t *testing.T) {
+	for _, proto := range []string{"h2c", "h2 over TLS"} {
+		t.Run(proto, func(t *testing.T) {
+			srv := startH2(t, proto, func(c *transports.Config) {
+				c.HeaderTimeout = 250 * time.Millisecond
+				c.SSEKeepalive = time.Second
+			})
+			c := dialH2(t, srv)
+			c.get(1, "/api/sse?since=0")
+			c.until("the SSE hello", func() bool { return c.holds(1, "event: hello") })
+			c.until("the keepalive, after four header timeouts", func() bool { return c.holds(1, ": ping") })
+			c.get(3, "/api/poll?since=0")
+			c.until("the poll's answer", func() bool { return c.ended[3] })
+			h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: transportstest.ClientTLS(),
+				TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
+			resp, err := h1.Post(srv.URL+"/api/messages", "application/json", strings.NewReader(`"still here"`))
+			if err != nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("publish: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			c.until("the message on the SSE stream", func() bool { return c.holds(1, `"data":"still here"`) })
+		})
 	}
 }

@@ -78,7 +78,9 @@ const (
 // serveHTTP2Metered makes srv serve HTTP/2 (over TLS, and cleartext for
 // --h2c) on connections metered per stream: golang.org/x/net/http2's
 // server, which serves any net.Conn, in place of net/http's copy of it,
-// which serves only a *tls.Conn it reads itself.
+// which serves only a *tls.Conn it reads itself. That server has no
+// header timeout of its own (only an idle one, from srv): the meter, which
+// sees every header block go by, bounds them with --header-timeout.
 func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 	h2 := &http2.Server{}
 	if err := http2.ConfigureServer(srv, h2); err != nil { // also: GOAWAY at Shutdown
@@ -91,7 +93,7 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 			ctx = bc.BaseContext()
 		}
-		metered, m := s.stats.meter(c, sawPreface)
+		metered, m := s.stats.meter(c, sawPreface, s.cfg.HeaderTimeout)
 		s.h2conns.add(metered, m)
 		defer s.h2conns.remove(metered)
 		h2.ServeConn(metered, &http2.ServeConnOpts{
@@ -117,9 +119,10 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 
 // meter wraps c, an HTTP/2 connection (a *tls.Conn, or the counting conn
 // itself for cleartext), so its frames are counted per stream by the
-// meter it returns too; the socket under it gives all its bytes to http2
-// from here on.
-func (st *stats) meter(c net.Conn, sawPreface bool) (net.Conn, *h2Meter) {
+// meter it returns too, and its client's header blocks are bounded by
+// headerTimeout (see h2Conn.awaitHeaders; 0, no bound); the socket under
+// it gives all its bytes to http2 from here on.
+func (st *stats) meter(c net.Conn, sawPreface bool, headerTimeout time.Duration) (net.Conn, *h2Meter) {
 	if cc := countingOf(c); cc != nil {
 		cc.claimAll(&st.http2)
 	}
@@ -136,7 +139,8 @@ func (st *stats) meter(c net.Conn, sawPreface bool) (net.Conn, *h2Meter) {
 	} else {
 		m.in.preface = h2PrefaceLen
 	}
-	plain := h2Conn{Conn: c, m: m}
+	plain := h2Conn{Conn: c, m: m, headerTimeout: headerTimeout}
+	plain.awaitHeaders() // the first request's, from now
 	if tc, ok := c.(*tls.Conn); ok {
 		return &h2TLSConn{plain, tc}, m
 	}
@@ -195,12 +199,44 @@ func (cs *h2Conns) closeIdle(done context.Context) {
 type h2Conn struct {
 	net.Conn
 	m *h2Meter
+
+	// Used by the server's reading goroutine only (awaitHeaders).
+	headerTimeout time.Duration
+	headersDue    time.Time // the read deadline set for the header block awaited; zero when none is
 }
 
 func (c *h2Conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.m.in.follow(p[:n])
+	c.awaitHeaders()
 	return n, err
+}
+
+// awaitHeaders bounds, with the connection's read deadline, the time its
+// client has to send a request's header block whole, as net/http's
+// ReadHeaderTimeout does under HTTP/1.1: the first request's from the
+// start of the connection (its TLS handshake or preface was bounded
+// before), each later one's from its first frame. A connection that never
+// finishes one (its preface alone, a block a byte at a time) is closed
+// when its read misses the deadline. While no block is awaited (between
+// requests, while streams are open) no deadline is set: the idle timeout
+// ends an idle connection, and a stream (SSE) lasts as long as it likes.
+// (A block holds up the whole connection until it ends: no other frame
+// may come between its frames, RFC 9113, section 6.10.)
+func (c *h2Conn) awaitHeaders() {
+	if c.headerTimeout <= 0 {
+		return
+	}
+	in := &c.m.in
+	awaited := in.inBlock || in.blocks == 0
+	switch {
+	case awaited && c.headersDue.IsZero():
+		c.headersDue = time.Now().Add(c.headerTimeout)
+		_ = c.Conn.SetReadDeadline(c.headersDue)
+	case !awaited && !c.headersDue.IsZero():
+		c.headersDue = time.Time{}
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	}
 }
 
 func (c *h2Conn) Write(p []byte) (int, error) {
@@ -266,6 +302,8 @@ type h2Frames struct {
 	// A client's header block (HEADERS, then CONTINUATION until one ends
 	// it) is decoded for its :path, and counted when it ends, once its
 	// stream's transport is known.
+	inBlock    bool  // a block has begun and not ended (in only)
+	blocks     int64 // blocks ended (in only)
 	block      []byte
 	collecting bool  // this frame's payload goes to block
 	held       int64 // bytes of the block's frames before the last
@@ -290,6 +328,7 @@ func (f *h2Frames) follow(p []byte) {
 				f.left = f.length
 				typ := f.head[3]
 				f.collecting = f.dir == dirIn && f.m.dec != nil && (typ == h2Headers || typ == h2Continuation)
+				f.inBlock = f.inBlock || f.dir == dirIn && typ == h2Headers
 				if f.left == 0 {
 					f.frameEnd()
 				}
@@ -332,6 +371,8 @@ func (f *h2Frames) frameEnd() {
 			f.heldFrames++
 			return
 		}
+		f.inBlock = false
+		f.blocks++
 	}
 	frames := int64(1)
 	if headers {

@@ -136,7 +136,7 @@ func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 	for _, cut := range []string{"whole", "byte by byte", "random pieces"} {
 		t.Run(cut, func(t *testing.T) {
 			var st stats
-			_, m := st.meter(nil, false)
+			_, m := st.meter(nil, false, 0)
 			// Each side's bytes pass in the order they were written, a
 			// side's run of frames in pieces that may cut a frame anywhere.
 			sides := [2]struct {
@@ -202,7 +202,7 @@ func FuzzHTTP2Meter(f *testing.F) {
 	f.Add([]byte(http2.ClientPreface + "\x00\x00\x05\x01\x0d\x00\x00\x00\x01\x09\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st stats
-		_, m := st.meter(nil, false)
+		_, m := st.meter(nil, false, 0)
 		m.in.follow(b)
 		m.out.follow(b)
 		if in := st.h2frames.bytesIn.Load(); in > int64(len(b)) {
@@ -233,7 +233,7 @@ func BenchmarkHTTP2Meter(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var st stats
-		_, m := st.meter(nil, true)
+		_, m := st.meter(nil, true, 0)
 		for i := range reqs {
 			m.in.follow(reqs[i])
 			m.out.follow(answers[i])
@@ -252,8 +252,8 @@ func TestAShutdownClosesTheHTTP2ConnectionsWithNoStreamOpen(t *testing.T) {
 	busyServer, busyClient := net.Pipe()
 	defer idleClient.Close()
 	defer busyClient.Close()
-	idle, idleMeter := st.meter(idleServer, true)
-	busy, busyMeter := st.meter(busyServer, true)
+	idle, idleMeter := st.meter(idleServer, true, 0)
+	busy, busyMeter := st.meter(busyServer, true, 0)
 	busyMeter.streams[1] = &h2Stream{t: &st.longpoll}
 	var cs h2Conns
 	cs.add(idle, idleMeter)

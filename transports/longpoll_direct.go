@@ -25,8 +25,8 @@ package transports
 // order of the headers. A request it reads that net/http's server would
 // refuse gets net/http's refusal, in its words (check, refuse); its
 // header limit is 64 KiB on every request (net/http allows a kept-alive
-// connection's later requests a little more). Under TLS or HTTP/2 the
-// long poll is net/http's.
+// connection's later requests a little more). Under TLS or HTTP/2, and
+// for an HTTP/1.0 client, the long poll is net/http's.
 
 import (
 	"bufio"
@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,12 @@ const (
 	directMaxHeader     = 64 << 10               // bytes of a request's header block, as Serve's MaxHeaderBytes
 	directReadBuffer    = 512                    // the connection's read buffer: a poll's request fits it
 	directLinger        = 500 * time.Millisecond // after a last answer, for the client to read it and close, as net/http's
+	// directCopyMax bounds the body copied beside an answer's head, to go
+	// out in one write. A larger one (a poll answer, up to a mebibyte,
+	// that every poll asking the same shares) is written after its head
+	// from where it is: a client that does not read it pins its socket's
+	// buffer and this much, not a copy of the answer.
+	directCopyMax = 16 << 10
 )
 
 // longPollDirect is the server's state for direct long polls.
@@ -135,11 +142,12 @@ type lpConn struct {
 
 // holdDirect holds the poll of c without net/http, and returns true; or
 // false, having done nothing, when its connection cannot be taken (TLS,
-// HTTP/2): net/http holds it then.
+// HTTP/2) or the request is not HTTP/1.1 (the answers here are HTTP/1.1's):
+// net/http holds it then.
 func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.Duration) (bool, error) {
 	r := c.Request()
 	l, ours := c.Response().Writer.(*lpWriter)
-	if !ours && (r.ProtoMajor != 1 || r.TLS != nil || connOf(r) == nil) {
+	if !ours && (r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.TLS != nil || connOf(r) == nil) {
 		return false, nil
 	}
 	closing := r.Close || c.Response().Header().Get("Connection") == "close" // the guard closes after a chunked request
@@ -309,6 +317,8 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 	switch {
 	case err != nil && tooLarge:
 		err = l.refuse(http.StatusRequestHeaderFieldsTooLarge, "")
+	case err != nil && isUnsupportedTE(err): // as net/http, which names no encoding (it would echo the client's bytes)
+		err = l.refuseWith("501 Not Implemented", "Unsupported transfer encoding")
 	case err != nil && !isNetError(err):
 		err = l.refuse(http.StatusBadRequest, "")
 	case err == nil:
@@ -353,8 +363,14 @@ func (l *lpConn) refuse(status int, why string) error {
 	if why != "" {
 		text += ": " + why
 	}
+	return l.refuseWith(text, text)
+}
+
+// refuseWith answers with status (its code and text) and body, and ends
+// the connection.
+func (l *lpConn) refuseWith(status, body string) error {
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
-	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+text)
+	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+status+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+body)
 	closeWrite(l.conn)
 	_ = l.conn.SetReadDeadline(time.Now().Add(directLinger)) // what the client still sends is read, not reset
 	_, _ = io.Copy(io.Discard, l.conn)
@@ -362,6 +378,14 @@ func (l *lpConn) refuse(status int, why string) error {
 }
 
 var errRefused = errors.New("request refused")
+
+// isUnsupportedTE reports whether err is http.ReadRequest's refusal of a
+// Transfer-Encoding other than one "chunked", which net/http's server
+// answers 501. Its type is not exported: its words say what it is.
+func isUnsupportedTE(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unsupported transfer encoding") || strings.HasPrefix(msg, "too many transfer encodings")
+}
 
 // isNetError reports whether err is the connection's, not the request's:
 // nothing to answer then.
@@ -402,14 +426,26 @@ func (l *lpConn) handBack() error {
 	}
 }
 
-// respond writes the answer the handler made, within the write timeout.
+// respond writes the answer the handler made, within the write timeout:
+// its head and body in one write, or a large body after its head.
 func (l *lpConn) respond(closing bool) bool {
 	w := &l.w
 	closing = closing || w.header.Get("Connection") == "close"
-	b := appendResponse(w.out[:0], w.status, w.header, w.body, closing)
+	body := w.body
+	if w.shared != nil {
+		body = w.shared
+	}
+	b := appendHead(w.out[:0], w.status, w.header, len(body), closing)
+	if len(body) <= directCopyMax {
+		b, body = append(b, body...), nil
+	}
 	w.out = b
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
 	_, err := l.conn.Write(b)
+	if err == nil && body != nil {
+		_, err = l.conn.Write(body)
+	}
+	w.shared = nil // the answer is out (or never will be): not kept for the connection's life
 	connStateHook(l.conn, http.StateIdle)
 	if cap(w.out) > 4<<10 { // a large page: not kept for the connection's life
 		w.body, w.out = nil, nil
@@ -417,8 +453,9 @@ func (l *lpConn) respond(closing bool) bool {
 	return err == nil && !closing
 }
 
-// appendResponse appends an HTTP/1.1 response with a Content-Length.
-func appendResponse(b []byte, status int, h http.Header, body []byte, closing bool) []byte {
+// appendHead appends the head of an HTTP/1.1 response whose body is size
+// bytes, given in Content-Length.
+func appendHead(b []byte, status int, h http.Header, size int, closing bool) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(append(append(b, ' '), http.StatusText(status)...), "\r\n"...)
@@ -441,8 +478,7 @@ func appendResponse(b []byte, status int, h http.Header, body []byte, closing bo
 	b = append(b, "Date: "...)
 	b = append(time.Now().UTC().AppendFormat(b, http.TimeFormat), "\r\n"...)
 	b = append(b, "Content-Length: "...)
-	b = append(strconv.AppendInt(b, int64(len(body)), 10), "\r\n\r\n"...)
-	return append(b, body...)
+	return append(strconv.AppendInt(b, int64(size), 10), "\r\n\r\n"...)
 }
 
 // lpWriter is the ResponseWriter of a request served here: it keeps the
@@ -451,7 +487,8 @@ type lpWriter struct {
 	l      *lpConn
 	header http.Header
 	status int
-	body   []byte
+	body   []byte // what the handler wrote, copied
+	shared []byte // or the body it gave as it is (writeShared)
 	out    []byte
 }
 
@@ -460,7 +497,7 @@ func (w *lpWriter) reset() {
 		w.header = http.Header{}
 	}
 	clear(w.header)
-	w.status, w.body = 0, w.body[:0]
+	w.status, w.body, w.shared = 0, w.body[:0], nil
 }
 
 func (w *lpWriter) Header() http.Header { return w.header }
@@ -473,8 +510,23 @@ func (w *lpWriter) WriteHeader(status int) {
 
 func (w *lpWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
+	if w.shared != nil { // written after a shared body: the two are one copy
+		w.body, w.shared = append(w.body[:0], w.shared...), nil
+	}
 	w.body = append(w.body, p...)
 	return len(p), nil
+}
+
+// writeShared writes body, which is never modified (a poll answer, shared
+// by the polls that ask the same; page.go), by keeping it as it is until
+// the answer is written, not a copy of it.
+func (w *lpWriter) writeShared(body []byte) {
+	if len(w.body) > 0 || w.shared != nil {
+		_, _ = w.Write(body)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	w.shared = body
 }
 
 // SetWriteDeadline and SetReadDeadline take the guard's deadlines: the
@@ -507,7 +559,7 @@ type lpWaiter struct {
 
 // next is the answer, once one is due: news for the cursor, the timeout,
 // or the shutdown (then the connection closes after it).
-func (w *lpWaiter) next(b []byte) ([]byte, bool) {
+func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 	s := w.s
 	t := &s.stats.longpoll
 	shutting := s.shuttingDown()
@@ -516,11 +568,11 @@ func (w *lpWaiter) next(b []byte) ([]byte, bool) {
 		body, _ := json.Marshal(map[string]string{"error": *why})
 		w.head["Retry-After"] = []string{"0"}
 		w.head["Content-Type"] = []string{echo.MIMEApplicationJSON}
-		return w.answer(b, http.StatusServiceUnavailable, append(body, '\n')), true
+		return w.answer(b, http.StatusServiceUnavailable, append(body, '\n'))
 	}
 	a := s.answer(w.pos, w.limit)
 	if !a.news && !shutting && !w.timedOut.Load() {
-		return b, false
+		return b, nil, false
 	}
 	t.messages.Add(int64(a.messages))
 	if a.messages == 0 {
@@ -528,16 +580,21 @@ func (w *lpWaiter) next(b []byte) ([]byte, bool) {
 	}
 	w.head["Cache-Control"] = noStore
 	w.head["Content-Type"] = jsonType
-	return w.answer(b, http.StatusOK, a.body), true
+	return w.answer(b, http.StatusOK, a.body)
 }
 
-// answer appends the response, and counts its head: it goes out by the
-// pusher, past the counting conn's reading of heads.
-func (w *lpWaiter) answer(b []byte, status int, body []byte) []byte {
+// answer appends the response, the last bytes, and counts its head: it
+// goes out by the pusher, past the counting conn's reading of heads. A
+// large body is not copied: the pusher writes it from where it is, after
+// the head (the answer is shared by every poll that asks the same).
+func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, last bool) {
 	n := len(b)
-	b = appendResponse(b, status, w.head, body, w.closing)
-	w.s.stats.longpoll.headsOut.Add(int64(len(b) - n - len(body)))
-	return b
+	b = appendHead(b, status, w.head, len(body), w.closing)
+	w.s.stats.longpoll.headsOut.Add(int64(len(b) - n))
+	if len(body) > directCopyMax {
+		return b, body, true
+	}
+	return append(b, body...), nil, true
 }
 
 // sent: the answer is out. The connection is idle now, or, when it closes

@@ -176,6 +176,33 @@ func TestLongPollConnectionServesWhatFollows(t *testing.T) {
 	}
 }
 
+// TestLongPollOverHTTP10IsAnsweredInHTTP10: a held poll of an HTTP/1.0
+// client is answered as net/http answers it, in HTTP/1.0, and the
+// connection closes after it (the client asked for no keep-alive).
+func TestLongPollOverHTTP10IsAnsweredInHTTP10(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.0")
+	ts := transportstest.Start(t, nil)
+	c, err := net.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	fmt.Fprintf(c, "GET /api/longpoll?since=0&timeout=60 HTTP/1.0\r\nHost: %s\r\n\r\n", ts.Addr())
+	transportstest.WaitFor(t, "the long poll to be held", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 1
+	})
+	ts.Post(t, "", "one")
+	got, err := io.ReadAll(c) // to the connection's end
+	if err != nil {
+		t.Fatalf("after %q: %v", got, err)
+	}
+	head, body, _ := strings.Cut(string(got), "\r\n\r\n")
+	if !strings.HasPrefix(head, "HTTP/1.0 200 OK\r\n") || !strings.Contains(head, "\r\nContent-Length: ") || !strings.Contains(body, `"next":1`) {
+		t.Fatalf("an HTTP/1.0 long poll got %q, want HTTP/1.0 200 OK with a Content-Length and message 1, then the end", got)
+	}
+}
+
 // countingReader counts what a client read of its socket.
 type countingReader struct {
 	r io.Reader
@@ -322,6 +349,14 @@ func TestLongPollConnectionRefusesBadRequestsAsNetHTTPDoes(t *testing.T) {
 		// for both.
 		{"a header block of a mebibyte", poll + "Host: 127.0.0.1\r\nX-A: " + strings.Repeat("a", 1<<20) + "\r\n\r\n",
 			http.StatusRequestHeaderFieldsTooLarge, "431 Request Header Fields Too Large"},
+		// A Transfer-Encoding other than one "chunked": net/http answers
+		// 501, naming no encoding.
+		{"Transfer-Encoding: identity", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: identity\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
+		{"Transfer-Encoding: chunked, chunked", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
+		{"two Transfer-Encoding lines", poll + "Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+			http.StatusNotImplemented, "Unsupported transfer encoding"},
 		{"a body, whose bytes are a request", fmt.Sprintf("%sHost: 127.0.0.1\r\nContent-Length: 48\r\n\r\n%-48s", poll, "GET /api/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
 			http.StatusBadRequest, `{"error":"a GET carries no body here"}`},
 	}

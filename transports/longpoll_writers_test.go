@@ -1,14 +1,20 @@
 package transports_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
+	"fourway/transports"
 	"fourway/transports/transportstest"
 	"fourway/transports/wire"
 )
@@ -72,4 +78,110 @@ func TestLongPollWriterIsTheOneAsked(t *testing.T) {
 	if !maps.Equal(counts, wantCounts) {
 		t.Fatalf("fourway_longpoll_direct_total %v, want %v", counts, wantCounts)
 	}
+}
+
+// TestALargeAnswerNotReadIsNotCopiedPerConnection: with --longpoll-writer
+// direct, a client that is sent a large answer and never reads it pins
+// its socket's buffer and a reference to the answer, which every poll that
+// asks the same shares, not a copy of its own. 32 such clients, each with
+// an answer of a mebibyte on its way, must grow the server's heap by far
+// less than a mebibyte each (a copy per connection grew it by one or two).
+// Both ways an answer goes out: a held poll's, written by the dispatcher
+// that learns of the publish, and the answer to a poll the client sent
+// behind a held one (pipelined), served by the connection's goroutine.
+func TestALargeAnswerNotReadIsNotCopiedPerConnection(t *testing.T) {
+	transportstest.SkipOverTLS(t, "holds direct long polls, which need HTTP/1.1 in the clear,")
+	const (
+		clients = 32
+		size    = 1 << 20 // bytes of the answer, about: one message
+	)
+	big := `"` + strings.Repeat("x", size-2) + `"`
+	for _, how := range []struct {
+		name    string
+		writing string // the function that waits for the socket, in the goroutine blocked on it
+		shared  int64  // what is not per connection: the one answer they all share, and (held) the message, published while the test measures
+	}{
+		{"held", "transports.(*pusher).run", 2 * size},
+		{"pipelined", "transports.(*lpConn).respond", size},
+	} {
+		t.Run(how.name, func(t *testing.T) {
+			ts := transportstest.Start(t, func(c *transports.Config) {
+				c.LongPollWriter = "direct"
+				c.MaxMessage = 2 * size
+				c.SendBuffer = 4 << 10
+				c.WriteTimeout = 2 * time.Minute // the answers stay on their way while the test measures
+			})
+			since := uint64(0)
+			if how.name == "pipelined" {
+				since = ts.Publish(t, big) // the pipelined poll asks for it, from 0
+			}
+			var conns []net.Conn
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			for range clients {
+				c, err := transportstest.DialSmallReadBuffer(context.Background(), "tcp", ts.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				fmt.Fprintf(c, "GET /api/longpoll?since=%d&timeout=120 HTTP/1.1\r\nHost: %s\r\n\r\n", since, ts.Addr())
+			}
+			transportstest.Await(t, "every poll to be held", func() bool { return ts.Stats(t).Transports["longpoll"].Clients == clients })
+			if how.name == "pipelined" {
+				for _, c := range conns {
+					fmt.Fprintf(c, "GET /api/longpoll?since=0 HTTP/1.1\r\nHost: %s\r\n\r\n", ts.Addr())
+				}
+			}
+			before := heapAfterGC()
+			if how.name == "held" {
+				ts.Publish(t, big) // every held poll's answer
+			} else {
+				ts.Publish(t, `"wake"`) // a small answer to the held polls, then the large one to the polls behind them
+			}
+			transportstest.Await(t, fmt.Sprintf("%d answers to be on their way, blocked on full sockets", clients), func() bool {
+				return blockedWriting(how.writing) >= clients
+			})
+			grown := heapAfterGC() - before
+			perConn := (grown - how.shared) / clients
+			t.Logf("heap grew %.1f MiB with %d answers of %d KiB on their way: %.0f KiB per connection", float64(grown)/(1<<20), clients, size>>10, float64(perConn)/1024)
+			if perConn > size/8 {
+				t.Fatalf("each connection with an answer of %d KiB on its way holds %d KiB of heap, want under %d: the answer is copied per connection", size>>10, perConn>>10, size/8>>10)
+			}
+		})
+	}
+}
+
+// heapAfterGC is the heap's live bytes once the garbage is collected
+// (twice: sync.Pool keeps what it held through one collection).
+func heapAfterGC() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// blockedWriting counts the goroutines blocked on a socket (IO wait) with
+// the function fn on their stack.
+func blockedWriting(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, _, _ := strings.Cut(g, "\n")
+		if strings.Contains(header, "[IO wait") && strings.Contains(g, fn+"(") {
+			count++
+		}
+	}
+	return count
 }

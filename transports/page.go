@@ -88,11 +88,13 @@ type pollAnswer struct {
 // answer returns the answer for pos and limit. Answers are shared: the
 // waiters that one publish wakes mostly ask from the same cursor, and each
 // of them gets the one encoding made for the first (centrifuge keeps one
-// per channel in the same way). An answer is reused only while the feed's
-// last id and epoch are those it was read at.
+// per channel in the same way), those that ask while it is being made
+// too. An answer is reused only while the feed's last id and epoch are
+// those it was read at.
 func (s *Server) answer(pos position, limit int) pollAnswer {
 	key := answerKey{pos.epoch, pos.cursor, limit, s.feed.LastID(), s.feed.Epoch()}
-	if a, ok := s.answers.get(key); ok {
+	a, ok, making := s.answers.get(key)
+	if ok {
 		return a
 	}
 	p := s.readPage(pos, limit)
@@ -100,11 +102,12 @@ func (s *Server) answer(pos position, limit int) pollAnswer {
 	for _, m := range p.Messages {
 		size += len(m.JSON) + 1
 	}
-	a := pollAnswer{body: appendPage(make([]byte, 0, size), p), messages: len(p.Messages),
+	a = pollAnswer{body: appendPage(make([]byte, 0, size), p), messages: len(p.Messages),
 		news: len(p.Messages) > 0 || p.Missed > 0 || p.Reset}
-	if s.feed.LastID() == key.last { // nothing was published while it was read: it is the answer at key.last
-		s.answers.put(key, a)
-	}
+	// Kept only if nothing was published while it was read: then it is
+	// the answer at key.last. (The polls that waited for it take it
+	// anyway: it is an answer for their cursor, only a newer one.)
+	s.answers.made(key, making, a, s.feed.LastID() == key.last)
 	return a
 }
 
@@ -117,32 +120,65 @@ type answerKey struct {
 }
 
 // answerCache holds the few answers made last; a publish makes them all
-// stale, and the next ones replace them.
+// stale, and the next ones replace them. It also knows the answers being
+// made: a poll that asks for one of those waits for it, so many polls
+// that ask at once (the connections of a direct long poll, the handlers
+// of net/http, the dispatchers) share one encoding, not one each, which
+// matters when the answer is a mebibyte that a client does not read.
 type answerCache struct {
 	mu      sync.Mutex
 	entries [4]struct {
 		key answerKey
 		a   pollAnswer
 	}
-	next int
+	next   int
+	making map[answerKey]*answerMaking
 }
 
-func (ac *answerCache) get(k answerKey) (pollAnswer, bool) {
+// answerMaking is an answer being made, for the polls that ask meanwhile.
+type answerMaking struct {
+	done chan struct{} // closed once a is set
+	a    pollAnswer
+}
+
+// get returns the answer for k, made or being made (it waits for it
+// then), and true; or false, and the making that the caller, who must make
+// the answer, ends with made.
+func (ac *answerCache) get(k answerKey) (pollAnswer, bool, *answerMaking) {
 	ac.mu.Lock()
-	defer ac.mu.Unlock()
 	for i := range ac.entries { // by index: a range over the array's values would copy it, on every poll
 		if e := &ac.entries[i]; e.key == k && e.a.body != nil {
-			return e.a, true
+			a := e.a
+			ac.mu.Unlock()
+			return a, true, nil
 		}
 	}
-	return pollAnswer{}, false
+	if m := ac.making[k]; m != nil {
+		ac.mu.Unlock()
+		<-m.done
+		return m.a, true, nil
+	}
+	if ac.making == nil {
+		ac.making = map[answerKey]*answerMaking{}
+	}
+	m := &answerMaking{done: make(chan struct{})}
+	ac.making[k] = m
+	ac.mu.Unlock()
+	return pollAnswer{}, false, m
 }
 
-func (ac *answerCache) put(k answerKey, a pollAnswer) {
+// made gives a, the answer for k, to the polls that waited for it, and
+// keeps it for those to come if keep.
+func (ac *answerCache) made(k answerKey, m *answerMaking, a pollAnswer, keep bool) {
 	ac.mu.Lock()
-	defer ac.mu.Unlock()
-	ac.entries[ac.next].key, ac.entries[ac.next].a = k, a
-	ac.next = (ac.next + 1) % len(ac.entries)
+	delete(ac.making, k)
+	if keep {
+		ac.entries[ac.next].key, ac.entries[ac.next].a = k, a
+		ac.next = (ac.next + 1) % len(ac.entries)
+	}
+	ac.mu.Unlock()
+	m.a = a
+	close(m.done)
 }
 
 // writeAnswer answers a poll or a long poll, within the write timeout: a
@@ -160,9 +196,20 @@ func (s *Server) writeAnswer(c echo.Context, t *counters, a pollAnswer) error {
 	h["Cache-Control"] = noStore
 	h["Content-Type"] = jsonType
 	res.WriteHeader(http.StatusOK)
+	if sw, ok := res.Writer.(sharedWriter); ok {
+		sw.writeShared(a.body)
+		return nil
+	}
 	_, err := res.Write(a.body)
 	return err
 }
+
+// sharedWriter is a ResponseWriter that keeps a body it is given as it is
+// (never modified, as an answer is) until it is written, rather than a
+// copy: the direct long poll's (longpoll_direct.go), which writes the
+// answer once the handler has returned. net/http's keeps no copy either:
+// it writes a large body straight to the socket.
+type sharedWriter interface{ writeShared(body []byte) }
 
 var (
 	noStore  = []string{"no-store"}

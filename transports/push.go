@@ -27,8 +27,13 @@ const pushBatchBytes = 64 << 10 // bytes gathered for one write, about (one mess
 // pushSource is what a pusher writes.
 type pushSource interface {
 	// next appends to b what is to be written now, about pushBatchBytes
-	// at most, and says whether these are the stream's last bytes.
-	next(b []byte) (_ []byte, last bool)
+	// at most, and says whether these are the stream's last bytes. The
+	// last bytes may end with shared ones, written after b: bytes that
+	// are never modified (a long poll's answer, which every poll that
+	// asks the same shares), so the pusher writes them from where they
+	// are, and keeps what a full socket has not taken of them as a
+	// reference, not a copy. Only the last bytes may have them.
+	next(b []byte) (_, shared []byte, last bool)
 	// sent is told that the last bytes are out.
 	sent()
 	// failed is told of a write that failed: the source hangs up. A write
@@ -50,7 +55,8 @@ type pusher struct {
 	wakes atomic.Int64 // wakes not yet served; someone writes while > 0
 
 	// Used by the one who writes only.
-	pending []byte // bytes accepted but not yet taken by a full socket
+	pending []byte // bytes accepted but not yet taken by a full socket: a copy
+	shared  []byte // after them, what the socket has not taken of the last bytes' shared ones: not a copy
 	done    bool   // the last bytes were handed to flush
 	over    bool   // and they are out: the source was told
 
@@ -96,7 +102,7 @@ func (p *pusher) run() {
 		if !ok {
 			return
 		}
-		if len(p.pending) == 0 && p.wakes.CompareAndSwap(n, 0) {
+		if len(p.pending)+len(p.shared) == 0 && p.wakes.CompareAndSwap(n, 0) {
 			return
 		}
 	}
@@ -108,7 +114,7 @@ func (p *pusher) run() {
 // pusher (a write failed, or the last bytes are out) or, without wait,
 // when bytes are left.
 func (p *pusher) writeAll(wait bool) bool {
-	if p.over || !p.flush(nil, wait) {
+	if p.over || !p.flush(nil, nil, wait) {
 		return false
 	}
 	if p.done { // the last bytes were left pending by a full socket: out now
@@ -117,9 +123,9 @@ func (p *pusher) writeAll(wait bool) bool {
 	buf := pushBuffers.Get().(*[]byte)
 	defer pushBuffers.Put(buf)
 	for {
-		b, last := p.src.next((*buf)[:0])
+		b, shared, last := p.src.next((*buf)[:0])
 		p.done = last
-		if !p.flush(b, wait) {
+		if !p.flush(b, shared, wait) {
 			return false
 		}
 		if last {
@@ -138,23 +144,33 @@ func (p *pusher) finish() bool {
 	return false
 }
 
-// flush writes the pending bytes, then b. Without wait it writes what the
-// socket takes now and keeps the rest in pending; then it returns false if
-// bytes are left. With wait, each write waits up to the timeout. A failed
-// write is the source's to handle, and flush returns false.
-func (p *pusher) flush(b []byte, wait bool) bool {
+// flush writes the pending bytes, then b, then shared. Without wait it
+// writes what the socket takes now and keeps the rest, of b as a copy in
+// pending (b's buffer goes back to the pool), of shared as shared itself;
+// then it returns false if bytes are left, which the connection's
+// goroutine writes: nothing more is gathered meanwhile (writeAll stops).
+// With wait, each write waits up to the timeout. A failed write is the
+// source's to handle, and flush returns false.
+func (p *pusher) flush(b, shared []byte, wait bool) bool {
 	if !wait {
-		if len(p.pending) == 0 {
-			n, err := p.sock.tryWrite(b)
-			if err == nil && n < len(b) {
-				p.pending = append(p.pending, b[n:]...)
-			}
-			return p.wrote(err) && n == len(b)
+		if len(p.pending)+len(p.shared) > 0 {
+			return false // b and shared are nil here: see writeAll
 		}
-		p.pending = append(p.pending, b...)
-		return false
+		n, err := p.sock.tryWrite(b)
+		if err == nil && n == len(b) && len(shared) > 0 {
+			b = nil
+			n, err = p.sock.tryWrite(shared)
+			shared = shared[n:]
+		} else if err == nil {
+			b = b[n:]
+		}
+		if !p.wrote(err) {
+			return false
+		}
+		p.pending, p.shared = append(p.pending, b...), shared
+		return len(b)+len(shared) == 0
 	}
-	for _, out := range [][]byte{p.pending, b} {
+	for _, out := range [][]byte{p.pending, p.shared, b, shared} {
 		if len(out) == 0 {
 			continue
 		}
@@ -165,7 +181,7 @@ func (p *pusher) flush(b []byte, wait bool) bool {
 			return false
 		}
 	}
-	p.pending = nil
+	p.pending, p.shared = nil, nil
 	return true
 }
 

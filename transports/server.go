@@ -102,7 +102,8 @@ type Config struct {
 	ReadTimeout time.Duration
 	// HeaderTimeout bounds the time a client has, on a new connection or
 	// between its requests, to finish its TLS handshake and send a
-	// request's line and headers: a client that stops halfway is cut.
+	// request's line and headers (under HTTP/2, a request's header block,
+	// h2count.go): a client that stops halfway is cut.
 	HeaderTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration

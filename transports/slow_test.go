@@ -256,6 +256,61 @@ func TestSlowSubscriberIsClosedWith4001(t *testing.T) {
 	}
 }
 
+// TestAStalledReaderOnAQuietFeedIsDroppedAtTheSendTimeout: subscribers
+// that stop reading during a burst, after which the feed goes quiet, are
+// dropped once their sockets have taken no bytes for --send-timeout (and
+// the dispatchers' sweep has come round, a quarter of it at most), not at
+// --write-timeout: no publish comes to find them.
+func TestAStalledReaderOnAQuietFeedIsDroppedAtTheSendTimeout(t *testing.T) {
+	transportstest.SkipOverTLS(t, "opens subscribers that never read")
+	for _, transport := range []string{"ws", "sse"} {
+		t.Run(transport, func(t *testing.T) {
+			const (
+				stuck       = 4 // as many as to share every dispatcher, on a machine of up to four cores
+				sendTimeout = time.Second
+			)
+			ts := transportstest.Start(t, func(c *transports.Config) {
+				c.SendBuffer = 4 << 10
+				c.SendTimeout = sendTimeout
+				c.WriteTimeout = 20 * time.Second
+			})
+			for range stuck {
+				c, err := transportstest.DialSmallReadBuffer(context.Background(), "tcp", ts.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				switch transport { // a request, and not one byte read after it
+				case "ws":
+					fmt.Fprintf(c, "GET /api/ws?since=0 HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+						"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", ts.Addr())
+				case "sse":
+					fmt.Fprintf(c, "GET /api/sse?since=0 HTTP/1.1\r\nHost: %s\r\n\r\n", ts.Addr())
+				}
+			}
+			transportstest.Await(t, "every subscriber", func() bool { return ts.Stats(t).Transports[transport].Clients == stuck })
+			// A burst far beyond their buffers, in one write, then nothing.
+			var burst strings.Builder
+			body := `"` + strings.Repeat("x", 62_000) + `"`
+			for range 17 {
+				fmt.Fprintf(&burst, "POST /api/messages HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", ts.Addr(), len(body), body)
+			}
+			pub := rawDial(t, ts)
+			pub.send(t, burst.String())
+			go io.Copy(io.Discard, pub) // the acks
+			transportstest.Await(t, "the burst to be published", func() bool { return ts.Stats(t).Feed.LastID == 17 })
+			quiet := time.Now()
+			// Well before the write timeout: a write that waited for it is
+			// what drops a stalled reader that no sweep looks for.
+			transportstest.WaitFor(t, "every stalled reader to be dropped and gone", ts.Config.WriteTimeout/2, func() bool {
+				st := ts.Stats(t).Transports[transport]
+				return st.Dropped == stuck && st.Clients == 0
+			})
+			t.Logf("%d stalled %s readers dropped and gone %v after the feed went quiet (--send-timeout %v)", stuck, transport, time.Since(quiet).Round(time.Millisecond), sendTimeout)
+		})
+	}
+}
+
 func TestABurstDropsNoHealthySubscriber(t *testing.T) {
 	transportstest.SkipOverTLS(t, "pipelines its publishes")
 	for _, c := range []struct {

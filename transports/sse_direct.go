@@ -12,8 +12,9 @@ package transports
 // library writes: the status line and headers, then HTTP/1.1 chunks of
 // events. One difference, on purpose: where the library flushes one chunk
 // per event, a stream that is behind gets all its events in one chunk and
-// one write. Hijacking needs HTTP/1.1; on another protocol the library
-// serves the stream.
+// one write. Hijacking needs HTTP/1, and chunks need HTTP/1.1 (RFC 9112,
+// section 6.1: an HTTP/1.0 client cannot read them); on any other
+// protocol the library serves the stream.
 
 import (
 	"maps"
@@ -56,8 +57,13 @@ type sseDirect struct {
 // from pos, in a goroutine of its own that calls done at the end; lc,
 // its live connection, gets its goodbye. It
 // returns false, having done nothing, when the connection cannot be taken
-// (HTTP/2): the library serves it then.
+// (HTTP/2) or the request is not HTTP/1.1 (an HTTP/1.0 client gets the
+// library's stream, whose body the connection's close ends): the library
+// serves it then.
 func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done func()) bool {
+	if r := c.Request(); r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return false
+	}
 	head := sseResponseHead(c.Response().Header())
 	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
 	if err != nil {
@@ -124,7 +130,7 @@ func (d *sseDirect) readUntilClosed() {
 // next gathers one chunk of the events there are to send now (sse.go
 // decides which), after the response head the first time, and the end of
 // the chunked body once the stream ended.
-func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
+func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 	d.b = append(b, make([]byte, chunkHead)...)
 	d.began, d.pingFirst = false, false
 	d.sendEvents()
@@ -154,7 +160,7 @@ func (d *sseDirect) next(b []byte) (_ []byte, last bool) {
 		b = append(d.head, b...)
 		d.head = nil
 	}
-	return b, d.ended
+	return b, nil, d.ended
 }
 
 // room, send, message and end take the events of sse.go: as many as fit

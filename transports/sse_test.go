@@ -34,6 +34,36 @@ func TestSSEHeaders(t *testing.T) {
 	}
 }
 
+// TestSSEOverHTTP10IsNotChunked: an HTTP/1.0 client cannot read chunks
+// (RFC 9112, section 6.1: no chunked coding unless the request is
+// HTTP/1.1), so its stream is answered in HTTP/1.0, the events bare, the
+// body ended by the connection's close.
+func TestSSEOverHTTP10IsNotChunked(t *testing.T) {
+	transportstest.SkipOverTLS(t, "speaks HTTP/1.0")
+	ts := transportstest.Start(t, nil)
+	c, err := net.Dial("tcp", ts.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(transportstest.Wait))
+	fmt.Fprintf(c, "GET /api/sse?since=0 HTTP/1.0\r\nHost: %s\r\n\r\n", ts.Addr())
+	var got []byte
+	for !bytes.Contains(got, []byte("\n\n")) { // the head, and the hello event
+		b := make([]byte, 4096)
+		n, err := c.Read(b)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, b[:n]...)
+	}
+	head, body, _ := bytes.Cut(got, []byte("\r\n\r\n"))
+	if !bytes.HasPrefix(head, []byte("HTTP/1.0 200 OK\r\n")) || bytes.Contains(head, []byte("Transfer-Encoding")) ||
+		!bytes.HasPrefix(body, []byte("id: ")) {
+		t.Fatalf("an HTTP/1.0 request's stream began %q, want HTTP/1.0 200 OK, no Transfer-Encoding, and the events bare", got)
+	}
+}
+
 func TestSSEHelloIsTheFirstEvent(t *testing.T) {
 	cases := []struct {
 		name      string

@@ -13,7 +13,7 @@ import (
 // and the ones that hold all transports to the same promise.
 const sseSpec = `^(TestSSE.*|TestEverySubscriberGetsEveryMessageOnAllFourTransports|TestCursorZeroIsToldWhatWasMissed|` +
 	`TestARestartedServerIsAResetOnEveryTransport|TestShutdownDeliversEveryAcknowledgedMessage|` +
-	`TestStuckSubscriberIsDroppedWithoutDelayingOthers|TestABurstDropsNoHealthySubscriber|TestDropThenResumeLosesNothing|` +
+	`TestStuckSubscriberIsDroppedWithoutDelayingOthers|TestAStalledReaderOnAQuietFeedIsDroppedAtTheSendTimeout|TestABurstDropsNoHealthySubscriber|TestDropThenResumeLosesNothing|` +
 	`TestStatsCountBytesOnTheSocket|TestSSEWriterIsTheOneAsked|TestTheNodeIsNamedWhenSeveralServeTheFeed)$`
 
 // TestSSESpecOnTheDirectWriter runs the SSE specification a second time,

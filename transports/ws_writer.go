@@ -112,18 +112,18 @@ func (w *wsWriter) stop() { w.ping.Stop() }
 
 // next gathers the frames to write now, then the goodbye once one was
 // said: a shutdown says it once everything published is out.
-func (w *wsWriter) next(b []byte) (_ []byte, last bool) {
+func (w *wsWriter) next(b []byte) (_, shared []byte, last bool) {
 	defer w.count()
 	if !w.wc.ending.Load() {
 		if b = w.gather(b); len(b) >= pushBatchBytes {
-			return b, false // a write's worth: the rest after it
+			return b, nil, false // a write's worth: the rest after it
 		}
 	}
 	if bye := w.farewell.Load(); bye != nil {
 		w.framing += headerOf(*bye)
-		return append(b, *bye...), true
+		return append(b, *bye...), nil, true
 	}
-	return b, false
+	return b, nil, false
 }
 
 // count adds the framing and heartbeats of what next gathered to the
