@@ -67,6 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	natsURL := fs.String("nats", "", "NATS server URL(s), comma-separated: the feed lives in a JetStream stream, shared with every node on it (none: in memory, this process only)")
 	natsStream := fs.String("nats-stream", "FOURWAY", "the JetStream stream of the feed, created if absent")
 	natsReplicas := fs.Int("nats-replicas", 1, "copies of the stream kept by a NATS cluster (3 for a 3-node cluster)")
+	natsWait := fs.Duration("nats-wait", time.Minute, "how long a node waits for NATS and its JetStream at start, serving /healthz 503 meanwhile, before it exits (0: forever)")
 	node := fs.String("node", "", "this node's name, shown in /api/config and the stats (default with --nats: the host name)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,19 +132,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	var f transports.Feed = feed.NewMemory(*history)
+	var nats *natsFeed
 	if *natsURL != "" {
 		if cfg.Node == "" {
 			cfg.Node, _ = os.Hostname()
 		}
-		js, err := feed.NewJetStream(feed.JetStreamConfig{
-			URL: *natsURL, Stream: *natsStream, History: *history, Replicas: *natsReplicas, Node: cfg.Node,
-		})
-		if err != nil {
+		if *natsWait < 0 {
+			return fmt.Errorf("--nats-wait must be 0 (forever) or more, not %v", *natsWait)
+		}
+		jcfg := feed.JetStreamConfig{URL: *natsURL, Stream: *natsStream, History: *history, Replicas: *natsReplicas, Node: cfg.Node}
+		if err := jcfg.Validate(); err != nil {
 			return err
 		}
-		defer js.Disconnect() // after Serve: the shutdown still delivers what the stream acknowledged
-		log.Info("feed on JetStream", "nats", *natsURL, "stream", *natsStream, "replicas", *natsReplicas, "epoch", js.Epoch(), "last_id", js.LastID())
-		f = js
+		nats = &natsFeed{cfg: jcfg, wait: *natsWait, pending: feed.NewPending(jcfg), done: make(chan struct{})}
+		f = nats.pending // the server listens at once, and says it is starting until the feed is open
 	}
 	srv, err := transports.New(f, cfg)
 	if err != nil {
@@ -158,7 +160,61 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		attrs = append(attrs, "node", cfg.Node)
 	}
 	log.Info("fourway listening", attrs...)
-	return srv.Serve(ctx, ln)
+	if nats == nil {
+		return srv.Serve(ctx, ln)
+	}
+	serving, stop := context.WithCancel(ctx)
+	defer stop()
+	go nats.open(serving, stop, log)
+	err = srv.Serve(serving, ln)
+	stop()
+	if openErr := nats.disconnect(); openErr != nil && ctx.Err() == nil {
+		return openErr // the wait ran out, or the stream is not the one asked for
+	}
+	return err
+}
+
+// natsFeed is the feed of a node with --nats: it opens in the background
+// (feed.OpenJetStream) while the server already answers, through pending.
+type natsFeed struct {
+	cfg     feed.JetStreamConfig
+	wait    time.Duration // --nats-wait; 0: forever
+	pending *feed.Pending
+
+	done chan struct{} // closed when open has returned
+	js   *feed.JetStream
+	err  error
+}
+
+// open opens the feed, trying for the wait, within ctx; on failure it ends
+// the serving (stop) and keeps why.
+func (n *natsFeed) open(ctx context.Context, stop context.CancelFunc, log *slog.Logger) {
+	defer close(n.done)
+	if n.wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.wait)
+		defer cancel()
+	}
+	n.js, n.err = feed.OpenJetStream(ctx, n.cfg, n.pending, log)
+	if n.err != nil {
+		if n.wait > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			n.err = fmt.Errorf("%w (--nats-wait %v)", n.err, n.wait)
+		}
+		stop()
+		return
+	}
+	log.Info("feed on JetStream", "nats", feed.Redact(n.cfg.URL), "stream", n.cfg.Stream, "replicas", n.cfg.Replicas, "epoch", n.js.Epoch(), "last_id", n.js.LastID())
+}
+
+// disconnect waits for open to return, disconnects the feed if it was
+// opened, and returns open's error. Call it once the server has stopped:
+// its shutdown still delivers what the stream acknowledged.
+func (n *natsFeed) disconnect() error {
+	<-n.done
+	if n.js != nil {
+		n.js.Disconnect()
+	}
+	return n.err
 }
 
 // list splits a comma-separated flag; * is refused, since it would let

@@ -32,24 +32,38 @@ type mainServer struct {
 	logs *syncBuffer
 
 	cancel context.CancelFunc
-	done   chan error
+	exited chan struct{} // closed when run has returned
+	err    error         // what run returned, once exited is closed
 	once   sync.Once
-	err    error
+	stop   error // Stop's answer
 }
+
+// startWait bounds a server's start in these tests: its listening, then
+// its feed's readiness (NATS's election included), on a busy machine.
+const startWait = 20 * time.Second
 
 // startMain runs the server with args (the ticker off unless args set it)
 // and the environment env, and waits until it says where it listens and
-// /healthz answers. The server stops when the test ends.
+// /healthz answers 200. The server stops when the test ends.
 func startMain(t testing.TB, env map[string]string, args ...string) *mainServer {
+	t.Helper()
+	ms := launchMain(t, env, args...)
+	ms.awaitReady(t)
+	return ms
+}
+
+// launchMain runs the server as startMain does, but returns as soon as it
+// listens, ready or not.
+func launchMain(t testing.TB, env map[string]string, args ...string) *mainServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	ms := &mainServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ms := &mainServer{logs: &syncBuffer{}, cancel: cancel, exited: make(chan struct{})}
 	all := append([]string{"--addr", "127.0.0.1:0", "--ticker", "0"}, args...)
 	go func() {
-		err := run(ctx, all, func(k string) string { return env[k] }, pw)
+		ms.err = run(ctx, all, func(k string) string { return env[k] }, pw)
 		pw.Close()
-		ms.done <- err
+		close(ms.exited)
 	}()
 	urls := make(chan string, 1)
 	go func() {
@@ -68,23 +82,54 @@ func startMain(t testing.TB, env map[string]string, args ...string) *mainServer 
 	select {
 	case u, ok := <-urls:
 		if !ok {
-			t.Fatalf("server exited before listening: %v\n%s", <-ms.done, ms.logs.String())
+			<-ms.exited
+			t.Fatalf("server exited before listening: %v\n%s", ms.err, ms.logs.String())
 		}
 		ms.URL = u
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not start in 20 s:\n%s", ms.logs.String())
+	case <-time.After(startWait):
+		t.Fatalf("server did not start in %v:\n%s", startWait, ms.logs.String())
 	}
 	t.Cleanup(func() {
 		if err := ms.Stop(); err != nil {
 			t.Errorf("server stopped with error: %v", err)
 		}
 	})
-	resp, err := http.Get(ms.URL + "/healthz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("healthz: %v %v", resp, err)
-	}
-	resp.Body.Close()
 	return ms
+}
+
+// awaitReady waits until /healthz answers 200, and fails the test with the
+// server's log if the server exits first or startWait passes.
+func (ms *mainServer) awaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(startWait)
+	for {
+		code, body := get(t, ms.URL+"/healthz")
+		if code == http.StatusOK {
+			return
+		}
+		select {
+		case <-ms.exited:
+			t.Fatalf("server exited before it was ready: %v\n%s", ms.err, ms.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("healthz after %v: %d %s\n%s", startWait, code, body, ms.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// awaitExit waits until run returns by itself (within startWait past the
+// start), and returns its error; Stop then has nothing to stop.
+func (ms *mainServer) awaitExit(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-ms.exited:
+	case <-time.After(startWait):
+		t.Fatalf("the server still runs after %v:\n%s", startWait, ms.logs.String())
+	}
+	ms.once.Do(func() {})
+	return ms.err
 }
 
 // Stop ends run's context and returns run's error.
@@ -92,12 +137,13 @@ func (ms *mainServer) Stop() error {
 	ms.once.Do(func() {
 		ms.cancel()
 		select {
-		case ms.err = <-ms.done:
+		case <-ms.exited:
+			ms.stop = ms.err
 		case <-time.After(30 * time.Second):
-			ms.err = context.DeadlineExceeded
+			ms.stop = context.DeadlineExceeded
 		}
 	})
-	return ms.err
+	return ms.stop
 }
 
 type syncBuffer struct {
@@ -218,8 +264,10 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"no time to read a body", []string{"--read-timeout", "0"}, nil, "--read-timeout"},
 		{"an unknown log level", []string{"--log-level", "loud"}, nil, "--log-level"},
 		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
-		{"no NATS server there", []string{"--nats", "nats://127.0.0.1:1"}, nil, "--nats"},
-		{"no NATS server there, from the environment", nil, map[string]string{"FOURWAY_NATS": "nats://127.0.0.1:1"}, "--nats"},
+		{"no NATS server there", []string{"--nats", "nats://127.0.0.1:1", "--nats-wait", "300ms"}, nil, "--nats-wait 300ms"},
+		{"no NATS server there, from the environment", nil, map[string]string{"FOURWAY_NATS": "nats://127.0.0.1:1", "FOURWAY_NATS_WAIT": "300ms"}, "--nats-wait 300ms"},
+		{"a wait for NATS below 0", []string{"--nats", "nats://127.0.0.1:1", "--nats-wait", "-1s"}, nil, "--nats-wait"},
+		{"a NATS URL that does not parse", []string{"--nats", "nats://127.0.0.1:port"}, nil, `--nats nats://127.0.0.1:port: parse "nats://127.0.0.1:port": invalid port`},
 		{"a stream name with a dot", []string{"--nats", "nats://127.0.0.1:1", "--nats-stream", "a.b"}, nil, "--nats-stream"},
 		{"no copy of the stream", []string{"--nats", "nats://127.0.0.1:1", "--nats-replicas", "0"}, nil, "--nats-replicas"},
 		{"a certificate file that is not there", []string{"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, nil, "--tls-cert /nonexistent/cert.pem"},

@@ -53,23 +53,15 @@ for n in a b; do
   p=$((PORT + 1)) ticker=1s
   [ "$n" = b ] && p=$((PORT + 2)) ticker=0
   set -- "$DIR/fourway" --addr "127.0.0.1:$p" --node "$n" --nats "$NATS_URLS" --nats-replicas 3 --ticker "$ticker"
-  # JetStream needs a moment to elect its leaders: retry until it starts.
-  i=0
-  while :; do
-    "$@" >>"$DIR/$n.log" 2>&1 &
-    pid=$!
-    ok=0
-    j=0; while [ $j -lt 100 ]; do
-      if curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; then ok=1; break; fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1; j=$((j + 1))
-    done
-    [ $ok = 1 ] && break
-    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-    i=$((i + 1))
-    [ $i -lt 10 ] || { echo "node $n did not start; its log:" >&2; tail -5 "$DIR/$n.log" >&2; exit 1; }
-  done
+  # Started together with NATS, a node waits for it and its JetStream
+  # (--nats-wait, a minute), answering /healthz 503 "starting" meanwhile.
+  "$@" >>"$DIR/$n.log" 2>&1 &
+  pid=$!
   PIDS="$PIDS $pid"
+  until curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "node $n exited; its log:" >&2; tail -5 "$DIR/$n.log" >&2; exit 1; }
+    sleep 0.2
+  done
   echo "node $n: http://127.0.0.1:$p (pid $pid; restart: $* )"
   UPSTREAMS="$UPSTREAMS    server 127.0.0.1:$p max_fails=1 fail_timeout=3s;\n"
 done

@@ -88,9 +88,15 @@ type JetStreamConfig struct {
 	// recreated stream is noticed within it, and Health fails when a check
 	// has not succeeded for three periods.
 	CheckEvery time.Duration
-	// StartTimeout bounds New: connecting, creating or checking the stream
-	// and catching up with what it holds (default 10 s).
+	// StartTimeout bounds NewJetStream: connecting, creating or checking
+	// the stream and catching up with what it holds, tried again within it
+	// (default 10 s); OpenJetStream is bounded by its context instead. It
+	// also bounds the start of a consumer.
 	StartTimeout time.Duration
+	// RequestTimeout bounds each request to JetStream while the feed opens
+	// (default 2 s): a request that no server answers is sent again after
+	// it (see open.go), and the connection's dial is bounded by it too.
+	RequestTimeout time.Duration
 	// Options are added to the NATS connection's (tests use it).
 	Options []nats.Option
 }
@@ -162,20 +168,43 @@ type checkResult struct {
 // NewJetStream connects to NATS, creates the stream if it is absent or
 // checks its configuration if present, and catches up with what the stream
 // holds before it returns, so LastID is the stream's last sequence from
-// the start. A stream configured otherwise than cfg asks is an error that
-// names the setting.
+// the start. It tries again, as OpenJetStream does, for StartTimeout. A
+// stream configured otherwise than cfg asks is an error that names the
+// setting.
 func NewJetStream(cfg JetStreamConfig) (*JetStream, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
+	defer cancel()
+	return OpenJetStream(ctx, cfg, nil, nil)
+}
+
+// Validate checks every setting of cfg that NewJetStream and OpenJetStream
+// would refuse, and names the first one out of its range by its flag.
+func (cfg JetStreamConfig) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
+// withDefaults returns cfg with a default for each setting left zero, or
+// the error of the first one out of its range.
+func (cfg JetStreamConfig) withDefaults() (JetStreamConfig, error) {
 	if cfg.Stream == "" {
 		cfg.Stream = "FOURWAY"
 	}
+	if err := checkURLs(cfg.URL); err != nil {
+		return cfg, err
+	}
 	if strings.ContainsAny(cfg.Stream, ".*> \t\r\n/\\") {
-		return nil, fmt.Errorf("--nats-stream %q: a stream name may not hold . * > / \\ or spaces", cfg.Stream)
+		return cfg, fmt.Errorf("--nats-stream %q: a stream name may not hold . * > / \\ or spaces", cfg.Stream)
 	}
 	if cfg.History < 1 {
-		return nil, fmt.Errorf("jetstream: history must be at least 1, not %d", cfg.History)
+		return cfg, fmt.Errorf("jetstream: history must be at least 1, not %d", cfg.History)
 	}
 	if cfg.Replicas < 1 || cfg.Replicas > 5 {
-		return nil, fmt.Errorf("--nats-replicas must be from 1 to 5, not %d", cfg.Replicas)
+		return cfg, fmt.Errorf("--nats-replicas must be from 1 to 5, not %d", cfg.Replicas)
 	}
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 2 * time.Second
@@ -186,50 +215,10 @@ func NewJetStream(cfg JetStreamConfig) (*JetStream, error) {
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 10 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
-	defer cancel()
-
-	opts := append([]nats.Option{
-		nats.Name("fourway " + cfg.Node),
-		nats.Timeout(min(cfg.StartTimeout, 5*time.Second)),
-		nats.MaxReconnects(-1), // a node keeps trying; Health says it is cut
-		nats.ReconnectWait(250 * time.Millisecond),
-		nats.ReconnectBufSize(-1), // no buffered publishes: an unacknowledged publish fails instead
-	}, cfg.Options...)
-	nc, err := nats.Connect(cfg.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("--nats %s: %w", cfg.URL, err)
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 2 * time.Second
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("--nats %s: %w", cfg.URL, err)
-	}
-	f := &JetStream{
-		cfg:     cfg,
-		subject: Subject(cfg.Stream),
-		nc:      nc,
-		js:      js,
-		poke:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		changed: make(chan struct{}),
-	}
-	info, err := f.openStream(ctx)
-	if err == nil {
-		err = f.begin(info)
-	}
-	if err == nil {
-		err = f.catchUp(ctx, info.State.LastSeq)
-	}
-	if err != nil {
-		f.stopConsumer()
-		nc.Close()
-		return nil, err
-	}
-	f.check = checkResult{at: time.Now(), info: info}
-	go f.watch()
-	return f, nil
+	return cfg, nil
 }
 
 // streamConfig is the stream fourway creates: one subject, the last
@@ -249,21 +238,30 @@ func (f *JetStream) streamConfig() jetstream.StreamConfig {
 }
 
 // openStream creates the stream, or finds it and checks it is the one
-// fourway needs.
-func (f *JetStream) openStream(ctx context.Context) (*jetstream.StreamInfo, error) {
-	s, err := f.js.Stream(ctx, f.cfg.Stream)
+// fourway needs. Each request is bounded by RequestTimeout (ask, in
+// open.go); step says, in words, what it is waiting for.
+func (f *JetStream) openStream(ctx context.Context, url string, step func(string)) (*jetstream.StreamInfo, error) {
+	name := f.cfg.Stream
+	find := func(ctx context.Context) (jetstream.Stream, error) { return f.js.Stream(ctx, name) }
+	step("waiting for JetStream at " + url)
+	s, err := ask(ctx, f.cfg.RequestTimeout, find)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		s, err = f.js.CreateStream(ctx, f.streamConfig())
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another node created it first
-			s, err = f.js.Stream(ctx, f.cfg.Stream)
+		step("creating the stream " + name)
+		s, err = ask(ctx, f.cfg.RequestTimeout, func(ctx context.Context) (jetstream.Stream, error) {
+			return f.js.CreateStream(ctx, f.streamConfig())
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another node created it first, with some setting of its own: checkConfig says if it matters
+			s, err = ask(ctx, f.cfg.RequestTimeout, find)
 		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jetstream stream %s at %s: %w", f.cfg.Stream, f.cfg.URL, err)
+		if err != nil {
+			return nil, fmt.Errorf("creating the stream %s: %w", name, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("waiting for JetStream at %s: %w", url, err)
 	}
 	info := s.CachedInfo()
 	if err := f.checkConfig(info.Config); err != nil {
-		return nil, err
+		return nil, final{err}
 	}
 	f.stream = s
 	return info, nil
@@ -304,7 +302,7 @@ func EpochOf(created time.Time) string {
 // begin starts a new epoch for the stream described by info: an empty
 // ring positioned before the stream's first message, and a new ordered
 // consumer from there. Every waiting reader is woken, to find its reset.
-func (f *JetStream) begin(info *jetstream.StreamInfo) error {
+func (f *JetStream) begin(ctx context.Context, info *jetstream.StreamInfo) error {
 	start := max(info.State.FirstSeq, 1)
 	f.mu.Lock()
 	f.created = info.Created
@@ -317,13 +315,13 @@ func (f *JetStream) begin(info *jetstream.StreamInfo) error {
 	f.gen++ // from now on, the old consumer's messages are ignored
 	f.wakeLocked()
 	f.mu.Unlock()
-	return f.startConsumer()
+	return f.startConsumer(ctx)
 }
 
 // startConsumer replaces the consumer with a new ordered consumer from
 // the message after the ring's last. Messages of the one it replaces are
-// ignored from here on (gen).
-func (f *JetStream) startConsumer() error {
+// ignored from here on (gen). It tries for StartTimeout, within ctx.
+func (f *JetStream) startConsumer(ctx context.Context) error {
 	f.mu.Lock()
 	if old := f.consume; old != nil {
 		// Stopping it can take a second when its stream is gone: no one
@@ -337,7 +335,7 @@ func (f *JetStream) startConsumer() error {
 	gen, start := f.gen, f.last+1
 	f.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.StartTimeout)
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.StartTimeout)
 	defer cancel()
 	var c jetstream.Consumer
 	var err error
@@ -485,7 +483,7 @@ func (f *JetStream) catchUp(ctx context.Context, seq uint64) error {
 		case <-ch:
 			quiet.Reset(f.cfg.StartTimeout / 4)
 		case <-quiet.C:
-			if err := f.startConsumer(); err != nil {
+			if err := f.startConsumer(ctx); err != nil {
 				return err
 			}
 			quiet.Reset(f.cfg.StartTimeout / 4)
@@ -543,9 +541,9 @@ func (f *JetStream) checkStreamLocked() {
 	var restart error
 	switch {
 	case recreated:
-		restart = f.begin(info)
+		restart = f.begin(context.Background(), info)
 	case unchecked: // the library replaced the consumer; the stream is the same
-		restart = f.startConsumer()
+		restart = f.startConsumer(context.Background())
 	}
 	if restart != nil {
 		f.mu.Lock()

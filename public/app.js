@@ -10,7 +10,7 @@ import { PollClient } from './poll.js';
 import { LongPollClient, timeouts } from './longpoll.js';
 import { SSEClient } from './sse.js';
 import { WSClient, clientID } from './ws.js';
-import { network, request, briefRequests, slotsWanted, Backoff, sleep, pageProtocol, multiplexed } from './network.js';
+import { network, request, briefRequests, slotsWanted, Backoff, HTTPError, sleep, pageProtocol, multiplexed } from './network.js';
 import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
@@ -312,12 +312,12 @@ class Panel {
       case 'connecting':
         return this.key === 'longpoll' ? t('detail.connecting.longpoll') : '';
       case 'waiting':
-        return t(`why.${s.why}`);
+        return t(`why.${s.why}`, { reason: s.reason ?? '' });
       case 'reconnecting':
         if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
         if (s.why === 'close') return closeText(s.code);
         if (s.why === 'busy') return t('why.busy', { code: s.status });
-        if (s.why === 'goodbye') return t('why.goodbye', { reason: s.reason ?? '' });
+        if (s.why === 'goodbye' || s.why === 'starting') return t(`why.${s.why}`, { reason: s.reason ?? '' });
         if (s.why === 'error' && s.status) return t('why.status', { code: s.status, reason: s.reason });
         return t(`why.${s.why}`);
       case 'closed':
@@ -939,6 +939,20 @@ function renderConfigNote() {
   set($('#config-retry'), t('config.retry', { s: Math.max(0, Math.ceil((configWait.at - Date.now()) / 1000)) }));
 }
 
+// startWait is why the clients have not started though the settings are
+// read: the server is starting (its feed is not open yet, and it answers
+// 503 with the reason): {reason, at}, the next try.
+let startWait = null;
+
+// renderStartNote says that the server is starting, and why.
+function renderStartNote() {
+  $('#start-note').hidden = startWait === null;
+  if (startWait === null) return;
+  const set = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+  set($('#start-problem'), t('start.waiting', { reason: startWait.reason }));
+  set($('#start-retry'), t('config.retry', { s: Math.max(0, Math.ceil((startWait.at - Date.now()) / 1000)) }));
+}
+
 // start reads the server's settings, learns where the feed is now and
 // starts all four clients from that one position, so that every panel
 // should show exactly the same messages. The position is a pair, the last
@@ -960,11 +974,19 @@ async function start() {
       const page = await request('api/poll?limit=1');
       byKey.poll.notice({ type: 'request' });
       byKey.poll.notice({ type: 'empty' });
+      startWait = null;
+      renderStartNote();
       for (const p of [...panels, autoPanel]) p.start(page.next, page.epoch);
       applyControls();
       return;
-    } catch {
-      await sleep(backoff.next());
+    } catch (err) {
+      const delay = backoff.next();
+      if (err instanceof HTTPError && err.starting !== null) { // the server is up, its feed not yet: say so
+        startWait = { reason: err.starting, at: Date.now() + delay };
+        for (const p of panels) p.setState({ name: 'waiting', why: 'starting', reason: err.starting });
+        renderStartNote();
+      }
+      await sleep(delay);
     }
   }
 }
@@ -1223,6 +1245,7 @@ function renderAll() {
   renderProtoNote();
   renderOffline();
   renderConfigNote();
+  renderStartNote();
   renderVerdict();
   renderTickerSeen();
 }
@@ -1250,6 +1273,7 @@ setInterval(() => {
   renderClock();
   renderOffline();
   renderConfigNote();
+  renderStartNote();
   renderTickerSeen();
 }, 250);
 setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll

@@ -41,7 +41,9 @@
 //                                   at (ms); why is 'offline', 'error'
 //                                   ({status} when the server answered with
 //                                   one), 'busy' (503: the server is at its
-//                                   connection limit), 'goodbye' (the
+//                                   connection limit), 'starting' (503:
+//                                   the server's feed is not open yet,
+//                                   {reason}), 'goodbye' (the
 //                                   server said why it ended, {reason}),
 //                                   'dead' (a watchdog),
 //                                   'browser' (EventSource retries by itself,
@@ -192,9 +194,11 @@ export class Client {
 }
 
 // failure is why a request failed, and its details, for retryLater: a 503
-// is the server at its connection limit (or shutting down), said as such.
+// is the server still starting when it says so, else at its connection
+// limit (or shutting down), said as such.
 export function failure(err) {
   if (network.offline) return ['offline', {}];
+  if (err instanceof HTTPError && err.starting !== null) return ['starting', { status: err.status, reason: err.starting }];
   if (err instanceof HTTPError) return [err.status === 503 ? 'busy' : 'error', { status: err.status, reason: err.message }];
   return ['error', {}];
 }

@@ -68,6 +68,7 @@ const en = {
   'why.error': 'the request failed',
   'why.busy': 'the server is at its connection limit (HTTP {code})',
   'why.goodbye': 'the server said goodbye: {reason}',
+  'why.starting': 'the server is starting: {reason}',
   'why.status': 'the server answered HTTP {code}: {reason}',
   'why.dead': 'the watchdog found the connection dead',
   'why.browser': 'the browser retries by itself, sending Last-Event-ID: {id}',
@@ -295,6 +296,7 @@ const en = {
   'footer': 'fourway: one Go server, four transports, one cursor. Counters under "Server" come from /api/stats, counted at the server\'s sockets (headers and framing included).',
   'config.failed': 'This page cannot read the server\'s settings (GET /api/config: {error}). It does not guess them, so the four clients wait.',
   'config.retry': 'Trying again in {s} s.',
+  'start.waiting': 'The server is starting ({reason}): it does not serve the feed yet, so the four clients wait.',
 };
 
 const zh = {
@@ -356,6 +358,7 @@ const zh = {
   'why.error': '请求失败',
   'why.busy': '服务器已达连接数上限（HTTP {code}）',
   'why.goodbye': '服务器道别：{reason}',
+  'why.starting': '服务器正在启动：{reason}',
   'why.status': '服务器应答 HTTP {code}：{reason}',
   'why.dead': '看门狗判定连接已失效',
   'why.browser': '浏览器自行重连，并发送 Last-Event-ID: {id}',
@@ -592,6 +595,7 @@ const zh = {
   'footer': 'fourway：一个 Go 服务器，四种传输方式，一个游标。“服务器”一栏的计数来自 /api/stats，在服务器的套接字上统计（包括头部和帧）。',
   'config.failed': '本页无法读取服务器的设置（GET /api/config：{error}）。页面不会猜测这些设置，因此四个客户端都在等待。',
   'config.retry': '{s} 秒后重试。',
+  'start.waiting': '服务器正在启动（{reason}）：尚未提供消息流，因此四个客户端都在等待。',
 };
 
 const tables = { en, zh };

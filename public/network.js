@@ -66,9 +66,17 @@ export class OfflineError extends Error {
   constructor() { super('offline (the page\'s offline switch)'); this.name = 'OfflineError'; }
 }
 
-// HTTPError is an answer with a status other than 2xx.
+// HTTPError is an answer with a status other than 2xx. starting is the
+// reason of a server still starting (a 503 with "status": "starting": its
+// feed is not open yet), null otherwise.
 export class HTTPError extends Error {
-  constructor(status, message) { super(message); this.status = status; this.name = 'HTTPError'; }
+  constructor(status, message, starting = null) { super(message); this.status = status; this.starting = starting; this.name = 'HTTPError'; }
+}
+
+// startingOf is the reason in a 503 body of a server still starting, or
+// null.
+export function startingOf(status, body) {
+  return status === 503 && body?.status === 'starting' ? String(body.reason ?? '') : null;
 }
 
 // briefRequests holds the start time of every short request in flight
@@ -100,7 +108,7 @@ export async function request(url, { timeout = 10_000, signal, brief = true, ona
     } catch {
       throw new HTTPError(res.status, res.ok ? 'the answer is not JSON' : res.statusText);
     }
-    if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText);
+    if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText, startingOf(res.status, body));
     return body;
   } catch (err) {
     if (cut.signal.aborted) throw cut.signal.reason;

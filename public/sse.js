@@ -40,7 +40,7 @@
 // is open it is not known yet.
 
 import { Client, withPosition } from './client.js';
-import { HEALTHY_MS, NextHop, network, request, acquireSlot } from './network.js';
+import { HEALTHY_MS, NextHop, network, request, acquireSlot, startingOf } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
 
@@ -134,22 +134,26 @@ export class SSEClient extends Client {
   // refused: EventSource gave up on an answer it would not read (a status
   // other than 200, another content type) and does not say which. One plain
   // request to the same URL tells: it is dropped once its status is in (a
-  // 200 would be a stream of its own). A 503 is the server at its
-  // connection limit, and the panel says so.
+  // 200 would be a stream of its own). A 503 is the server still
+  // starting, when its body says so, or else at its connection limit, and
+  // the panel says which.
   async #refused(url) {
     this.#close();
     const session = this.#session;
-    let details = {};
+    let why = 'error', details = {};
     try {
       this.onnotice({ type: 'request' });
       const probe = new AbortController();
       const res = await fetch(url, { cache: 'no-store', signal: AbortSignal.any([probe.signal, session, AbortSignal.timeout(WATCH_MS)]) });
-      const reason = res.ok ? '' : await res.json().then(b => b.error, () => res.statusText);
+      const body = res.ok ? null : await res.json().catch(() => null);
       probe.abort();
-      details = { status: res.status, reason };
+      const starting = startingOf(res.status, body);
+      details = { status: res.status, reason: starting ?? body?.error ?? (res.ok ? '' : res.statusText) };
+      if (starting !== null) why = 'starting';
+      else if (res.status === 503) why = 'busy';
     } catch { /* no answer at all: a plain failure */ }
     if (session.aborted) return;
-    this.#retry(details.status === 503 ? 'busy' : 'error', details);
+    this.#retry(why, details);
   }
 
   // take reads one event: it keeps the position from the event's id,

@@ -2,6 +2,7 @@ package transports
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"fourway/feed"
 )
 
 // The demo controls: POST /api/drop cuts connections as a network failure
@@ -77,25 +80,49 @@ func (p *publisher) set(every time.Duration) {
 	go p.run(every, stop)
 }
 
+// run publishes every period until stop. A tick the feed refuses (it is
+// starting, or cut from its broker) is skipped, and said once until a
+// publish succeeds again, not every period; the count goes on from the
+// last tick published.
 func (p *publisher) run(every time.Duration, stop chan struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	refused := false
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 			p.mu.Lock()
-			p.n++
-			n := p.n
+			n := p.n + 1
 			p.mu.Unlock()
 			data, _ := json.Marshal(struct {
 				User string `json:"user"`
 				Text string `json:"text"`
 			}{"ticker", "tick " + strconv.Itoa(n)})
-			if _, err := p.feed.Publish(data); err != nil {
-				return // the feed is closed: shutting down
+			_, err := p.feed.Publish(data)
+			switch {
+			case err == nil:
+				p.mu.Lock()
+				p.n = max(p.n, n)
+				p.mu.Unlock()
+				refused = false
+			case errors.Is(err, feed.ErrClosed):
+				return // shutting down
+			case refused:
+			case isStarting(err):
+				refused = true
+				p.log.Debug("the ticker waits for the feed", "err", err)
+			default:
+				refused = true
+				p.log.Warn("the ticker skips its ticks until the feed takes publishes again", "err", err)
 			}
 		}
 	}
+}
+
+// isStarting reports whether err is a feed's that is still opening.
+func isStarting(err error) bool {
+	_, ok := startingOf(err)
+	return ok
 }

@@ -5,12 +5,14 @@ package transports_test
 
 import (
 	"context"
-	"fourway/transports"
-	"fourway/transports/transportstest"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"fourway/transports"
+	"fourway/transports/transportstest"
 )
 
 // TestDropThenResumeLosesNothing cuts every streaming connection through
@@ -104,5 +106,29 @@ func TestTickerPublishes(t *testing.T) {
 		if resp.StatusCode != 400 {
 			t.Errorf("ticker?%s: %d, want 400", bad, resp.StatusCode)
 		}
+	}
+}
+
+// TestTickerGoesOnAfterTheFeedRefusedItsTicks: while the feed refuses
+// publishes (its broker is gone) the ticker skips its ticks, says so once,
+// not at every tick, and goes on once the feed takes them again, its count
+// from the last tick published. (It used to stop for good at the first
+// refusal, as if the server were shutting down.)
+func TestTickerGoesOnAfterTheFeedRefusedItsTicks(t *testing.T) {
+	f := transportstest.NewBrokerFeed(100)
+	ts := transportstest.StartFeed(t, f, func(c *transports.Config) { c.Ticker = 20 * time.Millisecond })
+	transportstest.Await(t, "tick 1", func() bool { return f.LastID() >= 1 })
+	f.Down.Store(true)
+	before := f.Refused.Load()
+	transportstest.Await(t, "three ticks refused", func() bool { return f.Refused.Load() >= before+3 })
+	last := f.LastID()
+	f.Down.Store(false)
+	transportstest.Await(t, "a tick after the refusals", func() bool { return f.LastID() > last })
+	_, body, _ := ts.Get(t, "/api/poll?since="+strconv.FormatUint(last, 10)+"&limit=1")
+	if want := `"text":"tick ` + strconv.FormatUint(last+1, 10) + `"`; !strings.Contains(body, want) {
+		t.Errorf("the tick after the refusals: %s, want %s", body, want)
+	}
+	if n := strings.Count(ts.Log(), "the ticker skips its ticks"); n != 1 {
+		t.Errorf("the refusals were logged %d times, want once:\n%s", n, ts.Log())
 	}
 }

@@ -16,13 +16,22 @@ package transports
 //     event with the reason before its end, a held long poll a 503 with
 //     the same JSON error as the reads get, and Retry-After: 0.
 //
+// A feed that is still opening (feed.Pending: NATS was not ready when the
+// node started) is starting, not lost: /healthz answers 503 with
+// {"status":"starting","reason":"..."}, the reads and publishes 503 with
+// those two fields beside the error (the page says the server is
+// starting), and no stream is told goodbye, since none could open.
+//
 // A feed that cannot lose anything (feed.Memory) is always healthy.
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"fourway/feed"
 )
 
 const (
@@ -46,16 +55,37 @@ func (s *Server) feedHealth() error {
 	return nil
 }
 
-// handleHealthz answers 200 ok, or 503 with the reason while the feed
-// cannot reach its broker.
-func (s *Server) handleHealthz(c echo.Context) error {
-	if err := s.feedHealth(); err != nil {
-		return c.String(http.StatusServiceUnavailable, "unavailable: "+err.Error())
-	}
-	return c.String(http.StatusOK, "ok")
+// starting is a feed's health while it is still opening.
+type starting struct {
+	Status string `json:"status"` // always "starting"
+	Reason string `json:"reason"` // what it waits for, in words
 }
 
-// requireHealthyFeed answers 503 while the feed cannot reach its broker.
+// startingOf returns the starting state err says, if it says one.
+func startingOf(err error) (starting, bool) {
+	var se *feed.StartingError
+	if !errors.As(err, &se) {
+		return starting{}, false
+	}
+	return starting{Status: "starting", Reason: se.Reason}, true
+}
+
+// handleHealthz answers 200 ok; 503 with {"status":"starting","reason":...}
+// while the feed is still opening; or 503 with the reason while the feed
+// cannot reach its broker.
+func (s *Server) handleHealthz(c echo.Context) error {
+	err := s.feedHealth()
+	if err == nil {
+		return c.String(http.StatusOK, "ok")
+	}
+	if st, ok := startingOf(err); ok {
+		return c.JSON(http.StatusServiceUnavailable, st)
+	}
+	return c.String(http.StatusServiceUnavailable, "unavailable: "+err.Error())
+}
+
+// requireHealthyFeed answers 503 while the feed cannot reach its broker,
+// or is starting.
 // Whether the feed can lose it is decided once, when the routes are made:
 // for one that cannot, the handler is next itself.
 func (s *Server) requireHealthyFeed(next echo.HandlerFunc) echo.HandlerFunc {
@@ -64,10 +94,17 @@ func (s *Server) requireHealthyFeed(next echo.HandlerFunc) echo.HandlerFunc {
 		return next
 	}
 	return func(c echo.Context) error {
-		if err := h.Health(); err != nil {
-			return fail(c, http.StatusServiceUnavailable, "this node cannot reach the feed ("+err.Error()+"): try another node, with your cursor")
+		err := h.Health()
+		if err == nil {
+			return next(c)
 		}
-		return next(c)
+		if st, ok := startingOf(err); ok {
+			return c.JSON(http.StatusServiceUnavailable, struct {
+				Error string `json:"error"`
+				starting
+			}{"this node is starting (" + st.Reason + "): try again in a moment, or another node, with your cursor", st})
+		}
+		return fail(c, http.StatusServiceUnavailable, "this node cannot reach the feed ("+err.Error()+"): try another node, with your cursor")
 	}
 }
 
@@ -90,6 +127,9 @@ func (s *Server) watchHealth() {
 		case <-t.C:
 		}
 		err := s.feedHealth()
+		if _, ok := startingOf(err); ok {
+			continue // no stream could open yet: none to tell
+		}
 		switch {
 		case err == nil:
 			since, told = time.Time{}, false

@@ -2,15 +2,19 @@ package transports_test
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"fourway/feed"
+	"fourway/feed/natstest"
 	"fourway/transports"
 	"fourway/transports/transportstest"
 )
@@ -117,3 +121,66 @@ func TestSSEStreamOfANodeCutFromItsBrokerEndsWithAGoodbye(t *testing.T) {
 }
 
 var _ transports.Feed = (*transportstest.BrokerFeed)(nil)
+
+// TestAStartingNodeSaysSoUntilItsFeedIsOpen: a node whose JetStream feed
+// is still opening (NATS not ready when it started) listens all the same:
+// /healthz answers 503 {"status":"starting","reason":...}, the reads and
+// the publishes 503 with the reason, and the settings and figures 200. The
+// built-in ticker waits without a warning. Once the feed is open, the node
+// serves it, and the ticker's first message is tick 1.
+func TestAStartingNodeSaysSoUntilItsFeedIsOpen(t *testing.T) {
+	nats := natstest.Start(t)
+	cfg := feed.JetStreamConfig{URL: nats.ClientURL(), Stream: "STARTING", History: 100, Replicas: 1, Node: "a"}
+	p := feed.NewPending(cfg)
+	ts := transportstest.StartUnready(t, p, func(c *transports.Config) { c.Ticker, c.Node = 20*time.Millisecond, "a" })
+	reason := "waiting for NATS at " + nats.ClientURL()
+
+	code, body, resp := ts.Get(t, "/healthz")
+	var health struct{ Status, Reason string }
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+		json.Unmarshal([]byte(body), &health) != nil || health.Status != "starting" || health.Reason != reason {
+		t.Fatalf("healthz while starting: %d %s, want 503 {\"status\":\"starting\",\"reason\":%q}", code, body, reason)
+	}
+	refused := func(what string, resp *http.Response, body string) {
+		t.Helper()
+		transportstest.JSONError(t, resp, []byte(body), http.StatusServiceUnavailable)
+		var e struct{ Error, Status, Reason string }
+		if json.Unmarshal([]byte(body), &e); e.Status != "starting" || e.Reason != reason || !strings.Contains(e.Error, "this node is starting ("+reason+")") {
+			t.Errorf("%s while starting: %s, want the error with status starting and the reason", what, body)
+		}
+	}
+	for _, path := range []string{"/api/poll", "/api/longpoll?timeout=1", "/api/sse", "/api/ws"} {
+		_, body, resp := ts.Get(t, path)
+		refused("GET "+path, resp, body)
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/messages", strings.NewReader(`"early"`))
+	req.Header.Set("Content-Type", "application/json")
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbody, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	refused("a publish", presp, string(pbody))
+	if code, body, _ := ts.Get(t, "/api/config"); code != http.StatusOK || !strings.Contains(body, `"node":"a"`) {
+		t.Errorf("config while starting: %d %s, want 200", code, body)
+	}
+	if st := ts.Stats(t); st.Feed.JetStream == nil || st.Feed.JetStream.Error != "starting: "+reason {
+		t.Errorf("stats while starting: %+v, want the jetstream error starting: %s", st.Feed.JetStream, reason)
+	}
+	f, err := feed.OpenJetStream(context.Background(), cfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Stop(); f.Disconnect() }) // the feed after the server, as main does
+	if code, body, _ := ts.Get(t, "/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz once open: %d %s", code, body)
+	}
+	ws, _ := ts.DialWSHello(t, "since=0")
+	if _, m := ws.Message(t); m.ID != 1 || !strings.Contains(string(m.Data), `"tick 1"`) {
+		t.Fatalf("the first message once open: %d %s, want the ticker's tick 1", m.ID, m.Data)
+	}
+	if strings.Contains(ts.Log(), "level=WARN") {
+		t.Errorf("warnings while starting:\n%s", ts.Log())
+	}
+}

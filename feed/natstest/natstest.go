@@ -1,11 +1,12 @@
 // Package natstest runs NATS servers with JetStream for tests, on loopback:
-// the embedded github.com/nats-io/nats-server/v2, alone or as a cluster,
-// and the nats-server binary found on PATH (Debian's package is 2.9), so a
-// test can check that fourway needs nothing newer. Every server stores its
+// the embedded github.com/nats-io/nats-server/v2 and the nats-server
+// binary found on PATH (Debian's package is 2.9, so a test can check that
+// fourway needs nothing newer), each alone or as a cluster. Every server stores its
 // stream in the test's temporary directory and stops when the test ends.
 package natstest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,10 +29,14 @@ import (
 // machine running -race.
 const Wait = 20 * time.Second
 
-// Start runs one embedded server with JetStream and returns it.
-func Start(t testing.TB) *server.Server {
+// Start runs one embedded server with JetStream and returns it, with
+// what set changes in its options (a user and password, say).
+func Start(t testing.TB, set ...func(*server.Options)) *server.Server {
 	t.Helper()
 	opts := options(t, "single", freePort(t))
+	for _, f := range set {
+		f(opts)
+	}
 	s := run(t, opts)
 	t.Cleanup(s.Shutdown)
 	return s
@@ -48,6 +54,17 @@ type Cluster struct {
 // StartCluster runs n embedded servers as one JetStream cluster and waits
 // until it has a leader.
 func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := NewCluster(t, n)
+	c.Launch()
+	c.WaitListening()
+	c.WaitLeader()
+	return c
+}
+
+// NewCluster prepares n embedded servers of one JetStream cluster, routed
+// to one another, and starts none: Launch does.
+func NewCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
 	routePorts := make([]int, n)
@@ -70,9 +87,6 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		c.opts = append(c.opts, o)
 	}
 	c.Servers = make([]*server.Server, n)
-	for i := range n {
-		c.Servers[i] = run(t, c.opts[i])
-	}
 	t.Cleanup(func() {
 		for _, s := range c.Servers {
 			if s != nil {
@@ -80,8 +94,32 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			}
 		}
 	})
-	c.WaitLeader()
 	return c
+}
+
+// Launch starts every server at once and returns without waiting for any:
+// as docker compose or Kubernetes start a cluster. WaitListening waits
+// until they take clients, WaitLeader until JetStream has its leader.
+func (c *Cluster) Launch() {
+	c.t.Helper()
+	for i, o := range c.opts {
+		s, err := server.NewServer(o)
+		if err != nil {
+			c.t.Fatalf("nats server %s: %v", o.ServerName, err)
+		}
+		c.Servers[i] = s
+		go s.Start()
+	}
+}
+
+// WaitListening waits until every running server takes clients.
+func (c *Cluster) WaitListening() {
+	c.t.Helper()
+	for _, s := range c.Servers {
+		if s != nil && !s.ReadyForConnections(Wait) {
+			c.t.Fatalf("nats server %s not ready in %v", s.Name(), Wait)
+		}
+	}
 }
 
 // URL is server i's client URL (also while it is stopped).
@@ -106,7 +144,8 @@ func (c *Cluster) Stop(i int) {
 	s.WaitForShutdown()
 }
 
-// Restart starts server i again, on its ports with its store.
+// Restart starts server i again, on its ports with its store (or for the
+// first time, after NewCluster), and waits until it takes clients.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	c.Servers[i] = run(c.t, c.opts[i])
@@ -165,6 +204,10 @@ func run(t testing.TB, o *server.Options) *server.Server {
 	return s
 }
 
+// FreePort returns a loopback port that was free a moment ago: a test
+// gives it to a node before the server that will listen on it runs.
+func FreePort(t testing.TB) int { return freePort(t) }
+
 // freePort returns a loopback port that was free a moment ago. A cluster
 // needs its route ports before any server starts, to list them all.
 func freePort(t testing.TB) int {
@@ -183,6 +226,18 @@ func freePort(t testing.TB) int {
 // is none, and fails it instead under CI=true, where it must be installed.
 func StartBinary(t testing.TB) (url, version string) {
 	t.Helper()
+	bin, version := binary(t)
+	port := freePort(t)
+	exited := spawn(t, bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	waitListening(t, addr, exited)
+	return "nats://" + addr, version
+}
+
+// binary finds the nats-server binary and its version line, or skips the
+// test (fails it under CI=true).
+func binary(t testing.TB) (bin, version string) {
+	t.Helper()
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		bin, err = exec.LookPath("/usr/sbin/nats-server") // Debian's, when /usr/sbin is not on PATH
@@ -197,8 +252,16 @@ func StartBinary(t testing.TB) (url, version string) {
 	if err != nil {
 		t.Fatalf("nats-server --version: %v %s", err, out)
 	}
-	port := freePort(t)
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
+	return bin, strings.TrimSpace(string(out))
+}
+
+// spawn starts bin with args, killed when the test ends; the channel
+// receives its exit. What it wrote is in the test's log if the test fails.
+func spawn(t testing.TB, bin string, args ...string) <-chan error {
+	t.Helper()
+	var out syncBuffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting nats-server: %v", err)
 	}
@@ -207,13 +270,22 @@ func StartBinary(t testing.TB) (url, version string) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
+		if t.Failed() {
+			t.Logf("nats-server %s said:\n%s", strings.Join(args, " "), out.String())
+		}
 	})
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	return exited
+}
+
+// waitListening waits until addr takes connections, failing the test if
+// the process exits first or Wait passes.
+func waitListening(t testing.TB, addr string, exited <-chan error) {
+	t.Helper()
 	deadline := time.Now().Add(Wait)
 	for {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			return "nats://" + addr, strings.TrimSpace(string(out))
+			return
 		}
 		select {
 		case err := <-exited:
@@ -225,6 +297,85 @@ func StartBinary(t testing.TB) (url, version string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// BinaryCluster is a JetStream cluster of nats-server processes (the
+// binary StartBinary runs), routed to one another, as an operator runs
+// Debian's package on three machines.
+type BinaryCluster struct {
+	t       testing.TB
+	bin     string
+	Version string // the binary's version line
+	ports   []int  // the client ports
+	routes  []int  // the route ports
+	exited  []<-chan error
+}
+
+// NewBinaryCluster prepares n nats-server processes of one cluster and
+// starts none: Launch does. It skips the test when there is no binary, as
+// StartBinary does.
+func NewBinaryCluster(t testing.TB, n int) *BinaryCluster {
+	t.Helper()
+	c := &BinaryCluster{t: t}
+	c.bin, c.Version = binary(t)
+	for range n {
+		c.ports = append(c.ports, freePort(t))
+		c.routes = append(c.routes, freePort(t))
+	}
+	return c
+}
+
+// Launch starts every process at once and returns without waiting for any.
+func (c *BinaryCluster) Launch() {
+	c.t.Helper()
+	for i := range c.ports {
+		var routes []string
+		for j, p := range c.routes {
+			if j != i {
+				routes = append(routes, "nats://127.0.0.1:"+strconv.Itoa(p))
+			}
+		}
+		c.exited = append(c.exited, spawn(c.t, c.bin,
+			"-a", "127.0.0.1", "-p", strconv.Itoa(c.ports[i]), "--server_name", "n"+strconv.Itoa(i+1),
+			"-js", "-sd", c.t.TempDir(),
+			"--cluster_name", "fourway-test", "--cluster", "nats://127.0.0.1:"+strconv.Itoa(c.routes[i]),
+			"--routes", strings.Join(routes, ","), "--no_advertise=true"))
+	}
+}
+
+// WaitListening waits until every process takes clients.
+func (c *BinaryCluster) WaitListening() {
+	c.t.Helper()
+	for i, p := range c.ports {
+		waitListening(c.t, "127.0.0.1:"+strconv.Itoa(p), c.exited[i])
+	}
+}
+
+// URLs is every server's client URL, comma-separated, as --nats takes them.
+func (c *BinaryCluster) URLs() string {
+	var us []string
+	for _, p := range c.ports {
+		us = append(us, "nats://127.0.0.1:"+strconv.Itoa(p))
+	}
+	return strings.Join(us, ",")
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's two pipes and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Describe names a server for a test's log.

@@ -87,7 +87,33 @@ func (s *Server) Restart(t testing.TB, set func(*transports.Config)) *Server {
 	return start(t, s.addr, nil, set)
 }
 
+// StartUnready starts a server on f as StartFeed does, but waits only
+// until /healthz answers, whatever it answers: for a feed still starting
+// (feed.Pending).
+func StartUnready(t testing.TB, f transports.Feed, set func(*transports.Config)) *Server {
+	t.Helper()
+	return startOn(t, "127.0.0.1:0", f, set, false)
+}
+
+// RestartUnready stops s and starts a new server on the same address on
+// f, as StartUnready does: a node restarted while its clients read, whose
+// feed is still opening.
+func (s *Server) RestartUnready(t testing.TB, f transports.Feed, set func(*transports.Config)) *Server {
+	t.Helper()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("stopping the server: %v", err)
+	}
+	return startOn(t, s.addr, f, set, false)
+}
+
 func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Config)) *Server {
+	t.Helper()
+	return startOn(t, addr, f, set, true)
+}
+
+// startOn starts the server on addr and f, and waits until /healthz
+// answers: 200, if ready.
+func startOn(t testing.TB, addr string, f transports.Feed, set func(*transports.Config), ready bool) *Server {
 	t.Helper()
 	cfg := transports.DefaultConfig()
 	cfg.Ticker = 0
@@ -132,7 +158,7 @@ func start(t testing.TB, addr string, f transports.Feed, set func(*transports.Co
 		}
 	})
 	resp, err := probe.Get(s.URL + "/healthz")
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || (ready && resp.StatusCode != http.StatusOK) {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
@@ -152,6 +178,9 @@ func (s *Server) Stop() error {
 	})
 	return s.err
 }
+
+// Log is what the server has logged so far, at info and above.
+func (s *Server) Log() string { return s.logs.String() }
 
 // Addr is the server's host:port, the Host a client names.
 func (s *Server) Addr() string { return s.addr }
