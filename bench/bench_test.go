@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	encodingcsv "encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,11 +23,41 @@ import (
 	"time"
 )
 
-// TestMain lets the test binary be the bench's server child too, as the
-// bench binary is: runScenario starts fourway by re-executing itself.
+// TestMain removes the fourway binary the tests built, once they are over.
+// A test binary started by TestServerChildStopsWhenTheBenchDies as a bench
+// that dies instead starts a server child and waits to be killed.
 func TestMain(m *testing.M) {
-	serveChildIfAsked()
-	os.Exit(m.Run())
+	if bin := os.Getenv(dyingBenchEnv); bin != "" {
+		dyingBench(bin)
+		return
+	}
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binaryDir string // where the tests' fourway binary is
+	binary    string
+	buildErr  error
+)
+
+// fourwayBinary is the fourway binary the tests start as the server
+// child: built once, from this module, as the bench builds it.
+func fourwayBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binaryDir, buildErr = os.MkdirTemp("", "fourway-bench-test-"); buildErr == nil {
+			binary, buildErr = buildFourway(context.Background(), binaryDir)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
 }
 
 // short is a scenario of a second or two: a few subscribers, a modest rate.
@@ -59,7 +92,7 @@ func runShortMixed(t *testing.T, sc Scenario) []Result {
 	defer cancel()
 	var d dialect = fourway{}
 	start := func(ctx context.Context) (*server, error) {
-		srv, err := startFourwayChild(ctx, childConfig{History: 1000, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto})
+		srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 1000, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto})
 		if err == nil {
 			if err = checkWriters(ctx, srv.base, sc); err != nil { // as the bench does
 				srv.stop()
@@ -256,7 +289,7 @@ func checkChildWriters(t *testing.T, w *writerRow) {
 		if tr == w.base {
 			other.Transport, want = w.name, w.usual
 		}
-		srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: writersFor(sc)})
+		srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 10, Writers: writersFor(sc)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +312,7 @@ func TestServerChildRefusesAnUnknownSSEWriter(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: map[string]string{"sse-writer": "carrier-pigeon"}})
+	srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 10, Writers: map[string]string{"sse-writer": "carrier-pigeon"}})
 	if err == nil {
 		srv.stop()
 		t.Fatal("the server child started with --sse-writer carrier-pigeon")
@@ -449,7 +482,7 @@ func TestRunMixedPlan(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	args := []string{"-plan", "ws+sse:3:25:60", "-warmup", "500ms", "-duration", "1s", "-stagger", "100ms", "-publishers", "2", "-source-addrs", "2", "-out", dir, "-quiet"}
+	args := []string{"-fourway", fourwayBinary(t), "-plan", "ws+sse:3:25:60", "-warmup", "500ms", "-duration", "1s", "-stagger", "100ms", "-publishers", "2", "-source-addrs", "2", "-out", dir, "-quiet"}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := run(ctx, args, &stdout, &stderr); err != nil {
@@ -720,9 +753,206 @@ func TestServerChildSaysWhyItCannotServe(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := startFourwayChild(ctx, childConfig{History: 10, Files: 1 << 40})
+	_, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 10, Files: 1 << 40})
 	if err == nil || !strings.Contains(err.Error(), "the fourway server child needs 1099511627776 open files") {
 		t.Errorf("startFourwayChild with an impossible open-file need: %v", err)
+	}
+}
+
+// TestServerChildGetsItsOpenFiles: a server child started for 10,000
+// subscribers, and for 10,000 of each of two transports at once (past
+// the hard limit of 20,000 this machine may start the bench with), may
+// open as many files as its scenario needs, as /proc/<pid>/limits says.
+// Past the hard limit only a process allowed to raise it can; elsewhere
+// that case skips, with the bench's message.
+func TestServerChildGetsItsOpenFiles(t *testing.T) {
+	t.Parallel()
+	for _, sc := range []Scenario{{Transport: "ws", Subs: 10000, Publishers: 4}, {Mixed: "ws+sse", Subs: 10000, Publishers: 4}} {
+		t.Run(sc.name(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			need := filesNeeded(sc)
+			srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 10, Files: need})
+			if err != nil && strings.Contains(err.Error(), "raising it failed") {
+				t.Skipf("this process may not raise its hard limit: %v", err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			soft, hard := openFileLimit(t, srv.parts()[0].CPU[0])
+			srv.stop()
+			if soft < need || hard < need {
+				t.Errorf("%d subscribers: the server child may open %d files (hard limit %d), want %d", sc.totalSubs(), soft, hard, need)
+			}
+		})
+	}
+}
+
+// openFileLimit reads a process's open-file limits from /proc/<pid>/limits.
+func openFileLimit(t *testing.T, pid int) (soft, hard uint64) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 2 {
+				soft, err1 := strconv.ParseUint(f[0], 10, 64)
+				hard, err2 := strconv.ParseUint(f[1], 10, 64)
+				if err1 == nil && err2 == nil {
+					return soft, hard
+				}
+			}
+		}
+	}
+	t.Fatalf("/proc/%d/limits has no open-file limit:\n%s", pid, b)
+	return 0, 0
+}
+
+// dyingBenchEnv names the fourway binary a test binary started as a bench
+// that dies runs (see dyingBench).
+const dyingBenchEnv = "FOURWAY_BENCH_TEST_DYING_BENCH"
+
+// dyingBench starts a server child of bin, prints its process id, and
+// waits for its stdin to close, or to be killed.
+func dyingBench(bin string) {
+	srv, err := startFourwayChild(context.Background(), childConfig{Binary: bin, History: 10})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println(srv.parts()[0].CPU[0])
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	srv.stop()
+}
+
+// TestServerChildStopsWhenTheBenchDies: a bench killed with SIGKILL,
+// which can stop nothing, leaves no server child running: the child is
+// sent SIGTERM when its parent dies, and ends.
+func TestServerChildStopsWhenTheBenchDies(t *testing.T) {
+	t.Parallel()
+	bench := exec.Command(os.Args[0], "-test.run=^$")
+	bench.Env = append(os.Environ(), dyingBenchEnv+"="+fourwayBinary(t))
+	stdin, err := bench.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := bench.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		bench.Process.Kill()
+		bench.Wait()
+		t.Fatalf("the dying bench did not start its server child: %q", line)
+	}
+	if !running(pid) {
+		t.Fatalf("server child %d not running before its bench died", pid)
+	}
+	bench.Process.Kill()
+	bench.Wait()
+	for deadline := time.Now().Add(20 * time.Second); running(pid) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // polling the process table, bounded by the deadline
+	}
+	if running(pid) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("server child %d still running 20 s after its bench was killed", pid)
+	}
+}
+
+// running reports whether process pid exists and has not exited (a
+// zombie has: it waits for its new parent to reap it).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// TestServerChildIsReadyWhenHealthy: the bench takes the address of the
+// child's "fourway listening" line, which may come in pieces, and waits
+// until GET /healthz answers 200: a node on JetStream listens before its
+// feed is ready, and answers 503 {"status":"starting"} meanwhile.
+func TestServerChildIsReadyWhenHealthy(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	asked := 0
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path != "/healthz" {
+			t.Errorf("asked %s, want /healthz", r.URL)
+		}
+		if asked++; asked <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"status":"starting"}`)
+		}
+	}))
+	defer fake.Close()
+	c := &runningChild{out: newChildOutput(), waited: make(chan struct{})}
+	fmt.Fprint(c.out, "time=2026-12-07T12:52:05.144Z level=INFO msg=\"feed on JetStream\" url=nats://127.0.0.1:4222\ntime=2026-12-07T12:52:05.144Z level=INFO msg=\"fourway list")
+	fmt.Fprintf(c.out, "ening\" url=%s history=10 ticker=0s\n", fake.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	base, err := c.waitReady(ctx, "h1", 20*time.Second)
+	if err != nil || base != fake.URL {
+		t.Fatalf("waitReady = %q, %v; want %s", base, err, fake.URL)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if asked != 3 {
+		t.Errorf("GET /healthz %d times, want 3: until it answered 200", asked)
+	}
+}
+
+// TestServerProfile: -server-profile has each row's server child write a
+// CPU profile (fourway's --cpu-profile), named for its scenario.
+func TestServerProfile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	args := []string{"-fourway", fourwayBinary(t), "-transports", "ws", "-subs", "2", "-rate", "20", "-warmup", "200ms", "-duration", "500ms", "-stagger", "50ms",
+		"-server-profile", filepath.Join(dir, "profiles"), "-quiet", "-out", dir}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	var stdout bytes.Buffer
+	if err := run(ctx, args, &stdout, io.Discard); err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "profiles", "ws-2-20-100.pprof"))
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("the server child's profile: %d bytes, %v; want a gzipped pprof profile", len(b), err)
+	}
+}
+
+// TestFourwayFlag: -fourway names an executable file, and only when the
+// bench starts a fourway.
+func TestFourwayFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-fourway", filepath.Join(t.TempDir(), "nonexistent")}, "not an executable file"},
+		{[]string{"-fourway", t.TempDir()}, "not an executable file"},
+		{[]string{"-fourway", os.Args[0], "-url", "http://127.0.0.1:8080"}, "with -url it starts none"},
+	} {
+		_, _, err := parseFlags(c.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one saying %q", c.args, err, c.want)
+		}
+	}
+	cfg, _, err := parseFlags([]string{"-fourway", os.Args[0]}, io.Discard)
+	if err != nil || cfg.Fourway != os.Args[0] {
+		t.Errorf("-fourway %s: %v, binary %q", os.Args[0], err, cfg.Fourway)
 	}
 }
 

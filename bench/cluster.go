@@ -282,10 +282,10 @@ func (c *natsCluster) stop() error {
 	return err
 }
 
-// findDeployConf finds deploy/nginx.conf: from the working directory or
-// one of its parents (go run ./bench from the repository, go test from
-// bench/), in the fourway module.
-func findDeployConf() (string, error) {
+// moduleRoot is the directory of the fourway module: the working
+// directory or one of its parents (go run ./bench from the repository, go
+// test from bench/).
+func moduleRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -293,16 +293,25 @@ func findDeployConf() (string, error) {
 	for d := wd; ; d = filepath.Dir(d) {
 		mod, err := os.ReadFile(filepath.Join(d, "go.mod"))
 		if err == nil && strings.HasPrefix(string(mod), "module fourway\n") {
-			p := filepath.Join(d, deployConfPath)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("-cluster: %s: %w", p, err)
-			}
-			return p, nil
+			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("-cluster: %s not found: run the bench from the fourway repository (working directory %s)", deployConfPath, wd)
+			return "", fmt.Errorf("the fourway module is not the working directory or one of its parents: run the bench from the fourway repository (working directory %s)", wd)
 		}
 	}
+}
+
+// findDeployConf finds deploy/nginx.conf in the fourway module.
+func findDeployConf() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", fmt.Errorf("-cluster: %s not found: %w", deployConfPath, err)
+	}
+	p := filepath.Join(root, deployConfPath)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("-cluster: %s: %w", p, err)
+	}
+	return p, nil
 }
 
 var workerConnections = regexp.MustCompile(`(?m)^(\s*)worker_connections\s+\d+;`)

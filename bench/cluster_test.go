@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestURLMeasuresARunningFourway(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	srv, err := startFourwayChild(ctx, childConfig{History: 1000})
+	srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func testClusterShortRun(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	args := []string{"-cluster", "-nginx", testNginx(), "-subs", "3", "-rate", "40", "-warmup", "200ms", "-duration", "500ms", "-stagger", "50ms",
+	args := []string{"-cluster", "-fourway", fourwayBinary(t), "-nginx", testNginx(), "-subs", "3", "-rate", "40", "-warmup", "200ms", "-duration", "500ms", "-stagger", "50ms",
 		"-poll-interval", "200ms", "-acks", "100", "-quiet", "-out", dir}
 	begin := time.Now()
 	if err := run(ctx, args, &stdout, &stderr); err != nil {
@@ -295,7 +296,7 @@ func testClusterStopsEverythingWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	args := []string{"-cluster", "-setups", "cluster", "-nginx", testNginx(), "-transports", "ws", "-subs", "2", "-rate", "10", "-warmup", "30s", "-duration", "30s", "-acks", "0", "-quiet", "-out", t.TempDir()}
+	args := []string{"-cluster", "-fourway", fourwayBinary(t), "-setups", "cluster", "-nginx", testNginx(), "-transports", "ws", "-subs", "2", "-rate", "10", "-warmup", "30s", "-duration", "30s", "-acks", "0", "-quiet", "-out", t.TempDir()}
 	go func() { done <- run(ctx, args, io.Discard, io.Discard) }()
 	// Cancel once the cluster setup's nginx runs: every kind of process is up.
 	deadline := time.Now().Add(60 * time.Second)
@@ -322,7 +323,8 @@ func testClusterStopsEverythingWhenCancelled(t *testing.T) {
 }
 
 // child is a child process of this one: its command line, and whether
-// it is a bench server child on JetStream (a -cluster's node).
+// it is a fourway server child on JetStream (a -cluster's node: --nats
+// and --node).
 type child struct {
 	cmdline string
 	node    bool
@@ -340,14 +342,8 @@ func children() []child {
 			if err != nil {
 				continue // gone meanwhile
 			}
-			env, _ := os.ReadFile("/proc/" + p + "/environ")
-			node := false
-			for _, kv := range bytes.Split(env, []byte{0}) {
-				if v, ok := bytes.CutPrefix(kv, []byte(childEnv+"_NODE=")); ok && len(v) > 0 {
-					node = true
-				}
-			}
-			out = append(out, child{cmdline: strings.ReplaceAll(string(bytes.TrimRight(cmd, "\x00")), "\x00", " "), node: node})
+			args := strings.Split(string(bytes.TrimRight(cmd, "\x00")), "\x00")
+			out = append(out, child{cmdline: strings.Join(args, " "), node: slices.Contains(args, "--nats") && slices.Contains(args, "--node")})
 		}
 	}
 	return out
@@ -394,7 +390,7 @@ func testClusterStopsEverythingOnError(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	args := []string{"-cluster", "-setups", "cluster", "-nginx", bad, "-transports", "ws", "-subs", "2", "-acks", "0", "-quiet", "-out", t.TempDir()}
+	args := []string{"-cluster", "-fourway", fourwayBinary(t), "-setups", "cluster", "-nginx", bad, "-transports", "ws", "-subs", "2", "-acks", "0", "-quiet", "-out", t.TempDir()}
 	err = run(ctx, args, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "nginx") {
 		t.Errorf("run with a failing nginx: %v, want an error naming nginx", err)
@@ -431,7 +427,7 @@ func TestURLRefusesAServerOfAnotherWriter(t *testing.T) {
 	} {
 		base := old.URL
 		if c.writers != nil {
-			srv, err := startFourwayChild(ctx, childConfig{History: 10, Writers: c.writers})
+			srv, err := startFourwayChild(ctx, childConfig{Binary: fourwayBinary(t), History: 10, Writers: c.writers})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,17 +10,15 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
-	"runtime/pprof"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"fourway/feed"
-	"fourway/transports"
 	"fourway/transports/wire"
 )
 
@@ -433,104 +430,35 @@ func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor)
 
 // The fourway server under test runs as a child process of the bench, so
 // that its CPU time and memory can be read from /proc apart from the load
-// generator's. The child is this same binary, started again with childEnv
-// set; it serves the in-repository server code with the ticker off.
+// generator's. The child is the real fourway binary, built once per run
+// from the module the bench runs in (or given with -fourway), started
+// with its own flags and the ticker off.
 
-const childEnv = "FOURWAY_BENCH_SERVE"
-
-// serveChildIfAsked runs the fourway server and exits, when this process
-// was started as the bench's server child. It serves until its stdin closes
-// (the bench ended or died) or it gets SIGTERM.
-func serveChildIfAsked() {
-	if os.Getenv(childEnv) == "" {
-		return
-	}
-	serveChild()
-	os.Exit(0)
-}
-
-func serveChild() {
-	history, _ := strconv.Atoi(os.Getenv(childEnv + "_HISTORY"))
-	if history <= 0 {
-		history = 1000
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	go func() { // stdin closes when the parent goes away
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		stop()
-	}()
-	// What goes wrong before the server listens is said on stdout, where
-	// the bench reads the "listening" line, so that its error says why.
-	fail := func(err error) {
-		fmt.Printf("%s%s\n", childFailed, err)
-		os.Exit(1)
-	}
-	if files, err := strconv.ParseUint(os.Getenv(childEnv+"_FILES"), 10, 64); err == nil && files > 0 {
-		if err := raiseFileLimit(processFiles, files, "the fourway server child", "its scenario's connections"); err != nil {
-			fail(err)
-		}
-	}
-	ln, err := listenLoopback()
+// buildFourway builds the fourway binary from the module found from the
+// working directory upwards, into dir, and returns its path.
+func buildFourway(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot()
 	if err != nil {
-		fail(err)
+		return "", err
 	}
-	if path := os.Getenv(childEnv + "_PROFILE"); path != "" {
-		if pf, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(pf) == nil {
-				defer func() { pprof.StopCPUProfile(); pf.Close() }()
-			}
-		}
-	}
-	var f transports.Feed = feed.NewMemory(history)
-	if url := os.Getenv(childEnv + "_NATS"); url != "" {
-		// As fourway --nats URL --nats-stream S --nats-replicas R --node N.
-		replicas, _ := strconv.Atoi(os.Getenv(childEnv + "_REPLICAS"))
-		js, err := feed.NewJetStream(feed.JetStreamConfig{URL: url, Stream: os.Getenv(childEnv + "_STREAM"), History: history,
-			Replicas: max(1, replicas), Node: os.Getenv(childEnv + "_NODE")})
-		if err != nil {
-			fail(err)
-		}
-		defer js.Disconnect() // after Serve, as fourway's main does
-		f = js
-	}
-	// The server's own defaults (send bounds, heartbeats, limits), as
-	// `fourway --ticker 0` runs them; only the built-in publisher is off.
-	cfg := transports.DefaultConfig()
-	cfg.Ticker, cfg.History = 0, history
-	cfg.Node = os.Getenv(childEnv + "_NODE")
-	setWriters(&cfg) // --sse-writer, --longpoll-writer
-	proto := os.Getenv(childEnv + "_PROTO")
-	switch proto {
-	case "", "h1":
-	case "h1tls", "h2":
-		if cfg.TLS, _, err = transports.SelfSignedTLS(); err != nil {
-			fail(err)
-		}
-		cfg.HTTP2 = proto == "h2"
-	case "h2c":
-		cfg.H2C = true
-	default:
-		fail(fmt.Errorf("unknown protocol %q (want h1, h1tls, h2 or h2c)", proto))
-	}
-	srv, err := transports.New(f, cfg)
+	gobin, err := exec.LookPath("go")
 	if err != nil {
-		fail(err)
+		return "", fmt.Errorf("building fourway: %w: install Go, or give a built binary with -fourway", err)
 	}
-	fmt.Printf("listening %s://%s\n", schemeFor(proto), ln.Addr())
-	if err := srv.Serve(ctx, ln); err != nil {
-		fmt.Fprintln(os.Stderr, "bench server:", err)
+	bin := filepath.Join(dir, "fourway")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", bin, ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building fourway (go build -o %s . in %s): %w\n%s", bin, root, err, bytes.TrimSpace(out))
 	}
+	return bin, nil
 }
-
-// childFailed starts the line the server child prints instead of
-// "listening" when it cannot serve.
-const childFailed = "cannot serve: "
 
 // childConfig is how the bench starts its fourway server child.
 type childConfig struct {
+	Binary  string // the fourway binary
 	History int    // fourway's --history
-	Profile string // where the child writes its CPU profile; "" for none
+	Profile string // where the child writes its CPU profile (--cpu-profile); "" for none
 	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
 	// Writers are fourway's writer flags (writerRows), by flag name:
 	// "sse-writer" "r3labs" (the library, and the default when absent) or
@@ -559,81 +487,238 @@ func (cc childConfig) partName() string {
 	return "fourway"
 }
 
-// startFourwayChild starts the server child and waits until it listens.
-func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"=1", childEnv+"_HISTORY="+strconv.Itoa(cc.History), childEnv+"_PROFILE="+cc.Profile,
-		childEnv+"_FILES="+strconv.FormatUint(cc.Files, 10), childEnv+"_PROTO="+cc.Proto,
-		childEnv+"_NATS="+cc.NATS, childEnv+"_STREAM="+cc.Stream, childEnv+"_REPLICAS="+strconv.Itoa(cc.Replicas), childEnv+"_NODE="+cc.Node)
+// args are the child's command line: fourway's own flags, on a port of
+// loopback the kernel picks, with the built-in publisher off.
+func (cc childConfig) args() ([]string, error) {
+	args := []string{"--addr", "127.0.0.1:0", "--ticker", "0", "--history", strconv.Itoa(cc.History)}
 	for _, w := range writerRows {
-		cmd.Env = append(cmd.Env, w.childEnvName()+"="+cc.Writers[w.flag])
+		if v := cc.Writers[w.flag]; v != "" {
+			args = append(args, "--"+w.flag, v)
+		}
+	}
+	switch cc.Proto {
+	case "", "h1":
+	case "h1tls":
+		args = append(args, "--tls-self-signed", "--http2=false")
+	case "h2":
+		args = append(args, "--tls-self-signed", "--http2=true")
+	case "h2c":
+		args = append(args, "--h2c")
+	default:
+		return nil, fmt.Errorf("unknown protocol %q (want h1, h1tls, h2 or h2c)", cc.Proto)
+	}
+	if cc.NATS != "" {
+		args = append(args, "--nats", cc.NATS, "--nats-stream", cc.Stream, "--nats-replicas", strconv.Itoa(max(1, cc.Replicas)), "--node", cc.Node)
+	}
+	if cc.Profile != "" {
+		args = append(args, "--cpu-profile", cc.Profile)
+	}
+	return args, nil
+}
+
+// env is the child's environment: the bench's, less fourway's own
+// variables (FOURWAY_*, which would set the flags the bench does not
+// give), and GOMAXPROCS when the bench sets it.
+func (cc childConfig) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FOURWAY_") {
+			env = append(env, kv)
+		}
 	}
 	if cc.Procs > 0 {
-		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(cc.Procs))
 	}
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	return env
+}
+
+// startFourwayChild starts the server child and waits until it listens
+// and its GET /healthz answers 200: a node on JetStream listens before
+// its feed is ready, and answers 503 until it is.
+func startFourwayChild(ctx context.Context, cc childConfig) (*server, error) {
+	args, err := cc.args()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server child: %w", err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	// The child inherits the bench's open-file limit: raised here, the
+	// hard one too if need be, it is the child's from its first instant.
+	if cc.Files > 0 {
+		if err := raiseFileLimit(processFiles, cc.Files, "the fourway server child", "its scenario's connections"); err != nil {
+			return nil, fmt.Errorf("server child: %w", err)
+		}
 	}
+	out := newChildOutput()
+	cmd := exec.Command(cc.Binary, args...)
+	cmd.Env = cc.env()
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so a Ctrl-C at the terminal reaches the
+	// bench, which stops the child itself; and SIGTERM should the bench die.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server child: %w", err)
 	}
-	exited := make(chan error, 1)
-	lines := make(chan string, 1)
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	waited := make(chan struct{})
-	// Wait closes stdout: only once it has been read to its end, or a
-	// child that says why it cannot serve and exits could go unheard.
-	go func() { <-read; exited <- cmd.Wait(); close(waited) }()
-	stopChild := func() error {
-		stdin.Close()
-		select {
-		case <-waited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-waited
-			return errors.New("server child did not stop in 15 s; killed")
-		}
-		return nil
+	child := &runningChild{cmd: cmd, out: out, waited: make(chan struct{})}
+	go func() { child.err = cmd.Wait(); close(child.waited) }()
+	base, err := child.waitReady(ctx, cc.Proto, 30*time.Second)
+	if err != nil {
+		child.stop()
+		return nil, err
 	}
+	pid := cmd.Process.Pid
+	return &server{
+		base:  base,
+		parts: func() []procPart { return []procPart{{Name: cc.partName(), CPU: []int{pid}, RSS: []int{pid}}} },
+		stop:  child.stop,
+		nodes: []string{base},
+	}, nil
+}
+
+// runningChild is a started server child.
+type runningChild struct {
+	cmd    *exec.Cmd
+	out    *childOutput
+	waited chan struct{} // closed when the child has exited; err is then its exit
+	err    error
+}
+
+// waitReady waits for the child's "fourway listening" line, then until
+// its GET /healthz answers 200, and returns its base URL. A child that
+// exits first is said with its last words.
+func (c *runningChild) waitReady(ctx context.Context, proto string, within time.Duration) (string, error) {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	var base string
 	select {
-	case line, ok := <-lines:
-		base, found := strings.CutPrefix(line, "listening ")
-		if !ok || !found {
-			stopChild()
-			if why, failed := strings.CutPrefix(line, childFailed); failed {
-				return nil, fmt.Errorf("server child: %s", why)
-			}
-			return nil, fmt.Errorf("server child did not start: %q", line)
-		}
-		pid := cmd.Process.Pid
-		return &server{
-			base:  base,
-			parts: func() []procPart { return []procPart{{Name: cc.partName(), CPU: []int{pid}, RSS: []int{pid}}} },
-			stop:  stopChild,
-			nodes: []string{base},
-		}, nil
-	case <-time.After(30 * time.Second):
+	case base = <-c.out.listening:
+	case <-c.waited:
+		return "", fmt.Errorf("server child: %s", c.lastWords())
+	case <-deadline.C:
+		return "", fmt.Errorf("server child did not listen within %s: %s", within, c.out.tail())
 	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	stopChild()
-	return nil, errors.New("server child did not listen within 30 s")
+	client := publisherClient(proto, 1)
+	defer client.CloseIdleConnections()
+	var last string
+	for {
+		status, err := getStatus(ctx, client, base+"/healthz")
+		if err == nil && status == http.StatusOK {
+			return base, nil
+		}
+		last = fmt.Sprint(status, err)
+		select {
+		case <-c.waited:
+			return "", fmt.Errorf("server child: %s", c.lastWords())
+		case <-deadline.C:
+			return "", fmt.Errorf("server child at %s not healthy within %s (GET /healthz: %s)", base, within, last)
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(20 * time.Millisecond): // polling for readiness, bounded by the deadline
+		}
+	}
+}
+
+// getStatus is the status of a GET of url.
+func getStatus(ctx context.Context, c *http.Client, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// lastWords is how the child ended and the end of what it wrote: fourway
+// says on stderr why it could not serve.
+func (c *runningChild) lastWords() string {
+	why := c.out.tail()
+	if why == "" {
+		why = "exited without a word"
+	}
+	return fmt.Sprintf("%s (%v)", why, c.err)
+}
+
+// stop ends the child with SIGTERM, as fourway stops gracefully, and
+// kills it if it has not ended in 15 s. A child that did not end well
+// says why.
+func (c *runningChild) stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.waited:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.waited
+		return errors.New("server child did not stop in 15 s; killed")
+	}
+	if c.err != nil {
+		return fmt.Errorf("server child: %s", c.lastWords())
+	}
+	return nil
+}
+
+// childOutput is what the child writes on stdout (its log) and stderr:
+// the last few KiB are kept, for an error, and the address of its
+// "fourway listening" line is sent on listening once.
+type childOutput struct {
+	mu        sync.Mutex
+	last      []byte // the end of the output
+	line      []byte // the line being written
+	listening chan string
+	found     bool
+}
+
+// childOutputKept is how much of the child's output is kept.
+const childOutputKept = 4 << 10
+
+func newChildOutput() *childOutput { return &childOutput{listening: make(chan string, 1)} }
+
+func (o *childOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = append(o.last, p...)
+	if len(o.last) > childOutputKept {
+		o.last = o.last[len(o.last)-childOutputKept:]
+	}
+	if o.found {
+		return len(p), nil
+	}
+	o.line = append(o.line, p...)
+	for {
+		line, rest, ok := bytes.Cut(o.line, []byte("\n"))
+		if !ok {
+			break
+		}
+		o.line = rest
+		if url, ok := listeningURL(string(line)); ok {
+			o.found, o.line = true, nil
+			o.listening <- url
+			break
+		}
+	}
+	return len(p), nil
+}
+
+func (o *childOutput) tail() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return tail(o.last, 800)
+}
+
+// listeningURL finds the url= of fourway's log line saying it listens:
+// time=... level=INFO msg="fourway listening" url=http://127.0.0.1:41545 ...
+func listeningURL(line string) (string, bool) {
+	if !strings.Contains(line, `msg="fourway listening"`) {
+		return "", false
+	}
+	for _, f := range strings.Fields(line) {
+		if url, ok := strings.CutPrefix(f, "url="); ok {
+			return url, true
+		}
+	}
+	return "", false
 }

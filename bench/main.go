@@ -22,13 +22,15 @@
 //   - Bytes are counted on the subscribers' own sockets (a counting
 //     net.Conn under http.Transport and websocket.Dialer), headers,
 //     framing and handshakes included; handshakes are reported apart.
-//   - The server runs as a separate process (this binary re-executed, or
-//     nginx), started fresh for every transport, so its CPU seconds and
-//     resident memory come from /proc without the load generator's.
+//   - The server runs as a separate process (the fourway binary, built
+//     once per run, or nginx), started fresh for every transport, so its
+//     CPU seconds and resident memory come from /proc without the load
+//     generator's.
 package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -49,7 +51,6 @@ import (
 )
 
 func main() {
-	serveChildIfAsked()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -77,10 +78,13 @@ type Config struct {
 	ClientHeaders string     `json:"client_headers"`
 	History       int        `json:"history"`
 	Nginx         string     `json:"nginx"`
-	Out           string     `json:"out"`
-	ServerProfile string     `json:"server_profile,omitempty"`
-	SelfProfile   string     `json:"cpuprofile,omitempty"`
-	ServerProcs   int        `json:"server_gomaxprocs,omitempty"`
+	// Fourway is -fourway: the fourway binary to run as the server; ""
+	// builds one from the module, once per run.
+	Fourway       string `json:"-"`
+	Out           string `json:"out"`
+	ServerProfile string `json:"server_profile,omitempty"`
+	SelfProfile   string `json:"cpuprofile,omitempty"`
+	ServerProcs   int    `json:"server_gomaxprocs,omitempty"`
 	// SourceAddrs is -source-addrs: loopback addresses the subscribers
 	// dial from; -1 chooses by the number of subscribers.
 	SourceAddrs int `json:"source_addrs"`
@@ -239,6 +243,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 	headers := fs.String("client-headers", "go", `request headers subscribers send: "go" (Go's minimal client) or "browser" (a typical browser's, some 500 bytes)`)
 	history := fs.Int("history", 1000, "fourway's --history (messages the feed retains)")
 	nginx := fs.String("nginx", defaultNginx, "nginx binary for -target nchan")
+	fourwayBin := fs.String("fourway", "", "the fourway binary to measure (default: built from the module in the working directory, once per run, with go build)")
 	out := fs.String("out", filepath.Join(os.TempDir(), "fourway-bench"), "directory for report.json, report.csv, report.html, report.md and the charts")
 	plan := fs.String("plan", "", `scenarios instead of the -transports × -subs × -rate sweep: "ws,sse:1000:100;longpoll:1000:10" (transports:subs:rate[:payload])`)
 	serverProcs := fs.Int("server-procs", 0, "GOMAXPROCS of the fourway server child (0: Go's default, every core); 1 matches nginx's one worker")
@@ -254,11 +259,19 @@ func parseFlags(args []string, stderr io.Writer) (Config, bool, error) {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c = Config{Render: *render, URL: *url, PollInterval: Duration(*pollInterval), Warmup: Duration(*warmup), Duration: Duration(*duration),
-		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs,
+		Stagger: Duration(*stagger), Publishers: *publishers, ClientHeaders: *headers, History: *history, Nginx: *nginx, Fourway: *fourwayBin, Out: *out, ServerProfile: *serverProfile, SelfProfile: *selfProfile, ServerProcs: *serverProcs,
 		SourceAddrs: *sourceAddrs, Cluster: *cluster, NatsServer: *natsServer, Acks: *acks}
 	if c.URL != "" {
 		if err := checkURL(c.URL); err != nil {
 			return c, false, err
+		}
+	}
+	if c.Fourway != "" {
+		if c.URL != "" {
+			return c, false, errors.New("-fourway names the server the bench starts, and with -url it starts none")
+		}
+		if st, err := os.Stat(c.Fourway); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return c, false, fmt.Errorf("-fourway %q: not an executable file (%v)", c.Fourway, err)
 		}
 	}
 	if *pids != "" {
@@ -461,6 +474,18 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 			return rep, err
 		}
 	}
+	binary := cfg.Fourway
+	if binary == "" && cfg.URL == "" && (contains(cfg.Targets, "fourway") || cfg.Cluster) {
+		dir, err := os.MkdirTemp("", "fourway-bench-bin-")
+		if err != nil {
+			return rep, err
+		}
+		defer os.RemoveAll(dir)
+		prog.set("fourway", "building the server (go build)", 0)
+		if binary, err = buildFourway(ctx, dir); err != nil {
+			return rep, err
+		}
+	}
 	var ce *clusterEnv
 	if cfg.Cluster {
 		var err error
@@ -486,7 +511,7 @@ func bench(ctx context.Context, cfg Config, quiet bool, stderr io.Writer) (Repor
 		if sc.Setup != "" {
 			label += " on " + setupTitle(sc.Setup)
 		}
-		cc := childConfig{History: cfg.History, Procs: cfg.ServerProcs, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
+		cc := childConfig{Binary: binary, History: cfg.History, Procs: cfg.ServerProcs, Writers: writersFor(sc), Files: filesNeeded(sc), Proto: sc.Proto}
 		if cfg.ServerProfile != "" {
 			if err := os.MkdirAll(cfg.ServerProfile, 0o755); err != nil {
 				return rep, err
@@ -725,15 +750,17 @@ func browserHeaders() http.Header {
 	return h
 }
 
+// versions names what was measured: the fourway built from the
+// repository at its commit (and whether the server's files differed from
+// it), or the binary given with -fourway; nats-server, nginx and Nchan.
 func versions(cfg Config) []string {
 	var v []string
-	// The server measured is the code this binary was built from; when run
-	// from the repository, say which commit that is, and whether the
-	// server's files differed from it.
-	if out, err := execOutput("git", "rev-parse", "--short", "HEAD"); err == nil {
+	if cfg.Fourway != "" {
+		v = append(v, binaryVersion(cfg.Fourway))
+	} else if out, err := execOutput("git", "rev-parse", "--short", "HEAD"); err == nil {
 		commit := "fourway " + strings.TrimSpace(out)
-		if st, err := execOutput("git", "status", "--porcelain", "--", "feed", "transports", "go.mod", "go.sum"); err == nil && strings.TrimSpace(st) != "" {
-			commit += " with uncommitted changes in feed/, transports/ or go.mod"
+		if st, err := execOutput("git", "status", "--porcelain", "--", "main.go", "feed", "transports", "public", "go.mod", "go.sum"); err == nil && strings.TrimSpace(st) != "" {
+			commit += " with uncommitted changes in main.go, feed/, transports/, public/ or go.mod"
 		}
 		v = append(v, commit)
 	}
@@ -751,6 +778,25 @@ func versions(cfg Config) []string {
 		}
 	}
 	return v
+}
+
+// binaryVersion names a fourway binary and the commit it was built from,
+// as Go recorded it in the binary.
+func binaryVersion(path string) string {
+	s := "fourway binary " + path
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return s
+	}
+	for _, kv := range info.Settings {
+		switch {
+		case kv.Key == "vcs.revision":
+			s += ", commit " + kv.Value[:min(7, len(kv.Value))]
+		case kv.Key == "vcs.modified" && kv.Value == "true":
+			s += " with uncommitted changes"
+		}
+	}
+	return s
 }
 
 func command(args []string) string {

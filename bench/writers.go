@@ -14,10 +14,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
-	"fourway/transports"
 	"fourway/transports/wire"
 )
 
@@ -38,10 +36,8 @@ type writerRow struct {
 	notOver string
 	why     string
 	nchan   string // why Nchan's base row stands for both
-	// configured is the writer GET /api/config names; set is the flag
-	// as the server child takes it.
+	// configured is the writer GET /api/config names.
 	configured func(wire.Config) string
-	set        func(*transports.Config, string)
 }
 
 // directWriter is the value of every writer row's flag that the row measures.
@@ -55,7 +51,6 @@ var writerRows = []writerRow{
 		why:        "fourway's direct writer takes a connection of its own; under HTTP/2 the library serves SSE",
 		nchan:      "Nchan has one SSE writer: its sse row stands for both",
 		configured: func(c wire.Config) string { return c.SSE.Writer },
-		set:        func(c *transports.Config, w string) { c.SSEWriter = w },
 	},
 	{
 		name: "longpoll-direct", base: "longpoll", flag: "longpoll-writer", usual: "nethttp", field: "longpoll.writer", writer: "long-poll writer",
@@ -64,7 +59,6 @@ var writerRows = []writerRow{
 		why:        "fourway's direct long-poll writer serves only HTTP/1.1 in the clear; under TLS and HTTP/2 net/http serves the long poll",
 		nchan:      "Nchan has one long poll: its longpoll row stands for both",
 		configured: func(c wire.Config) string { return c.LongPoll.Writer },
-		set:        func(c *transports.Config, w string) { c.LongPollWriter = w },
 	},
 }
 
@@ -86,12 +80,6 @@ func baseTransport(tr string) string {
 		return w.base
 	}
 	return tr
-}
-
-// childEnvName is the server child's environment variable for a flag:
-// FOURWAY_BENCH_SERVE_SSE_WRITER for sse-writer.
-func (w writerRow) childEnvName() string {
-	return childEnv + "_" + strings.ToUpper(strings.ReplaceAll(w.flag, "-", "_"))
 }
 
 // writerFor is the row's flag for a scenario: "direct" when it measures
@@ -271,16 +259,6 @@ func joinOr(list []string) string {
 		return strings.Join(list, "")
 	}
 	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
-}
-
-// setWriters sets the server child's writers from its environment, as
-// fourway's flags would; transports.New refuses a name it does not know.
-func setWriters(cfg *transports.Config) {
-	for _, w := range writerRows {
-		if v := os.Getenv(w.childEnvName()); v != "" {
-			w.set(cfg, v)
-		}
-	}
 }
 
 // checkWriterPair refuses a mixed scenario of a writer row and its base:
