@@ -1,0 +1,359 @@
+package report
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"sort"
+	"strings"
+
+	"fourway/bench/record"
+)
+
+// The HTML report is one file: styles and charts (hand-written SVG) are
+// inline, nothing is loaded from anywhere, so it opens offline and can be
+// attached to an issue as it is.
+
+var pctColors = []string{"#4e79a7", "#59a14f", "#e15759", "#b07aa1", "#444444"}
+
+var pctNames = []string{"p50", "p90", "p99", "p99.9", "max"}
+
+// seriesColor gives each target/transport pair a stable colour.
+func seriesColor(target, transport string) string {
+	c := map[string]string{"poll": "#f28e2b", "longpoll": "#edc948", "longpoll-direct": "#f1ce63", "sse": "#59a14f", "sse-direct": "#8cd17d", "ws": "#4e79a7"}[transport]
+	if c == "" {
+		c = "#888888"
+	}
+	if target == "nchan" {
+		c = map[string]string{"poll": "#9c5a1c", "longpoll": "#9a8330", "sse": "#35663a", "ws": "#2c4866"}[transport]
+	}
+	return c
+}
+
+func rowLabel(r record.Result, many bool) string {
+	s := r.Target + " " + r.Label()
+	if many {
+		s += fmt.Sprintf(" · %d subs · %g/s · %d B", r.Subs, r.Rate, r.Payload)
+	}
+	return s
+}
+
+// manyScenarios reports whether the results span more than one setting of
+// subscribers, rate or payload, so labels must say which.
+func manyScenarios(results []record.Result) bool {
+	for _, r := range results[1:] {
+		if r.Subs != results[0].Subs || r.Rate != results[0].Rate || r.Payload != results[0].Payload {
+			return true
+		}
+	}
+	return false
+}
+
+type svg struct {
+	b    strings.Builder
+	w, h int
+}
+
+func newSVG(w, h int, standalone bool) *svg {
+	s := &svg{w: w, h: h}
+	ns := ""
+	if standalone {
+		ns = ` xmlns="http://www.w3.org/2000/svg"`
+	}
+	fmt.Fprintf(&s.b, `<svg%s viewBox="0 0 %d %d" width="%d" height="%d" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`, ns, w, h, w, h)
+	fmt.Fprintf(&s.b, `<rect width="%d" height="%d" fill="#ffffff"/>`, w, h)
+	return s
+}
+
+func (s *svg) text(x, y float64, anchor, fill, t string, extra ...string) {
+	fmt.Fprintf(&s.b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s"%s>%s</text>`, x, y, anchor, fill, strings.Join(extra, ""), html.EscapeString(t))
+}
+
+func (s *svg) line(x1, y1, x2, y2 float64, stroke string, width float64, extra ...string) {
+	fmt.Fprintf(&s.b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f"%s/>`, x1, y1, x2, y2, stroke, width, strings.Join(extra, ""))
+}
+
+func (s *svg) rect(x, y, w, h float64, fill, title string) {
+	fmt.Fprintf(&s.b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`, x, y, max(w, 0), h, fill, html.EscapeString(title))
+}
+
+func (s *svg) String() string { return s.b.String() + "</svg>" }
+
+// logScale maps [lo, hi] to [x0, x1] logarithmically.
+type logScale struct{ lo, hi, x0, x1 float64 }
+
+func (l logScale) at(v float64) float64 {
+	v = min(max(v, l.lo), l.hi)
+	return l.x0 + (math.Log10(v)-math.Log10(l.lo))/(math.Log10(l.hi)-math.Log10(l.lo))*(l.x1-l.x0)
+}
+
+func decades(lo, hi float64) []float64 {
+	var out []float64
+	for d := math.Pow(10, math.Floor(math.Log10(lo))); d <= hi*1.0001; d *= 10 {
+		if d >= lo*0.9999 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func fmtMs(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%gs", v/1000)
+	case v >= 1:
+		return fmt.Sprintf("%gms", v)
+	}
+	return fmt.Sprintf("%gµs", v*1000)
+}
+
+// latencyChart draws p50, p90, p99, p99.9 and max per result on a log
+// axis, one row each.
+func latencyChart(results []record.Result, standalone bool) string {
+	if len(results) == 0 {
+		return ""
+	}
+	many := manyScenarios(results)
+	lo, hi := math.Inf(1), 0.0
+	for _, r := range results {
+		if r.Latency.Count == 0 {
+			continue
+		}
+		lo = min(lo, r.Latency.P50)
+		hi = max(hi, r.Latency.Max)
+	}
+	if hi == 0 {
+		return ""
+	}
+	lo = math.Pow(10, math.Floor(math.Log10(max(lo, 0.001))))
+	hi = math.Pow(10, math.Ceil(math.Log10(hi)))
+	labelW := 170.0
+	if many {
+		labelW = 330
+	}
+	rowH := 24.0
+	w, top := 900.0, 48.0
+	h := top + rowH*float64(len(results)) + 34
+	s := newSVG(int(w), int(h), standalone)
+	sc := logScale{lo, hi, labelW + 10, w - 110}
+	s.text(labelW+10, 16, "start", "#222", "Latency, publish (intended time) to receipt, log scale", ` font-weight="600"`)
+	for i, name := range pctNames {
+		x := labelW + 10 + float64(i)*80
+		fmt.Fprintf(&s.b, `<circle cx="%.1f" cy="32" r="5" fill="%s"/>`, x+6, pctColors[i])
+		s.text(x+15, 36, "start", "#333", name)
+	}
+	for _, d := range decades(lo, hi) {
+		x := sc.at(d)
+		s.line(x, top-4, x, h-28, "#dddddd", 1)
+		s.text(x, h-12, "middle", "#555", fmtMs(d))
+	}
+	for i, r := range results {
+		y := top + rowH*float64(i) + rowH/2
+		s.text(labelW, y+4, "end", "#222", rowLabel(r, many))
+		if r.Latency.Count == 0 {
+			s.text(labelW+14, y+4, "start", "#c00", "no data")
+			continue
+		}
+		v := []float64{r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max}
+		s.line(sc.at(v[0]), y, sc.at(v[4]), y, seriesColor(r.Target, r.Transport), 3)
+		for j, x := range v {
+			fmt.Fprintf(&s.b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="#fff"><title>%s %s %s: %.3f ms</title></circle>`,
+				sc.at(x), y, pctColors[j], r.Target, r.Label(), pctNames[j], x)
+		}
+		s.text(sc.at(v[4])+8, y+4, "start", "#555", fmt.Sprintf("p99 %s", latencyCell(v[2])+" ms"), ` font-size="11"`)
+	}
+	return s.String()
+}
+
+// bytesChart draws the bytes of one message: payload, overhead down, bytes
+// up.
+func bytesChart(results []record.Result, standalone bool) string {
+	many := manyScenarios(results)
+	labelW := 170.0
+	if many {
+		labelW = 330
+	}
+	maxB := 0.0
+	for _, r := range results {
+		maxB = max(maxB, r.Wire.DownPerMsg+r.Wire.UpPerMsg)
+	}
+	if maxB == 0 {
+		return ""
+	}
+	rowH, top, w := 24.0, 48.0, 900.0
+	h := top + rowH*float64(len(results)) + 14
+	s := newSVG(int(w), int(h), standalone)
+	s.text(labelW+10, 16, "start", "#222", "Bytes on the wire per delivered message (subscriber's socket)", ` font-weight="600"`)
+	keys := []struct{ c, n string }{{"#bbbbbb", "payload"}, {"#e15759", "overhead down (headers, framing)"}, {"#f28e2b", "up (requests)"}}
+	x := labelW + 10
+	for _, k := range keys {
+		s.rect(x, 26, 12, 12, k.c, k.n)
+		s.text(x+17, 36, "start", "#333", k.n)
+		x += 17 + 7*float64(len(k.n)) + 16 // about 7 px a character at 12 px
+	}
+	scale := (w - labelW - 280) / maxB
+	for i, r := range results {
+		y := top + rowH*float64(i)
+		s.text(labelW, y+rowH/2+4, "end", "#222", rowLabel(r, many))
+		x = labelW + 10
+		pay := min(r.Wire.PayloadPerMsg, r.Wire.DownPerMsg)
+		parts := []struct {
+			v    float64
+			c, n string
+		}{{pay, "#bbbbbb", "payload"}, {r.Wire.DownPerMsg - pay, "#e15759", "overhead down"}, {r.Wire.UpPerMsg, "#f28e2b", "up"}}
+		for _, p := range parts {
+			s.rect(x, y+4, p.v*scale, rowH-8, p.c, fmt.Sprintf("%s: %.1f B", p.n, p.v))
+			x += p.v * scale
+		}
+		s.text(x+6, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.0f down + %.0f up, overhead %.1f B", r.Wire.DownPerMsg, r.Wire.UpPerMsg, r.Wire.OverheadPerMsg), ` font-size="11"`)
+	}
+	return s.String()
+}
+
+// requestsChart draws HTTP requests per delivered message.
+func requestsChart(results []record.Result) string {
+	many := manyScenarios(results)
+	labelW := 170.0
+	if many {
+		labelW = 330
+	}
+	maxR := 0.0
+	for _, r := range results {
+		maxR = max(maxR, r.Wire.RequestsPerMsg)
+	}
+	if maxR == 0 {
+		maxR = 1
+	}
+	rowH, top, w := 24.0, 30.0, 900.0
+	h := top + rowH*float64(len(results)) + 10
+	s := newSVG(int(w), int(h), false)
+	s.text(labelW+10, 16, "start", "#222", "HTTP requests per delivered message (streams: 0 after the handshake)", ` font-weight="600"`)
+	scale := (w - labelW - 120) / maxR
+	for i, r := range results {
+		y := top + rowH*float64(i)
+		s.text(labelW, y+rowH/2+4, "end", "#222", rowLabel(r, many))
+		s.rect(labelW+10, y+4, r.Wire.RequestsPerMsg*scale, rowH-8, seriesColor(r.Target, r.Transport), fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg))
+		s.text(labelW+16+r.Wire.RequestsPerMsg*scale, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg), ` font-size="11"`)
+	}
+	return s.String()
+}
+
+// scalingChart draws p99 latency against subscribers, one line per target,
+// transport, rate and payload that was measured at two or more counts.
+func scalingChart(results []record.Result, standalone bool) string {
+	type key struct {
+		target, transport string
+		rate              float64
+		payload           int
+	}
+	series := map[key][]record.Result{}
+	var keys []key
+	for _, r := range results {
+		k := key{r.Target, r.Label(), r.Rate, r.Payload}
+		if _, ok := series[k]; !ok {
+			keys = append(keys, k)
+		}
+		series[k] = append(series[k], r)
+	}
+	loS, hiS, loL, hiL := math.Inf(1), 0.0, math.Inf(1), 0.0
+	n := 0
+	for _, k := range keys {
+		rs := series[k]
+		if len(rs) < 2 {
+			continue
+		}
+		n++
+		for _, r := range rs {
+			loS, hiS = min(loS, float64(r.Subs)), max(hiS, float64(r.Subs))
+			if r.Latency.Count > 0 {
+				loL, hiL = min(loL, r.Latency.P99), max(hiL, r.Latency.P99)
+			}
+		}
+	}
+	if n == 0 || hiL == 0 {
+		return ""
+	}
+	loS, hiS = math.Pow(10, math.Floor(math.Log10(loS))), math.Pow(10, math.Ceil(math.Log10(hiS)))
+	loL, hiL = math.Pow(10, math.Floor(math.Log10(max(loL, 0.001)))), math.Pow(10, math.Ceil(math.Log10(hiL)))
+	w, h := 900.0, 420.0
+	left, right, top, bottom := 70.0, 250.0, 30.0, 50.0
+	s := newSVG(int(w), int(h), standalone)
+	s.text(left, 18, "start", "#222", "p99 latency against subscribers (log-log)", ` font-weight="600"`)
+	xs := logScale{loS, hiS, left, w - right}
+	ys := logScale{loL, hiL, h - bottom, top}
+	for _, d := range decades(loS, hiS) {
+		s.line(xs.at(d), top, xs.at(d), h-bottom, "#e5e5e5", 1)
+		s.text(xs.at(d), h-bottom+16, "middle", "#555", fmt.Sprintf("%g", d))
+	}
+	s.text((left+w-right)/2, h-12, "middle", "#333", "subscribers per transport")
+	for _, d := range decades(loL, hiL) {
+		s.line(left, ys.at(d), w-right, ys.at(d), "#e5e5e5", 1)
+		s.text(left-6, ys.at(d)+4, "end", "#555", fmtMs(d))
+	}
+	li := 0
+	for _, k := range keys {
+		rs := series[k]
+		if len(rs) < 2 {
+			continue
+		}
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Subs < rs[j].Subs })
+		c := seriesColor(k.target, rs[0].Transport)
+		var pts []string
+		for _, r := range rs {
+			if r.Latency.Count > 0 {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", xs.at(float64(r.Subs)), ys.at(r.Latency.P99)))
+			}
+		}
+		dash := ""
+		if k.target == "nchan" {
+			dash = ` stroke-dasharray="6 4"`
+		}
+		fmt.Fprintf(&s.b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.5"%s/>`, strings.Join(pts, " "), c, dash)
+		for _, p := range pts {
+			xy := strings.Split(p, ",")
+			fmt.Fprintf(&s.b, `<circle cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], c)
+		}
+		ly := top + 10 + float64(li)*18
+		s.line(w-right+15, ly, w-right+40, ly, c, 2.5, dash)
+		s.text(w-right+46, ly+4, "start", "#333", fmt.Sprintf("%s %s · %g/s · %d B", k.target, k.transport, k.rate, k.payload), ` font-size="11"`)
+		li++
+	}
+	return s.String()
+}
+
+// classicChart draws the throughput of 100,000 clients on a log axis: the
+// 2010 article's two figures and each measured transport.
+func classicChart(results []record.Result) string {
+	type bar struct {
+		name, color string
+		v           float64
+	}
+	bars := []bar{{"2010 polling (871 B)", "#999999", mbps(100000, 871)}, {"2010 WebSocket (2 B)", "#999999", mbps(100000, 2)}}
+	for _, r := range classicRows(results) {
+		bars = append(bars, bar{r.Target + " " + r.Label(), seriesColor(r.Target, r.Transport), mbps(100000, classicOverhead(r))})
+	}
+	lo, hi := math.Inf(1), 0.0
+	for _, b := range bars {
+		if b.v > 0 {
+			lo, hi = min(lo, b.v), max(hi, b.v)
+		}
+	}
+	lo, hi = math.Pow(10, math.Floor(math.Log10(lo))), math.Pow(10, math.Ceil(math.Log10(hi)))
+	labelW, rowH, top, w := 190.0, 22.0, 30.0, 900.0
+	h := top + rowH*float64(len(bars)) + 30
+	s := newSVG(int(w), int(h), false)
+	s.text(labelW+10, 16, "start", "#222", "Overhead traffic of 100,000 clients at one message per second, Mbps (2^20 bit/s), log scale", ` font-weight="600"`)
+	sc := logScale{lo, hi, labelW + 10, w - 110}
+	for _, d := range decades(lo, hi) {
+		s.line(sc.at(d), top-4, sc.at(d), h-24, "#e5e5e5", 1)
+		s.text(sc.at(d), h-8, "middle", "#555", fmt.Sprintf("%g", d))
+	}
+	for i, b := range bars {
+		y := top + rowH*float64(i)
+		s.text(labelW, y+rowH/2+4, "end", "#222", b.name)
+		x := sc.at(b.v)
+		s.rect(labelW+10, y+3, x-labelW-10, rowH-6, b.color, fmt.Sprintf("%.3f Mbps", b.v))
+		s.text(x+6, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.3f", b.v), ` font-size="11"`)
+	}
+	return s.String()
+}
