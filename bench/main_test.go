@@ -301,14 +301,7 @@ func TestRunMixedPlan(t *testing.T) {
 	if err := run(ctx, args, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	var rep record.Report
-	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("report.json: %v", err)
-	}
+	rep := readReport(t, dir)
 	if len(rep.Results) != 2 {
 		t.Fatalf("%d results, want one row per transport of ws+sse:\n%s", len(rep.Results), stdout.String())
 	}
@@ -334,10 +327,16 @@ func TestRunMixedPlan(t *testing.T) {
 	if want := a.Server.CPUSeconds / float64(deliveries) * 1e6; math.Abs(a.Server.CPUPerMsgMicros-want) > 1e-9 {
 		t.Errorf("CPU per delivery %v µs, want the server's %v s over all %d deliveries = %v", a.Server.CPUPerMsgMicros, a.Server.CPUSeconds, deliveries, want)
 	}
-	out := stdout.String()
+	checkMixedOutputs(t, dir, stdout.String())
+}
+
+// checkMixedOutputs: stdout, report.csv, report.md and report.html say
+// the rows are of the mixed scenario ws+sse.
+func checkMixedOutputs(t *testing.T, dir, stdout string) {
+	t.Helper()
 	for _, want := range []string{"ws in ws+sse", "sse in ws+sse", "mixed scenario ws+sse: ", "divided by every delivery of the scenario"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, out)
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "report.csv"))

@@ -277,6 +277,21 @@ func TestFourwaySSEEpochIDs(t *testing.T) {
 	}
 }
 
+// wsHello is the hello frame of a WebSocket at next, in epoch.
+func wsHello(next int, epoch string) string {
+	return fmt.Sprintf(`{"type":"hello","next":%d,"epoch":"%s","heartbeat_ms":25000}`, next, epoch)
+}
+
+// wsSend writes frames on the step-th connection, as text messages.
+func wsSend(t *testing.T, conn *websocket.Conn, step int, frames ...string) {
+	t.Helper()
+	for _, f := range frames {
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+			t.Errorf("connection %d: %v", step, err)
+		}
+	}
+}
+
 // TestFourwayWSEpoch: the WebSocket client reconnects with ?since=N&epoch=E,
 // goes on from 0 of the new epoch after a reset, and counts reset and
 // missed as anomalies.
@@ -295,25 +310,16 @@ func TestFourwayWSEpoch(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		send := func(frames ...string) {
-			for _, f := range frames {
-				if err := conn.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
-					t.Errorf("connection %d: %v", step, err)
-				}
-			}
-		}
-		hello := func(next int, epoch string) string {
-			return fmt.Sprintf(`{"type":"hello","next":%d,"epoch":"%s","heartbeat_ms":25000}`, next, epoch)
-		}
+		send := func(frames ...string) { wsSend(t, conn, step, frames...) }
 		switch step {
 		case 0:
-			send(hello(1, "E1"), testMsg(2, 0))
+			send(wsHello(1, "E1"), testMsg(2, 0))
 		case 1:
-			send(hello(2, "E1"), `{"type":"reset","epoch":"E2"}`)
+			send(wsHello(2, "E1"), `{"type":"reset","epoch":"E2"}`)
 		case 2:
-			send(hello(0, "E2"), `{"type":"missed","missed":3}`, testMsg(4, 1))
+			send(wsHello(0, "E2"), `{"type":"missed","missed":3}`, testMsg(4, 1))
 		case 3:
-			send(hello(4, "E2"))
+			send(wsHello(4, "E2"))
 			close(fourth)
 			_, _, _ = conn.ReadMessage() // until the client goes
 			return

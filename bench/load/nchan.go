@@ -105,8 +105,9 @@ func (c *nchanCursor) update(resp *http.Response) {
 	}
 }
 
-// nchanGet sends one poll and returns the message body, or nil on 304.
-func nchanGet(ctx context.Context, s *sub, c *http.Client, path string, cur *nchanCursor, onWritten func()) ([]byte, error) {
+// get sends one poll of path from the cursor, and moves the cursor on: it
+// returns the message body, or nil on 304.
+func (cur *nchanCursor) get(ctx context.Context, s *sub, c *http.Client, path string, onWritten func()) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -140,7 +141,7 @@ func nchanPoll(ctx context.Context, s *sub) {
 	for s.waitTick(ctx, &k) {
 		for { // one message per answer: ask again until 304
 			before := s.snapshot()
-			body, err := nchanGet(ctx, s, c, "/sub/poll", cur, nil)
+			body, err := cur.get(ctx, s, c, "/sub/poll", nil)
 			if isPermanent(err) {
 				s.giveUp(ctx, err)
 				return
@@ -167,7 +168,7 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 	cur := &nchanCursor{id: s.cursor}
 	for ctx.Err() == nil {
 		before := s.snapshot()
-		body, err := nchanGet(ctx, s, c, "/sub/longpoll", cur, s.markReady)
+		body, err := cur.get(ctx, s, c, "/sub/longpoll", s.markReady)
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return

@@ -18,23 +18,7 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 	if chart != "" {
 		fmt.Fprintf(out, "![latency per transport](%s)\n\n", chart)
 	}
-	fmt.Fprintln(out, "| server | transport | subs | msg/s | p50 ms | p99 ms | max ms | lost / dup | B down/msg | B up/msg | overhead B/msg | req/msg | server CPU µs/msg | KiB/conn |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
-	for _, r := range rep.Results {
-		cpu, mem := "–", "–"
-		if s := r.Server; s != nil {
-			cpu, mem = f2(s.CPUPerMsgMicros), f1(s.MemPerConnKiB)
-		} else if r.ServerNote != "" {
-			cpu, mem = r.ServerNote, r.ServerNote
-		}
-		ld := fmt.Sprintf("%d / %d", r.Lost, r.Duplicated)
-		if !r.DeliveryOK() {
-			ld = "**" + ld + " FAILED**"
-		}
-		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
-			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
-	}
+	writeResultsMarkdown(out, rep.Results)
 	writeProcMarkdown(out, rep.Results)
 	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)
@@ -50,17 +34,7 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 	if len(notes) > 0 {
 		fmt.Fprintf(out, "\n%s\n", strings.Join(notes, "\n"))
 	}
-	fmt.Fprintln(out, "\nThe 2010 table (\"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web\"), then the same computation from the bytes measured here; Mbps = clients × overhead bytes × 8 / 2^20, every client receiving one message per second:")
-	fmt.Fprintln(out, "\n| one message per second per client | overhead B/msg | 1,000 clients | 10,000 | 100,000 |")
-	fmt.Fprintln(out, "|---|--:|--:|--:|--:|")
-	for _, c := range classic2010 {
-		fmt.Fprintf(out, "| %s | %g | %g Mbps | %g Mbps | %g Mbps |\n", c.name, c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
-	}
-	for _, r := range classicRows(rep.Results) {
-		o := classicOverhead(r)
-		fmt.Fprintf(out, "| %s %s (measured) | %s | %s Mbps | %s Mbps | %s Mbps |\n", r.Target, r.Label(), f1(o),
-			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
-	}
+	writeClassicMarkdown(out, rep.Results)
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(out, "\n| speed target | want | got | |")
 		fmt.Fprintln(out, "|---|---|---|---|")
@@ -71,6 +45,43 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 			}
 			fmt.Fprintf(out, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, mark)
 		}
+	}
+}
+
+// writeResultsMarkdown writes the results table.
+func writeResultsMarkdown(out io.Writer, results []record.Result) {
+	fmt.Fprintln(out, "| server | transport | subs | msg/s | p50 ms | p99 ms | max ms | lost / dup | B down/msg | B up/msg | overhead B/msg | req/msg | server CPU µs/msg | KiB/conn |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range results {
+		cpu, mem := "–", "–"
+		if s := r.Server; s != nil {
+			cpu, mem = f2(s.CPUPerMsgMicros), f1(s.MemPerConnKiB)
+		} else if r.ServerNote != "" {
+			cpu, mem = r.ServerNote, r.ServerNote
+		}
+		ld := fmt.Sprintf("%d / %d", r.Lost, r.Duplicated)
+		if !r.DeliveryOK() {
+			ld = "**" + ld + " FAILED**"
+		}
+		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
+			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
+	}
+}
+
+// writeClassicMarkdown writes the 2010 table, then the same computation
+// from the bytes measured here.
+func writeClassicMarkdown(out io.Writer, results []record.Result) {
+	fmt.Fprintln(out, "\nThe 2010 table (\"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web\"), then the same computation from the bytes measured here; Mbps = clients × overhead bytes × 8 / 2^20, every client receiving one message per second:")
+	fmt.Fprintln(out, "\n| one message per second per client | overhead B/msg | 1,000 clients | 10,000 | 100,000 |")
+	fmt.Fprintln(out, "|---|--:|--:|--:|--:|")
+	for _, c := range classic2010 {
+		fmt.Fprintf(out, "| %s | %g | %g Mbps | %g Mbps | %g Mbps |\n", c.name, c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
+	}
+	for _, r := range classicRows(results) {
+		o := classicOverhead(r)
+		fmt.Fprintf(out, "| %s %s (measured) | %s | %s Mbps | %s Mbps | %s Mbps |\n", r.Target, r.Label(), f1(o),
+			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
 	}
 }
 

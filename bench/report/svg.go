@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -65,16 +66,24 @@ func newSVG(w, h int, standalone bool) *svg {
 	return s
 }
 
-func (s *svg) text(x, y float64, anchor, fill, t string, extra ...string) {
-	fmt.Fprintf(&s.b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s"%s>%s</text>`, x, y, anchor, fill, strings.Join(extra, ""), html.EscapeString(t))
+// point is a position on a chart, in pixels from its top left corner.
+type point struct{ x, y float64 }
+
+// text writes t at p, anchored "start", "middle" or "end", filled with
+// the colour fill; extra are more attributes (` font-size="11"`).
+func (s *svg) text(p point, anchor, fill, t string, extra ...string) {
+	fmt.Fprintf(&s.b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s"%s>%s</text>`, p.x, p.y, anchor, fill, strings.Join(extra, ""), html.EscapeString(t))
 }
 
-func (s *svg) line(x1, y1, x2, y2 float64, stroke string, width float64, extra ...string) {
-	fmt.Fprintf(&s.b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f"%s/>`, x1, y1, x2, y2, stroke, width, strings.Join(extra, ""))
+// line draws a line from a to b, of the colour stroke and width pixels wide.
+func (s *svg) line(a, b point, stroke string, width float64, extra ...string) {
+	fmt.Fprintf(&s.b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%.1f"%s/>`, a.x, a.y, b.x, b.y, stroke, width, strings.Join(extra, ""))
 }
 
-func (s *svg) rect(x, y, w, h float64, fill, title string) {
-	fmt.Fprintf(&s.b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`, x, y, max(w, 0), h, fill, html.EscapeString(title))
+// rect fills a rectangle w by h pixels from its top left corner p, with a
+// title a reader sees on hovering it.
+func (s *svg) rect(p point, w, h float64, fill, title string) {
+	fmt.Fprintf(&s.b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s</title></rect>`, p.x, p.y, max(w, 0), h, fill, html.EscapeString(title))
 }
 
 func (s *svg) String() string { return s.b.String() + "</svg>" }
@@ -136,31 +145,31 @@ func latencyChart(results []record.Result, standalone bool) string {
 	h := top + rowH*float64(len(results)) + 34
 	s := newSVG(int(w), int(h), standalone)
 	sc := logScale{lo, hi, labelW + 10, w - 110}
-	s.text(labelW+10, 16, "start", "#222", "Latency, publish (intended time) to receipt, log scale", ` font-weight="600"`)
+	s.text(point{labelW + 10, 16}, "start", "#222", "Latency, publish (intended time) to receipt, log scale", ` font-weight="600"`)
 	for i, name := range pctNames {
 		x := labelW + 10 + float64(i)*80
 		fmt.Fprintf(&s.b, `<circle cx="%.1f" cy="32" r="5" fill="%s"/>`, x+6, pctColors[i])
-		s.text(x+15, 36, "start", "#333", name)
+		s.text(point{x + 15, 36}, "start", "#333", name)
 	}
 	for _, d := range decades(lo, hi) {
 		x := sc.at(d)
-		s.line(x, top-4, x, h-28, "#dddddd", 1)
-		s.text(x, h-12, "middle", "#555", fmtMs(d))
+		s.line(point{x, top - 4}, point{x, h - 28}, "#dddddd", 1)
+		s.text(point{x, h - 12}, "middle", "#555", fmtMs(d))
 	}
 	for i, r := range results {
 		y := top + rowH*float64(i) + rowH/2
-		s.text(labelW, y+4, "end", "#222", rowLabel(r, many))
+		s.text(point{labelW, y + 4}, "end", "#222", rowLabel(r, many))
 		if r.Latency.Count == 0 {
-			s.text(labelW+14, y+4, "start", "#c00", "no data")
+			s.text(point{labelW + 14, y + 4}, "start", "#c00", "no data")
 			continue
 		}
 		v := []float64{r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max}
-		s.line(sc.at(v[0]), y, sc.at(v[4]), y, seriesColor(r.Target, r.Transport), 3)
+		s.line(point{sc.at(v[0]), y}, point{sc.at(v[4]), y}, seriesColor(r.Target, r.Transport), 3)
 		for j, x := range v {
 			fmt.Fprintf(&s.b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="#fff"><title>%s %s %s: %.3f ms</title></circle>`,
 				sc.at(x), y, pctColors[j], r.Target, r.Label(), pctNames[j], x)
 		}
-		s.text(sc.at(v[4])+8, y+4, "start", "#555", fmt.Sprintf("p99 %s", latencyCell(v[2])+" ms"), ` font-size="11"`)
+		s.text(point{sc.at(v[4]) + 8, y + 4}, "start", "#555", fmt.Sprintf("p99 %s", latencyCell(v[2])+" ms"), ` font-size="11"`)
 	}
 	return s.String()
 }
@@ -183,18 +192,18 @@ func bytesChart(results []record.Result, standalone bool) string {
 	rowH, top, w := 24.0, 48.0, 900.0
 	h := top + rowH*float64(len(results)) + 14
 	s := newSVG(int(w), int(h), standalone)
-	s.text(labelW+10, 16, "start", "#222", "Bytes on the wire per delivered message (subscriber's socket)", ` font-weight="600"`)
+	s.text(point{labelW + 10, 16}, "start", "#222", "Bytes on the wire per delivered message (subscriber's socket)", ` font-weight="600"`)
 	keys := []struct{ c, n string }{{"#bbbbbb", "payload"}, {"#e15759", "overhead down (headers, framing)"}, {"#f28e2b", "up (requests)"}}
 	x := labelW + 10
 	for _, k := range keys {
-		s.rect(x, 26, 12, 12, k.c, k.n)
-		s.text(x+17, 36, "start", "#333", k.n)
+		s.rect(point{x, 26}, 12, 12, k.c, k.n)
+		s.text(point{x + 17, 36}, "start", "#333", k.n)
 		x += 17 + 7*float64(len(k.n)) + 16 // about 7 px a character at 12 px
 	}
 	scale := (w - labelW - 280) / maxB
 	for i, r := range results {
 		y := top + rowH*float64(i)
-		s.text(labelW, y+rowH/2+4, "end", "#222", rowLabel(r, many))
+		s.text(point{labelW, y + rowH/2 + 4}, "end", "#222", rowLabel(r, many))
 		x = labelW + 10
 		pay := min(r.Wire.PayloadPerMsg, r.Wire.DownPerMsg)
 		parts := []struct {
@@ -202,10 +211,10 @@ func bytesChart(results []record.Result, standalone bool) string {
 			c, n string
 		}{{pay, "#bbbbbb", "payload"}, {r.Wire.DownPerMsg - pay, "#e15759", "overhead down"}, {r.Wire.UpPerMsg, "#f28e2b", "up"}}
 		for _, p := range parts {
-			s.rect(x, y+4, p.v*scale, rowH-8, p.c, fmt.Sprintf("%s: %.1f B", p.n, p.v))
+			s.rect(point{x, y + 4}, p.v*scale, rowH-8, p.c, fmt.Sprintf("%s: %.1f B", p.n, p.v))
 			x += p.v * scale
 		}
-		s.text(x+6, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.0f down + %.0f up, overhead %.1f B", r.Wire.DownPerMsg, r.Wire.UpPerMsg, r.Wire.OverheadPerMsg), ` font-size="11"`)
+		s.text(point{x + 6, y + rowH/2 + 4}, "start", "#555", fmt.Sprintf("%.0f down + %.0f up, overhead %.1f B", r.Wire.DownPerMsg, r.Wire.UpPerMsg, r.Wire.OverheadPerMsg), ` font-size="11"`)
 	}
 	return s.String()
 }
@@ -227,13 +236,13 @@ func requestsChart(results []record.Result) string {
 	rowH, top, w := 24.0, 30.0, 900.0
 	h := top + rowH*float64(len(results)) + 10
 	s := newSVG(int(w), int(h), false)
-	s.text(labelW+10, 16, "start", "#222", "HTTP requests per delivered message (streams: 0 after the handshake)", ` font-weight="600"`)
+	s.text(point{labelW + 10, 16}, "start", "#222", "HTTP requests per delivered message (streams: 0 after the handshake)", ` font-weight="600"`)
 	scale := (w - labelW - 120) / maxR
 	for i, r := range results {
 		y := top + rowH*float64(i)
-		s.text(labelW, y+rowH/2+4, "end", "#222", rowLabel(r, many))
-		s.rect(labelW+10, y+4, r.Wire.RequestsPerMsg*scale, rowH-8, seriesColor(r.Target, r.Transport), fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg))
-		s.text(labelW+16+r.Wire.RequestsPerMsg*scale, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg), ` font-size="11"`)
+		s.text(point{labelW, y + rowH/2 + 4}, "end", "#222", rowLabel(r, many))
+		s.rect(point{labelW + 10, y + 4}, r.Wire.RequestsPerMsg*scale, rowH-8, seriesColor(r.Target, r.Transport), fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg))
+		s.text(point{labelW + 16 + r.Wire.RequestsPerMsg*scale, y + rowH/2 + 4}, "start", "#555", fmt.Sprintf("%.3f", r.Wire.RequestsPerMsg), ` font-size="11"`)
 	}
 	return s.String()
 }
@@ -241,84 +250,104 @@ func requestsChart(results []record.Result) string {
 // scalingChart draws p99 latency against subscribers, one line per target,
 // transport, rate and payload that was measured at two or more counts.
 func scalingChart(results []record.Result, standalone bool) string {
-	type key struct {
-		target, transport string
-		rate              float64
-		payload           int
+	series := scalingSeriesOf(results)
+	xs, ys, ok := scalingAxes(series)
+	if !ok {
+		return ""
 	}
-	series := map[key][]record.Result{}
-	var keys []key
+	w, h := 900.0, 420.0
+	left, right, top, bottom := 70.0, 250.0, 30.0, 50.0
+	xs.x0, xs.x1, ys.x0, ys.x1 = left, w-right, h-bottom, top
+	s := newSVG(int(w), int(h), standalone)
+	s.text(point{left, 18}, "start", "#222", "p99 latency against subscribers (log-log)", ` font-weight="600"`)
+	for _, d := range decades(xs.lo, xs.hi) {
+		s.line(point{xs.at(d), top}, point{xs.at(d), h - bottom}, "#e5e5e5", 1)
+		s.text(point{xs.at(d), h - bottom + 16}, "middle", "#555", fmt.Sprintf("%g", d))
+	}
+	s.text(point{(left + w - right) / 2, h - 12}, "middle", "#333", "subscribers per transport")
+	for _, d := range decades(ys.lo, ys.hi) {
+		s.line(point{left, ys.at(d)}, point{w - right, ys.at(d)}, "#e5e5e5", 1)
+		s.text(point{left - 6, ys.at(d) + 4}, "end", "#555", fmtMs(d))
+	}
+	for i, sr := range series {
+		s.scalingLine(sr, xs, ys, point{w - right, top + 10 + float64(i)*18})
+	}
+	return s.String()
+}
+
+// scalingSeries is the rows of one target, transport, rate and payload,
+// by their number of subscribers.
+type scalingSeries struct {
+	target, transport string
+	rate              float64
+	payload           int
+	rows              []record.Result
+}
+
+// scalingSeriesOf are the series of the results with two rows or more, in
+// the order they first appear.
+func scalingSeriesOf(results []record.Result) []*scalingSeries {
+	var all, out []*scalingSeries
 	for _, r := range results {
-		k := key{r.Target, r.Label(), r.Rate, r.Payload}
-		if _, ok := series[k]; !ok {
-			keys = append(keys, k)
+		i := slices.IndexFunc(all, func(s *scalingSeries) bool {
+			return s.target == r.Target && s.transport == r.Label() && s.rate == r.Rate && s.payload == r.Payload
+		})
+		if i < 0 {
+			all = append(all, &scalingSeries{target: r.Target, transport: r.Label(), rate: r.Rate, payload: r.Payload})
+			i = len(all) - 1
 		}
-		series[k] = append(series[k], r)
+		all[i].rows = append(all[i].rows, r)
 	}
-	loS, hiS, loL, hiL := math.Inf(1), 0.0, math.Inf(1), 0.0
-	n := 0
-	for _, k := range keys {
-		rs := series[k]
-		if len(rs) < 2 {
-			continue
+	for _, s := range all {
+		if len(s.rows) >= 2 {
+			sort.Slice(s.rows, func(i, j int) bool { return s.rows[i].Subs < s.rows[j].Subs })
+			out = append(out, s)
 		}
-		n++
-		for _, r := range rs {
+	}
+	return out
+}
+
+// scalingAxes are the subscribers' and the p99's ranges, in whole
+// decades; not ok when there is nothing to draw.
+func scalingAxes(series []*scalingSeries) (subs, p99 logScale, ok bool) {
+	loS, hiS, loL, hiL := math.Inf(1), 0.0, math.Inf(1), 0.0
+	for _, s := range series {
+		for _, r := range s.rows {
 			loS, hiS = min(loS, float64(r.Subs)), max(hiS, float64(r.Subs))
 			if r.Latency.Count > 0 {
 				loL, hiL = min(loL, r.Latency.P99), max(hiL, r.Latency.P99)
 			}
 		}
 	}
-	if n == 0 || hiL == 0 {
-		return ""
+	if len(series) == 0 || hiL == 0 {
+		return subs, p99, false
 	}
-	loS, hiS = math.Pow(10, math.Floor(math.Log10(loS))), math.Pow(10, math.Ceil(math.Log10(hiS)))
-	loL, hiL = math.Pow(10, math.Floor(math.Log10(max(loL, 0.001)))), math.Pow(10, math.Ceil(math.Log10(hiL)))
-	w, h := 900.0, 420.0
-	left, right, top, bottom := 70.0, 250.0, 30.0, 50.0
-	s := newSVG(int(w), int(h), standalone)
-	s.text(left, 18, "start", "#222", "p99 latency against subscribers (log-log)", ` font-weight="600"`)
-	xs := logScale{loS, hiS, left, w - right}
-	ys := logScale{loL, hiL, h - bottom, top}
-	for _, d := range decades(loS, hiS) {
-		s.line(xs.at(d), top, xs.at(d), h-bottom, "#e5e5e5", 1)
-		s.text(xs.at(d), h-bottom+16, "middle", "#555", fmt.Sprintf("%g", d))
+	subs = logScale{lo: math.Pow(10, math.Floor(math.Log10(loS))), hi: math.Pow(10, math.Ceil(math.Log10(hiS)))}
+	p99 = logScale{lo: math.Pow(10, math.Floor(math.Log10(max(loL, 0.001)))), hi: math.Pow(10, math.Ceil(math.Log10(hiL)))}
+	return subs, p99, true
+}
+
+// scalingLine draws one series as a line with a dot per row (dashed for
+// Nchan), and its legend at legend.
+func (s *svg) scalingLine(sr *scalingSeries, xs, ys logScale, legend point) {
+	c := seriesColor(sr.target, sr.rows[0].Transport)
+	var pts []string
+	for _, r := range sr.rows {
+		if r.Latency.Count > 0 {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", xs.at(float64(r.Subs)), ys.at(r.Latency.P99)))
+		}
 	}
-	s.text((left+w-right)/2, h-12, "middle", "#333", "subscribers per transport")
-	for _, d := range decades(loL, hiL) {
-		s.line(left, ys.at(d), w-right, ys.at(d), "#e5e5e5", 1)
-		s.text(left-6, ys.at(d)+4, "end", "#555", fmtMs(d))
+	dash := ""
+	if sr.target == "nchan" {
+		dash = ` stroke-dasharray="6 4"`
 	}
-	li := 0
-	for _, k := range keys {
-		rs := series[k]
-		if len(rs) < 2 {
-			continue
-		}
-		sort.Slice(rs, func(i, j int) bool { return rs[i].Subs < rs[j].Subs })
-		c := seriesColor(k.target, rs[0].Transport)
-		var pts []string
-		for _, r := range rs {
-			if r.Latency.Count > 0 {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", xs.at(float64(r.Subs)), ys.at(r.Latency.P99)))
-			}
-		}
-		dash := ""
-		if k.target == "nchan" {
-			dash = ` stroke-dasharray="6 4"`
-		}
-		fmt.Fprintf(&s.b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.5"%s/>`, strings.Join(pts, " "), c, dash)
-		for _, p := range pts {
-			xy := strings.Split(p, ",")
-			fmt.Fprintf(&s.b, `<circle cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], c)
-		}
-		ly := top + 10 + float64(li)*18
-		s.line(w-right+15, ly, w-right+40, ly, c, 2.5, dash)
-		s.text(w-right+46, ly+4, "start", "#333", fmt.Sprintf("%s %s · %g/s · %d B", k.target, k.transport, k.rate, k.payload), ` font-size="11"`)
-		li++
+	fmt.Fprintf(&s.b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2.5"%s/>`, strings.Join(pts, " "), c, dash)
+	for _, p := range pts {
+		xy := strings.Split(p, ",")
+		fmt.Fprintf(&s.b, `<circle cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], c)
 	}
-	return s.String()
+	s.line(point{legend.x + 15, legend.y}, point{legend.x + 40, legend.y}, c, 2.5, dash)
+	s.text(point{legend.x + 46, legend.y + 4}, "start", "#333", fmt.Sprintf("%s %s · %g/s · %d B", sr.target, sr.transport, sr.rate, sr.payload), ` font-size="11"`)
 }
 
 // classicChart draws the throughput of 100,000 clients on a log axis: the
@@ -342,18 +371,18 @@ func classicChart(results []record.Result) string {
 	labelW, rowH, top, w := 190.0, 22.0, 30.0, 900.0
 	h := top + rowH*float64(len(bars)) + 30
 	s := newSVG(int(w), int(h), false)
-	s.text(labelW+10, 16, "start", "#222", "Overhead traffic of 100,000 clients at one message per second, Mbps (2^20 bit/s), log scale", ` font-weight="600"`)
+	s.text(point{labelW + 10, 16}, "start", "#222", "Overhead traffic of 100,000 clients at one message per second, Mbps (2^20 bit/s), log scale", ` font-weight="600"`)
 	sc := logScale{lo, hi, labelW + 10, w - 110}
 	for _, d := range decades(lo, hi) {
-		s.line(sc.at(d), top-4, sc.at(d), h-24, "#e5e5e5", 1)
-		s.text(sc.at(d), h-8, "middle", "#555", fmt.Sprintf("%g", d))
+		s.line(point{sc.at(d), top - 4}, point{sc.at(d), h - 24}, "#e5e5e5", 1)
+		s.text(point{sc.at(d), h - 8}, "middle", "#555", fmt.Sprintf("%g", d))
 	}
 	for i, b := range bars {
 		y := top + rowH*float64(i)
-		s.text(labelW, y+rowH/2+4, "end", "#222", b.name)
+		s.text(point{labelW, y + rowH/2 + 4}, "end", "#222", b.name)
 		x := sc.at(b.v)
-		s.rect(labelW+10, y+3, x-labelW-10, rowH-6, b.color, fmt.Sprintf("%.3f Mbps", b.v))
-		s.text(x+6, y+rowH/2+4, "start", "#555", fmt.Sprintf("%.3f", b.v), ` font-size="11"`)
+		s.rect(point{labelW + 10, y + 3}, x-labelW-10, rowH-6, b.color, fmt.Sprintf("%.3f Mbps", b.v))
+		s.text(point{x + 6, y + rowH/2 + 4}, "start", "#555", fmt.Sprintf("%.3f", b.v), ` font-size="11"`)
 	}
 	return s.String()
 }

@@ -21,76 +21,101 @@ func measureAcks(ctx context.Context, c *natsCluster, n, payload int) ([]record.
 		return nil, fmt.Errorf("NATS: %w", err)
 	}
 	defer nc.Close()
-	type target struct {
-		name, subject string
-		hists         load.HistSet
-		res           record.AckLatency
-	}
-	var ts []*target
-	for _, r := range []int{1, clusterReplicas} {
-		t := &target{name: fmt.Sprintf("FOURWAY_BENCH_ACK_R%d", r), subject: fmt.Sprintf("fourway.bench.ack.r%d", r), hists: load.NewHistSet(1)}
-		t.res = record.AckLatency{Replicas: r, Payload: payload, Connected: nc.ConnectedServerName(),
-			What: "nats.go JetStream publish to ack, one at a time, from the bench's process (not through fourway)"}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = js.DeleteStream(cctx, t.name)
-		s, err := js.CreateStream(cctx, jetstream.StreamConfig{Name: t.name, Subjects: []string{t.subject}, Replicas: r,
-			Storage: jetstream.FileStorage, MaxMsgs: 1000, Discard: jetstream.DiscardOld})
-		if err == nil {
-			var info *jetstream.StreamInfo
-			if info, err = s.Info(cctx); err == nil && info.Cluster != nil {
-				t.res.Leader = info.Cluster.Leader
-			}
-		}
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("create stream %s (R%d): %w", t.name, r, err)
-		}
-		ts = append(ts, t)
-	}
+	var streams []*ackStream
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		for _, t := range ts {
-			_ = js.DeleteStream(cctx, t.name)
+		for _, s := range streams {
+			_ = js.DeleteStream(cctx, s.name)
 		}
 	}()
-	data := make([]byte, payload)
-	for i := range data {
-		data[i] = 'x'
-	}
-	publish := func(t *target) (int64, error) {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		start := load.Mono()
-		if _, err := js.Publish(pctx, t.subject, data); err != nil {
-			return 0, fmt.Errorf("publish to %s: %w", t.name, err)
+	for _, r := range []int{1, clusterReplicas} {
+		s := &ackStream{js: js, name: fmt.Sprintf("FOURWAY_BENCH_ACK_R%d", r), subject: fmt.Sprintf("fourway.bench.ack.r%d", r), hists: load.NewHistSet(1), data: make([]byte, payload)}
+		s.res = record.AckLatency{Replicas: r, Payload: payload, Connected: nc.ConnectedServerName(),
+			What: "nats.go JetStream publish to ack, one at a time, from the bench's process (not through fourway)"}
+		if err := s.create(ctx); err != nil {
+			return nil, err
 		}
-		return load.Mono() - start, nil
+		streams = append(streams, s)
 	}
+	if err := publishAcks(ctx, streams, n); err != nil {
+		return nil, err
+	}
+	var out []record.AckLatency
+	for _, s := range streams {
+		s.res.Latency = load.LatencyOf(s.hists.Merged())
+		out = append(out, s.res)
+	}
+	return out, nil
+}
+
+// publishAcks publishes to each stream 20 unrecorded messages (the
+// connections, the leaders' first writes), then n recorded ones, in
+// alternating blocks of 50.
+func publishAcks(ctx context.Context, streams []*ackStream, n int) error {
 	const block, warm = 50, 20
-	for _, t := range ts { // warm-up, not recorded: connections, leaders' first writes
+	for _, s := range streams {
 		for range warm {
-			if _, err := publish(t); err != nil {
-				return nil, err
+			if _, err := s.publish(ctx); err != nil {
+				return err
 			}
 		}
 	}
 	for done := 0; done < n; done += block {
-		for _, t := range ts {
+		for _, s := range streams {
 			for range min(block, n-done) {
-				took, err := publish(t)
+				took, err := s.publish(ctx)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				t.hists[0].Record(took)
-				t.res.Publishes++
+				s.hists[0].Record(took)
+				s.res.Publishes++
 			}
 		}
 	}
-	var out []record.AckLatency
-	for _, t := range ts {
-		t.res.Latency = load.LatencyOf(t.hists.Merged())
-		out = append(out, t.res)
+	return nil
+}
+
+// ackStream is one stream the publish-to-ack latency is measured on.
+type ackStream struct {
+	js            jetstream.JetStream
+	name, subject string
+	data          []byte // what each publish carries
+	hists         load.HistSet
+	res           record.AckLatency
+}
+
+// create makes the stream afresh, and names its leader.
+func (s *ackStream) create(ctx context.Context) error {
+	r := s.res.Replicas
+	for i := range s.data {
+		s.data[i] = 'x'
 	}
-	return out, nil
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = s.js.DeleteStream(cctx, s.name)
+	st, err := s.js.CreateStream(cctx, jetstream.StreamConfig{Name: s.name, Subjects: []string{s.subject}, Replicas: r,
+		Storage: jetstream.FileStorage, MaxMsgs: 1000, Discard: jetstream.DiscardOld})
+	if err == nil {
+		var info *jetstream.StreamInfo
+		if info, err = st.Info(cctx); err == nil && info.Cluster != nil {
+			s.res.Leader = info.Cluster.Leader
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create stream %s (R%d): %w", s.name, r, err)
+	}
+	return nil
+}
+
+// publish publishes one message and waits for its ack, and returns how
+// long that took, in nanoseconds.
+func (s *ackStream) publish(ctx context.Context) (int64, error) {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := load.Mono()
+	if _, err := s.js.Publish(pctx, s.subject, s.data); err != nil {
+		return 0, fmt.Errorf("publish to %s: %w", s.name, err)
+	}
+	return load.Mono() - start, nil
 }

@@ -89,21 +89,42 @@ func (ce *clusterEnv) startSetup(ctx context.Context, sc plan.Scenario, cc child
 	if err := ce.nats.deleteStream(ctx, clusterStream); err != nil {
 		return nil, err
 	}
-	var stops []func() error
-	stopAll := func() error {
-		var first error
-		for i := len(stops) - 1; i >= 0; i-- {
-			if e := stops[i](); e != nil && first == nil {
-				first = e
-			}
-		}
-		return first
-	}
+	var started stopList
 	defer func() {
 		if err != nil {
-			stopAll()
+			started.stop()
 		}
 	}()
+	nodes, err := ce.startNodes(ctx, sc, cc, &started)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Setup == plan.SetupJetStream {
+		node := nodes[0]
+		return &load.Server{Base: node.Base, Stop: started.stop, Nodes: node.Nodes,
+			Parts: func() []load.ProcPart { return append(node.Parts(), ce.nats.parts()...) }}, nil
+	}
+	return ce.behindNginx(ctx, sc, nodes, &started)
+}
+
+// stopList stops what a setup started, the last started first.
+type stopList []func() error
+
+// stop stops them all and returns the first error.
+func (l *stopList) stop() error {
+	var first error
+	for i := len(*l) - 1; i >= 0; i-- {
+		if e := (*l)[i](); e != nil && first == nil {
+			first = e
+		}
+	}
+	return first
+}
+
+// startNodes starts the setup's fourway nodes on the stream, a on
+// JetStream, a and b for the cluster, one at a time: the first creates
+// the stream, the next finds it.
+func (ce *clusterEnv) startNodes(ctx context.Context, sc plan.Scenario, cc childConfig, started *stopList) ([]*load.Server, error) {
 	names := []string{"a"}
 	if sc.Setup == plan.SetupCluster {
 		names = []string{"a", "b"}
@@ -115,27 +136,29 @@ func (ce *clusterEnv) startSetup(ctx context.Context, sc plan.Scenario, cc child
 		if cc.Profile != "" {
 			ncc.Profile = strings.TrimSuffix(cc.Profile, ".pprof") + "-" + sc.Setup + "-" + n + ".pprof"
 		}
-		// One at a time: the first creates the stream, the next finds it.
 		srv, err := startFourwayChild(ctx, ncc)
 		if err != nil {
 			return nil, fmt.Errorf("fourway node %s on JetStream: %w", n, err)
 		}
-		stops = append(stops, srv.Stop)
+		*started = append(*started, srv.Stop)
 		nodes = append(nodes, srv)
 	}
-	natsParts := ce.nats.parts
-	if sc.Setup == plan.SetupJetStream {
-		node := nodes[0]
-		return &load.Server{Base: node.Base, Stop: stopAll, Nodes: node.Nodes,
-			Parts: func() []load.ProcPart { return append(node.Parts(), natsParts()...) }}, nil
-	}
+	return nodes, nil
+}
+
+// behindNginx starts nginx from deploy/nginx.conf in front of the nodes,
+// sized for the scenario, and returns the setup as one server at nginx's
+// address. Before any subscriber starts, it waits until every node holds
+// the primer.
+func (ce *clusterEnv) behindNginx(ctx context.Context, sc plan.Scenario, nodes []*load.Server, started *stopList) (*load.Server, error) {
 	dir, addr, user, err := nginxPrefix("fourway-bench-cluster-")
 	if err != nil {
 		return nil, err
 	}
-	var ups []string
+	var ups, bases []string
 	for _, n := range nodes {
 		ups = append(ups, strings.TrimPrefix(n.Base, "http://"))
+		bases = append(bases, n.Nodes...)
 	}
 	conf, err := deployNginxConfig(ce.conf, addr, user, ups, 2*int(plan.FilesNeeded(sc)))
 	if err != nil {
@@ -143,25 +166,21 @@ func (ce *clusterEnv) startSetup(ctx context.Context, sc plan.Scenario, cc child
 		return nil, err
 	}
 	base := "http://" + addr
-	master, stopNginx, err := runNginx(ctx, ce.nginx, dir, conf, base+"/healthz", "h1")
+	master, stopNginx, err := runNginx(ctx, &nginxRun{binary: ce.nginx, dir: dir, conf: conf, readyURL: base + "/healthz", proto: "h1"})
 	if err != nil {
 		return nil, fmt.Errorf("nginx from %s: %w", deployConfPath, err)
 	}
-	stops = append(stops, stopNginx)
-	var bases []string
-	for _, n := range nodes {
-		bases = append(bases, n.Nodes...)
-	}
+	*started = append(*started, stopNginx)
 	return &load.Server{
 		Base:  base,
-		Stop:  stopAll,
+		Stop:  started.stop,
 		Nodes: bases,
 		Parts: func() []load.ProcPart {
 			var out []load.ProcPart
 			for _, n := range nodes {
 				out = append(out, n.Parts()...)
 			}
-			return append(append(out, natsParts()...), nginxPart("nginx", master))
+			return append(append(out, ce.nats.parts()...), nginxPart("nginx", master))
 		},
 		Primed: func(ctx context.Context, cursor string) error { return waitNodesHave(ctx, nodes, cursor) },
 	}, nil

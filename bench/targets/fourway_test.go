@@ -109,30 +109,7 @@ func TestFourwayShortRun(t *testing.T) {
 
 	t.Run("SSEOverheadIsItsFraming", func(t *testing.T) { checkSSEFraming(t, results["sse"]) })
 
-	t.Run("TheServerCountsItsHeads", func(t *testing.T) {
-		// Over HTTP/1.1 a long poll's overhead is its request's and its
-		// answer's heads, which fourway counts, and the JSON around the
-		// messages, which it does not; a WebSocket's window has no head.
-		r := results["longpoll"]
-		if h := r.Wire.ServerHeadersPerMsg; h <= 0 || h > r.Wire.OverheadPerMsg {
-			t.Errorf("long poll: fourway counted %.1f B of heads per message, want more than 0 and at most the overhead the subscribers saw, %.1f", h, r.Wire.OverheadPerMsg)
-		}
-		if w := results["ws"].Wire; w.ServerHeadersPerMsg != 0 || w.ServerFramesPerMsg != 0 {
-			t.Errorf("WebSocket: fourway counted %.1f B of heads, %.1f of HTTP/2 frames per message, want none", w.ServerHeadersPerMsg, w.ServerFramesPerMsg)
-		}
-		// A stream's framing is counted where it is written: a WebSocket
-		// message's frame header is 2 bytes (under 126), an SSE event's
-		// fields and chunk are all of its overhead the subscribers saw.
-		if w := results["ws"].Wire; w.ServerFramingPerMsg < 2 || w.ServerFramingPerMsg > w.OverheadPerMsg+0.5 {
-			t.Errorf("WebSocket: fourway counted %.2f B of framing per message, want its 2-byte frame header, within the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
-		}
-		if w := results["sse"].Wire; w.ServerFramingPerMsg <= 0 || math.Abs(w.ServerFramingPerMsg-w.OverheadPerMsg) > 1 {
-			t.Errorf("SSE: fourway counted %.2f B of framing per message, want the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
-		}
-		if w := results["longpoll"].Wire; w.ServerFramingPerMsg != 0 || w.ServerHeartbeatsPerMsg != 0 {
-			t.Errorf("long poll: fourway counted %.2f B of stream framing and %.2f of heartbeats per message, want none", w.ServerFramingPerMsg, w.ServerHeartbeatsPerMsg)
-		}
-	})
+	t.Run("TheServerCountsItsHeads", func(t *testing.T) { checkServerCounts(t, results) })
 
 	t.Run("WebSocketOverheadIsTheFrameHeader", func(t *testing.T) {
 		// Server frames are not masked: 2 bytes of header under 126 bytes
@@ -166,6 +143,34 @@ func TestFourwayShortRun(t *testing.T) {
 			t.Errorf("long poll: %.3f requests per message, want in (0.3, 1]", got)
 		}
 	})
+}
+
+// checkServerCounts: what fourway's /api/stats counted of the rows'
+// bytes is within what the subscribers saw, as each transport's wire
+// has it.
+func checkServerCounts(t *testing.T, results map[string]record.Result) {
+	// Over HTTP/1.1 a long poll's overhead is its request's and its
+	// answer's heads, which fourway counts, and the JSON around the
+	// messages, which it does not; a WebSocket's window has no head.
+	r := results["longpoll"]
+	if h := r.Wire.ServerHeadersPerMsg; h <= 0 || h > r.Wire.OverheadPerMsg {
+		t.Errorf("long poll: fourway counted %.1f B of heads per message, want more than 0 and at most the overhead the subscribers saw, %.1f", h, r.Wire.OverheadPerMsg)
+	}
+	if w := results["ws"].Wire; w.ServerHeadersPerMsg != 0 || w.ServerFramesPerMsg != 0 {
+		t.Errorf("WebSocket: fourway counted %.1f B of heads, %.1f of HTTP/2 frames per message, want none", w.ServerHeadersPerMsg, w.ServerFramesPerMsg)
+	}
+	// A stream's framing is counted where it is written: a WebSocket
+	// message's frame header is 2 bytes (under 126), an SSE event's
+	// fields and chunk are all of its overhead the subscribers saw.
+	if w := results["ws"].Wire; w.ServerFramingPerMsg < 2 || w.ServerFramingPerMsg > w.OverheadPerMsg+0.5 {
+		t.Errorf("WebSocket: fourway counted %.2f B of framing per message, want its 2-byte frame header, within the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
+	}
+	if w := results["sse"].Wire; w.ServerFramingPerMsg <= 0 || math.Abs(w.ServerFramingPerMsg-w.OverheadPerMsg) > 1 {
+		t.Errorf("SSE: fourway counted %.2f B of framing per message, want the overhead the subscribers saw (%.2f)", w.ServerFramingPerMsg, w.OverheadPerMsg)
+	}
+	if w := results["longpoll"].Wire; w.ServerFramingPerMsg != 0 || w.ServerHeartbeatsPerMsg != 0 {
+		t.Errorf("long poll: fourway counted %.2f B of stream framing and %.2f of heartbeats per message, want none", w.ServerFramingPerMsg, w.ServerHeartbeatsPerMsg)
+	}
 }
 
 // checkSSEFraming: each message is one event, "id: E:N\ndata: <json>\n\n"

@@ -64,7 +64,7 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		tlsDir = dir
 	}
 	base := plan.SchemeFor(proto) + "://" + addr
-	master, stop, err := runNginx(ctx, nginx, dir, nchanConfig(addr, user, connections, proto, tlsDir), base+"/nchan_stub_status", proto)
+	master, stop, err := runNginx(ctx, &nginxRun{binary: nginx, dir: dir, conf: nchanConfig(addr, user, connections, proto, tlsDir), readyURL: base + "/nchan_stub_status", proto: proto})
 	if err != nil {
 		return nil, err
 	}

@@ -49,70 +49,105 @@ func nginxPrefix(pattern string) (dir, addr, user string, err error) {
 	return dir, addr, user, nil
 }
 
-// runNginx writes conf into the prefix dir and runs nginx on it as a child
-// (daemon off) until readyURL answers 200 and a worker runs. stop ends it
-// gracefully and removes dir; dir is removed on error too.
-func runNginx(ctx context.Context, nginx, dir, conf, readyURL, proto string) (master int, stop func() error, err error) {
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		os.RemoveAll(dir)
+// nginxRun is one nginx the bench runs as a child (daemon off): its
+// binary, its prefix dir (made by nginxPrefix, removed when it stops),
+// its configuration, and the URL that answers 200 over proto once it
+// serves.
+type nginxRun struct {
+	binary, dir, conf string
+	readyURL, proto   string
+
+	cmd    *exec.Cmd
+	out    bytes.Buffer  // what nginx writes on stdout and stderr
+	waited chan struct{} // closed once nginx has exited
+}
+
+// runNginx writes n's configuration into its prefix and runs nginx on it
+// until its ready URL answers 200 and a worker runs. stop ends it
+// gracefully and removes the prefix; the prefix is removed on error too.
+func runNginx(ctx context.Context, n *nginxRun) (master int, stop func() error, err error) {
+	if err := n.start(); err != nil {
+		os.RemoveAll(n.dir)
 		return 0, nil, err
 	}
-	errLog := filepath.Join(dir, "logs", "error.log")
-	cmd := exec.Command(nginx, "-p", dir+"/", "-c", confPath, "-e", errLog, "-g", "daemon off;")
+	if err := n.waitReady(ctx); err != nil {
+		return 0, nil, err
+	}
+	return n.cmd.Process.Pid, n.stop, nil
+}
+
+func (n *nginxRun) errorLog() string { return filepath.Join(n.dir, "logs", "error.log") }
+
+// start writes the configuration and starts nginx.
+func (n *nginxRun) start() error {
+	confPath := filepath.Join(n.dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(n.conf), 0o644); err != nil {
+		return err
+	}
+	n.cmd = exec.Command(n.binary, "-p", n.dir+"/", "-c", confPath, "-e", n.errorLog(), "-g", "daemon off;")
 	// Its own process group, so a Ctrl-C at the terminal reaches the
 	// bench, which stops nginx itself; and SIGTERM should the bench die.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return 0, nil, fmt.Errorf("start nginx: %w", err)
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	n.cmd.Stdout, n.cmd.Stderr = &n.out, &n.out
+	if err := n.cmd.Start(); err != nil {
+		return fmt.Errorf("start nginx: %w", err)
 	}
-	waited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(waited) }()
-	master = cmd.Process.Pid
-	stop = func() error {
-		defer os.RemoveAll(dir)
-		_ = syscall.Kill(master, syscall.SIGQUIT) // graceful: master and its workers
-		select {
-		case <-waited:
-			return nil
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(master, syscall.SIGTERM)
-		}
-		select {
-		case <-waited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-waited
-		}
-		return errors.New("nginx did not stop gracefully")
-	}
-	ready := load.PublisherClient(proto, 1)
+	n.waited = make(chan struct{})
+	go func() { _ = n.cmd.Wait(); close(n.waited) }()
+	return nil
+}
+
+// waitReady waits until the ready URL answers 200 and the master has a
+// worker, for 15 s at most. An nginx that exits first is said with its
+// error log; one that does not answer is stopped.
+func (n *nginxRun) waitReady(ctx context.Context) error {
+	master := n.cmd.Process.Pid
+	ready := load.PublisherClient(n.proto, 1)
 	defer ready.CloseIdleConnections()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
-		case <-waited:
-			log, _ := os.ReadFile(errLog)
-			os.RemoveAll(dir)
-			return 0, nil, fmt.Errorf("nginx exited: %s %s", bytes.TrimSpace(out.Bytes()), tail(log, 800))
+		case <-n.waited:
+			log, _ := os.ReadFile(n.errorLog())
+			os.RemoveAll(n.dir)
+			return fmt.Errorf("nginx exited: %s %s", bytes.TrimSpace(n.out.Bytes()), tail(log, 800))
 		default:
 		}
-		resp, err := ready.Get(readyURL)
+		resp, err := ready.Get(n.readyURL)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && len(load.ProcChildren(master)) > 0 {
-				return master, stop, nil
+				return nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return 0, nil, errors.New("nginx did not answer within 15 s")
+			n.stop()
+			return errors.New("nginx did not answer within 15 s")
 		}
 		time.Sleep(20 * time.Millisecond) // polling for readiness, bounded by the deadline
 	}
+}
+
+// stop ends nginx gracefully (SIGQUIT: the master and its workers finish
+// their connections), then with SIGTERM after 10 s and SIGKILL after 5
+// more, and removes its prefix.
+func (n *nginxRun) stop() error {
+	defer os.RemoveAll(n.dir)
+	master := n.cmd.Process.Pid
+	_ = syscall.Kill(master, syscall.SIGQUIT)
+	select {
+	case <-n.waited:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(master, syscall.SIGTERM)
+	}
+	select {
+	case <-n.waited:
+	case <-time.After(5 * time.Second):
+		_ = n.cmd.Process.Kill()
+		<-n.waited
+	}
+	return errors.New("nginx did not stop gracefully")
 }
 
 // nginxPart is an nginx as one part of a server: CPU of its master and
