@@ -11,10 +11,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"fourway/bench/plan"
 )
+
+// The protocol a row is measured over (-proto). The same transports run
+// over plain HTTP/1.1 (h1, what the transports are taught on), HTTP/1.1
+// inside TLS (h1tls), HTTP/2 inside TLS (h2: polls, long polls and SSE
+// are streams of one HTTP/2 connection per subscriber; the WebSocket
+// stays on HTTP/1.1 inside TLS, wss://), and cleartext HTTP/2 with prior
+// knowledge (h2c; the WebSocket stays on plain HTTP/1.1). Each subscriber
+// still has a connection of its own, so the bytes on its socket are its
+// own: under TLS they include the TLS records' headers and tags.
 
 // insecureLoopbackTLS is the subscribers' TLS configuration. The bench's
 // servers (the fourway child, nginx) use a self-signed certificate made
@@ -69,37 +76,6 @@ func PublisherClient(p string, conns int) *http.Client {
 	t := httpTransport(pp, nil, 0)
 	t.MaxIdleConnsPerHost = conns
 	return &http.Client{Transport: t}
-}
-
-// wsDialer is a subscriber's WebSocket dialer: through its counting dial,
-// inside TLS (wss://, HTTP/1.1: no ALPN offered) when the row has TLS.
-// gorilla/websocket runs the TLS handshake over the counting connection,
-// so its records count as an HTTP client's do.
-func wsDialer(s *sub, subprotocols ...string) websocket.Dialer {
-	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
-	if plan.ProtoTLS(s.proto) {
-		d.TLSClientConfig = insecureLoopbackTLS()
-	}
-	return d
-}
-
-// checkWSProto says whether an upgraded WebSocket came over what the row
-// asks: HTTP/1.1 always, inside TLS under h1tls and h2.
-func checkWSProto(s *sub, conn *websocket.Conn, resp *http.Response) error {
-	if s.proto == "" {
-		return nil
-	}
-	_, isTLS := conn.NetConn().(*tls.Conn)
-	if resp.Proto != "HTTP/1.1" || isTLS != plan.ProtoTLS(s.proto) {
-		got := resp.Proto
-		if isTLS {
-			got += " over TLS"
-		}
-		return permanentError{fmt.Errorf("ws: asked for %s (the WebSocket on HTTP/1.1%s) but it came over %s: the bench does not measure a fallback",
-			s.proto, map[bool]string{true: " over TLS", false: ""}[plan.ProtoTLS(s.proto)], got)}
-	}
-	s.negotiated = negotiated(resp.Proto, isTLS)
-	return nil
 }
 
 // negotiated names what an answer came over: "HTTP/2.0 over TLS".
@@ -165,6 +141,7 @@ func (e permanentError) Error() string { return e.err.Error() }
 
 func (e permanentError) Unwrap() error { return e.err }
 
+// isPermanent reports whether err is an answer asking again cannot change.
 func isPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)

@@ -23,11 +23,14 @@ type window struct {
 	start, end atomic.Int64
 }
 
+// has reports whether t, in mono nanoseconds, is inside the window.
 func (w *window) has(t int64) bool {
 	s := w.start.Load()
 	return s != 0 && t >= s && t < w.end.Load()
 }
 
+// SleepUntil waits until t, and reports whether ctx let it: false once ctx
+// is done.
 func SleepUntil(ctx context.Context, t time.Time) bool {
 	d := time.Until(t)
 	if d <= 0 {

@@ -1,10 +1,19 @@
 package load
 
 import (
+	"context"
 	"fmt"
 
 	"fourway/bench/record"
 )
+
+// group is the subscribers of one transport in a scenario.
+type group struct {
+	transport string
+	run       func(context.Context, *sub)
+	subs      []*sub
+	hists     HistSet
+}
 
 // collect fills r in from its subscribers, once they have returned, and
 // the publisher: every subscriber checked against every acknowledged

@@ -5,6 +5,14 @@ import (
 	"syscall"
 )
 
+// Every subscriber holds one socket in the bench and one in the server,
+// and both are processes on this machine: each needs an open-file limit
+// (RLIMIT_NOFILE, per process) above the connections it holds. Go already
+// raises a process's soft limit to its hard limit when it starts; past the
+// hard limit only a process allowed to (root, CAP_SYS_RESOURCE) can go.
+// The fourway server child inherits the bench's limits when it starts, so
+// the bench raises them for it too (targets/fourway.go).
+
 // fileLimit reads and sets RLIMIT_NOFILE; tests give it other functions.
 type fileLimit struct {
 	get func() (cur, max uint64, err error)

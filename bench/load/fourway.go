@@ -23,6 +23,7 @@ type fourway struct{}
 
 func (fourway) name() string { return "fourway" }
 
+// publish posts data as a message and wants its 201.
 func (fourway) publish(ctx context.Context, c *http.Client, base string, data []byte) error {
 	status, body, err := postJSON(ctx, c, base+"/api/messages", data)
 	if err != nil {
@@ -49,22 +50,6 @@ func (f fourway) primer(ctx context.Context, c *http.Client, base string) (strin
 	return strconv.FormatUint(ack.ID, 10), nil
 }
 
-// postJSON POSTs a JSON body to url and returns the answer's status and body.
-func postJSON(ctx context.Context, c *http.Client, url string, data []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(data))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err
-}
-
 // subscriber is a row's client: a writer row's is its base's (the two rows
 // differ in the server's writer, not on the wire).
 func (fourway) subscriber(transport string) func(context.Context, *sub) {
@@ -83,6 +68,8 @@ func (fourway) subscriber(transport string) func(context.Context, *sub) {
 
 const pollLimit = 1000
 
+// fourwayGetPage sends one poll or long poll to target and returns its
+// page: an answer that asking again cannot change is a permanentError.
 func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, onWritten func()) (wire.Page, error) {
 	var p wire.Page
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -131,6 +118,8 @@ func startCursor(s *sub) (pollCursor, error) {
 	return pollCursor{next: n}, nil
 }
 
+// takePage takes a page's messages and moves the cursor on: to the
+// page's next, and its epoch; a missed or reset page is an anomaly.
 func (s *sub) takePage(cur *pollCursor, p wire.Page) {
 	if p.Missed > 0 || p.Reset {
 		s.anomalies++
@@ -316,7 +305,7 @@ func sseIDMatches(id, feedEpoch string, msg []byte) bool {
 // ?since=N&epoch=E, its last id and that id's epoch, when the connection
 // ends (4001: it fell behind).
 func fourwayWS(ctx context.Context, s *sub) {
-	d := wsDialer(s)
+	d := s.wsDialer()
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
 	cur, err := startCursor(s)
 	if err != nil {
@@ -346,7 +335,7 @@ func fourwayWS(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
-		if err := checkWSProto(s, conn, resp); err != nil {
+		if err := s.checkWSProto(conn, resp); err != nil {
 			conn.Close()
 			s.giveUp(ctx, err)
 			return

@@ -19,6 +19,7 @@ type histShard struct {
 	h  *hdrhistogram.Histogram
 }
 
+// Record records ns, a latency in nanoseconds, bounded to 1 ns to 100 s.
 func (s *histShard) Record(ns int64) {
 	ns = min(max(ns, 1), histMax)
 	s.mu.Lock()
@@ -26,8 +27,11 @@ func (s *histShard) Record(ns int64) {
 	s.mu.Unlock()
 }
 
+// HistSet is a few histograms recorded into at once, merged when
+// recording is over.
 type HistSet []*histShard
 
+// NewHistSet makes n histograms.
 func NewHistSet(n int) HistSet {
 	hs := make(HistSet, n)
 	for i := range hs {
@@ -36,6 +40,7 @@ func NewHistSet(n int) HistSet {
 	return hs
 }
 
+// shard is the histogram subscriber i records into.
 func (hs HistSet) shard(i int) *histShard { return hs[i%len(hs)] }
 
 // Merged returns all shards in one histogram. Call it once recording is over.

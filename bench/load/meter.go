@@ -96,10 +96,12 @@ type counts struct {
 	Messages, Payload  int64
 }
 
+// sub is a less b, field by field.
 func (a counts) sub(b counts) counts {
 	return counts{a.Down - b.Down, a.Up - b.Up, a.Requests - b.Requests, a.Messages - b.Messages, a.Payload - b.Payload}
 }
 
+// add is a plus b, field by field.
 func (a counts) add(b counts) counts {
 	return counts{a.Down + b.Down, a.Up + b.Up, a.Requests + b.Requests, a.Messages + b.Messages, a.Payload + b.Payload}
 }

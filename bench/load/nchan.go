@@ -14,7 +14,7 @@ import (
 	"fourway/transports/wire"
 )
 
-// nchan speaks to nginx + Nchan as configured in nchan/nginx.conf: one
+// nchan speaks to nginx + Nchan as configured in targets/nchan/nginx.conf: one
 // channel, published with POST /pub, read over /sub/poll (interval poll),
 // /sub/longpoll, /sub/sse and /sub/ws.
 //
@@ -34,6 +34,8 @@ type nchan struct{}
 
 func (nchan) name() string { return "nchan" }
 
+// publish posts data to the channel, and wants its 201 or, before any
+// subscriber, its 202.
 func (nchan) publish(ctx context.Context, c *http.Client, base string, data []byte) error {
 	status, _, err := postJSON(ctx, c, base+"/pub", data)
 	if err != nil {
@@ -70,6 +72,7 @@ func (n nchan) primer(ctx context.Context, c *http.Client, base string) (string,
 	return info.LastMessageID, nil
 }
 
+// subscriber is Nchan's client of a transport.
 func (nchan) subscriber(transport string) func(context.Context, *sub) {
 	switch transport {
 	case "poll":
@@ -90,6 +93,8 @@ type nchanCursor struct {
 	id, lastModified, etag string
 }
 
+// set puts the cursor on a request: the last answer's Last-Modified and
+// Etag, or the id the subscriber starts from.
 func (c *nchanCursor) set(req *http.Request) {
 	if c.lastModified != "" {
 		req.Header.Set("If-Modified-Since", c.lastModified)
@@ -99,6 +104,7 @@ func (c *nchanCursor) set(req *http.Request) {
 	req.Header.Set("If-None-Match", c.id) // "<seconds>:<tag>" alone
 }
 
+// update takes the cursor of an answer, when it has one.
 func (c *nchanCursor) update(resp *http.Response) {
 	if lm, et := resp.Header.Get("Last-Modified"), resp.Header.Get("Etag"); lm != "" && et != "" {
 		c.lastModified, c.etag = lm, et
@@ -133,6 +139,8 @@ func (cur *nchanCursor) get(ctx context.Context, s *sub, c *http.Client, path st
 	return nil, fmt.Errorf("%s %s", path, resp.Status)
 }
 
+// nchanPoll polls on its timetable, asking again after each message until
+// a 304 ends the tick.
 func nchanPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
@@ -162,6 +170,8 @@ func nchanPoll(ctx context.Context, s *sub) {
 	}
 }
 
+// nchanLongPoll asks again the moment an answer arrives, from its last
+// answer's cursor.
 func nchanLongPoll(ctx context.Context, s *sub) {
 	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
@@ -185,6 +195,8 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 	}
 }
 
+// nchanSSE reads the event stream, and reconnects with Last-Event-ID when
+// it breaks.
 func nchanSSE(ctx context.Context, s *sub) {
 	c := s.w.httpClient(s.proto)
 	defer c.CloseIdleConnections()
@@ -245,8 +257,10 @@ func readNchanSSE(s *sub, body io.Reader, lastID *string) error {
 	}
 }
 
+// nchanWS reads one frame per message, ws+meta.nchan framed with its id,
+// and reconnects from the last id when the connection ends.
 func nchanWS(ctx context.Context, s *sub) {
-	d := wsDialer(s, "ws+meta.nchan")
+	d := s.wsDialer("ws+meta.nchan")
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
 	lastID := s.cursor
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -263,7 +277,7 @@ func nchanWS(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
-		if err := checkWSProto(s, conn, resp); err != nil {
+		if err := s.checkWSProto(conn, resp); err != nil {
 			conn.Close()
 			s.giveUp(ctx, err)
 			return

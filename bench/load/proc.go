@@ -78,6 +78,7 @@ func ProcChildren(pid int) []int {
 	return out
 }
 
+// ThisMachine describes the machine the bench runs on.
 func ThisMachine() record.Machine {
 	m := record.Machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -148,4 +149,5 @@ func selfCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
+// mib is b bytes in MiB.
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -18,6 +18,8 @@ type Progress struct {
 	delivered atomic.Pointer[func() int64]
 }
 
+// Set shows the scenario label in phase, until mono nanoseconds (0 if
+// unknown).
 func (p *Progress) Set(label, phase string, until int64) {
 	p.label.Store(&label)
 	p.phase.Store(&phase)

@@ -30,6 +30,8 @@ type publisher struct {
 	ok       []bool // by seq: acknowledged by the server
 }
 
+// run publishes the messages due from start to end, each when due, by a
+// free worker, and returns once every worker has returned.
 func (p *publisher) run(ctx context.Context, start, end time.Time) {
 	n := int(end.Sub(start).Seconds() * p.rate)
 	p.ok = make([]bool, n)

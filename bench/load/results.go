@@ -3,11 +3,30 @@ package load
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"time"
 
+	"fourway/bench/plan"
 	"fourway/bench/record"
 )
+
+// outcome is what a measured scenario found: what it needs to report
+// its rows beside what the subscribers and the publisher counted.
+type outcome struct {
+	sc     plan.Scenario
+	srv    *Server
+	groups []*group
+	pub    *publisher
+
+	connectSeconds     float64
+	rssBefore, rssIdle int64 // the server's memory before any subscriber, and all connected
+	rssOK              bool
+	drain              time.Duration
+	drained            bool // every subscriber had every message before the drain's deadline
+	windowStart        readings
+	finish             readings // at the window's end
+}
 
 // readings are the counters read at one end of the measured window: the
 // bytes fourway counted, the server's CPU (each process's, and their
@@ -24,45 +43,45 @@ type readings struct {
 	rss       int64 // the server's resident memory, read at the end only
 }
 
-// read reads the counters at the window's start or end. What fourway
+// read reads the counters of srv at the window's start or end. What fourway
 // counted is read over HTTP outside the CPU's span: before it at the
 // start, after it at the end.
-func (m *measurement) read(ctx context.Context, atStart bool) readings {
+func read(ctx context.Context, c *http.Client, srv *Server, atStart bool) readings {
 	var r readings
 	if atStart {
-		r.counts, r.countsErr = nodeCounts(ctx, m.pubHTTP, m.srv.Nodes) // serverbytes.go: what fourway counts of its bytes
+		r.counts, r.countsErr = nodeCounts(ctx, c, srv.Nodes) // serverbytes.go: what fourway counts of its bytes
 	}
-	r.cpu, r.parts, r.cpuOK = m.srv.partsCPU()
+	r.cpu, r.parts, r.cpuOK = srv.partsCPU()
 	if !atStart {
-		r.counts, r.countsErr = nodeCounts(ctx, m.pubHTTP, m.srv.Nodes)
+		r.counts, r.countsErr = nodeCounts(ctx, c, srv.Nodes)
 	}
 	r.self = selfCPU()
 	r.busy, _, r.machineOK = machineCPU()
 	if !atStart {
-		r.rss, _ = m.srv.rss()
+		r.rss, _ = srv.rss()
 	}
 	return r
 }
 
 // results are the scenario's rows, one per transport. The server's cost
 // is the whole server's, divided by every delivery of the scenario.
-func (m *measurement) results() []record.Result {
+func (o *outcome) results() []record.Result {
 	var results []record.Result
 	var windowDeliveries int64
-	for _, g := range m.groups {
-		res := m.groupResult(g)
+	for _, g := range o.groups {
+		res := o.groupResult(g)
 		windowDeliveries += res.WindowDeliveries
 		results = append(results, res)
 	}
-	cost := m.serverCost(windowDeliveries)
-	procs := m.procCosts(cost, windowDeliveries)
-	machineSecs, otherSecs, note := m.machineLoad(cost)
+	cost := o.serverCost(windowDeliveries)
+	procs := o.procCosts(cost, windowDeliveries)
+	machineSecs, otherSecs, note := o.machineLoad(cost)
 	for i := range results {
 		if cost != nil {
 			c := *cost
 			results[i].Server = &c
 			results[i].Procs = append([]record.ProcCost(nil), procs...)
-		} else if m.srv.Parts == nil {
+		} else if o.srv.Parts == nil {
 			results[i].ServerNote = record.NotMeasuredExternal
 		}
 		results[i].MachineCPUSeconds, results[i].OtherCPUSeconds = machineSecs, otherSecs
@@ -74,11 +93,11 @@ func (m *measurement) results() []record.Result {
 }
 
 // groupResult is the row of one transport's subscribers.
-func (m *measurement) groupResult(g *group) record.Result {
-	pub, a, b := m.pub, m.windowStart, m.finish
-	res := record.Result{Scenario: m.sc}
+func (o *outcome) groupResult(g *group) record.Result {
+	pub, a, b := o.pub, o.windowStart, o.finish
+	res := record.Result{Scenario: o.sc}
 	res.Transport = g.transport
-	res.ConnectSeconds = m.connectSeconds
+	res.ConnectSeconds = o.connectSeconds
 	res.Published = pub.acked.Load()
 	res.PublishRTT = LatencyOf(pub.rtt.Merged())
 	res.PublishErrors = pub.errors.Load()
@@ -86,8 +105,8 @@ func (m *measurement) groupResult(g *group) record.Result {
 	if e := pub.firstErr.Load(); e != nil {
 		res.Notes = append(res.Notes, "first publish error: "+*e)
 	}
-	if !m.drained {
-		res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", m.drain))
+	if !o.drained {
+		res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", o.drain))
 	}
 	collect(&res, g.subs, pub, g.hists)
 	if a.countsErr == nil && b.countsErr == nil && a.counts != nil {
@@ -101,20 +120,20 @@ func (m *measurement) groupResult(g *group) record.Result {
 
 // serverCost is the server's CPU in the window and its memory, or nil
 // when they could not be read (a server the bench did not start).
-func (m *measurement) serverCost(windowDeliveries int64) *record.ServerCost {
-	a, b := m.windowStart, m.finish
+func (o *outcome) serverCost(windowDeliveries int64) *record.ServerCost {
+	a, b := o.windowStart, o.finish
 	if !a.cpuOK || !b.cpuOK || len(a.parts) != len(b.parts) {
 		return nil
 	}
 	cost := &record.ServerCost{
 		CPUSeconds:   b.cpu - a.cpu,
-		WindowSecs:   time.Duration(m.sc.Duration).Seconds(),
-		RSSBeforeMiB: mib(m.rssBefore),
-		RSSIdleMiB:   mib(m.rssIdle),
+		WindowSecs:   time.Duration(o.sc.Duration).Seconds(),
+		RSSBeforeMiB: mib(o.rssBefore),
+		RSSIdleMiB:   mib(o.rssIdle),
 		RSSEndMiB:    mib(b.rss),
 	}
-	if m.rssOK && m.sc.Subs > 0 {
-		cost.MemPerConnKiB = float64(m.rssIdle-m.rssBefore) / float64(m.sc.TotalSubs()) / 1024
+	if o.rssOK && o.sc.Subs > 0 {
+		cost.MemPerConnKiB = float64(o.rssIdle-o.rssBefore) / float64(o.sc.TotalSubs()) / 1024
 	}
 	if windowDeliveries > 0 {
 		cost.CPUPerMsgMicros = cost.CPUSeconds / float64(windowDeliveries) * 1e6
@@ -125,10 +144,10 @@ func (m *measurement) serverCost(windowDeliveries int64) *record.ServerCost {
 
 // procCosts are each process's share, when the server is several (a
 // cluster, or the -pids of an external one), and on every -cluster setup.
-func (m *measurement) procCosts(cost *record.ServerCost, windowDeliveries int64) []record.ProcCost {
-	a, b := m.windowStart, m.finish
-	names := m.srv.partNames()
-	if cost == nil || (len(names) <= 1 && m.sc.Setup == "") || len(names) != len(b.parts) {
+func (o *outcome) procCosts(cost *record.ServerCost, windowDeliveries int64) []record.ProcCost {
+	a, b := o.windowStart, o.finish
+	names := o.srv.partNames()
+	if cost == nil || (len(names) <= 1 && o.sc.Setup == "") || len(names) != len(b.parts) {
 		return nil
 	}
 	var procs []record.ProcCost
@@ -147,14 +166,14 @@ func (m *measurement) procCosts(cost *record.ServerCost, windowDeliveries int64)
 // saturated or disturbed: a latency measured on a saturated machine
 // includes waiting for a core, so the note says so next to the number,
 // and says who else was busy.
-func (m *measurement) machineLoad(cost *record.ServerCost) (machineSecs, otherSecs float64, note string) {
-	a, b := m.windowStart, m.finish
+func (o *outcome) machineLoad(cost *record.ServerCost) (machineSecs, otherSecs float64, note string) {
+	a, b := o.windowStart, o.finish
 	self := b.self - a.self
 	ours := self
 	if cost != nil {
 		ours += cost.CPUSeconds
 	}
-	capacity := time.Duration(m.sc.Duration).Seconds() * float64(runtime.NumCPU())
+	capacity := time.Duration(o.sc.Duration).Seconds() * float64(runtime.NumCPU())
 	if a.machineOK && b.machineOK {
 		machineSecs = b.busy - a.busy
 		otherSecs = max(0, machineSecs-ours)

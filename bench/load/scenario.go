@@ -12,14 +12,6 @@ import (
 	"fourway/bench/record"
 )
 
-// dialect is how the bench talks to one kind of server.
-type dialect interface {
-	name() string
-	publish(ctx context.Context, c *http.Client, base string, data []byte) error
-	primer(ctx context.Context, c *http.Client, base string) (cursor string, err error)
-	subscriber(transport string) func(context.Context, *sub)
-}
-
 // dialectFor is how the bench talks to a target: fourway, or nchan.
 func dialectFor(target string) dialect {
 	if target == "nchan" {
@@ -35,24 +27,14 @@ type Options struct {
 	Label    string      // the scenario, as the progress line names it
 }
 
-// group is the subscribers of one transport in a scenario.
-type group struct {
-	transport string
-	run       func(context.Context, *sub)
-	subs      []*sub
-	hists     HistSet
-}
-
 // measurement is one scenario being measured, step by step: the server
 // started and primed, the subscribers connected, the publisher run over
-// the warm-up and the window, every message drained.
+// the warm-up and the window, every message drained; what it finds is
+// its outcome.
 type measurement struct {
-	sc      plan.Scenario
+	outcome
 	how     Options
 	d       dialect
-	groups  []*group
-	srv     *Server
-	pub     *publisher
 	pubHTTP *http.Client // the publisher's, and the bench's own requests'
 	cursor  string       // the primer's id, where every subscriber starts
 	win     *window
@@ -61,13 +43,6 @@ type measurement struct {
 	subs    []*sub    // in the order they connect
 	runs    []func(context.Context, *sub)
 	started sync.WaitGroup // the subscribers' goroutines
-
-	connectSeconds      float64
-	rssBefore, rssIdle  int64 // before any subscriber, and all connected
-	rssOK               bool
-	drain               time.Duration
-	drained             bool // every subscriber had every message before the drain's deadline
-	windowStart, finish readings
 }
 
 // Measure measures one scenario on the server start starts, and returns
@@ -75,7 +50,7 @@ type measurement struct {
 // and one per transport of a mixed scenario, whose subscribers all
 // connect to the same server at once.
 func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) (*Server, error), how Options) (results []record.Result, err error) {
-	m := &measurement{sc: sc, how: how, d: dialectFor(sc.Target), win: &window{}}
+	m := &measurement{outcome: outcome{sc: sc}, how: how, d: dialectFor(sc.Target), win: &window{}}
 	if err := m.makeGroups(); err != nil {
 		return nil, err
 	}
@@ -230,10 +205,10 @@ func (m *measurement) publish(ctx context.Context) {
 
 	prog.Set(m.how.Label, "warm-up", int64(winStart.Sub(epoch)))
 	SleepUntil(ctx, winStart)
-	m.windowStart = m.read(ctx, true)
+	m.windowStart = read(ctx, m.pubHTTP, m.srv, true)
 	prog.Set(m.how.Label, "measuring", int64(winEnd.Sub(epoch)))
 	SleepUntil(ctx, winEnd)
-	m.finish = m.read(ctx, false)
+	m.finish = read(ctx, m.pubHTTP, m.srv, false)
 	<-pubDone
 }
 

@@ -10,6 +10,17 @@ import (
 	"fourway/bench/plan"
 )
 
+// What fourway itself counted of a row's bytes: its /api/stats says, per
+// transport, which of the bytes on its sockets were heads (HTTP/1.1 in the
+// clear: request lines and headers, status lines and headers) and, under
+// HTTP/2, how many frames its streams took (9 bytes of frame header each)
+// and how many bytes their HPACK header blocks; and, for the streams, the
+// framing and heartbeats it wrote and read (WebSocket frame headers, SSE
+// field names and chunk framing, pings and pongs). The bench reads it at
+// the window's start and end, so the row splits its overhead into headers
+// and framing as the server measured them. Nchan counts nothing of the
+// kind.
+
 // serverCounts is one transport's part of GET /api/stats.
 type serverCounts struct {
 	HeadsIn       int64     `json:"heads_in"`

@@ -43,6 +43,7 @@ func parseStamp(b []byte) (seq, t int64, ok bool) {
 	return seq, t, ok2 && seq >= 0
 }
 
+// parseInt reads the decimal digits b starts with, and returns the rest.
 func parseInt(b []byte) (int64, []byte, bool) {
 	var n int64
 	i := 0

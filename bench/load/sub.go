@@ -2,11 +2,17 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
+
+	"fourway/bench/plan"
 )
 
 // sub is one subscriber: its configuration, its socket counters, and what
@@ -76,12 +82,15 @@ type sub struct {
 // first request against its hundredth.
 const reqUpKept = 100
 
+// newSub makes subscriber idx.
 func newSub(idx int) *sub {
 	return &sub{idx: idx, ready: make(chan struct{}), stopped: make(chan struct{})}
 }
 
+// markReady says the subscriber is connected, once.
 func (s *sub) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
 
+// snapshot is the subscriber's counters now.
 func (s *sub) snapshot() counts {
 	return counts{Down: s.w.down.Load(), Up: s.w.up.Load(), Requests: s.w.requests.Load(), Messages: s.msgs, Payload: s.payload}
 }
@@ -195,6 +204,37 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	}
 	s.negotiated = negotiated(resp.Proto, resp.TLS != nil)
 	return resp, nil
+}
+
+// wsDialer is a subscriber's WebSocket dialer: through its counting dial,
+// inside TLS (wss://, HTTP/1.1: no ALPN offered) when the row has TLS.
+// gorilla/websocket runs the TLS handshake over the counting connection,
+// so its records count as an HTTP client's do.
+func (s *sub) wsDialer(subprotocols ...string) websocket.Dialer {
+	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
+	if plan.ProtoTLS(s.proto) {
+		d.TLSClientConfig = insecureLoopbackTLS()
+	}
+	return d
+}
+
+// checkWSProto says whether an upgraded WebSocket came over what the row
+// asks: HTTP/1.1 always, inside TLS under h1tls and h2.
+func (s *sub) checkWSProto(conn *websocket.Conn, resp *http.Response) error {
+	if s.proto == "" {
+		return nil
+	}
+	_, isTLS := conn.NetConn().(*tls.Conn)
+	if resp.Proto != "HTTP/1.1" || isTLS != plan.ProtoTLS(s.proto) {
+		got := resp.Proto
+		if isTLS {
+			got += " over TLS"
+		}
+		return permanentError{fmt.Errorf("ws: asked for %s (the WebSocket on HTTP/1.1%s) but it came over %s: the bench does not measure a fallback",
+			s.proto, map[bool]string{true: " over TLS", false: ""}[plan.ProtoTLS(s.proto)], got)}
+	}
+	s.negotiated = negotiated(resp.Proto, isTLS)
+	return nil
 }
 
 // waitTick waits for the next tick of a short poll's timetable: ticks are

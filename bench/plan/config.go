@@ -1,9 +1,6 @@
 package plan
 
 import (
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -43,9 +40,9 @@ type Config struct {
 	// memory the report shows (each, and summed).
 	PIDs []int `json:"pids,omitempty"`
 	// Cluster is -cluster: each scenario on the three setups of
-	// clusterSetups in turn, on a NATS cluster and nginx the bench starts.
+	// ClusterSetups in turn, on a NATS cluster and nginx the bench starts.
 	Cluster    bool     `json:"cluster,omitempty"`
-	Setups     []string `json:"setups,omitempty"` // -setups: which of clusterSetups, in that order
+	Setups     []string `json:"setups,omitempty"` // -setups: which of ClusterSetups, in that order
 	NatsServer string   `json:"nats_server,omitempty"`
 	// Acks is -acks: JetStream publishes measured for the publish-to-ack
 	// latency, per replica count (R1 and R3), with -cluster.
@@ -62,52 +59,15 @@ type PlanItem struct {
 	Payload    int      `json:"payload_bytes"`
 }
 
-// parsePlan reads "ws,sse:1000:100;ws+sse:1000:100;longpoll:1000:10[:payload]".
-// A comma separates scenarios of their own, each on a fresh server; a plus
-// joins transports into one mixed scenario on one server.
-func parsePlan(s string, payload int) ([]PlanItem, error) {
-	var plan []PlanItem
-	for _, item := range strings.Split(s, ";") {
-		if item = strings.TrimSpace(item); item == "" {
-			continue
-		}
-		f := strings.Split(item, ":")
-		if len(f) < 3 || len(f) > 4 {
-			return nil, fmt.Errorf("-plan: %q is not transports:subs:rate[:payload]", item)
-		}
-		p := PlanItem{Transports: splitList(f[0]), Payload: payload}
-		var err error
-		if p.Subs, err = strconv.Atoi(f[1]); err != nil || p.Subs < 1 {
-			return nil, fmt.Errorf("-plan: %q: subscribers must be a positive whole number", item)
-		}
-		if p.Rate, err = strconv.ParseFloat(f[2], 64); err != nil || p.Rate <= 0 {
-			return nil, fmt.Errorf("-plan: %q: rate must be a positive number", item)
-		}
-		if len(f) == 4 {
-			if p.Payload, err = strconv.Atoi(f[3]); err != nil || p.Payload < 1 {
-				return nil, fmt.Errorf("-plan: %q: payload must be a positive whole number", item)
-			}
-		}
-		if len(p.Transports) == 0 {
-			return nil, fmt.Errorf("-plan: %q names no transport", item)
-		}
-		for _, t := range p.Transports {
-			if err := checkTransport(t); err != nil {
-				return nil, fmt.Errorf("-plan: %w", err)
-			}
-		}
-		plan = append(plan, p)
-	}
-	return plan, nil
-}
-
 // Duration prints as Go does ("500ms") in JSON.
 type Duration time.Duration
 
+// MarshalText writes d as Go does: "500ms".
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
+// UnmarshalText reads d as time.ParseDuration does.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	*d = Duration(v)

@@ -260,3 +260,66 @@ func parsePIDs(s string) ([]int, error) {
 	}
 	return out, nil
 }
+
+// parsePlan reads "ws,sse:1000:100;ws+sse:1000:100;longpoll:1000:10[:payload]".
+// A comma separates scenarios of their own, each on a fresh server; a plus
+// joins transports into one mixed scenario on one server.
+func parsePlan(s string, payload int) ([]PlanItem, error) {
+	var plan []PlanItem
+	for _, item := range strings.Split(s, ";") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		f := strings.Split(item, ":")
+		if len(f) < 3 || len(f) > 4 {
+			return nil, fmt.Errorf("-plan: %q is not transports:subs:rate[:payload]", item)
+		}
+		p := PlanItem{Transports: splitList(f[0]), Payload: payload}
+		var err error
+		if p.Subs, err = strconv.Atoi(f[1]); err != nil || p.Subs < 1 {
+			return nil, fmt.Errorf("-plan: %q: subscribers must be a positive whole number", item)
+		}
+		if p.Rate, err = strconv.ParseFloat(f[2], 64); err != nil || p.Rate <= 0 {
+			return nil, fmt.Errorf("-plan: %q: rate must be a positive number", item)
+		}
+		if len(f) == 4 {
+			if p.Payload, err = strconv.Atoi(f[3]); err != nil || p.Payload < 1 {
+				return nil, fmt.Errorf("-plan: %q: payload must be a positive whole number", item)
+			}
+		}
+		if len(p.Transports) == 0 {
+			return nil, fmt.Errorf("-plan: %q names no transport", item)
+		}
+		for _, t := range p.Transports {
+			if err := checkTransport(t); err != nil {
+				return nil, fmt.Errorf("-plan: %w", err)
+			}
+		}
+		plan = append(plan, p)
+	}
+	return plan, nil
+}
+
+// checkDirectProtos refuses a writer row over a protocol its direct
+// writer does not serve (sse-direct over HTTP/2, longpoll-direct over
+// TLS or HTTP/2) when the row was asked for by name: the server would
+// serve the base's writer, and the row would not be what it says. The
+// default transports leave such rows out (Scenarios), as the legend
+// says.
+func checkDirectProtos(protos []string, plan string, trs []string, transportsSet bool) error {
+	for _, p := range protos {
+		for _, w := range WriterRows {
+			named := strings.Contains(plan, w.Name)
+			if transportsSet && plan == "" {
+				for _, t := range trs {
+					named = named || slices.Contains(strings.Split(t, "+"), w.Name)
+				}
+			}
+			if named && !slices.Contains(w.Protos, p) {
+				return fmt.Errorf("-proto %s: %s cannot run over %s (%s): measure %s over %s, %s over %s",
+					p, w.Name, w.NotOver, w.Why, w.Base, p, w.Name, JoinOr(w.Protos))
+			}
+		}
+	}
+	return nil
+}

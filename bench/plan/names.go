@@ -12,7 +12,7 @@ var AllTransports = []string{"poll", "longpoll", "sse", "ws"}
 
 // KnownTransports are the names -transports and -plan take, and what the
 // bench measures by default: the four, and beside their base transport
-// the writer rows (writers.go): longpoll-direct, the long poll served by
+// the writer rows (WriterRows): longpoll-direct, the long poll served by
 // fourway's own HTTP/1.1 path (--longpoll-writer direct) instead of
 // net/http's request cycle, and sse-direct, SSE served by fourway's own
 // writer (--sse-writer direct) instead of the r3labs/sse library, so that
@@ -120,6 +120,7 @@ func SchemeFor(p string) string {
 	return "http"
 }
 
+// errNoProto is the error of a -proto that names none.
 var errNoProto = errors.New("-proto needs at least one value")
 
 // The setups of -cluster, in the order each transport is measured on them.
@@ -129,6 +130,7 @@ const (
 	SetupCluster   = "cluster"   // two fourway nodes on the R3 stream, behind nginx
 )
 
+// ClusterSetups are the setups of -cluster, in that order.
 var ClusterSetups = []string{SetupMemory, SetupJetStream, SetupCluster}
 
 // SetupTitle says what a setup is, for the report.

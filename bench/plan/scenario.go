@@ -3,6 +3,7 @@ package plan
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -147,12 +148,12 @@ func Scenarios(cfg Config) []Scenario {
 // TIME_WAIT.
 const SubsPerSourceAddr = 5000
 
-// MaxSourceAddrs is how many loopback source addresses sourceAddr hands
-// out: 127.0.0.2 to 127.0.0.251.
+// MaxSourceAddrs is how many loopback source addresses the subscribers
+// may dial from: 127.0.0.2 to 127.0.0.251.
 const MaxSourceAddrs = 250
 
 // sourceAddrsFor is how many source addresses a scenario's subscribers
-// dial from: -source-addrs, or by default one per subsPerSourceAddr
+// dial from: -source-addrs, or by default one per SubsPerSourceAddr
 // subscribers once there are more than that, when the server is on
 // loopback.
 func sourceAddrsFor(cfg Config, sc Scenario) int {
@@ -179,18 +180,22 @@ func loopbackURL(u string) bool {
 	return ip != nil && ip.IsLoopback() && ip.To4() != nil
 }
 
-// Every subscriber holds one socket in the bench and one in the server,
-// and both are processes on this machine: each needs an open-file limit
-// (RLIMIT_NOFILE, per process) above the connections it holds. Go already
-// raises a process's soft limit to its hard limit when it starts; past the
-// hard limit only a process allowed to (root, CAP_SYS_RESOURCE) can go.
-
 // FileMargin is the open files a process needs beside its connections:
 // binaries, pipes, /proc reads, the listener, the publishers' sockets.
 const FileMargin = 256
 
-// FilesNeeded is what one end of a scenario needs: a socket per
-// subscriber and per publishing connection, and the margin.
+// FilesNeeded is the open files one end of a scenario needs, the bench's
+// or the server's: a socket per subscriber and per publishing connection,
+// and the margin.
 func FilesNeeded(sc Scenario) uint64 {
 	return uint64(sc.TotalSubs()+sc.Publishers) + FileMargin
+}
+
+// WriterFor is the row's flag for a scenario: "direct" when it measures
+// the row, else the default.
+func (w WriterRow) WriterFor(sc Scenario) string {
+	if slices.Contains(sc.Transports(), w.Name) {
+		return DirectWriter
+	}
+	return w.Usual
 }

@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// Writer rows: rows that measure one of fourway's own writers beside the
+// writer it ships with. sse-direct is SSE with --sse-writer direct,
+// longpoll-direct the long poll with --longpoll-writer direct. Each uses
+// its base transport's client (the wire is the same; only the server's
+// writer differs), is measured against a server started with the flag,
+// checked in GET /api/config, and is Nchan's base row for -target nchan.
+// Everything that treats a writer row differently from its base reads
+// WriterRows.
+
 // WriterRow is one row measuring a writer of fourway's own.
 type WriterRow struct {
 	Name      string // the row: "sse-direct"
@@ -14,11 +23,11 @@ type WriterRow struct {
 	Usual     string // the flag's default, what the base row measures: "r3labs"
 	Field     string // where GET /api/config names the writer: "sse.writer"
 	Writer    string // what a server has one of, for a reader: "SSE writer"
-	Title     string // what the row measures: transportTitle
+	Title     string // what the row measures: TransportTitle
 	BaseTitle string // what the base row measures, beside it
 	// Protos are the protocols the direct writer serves; over any other
 	// the server serves the base's writer, so the row would not be what
-	// it says: notOver names them, why says why.
+	// it says: NotOver names them, Why says why.
 	Protos  []string
 	NotOver string
 	Why     string
@@ -28,6 +37,7 @@ type WriterRow struct {
 // DirectWriter is the value of every writer row's flag that the row measures.
 const DirectWriter = "direct"
 
+// WriterRows are the writer rows, sse-direct and longpoll-direct.
 var WriterRows = []WriterRow{
 	{
 		Name: "sse-direct", Base: "sse", Flag: "sse-writer", Usual: "r3labs", Field: "sse.writer", Writer: "SSE writer",
@@ -55,15 +65,6 @@ func WriterRowOf(tr string) *WriterRow {
 	return nil
 }
 
-// WriterFor is the row's flag for a scenario: "direct" when it measures
-// the row, else the default.
-func (w WriterRow) WriterFor(sc Scenario) string {
-	if slices.Contains(sc.Transports(), w.Name) {
-		return DirectWriter
-	}
-	return w.Usual
-}
-
 // directServes reports whether the server serves every writer row of
 // tr ("ws+longpoll-direct") with its direct writer over proto.
 func directServes(tr, proto string) bool {
@@ -73,30 +74,6 @@ func directServes(tr, proto string) bool {
 		}
 	}
 	return true
-}
-
-// checkDirectProtos refuses a writer row over a protocol its direct
-// writer does not serve (sse-direct over HTTP/2, longpoll-direct over
-// TLS or HTTP/2) when the row was asked for by name: the server would
-// serve the base's writer, and the row would not be what it says. The
-// default transports leave such rows out (planScenarios), as the legend
-// says.
-func checkDirectProtos(protos []string, plan string, trs []string, transportsSet bool) error {
-	for _, p := range protos {
-		for _, w := range WriterRows {
-			named := strings.Contains(plan, w.Name)
-			if transportsSet && plan == "" {
-				for _, t := range trs {
-					named = named || slices.Contains(strings.Split(t, "+"), w.Name)
-				}
-			}
-			if named && !slices.Contains(w.Protos, p) {
-				return fmt.Errorf("-proto %s: %s cannot run over %s (%s): measure %s over %s, %s over %s",
-					p, w.Name, w.NotOver, w.Why, w.Base, p, w.Name, JoinOr(w.Protos))
-			}
-		}
-	}
-	return nil
 }
 
 // checkWriterPair refuses a mixed scenario of a writer row and its base:

@@ -1,3 +1,9 @@
+// Package record holds what a bench run records: each row's Result, and
+// the Report a run writes as report.json, with the machine it ran on, the
+// speed targets checked and JetStream's publish-to-ack latency. It is
+// what the report package reads, and load writes.
+//
+//	record.go  Report and Result, and their parts
 package record
 
 import (

@@ -13,6 +13,7 @@ import (
 // ackLegend says how the publish-to-ack latency was measured.
 const ackLegend = "JetStream publish-to-ack: the bench's own nats.go client publishes to a stream of that many replicas (file storage, as fourway's) and waits for each ack before the next, R1 and R3 in alternating blocks of 50, after 20 unrecorded; on loopback, to the -cluster's nats-server processes. Not through fourway: a fourway publish (POST /api/messages) adds its HTTP round trip, the POST columns above."
 
+// ackRows are the acks table's rows, one per stream.
 func ackRows(acks []record.AckLatency) [][]string {
 	var rows [][]string
 	for _, a := range acks {
@@ -22,8 +23,10 @@ func ackRows(acks []record.AckLatency) [][]string {
 	return rows
 }
 
+// ackHeader is the acks table's header.
 var ackHeader = []string{"stream", "publishes", "payload B", "p50 ms", "p90 ms", "p99 ms", "max ms", "leader", "client on"}
 
+// writeAcks prints the publish-to-ack latency as text.
 func writeAcks(out io.Writer, acks []record.AckLatency) {
 	if len(acks) == 0 {
 		return
@@ -38,6 +41,7 @@ func writeAcks(out io.Writer, acks []record.AckLatency) {
 	fmt.Fprintln(out, ackLegend)
 }
 
+// writeAcksMarkdown writes it as a Markdown table.
 func writeAcksMarkdown(out io.Writer, acks []record.AckLatency) {
 	if len(acks) == 0 {
 		return
@@ -49,6 +53,7 @@ func writeAcksMarkdown(out io.Writer, acks []record.AckLatency) {
 	fmt.Fprintf(out, "\n%s\n", ackLegend)
 }
 
+// writeAcksHTML writes it as an HTML table.
 func writeAcksHTML(b *strings.Builder, acks []record.AckLatency) {
 	if len(acks) == 0 {
 		return

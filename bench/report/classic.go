@@ -33,6 +33,7 @@ func classicOverhead(r record.Result) float64 {
 // mbps is the article's unit: bits per second divided by 2^20.
 func mbps(clients, bytesPerMsg float64) float64 { return clients * bytesPerMsg * 8 / (1 << 20) }
 
+// classicClients are the article's numbers of clients.
 var classicClients = []float64{1000, 10000, 100000}
 
 // classic2010 is the article's own table.

@@ -8,6 +8,7 @@ import (
 	"fourway/bench/record"
 )
 
+// csvHeader is report.csv's first line: its columns.
 var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_bytes", "poll_interval", "warmup", "duration",
 	"published", "publish_errors", "expected", "delivered", "lost", "duplicated", "reconnects", "errors",
 	"lat_count", "lat_mean_ms", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "max_ms",
@@ -17,6 +18,7 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n",
 	"server_headers_per_msg", "server_frame_headers_per_msg", "server_framing_per_msg", "server_heartbeats_per_msg"}
 
+// writeCSV writes the results as report.csv, one row each.
 func writeCSV(out io.Writer, results []record.Result) error {
 	w := csv.NewWriter(out)
 	_ = w.Write(csvHeader)

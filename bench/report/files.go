@@ -9,6 +9,9 @@ import (
 	"fourway/bench/record"
 )
 
+// Write writes the report into dir: report.json, report.csv, report.html,
+// report.md, and the charts latency.svg, bytes.svg and, for a sweep,
+// scaling.svg.
 func Write(dir string, rep record.Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -50,6 +53,8 @@ func Write(dir string, rep record.Report) error {
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644)
 }
 
+// Command is the bench's command line as a POSIX shell takes it, to be
+// run again.
 func Command(args []string) string {
 	q := make([]string, len(args))
 	for i, a := range args {

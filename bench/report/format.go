@@ -6,12 +6,15 @@ import (
 	"strconv"
 )
 
+// f1, f2 and f3 write v with one, two and three decimals.
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 
+// latencyCell writes a latency in milliseconds with three significant
+// digits, at most two decimals.
 func latencyCell(v float64) string {
 	switch {
 	case v >= 100:
@@ -22,6 +25,7 @@ func latencyCell(v float64) string {
 	return f2(v)
 }
 
+// procsText is the server's GOMAXPROCS, n or Go's default.
 func procsText(n int) string {
 	if n > 0 {
 		return fmt.Sprint(n)
@@ -29,6 +33,7 @@ func procsText(n int) string {
 	return fmt.Sprintf("default (%d)", runtime.NumCPU())
 }
 
+// dash is s, or a dash for nothing.
 func dash(s string) string {
 	if s == "" {
 		return "–"
@@ -38,6 +43,7 @@ func dash(s string) string {
 
 // seconds of server CPU a comparison needs
 
+// pct is how much a is above b, in percent.
 func pct(a, b float64) float64 {
 	if b == 0 {
 		return 0

@@ -9,6 +9,10 @@ import (
 	"fourway/bench/record"
 )
 
+// The HTML report is one file: styles and charts (hand-written SVG) are
+// inline, nothing is loaded from anywhere, so it opens offline and can be
+// attached to an issue as it is.
+
 // renderHTML is the report as one page: its heading, the results table
 // and its legend, the processes and JetStream's acks of a -cluster, the
 // speed targets, the charts, and the 2010 table.

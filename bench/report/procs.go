@@ -23,6 +23,7 @@ type procTable struct {
 	rows []procRow
 }
 
+// procRow is one row of the process table.
 type procRow struct {
 	r     record.Result
 	cells []string // CPU µs per delivery, by column; "–" where the row has no such process
@@ -32,6 +33,7 @@ type procRow struct {
 	cpuVsMemory, p99VsMemory string
 }
 
+// newProcTable makes the process table of the results.
 func newProcTable(results []record.Result) procTable {
 	var t procTable
 	idx := map[string]int{}
@@ -100,6 +102,8 @@ func memoryRow(results []record.Result, r record.Result) (record.Result, bool) {
 	return record.Result{}, false
 }
 
+// header is the table's header: the row, the latencies, a column per
+// process, their sum and the ratios.
 func (t procTable) header() []string {
 	h := []string{"transport", "setup", "p50 ms", "p99 ms", "lost / dup", "POST p50 ms", "POST p99 ms"}
 	for _, c := range t.cols {
@@ -109,6 +113,7 @@ func (t procTable) header() []string {
 	return h
 }
 
+// cells are a row's cells, under header.
 func (t procTable) cells(row procRow) []string {
 	r := row.r
 	setup := plan.SetupTitle(r.Setup)
@@ -124,6 +129,7 @@ func (t procTable) cells(row procRow) []string {
 // procLegend says what the process table's figures are.
 const procLegend = "Each process's CPU seconds (user + system, /proc) inside the window, divided by every delivery of the scenario, in µs; nginx is its master and worker. The sum is the server's CPU per delivery. POST: the round trip of each acknowledged publish (POST /api/messages to its 201), which on JetStream waits for the stream's ack. × memory: against the same transport on one node with the in-memory feed, in this run."
 
+// writeProcTable prints the process table as text.
 func writeProcTable(out io.Writer, results []record.Result) {
 	t := newProcTable(results)
 	if len(t.rows) == 0 {
@@ -139,6 +145,7 @@ func writeProcTable(out io.Writer, results []record.Result) {
 	fmt.Fprintln(out, procLegend)
 }
 
+// writeProcMarkdown writes it as a Markdown table.
 func writeProcMarkdown(out io.Writer, results []record.Result) {
 	t := newProcTable(results)
 	if len(t.rows) == 0 {
@@ -152,6 +159,7 @@ func writeProcMarkdown(out io.Writer, results []record.Result) {
 	fmt.Fprintf(out, "\n%s\n", procLegend)
 }
 
+// writeProcHTML writes it as an HTML table.
 func writeProcHTML(b *strings.Builder, results []record.Result) {
 	t := newProcTable(results)
 	if len(t.rows) == 0 {
@@ -181,17 +189,4 @@ func writeProcHTML(b *strings.Builder, results []record.Result) {
 		b.WriteString("</tr>")
 	}
 	fmt.Fprintf(b, `</table></div><p class="muted">%s</p>`, html.EscapeString(procLegend))
-}
-
-// writeClusterTables prints, after the main table, the per-process table
-// and the publish-to-ack latency, when the run has them.
-func writeClusterTables(out io.Writer, rep record.Report) {
-	if len(newProcTable(rep.Results).rows) > 0 {
-		fmt.Fprintln(out)
-		writeProcTable(out, rep.Results)
-	}
-	if len(rep.Acks) > 0 {
-		fmt.Fprintln(out)
-		writeAcks(out, rep.Acks)
-	}
 }

@@ -72,6 +72,7 @@ func nchanTargets(name string, r record.Result, results []record.Result) []recor
 
 const minCPU = 0.2
 
+// writeTargets prints the speed targets and whether each was met.
 func writeTargets(out io.Writer, ts []record.Target) {
 	if len(ts) == 0 {
 		return

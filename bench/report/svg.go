@@ -11,13 +11,15 @@ import (
 	"fourway/bench/record"
 )
 
-// The HTML report is one file: styles and charts (hand-written SVG) are
-// inline, nothing is loaded from anywhere, so it opens offline and can be
-// attached to an issue as it is.
+// The charts are hand-written SVG, drawn as strings: inline in the HTML
+// page, and standalone files beside it (latency.svg, bytes.svg,
+// scaling.svg).
 
-var pctColors = []string{"#4e79a7", "#59a14f", "#e15759", "#b07aa1", "#444444"}
-
-var pctNames = []string{"p50", "p90", "p99", "p99.9", "max"}
+// pctColors and pctNames are the latency chart's percentiles, in order.
+var (
+	pctColors = []string{"#4e79a7", "#59a14f", "#e15759", "#b07aa1", "#444444"}
+	pctNames  = []string{"p50", "p90", "p99", "p99.9", "max"}
+)
 
 // seriesColor gives each target/transport pair a stable colour.
 func seriesColor(target, transport string) string {
@@ -31,6 +33,8 @@ func seriesColor(target, transport string) string {
 	return c
 }
 
+// rowLabel names a result in a chart, with its load when the results
+// are of several.
 func rowLabel(r record.Result, many bool) string {
 	s := r.Target + " " + r.Label()
 	if many {
@@ -50,11 +54,14 @@ func manyScenarios(results []record.Result) bool {
 	return false
 }
 
+// svg is a chart being drawn, w by h pixels.
 type svg struct {
 	b    strings.Builder
 	w, h int
 }
 
+// newSVG starts a chart on a white background; a standalone one is an
+// SVG file of its own, with its namespace.
 func newSVG(w, h int, standalone bool) *svg {
 	s := &svg{w: w, h: h}
 	ns := ""
@@ -91,11 +98,13 @@ func (s *svg) String() string { return s.b.String() + "</svg>" }
 // logScale maps [lo, hi] to [x0, x1] logarithmically.
 type logScale struct{ lo, hi, x0, x1 float64 }
 
+// at is where v is on the scale, v held within [lo, hi].
 func (l logScale) at(v float64) float64 {
 	v = min(max(v, l.lo), l.hi)
 	return l.x0 + (math.Log10(v)-math.Log10(l.lo))/(math.Log10(l.hi)-math.Log10(l.lo))*(l.x1-l.x0)
 }
 
+// decades are the powers of ten from lo to hi.
 func decades(lo, hi float64) []float64 {
 	var out []float64
 	for d := math.Pow(10, math.Floor(math.Log10(lo))); d <= hi*1.0001; d *= 10 {
@@ -106,6 +115,8 @@ func decades(lo, hi float64) []float64 {
 	return out
 }
 
+// fmtMs writes a latency given in milliseconds in its unit: "2s",
+// "10ms", "500µs".
 func fmtMs(v float64) string {
 	switch {
 	case v >= 1000:

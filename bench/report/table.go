@@ -47,6 +47,19 @@ func writeTable(out io.Writer, results []record.Result) {
 	}
 }
 
+// writeClusterTables prints, after the main table, the per-process table
+// and the publish-to-ack latency, when the run has them.
+func writeClusterTables(out io.Writer, rep record.Report) {
+	if len(newProcTable(rep.Results).rows) > 0 {
+		fmt.Fprintln(out)
+		writeProcTable(out, rep.Results)
+	}
+	if len(rep.Acks) > 0 {
+		fmt.Fprintln(out)
+		writeAcks(out, rep.Acks)
+	}
+}
+
 // PrintHeading prints what a run measured on and with, before its tables.
 func PrintHeading(out io.Writer, rep record.Report) {
 	m, c := rep.Machine, rep.Config

@@ -16,6 +16,14 @@ import (
 	"fourway/transports/wire"
 )
 
+// -cluster: the bench starts what deploy/cluster.sh starts (a 3-node NATS
+// JetStream cluster of Debian's nats-server, fourway nodes on one R3
+// stream, deploy/nginx.conf in front) and measures, row after row, each
+// transport on three setups in turn: one node on the in-memory feed, one
+// node on JetStream, two nodes on JetStream behind nginx. Every process
+// of a setup is a process of its own, so the CPU per delivery of each is
+// read from /proc and shown apart, then summed.
+
 // ClusterMissing says what -cluster lacks to run, naming the Debian
 // package, or "" if nothing is missing.
 func ClusterMissing(nginx, natsServer string) string {
@@ -45,6 +53,7 @@ func findDeployConf() (string, error) {
 	return p, nil
 }
 
+// workerConnections finds nginx.conf's worker_connections line.
 var workerConnections = regexp.MustCompile(`(?m)^(\s*)worker_connections\s+\d+;`)
 
 // deployNginxConfig is deploy/nginx.conf with its placeholders filled in as

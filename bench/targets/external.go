@@ -14,6 +14,10 @@ import (
 	"fourway/transports/wire"
 )
 
+// -url: a fourway the bench did not start, such as one behind nginx. Every
+// transport is measured the same way; the server's CPU and memory are not
+// the bench's to read, unless -pids names its processes.
+
 // procName is a process's command name (/proc/PID/comm) and id: "nginx 812".
 func procName(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))

@@ -71,7 +71,7 @@ type childConfig struct {
 	History int    // fourway's --history
 	Profile string // where the child writes its CPU profile (--cpu-profile); "" for none
 	Procs   int    // the child's GOMAXPROCS; 0 for Go's default
-	// Writers are fourway's writer flags (writerRows), by flag name:
+	// Writers are fourway's writer flags (plan.WriterRows), by flag name:
 	// "sse-writer" "r3labs" (the library, and the default when absent) or
 	// "direct"; "longpoll-writer" "nethttp" (the default) or "direct".
 	Writers map[string]string
@@ -288,8 +288,10 @@ type childOutput struct {
 // childOutputKept is how much of the child's output is kept.
 const childOutputKept = 4 << 10
 
+// newChildOutput makes a childOutput to give the child's stdout and stderr.
 func newChildOutput() *childOutput { return &childOutput{listening: make(chan string, 1)} }
 
+// Write keeps the end of p and looks for the "fourway listening" line.
 func (o *childOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -316,6 +318,7 @@ func (o *childOutput) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tail is the end of what the child wrote.
 func (o *childOutput) tail() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()

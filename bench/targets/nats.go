@@ -175,6 +175,7 @@ func (c *natsCluster) waitReady(ctx context.Context, within time.Duration) error
 	}
 }
 
+// tryPlace creates an R3 stream and deletes it again.
 func (c *natsCluster) tryPlace(ctx context.Context) error {
 	nc, js, err := c.connect()
 	if err != nil {

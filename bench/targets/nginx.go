@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,6 +75,7 @@ func runNginx(ctx context.Context, n *nginxRun) (master int, stop func() error, 
 	return n.cmd.Process.Pid, n.stop, nil
 }
 
+// errorLog is where nginx writes its errors, in its prefix.
 func (n *nginxRun) errorLog() string { return filepath.Join(n.dir, "logs", "error.log") }
 
 // start writes the configuration and starts nginx.
@@ -161,15 +161,6 @@ func nginxPart(name string, master int) load.ProcPart {
 	}
 	return load.ProcPart{Name: name, CPU: append([]int{master}, workers...), RSS: []int{rss}}
 }
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(bytes.TrimSpace(b))
-}
-
-func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
 // writeSelfSigned writes a self-signed certificate for 127.0.0.1 and
 // localhost (the fourway server's own, transports.SelfSignedTLS) into dir

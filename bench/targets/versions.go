@@ -58,6 +58,7 @@ func binaryVersion(path string) string {
 	return s
 }
 
+// execOutput runs a program and returns what it wrote.
 func execOutput(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err

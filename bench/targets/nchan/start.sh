@@ -3,7 +3,7 @@
 # -target nchan` starts it: nginx.conf (next to this script) with its
 # placeholders filled in, in a fresh prefix, listening on loopback only.
 #
-#   bench/nchan/start.sh [127.0.0.1:8091]   # prints the prefix; stop with stop.sh <prefix>
+#   bench/targets/nchan/start.sh [127.0.0.1:8091]   # prints the prefix; stop with stop.sh <prefix>
 #
 # Needs the Debian packages nginx and libnginx-mod-nchan.
 set -eu

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Stop a peer started by start.sh, by the pid in its prefix (never by name).
-#   bench/nchan/stop.sh <prefix>
+#   bench/targets/nchan/stop.sh <prefix>
 set -eu
 PREFIX=${1:?usage: stop.sh <prefix printed by start.sh>}
 PID=$(cat "$PREFIX/nginx.pid" 2>/dev/null) || { echo "no nginx.pid in $PREFIX"; exit 0; }
