@@ -23,7 +23,7 @@ func TestNoSilentFallback(t *testing.T) {
 	defer cancel()
 	s := newSub(0)
 	s.proto = "h2"
-	c := s.w.httpClient("h2")
+	c := s.meter.httpClient("h2")
 	defer c.CloseIdleConnections()
 	_, err := fourwayGetPage(ctx, s, c, srv.URL+"/api/poll?since=0", nil)
 	if !isPermanent(err) || !strings.Contains(err.Error(), "asked for h2") {

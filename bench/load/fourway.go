@@ -142,7 +142,7 @@ func (s *sub) takePage(cur *pollCursor, p wire.Page) {
 // fourwayPoll polls on its timetable; an answer with "more":true is
 // followed at once by the next request, as the contract asks.
 func fourwayPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur, err := startCursor(s)
 	if err != nil {
@@ -175,7 +175,7 @@ func fourwayPoll(ctx context.Context, s *sub) {
 // fourwayLongPoll asks again the moment an answer arrives. It is ready once
 // its first request is on the wire: the server holds it from then on.
 func fourwayLongPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur, err := startCursor(s)
 	if err != nil {
@@ -203,7 +203,7 @@ func fourwayLongPoll(ctx context.Context, s *sub) {
 // breaks. Deliveries are checked by the message JSON, as on every
 // transport; the event ids are checked against it too.
 func fourwaySSE(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	lastID := s.cursor // a bare id is accepted, with no epoch check
 	var feedEpoch string
@@ -317,7 +317,7 @@ func fourwayWS(ctx context.Context, s *sub) {
 			s.reconnects++
 		}
 		before := s.snapshot()
-		s.w.requests.Add(1)
+		s.meter.requests.Add(1)
 		conn, resp, err := d.DialContext(ctx, wsBase+"/api/ws?"+cur.query(), s.headers)
 		var body []byte
 		if resp != nil && resp.Body != nil {

@@ -31,15 +31,15 @@ func TestSubscribersDialFromTheirSourceAddress(t *testing.T) {
 	defer srv.Close()
 	for i := range 3 {
 		s := newSub(i)
-		s.w.from = sourceAddr(i, 2)
-		c := s.w.httpClient("h1")
+		s.meter.from = sourceAddr(i, 2)
+		c := s.meter.httpClient("h1")
 		resp, err := c.Get(srv.URL)
 		if err != nil {
-			t.Fatalf("subscriber %d from %s: %v", i, s.w.from, err)
+			t.Fatalf("subscriber %d from %s: %v", i, s.meter.from, err)
 		}
 		resp.Body.Close()
 		c.CloseIdleConnections()
-		if s.w.up.Load() == 0 || s.w.down.Load() == 0 {
+		if s.meter.up.Load() == 0 || s.meter.down.Load() == 0 {
 			t.Errorf("subscriber %d: its bytes were not counted", i)
 		}
 	}

@@ -142,7 +142,7 @@ func (cur *nchanCursor) get(ctx context.Context, s *sub, c *http.Client, path st
 // nchanPoll polls on its timetable, asking again after each message until
 // a 304 ends the tick.
 func nchanPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur := &nchanCursor{id: s.cursor}
 	var k int64
@@ -173,7 +173,7 @@ func nchanPoll(ctx context.Context, s *sub) {
 // nchanLongPoll asks again the moment an answer arrives, from its last
 // answer's cursor.
 func nchanLongPoll(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur := &nchanCursor{id: s.cursor}
 	for ctx.Err() == nil {
@@ -198,7 +198,7 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 // nchanSSE reads the event stream, and reconnects with Last-Event-ID when
 // it breaks.
 func nchanSSE(ctx context.Context, s *sub) {
-	c := s.w.httpClient(s.proto)
+	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	lastID := s.cursor
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -268,7 +268,7 @@ func nchanWS(ctx context.Context, s *sub) {
 			s.reconnects++
 		}
 		before := s.snapshot()
-		s.w.requests.Add(1)
+		s.meter.requests.Add(1)
 		conn, resp, err := d.DialContext(ctx, wsBase+"/sub/ws?last_event_id="+url.QueryEscape(lastID), s.headers)
 		if resp != nil && resp.Body != nil {
 			resp.Body.Close()

@@ -129,7 +129,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 			}
 			s.interval = time.Duration(sc.PollInterval)
 			s.phase = m.t0.Add(time.Duration(sc.Stagger)).Add(time.Duration(i) * s.interval / time.Duration(sc.Subs))
-			s.w.from = sourceAddr(i, sc.SourceAddrs)
+			s.meter.from = sourceAddr(i, sc.SourceAddrs)
 			g.subs = append(g.subs, s)
 			m.subs = append(m.subs, s)
 			m.runs = append(m.runs, g.run)

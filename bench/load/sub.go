@@ -29,7 +29,7 @@ type sub struct {
 	win      *window
 	hist     *histShard
 
-	w         meter
+	meter         meter
 	ready     chan struct{}
 	readyOnce sync.Once
 	stopped   chan struct{} // closed when the subscriber gave up (see giveUp)
@@ -92,7 +92,7 @@ func (s *sub) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
 
 // snapshot is the subscriber's counters now.
 func (s *sub) snapshot() counts {
-	return counts{Down: s.w.down.Load(), Up: s.w.up.Load(), Requests: s.w.requests.Load(), Messages: s.msgs, Payload: s.payload}
+	return counts{Down: s.meter.down.Load(), Up: s.meter.up.Load(), Requests: s.meter.requests.Load(), Messages: s.msgs, Payload: s.payload}
 }
 
 // connected adds the bytes spent since before to the handshake.
@@ -174,7 +174,7 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	for k, v := range s.headers {
 		req.Header[k] = v
 	}
-	n := s.w.requests.Add(1) - 1
+	n := s.meter.requests.Add(1) - 1
 	measure := n < int64(len(s.reqUp))
 	if onWritten != nil || measure {
 		var start atomic.Int64
@@ -189,8 +189,8 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 			// From the request having its connection to the first byte
 			// of the answer: by then the whole request is on the socket
 			// (WroteRequest can come before HTTP/1.1's buffer is flushed).
-			trace.GotConn = func(httptrace.GotConnInfo) { start.Store(s.w.up.Load()) }
-			trace.GotFirstResponseByte = func() { s.reqUp[n].Store(s.w.up.Load() - start.Load()) }
+			trace.GotConn = func(httptrace.GotConnInfo) { start.Store(s.meter.up.Load()) }
+			trace.GotFirstResponseByte = func() { s.reqUp[n].Store(s.meter.up.Load() - start.Load()) }
 		}
 		req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	}
@@ -211,7 +211,7 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 // gorilla/websocket runs the TLS handshake over the counting connection,
 // so its records count as an HTTP client's do.
 func (s *sub) wsDialer(subprotocols ...string) websocket.Dialer {
-	d := websocket.Dialer{NetDialContext: s.w.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
+	d := websocket.Dialer{NetDialContext: s.meter.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
 	if plan.ProtoTLS(s.proto) {
 		d.TLSClientConfig = insecureLoopbackTLS()
 	}
