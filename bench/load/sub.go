@@ -29,7 +29,7 @@ type sub struct {
 	win      *window
 	hist     *histShard
 
-	meter         meter
+	meter     meter
 	ready     chan struct{}
 	readyOnce sync.Once
 	stopped   chan struct{} // closed when the subscriber gave up (see giveUp)
