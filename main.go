@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	natsReplicas := fs.Int("nats-replicas", 1, "copies of the stream kept by a NATS cluster (3 for a 3-node cluster)")
 	natsWait := fs.Duration("nats-wait", time.Minute, "how long a node waits for NATS and its JetStream at start, serving /healthz 503 meanwhile, before it exits (0: forever)")
 	node := fs.String("node", "", "this node's name, shown in /api/config and the stats (default with --nats: the host name)")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to this file, for go tool pprof (the bench's -server-profile)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -80,6 +82,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := applyEnv(fs, getenv); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
 	var level slog.Level

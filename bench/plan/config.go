@@ -1,0 +1,75 @@
+package plan
+
+import (
+	"time"
+)
+
+// DefaultNginx is Debian's nginx, -nginx's default.
+const DefaultNginx = "/usr/sbin/nginx"
+
+// Config is the bench's whole configuration, as the report records it.
+type Config struct {
+	Render        string     `json:"-"` // a report.json to render again instead of measuring
+	URL           string     `json:"url,omitempty"`
+	Targets       []string   `json:"targets"`
+	Transports    []string   `json:"transports"`
+	Protos        []string   `json:"protos,omitempty"` // -proto: h1, h1tls, h2, h2c
+	Subs          []int      `json:"subscribers"`
+	Rates         []float64  `json:"rates"`
+	Payloads      []int      `json:"payloads"`
+	PollInterval  Duration   `json:"poll_interval"`
+	Warmup        Duration   `json:"warmup"`
+	Duration      Duration   `json:"duration"`
+	Stagger       Duration   `json:"stagger"`
+	Publishers    int        `json:"publishers"`
+	Plan          []PlanItem `json:"plan,omitempty"`
+	ClientHeaders string     `json:"client_headers"`
+	History       int        `json:"history"`
+	Nginx         string     `json:"nginx"`
+	// Fourway is -fourway: the fourway binary to run as the server; ""
+	// builds one from the module, once per run.
+	Fourway       string `json:"-"`
+	Out           string `json:"out"`
+	ServerProfile string `json:"server_profile,omitempty"`
+	SelfProfile   string `json:"cpuprofile,omitempty"`
+	ServerProcs   int    `json:"server_gomaxprocs,omitempty"`
+	// SourceAddrs is -source-addrs: loopback addresses the subscribers
+	// dial from; -1 chooses by the number of subscribers.
+	SourceAddrs int `json:"source_addrs"`
+	// PIDs are -pids: the processes of the -url server, whose CPU and
+	// memory the report shows (each, and summed).
+	PIDs []int `json:"pids,omitempty"`
+	// Cluster is -cluster: each scenario on the three setups of
+	// ClusterSetups in turn, on a NATS cluster and nginx the bench starts.
+	Cluster    bool     `json:"cluster,omitempty"`
+	Setups     []string `json:"setups,omitempty"` // -setups: which of ClusterSetups, in that order
+	NatsServer string   `json:"nats_server,omitempty"`
+	// Acks is -acks: JetStream publishes measured for the publish-to-ack
+	// latency, per replica count (R1 and R3), with -cluster.
+	Acks int `json:"acks,omitempty"`
+}
+
+// PlanItem is one entry of -plan: transports measured with the same
+// subscribers, rate and payload. An entry of Transports may be a mixed
+// scenario, "ws+sse": those transports served at once by one server.
+type PlanItem struct {
+	Transports []string `json:"transports"`
+	Subs       int      `json:"subscribers"`
+	Rate       float64  `json:"rate"`
+	Payload    int      `json:"payload_bytes"`
+}
+
+// Duration prints as Go does ("500ms") in JSON.
+type Duration time.Duration
+
+// MarshalText writes d as Go does: "500ms".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalText reads d as time.ParseDuration does.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
+}

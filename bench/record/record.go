@@ -1,0 +1,195 @@
+// Package record holds what a bench run records: each row's Result, and
+// the Report a run writes as report.json, with the machine it ran on, the
+// speed targets checked and JetStream's publish-to-ack latency. It is
+// what the report package reads, and load writes.
+//
+//	record.go  Report and Result, and their parts
+package record
+
+import (
+	"time"
+
+	"fourway/bench/plan"
+)
+
+// Report is everything one bench run produced.
+type Report struct {
+	Command  string      `json:"command"`
+	Started  time.Time   `json:"started"`
+	Seconds  float64     `json:"seconds"`
+	Machine  Machine     `json:"machine"`
+	Config   plan.Config `json:"config"`
+	Results  []Result    `json:"results"`
+	Versions []string    `json:"versions,omitempty"`
+	Targets  []Target    `json:"targets,omitempty"`
+	// Acks is JetStream's publish-to-ack latency on the -cluster's NATS
+	// servers, R1 and R3.
+	Acks []AckLatency `json:"jetstream_acks,omitempty"`
+}
+
+// Machine describes where the numbers were taken.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryMiB int64  `json:"memory_mib"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Kernel    string `json:"kernel"`
+}
+
+// Result is what one scenario measured.
+type Result struct {
+	plan.Scenario
+	Published     int64 `json:"published"` // messages the server acknowledged
+	PublishErrors int64 `json:"publish_errors"`
+	PublishLate   int64 `json:"publish_late"` // started over 10 ms after due (publisher saturated)
+
+	// Every subscriber is checked against every acknowledged message.
+	Expected   int64 `json:"expected"`   // published × subscribers
+	Delivered  int64 `json:"delivered"`  // distinct (message, subscriber) pairs received
+	Lost       int64 `json:"lost"`       // expected but never received
+	Duplicated int64 `json:"duplicated"` // received more than once
+	Reconnects int   `json:"reconnects"`
+	Errors     int   `json:"errors"`    // failed requests or broken connections
+	Anomalies  int   `json:"anomalies"` // missed/reset signals, unparseable messages, contract breaches
+	Skipped    int   `json:"skipped_ticks"`
+	// Epoch is the feed epoch fourway named to the subscribers (the id
+	// sequence their cursors belong to); empty for Nchan.
+	Epoch string `json:"epoch,omitempty"`
+	// Negotiated is what the subscribers' answers came over, as the
+	// client saw it (resp.Proto, and TLS or not): "HTTP/2.0 over TLS"
+	// for an h2 poll, "HTTP/1.1 over TLS" for its WebSocket. Every
+	// answer was checked against Proto; one that was not what the row
+	// asks ends the scenario.
+	Negotiated string `json:"negotiated,omitempty"`
+
+	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
+	Latency          Latency     `json:"latency_ms"`
+	Wire             Wire        `json:"wire"`
+	Server           *ServerCost `json:"server,omitempty"`
+	// Procs is the server's CPU process by process, when it is several
+	// (every fourway node, NATS server and nginx of a cluster, or the
+	// -pids of a server the bench did not start); Server is their sum.
+	Procs []ProcCost `json:"processes,omitempty"`
+	// ServerNote says why Server is absent: the server is external (-url
+	// without -pids), so its CPU and memory were not measured.
+	ServerNote string `json:"server_note,omitempty"`
+	// PublishRTT is the round trip of each acknowledged publish (POST
+	// /api/messages, or Nchan's /pub, to its answer), in milliseconds:
+	// on JetStream it holds the stream's acknowledgement.
+	PublishRTT      Latency `json:"publish_rtt_ms"`
+	ConnectSeconds  float64 `json:"connect_seconds"`
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"` // the load generator's, in the window
+	// The whole machine's busy CPU seconds in the window, and what neither
+	// the server nor the bench used (other processes, the kernel's
+	// interrupt work).
+	MachineCPUSeconds float64  `json:"machine_cpu_seconds"`
+	OtherCPUSeconds   float64  `json:"other_cpu_seconds"`
+	Notes             []string `json:"notes,omitempty"`
+}
+
+// Latency is publish-to-receipt time of the messages intended inside the
+// window, in milliseconds, from the intended send time.
+type Latency struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p99_9"`
+	Max   float64 `json:"max"`
+}
+
+// Wire is the cost of a delivered message on the subscribers' sockets, in
+// bytes (TCP payload: request and status lines, headers, chunk framing,
+// WebSocket frame headers; TCP/IP headers not included).
+type Wire struct {
+	Messages      int64   `json:"messages"` // deliveries the per-message figures are over
+	DownPerMsg    float64 `json:"down_per_msg"`
+	UpPerMsg      float64 `json:"up_per_msg"`
+	PayloadPerMsg float64 `json:"payload_per_msg"` // the message as the application gets it
+	// OverheadPerMsg is down + up - payload.
+	OverheadPerMsg float64 `json:"overhead_per_msg"`
+	RequestsPerMsg float64 `json:"requests_per_msg"`
+	// Handshake is what connecting cost, per subscriber (WebSocket upgrade
+	// and hello; SSE request, headers and hello), apart from the above.
+	HandshakeDown float64 `json:"handshake_down"`
+	HandshakeUp   float64 `json:"handshake_up"`
+	// HTTP polls: overhead of one request-response that carried messages,
+	// and of one that came back empty.
+	ExchangeOverhead float64 `json:"exchange_overhead,omitempty"`
+	EmptyExchange    float64 `json:"empty_exchange,omitempty"`
+	EmptyShare       float64 `json:"empty_share,omitempty"` // share of requests that came back empty
+	// Everything the subscribers' sockets carried, from the first connect
+	// to the end of the run (closing included), all subscribers together.
+	TotalDown     int64 `json:"total_down"`
+	TotalUp       int64 `json:"total_up"`
+	TotalRequests int64 `json:"total_requests"`
+	// Polls and long polls, one subscriber's (the first): the bytes it
+	// wrote for its first request and for its ReqHeaderN-th, the
+	// hundredth or the last it made if it made fewer (see sub.reqUp).
+	// Over HTTP/1.1 the two are the same request line and headers; over
+	// HTTP/2, HPACK's dynamic table makes the later one smaller.
+	ReqHeaderFirst int64 `json:"req_header_first,omitempty"`
+	ReqHeaderLater int64 `json:"req_header_later,omitempty"`
+	ReqHeaderN     int   `json:"req_header_n,omitempty"`
+	// What fourway counted of its sockets' bytes over the window, per
+	// delivered message (serverbytes.go): headers (HTTP/1.1 heads in the
+	// clear, or HTTP/2 header blocks as HPACK encoded them) and HTTP/2
+	// frame headers. Zero for Nchan, and for HTTP/1.1 over TLS.
+	ServerHeadersPerMsg float64 `json:"server_headers_per_msg,omitempty"`
+	ServerFramesPerMsg  float64 `json:"server_frame_headers_per_msg,omitempty"`
+	// And of the streams' bytes, both ways: framing (WebSocket frame
+	// headers, SSE field names and chunk framing) and heartbeats, as
+	// fourway counted them where it wrote and read them.
+	ServerFramingPerMsg    float64 `json:"server_framing_per_msg,omitempty"`
+	ServerHeartbeatsPerMsg float64 `json:"server_heartbeats_per_msg,omitempty"`
+}
+
+// ProcCost is one process's CPU inside the window (a process and its
+// children for nginx: master and worker), per delivery of the scenario.
+type ProcCost struct {
+	Name            string  `json:"name"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	CPUPerMsgMicros float64 `json:"cpu_us_per_delivery"`
+}
+
+// NotMeasuredExternal is what the report says of the CPU and memory of a
+// server the bench did not start (-url) and was given no -pids for.
+const NotMeasuredExternal = "not measured (external)"
+
+// ServerCost is the server's CPU and memory, read from /proc.
+type ServerCost struct {
+	WindowSecs      float64 `json:"window_seconds"`
+	CPUSeconds      float64 `json:"cpu_seconds"` // during the window
+	CPUPercent      float64 `json:"cpu_percent"` // of one core
+	CPUPerMsgMicros float64 `json:"cpu_us_per_delivery"`
+	RSSBeforeMiB    float64 `json:"rss_before_mib"` // before any subscriber
+	RSSIdleMiB      float64 `json:"rss_idle_mib"`   // all subscribers connected, nothing published
+	RSSEndMiB       float64 `json:"rss_end_mib"`
+	MemPerConnKiB   float64 `json:"mem_per_conn_kib"` // (idle - before) / subscribers
+}
+
+// DeliveryOK is the check every result must pass.
+func (r *Result) DeliveryOK() bool { return r.Lost == 0 && r.Duplicated == 0 && r.Published > 0 }
+
+// Target is one speed target checked against one result (or pair).
+type Target struct {
+	What string `json:"what"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Met  bool   `json:"met"`
+}
+
+// AckLatency is JetStream's publish-to-ack latency for one replica count:
+// the round trip of a JetStream publish from the bench's own Go client
+// (nats.go, one publish at a time, waiting for each ack) to the cluster.
+type AckLatency struct {
+	Replicas  int     `json:"replicas"`
+	Publishes int     `json:"publishes"`
+	Payload   int     `json:"payload_bytes"`
+	Leader    string  `json:"leader"`    // the NATS server leading the stream
+	Connected string  `json:"connected"` // the NATS server the client was connected to
+	Latency   Latency `json:"latency_ms"`
+	What      string  `json:"what"`
+}

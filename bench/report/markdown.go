@@ -1,0 +1,126 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"fourway/bench/plan"
+	"fourway/bench/record"
+)
+
+// writeMarkdown writes the run as a README section: the table, the 2010
+// table next to the measured one, the targets, and the command.
+func writeMarkdown(out io.Writer, rep record.Report, chart string) {
+	m := rep.Machine
+	fmt.Fprintf(out, "Measured on %s, %d cores, %d MiB, %s, %s; load generator and server on the same machine over loopback, the server a separate process started fresh for every row.\n\n", m.CPU, m.Cores, m.MemoryMiB, m.GoVersion, m.OS)
+	fmt.Fprintf(out, "```sh\n%s\n```\n\n", rep.Command)
+	if chart != "" {
+		fmt.Fprintf(out, "![latency per transport](%s)\n\n", chart)
+	}
+	writeResultsMarkdown(out, rep.Results)
+	writeProcMarkdown(out, rep.Results)
+	writeServerSplitMarkdown(out, rep.Results)
+	writeAcksMarkdown(out, rep.Acks)
+	var notes []string
+	for _, l := range legend(rep.Results) {
+		notes = append(notes, "- "+l)
+	}
+	for _, r := range rep.Results {
+		for _, n := range r.Notes {
+			notes = append(notes, fmt.Sprintf("- %s %s, %d subs, %g/s: %s", r.Target, r.Label(), r.Subs, r.Rate, n))
+		}
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(out, "\n%s\n", strings.Join(notes, "\n"))
+	}
+	writeClassicMarkdown(out, rep.Results)
+	if len(rep.Targets) > 0 {
+		fmt.Fprintln(out, "\n| speed target | want | got | |")
+		fmt.Fprintln(out, "|---|---|---|---|")
+		for _, t := range rep.Targets {
+			mark := "met"
+			if !t.Met {
+				mark = "**missed**"
+			}
+			fmt.Fprintf(out, "| %s | %s | %s | %s |\n", t.What, t.Want, t.Got, mark)
+		}
+	}
+}
+
+// writeResultsMarkdown writes the results table.
+func writeResultsMarkdown(out io.Writer, results []record.Result) {
+	fmt.Fprintln(out, "| server | transport | subs | msg/s | p50 ms | p99 ms | max ms | lost / dup | B down/msg | B up/msg | overhead B/msg | req/msg | server CPU µs/msg | KiB/conn |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	for _, r := range results {
+		cpu, mem := "–", "–"
+		if s := r.Server; s != nil {
+			cpu, mem = f2(s.CPUPerMsgMicros), f1(s.MemPerConnKiB)
+		} else if r.ServerNote != "" {
+			cpu, mem = r.ServerNote, r.ServerNote
+		}
+		ld := fmt.Sprintf("%d / %d", r.Lost, r.Duplicated)
+		if !r.DeliveryOK() {
+			ld = "**" + ld + " FAILED**"
+		}
+		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
+			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
+	}
+}
+
+// writeClassicMarkdown writes the 2010 table, then the same computation
+// from the bytes measured here.
+func writeClassicMarkdown(out io.Writer, results []record.Result) {
+	fmt.Fprintln(out, "\nThe 2010 table (\"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web\"), then the same computation from the bytes measured here; Mbps = clients × overhead bytes × 8 / 2^20, every client receiving one message per second:")
+	fmt.Fprintln(out, "\n| one message per second per client | overhead B/msg | 1,000 clients | 10,000 | 100,000 |")
+	fmt.Fprintln(out, "|---|--:|--:|--:|--:|")
+	for _, c := range classic2010 {
+		fmt.Fprintf(out, "| %s | %g | %g Mbps | %g Mbps | %g Mbps |\n", c.name, c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
+	}
+	for _, r := range classicRows(results) {
+		o := classicOverhead(r)
+		fmt.Fprintf(out, "| %s %s (measured) | %s | %s Mbps | %s Mbps | %s Mbps |\n", r.Target, r.Label(), f1(o),
+			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
+	}
+}
+
+// mdTransport is a row's transport cell: the name, what an SSE row
+// measures, and the mixed scenario it is part of.
+func mdTransport(r record.Result) string {
+	s := r.Transport
+	if t := plan.TransportTitle(r.Transport); t != "" && r.Target == "fourway" {
+		s += " · " + t
+	}
+	if r.Mixed != "" {
+		s += " · in mixed " + r.Mixed + " (one server: CPU and KiB/conn shared)"
+	}
+	if r.Proto != "" {
+		s += " [" + r.Proto + "]"
+	}
+	if r.Setup != "" {
+		s += " · on " + plan.SetupTitle(r.Setup)
+	}
+	return s
+}
+
+// writeServerSplitMarkdown writes what fourway counted of each row's
+// overhead, for the rows it counted anything of.
+func writeServerSplitMarkdown(out io.Writer, results []record.Result) {
+	var rows []record.Result
+	for _, r := range results {
+		if r.Wire.ServerHeadersPerMsg > 0 || r.Wire.ServerFramesPerMsg > 0 || r.Wire.ServerFramingPerMsg > 0 {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "\nOf that overhead, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks), HTTP/2 frame headers (9 bytes a frame), and the streams' framing (WebSocket frame headers, SSE field names and chunk framing) and heartbeats, both ways; the rest is a poll answer's JSON, TLS records, connection frames, and what the server could not see over TLS:")
+	fmt.Fprintln(out, "\n| server | transport | overhead B/msg | headers B/msg | HTTP/2 frame headers B/msg | stream framing B/msg | heartbeats B/msg |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), f1(r.Wire.OverheadPerMsg), f1(r.Wire.ServerHeadersPerMsg), f1(r.Wire.ServerFramesPerMsg),
+			f1(r.Wire.ServerFramingPerMsg), f1(r.Wire.ServerHeartbeatsPerMsg))
+	}
+}

@@ -1,0 +1,55 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"fourway/bench/benchtest"
+	"fourway/bench/record"
+)
+
+// TestTargetsCompareTheSameProtocol: a fourway row is held against
+// Nchan's row of the same protocol only.
+func TestTargetsCompareTheSameProtocol(t *testing.T) {
+	row := func(target, p string, p99 float64) record.Result {
+		r := record.Result{Scenario: benchtest.OverProto(target, "ws", p)}
+		r.Latency = record.Latency{Count: 1, P99: p99}
+		return r
+	}
+	results := []record.Result{row("fourway", "h1", 5), row("fourway", "h2", 7), row("nchan", "h1", 6), row("nchan", "h2", 8)}
+	var got []string
+	for _, tg := range CheckTargets(results) {
+		if strings.Contains(tg.What, "vs nginx+Nchan") && strings.Contains(tg.Want, "p99") {
+			got = append(got, tg.What+": "+tg.Got)
+		}
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "[h1]") || !strings.Contains(got[0], "5.00 ms vs 6.00 ms") ||
+		!strings.Contains(got[1], "[h2]") || !strings.Contains(got[1], "7.00 ms vs 8.00 ms") {
+		t.Errorf("p99 comparisons with Nchan: %q, want h1 against h1 and h2 against h2", got)
+	}
+}
+
+// TestWriterRowsAreComparedWithNchansBase: a writer row is held against
+// Nchan's row of its base transport (longpoll-direct against Nchan's
+// longpoll, sse-direct against its sse), alone and within a mix.
+func TestWriterRowsAreComparedWithNchansBase(t *testing.T) {
+	row := func(target, tr, mix string) record.Result {
+		r := record.Result{Scenario: benchtest.Short(target, tr)}
+		r.Mixed, r.Latency = mix, record.Latency{Count: 1, P99: 5}
+		return r
+	}
+	results := []record.Result{
+		row("fourway", "longpoll-direct", ""), row("fourway", "sse-direct", ""), row("nchan", "longpoll", ""), row("nchan", "sse", ""),
+		row("fourway", "longpoll-direct", "ws+longpoll-direct"), row("nchan", "longpoll", "ws+longpoll"),
+	}
+	var got []string
+	for _, tg := range CheckTargets(results) {
+		if strings.Contains(tg.What, "vs nginx+Nchan") && strings.Contains(tg.Want, "p99") {
+			got = append(got, tg.What)
+		}
+	}
+	if g := strings.Join(got, "|"); len(got) != 3 || !strings.Contains(g, "fourway longpoll-direct, ") || !strings.Contains(g, "fourway sse-direct, ") ||
+		!strings.Contains(g, "longpoll-direct in ws+longpoll-direct") {
+		t.Errorf("comparisons with Nchan: %q, want longpoll-direct, sse-direct and longpoll-direct in ws+longpoll-direct, each once", got)
+	}
+}

@@ -1,0 +1,93 @@
+package targets
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"fourway/bench/load"
+	"fourway/bench/plan"
+)
+
+// The peer is started from nchan/nginx.conf in a fresh temporary prefix,
+// as a child process of the bench (daemon off), on a free loopback port.
+
+//go:embed nchan/nginx.conf
+var nginxConf string
+
+const (
+	nchanModule   = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+	nchanPackages = "nginx libnginx-mod-nchan"
+)
+
+// nchanMissing says what is missing to run the peer, or "" if nothing is.
+func nchanMissing(nginx string) string {
+	if _, err := os.Stat(nginx); err != nil {
+		return nginx + " not found: install the Debian packages " + nchanPackages
+	}
+	if _, err := os.Stat(nchanModule); err != nil {
+		return nchanModule + " not found: install the Debian packages " + nchanPackages
+	}
+	return ""
+}
+
+// nchanConnections is the worker_connections a scenario needs: the
+// subscribers' and publishers' connections and a margin, and never fewer
+// than the 20,000 nchan/nginx.conf is read with by hand (start.sh).
+func nchanConnections(sc plan.Scenario) int { return max(20000, int(plan.FilesNeeded(sc))) }
+
+// startNchan starts nginx + Nchan with room for connections at once: its
+// worker_connections, and twice that in worker_rlimit_nofile (an upstream
+// or a temp file may hold a descriptor beside a connection). nginx starts
+// as root here and sets its worker's limit before dropping to www-data;
+// started as another user, nginx logs that it could not, and connections
+// past the hard limit fail.
+func startNchan(ctx context.Context, nginx string, connections int, proto string) (*load.Server, error) {
+	if m := nchanMissing(nginx); m != "" {
+		return nil, errors.New(m)
+	}
+	dir, addr, user, err := nginxPrefix("fourway-nchan-")
+	if err != nil {
+		return nil, err
+	}
+	var tlsDir string
+	if plan.ProtoTLS(proto) {
+		if err := writeSelfSigned(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		tlsDir = dir
+	}
+	base := plan.SchemeFor(proto) + "://" + addr
+	master, stop, err := runNginx(ctx, &nginxRun{binary: nginx, dir: dir, conf: nchanConfig(addr, user, connections, proto, tlsDir), readyURL: base + "/nchan_stub_status", proto: proto})
+	if err != nil {
+		return nil, err
+	}
+	return &load.Server{
+		Base:  base,
+		Parts: func() []load.ProcPart { return []load.ProcPart{nginxPart("nginx", master)} },
+		Stop:  stop,
+	}, nil
+}
+
+// nchanConfig is nchan/nginx.conf with its placeholders filled in. Under
+// h1tls and h2 it listens with ssl (and http2 for h2: nginx 1.22's
+// "listen ... ssl http2" syntax), its certificate in tlsDir (cert.pem,
+// key.pem, see writeSelfSigned).
+func nchanConfig(listen, user string, connections int, proto, tlsDir string) string {
+	listenTLS, tlsConf := "", ""
+	if plan.ProtoTLS(proto) {
+		listenTLS = " ssl"
+		if proto == "h2" {
+			listenTLS += " http2"
+		}
+		tlsConf = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n", filepath.Join(tlsDir, "cert.pem"), filepath.Join(tlsDir, "key.pem"))
+	}
+	return strings.NewReplacer("{{LISTEN}}", listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", user, "{{MODULE}}", nchanModule,
+		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
+}

@@ -1,0 +1,88 @@
+package targets
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"fourway/bench/benchtest"
+	"fourway/bench/plan"
+)
+
+// TestNchanPeer runs the same short workload against nginx + Nchan. It
+// needs the Debian packages nginx and libnginx-mod-nchan; without them it
+// skips, except in CI, where it must fail rather than pass by skipping.
+func TestNchanPeer(t *testing.T) {
+	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true: the Nchan comparison cannot run: %s", missing)
+		}
+		t.Skipf("skipping the Nchan comparison: %s", missing)
+	}
+	t.Parallel()
+	for _, tr := range plan.AllTransports {
+		r := runShort(t, benchtest.Short("nchan", tr))
+		benchtest.CheckDelivery(t, r)
+		switch tr {
+		case "poll":
+			// One message per answer, and a 304 to end each tick.
+			if r.Wire.RequestsPerMsg < 1 {
+				t.Errorf("nchan poll: %.3f requests per message, want at least 1", r.Wire.RequestsPerMsg)
+			}
+		case "longpoll":
+			if r.Wire.RequestsPerMsg != 1 {
+				t.Errorf("nchan long poll: %.3f requests per message, want exactly 1", r.Wire.RequestsPerMsg)
+			}
+		case "sse", "ws":
+			if r.Wire.RequestsPerMsg != 0 || r.Wire.UpPerMsg != 0 {
+				t.Errorf("nchan %s: %v requests and %v bytes up per message, want 0", tr, r.Wire.RequestsPerMsg, r.Wire.UpPerMsg)
+			}
+		}
+		if r.Server == nil || r.Server.RSSIdleMiB <= 0 {
+			t.Errorf("nchan %s: no worker memory read from /proc", tr)
+		}
+	}
+	// A mixed scenario: both transports on one nginx at once.
+	runShortMix(t, "nchan", "ws+sse")
+}
+
+// TestNchanOverHTTP2 runs every transport against nginx + Nchan listening
+// with "ssl http2" on the bench's own certificate. Like TestNchanPeer it
+// skips without nginx and Nchan, except in CI.
+func TestNchanOverHTTP2(t *testing.T) {
+	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true: the Nchan comparison over HTTP/2 cannot run: %s", missing)
+		}
+		t.Skipf("skipping the Nchan comparison over HTTP/2: %s", missing)
+	}
+	t.Parallel()
+	for _, tr := range plan.AllTransports {
+		r := runShort(t, benchtest.OverProto("nchan", tr, "h2"))
+		benchtest.CheckDelivery(t, r)
+		checkProtoRow(t, r, "h2")
+	}
+}
+
+// TestNchanConfigHoldsTheScenario: nginx's worker may hold every
+// connection of a scenario, 10,000 subscribers of two transports included.
+func TestNchanConfigHoldsTheScenario(t *testing.T) {
+	for _, c := range []struct {
+		sc                 plan.Scenario
+		connections, files int
+	}{
+		{plan.Scenario{Transport: "ws", Subs: 1000, Publishers: 4}, 20000, 40000},
+		{plan.Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4}, 20260, 40520},
+	} {
+		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc), "h1", "")
+		for _, want := range []string{fmt.Sprintf("worker_connections %d;", c.connections), fmt.Sprintf("worker_rlimit_nofile %d;", c.files), "listen 127.0.0.1:1;"} {
+			if !strings.Contains(conf, want) {
+				t.Errorf("%s × %d: the config lacks %q", c.sc.Name(), c.sc.Subs, want)
+			}
+		}
+		if strings.Contains(conf, "{{") {
+			t.Errorf("a placeholder is left in the config")
+		}
+	}
+}
