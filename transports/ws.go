@@ -75,8 +75,9 @@ const (
 // from its feed's broker (health.go): 1013's words fit too ("a temporary
 // condition; try again, perhaps at another server"), but 1013 already says
 // "at the connection limit", and there a reconnect at once would only be
-// refused again, so it backs off. A client decides on the code alone (the
-// reason is for people), so the two need two codes. 1012 says what is true
+// refused again, so it waits (as long as its reason says, live.go). A
+// client decides what to do on the code alone (the reason is for people,
+// but for a 1013's wait), so the two need two codes. 1012 says what is true
 // here: the service, not the client, is the trouble, and a new connection
 // works at once, through the proxy, on another node that serves the same
 // feed (this one refuses upgrades with 503 until its feed is back).
