@@ -263,6 +263,8 @@ class Panel {
     if (changed) this.renderLive();
     this.el.dataset.state = s.name;
     this.el.dataset.why = s.why ?? '';
+    this.el.dataset.retryAfter = s.retryAfter ?? ''; // s the server asked this retry to wait, at least
+    this.el.dataset.retryWait = s.wait ?? '';         // ms this retry waits, as its client chose
     if (this.client && this.key !== 'auto') { // a retry is announced as its timer is set: shown at once, not at the next render
       this.el.dataset.retryAt = this.client.retryAt ?? '';
       this.el.dataset.retriesPending = this.client.retriesPending;
@@ -313,18 +315,25 @@ class Panel {
         return this.key === 'longpoll' ? t('detail.connecting.longpoll') : '';
       case 'waiting':
         return t(`why.${s.why}`, { reason: s.reason ?? '' });
-      case 'reconnecting':
-        if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
-        if (s.why === 'close') return closeText(s.code);
-        if (s.why === 'busy') return t('why.busy', { code: s.status });
-        if (s.why === 'goodbye' || s.why === 'starting') return t(`why.${s.why}`, { reason: s.reason ?? '' });
-        if (s.why === 'error' && s.status) return t('why.status', { code: s.status, reason: s.reason });
-        return t(`why.${s.why}`);
+      case 'reconnecting': {
+        const why = this.why(s);
+        return s.retryAfter > 0 ? t('why.retryAfter', { why, s: s.retryAfter }) : why;
+      }
       case 'closed':
         if (s.code === undefined || s.code === 1000) return '';
         return s.code < 1000 ? t('code.http', { code: s.code, reason: s.reason }) : closeText(s.code);
     }
     return '';
+  }
+
+  // why is the reason of a reconnect, in words.
+  why(s) {
+    if (s.why === 'browser') return t('why.browser', { id: s.lastEventID });
+    if (s.why === 'close') return closeText(s.code);
+    if (s.why === 'busy') return t('why.busy', { code: s.status });
+    if (s.why === 'goodbye' || s.why === 'starting') return t(`why.${s.why}`, { reason: s.reason ?? '' });
+    if (s.why === 'error' && s.status) return t('why.status', { code: s.status, reason: s.reason });
+    return t(`why.${s.why}`);
   }
 
   // buildInside makes the rows of "inside the client": what DevTools would

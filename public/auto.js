@@ -84,9 +84,11 @@ export class AutoClient extends Client {
     this.#ws.start(this.cursor, this.epoch);
   }
 
-  // retryUpgrade stops the WebSocket that failed and tries again later.
-  #retryUpgrade(code) {
-    const delay = this.#tries.next();
+  // retryUpgrade stops the WebSocket that failed and tries again later:
+  // after its own backoff, or the wait the server asked for (s, a close
+  // 1013's reason) if that is longer.
+  #retryUpgrade(code, retryAfter) {
+    const delay = Math.max(this.#tries.next(), (retryAfter ?? 0) * 1000);
     this.upgrade = { state: 'failed', at: Date.now() + delay, code };
     this.#ws.stop(); // its "closed" is not news: the upgrade has failed already
     clearTimeout(this.#timer);
@@ -116,7 +118,7 @@ export class AutoClient extends Client {
           this.onnotice({ type: 'fellBack', code: s.code });
           this.#onLongPoll();
         }
-        return this.#retryUpgrade(s.code);
+        return this.#retryUpgrade(s.code, s.retryAfter);
       }
     }
     if (name !== this.engine) return;

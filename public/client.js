@@ -37,8 +37,9 @@
 //                   'waiting'       {why}: 'slot' (no free held connection,
 //                                   see network.js), 'hidden' (lent) or
 //                                   'paused'
-//                   'reconnecting'  {at, why}: the next attempt at page clock
-//                                   at (ms); why is 'offline', 'error'
+//                   'reconnecting'  {at, wait, why}: the next attempt at page
+//                                   clock at (ms), wait ms from now (none
+//                                   for 'browser'); why is 'offline', 'error'
 //                                   ({status} when the server answered with
 //                                   one), 'busy' (503: the server is at its
 //                                   connection limit), 'starting' (503:
@@ -48,7 +49,10 @@
 //                                   'dead' (a watchdog),
 //                                   'browser' (EventSource retries by itself,
 //                                   {lastEventID}) or 'close' (a WebSocket
-//                                   close, {code})
+//                                   close, {code}); {retryAfter} (s) when
+//                                   the server said how long to wait at
+//                                   least (a 503's Retry-After, a close
+//                                   1013's reason), which wait is not under
 //                   'closed'        {code, reason} when it gave up for good:
 //                                   an HTTP status (4xx) or a WebSocket close
 //                                   code; neither after stop()
@@ -64,7 +68,7 @@
 //                   'goodbye'             {how, code, reason, cursor}: the server ended
 //                                         the connection saying why (a WebSocket
 //                                         close whose code says "now", an SSE end
-//                                         event, a 503 with Retry-After), and the
+//                                         event, a 503 with Retry-After: 0), and the
 //                                         client reconnects at once from cursor
 //                   'resent'              {held, cursor, epoch}: the server cut a
 //                                         held request after held ms, and the
@@ -81,7 +85,11 @@ import { Backoff, HTTPError, network } from './network.js';
 // backoff and its one retry timer, start and stop. Each one adds
 // run(signal), its own way of reading, which goes on until signal aborts.
 //
-// A client waits for at most one retry at a time (retryLater). When the
+// A client waits for at most one retry at a time (retryLater), never
+// sooner than the server asked: a server at its connection limit says when
+// to come back, each refused client a wait of its own (README, "Close
+// codes" and --max-clients), to spread a crowd it refused at once over
+// seconds, and a client that came back sooner would undo that. When the
 // network comes back (the page's offline switch ends, or the browser says
 // "online"), every client retries at once with a fresh backoff: the delays
 // it grew while every attempt failed say nothing about a network that works
@@ -126,16 +134,19 @@ export class Client {
   // stopped tells whether the client is between a stop() and a start().
   get stopped() { return this.#session?.signal.aborted ?? true; }
 
-  // retryLater announces the next attempt, after the backoff's next delay,
-  // and calls fn then; a retry already pending is replaced: one timer at a
-  // time. details go with the state.
+  // retryLater announces the next attempt and calls fn then; a retry
+  // already pending is replaced: one timer at a time. details go with the
+  // state. The wait is the backoff's next delay, or the server's hint when
+  // it asked for longer (details.retryAfter, in seconds): the server's hint
+  // first, and the client's own backoff still grows under it, so a server
+  // that keeps refusing is asked less and less often.
   retryLater(why, details, fn) {
     this.cancelRetry();
-    const delay = this.backoff.next();
+    const delay = Math.max(this.backoff.next(), (details.retryAfter ?? 0) * 1000);
     const at = Date.now() + delay;
     const timer = this.retryTimer(() => { this.#retry = null; fn(); }, delay);
     this.#retry = { timer, fn, at };
-    this.onstate({ name: 'reconnecting', at, why, ...details });
+    this.onstate({ name: 'reconnecting', at, wait: delay, why, ...details });
   }
 
   // retryAt is the page clock (ms) of the pending retry, null if none.
@@ -177,7 +188,8 @@ export class Client {
   // requests (the polls). An answer 4xx other than 429 says the request
   // itself is wrong, and repeating it will not help: the client closes and
   // resolves false. Anything else (no network, a deadline, 5xx, 429) is
-  // retried after the backoff: it resolves true when it is time.
+  // retried after the backoff, or the answer's Retry-After if that is
+  // longer: it resolves true when it is time.
   async retryAfter(err, signal) {
     if (signal.aborted) return false;
     if (err instanceof HTTPError && err.status >= 400 && err.status < 500 && err.status !== 429) {
@@ -194,12 +206,18 @@ export class Client {
 }
 
 // failure is why a request failed, and its details, for retryLater: a 503
-// is the server still starting when it says so, else at its connection
-// limit (or shutting down), said as such.
+// is the server still starting when it says so, at its connection limit
+// when it says when to come back (Retry-After of 1 s or more), and
+// otherwise an error said with the server's words (a node cut from its
+// feed, a shutdown); a Retry-After is the least wait the server asks for.
 export function failure(err) {
   if (network.offline) return ['offline', {}];
-  if (err instanceof HTTPError && err.starting !== null) return ['starting', { status: err.status, reason: err.starting }];
-  if (err instanceof HTTPError) return [err.status === 503 ? 'busy' : 'error', { status: err.status, reason: err.message }];
+  if (err instanceof HTTPError) {
+    const details = { status: err.status, reason: err.message };
+    if (err.retryAfter !== null) details.retryAfter = err.retryAfter;
+    if (err.starting !== null) return ['starting', { ...details, reason: err.starting }];
+    return [err.status === 503 && err.retryAfter > 0 ? 'busy' : 'error', details];
+  }
   return ['error', {}];
 }
 

@@ -29,12 +29,14 @@
 // each request's protocol is the browser's measure (NextHop), and each
 // answer's Fourway-Node names the node that held it.
 //
-// A held request may be answered 503 with Retry-After: the server's goodbye
-// (a node that lost its feed's broker). The client asks again after
-// Retry-After (0: at once), from its cursor, with no backoff: behind a proxy
-// the request lands on another node. A second one in a row, with no answer
-// between, goes by the backoff, so a server that keeps saying it is not
-// asked in a loop.
+// A 503 with Retry-After: 0 is the server's goodbye (a node that lost its
+// feed's broker): the client asks again at once, from its cursor, with no
+// backoff: behind a proxy the request lands on another node. A second one
+// in a row, with no answer between, goes by the backoff, so a server that
+// keeps saying it is not asked in a loop. A 503 with Retry-After: N (1 to
+// 10) is the server at its connection limit, which refused the request
+// before holding it: the client waits N s, or its backoff if that is
+// longer (client.js), and asks again from its cursor.
 
 import { Client, withPosition } from './client.js';
 import { HTTPError, NextHop, request, acquireSlot } from './network.js';
@@ -88,7 +90,6 @@ export class LongPollClient extends Client {
     while (!signal.aborted) {
       const timeout = first ? 1 : this.timeout;
       let page;
-      let retryAfter = null; // the answer's Retry-After, s
       try {
         const url = withPosition(new URL('api/longpoll', location.href), this);
         url.searchParams.set('timeout', timeout);
@@ -97,18 +98,15 @@ export class LongPollClient extends Client {
         this.hop.asked(url);
         page = await request(url, {
           timeout: timeout * 1000 + GRACE_MS, signal, brief: false,
-          onanswer: res => {
-            this.node = res.headers.get('Fourway-Node');
-            retryAfter = res.headers.get('Retry-After');
-          },
+          onanswer: res => { this.node = res.headers.get('Fourway-Node'); },
         });
         this.inflight = null;
       } catch (err) {
         this.inflight = null;
         first = true;
-        if (err instanceof HTTPError && err.status === 503 && retryAfter !== null && goodbyes++ === 0) {
+        if (err instanceof HTTPError && err.status === 503 && err.retryAfter === 0 && goodbyes++ === 0) {
           this.onnotice({ type: 'goodbye', how: 'HTTP 503', reason: err.message, cursor: this.cursor });
-          if (!await this.#after(Number(retryAfter) * 1000 || 0, err.message, signal)) return;
+          if (signal.aborted) return;
           this.onstate({ name: 'connecting' });
           continue;
         }
@@ -121,17 +119,5 @@ export class LongPollClient extends Client {
       deliverPage(this, page);
       this.onstate({ name: 'open', held: this.timeout });
     }
-  }
-
-  // after resolves true after ms (at once for 0), as the server's
-  // Retry-After asked, or false when the client is stopped first.
-  #after(ms, reason, signal) {
-    if (ms <= 0) return Promise.resolve(!signal.aborted);
-    this.cancelRetry();
-    this.onstate({ name: 'reconnecting', at: Date.now() + ms, why: 'goodbye', reason });
-    return new Promise(resolve => {
-      const timer = this.retryTimer(() => resolve(true), ms);
-      signal.addEventListener('abort', () => { this.clearRetryTimer(timer); resolve(false); }, { once: true });
-    });
   }
 }

@@ -66,17 +66,34 @@ export class OfflineError extends Error {
   constructor() { super('offline (the page\'s offline switch)'); this.name = 'OfflineError'; }
 }
 
-// HTTPError is an answer with a status other than 2xx. starting is the
-// reason of a server still starting (a 503 with "status": "starting": its
-// feed is not open yet), null otherwise.
+// HTTPError is an answer with a status other than 2xx. retryAfter is its
+// Retry-After in seconds, null without one: when the server asks the
+// client to come back (fourway's 503 at its connection limit: 1 to 10 s).
+// starting is the reason of a server still starting (a 503 with "status":
+// "starting": its feed is not open yet), null otherwise.
 export class HTTPError extends Error {
-  constructor(status, message, starting = null) { super(message); this.status = status; this.starting = starting; this.name = 'HTTPError'; }
+  constructor(status, message, retryAfter = null, starting = null) {
+    super(message);
+    this.status = status;
+    this.retryAfter = retryAfter;
+    this.starting = starting;
+    this.name = 'HTTPError';
+  }
 }
 
 // startingOf is the reason in a 503 body of a server still starting, or
 // null.
 export function startingOf(status, body) {
   return status === 503 && body?.status === 'starting' ? String(body.reason ?? '') : null;
+}
+
+// retryAfterOf reads a Retry-After header (RFC 9110) in seconds: whole
+// seconds, as fourway sends it, or a date; null when there is none.
+export function retryAfterOf(header) {
+  if (header === null) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 // briefRequests holds the start time of every short request in flight
@@ -102,13 +119,14 @@ export async function request(url, { timeout = 10_000, signal, brief = true, ona
     const res = await fetch(url, { ...init, cache: 'no-store', signal: AbortSignal.any(signals) });
     onanswer?.(res);
     const text = await res.text();
+    const retryAfter = res.ok ? null : retryAfterOf(res.headers.get('Retry-After'));
     let body;
     try {
       body = JSON.parse(text);
     } catch {
-      throw new HTTPError(res.status, res.ok ? 'the answer is not JSON' : res.statusText);
+      throw new HTTPError(res.status, res.ok ? 'the answer is not JSON' : res.statusText, retryAfter);
     }
-    if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText, startingOf(res.status, body));
+    if (!res.ok) throw new HTTPError(res.status, body.error || res.statusText, retryAfter, startingOf(res.status, body));
     return body;
   } catch (err) {
     if (cut.signal.aborted) throw cut.signal.reason;

@@ -13,12 +13,14 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"fourway/transports"
@@ -297,18 +299,96 @@ func TestPageInsideTheClients(t *testing.T) {
 
 // TestPageServerAtItsLimit: at --max-clients the server refuses streams,
 // and each panel says that, not "the request failed": 503 for SSE and the
-// long poll, close code 1013 for the WebSocket.
+// long poll, close code 1013 for the WebSocket. Each refusal says how long
+// to wait (Retry-After, the close's reason), each panel shows it
+// (data-retry-after, and in words), and its client comes back no sooner:
+// the wait it announces (data-retry-wait) is no shorter, and it comes back
+// no sooner than it announced (data-retry-at). The page is watched from
+// the start of its document (waitWatch), so each panel's first wait is
+// seen: its backoff alone would have retried within 0.5 s there, and the
+// server asks for 1 s at least.
 func TestPageServerAtItsLimit(t *testing.T) {
 	srv := startServer(t, func(c *transports.Config) { c.MaxClients = 1 })
 	srv.DialWS(t, "client=holds-the-one-slot")
 	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
-	tab.waitFor(t, "SSE and the long poll refused with 503, the WebSocket with 1013", state("sse", "reconnecting", "busy")+` && `+
-		state("longpoll", "reconnecting", "busy")+` && `+
-		detail("sse")+` === 'the server is at its connection limit (HTTP 503)' && `+
-		detail("longpoll")+` === 'the server is at its connection limit (HTTP 503)' && `+
-		panelData("ws", "why")+` === 'close' && `+detail("ws")+`.startsWith('(close code 1013: ')`, 20*time.Second)
+	tab.do(t, 10*time.Second,
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := cdp.Call(ctx, target, page.AddScriptToEvaluateOnNewDocument,
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: waitWatch})
+			return err
+		}),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("panel-ws")))
+	busy := func(transport string) string {
+		return state(transport, "reconnecting", "busy") + ` && ` + detail(transport) +
+			` === 'the server is at its connection limit (HTTP 503); the server asked to wait ' + ` + panelData(transport, "retryAfter") + ` + ' s'`
+	}
+	tab.waitFor(t, "SSE and the long poll refused with 503, the WebSocket with 1013, each told how long to wait", busy("sse")+` && `+busy("longpoll")+` && `+
+		panelData("ws", "why")+` === 'close' && `+detail("ws")+`.startsWith('(close code 1013: ') && `+
+		detail("ws")+`.endsWith('; the server asked to wait ' + `+panelData("ws", "retryAfter")+` + ' s')`, 20*time.Second)
+
+	tab.waitFor(t, "each client back twice after a refusal", `['sse', 'longpoll', 'ws'].every(k => window.fourwayWaits[k].length >= 2)`, 60*time.Second)
+	var waits map[string][]struct {
+		Why    string  `json:"why"`
+		Hint   string  `json:"hint"`   // s, the server's
+		Wait   float64 `json:"wait"`   // ms, the client's
+		At     float64 `json:"at"`     // page clock (ms) of the retry announced
+		Back   float64 `json:"back"`   // page clock (ms) when it came back
+		Waited float64 `json:"waited"` // ms, from the state reconnecting to connecting, as seen
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, tab, `JSON.stringify(window.fourwayWaits)`)), &waits); err != nil {
+		t.Fatal(err)
+	}
+	for transport, ws := range waits {
+		for i, w := range ws {
+			hint, err := strconv.Atoi(w.Hint)
+			if err != nil || hint < 1 || hint > transports.RetryAfterMax {
+				t.Errorf("%s, retry %d (%s): the server's wait %q, want 1 to %d s", transport, i+1, w.Why, w.Hint, transports.RetryAfterMax)
+				continue
+			}
+			if w.Wait < float64(hint)*1000 {
+				t.Errorf("%s, retry %d (%s): waits %.0f ms, the server asked for %d s", transport, i+1, w.Why, w.Wait, hint)
+			}
+			// Date.now() is in whole milliseconds, at is not: 1 ms of slack.
+			if w.Back < w.At-1 {
+				t.Errorf("%s, retry %d (%s): came back at %.0f, %.0f ms before the retry it announced", transport, i+1, w.Why, w.Back, w.At-w.Back)
+			}
+		}
+	}
+	for transport, ws := range waits {
+		for i, w := range ws {
+			t.Logf("%s, retry %d (%s): the server asked for %s s, the client waited %.0f ms", transport, i+1, w.Why, w.Hint, w.Waited)
+		}
+	}
+
+	tab.setLang(t, "zh")
+	tab.waitFor(t, "the wait said in Chinese", state("longpoll", "reconnecting", "busy")+` && `+detail("longpoll")+
+		` === '服务器已达连接数上限（HTTP 503）；服务器要求等待 ' + `+panelData("longpoll", "retryAfter")+` + ' 秒'`, 20*time.Second)
 }
+
+// waitWatch records, from the start of the document, each time the panels
+// of SSE, the long poll and the WebSocket come back after a retry: why it
+// waited, the wait the server asked for (data-retry-after, s), the wait its
+// client announced (data-retry-wait, ms) and when (data-retry-at), and when
+// it came back (its state connecting again), in window.fourwayWaits.
+const waitWatch = `window.fourwayWaits = { sse: [], longpoll: [], ws: [] };
+const fourwayRetrying = {};
+new MutationObserver(records => {
+	for (const r of records) {
+		const p = r.target, k = p.dataset.transport, waits = window.fourwayWaits[k];
+		if (!waits || p.id !== 'panel-' + k) continue;
+		const now = Date.now(), s = p.dataset.state;
+		if (s === 'reconnecting' && !fourwayRetrying[k]) {
+			fourwayRetrying[k] = { why: p.dataset.why, hint: p.dataset.retryAfter ?? '',
+				wait: Number(p.dataset.retryWait), at: Number(p.dataset.retryAt), seen: now };
+		} else if (s === 'connecting' && fourwayRetrying[k]) {
+			const { seen, ...retry } = fourwayRetrying[k];
+			waits.push({ ...retry, back: now, waited: now - seen });
+			fourwayRetrying[k] = null;
+		}
+	}
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });`
 
 // TestPageLanguage: every English text has a Chinese one; a language switch
 // writes again what is already on the page (states, notices, statuses,

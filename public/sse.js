@@ -34,13 +34,22 @@
 // slot (see network.js; over HTTP/2 the stream is one of a connection's
 // many, and needs none); a watchdog finds a stream that died silently.
 //
+// A server at its connection limit refuses a stream with 503 and says in
+// Retry-After when to come back. EventSource shows a page neither the
+// status nor the headers of an answer it refused, so this client asks once
+// more with a plain request, which reads both (refused): it then waits at
+// least that long. What it cannot govern is the browser's own retry after
+// a stream that broke: EventSource reconnects by itself after the hello's
+// retry: delay, with no word from the server in between (if that one is
+// refused, the client takes over as above).
+//
 // The hello names the node that serves the stream when several serve the
 // feed ("node":"b"). The stream's protocol is the browser's measure of it
 // (NextHop), which comes only once a stream has ended: while the first one
 // is open it is not known yet.
 
 import { Client, withPosition } from './client.js';
-import { HEALTHY_MS, NextHop, network, request, acquireSlot, startingOf } from './network.js';
+import { HEALTHY_MS, NextHop, network, request, acquireSlot, retryAfterOf, startingOf } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
 
@@ -132,11 +141,14 @@ export class SSEClient extends Client {
   }
 
   // refused: EventSource gave up on an answer it would not read (a status
-  // other than 200, another content type) and does not say which. One plain
-  // request to the same URL tells: it is dropped once its status is in (a
-  // 200 would be a stream of its own). A 503 is the server still
-  // starting, when its body says so, or else at its connection limit, and
-  // the panel says which.
+  // other than 200, another content type) and does not say which, nor shows
+  // its headers. One plain request to the same URL tells: it is dropped once
+  // its status is in (a 200 would be a stream of its own). A 503 is the
+  // server still starting, when its body says so, or else at its connection
+  // limit, and the panel says which; its Retry-After is the wait the server
+  // asks for, and the retry waits that long at least. It is the probe's
+  // own: the server draws a wait for each refusal (README, --max-clients),
+  // and the EventSource's was never seen.
   async #refused(url) {
     this.#close();
     const session = this.#session;
@@ -146,11 +158,13 @@ export class SSEClient extends Client {
       const probe = new AbortController();
       const res = await fetch(url, { cache: 'no-store', signal: AbortSignal.any([probe.signal, session, AbortSignal.timeout(WATCH_MS)]) });
       const body = res.ok ? null : await res.json().catch(() => null);
+      const retryAfter = res.ok ? null : retryAfterOf(res.headers.get('Retry-After'));
       probe.abort();
       const starting = startingOf(res.status, body);
       details = { status: res.status, reason: starting ?? body?.error ?? (res.ok ? '' : res.statusText) };
+      if (retryAfter !== null) details.retryAfter = retryAfter;
       if (starting !== null) why = 'starting';
-      else if (res.status === 503) why = 'busy';
+      else if (res.status === 503 && retryAfter > 0) why = 'busy';
     } catch { /* no answer at all: a plain failure */ }
     if (session.aborted) return;
     this.#retry(why, details);

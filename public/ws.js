@@ -21,7 +21,9 @@
 // would only fail the same way). A node that lost its feed's broker
 // says goodbye with 1012 ("reconnect now"): behind a proxy the new
 // connection lands on another node, which serves the same feed from the
-// same cursor.
+// same cursor. A server at its connection limit closes with 1013 and says
+// in the reason how long to wait, "...; retry in 7 s" (retryIn): the
+// client waits that long at least (client.js, retryLater).
 //
 // Heartbeat: the server pings with WebSocket control frames, which the
 // browser answers by itself and never shows to a page. So this client sends
@@ -46,6 +48,14 @@ import { HEALTHY_MS, network } from './network.js';
 // of ours that we gave up on, our new one replaces it (close 4500 to the
 // old one) instead of both receiving.
 export const clientID = crypto.randomUUID?.() ?? String(Math.random()).slice(2);
+
+// retryIn is the wait, in seconds, that a close reason asks for, as the
+// server words it at its connection limit (close 1013): the reason ends
+// "; retry in 7 s". null when it asks for none.
+export function retryIn(reason) {
+  const m = /; retry in (\d+) s$/.exec(reason ?? '');
+  return m ? Number(m[1]) : null;
+}
 
 export class WSClient extends Client {
   id = clientID;  // the ?client= of its connections
@@ -154,7 +164,8 @@ export class WSClient extends Client {
 
   // closed does what the server's table says for the close code. A code
   // the table lacks (1006: cut without a close frame, by the network or a
-  // refused handshake) is retried with backoff.
+  // refused handshake) is retried with backoff; a reason that says how long
+  // to wait (1013) is a wait at least that long.
   #closed(code, reason) {
     if (this.stopped) return;
     const row = this.config.ws.close_codes.find(c => c.code === code);
@@ -164,7 +175,10 @@ export class WSClient extends Client {
         this.onnotice({ type: 'goodbye', how: `close ${code}`, code, reason, cursor: this.cursor });
         this.#connect();
         break;
-      default: this.#retry('close', { code }); // "backoff", or not in the table
+      default: { // "backoff", or not in the table
+        const retryAfter = retryIn(reason);
+        this.#retry('close', retryAfter === null ? { code } : { code, retryAfter });
+      }
     }
   }
 

@@ -59,7 +59,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	cut := newRequestCut(c.Request()) // live.go
 	lc, ok := s.live.add("longpoll", cut.hangUp, s.cfg.MaxClients)
 	if !ok {
-		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+		return refuseAtLimit(c) // live.go
 	}
 	defer s.live.remove(lc)
 	s.live.sayGoodbyeWith(lc, cut.goodbye)

@@ -154,7 +154,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	w := &lpWaiter{s: s, pos: pos, limit: limit, closing: closing, done: make(chan struct{})}
 	lc, ok := s.live.add("longpoll", w.hangUp, s.cfg.MaxClients)
 	if !ok {
-		return true, fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+		return true, refuseAtLimit(c) // live.go
 	}
 	s.stats.longpoll.clients.Add(1)
 	// The answer's headers are the ones the middleware set. On a

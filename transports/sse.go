@@ -72,7 +72,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 	cut := newRequestCut(c.Request()) // live.go
 	lc, ok := s.live.add("sse", cut.hangUp, s.cfg.MaxClients)
 	if !ok {
-		return fail(c, http.StatusServiceUnavailable, "the server is at its connection limit; try again later")
+		return refuseAtLimit(c) // live.go
 	}
 	s.stats.sse.clients.Add(1)
 	done := func() { s.live.remove(lc); s.stats.sse.clients.Add(-1) }

@@ -66,7 +66,7 @@ const (
 	closePolicy      = websocket.ClosePolicyViolation // 1008 repeated bad frames: do not reconnect
 	closeTooBig      = websocket.CloseMessageTooBig   // 1009 a frame over the limit (sent by the library, see SetReadLimit)
 	closeNodeLost    = websocket.CloseServiceRestart  // 1012 this node lost its feed's broker: reconnect now, elsewhere, with the cursor
-	closeTryLater    = websocket.CloseTryAgainLater   // 1013 at the connection limit: reconnect later
+	closeTryLater    = websocket.CloseTryAgainLater   // 1013 at the connection limit: reconnect after the wait its reason says (live.go)
 	closeTooSlow     = 4001                           // could not keep up: reconnect at once with the cursor
 	closeReplaced    = 4500                           // a newer connection with the same client id: do not reconnect
 )
@@ -75,8 +75,9 @@ const (
 // from its feed's broker (health.go): 1013's words fit too ("a temporary
 // condition; try again, perhaps at another server"), but 1013 already says
 // "at the connection limit", and there a reconnect at once would only be
-// refused again, so it backs off. A client decides on the code alone (the
-// reason is for people), so the two need two codes. 1012 says what is true
+// refused again, so it waits (as long as its reason says, live.go). A
+// client decides what to do on the code alone (the reason is for people,
+// but for a 1013's wait), so the two need two codes. 1012 says what is true
 // here: the service, not the client, is the trouble, and a new connection
 // works at once, through the proxy, on another node that serves the same
 // feed (this one refuses upgrades with 503 until its feed is back).
@@ -95,7 +96,7 @@ var closeCodes = []closeCode{
 	{closePolicy, "ten bad frames, or ten refused publishes, in a row", "never"},
 	{closeTooBig, "a frame over the size limit", "never"},
 	{closeNodeLost, "this node cannot reach the feed: another node serves it, from the same cursor", "now"},
-	{closeTryLater, "the server is at its connection limit", "backoff"},
+	{closeTryLater, atLimit, "backoff"}, // its reason says when to come back (live.go)
 	{closeTooSlow, "this client could not keep up and was dropped", "now"},
 	{closeReplaced, "a newer connection with the same client id replaced this one", "never"},
 }
@@ -179,7 +180,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	lc, ok := s.live.add("ws", wc.hangUp, s.cfg.MaxClients)
 	if !ok {
 		deadline := time.Now().Add(s.cfg.WriteTimeout)
-		if wc.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeTryLater, "the server is at its connection limit"), deadline) == nil {
+		if wc.conn.WriteControl(websocket.CloseMessage, closeAtLimit(), deadline) == nil { // live.go
 			s.stats.ws.framing[dirOut].Add(2) // the close frame's header
 		}
 		wc.conn.Close()

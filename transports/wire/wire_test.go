@@ -97,6 +97,27 @@ func TestDecodeHello(t *testing.T) {
 	}
 }
 
+func TestRetryIn(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		want   int
+		ok     bool
+	}{
+		{"the server is at its connection limit; retry in 7 s", 7, true},
+		{"the server is at its connection limit; retry in 10 s", 10, true},
+		{"the server is at its connection limit", 0, false},
+		{"the server is at its connection limit; retry in  s", 0, false},
+		{"the server is at its connection limit; retry in -7 s", 0, false},
+		{"the server is at its connection limit; retry in 7 ms", 0, false},
+		{"the server is at its connection limit; retry in 7 s, or not", 0, false},
+		{"", 0, false},
+	} {
+		if got, ok := RetryIn(tc.reason); got != tc.want || ok != tc.ok {
+			t.Errorf("RetryIn(%q) = %d, %v; want %d, %v", tc.reason, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
 func TestMessageID(t *testing.T) {
 	for _, c := range []struct {
 		msg string

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/gorilla/websocket"
 )
@@ -74,4 +76,18 @@ func ReadFrame(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// RetryIn reads the wait that a refusal at the server's connection limit
+// (--max-clients) asks for, from the words that end its reason: a close
+// 1013's reason, or a 503's error, "...; retry in 7 s", whole seconds (a
+// 503 says the same in Retry-After). ok is false when reason names no wait.
+func RetryIn(reason string) (seconds int, ok bool) {
+	_, after, found := strings.Cut(reason, "; retry in ")
+	digits, whole := strings.CutSuffix(after, " s")
+	if !found || !whole || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	return n, err == nil
 }
