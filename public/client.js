@@ -87,9 +87,10 @@ import { Backoff, HTTPError, network } from './network.js';
 //
 // A client waits for at most one retry at a time (retryLater), never
 // sooner than the server asked: a server at its connection limit says when
-// to come back, each refused client a wait of its own (README, "Close
-// codes" and --max-clients), to spread a crowd it refused at once over
-// seconds, and a client that came back sooner would undo that. When the
+// to come back, each refused client a wait of its own
+// (transports/CONTRACT.md, "Close codes" and "At the connection limit"), to
+// spread a crowd it refused at once over seconds, and a client that came
+// back sooner would undo that. When the
 // network comes back (the page's offline switch ends, or the browser says
 // "online"), every client retries at once with a fresh backoff: the delays
 // it grew while every attempt failed say nothing about a network that works

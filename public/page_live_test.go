@@ -566,7 +566,8 @@ func TestPageNarrow(t *testing.T) {
 		`document.querySelector('.table-scroll').scrollWidth > document.querySelector('.table-scroll').clientWidth`, 5*time.Second)
 }
 
-// TestPageDocScreenshots takes the README's screenshots into public/doc/:
+// TestPageDocScreenshots takes the screenshots of README.md and
+// public/README.md into public/doc/:
 // desktop, Chinese, dark and 390 px, on a page with messages, a cut, the
 // WebSocket's bytes on the wire open and the guide answered. Only when asked:
 //

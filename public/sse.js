@@ -147,8 +147,8 @@ export class SSEClient extends Client {
   // server still starting, when its body says so, or else at its connection
   // limit, and the panel says which; its Retry-After is the wait the server
   // asks for, and the retry waits that long at least. It is the probe's
-  // own: the server draws a wait for each refusal (README, --max-clients),
-  // and the EventSource's was never seen.
+  // own: the server draws a wait for each refusal (transports/CONTRACT.md,
+  // "At the connection limit"), and the EventSource's was never seen.
   async #refused(url) {
     this.#close();
     const session = this.#session;

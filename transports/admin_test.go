@@ -1,6 +1,6 @@
 package transports_test
 
-// The demo controls (README.md, "Demo controls"): /api/drop and
+// The demo controls (CONTRACT.md, "Demo controls"): /api/drop and
 // /api/ticker.
 
 import (

@@ -20,7 +20,7 @@ import (
 
 // The guards every request passes: the Host it names, the Origin of the
 // page that sent it, the publish token and rate, and bounds on the time to
-// read a body and to write an answer. README.md, "Security", says what
+// read a body and to write an answer. CONTRACT.md, "Security", says what
 // each one protects and what it does not.
 
 // pageHeaders are sent with the page's files: no sniffing a file into

@@ -1,6 +1,6 @@
 package transports_test
 
-// The guards every request passes (README.md, "Security"), held against a
+// The guards every request passes (CONTRACT.md, "Security"), held against a
 // hostile client: Host, Origin, the page headers, and the deadlines on
 // reading a body and writing an answer.
 

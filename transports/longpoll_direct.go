@@ -3,7 +3,7 @@ package transports
 // Long polling without net/http's request cycle (--longpoll-writer
 // direct). It exists to be measured: what a long poll costs when a held
 // request costs what the protocol costs, beside what it costs through
-// net/http (README.md, "What it costs, measured").
+// net/http (bench/results/README.md, "What it costs, measured").
 //
 // net/http serves a request with two goroutines (the connection's and a
 // reader that sees the client leave), a 4 KiB reader, a 4 KiB writer and

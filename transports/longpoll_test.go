@@ -1,6 +1,6 @@
 package transports_test
 
-// The long poll (README.md, "Long polling"): held until a message exists
+// The long poll (CONTRACT.md, "Long polling"): held until a message exists
 // or the timeout passes.
 
 import (

@@ -1,6 +1,6 @@
 package transports_test
 
-// The poll answer both polls share (README.md, "Short polling"), and the
+// The poll answer both polls share (CONTRACT.md, "Short polling"), and the
 // short poll itself.
 
 import (

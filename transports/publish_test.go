@@ -1,6 +1,6 @@
 package transports_test
 
-// Publishing (README.md, "Publishing"), over HTTP and over WebSocket: the
+// Publishing (CONTRACT.md, "Publishing"), over HTTP and over WebSocket: the
 // same questions first, the same data refused.
 
 import (

@@ -1,6 +1,6 @@
 // Package transports serves one feed over short polling, long polling,
 // Server-Sent Events and WebSocket at the same time, plus publishing, stats,
-// health, metrics and the demo controls. The wire contract is in README.md.
+// health, metrics and the demo controls. The wire contract is in CONTRACT.md.
 //
 // Read a transport's file first: poll.go, longpoll.go, sse.go and ws.go each
 // open with a lesson on how the technique works, what it costs and what

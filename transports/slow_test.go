@@ -1,6 +1,6 @@
 package transports_test
 
-// Slow subscribers (README.md, "Slow subscribers"): one whose socket takes
+// Slow subscribers (CONTRACT.md, "Slow subscribers"): one whose socket takes
 // no bytes is dropped, to resume; one that is only behind is not.
 
 import (

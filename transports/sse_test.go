@@ -1,6 +1,6 @@
 package transports_test
 
-// The Server-Sent Events contract (README.md, "Server-Sent Events"), over
+// The Server-Sent Events contract (CONTRACT.md, "Server-Sent Events"), over
 // real HTTP on loopback, and the r3labs/sse traps pinned where they bite.
 
 import (

@@ -101,7 +101,7 @@ type transportStats struct {
 	// lines and CRLFs; heartbeats are ping and pong frames and the text
 	// frames "ping", "pong", {"type":"ping"} and {"type":"pong"}, whole, and
 	// SSE's ": ping" comments (with their chunk's framing when the chunk
-	// holds nothing else). See README.md for what is not counted where.
+	// holds nothing else). CONTRACT.md, "Stats, health, metrics", says what is counted where.
 	FramingIn     int64 `json:"framing_in"`
 	FramingOut    int64 `json:"framing_out"`
 	HeartbeatsIn  int64 `json:"heartbeats_in"`

@@ -1,9 +1,9 @@
 package transports_test
 
 // The parts of a stream's bytes that /api/stats counts where they are
-// written and read (README.md, "Stats, health, metrics"): framing_in/out
+// written and read (CONTRACT.md, "Stats, health, metrics"): framing_in/out
 // and heartbeats_in/out. Each test reads the raw bytes on a client socket,
-// splits them by the rules the README gives, and holds the server's
+// splits them by the rules CONTRACT.md gives, and holds the server's
 // figures to exactly that.
 
 import (
@@ -37,7 +37,7 @@ func countedSplit(before, after transports.Snapshot, transport string) wireSplit
 	return wireSplit{b.FramingIn - a.FramingIn, b.FramingOut - a.FramingOut, b.HeartbeatsIn - a.HeartbeatsIn, b.HeartbeatsOut - a.HeartbeatsOut}
 }
 
-// heartbeatText is a text frame the README counts as a heartbeat, whole.
+// heartbeatText is a text frame CONTRACT.md counts as a heartbeat, whole.
 func heartbeatText(payload []byte) bool {
 	switch string(payload) {
 	case "ping", "pong", `{"type":"ping"}`, `{"type":"pong"}`:
@@ -182,7 +182,7 @@ func TestStatsCountWebSocketFramingAndHeartbeats(t *testing.T) {
 }
 
 // sseSplit splits the body of a chunked SSE response, as far as its
-// chunks are whole, by the README's rules: chunk size lines and CRLFs are
+// chunks are whole, by CONTRACT.md's rules: chunk size lines and CRLFs are
 // framing, but a chunk that begins an event with a comment (": ping") is a
 // heartbeat, framing and all; in events, a comment event is a heartbeat,
 // and of the others the values of data: lines are payload and the rest

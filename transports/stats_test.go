@@ -1,6 +1,6 @@
 package transports_test
 
-// The figures (README.md, "Stats, health, metrics"): bytes counted on the
+// The figures (CONTRACT.md, "Stats, health, metrics"): bytes counted on the
 // server's sockets, each charged to its own transport.
 
 import (

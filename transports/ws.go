@@ -59,7 +59,7 @@ const (
 	wsMaxClientID  = 128         // bytes in a client id
 )
 
-// Close codes of the contract (see README.md and GET /api/config).
+// Close codes of the contract (see CONTRACT.md and GET /api/config).
 const (
 	closeGoingAway   = websocket.CloseGoingAway       // 1001 server shutting down: reconnect with backoff
 	closeUnsupported = websocket.CloseUnsupportedData // 1003 a binary frame arrived: do not reconnect

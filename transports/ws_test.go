@@ -1,6 +1,6 @@
 package transports_test
 
-// The WebSocket contract (README.md, "WebSocket"), over real HTTP on
+// The WebSocket contract (CONTRACT.md, "WebSocket"), over real HTTP on
 // loopback, and the gorilla/websocket traps pinned where they bite.
 
 import (
@@ -458,7 +458,7 @@ func TestWSHeartbeat(t *testing.T) {
 	})
 
 	t.Run("a client whose own pings arrive is not silent", func(t *testing.T) {
-		// README.md: closed when nothing, not even a pong, arrived for 2.5
+		// CONTRACT.md: closed when nothing, not even a pong, arrived for 2.5
 		// periods. This client answers no ping but pings every half period
 		// for six periods.
 		c, _ := ts.DialWSHello(t, "")

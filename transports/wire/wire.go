@@ -1,4 +1,4 @@
-// Package wire is the client side of fourway's wire contract (README.md,
+// Package wire is the client side of fourway's wire contract (transports/CONTRACT.md,
 // "The wire contract"), written once for every client in this repository:
 // the bench, the transports' tests and the page's tests. It decodes what the
 // server sends (messages, poll answers, Server-Sent Events, WebSocket
