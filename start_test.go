@@ -128,7 +128,7 @@ func TestNodeStartedBeforeNATSWaitsForIt(t *testing.T) {
 // it is starting until --nats-wait has passed, then exits with what it
 // waited for.
 func TestNodeWithoutNATSExitsAfterTheWait(t *testing.T) {
-	url := "nats://127.0.0.1:" + strconv.Itoa(natstest.FreePort(t))
+	url := "nats://127.0.0.1:" + strconv.Itoa(natstest.RefusingPort(t))
 	const wait = 2 * time.Second
 	started := time.Now()
 	a := launchMain(t, nil, "--nats", url, "--nats-wait", wait.String())

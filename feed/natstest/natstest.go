@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,6 +208,28 @@ func run(t testing.TB, o *server.Options) *server.Server {
 // FreePort returns a loopback port that was free a moment ago: a test
 // gives it to a node before the server that will listen on it runs.
 func FreePort(t testing.TB) int { return freePort(t) }
+
+// RefusingPort returns a loopback port where no NATS is, and none will be
+// while the test runs: the port is bound, never listened on, so a
+// connection to it is refused at once, and no other process can take it
+// meanwhile (a port that was free a moment ago may be, by another test
+// that then answers, or holds the connection silent).
+func RefusingPort(t testing.TB) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
+}
 
 // freePort returns a loopback port that was free a moment ago. A cluster
 // needs its route ports before any server starts, to list them all.
