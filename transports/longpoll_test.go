@@ -402,5 +402,11 @@ func heldThenAnswered(t *testing.T, ts *transportstest.Server) (net.Conn, *bufio
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	// The answer may reach the client before the server has let the poll
+	// go: wait for that, or a client counted against --max-clients next
+	// could still meet it there.
+	transportstest.WaitFor(t, "the answered poll to be let go", transportstest.Wait, func() bool {
+		return ts.Stats(t).Transports["longpoll"].Clients == 0
+	})
 	return c, br
 }
