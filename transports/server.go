@@ -26,6 +26,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"fourway/transports/wiremeter"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -103,7 +104,7 @@ type Config struct {
 	// HeaderTimeout bounds the time a client has, on a new connection or
 	// between its requests, to finish its TLS handshake and send a
 	// request's line and headers (under HTTP/2, a request's header block,
-	// h2count.go): a client that stops halfway is cut.
+	// wiremeter/h2.go): a client that stops halfway is cut.
 	HeaderTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
@@ -154,7 +155,7 @@ type Server struct {
 	log  *slog.Logger
 	echo *echo.Echo
 
-	stats    stats
+	stats    wiremeter.Stats
 	live     liveConns      // streaming connections, for /api/drop and --max-clients
 	shutdown chan struct{}  // closed when a graceful shutdown begins
 	streams  sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
@@ -175,9 +176,9 @@ type Server struct {
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
 	nodeHeader []string // the Fourway-Node header of every answer; nil for a node alone
 
-	inspect inspector      // inspect.go: the wire inspector, on while someone looks
-	blocked blockedClients // block.go: clients whose WebSocket upgrades are refused
-	h2conns h2Conns        // h2count.go: the HTTP/2 connections being served, for the shutdown
+	inspect wiremeter.Inspector // the wire inspector, on while someone looks
+	blocked blockedClients      // block.go: clients whose WebSocket upgrades are refused
+	http2   wiremeter.HTTP2     // HTTP/2 served on metered connections (--http2, --h2c)
 }
 
 // New returns a server for f, or the error of the first setting of cfg out
@@ -317,8 +318,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       withCountingConn,
-		ConnState:         connStateHook,
+		ConnContext:       wiremeter.ConnContext,
+		ConnState:         wiremeter.ConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		Protocols:         s.cfg.protocols(), // tls.go
 	}
@@ -326,7 +327,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		srv.TLSConfig = s.cfg.tlsConfig()
 	}
 	if (s.cfg.TLS != nil && s.cfg.HTTP2) || s.cfg.H2C {
-		if err := s.serveHTTP2Metered(srv); err != nil { // h2count.go
+		s.http2 = wiremeter.HTTP2{Stats: &s.stats, HeaderTimeout: s.cfg.HeaderTimeout, Log: s.log}
+		if err := s.http2.Configure(srv); err != nil {
 			return fmt.Errorf("http2: %w", err)
 		}
 	}
@@ -334,7 +336,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.watchHealth() // health.go
 	served := make(chan error, 1)
 	go func() {
-		cl := countingListener{ln, s.cfg.SendBuffer}
+		cl := wiremeter.Listener{Listener: ln, SendBuffer: s.cfg.SendBuffer}
 		if s.cfg.TLS == nil {
 			served <- srv.Serve(cl)
 			return
@@ -355,8 +357,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	go s.h2conns.closeIdle(grace) // h2count.go: HTTP/2 connections that missed the GOAWAY
-	err := srv.Shutdown(grace)    // waits for SSE and long-poll handlers to finish
+	go s.http2.CloseIdle(grace) // HTTP/2 connections that missed the GOAWAY
+	err := srv.Shutdown(grace)  // waits for SSE and long-poll handlers to finish
 	wsDone := make(chan struct{})
 	go func() { s.streams.Wait(); close(wsDone) }()
 	select {

@@ -1,12 +1,12 @@
-package transports
+package wiremeter
 
 // What the counting conn (conn.go) sees of the framing it did not write
 // itself: a WebSocket client's frames, and the chunks net/http writes
-// around the SSE events of the library's writer (sse_stream.go). Each is
-// followed byte by byte as it crosses the socket, in the clear only (under
-// TLS the socket carries records), and split by the wire inspector's rules
-// (inspect.go) into framing and heartbeats, so that /api/stats and the
-// inspector agree. Neither keeps anything but a few bytes of state, and
+// around the SSE events of the library's writer (transports/sse_stream.go).
+// Each is followed byte by byte as it crosses the socket, in the clear
+// only (under TLS the socket carries records), and split by the wire
+// inspector's rules (inspect.go) into framing and heartbeats, so that
+// /api/stats and the inspector agree. Neither keeps anything but a few bytes of state, and
 // each adds to the transport's figures once per read or write. A client's
 // bytes are whatever it sends: nothing here may panic on them
 // (FuzzWireFollowers).
@@ -27,6 +27,24 @@ type frameFollower struct {
 	payload int64 // the frame's payload length
 }
 
+// The opcodes of WebSocket's control frames that are heartbeats (RFC 6455,
+// section 5.5).
+const (
+	wsPing = 0x9
+	wsPong = 0xA
+)
+
+// IsHeartbeat reports whether a text frame's payload is a heartbeat: the
+// text ping or pong, or the JSON ones, exactly (the wire inspector's rule,
+// inspect.go, which /api/stats follows).
+func IsHeartbeat(payload []byte) bool {
+	switch string(payload) {
+	case "ping", "pong", `{"type":"ping"}`, `{"type":"pong"}`:
+		return true
+	}
+	return false
+}
+
 const (
 	kindFraming   = iota // its header is framing
 	kindHeartbeat        // a ping or a pong: all of it is a heartbeat
@@ -34,7 +52,7 @@ const (
 )
 
 // follow counts the frames' parts in b, the next bytes read, for t.
-func (f *frameFollower) follow(t *counters, b []byte) {
+func (f *frameFollower) follow(t *Counters, b []byte) {
 	var framing, beats int64
 	for len(b) > 0 {
 		if f.size == 0 { // in a header
@@ -64,7 +82,7 @@ func (f *frameFollower) follow(t *counters, b []byte) {
 			}
 		}
 		switch { // the frame is whole
-		case f.kind == kindHeartbeat || f.kind == kindMaybe && isHeartbeat(f.kept[:f.unmask]):
+		case f.kind == kindHeartbeat || f.kind == kindMaybe && IsHeartbeat(f.kept[:f.unmask]):
 			beats += f.size + f.payload
 		default:
 			framing += f.size
@@ -72,10 +90,10 @@ func (f *frameFollower) follow(t *counters, b []byte) {
 		f.size, f.headLen = 0, 0
 	}
 	if framing != 0 {
-		t.framing[dirIn].Add(framing)
+		t.Framing[In].Add(framing)
 	}
 	if beats != 0 {
-		t.heartbeats[dirIn].Add(beats)
+		t.Heartbeats[In].Add(beats)
 	}
 }
 
@@ -120,7 +138,7 @@ func (f *frameFollower) start() {
 	op := h[0] & 0x0f
 	masked := h[1]&0x80 != 0
 	switch {
-	case op == opPing || op == opPong:
+	case op == wsPing || op == wsPong:
 		f.kind = kindHeartbeat
 	case masked && (f.payload == 4 || f.payload == int64(len(f.kept))): // "ping", {"type":"ping"} and their pongs
 		f.kind = kindMaybe
@@ -133,7 +151,8 @@ func (f *frameFollower) start() {
 // line in hex, the data, a CRLF; a last chunk of size 0, then trailers
 // and a blank line. The framing of a chunk that begins an event with a
 // comment (": ping", written alone by the library) is a heartbeat's; the
-// comment itself was counted when it was handed to the library (sse.go).
+// comment itself was counted when it was handed to the library
+// (transports/sse.go).
 type chunkFollower struct {
 	state   int
 	size    int64 // the size line's value so far, then the data still to come
@@ -157,7 +176,7 @@ const (
 
 // follow counts the chunk framing in b, the next bytes written, for t, and
 // reports whether the body has ended.
-func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
+func (c *chunkFollower) follow(t *Counters, b []byte) (ended bool) {
 	var framing, beats int64
 	add := func(n int64) {
 		if c.ping {
@@ -233,10 +252,10 @@ func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
 		}
 	}
 	if framing != 0 {
-		t.framing[dirOut].Add(framing)
+		t.Framing[Out].Add(framing)
 	}
 	if beats != 0 {
-		t.heartbeats[dirOut].Add(beats)
+		t.Heartbeats[Out].Add(beats)
 	}
 	return c.done
 }
