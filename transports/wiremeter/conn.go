@@ -27,7 +27,7 @@ type Conn struct {
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
 
-	tap atomic.Pointer[wireTap] // inspect.go: nil unless the wire inspector records this connection
+	tap atomic.Pointer[observer] // nil unless the wire inspector records this connection (inspect.go)
 
 	// The response head being written (HTTP/1.1 in the clear): whose it
 	// is, until the blank line that ends it has gone out, and its bytes so
@@ -60,11 +60,24 @@ type frameParts struct {
 	frameFollower
 }
 
+// An observer sees the bytes of a connection as they cross its socket:
+// the wire inspector's tap (inspect.go). observe reports false once it
+// wants no more; the connection then drops it.
+type observer interface {
+	observe(b []byte, out bool) (more bool)
+}
+
+// observe hands b, written to (out) or read from the socket, to c's
+// observer, if it has one.
+func (c *Conn) observe(b []byte, out bool) {
+	if o := c.tap.Load(); o != nil && !(*o).observe(b, out) {
+		c.tap.CompareAndSwap(o, nil)
+	}
+}
+
 func (c *Conn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if tp := c.tap.Load(); tp != nil {
-		tp.tapped(&c.tap, p[:n], false)
-	}
+	c.observe(p[:n], false)
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	if f := c.frames; f != nil {
@@ -85,9 +98,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 func (c *Conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if tp := c.tap.Load(); tp != nil {
-		tp.tapped(&c.tap, p[:n], true)
-	}
+	c.observe(p[:n], true)
 	rest := p[:n]
 	if t := c.headFor.Load(); t != nil {
 		rest = c.followHead(t, rest)
@@ -203,9 +214,7 @@ func (c *Conn) FollowFrames(t *Counters) {
 // inspector's tap if c has one.
 func (c *Conn) Wrote(t *Counters, b []byte) {
 	t.bytesOut.Add(int64(len(b)))
-	if tp := c.tap.Load(); tp != nil {
-		tp.tapped(&c.tap, b, true)
-	}
+	c.observe(b, true)
 }
 
 // HeadWritten says the response head has gone out by another way (a
@@ -276,6 +285,16 @@ func Under(c net.Conn) *Conn {
 func ConnOf(r *http.Request) *Conn {
 	c, _ := r.Context().Value(connKey{}).(*Conn)
 	return c
+}
+
+// Count counts request r: one more for its transport, and the bytes of
+// the connection serving it are its transport's from now on.
+func (st *Stats) Count(r *http.Request) {
+	t := st.transportOf(r.URL.Path)
+	t.requests.Add(1)
+	if cc := ConnOf(r); cc != nil {
+		cc.claimFor(t, r)
+	}
 }
 
 // claimFor makes t the owner of the bytes of request r on c. Under TLS a

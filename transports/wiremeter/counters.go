@@ -1,9 +1,6 @@
 package wiremeter
 
-import (
-	"net/http"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // Request overhead is the point of fourway, so it is measured where it
 // happens: every byte read from or written to a client socket (request and
@@ -63,22 +60,11 @@ func (st *Stats) transportOf(path string) *Counters {
 	return &st.other
 }
 
-// countRequests assigns each request's bytes to its transport.
 // In and Out index the counters kept each way.
 const (
 	In  = 0 // from the client
 	Out = 1 // to the client
 )
-
-// Count counts request r: one more for its transport, and the bytes of
-// the connection serving it are its transport's from now on.
-func (st *Stats) Count(r *http.Request) {
-	t := st.transportOf(r.URL.Path)
-	t.requests.Add(1)
-	if cc := ConnOf(r); cc != nil {
-		cc.claimFor(t, r)
-	}
-}
 
 // TransportStats are one transport's figures in GET /api/stats.
 type TransportStats struct {

@@ -164,7 +164,8 @@ func (in *Inspector) begin(r *http.Request) {
 		x.in.state = readFrames // a client sends frames only after the 101
 	}
 	in.file(key, x)
-	cc.tap.Store(&wireTap{x: x, in: in})
+	var tap observer = &wireTap{x: x, in: in}
+	cc.tap.Store(&tap)
 }
 
 // file numbers x and keeps it among the newest of its transport.
@@ -234,13 +235,11 @@ func (c *Conn) untap() {
 	}
 }
 
-// tapped hands b, written to (out) or read from the socket, to the tap of
-// c. It is called only when c has one; once the recording is off, the tap
-// takes itself off.
-func (tp *wireTap) tapped(c *atomic.Pointer[wireTap], b []byte, out bool) {
+// observe hands b, written to (out) or read from the socket, to the
+// exchange; once the recording is off, the tap asks to be taken off.
+func (tp *wireTap) observe(b []byte, out bool) (more bool) {
 	if !tp.in.on.Load() {
-		c.CompareAndSwap(tp, nil)
-		return
+		return false
 	}
 	x := tp.x
 	x.mu.Lock()
@@ -250,6 +249,7 @@ func (tp *wireTap) tapped(c *atomic.Pointer[wireTap], b []byte, out bool) {
 	} else if x.ws && x.out.state == readFrames {
 		x.in.feed(x, b, false)
 	}
+	return true
 }
 
 // wireReader follows one direction of an exchange through its bytes.
