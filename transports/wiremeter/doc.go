@@ -10,6 +10,7 @@
 // other way round.
 //
 //	conn.go      the counting connection and listener: each request's bytes to its transport
+//	frame.go     a WebSocket frame's header, decoded once, and the one heartbeat rule
 //	parts.go     the framing followed on the socket: a client's WebSocket frames, net/http's chunks
 //	inspect.go   the wire inspector: the newest exchanges, as they crossed the socket
 //	h2.go        HTTP/2 served on metered connections, counted per stream frame by frame

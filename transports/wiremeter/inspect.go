@@ -31,7 +31,6 @@ package wiremeter
 import (
 	"bytes"
 	"encoding/hex"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -356,76 +355,13 @@ func (w *wireReader) feed(x *Exchange, b []byte, out bool) {
 	for len(b) > 0 {
 		switch w.state {
 		case readHead:
-			start := max(0, len(w.buf)-3) // the blank line may straddle two writes
-			w.buf = append(w.buf, b...)
-			i := bytes.Index(w.buf[start:], []byte("\r\n\r\n"))
-			if i < 0 {
-				x.Parts.ResponseHead += int64(len(b))
-				if len(w.buf) > headKept {
-					w.state, w.buf = readDone, nil
-				}
-				return
-			}
-			end := start + i + 4             // the head's length
-			n := end - (len(w.buf) - len(b)) // of it in b
-			x.Parts.ResponseHead += int64(n)
-			w.buf, b = w.buf[:end], b[n:]
-			x.Response = wireText{Text: string(w.buf), Bytes: int64(end)}
-			w.startBody(x)
+			b = w.feedHead(x, b)
 		case readBody:
-			n := min(int64(len(b)), w.left)
-			if x.Body != nil && len(x.Body.Text) < bodyKept {
-				x.Body.Text += keep(b[:n], bodyKept-len(x.Body.Text))
-			}
-			if x.Body != nil {
-				x.Body.Bytes += n
-			}
-			x.Parts.Payload += n
-			w.left -= n
-			b = b[n:]
-			if w.left == 0 {
-				w.state = readDone
-			}
+			b = w.feedBody(x, b)
 		case readChunkSize:
-			i := bytes.IndexByte(b, '\n')
-			if i < 0 {
-				w.buf = append(w.buf, b...)
-				x.Parts.Framing += int64(len(b))
-				if len(w.buf) > sizeLineKept { // not a chunk size line: stop parsing
-					w.state, w.buf = readDone, nil
-				}
-				return
-			}
-			w.buf = append(w.buf, b[:i+1]...)
-			x.Parts.Framing += int64(i + 1)
-			b = b[i+1:]
-			line := strings.TrimSpace(string(w.buf))
-			size, err := strconv.ParseInt(strings.SplitN(line, ";", 2)[0], 16, 64)
-			if err != nil {
-				w.state = readDone
-				continue
-			}
-			w.chunk = &wireChunk{SizeLine: string(w.buf), Framing: len(w.buf)}
-			w.left, w.buf = size, nil
-			w.state = readChunkData
-			if size == 0 {
-				w.state = readChunkEnd
-			}
+			b = w.feedChunkSize(x, b)
 		case readChunkData:
-			n := min(int64(len(b)), w.left)
-			if w.chunk.Bytes == 0 { // a chunk that begins with a comment event is a keepalive's
-				w.chunk.Ping = w.ev.state == evStart && b[0] == ':'
-			}
-			if len(w.chunk.Data) < chunkKept {
-				w.chunk.Data += keep(b[:n], chunkKept-len(w.chunk.Data))
-			}
-			w.chunk.Bytes += n
-			w.ev.feed(&x.Parts, b[:n])
-			w.left -= n
-			b = b[n:]
-			if w.left == 0 {
-				w.state = readChunkEnd
-			}
+			b = w.feedChunkData(x, b)
 		case readChunkEnd:
 			n := min(len(b), 2-len(w.buf))
 			w.buf = append(w.buf, b[:n]...)
@@ -440,6 +376,92 @@ func (w *wireReader) feed(x *Exchange, b []byte, out bool) {
 			return
 		}
 	}
+}
+
+// feedHead follows the response head through b, and returns what of b
+// follows it.
+func (w *wireReader) feedHead(x *Exchange, b []byte) []byte {
+	start := max(0, len(w.buf)-3) // the blank line may straddle two writes
+	w.buf = append(w.buf, b...)
+	i := bytes.Index(w.buf[start:], []byte("\r\n\r\n"))
+	if i < 0 {
+		x.Parts.ResponseHead += int64(len(b))
+		if len(w.buf) > headKept {
+			w.state, w.buf = readDone, nil
+		}
+		return nil
+	}
+	end := start + i + 4             // the head's length
+	n := end - (len(w.buf) - len(b)) // of it in b
+	x.Parts.ResponseHead += int64(n)
+	w.buf, b = w.buf[:end], b[n:]
+	x.Response = wireText{Text: string(w.buf), Bytes: int64(end)}
+	w.startBody(x)
+	return b
+}
+
+// feedBody follows a Content-Length body (a poll's answer) through b.
+func (w *wireReader) feedBody(x *Exchange, b []byte) []byte {
+	n := min(int64(len(b)), w.left)
+	if x.Body != nil && len(x.Body.Text) < bodyKept {
+		x.Body.Text += keep(b[:n], bodyKept-len(x.Body.Text))
+	}
+	if x.Body != nil {
+		x.Body.Bytes += n
+	}
+	x.Parts.Payload += n
+	w.left -= n
+	if w.left == 0 {
+		w.state = readDone
+	}
+	return b[n:]
+}
+
+// feedChunkSize follows a chunk's size line through b.
+func (w *wireReader) feedChunkSize(x *Exchange, b []byte) []byte {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		w.buf = append(w.buf, b...)
+		x.Parts.Framing += int64(len(b))
+		if len(w.buf) > sizeLineKept { // not a chunk size line: stop parsing
+			w.state, w.buf = readDone, nil
+		}
+		return nil
+	}
+	w.buf = append(w.buf, b[:i+1]...)
+	x.Parts.Framing += int64(i + 1)
+	b = b[i+1:]
+	line := strings.TrimSpace(string(w.buf))
+	size, err := strconv.ParseInt(strings.SplitN(line, ";", 2)[0], 16, 64)
+	if err != nil {
+		w.state = readDone
+		return b
+	}
+	w.chunk = &wireChunk{SizeLine: string(w.buf), Framing: len(w.buf)}
+	w.left, w.buf = size, nil
+	w.state = readChunkData
+	if size == 0 {
+		w.state = readChunkEnd
+	}
+	return b
+}
+
+// feedChunkData follows a chunk's data through b, and the SSE events in it.
+func (w *wireReader) feedChunkData(x *Exchange, b []byte) []byte {
+	n := min(int64(len(b)), w.left)
+	if w.chunk.Bytes == 0 { // a chunk that begins with a comment event is a keepalive's
+		w.chunk.Ping = w.ev.state == evStart && b[0] == ':'
+	}
+	if len(w.chunk.Data) < chunkKept {
+		w.chunk.Data += keep(b[:n], chunkKept-len(w.chunk.Data))
+	}
+	w.chunk.Bytes += n
+	w.ev.feed(&x.Parts, b[:n])
+	w.left -= n
+	if w.left == 0 {
+		w.state = readChunkEnd
+	}
+	return b[n:]
 }
 
 // startBody reads the head just written and decides how to follow the body.
@@ -498,40 +520,17 @@ func (w *wireReader) feedFrame(x *Exchange, b []byte, out bool) []byte {
 				return b
 			}
 		}
-		need := 2
-		switch w.buf[1] & 0x7f {
-		case 126:
-			need += 2
-		case 127:
-			need += 8
-		}
-		if w.buf[1]&0x80 != 0 {
-			need += 4
-		}
+		need := frameHeaderLen(w.buf[1])
 		n := min(len(b), need-len(w.buf))
 		w.buf, b = append(w.buf, b[:n]...), b[n:]
 		if len(w.buf) < need {
 			return b
 		}
 		h := w.buf
-		f := &wireFrame{Fin: h[0]&0x80 != 0, Opcode: int(h[0] & 0x0f), Masked: h[1]&0x80 != 0, Header: hex.EncodeToString(h)}
+		fh := decodeFrameHeader(h)
+		f := &wireFrame{Fin: fh.fin, Opcode: int(fh.opcode), Masked: fh.masked, Length: fh.length, Header: hex.EncodeToString(h)}
 		f.Op = map[int]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}[f.Opcode]
-		switch l := int64(h[1] & 0x7f); l {
-		case 126:
-			f.Length = int64(h[2])<<8 | int64(h[3])
-		case 127:
-			for _, c := range h[2:10] {
-				f.Length = f.Length<<8 | int64(c)
-			}
-			if f.Length < 0 { // the top bit set: RFC 6455 forbids it; all that follows is that frame's
-				f.Length = math.MaxInt64
-			}
-		default:
-			f.Length = l
-		}
-		if f.Masked {
-			copy(w.key[:], h[len(h)-4:])
-		}
+		w.key = fh.key
 		x.Parts.Framing += int64(len(h))
 		w.frame, w.buf, w.seen, w.hold = f, nil, 0, nil
 		if f.Length == 0 {
@@ -566,7 +565,7 @@ func (w *wireReader) endFrame(x *Exchange, out bool) {
 	w.frame = nil
 	f.Payload = keep(w.hold, framePayloadKept)
 	header := int64(len(f.Header) / 2)
-	if f.Opcode == 9 || f.Opcode == 10 || f.Payload == `{"type":"ping"}` || f.Payload == `{"type":"pong"}` || f.Payload == "ping" || f.Payload == "pong" {
+	if isHeartbeatFrame(byte(f.Opcode), w.hold) {
 		x.Parts.Heartbeats += header + f.Length
 		x.Parts.Framing -= header
 	} else {

@@ -19,37 +19,13 @@ import "math"
 type frameFollower struct {
 	head    [14]byte // the header so far
 	headLen int
-	left    int64 // payload bytes of the frame still to come
-	size    int64 // the frame's header, once whole
-	kind    byte  // of the frame in progress: see kindFraming and the others
-	unmask  int   // payload bytes unmasked into kept so far
+	hdr     frameHeader // once whole
+	size    int64       // the header's size once whole; 0 while in a header
+	left    int64       // payload bytes of the frame still to come
+	keep    bool        // the payload is as long as a heartbeat's: keep it, unmasked
+	unmask  int         // payload bytes unmasked into kept so far
 	kept    [15]byte
-	payload int64 // the frame's payload length
 }
-
-// The opcodes of WebSocket's control frames that are heartbeats (RFC 6455,
-// section 5.5).
-const (
-	wsPing = 0x9
-	wsPong = 0xA
-)
-
-// IsHeartbeat reports whether a text frame's payload is a heartbeat: the
-// text ping or pong, or the JSON ones, exactly (the wire inspector's rule,
-// inspect.go, which /api/stats follows).
-func IsHeartbeat(payload []byte) bool {
-	switch string(payload) {
-	case "ping", "pong", `{"type":"ping"}`, `{"type":"pong"}`:
-		return true
-	}
-	return false
-}
-
-const (
-	kindFraming   = iota // its header is framing
-	kindHeartbeat        // a ping or a pong: all of it is a heartbeat
-	kindMaybe            // as long as a heartbeat's text: its payload decides
-)
 
 // follow counts the frames' parts in b, the next bytes read, for t.
 func (f *frameFollower) follow(t *Counters, b []byte) {
@@ -68,10 +44,9 @@ func (f *frameFollower) follow(t *Counters, b []byte) {
 			}
 		} else {
 			n := min(int64(len(b)), f.left)
-			if f.kind == kindMaybe {
-				key := f.head[f.size-4 : f.size]
+			if f.keep {
 				for i := range int(n) {
-					f.kept[f.unmask] = b[i] ^ key[f.unmask%4]
+					f.kept[f.unmask] = b[i] ^ f.hdr.key[f.unmask%4]
 					f.unmask++
 				}
 			}
@@ -81,10 +56,9 @@ func (f *frameFollower) follow(t *Counters, b []byte) {
 				continue
 			}
 		}
-		switch { // the frame is whole
-		case f.kind == kindHeartbeat || f.kind == kindMaybe && IsHeartbeat(f.kept[:f.unmask]):
-			beats += f.size + f.payload
-		default:
+		if isHeartbeatFrame(f.hdr.opcode, f.kept[:f.unmask]) { // the frame is whole
+			beats += f.size + f.hdr.length
+		} else {
 			framing += f.size
 		}
 		f.size, f.headLen = 0, 0
@@ -103,48 +77,15 @@ func (f *frameFollower) need() int {
 	if f.headLen < 2 {
 		return 2
 	}
-	n := 2
-	switch f.head[1] & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if f.head[1]&0x80 != 0 {
-		n += 4
-	}
-	return n
+	return frameHeaderLen(f.head[1])
 }
 
 // start reads the whole header of a frame.
 func (f *frameFollower) start() {
-	h := f.head[:f.headLen]
-	f.size = int64(len(h))
-	switch l := int64(h[1] & 0x7f); l {
-	case 126:
-		f.payload = int64(h[2])<<8 | int64(h[3])
-	case 127:
-		f.payload = 0
-		for _, c := range h[2:10] {
-			f.payload = f.payload<<8 | int64(c)
-		}
-		if f.payload < 0 { // the top bit set: RFC 6455 forbids it, gorilla refuses it; all that follows is that frame's
-			f.payload = math.MaxInt64
-		}
-	default:
-		f.payload = l
-	}
-	f.left, f.unmask = f.payload, 0
-	op := h[0] & 0x0f
-	masked := h[1]&0x80 != 0
-	switch {
-	case op == wsPing || op == wsPong:
-		f.kind = kindHeartbeat
-	case masked && (f.payload == 4 || f.payload == int64(len(f.kept))): // "ping", {"type":"ping"} and their pongs
-		f.kind = kindMaybe
-	default:
-		f.kind = kindFraming
-	}
+	f.hdr = decodeFrameHeader(f.head[:f.headLen])
+	f.size, f.left, f.unmask = int64(f.headLen), f.hdr.length, 0
+	n := f.hdr.length
+	f.keep = f.hdr.masked && (n == 4 || n == int64(len(f.kept))) // "ping", {"type":"ping"} and their pongs
 }
 
 // chunkFollower follows the chunks of an HTTP/1.1 chunked body: a size
@@ -188,32 +129,7 @@ func (c *chunkFollower) follow(t *Counters, b []byte) (ended bool) {
 	for len(b) > 0 && !c.done {
 		switch c.state {
 		case chunkSize:
-			i := 0
-			for ; i < len(b); i++ {
-				ch := b[i]
-				c.line++
-				if ch == '\n' {
-					i++
-					if c.size == 0 {
-						c.state, c.ping = chunkTrail, false
-						framing += c.line
-						c.line, c.midLine = 0, false
-					} else {
-						c.state = chunkData
-					}
-					break
-				}
-				if v, ok := hexDigit(ch); ok && !c.midLine {
-					if c.size > math.MaxInt64>>4 { // not net/http's: stop following
-						c.done, i = true, len(b)-1
-						continue
-					}
-					c.size = c.size<<4 | v
-				} else if ch != '\r' {
-					c.midLine = true // a chunk extension: up to the line's end
-				}
-			}
-			b = b[i:]
+			b = c.sizeLine(b, &framing)
 		case chunkData:
 			if c.line > 0 { // the data's first byte decides whose the framing is
 				c.ping = c.tail == [2]byte{'\n', '\n'} && b[0] == ':'
@@ -258,6 +174,37 @@ func (c *chunkFollower) follow(t *Counters, b []byte) (ended bool) {
 		t.Heartbeats[Out].Add(beats)
 	}
 	return c.done
+}
+
+// sizeLine follows a chunk's size line through b, adding to framing the
+// last chunk's, and returns what of b follows the line.
+func (c *chunkFollower) sizeLine(b []byte, framing *int64) []byte {
+	i := 0
+	for ; i < len(b); i++ {
+		ch := b[i]
+		c.line++
+		if ch == '\n' {
+			i++
+			if c.size == 0 {
+				c.state, c.ping = chunkTrail, false
+				*framing += c.line
+				c.line, c.midLine = 0, false
+			} else {
+				c.state = chunkData
+			}
+			break
+		}
+		if v, ok := hexDigit(ch); ok && !c.midLine {
+			if c.size > math.MaxInt64>>4 { // not net/http's: stop following
+				c.done, i = true, len(b)-1
+				continue
+			}
+			c.size = c.size<<4 | v
+		} else if ch != '\r' {
+			c.midLine = true // a chunk extension: up to the line's end
+		}
+	}
+	return b[i:]
 }
 
 func hexDigit(ch byte) (int64, bool) {
