@@ -19,7 +19,8 @@ type socket struct {
 	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then tryWrite takes nothing
 
 	// What tryWrite writes is counted for t by the counting conn it goes
-	// around (write goes through it); nil when c is not one.
+	// around (write goes through it); meter is nil when the connection is
+	// not a counting conn.
 	meter *wiremeter.Conn
 	t     *wiremeter.Counters
 }
