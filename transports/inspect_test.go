@@ -1,6 +1,6 @@
 package transports_test
 
-// The wire inspector (inspect.go): GET /api/inspect shows each transport's
+// The wire inspector (wiremeter/inspect.go): GET /api/inspect shows each transport's
 // last exchanges as they crossed the socket, and its bytes are the bytes
 // /api/stats counted for them, split by kind.
 

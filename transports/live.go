@@ -7,6 +7,7 @@ package transports
 // a client refused at --max-clients is told: when to come back.
 
 import (
+	"fourway/transports/wiremeter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -49,7 +50,7 @@ type requestCut struct {
 func newRequestCut(r *http.Request) *requestCut {
 	rc := &requestCut{cut: make(chan struct{})}
 	if r.ProtoMajor < 2 {
-		if c := connOf(r); c != nil {
+		if c := wiremeter.ConnOf(r); c != nil {
 			rc.conn = c
 		}
 	}

@@ -45,7 +45,7 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		}
 		hold = time.Duration(secs) * time.Second
 	}
-	t := &s.stats.longpoll
+	t := &s.stats.LongPoll
 
 	if a := s.answer(pos, limit); a.news || s.shuttingDown() {
 		return s.writeAnswer(c, t, a)
@@ -63,8 +63,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	}
 	defer s.live.remove(lc)
 	s.live.sayGoodbyeWith(lc, cut.goodbye)
-	t.clients.Add(1)
-	defer t.clients.Add(-1)
+	t.Clients.Add(1)
+	defer t.Clients.Add(-1)
 
 	select {
 	case <-s.feed.Changed(pos.cursor):

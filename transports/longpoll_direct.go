@@ -34,6 +34,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fourway/transports/wiremeter"
 	"io"
 	"log/slog"
 	"math"
@@ -133,8 +134,8 @@ type lpConn struct {
 	lim    io.LimitedReader
 	pre    *bytes.Reader // bytes net/http had read past the first poll (a pipelined request), until they are read
 	br     *bufio.Reader
-	sock   socket          // the answers' way out (conn.go), made once
-	ctx    context.Context // the requests' context: it names the counting conn (conn.go)
+	sock   socket          // the answers' way out (socket.go), made once
+	ctx    context.Context // the requests' context: it names the counting conn (wiremeter/conn.go)
 	remote string
 	w      lpWriter
 	held   *lpWaiter // set by hold: the poll the connection now waits on
@@ -147,7 +148,7 @@ type lpConn struct {
 func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.Duration) (bool, error) {
 	r := c.Request()
 	l, ours := c.Response().Writer.(*lpWriter)
-	if !ours && (r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.TLS != nil || connOf(r) == nil) {
+	if !ours && (r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.TLS != nil || wiremeter.ConnOf(r) == nil) {
 		return false, nil
 	}
 	closing := r.Close || c.Response().Header().Get("Connection") == "close" // the guard closes after a chunked request
@@ -156,7 +157,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	if !ok {
 		return true, refuseAtLimit(c) // live.go
 	}
-	s.stats.longpoll.clients.Add(1)
+	s.stats.LongPoll.Clients.Add(1)
 	// The answer's headers are the ones the middleware set. On a
 	// connection of ours they are its writer's, which the next request
 	// clears, read only once this poll is over: taken as they are. The
@@ -183,8 +184,8 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	}
 	conn.held = w
 	s.lpDirect.held.Add(1)
-	if cc := countingOf(conn.conn); cc != nil {
-		cc.headWritten() // the answer's head is counted by next, not followed
+	if cc := wiremeter.Under(conn.conn); cc != nil {
+		cc.HeadWritten() // the answer's head is counted by next, not followed
 	}
 	w.pusher.init(w, conn.sock, s.cfg.WriteTimeout)
 	s.live.sayGoodbyeWith(lc, w.goodbye)
@@ -224,8 +225,8 @@ func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
 		src = io.MultiReader(l.pre, src)
 	}
 	l.br = bufio.NewReaderSize(src, directReadBuffer)
-	l.ctx = withCountingConn(context.Background(), nc)
-	l.sock = newSocket(nc, &s.stats.longpoll)
+	l.ctx = wiremeter.ConnContext(context.Background(), nc)
+	l.sock = newSocket(nc, &s.stats.LongPoll)
 	return l
 }
 
@@ -416,7 +417,7 @@ func (l *lpConn) handBack() error {
 		pre = append(pre, rest...)
 	}
 	c := &replayConn{Conn: l.conn, pre: pre}
-	connStateHook(l.conn, http.StateIdle) // its bytes are the next request's
+	wiremeter.ConnState(l.conn, http.StateIdle) // its bytes are the next request's
 	select {
 	case lp.back <- c:
 		lp.handedBack.Add(1)
@@ -446,7 +447,7 @@ func (l *lpConn) respond(closing bool) bool {
 		_, err = l.conn.Write(body)
 	}
 	w.shared = nil // the answer is out (or never will be): not kept for the connection's life
-	connStateHook(l.conn, http.StateIdle)
+	wiremeter.ConnState(l.conn, http.StateIdle)
 	if cap(w.out) > 4<<10 { // a large page: not kept for the connection's life
 		w.body, w.out = nil, nil
 	}
@@ -561,7 +562,7 @@ type lpWaiter struct {
 // or the shutdown (then the connection closes after it).
 func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 	s := w.s
-	t := &s.stats.longpoll
+	t := &s.stats.LongPoll
 	shutting := s.shuttingDown()
 	w.closing = w.closing || shutting
 	if why := w.why.Load(); why != nil { // as answerGoodbye (health.go)
@@ -574,9 +575,9 @@ func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 	if !a.news && !shutting && !w.timedOut.Load() {
 		return b, nil, false
 	}
-	t.messages.Add(int64(a.messages))
+	t.Messages.Add(int64(a.messages))
 	if a.messages == 0 {
-		t.empty.Add(1)
+		t.Empty.Add(1)
 	}
 	w.head["Cache-Control"] = noStore
 	w.head["Content-Type"] = jsonType
@@ -590,7 +591,7 @@ func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, last bool) {
 	n := len(b)
 	b = appendHead(b, status, w.head, len(body), w.closing)
-	w.s.stats.longpoll.headsOut.Add(int64(len(b) - n))
+	w.s.stats.LongPoll.HeadsOut.Add(int64(len(b) - n))
 	if len(body) > directCopyMax {
 		return b, body, true
 	}
@@ -603,7 +604,7 @@ func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, 
 // linger's bound), closes the socket.
 func (w *lpWaiter) sent() {
 	l := w.l
-	connStateHook(l.conn, http.StateIdle)
+	wiremeter.ConnState(l.conn, http.StateIdle)
 	w.answered.Store(true)
 	if w.closing {
 		closeWrite(l.conn)
@@ -617,7 +618,7 @@ func (w *lpWaiter) sent() {
 // closeWrite sends the end of c's bytes (a TCP FIN), leaving its reading
 // open, as net/http does before it closes a connection.
 func closeWrite(c net.Conn) {
-	if cc := countingOf(c); cc != nil {
+	if cc := wiremeter.Under(c); cc != nil {
 		c = cc.Conn
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
@@ -675,7 +676,7 @@ func (w *lpWaiter) end() {
 		}
 		s := w.s
 		s.live.remove(w.lc)
-		s.stats.longpoll.clients.Add(-1)
+		s.stats.LongPoll.Clients.Add(-1)
 		close(w.done)
 	})
 }
@@ -699,9 +700,9 @@ func (s *Server) startHandBack() {
 			IdleTimeout:       directIdleTimeout,
 			MaxHeaderBytes:    directMaxHeader,
 			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-				return withCountingConn(ctx, c.(*replayConn).Conn)
+				return wiremeter.ConnContext(ctx, c.(*replayConn).Conn)
 			},
-			ConnState: func(c net.Conn, st http.ConnState) { connStateHook(c.(*replayConn).Conn, st) },
+			ConnState: func(c net.Conn, st http.ConnState) { wiremeter.ConnState(c.(*replayConn).Conn, st) },
 			ErrorLog:  slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 		ln := &handBackListener{conns: lp.back, closed: s.shutdown, addr: dummyAddr{}}

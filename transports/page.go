@@ -1,6 +1,7 @@
 package transports
 
 import (
+	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -185,10 +186,10 @@ func (ac *answerCache) made(k answerKey, m *answerMaking, a pollAnswer, keep boo
 // client that does not read its answer is cut, and its buffer freed,
 // instead of holding it forever. Its headers are set with values made
 // once (net/http only reads them), so setting them allocates nothing.
-func (s *Server) writeAnswer(c echo.Context, t *counters, a pollAnswer) error {
-	t.messages.Add(int64(a.messages))
+func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer) error {
+	t.Messages.Add(int64(a.messages))
 	if a.messages == 0 {
-		t.empty.Add(1)
+		t.Empty.Add(1)
 	}
 	res := c.Response()
 	_ = http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))

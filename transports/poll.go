@@ -31,5 +31,5 @@ func (s *Server) handlePoll(c echo.Context) error {
 	if err != nil {
 		return fail(c, http.StatusBadRequest, err.Error())
 	}
-	return s.writeAnswer(c, &s.stats.poll, s.answer(pos, limit))
+	return s.writeAnswer(c, &s.stats.Poll, s.answer(pos, limit))
 }

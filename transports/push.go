@@ -49,7 +49,7 @@ type pushSource interface {
 // writes wait up to the timeout.
 type pusher struct {
 	src     pushSource
-	sock    socket // conn.go
+	sock    socket // socket.go
 	timeout time.Duration
 
 	wakes atomic.Int64 // wakes not yet served; someone writes while > 0

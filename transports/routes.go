@@ -41,7 +41,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/api/config", s.handleConfig) // config.go: the settings a client must know
 	e.GET("/api/stats", s.handleStats)
-	e.GET("/api/inspect", with(s.handleInspect, s.requireAdmin)) // inspect.go: the last exchanges, as they crossed the socket
+	e.GET("/api/inspect", with(s.handleInspect, s.requireAdmin)) // inspect.go, wiremeter/inspect.go: the last exchanges, as they crossed the socket
 	e.GET("/metrics", echo.WrapHandler(s.metricsHandler()))
 	e.Match(getHead, "/healthz", s.handleHealthz) // health.go
 

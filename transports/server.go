@@ -4,15 +4,39 @@
 //
 // Read a transport's file first: poll.go, longpoll.go, sse.go and ws.go each
 // open with a lesson on how the technique works, what it costs and what
-// breaks it, then the handler. What makes a transport cheap or tames its
-// library sits beside it, in a file that says so: sse_stream.go (the
-// r3labs/sse adapter), ws_writer.go (how WebSocket frames go out cheaply),
-// ws_hub.go (client ids, the frames encoded once). Shared by several
-// transports: dispatch.go (one publish to every stream), cursor.go
-// (positions), page.go (the answer of both polls), conn.go (the counting
-// socket), live.go (streaming connections), stats.go, health.go (a node
-// cut from its feed's broker), guard.go (what every request must pass),
-// and the Feed interface below.
+// breaks it, then the handler. The files, the lessons first, then what
+// they use:
+//
+//	poll.go             short polling: the lesson and the handler
+//	longpoll.go         long polling: the lesson, the handler, the held polls' shared timers
+//	sse.go              Server-Sent Events: the lesson, the handler, the events in order
+//	ws.go               WebSocket: the lesson, the handler, the read loop, goodbye and hang-up
+//	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
+//	cursor.go           cursors, epochs and SSE event ids
+//	publish.go          POST /api/messages: what may be published, and how
+//	sse_stream.go       how r3labs/sse is tamed: a stream per connection, pacing, deadlines
+//	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
+//	ws_hub.go           client ids, and the frames encoded once for every connection
+//	sse_direct.go       SSE without the library (--sse-writer direct), to measure the protocol
+//	longpoll_direct.go  long polls without net/http's request cycle (--longpoll-writer direct)
+//	dispatch.go         the dispatchers: one publish wakes every stream; blocked sockets dropped
+//	push.go             a stream's bytes written by whoever wakes it, never waiting
+//	socket.go           the write that never waits, and the one deadline helper
+//	live.go             the live connections: /api/drop, --max-clients, when to come back
+//	health.go           a node cut from its feed's broker, or still starting, says so
+//	guard.go            what every request must pass: Host, Origin, tokens, rate, deadlines
+//	admin.go            the demo controls and the built-in ticker
+//	block.go            refusing one client's WebSocket upgrades (the page's auto panel)
+//	config.go           GET /api/config
+//	stats.go            GET /api/stats and /metrics, from the counters of wiremeter
+//	inspect.go          GET /api/inspect, the wire inspector's recordings (wiremeter)
+//	tls.go              HTTPS and HTTP/2: certificates, ALPN, the protocols served
+//	routes.go           the whole API in one screen
+//	server.go           Server, Config and its ranges, the Feed interface, New, Serve, shutdown
+//
+// What is measured on the wire, and how, is package wiremeter's: the
+// counting socket, the framing it follows, the HTTP/2 meter, the
+// inspector and the counters.
 //
 // One word for one thing: a connection ends with a goodbye (a WebSocket
 // close frame, the end of an SSE stream or of a response) or a hang-up (the
@@ -26,6 +50,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"fourway/transports/wiremeter"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -103,7 +128,7 @@ type Config struct {
 	// HeaderTimeout bounds the time a client has, on a new connection or
 	// between its requests, to finish its TLS handshake and send a
 	// request's line and headers (under HTTP/2, a request's header block,
-	// h2count.go): a client that stops halfway is cut.
+	// wiremeter/h2.go): a client that stops halfway is cut.
 	HeaderTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
 	ShutdownTimeout time.Duration
@@ -154,7 +179,7 @@ type Server struct {
 	log  *slog.Logger
 	echo *echo.Echo
 
-	stats    stats
+	stats    wiremeter.Stats
 	live     liveConns      // streaming connections, for /api/drop and --max-clients
 	shutdown chan struct{}  // closed when a graceful shutdown begins
 	streams  sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
@@ -175,9 +200,9 @@ type Server struct {
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
 	nodeHeader []string // the Fourway-Node header of every answer; nil for a node alone
 
-	inspect inspector      // inspect.go: the wire inspector, on while someone looks
-	blocked blockedClients // block.go: clients whose WebSocket upgrades are refused
-	h2conns h2Conns        // h2count.go: the HTTP/2 connections being served, for the shutdown
+	inspect wiremeter.Inspector // the wire inspector, on while someone looks
+	blocked blockedClients      // block.go: clients whose WebSocket upgrades are refused
+	http2   wiremeter.HTTP2     // HTTP/2 served on metered connections (--http2, --h2c)
 }
 
 // New returns a server for f, or the error of the first setting of cfg out
@@ -317,8 +342,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       withCountingConn,
-		ConnState:         connStateHook,
+		ConnContext:       wiremeter.ConnContext,
+		ConnState:         wiremeter.ConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		Protocols:         s.cfg.protocols(), // tls.go
 	}
@@ -326,7 +351,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		srv.TLSConfig = s.cfg.tlsConfig()
 	}
 	if (s.cfg.TLS != nil && s.cfg.HTTP2) || s.cfg.H2C {
-		if err := s.serveHTTP2Metered(srv); err != nil { // h2count.go
+		s.http2 = wiremeter.HTTP2{Stats: &s.stats, HeaderTimeout: s.cfg.HeaderTimeout, Log: s.log}
+		if err := s.http2.Configure(srv); err != nil {
 			return fmt.Errorf("http2: %w", err)
 		}
 	}
@@ -334,7 +360,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.watchHealth() // health.go
 	served := make(chan error, 1)
 	go func() {
-		cl := countingListener{ln, s.cfg.SendBuffer}
+		cl := wiremeter.Listener{Listener: ln, SendBuffer: s.cfg.SendBuffer}
 		if s.cfg.TLS == nil {
 			served <- srv.Serve(cl)
 			return
@@ -355,8 +381,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	go s.h2conns.closeIdle(grace) // h2count.go: HTTP/2 connections that missed the GOAWAY
-	err := srv.Shutdown(grace)    // waits for SSE and long-poll handlers to finish
+	go s.http2.CloseIdle(grace) // HTTP/2 connections that missed the GOAWAY
+	err := srv.Shutdown(grace)  // waits for SSE and long-poll handlers to finish
 	wsDone := make(chan struct{})
 	go func() { s.streams.Wait(); close(wsDone) }()
 	select {

@@ -45,6 +45,7 @@
 package transports
 
 import (
+	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -74,8 +75,8 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if !ok {
 		return refuseAtLimit(c) // live.go
 	}
-	s.stats.sse.clients.Add(1)
-	done := func() { s.live.remove(lc); s.stats.sse.clients.Add(-1) }
+	s.stats.SSE.Clients.Add(1)
+	done := func() { s.live.remove(lc); s.stats.SSE.Clients.Add(-1) }
 	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
 		return nil // sse_direct.go has the connection now
 	}
@@ -109,7 +110,7 @@ type sseEvents struct {
 	ended     bool // the end of the stream was handed over: nothing more
 	// The framing and heartbeat bytes of the events handed over and not
 	// yet added to /api/stats (count), by the wire inspector's rules
-	// (inspect.go): an event's field names, ids and newlines are framing,
+	// (wiremeter/inspect.go): an event's field names, ids and newlines are framing,
 	// its data the payload; a ": ping" comment is a heartbeat. The
 	// writers add their chunks' framing.
 	framing, heartbeats int64
@@ -154,13 +155,13 @@ func messageFraming(epoch string, id uint64) int64 {
 // count adds the framing and heartbeats handed over since the last count
 // to the transport's figures: an atomic add per write at most.
 func (e *sseEvents) count() {
-	st := &e.s.stats.sse
+	st := &e.s.stats.SSE
 	if e.framing != 0 {
-		st.framing[dirOut].Add(e.framing)
+		st.Framing[wiremeter.Out].Add(e.framing)
 		e.framing = 0
 	}
 	if e.heartbeats != 0 {
-		st.heartbeats[dirOut].Add(e.heartbeats)
+		st.Heartbeats[wiremeter.Out].Add(e.heartbeats)
 		e.heartbeats = 0
 	}
 }
@@ -246,14 +247,14 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 		}
 		for i, m := range p.Messages {
 			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
-				s.stats.sse.messages.Add(int64(i))
+				s.stats.SSE.Messages.Add(int64(i))
 				e.cursor = p.Messages[i-1].ID
 				return false
 			}
 			e.out.message(e.epoch, m)
 			e.framing += messageFraming(e.epoch, m.ID)
 		}
-		s.stats.sse.messages.Add(int64(len(p.Messages)))
+		s.stats.SSE.Messages.Add(int64(len(p.Messages)))
 		e.cursor = p.Next
 		if !p.More {
 			return true

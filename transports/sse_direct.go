@@ -17,6 +17,7 @@ package transports
 // protocol the library serves the stream.
 
 import (
+	"fourway/transports/wiremeter"
 	"maps"
 	"net"
 	"net/http"
@@ -71,16 +72,16 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done
 	}
 	_ = conn.SetDeadline(time.Time{}) // the guard's write deadline was for a response; this is a stream
 	// The head goes out with the stream's first write: counted here.
-	if cc := connOf(c.Request()); cc != nil {
-		cc.headWritten()
-		s.stats.sse.headsOut.Add(int64(len(head)))
+	if cc := wiremeter.ConnOf(c.Request()); cc != nil {
+		cc.HeadWritten()
+		s.stats.SSE.HeadsOut.Add(int64(len(head)))
 	}
 	d := &sseDirect{
 		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		conn:      conn, head: head,
 	}
 	d.out = d
-	d.pusher.init(d, newSocket(conn, &s.stats.sse), s.cfg.WriteTimeout)
+	d.pusher.init(d, newSocket(conn, &s.stats.SSE), s.cfg.WriteTimeout)
 	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.wake() })
 	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
 	shard := s.addSubscriber(d)
@@ -216,7 +217,7 @@ func (d *sseDirect) sent() { d.hangUp() }
 // client that stopped reading: it counts as dropped.
 func (d *sseDirect) failed(err error) {
 	if isTimeout(err) && !d.ended && !d.dropped.Swap(true) {
-		d.s.stats.sse.dropped.Add(1)
+		d.s.stats.SSE.Dropped.Add(1)
 	}
 	d.hangUp()
 }
@@ -235,7 +236,7 @@ func (d *sseDirect) hangUp() {
 // with Last-Event-ID.
 func (d *sseDirect) dropSlow() {
 	if !d.dropped.Swap(true) {
-		d.s.stats.sse.dropped.Add(1)
+		d.s.stats.SSE.Dropped.Add(1)
 	}
 	d.hangUp()
 }

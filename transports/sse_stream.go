@@ -15,6 +15,7 @@ package transports
 import (
 	"context"
 	"errors"
+	"fourway/transports/wiremeter"
 	"net/http"
 	"os"
 	"strconv"
@@ -94,10 +95,10 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 		timeout:        s.cfg.WriteTimeout,
 		fail:           stop,
 		flushed:        st.flushed,
-		dropped:        &s.stats.sse.dropped,
+		dropped:        &s.stats.SSE.Dropped,
 	}
-	if cc := connOf(c.Request()); cc != nil && c.Request().ProtoAtLeast(1, 1) && c.Request().ProtoMajor == 1 {
-		cc.followChunks(&s.stats.sse) // net/http's chunks around the library's events (conn_parts.go)
+	if cc := wiremeter.ConnOf(c.Request()); cc != nil && c.Request().ProtoAtLeast(1, 1) && c.Request().ProtoMajor == 1 {
+		cc.FollowChunks(&s.stats.SSE) // net/http's chunks around the library's events (wiremeter/parts.go)
 	}
 	st.req = c.Request().Clone(ctx)
 	st.req.Header.Del("Last-Event-ID") // validated already; the library must not parse it again
@@ -158,7 +159,7 @@ func (st *sseStream) sendIfSubscribed() {
 		return
 	}
 	st.sendEvents() // sse.go
-	st.count()      // the chunks' framing is the counting conn's (conn.go)
+	st.count()      // the chunks' framing is the counting conn's (wiremeter/conn.go)
 	if st.room() == 0 {
 		st.paused.Store(true)
 		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {
@@ -210,7 +211,7 @@ func (st *sseStream) blockedFor(now int64) time.Duration { return st.w.blockedFo
 
 func (st *sseStream) dropSlow() {
 	if !st.dropped.Swap(true) {
-		st.s.stats.sse.dropped.Add(1)
+		st.s.stats.SSE.Dropped.Add(1)
 		st.hangUp()
 		st.stop()
 	}

@@ -41,6 +41,7 @@ package transports
 import (
 	"bytes"
 	"encoding/json"
+	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -153,8 +154,8 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	if cc := connOf(r); cc != nil {
-		cc.followFrames(&s.stats.ws) // the client's frames, counted by kind (conn_parts.go)
+	if cc := wiremeter.ConnOf(r); cc != nil {
+		cc.FollowFrames(&s.stats.WS) // the client's frames, counted by kind (wiremeter/parts.go)
 	}
 	wc := &wsConn{s: s, conn: conn, client: client, addr: c.RealIP(), token: token, gone: make(chan struct{})}
 	s.openWS(wc, pos)
@@ -181,7 +182,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	if !ok {
 		deadline := time.Now().Add(s.cfg.WriteTimeout)
 		if wc.conn.WriteControl(websocket.CloseMessage, closeAtLimit(), deadline) == nil { // live.go
-			s.stats.ws.framing[dirOut].Add(2) // the close frame's header
+			s.stats.WS.Framing[wiremeter.Out].Add(2) // the close frame's header
 		}
 		wc.conn.Close()
 		return
@@ -189,7 +190,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	wc.live = lc
 	wc.writer.init(wc, pos)
 	s.live.sayGoodbyeWith(lc, func(why string) { wc.goodbye(closeNodeLost, why) }) // health.go
-	s.stats.ws.clients.Add(1)
+	s.stats.WS.Clients.Add(1)
 	s.streams.Add(1)
 	wc.shard = s.addSubscriber(wc)
 	if old := s.ws.register(wc); old != nil {
@@ -227,7 +228,7 @@ func (wc *wsConn) readPump() {
 			wc.goodbye(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
-		if !wc.writer.reply(appendFrame(nil, opText, reply), isHeartbeat(reply)) {
+		if !wc.writer.reply(appendFrame(nil, opText, reply), wiremeter.IsHeartbeat(reply)) {
 			return
 		}
 	}
@@ -326,7 +327,7 @@ func (wc *wsConn) cleanUp() {
 	wc.shard.remove(wc)
 	s.ws.unregister(wc)
 	s.live.remove(wc.live)
-	s.stats.ws.clients.Add(-1)
+	s.stats.WS.Clients.Add(-1)
 	s.streams.Done()
 }
 
@@ -380,17 +381,6 @@ func (wc *wsConn) handlePublish(data json.RawMessage, ref []byte) (reply []byte,
 		b = append(append(b, `,"ref":`...), ref...)
 	}
 	return append(b, '}'), true
-}
-
-// isHeartbeat reports whether a text frame's payload is a heartbeat: the
-// text ping or pong, or the JSON ones, exactly (the wire inspector's rule,
-// inspect.go, which /api/stats follows).
-func isHeartbeat(payload []byte) bool {
-	switch string(payload) {
-	case "ping", "pong", `{"type":"ping"}`, `{"type":"pong"}`:
-		return true
-	}
-	return false
 }
 
 func wsError(msg string, ref []byte) []byte {

@@ -13,6 +13,7 @@ package transports
 // client's close frame are queued here like any reply (see ws.go).
 
 import (
+	"fourway/transports/wiremeter"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ type wsWriter struct {
 
 func (w *wsWriter) init(wc *wsConn, pos position) {
 	w.wc = wc
-	w.pusher.init(w, newSocket(wc.conn.NetConn(), &wc.s.stats.ws), wc.s.cfg.WriteTimeout)
+	w.pusher.init(w, newSocket(wc.conn.NetConn(), &wc.s.stats.WS), wc.s.cfg.WriteTimeout)
 	w.taken = make(chan struct{}, 1)
 	w.saidBye = make(chan struct{})
 	w.epoch = pos.epoch
@@ -129,13 +130,13 @@ func (w *wsWriter) next(b []byte) (_, shared []byte, last bool) {
 // count adds the framing and heartbeats of what next gathered to the
 // transport's figures: an atomic add per write at most.
 func (w *wsWriter) count() {
-	st := &w.wc.s.stats.ws
+	st := &w.wc.s.stats.WS
 	if w.framing != 0 {
-		st.framing[dirOut].Add(w.framing)
+		st.Framing[wiremeter.Out].Add(w.framing)
 		w.framing = 0
 	}
 	if w.heartbeats != 0 {
-		st.heartbeats[dirOut].Add(w.heartbeats)
+		st.Heartbeats[wiremeter.Out].Add(w.heartbeats)
 		w.heartbeats = 0
 	}
 }
@@ -151,7 +152,7 @@ func (w *wsWriter) hungUp() bool { return w.wc.hungUp() }
 // like one whose socket stopped taking bytes.
 func (w *wsWriter) failed(err error) {
 	if isTimeout(err) && !w.wc.ending.Load() {
-		w.wc.s.stats.ws.dropped.Add(1)
+		w.wc.s.stats.WS.Dropped.Add(1)
 	}
 	w.wc.hangUp()
 }
@@ -216,7 +217,7 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 		}
 		for i, m := range p.Messages {
 			if i > 0 && len(b) >= pushBatchBytes { // the rest next time: a write stays short
-				s.stats.ws.messages.Add(int64(i))
+				s.stats.WS.Messages.Add(int64(i))
 				w.cursor.Store(p.Messages[i-1].ID)
 				return b, false
 			}
@@ -224,7 +225,7 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 			w.framing += int64(len(frame) - len(m.JSON))
 			b = append(b, frame...)
 		}
-		s.stats.ws.messages.Add(int64(len(p.Messages)))
+		s.stats.WS.Messages.Add(int64(len(p.Messages)))
 		w.cursor.Store(p.Next)
 		if !p.More {
 			return b, true

@@ -1,26 +1,24 @@
-package transports
+package wiremeter
 
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
-// countingConn counts the bytes of one client connection.
+// Conn counts the bytes of one client connection.
 //
 // net/http reads ahead: one read may bring a request and the start of the
 // next (a pipelining client), so bytes read are not simply the current
 // request's. They wait in pending until a request claims them, and a
 // request claims only its own size: its header block, then its body.
-type countingConn struct {
+type Conn struct {
 	net.Conn
-	owner atomic.Pointer[counters] // the transport of the request in progress
+	owner atomic.Pointer[Counters] // the transport of the request in progress
 
 	readMu  sync.Mutex
 	pending int64 // bytes read that no request has claimed yet
@@ -29,44 +27,57 @@ type countingConn struct {
 	deadlineMu    sync.Mutex
 	writeDeadline time.Time // the write deadline in force
 
-	tap atomic.Pointer[wireTap] // inspect.go: nil unless the wire inspector records this connection
+	tap atomic.Pointer[observer] // nil unless the wire inspector records this connection (inspect.go)
 
 	// The response head being written (HTTP/1.1 in the clear): whose it
 	// is, until the blank line that ends it has gone out, and its bytes so
 	// far and how much of "\r\n\r\n" its last ones matched. Set by
 	// claim, used by the writer (one at a time; claim stores headFor last).
-	headFor   atomic.Pointer[counters]
+	headFor   atomic.Pointer[Counters]
 	headBytes int64
 	headMatch uint8
 
 	tls bool // under TLS: its records are not the requests' sizes (claimFor)
 
 	// The chunks of the response after that head, while its handler asked
-	// (followChunks; used by the writer, like the head's), and a WebSocket
-	// client's frames, once the handler asked (followFrames; under
+	// (FollowChunks; used by the writer, like the head's), and a WebSocket
+	// client's frames, once the handler asked (FollowFrames; under
 	// readMu): nil until then, so the connections that need neither, most
-	// of them, do not carry them (conn_parts.go).
+	// of them, do not carry them (parts.go).
 	chunks atomic.Pointer[chunkParts]
 	frames *frameParts
 }
 
-// chunkParts and frameParts are a follower of conn_parts.go and the
+// chunkParts and frameParts are a follower of parts.go and the
 // transport it counts for.
 type chunkParts struct {
-	of *counters
+	of *Counters
 	chunkFollower
 }
 
 type frameParts struct {
-	of *counters
+	of *Counters
 	frameFollower
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if tp := c.tap.Load(); tp != nil {
-		tp.tapped(&c.tap, p[:n], false)
+// An observer sees the bytes of a connection as they cross its socket:
+// the wire inspector's tap (inspect.go). observe reports false once it
+// wants no more; the connection then drops it.
+type observer interface {
+	observe(b []byte, out bool) (more bool)
+}
+
+// observe hands b, written to (out) or read from the socket, to c's
+// observer, if it has one.
+func (c *Conn) observe(b []byte, out bool) {
+	if o := c.tap.Load(); o != nil && !(*o).observe(b, out) {
+		c.tap.CompareAndSwap(o, nil)
 	}
+}
+
+func (c *Conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.observe(p[:n], false)
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	if f := c.frames; f != nil {
@@ -85,11 +96,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	if tp := c.tap.Load(); tp != nil {
-		tp.tapped(&c.tap, p[:n], true)
-	}
+	c.observe(p[:n], true)
 	rest := p[:n]
 	if t := c.headFor.Load(); t != nil {
 		rest = c.followHead(t, rest)
@@ -108,7 +117,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // timer for every frame costs more than the write itself on a busy
 // connection (WebSocket writers set one per frame). So a deadline can come
 // up to 10% early, never late. Zero (no deadline) always goes through.
-func (c *countingConn) SetWriteDeadline(t time.Time) error {
+func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.deadlineMu.Lock()
 	defer c.deadlineMu.Unlock()
 	if cur := c.writeDeadline; !t.IsZero() && !cur.IsZero() && !t.Before(cur) {
@@ -121,7 +130,7 @@ func (c *countingConn) SetWriteDeadline(t time.Time) error {
 }
 
 // SetDeadline sets both deadlines, so the write deadline is known too.
-func (c *countingConn) SetDeadline(t time.Time) error {
+func (c *Conn) SetDeadline(t time.Time) error {
 	c.deadlineMu.Lock()
 	defer c.deadlineMu.Unlock()
 	c.writeDeadline = t
@@ -130,7 +139,7 @@ func (c *countingConn) SetDeadline(t time.Time) error {
 
 // claim makes t the owner of the connection's bytes for request r: the
 // bytes of r already read, and those of its body still to come.
-func (c *countingConn) claim(t *counters, r *http.Request) {
+func (c *Conn) claim(t *Counters, r *http.Request) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	c.owner.Store(t)
@@ -154,7 +163,7 @@ func (c *countingConn) claim(t *counters, r *http.Request) {
 // followHead counts the response head in p, the next bytes written, for t:
 // up to and including the blank line that ends it. It returns what of p
 // follows the head.
-func (c *countingConn) followHead(t *counters, p []byte) (rest []byte) {
+func (c *Conn) followHead(t *Counters, p []byte) (rest []byte) {
 	const end = "\r\n\r\n"
 	for i, b := range p {
 		switch {
@@ -166,7 +175,7 @@ func (c *countingConn) followHead(t *counters, p []byte) (rest []byte) {
 			c.headMatch = 0
 		}
 		if int(c.headMatch) == len(end) {
-			t.headsOut.Add(c.headBytes + int64(i) + 1)
+			t.HeadsOut.Add(c.headBytes + int64(i) + 1)
 			c.headFor.Store(nil)
 			return p[i+1:]
 		}
@@ -175,11 +184,11 @@ func (c *countingConn) followHead(t *counters, p []byte) (rest []byte) {
 	return nil
 }
 
-// followChunks has the chunks of the response being written, after its
-// head, counted for t (conn_parts.go): for a handler whose response is
+// FollowChunks has the chunks of the response being written, after its
+// head, counted for t (parts.go): for a handler whose response is
 // chunked, over HTTP/1.1 in the clear. It must be called before the
 // response's first byte is written.
-func (c *countingConn) followChunks(t *counters) {
+func (c *Conn) FollowChunks(t *Counters) {
 	if c.tls {
 		return
 	}
@@ -188,10 +197,10 @@ func (c *countingConn) followChunks(t *counters) {
 	c.chunks.Store(f)
 }
 
-// followFrames has every byte read from now on followed as a WebSocket
-// client's frames, counted for t (conn_parts.go): after an upgrade, in the
+// FollowFrames has every byte read from now on followed as a WebSocket
+// client's frames, counted for t (parts.go): after an upgrade, in the
 // clear.
-func (c *countingConn) followFrames(t *counters) {
+func (c *Conn) FollowFrames(t *Counters) {
 	if c.tls {
 		return
 	}
@@ -200,12 +209,20 @@ func (c *countingConn) followFrames(t *counters) {
 	c.frames = &frameParts{of: t}
 }
 
-// headWritten says the response head has gone out by another way (a
+// Wrote counts b, written to the socket under c by a writer that takes
+// the socket itself (not through c), for t, and shows it to the wire
+// inspector's tap if c has one.
+func (c *Conn) Wrote(t *Counters, b []byte) {
+	t.bytesOut.Add(int64(len(b)))
+	c.observe(b, true)
+}
+
+// HeadWritten says the response head has gone out by another way (a
 // writer that takes the socket itself counts it): nothing to look for.
-func (c *countingConn) headWritten() { c.headFor.Store(nil) }
+func (c *Conn) HeadWritten() { c.headFor.Store(nil) }
 
 // hijacked gives every later byte to the owner: the socket is a WebSocket now.
-func (c *countingConn) hijacked() {
+func (c *Conn) hijacked() {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	c.owed = -1
@@ -226,56 +243,66 @@ func headerSize(r *http.Request) int64 {
 	return int64(n + len("\r\n"))
 }
 
-// countingListener wraps every accepted connection in a countingConn, and
+// Listener wraps every accepted connection in a Conn, and
 // bounds its send buffer.
-type countingListener struct {
+type Listener struct {
 	net.Listener
-	sendBuffer int
+	SendBuffer int // bytes; see setSendBuffer
 }
 
-func (l countingListener) Accept() (net.Conn, error) {
+func (l Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	setSendBuffer(c, l.sendBuffer)
-	return &countingConn{Conn: c}, nil
+	setSendBuffer(c, l.SendBuffer)
+	return &Conn{Conn: c}, nil
 }
 
 type connKey struct{}
 
-// withCountingConn is http.Server's ConnContext: it runs before the
+// ConnContext is http.Server's ConnContext: it runs before the
 // connection is served, so what it sets is seen by every request on it.
-func withCountingConn(ctx context.Context, c net.Conn) context.Context {
-	cc := countingOf(c)
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	cc := Under(c)
 	if _, isTLS := c.(*tls.Conn); isTLS && cc != nil {
 		cc.tls = true
 	}
 	return context.WithValue(ctx, connKey{}, cc)
 }
 
-// countingOf is the counting connection under c: c itself, or the socket
+// Under returns the counting connection under c: c itself, or the socket
 // under its TLS.
-func countingOf(c net.Conn) *countingConn {
+func Under(c net.Conn) *Conn {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	cc, _ := c.(*countingConn)
+	cc, _ := c.(*Conn)
 	return cc
 }
 
-// connOf returns the client connection serving r (nil outside Serve).
-func connOf(r *http.Request) *countingConn {
-	c, _ := r.Context().Value(connKey{}).(*countingConn)
+// ConnOf returns the client connection serving r (nil outside Serve).
+func ConnOf(r *http.Request) *Conn {
+	c, _ := r.Context().Value(connKey{}).(*Conn)
 	return c
+}
+
+// Count counts request r: one more for its transport, and the bytes of
+// the connection serving it are its transport's from now on.
+func (st *Stats) Count(r *http.Request) {
+	t := st.transportOf(r.URL.Path)
+	t.requests.Add(1)
+	if cc := ConnOf(r); cc != nil {
+		cc.claimFor(t, r)
+	}
 }
 
 // claimFor makes t the owner of the bytes of request r on c. Under TLS a
 // request's size says nothing of the records that carried it: a request
 // owns every byte read from the end of the one before (the handshake, for
 // the first) until the next. An HTTP/2 request owns nothing here: its
-// connection's bytes go to http2, and its frames to t (h2count.go).
-func (c *countingConn) claimFor(t *counters, r *http.Request) {
+// connection's bytes go to http2, and its frames to t (h2.go).
+func (c *Conn) claimFor(t *Counters, r *http.Request) {
 	switch {
 	case r.ProtoMajor == 2:
 	case c.tls:
@@ -285,7 +312,7 @@ func (c *countingConn) claimFor(t *counters, r *http.Request) {
 	}
 }
 
-func (c *countingConn) claimAll(t *counters) {
+func (c *Conn) claimAll(t *Counters) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	if c.owner.Load() == t && c.owed < 0 {
@@ -307,10 +334,10 @@ func setSendBuffer(c net.Conn, bytes int) {
 	}
 }
 
-// connStateHook releases a connection's owner once its response is fully
+// ConnState releases a connection's owner once its response is fully
 // written: what it reads next belongs to its next request.
-func connStateHook(c net.Conn, state http.ConnState) {
-	cc := countingOf(c)
+func ConnState(c net.Conn, state http.ConnState) {
+	cc := Under(c)
 	switch {
 	case cc == nil:
 	case state == http.StateIdle:
@@ -318,113 +345,4 @@ func connStateHook(c net.Conn, state http.ConnState) {
 	case state == http.StateHijacked:
 		cc.hijacked()
 	}
-}
-
-// socket writes to a client's connection in the two ways a writer that
-// serves many connections needs: tryWrite takes what the socket takes now
-// and never waits, so one goroutine can write to many sockets in turn;
-// write waits, up to a deadline, for a socket that was full.
-type socket struct {
-	conn net.Conn
-	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then tryWrite takes nothing
-	out  *atomic.Int64   // the bytes-out counter tryWrite adds to (write goes through the counting conn)
-
-	tap *atomic.Pointer[wireTap] // the counting conn's, for the wire inspector (inspect.go)
-}
-
-func newSocket(c net.Conn, t *counters) socket {
-	s := socket{conn: c}
-	if cc, ok := c.(*countingConn); ok {
-		c, s.out, s.tap = cc.Conn, &t.bytesOut, &cc.tap
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		s.raw, _ = tc.SyscallConn()
-	}
-	return s
-}
-
-// rawWrite is the function tryWrite hands the raw connection, with its
-// argument and results beside it, taken from a pool. A closure made at
-// each call would be allocated at each call, as it escapes into
-// RawConn.Write: three allocations a delivery, on every transport the
-// dispatchers write (BenchmarkWebSocketWireDelivery).
-var rawWrites = sync.Pool{New: func() any {
-	w := &rawWrite{}
-	w.do = w.write
-	return w
-}}
-
-type rawWrite struct {
-	b   []byte
-	n   int
-	err error
-	do  func(fd uintptr) bool // write, bound once
-}
-
-func (w *rawWrite) write(fd uintptr) bool {
-	for {
-		w.n, w.err = syscall.Write(int(fd), w.b)
-		if w.err != syscall.EINTR {
-			return true // never wait: a full socket is the caller's to handle
-		}
-	}
-}
-
-// tryWrite writes as much of b as the socket's send buffer takes now.
-func (s socket) tryWrite(b []byte) (int, error) {
-	if len(b) == 0 || s.raw == nil {
-		return 0, nil
-	}
-	w := rawWrites.Get().(*rawWrite)
-	w.b = b
-	err := s.raw.Write(w.do)
-	n, werr := w.n, w.err
-	w.b, w.err = nil, nil
-	rawWrites.Put(w)
-	if werr == syscall.EAGAIN {
-		werr = nil
-	}
-	n = max(n, 0)
-	if s.out != nil {
-		s.out.Add(int64(n))
-	}
-	if s.tap != nil {
-		if tp := s.tap.Load(); tp != nil {
-			tp.tapped(s.tap, b[:n], true)
-		}
-	}
-	if err == nil {
-		err = werr
-	}
-	return n, err
-}
-
-// writePiece is the most write hands the socket at once. A socket that
-// was full takes bytes in pieces as it drains; handed a whole batch in one
-// write, a small send buffer drained far slower (measured with
-// --send-buffer 4096: 64 KiB writes took a WebSocket test 13.5 s, 16 KiB
-// pieces 3.4 s).
-const writePiece = 16 << 10
-
-// write writes all of b, waiting up to timeout for the socket to take it.
-func (s socket) write(b []byte, timeout time.Duration) error {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(timeout))
-	for len(b) > 0 {
-		n := min(len(b), writePiece)
-		if _, err := s.conn.Write(b[:n]); err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
-}
-
-// noDeadline clears the deadline of write, which would otherwise fail a
-// later tryWrite once it passed.
-func (s socket) noDeadline() { _ = s.conn.SetWriteDeadline(time.Time{}) }
-
-// isTimeout reports whether err is a missed deadline.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

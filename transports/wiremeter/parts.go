@@ -1,12 +1,12 @@
-package transports
+package wiremeter
 
 // What the counting conn (conn.go) sees of the framing it did not write
 // itself: a WebSocket client's frames, and the chunks net/http writes
-// around the SSE events of the library's writer (sse_stream.go). Each is
-// followed byte by byte as it crosses the socket, in the clear only (under
-// TLS the socket carries records), and split by the wire inspector's rules
-// (inspect.go) into framing and heartbeats, so that /api/stats and the
-// inspector agree. Neither keeps anything but a few bytes of state, and
+// around the SSE events of the library's writer (transports/sse_stream.go).
+// Each is followed byte by byte as it crosses the socket, in the clear
+// only (under TLS the socket carries records), and split by the wire
+// inspector's rules (inspect.go) into framing and heartbeats, so that
+// /api/stats and the inspector agree. Neither keeps anything but a few bytes of state, and
 // each adds to the transport's figures once per read or write. A client's
 // bytes are whatever it sends: nothing here may panic on them
 // (FuzzWireFollowers).
@@ -19,22 +19,16 @@ import "math"
 type frameFollower struct {
 	head    [14]byte // the header so far
 	headLen int
-	left    int64 // payload bytes of the frame still to come
-	size    int64 // the frame's header, once whole
-	kind    byte  // of the frame in progress: see kindFraming and the others
-	unmask  int   // payload bytes unmasked into kept so far
+	hdr     frameHeader // once whole
+	size    int64       // the header's size once whole; 0 while in a header
+	left    int64       // payload bytes of the frame still to come
+	keep    bool        // the payload is as long as a heartbeat's: keep it, unmasked
+	unmask  int         // payload bytes unmasked into kept so far
 	kept    [15]byte
-	payload int64 // the frame's payload length
 }
 
-const (
-	kindFraming   = iota // its header is framing
-	kindHeartbeat        // a ping or a pong: all of it is a heartbeat
-	kindMaybe            // as long as a heartbeat's text: its payload decides
-)
-
 // follow counts the frames' parts in b, the next bytes read, for t.
-func (f *frameFollower) follow(t *counters, b []byte) {
+func (f *frameFollower) follow(t *Counters, b []byte) {
 	var framing, beats int64
 	for len(b) > 0 {
 		if f.size == 0 { // in a header
@@ -50,10 +44,9 @@ func (f *frameFollower) follow(t *counters, b []byte) {
 			}
 		} else {
 			n := min(int64(len(b)), f.left)
-			if f.kind == kindMaybe {
-				key := f.head[f.size-4 : f.size]
+			if f.keep {
 				for i := range int(n) {
-					f.kept[f.unmask] = b[i] ^ key[f.unmask%4]
+					f.kept[f.unmask] = b[i] ^ f.hdr.key[f.unmask%4]
 					f.unmask++
 				}
 			}
@@ -63,19 +56,18 @@ func (f *frameFollower) follow(t *counters, b []byte) {
 				continue
 			}
 		}
-		switch { // the frame is whole
-		case f.kind == kindHeartbeat || f.kind == kindMaybe && isHeartbeat(f.kept[:f.unmask]):
-			beats += f.size + f.payload
-		default:
+		if isHeartbeatFrame(f.hdr.opcode, f.kept[:f.unmask]) { // the frame is whole
+			beats += f.size + f.hdr.length
+		} else {
 			framing += f.size
 		}
 		f.size, f.headLen = 0, 0
 	}
 	if framing != 0 {
-		t.framing[dirIn].Add(framing)
+		t.Framing[In].Add(framing)
 	}
 	if beats != 0 {
-		t.heartbeats[dirIn].Add(beats)
+		t.Heartbeats[In].Add(beats)
 	}
 }
 
@@ -85,55 +77,23 @@ func (f *frameFollower) need() int {
 	if f.headLen < 2 {
 		return 2
 	}
-	n := 2
-	switch f.head[1] & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if f.head[1]&0x80 != 0 {
-		n += 4
-	}
-	return n
+	return frameHeaderLen(f.head[1])
 }
 
 // start reads the whole header of a frame.
 func (f *frameFollower) start() {
-	h := f.head[:f.headLen]
-	f.size = int64(len(h))
-	switch l := int64(h[1] & 0x7f); l {
-	case 126:
-		f.payload = int64(h[2])<<8 | int64(h[3])
-	case 127:
-		f.payload = 0
-		for _, c := range h[2:10] {
-			f.payload = f.payload<<8 | int64(c)
-		}
-		if f.payload < 0 { // the top bit set: RFC 6455 forbids it, gorilla refuses it; all that follows is that frame's
-			f.payload = math.MaxInt64
-		}
-	default:
-		f.payload = l
-	}
-	f.left, f.unmask = f.payload, 0
-	op := h[0] & 0x0f
-	masked := h[1]&0x80 != 0
-	switch {
-	case op == opPing || op == opPong:
-		f.kind = kindHeartbeat
-	case masked && (f.payload == 4 || f.payload == int64(len(f.kept))): // "ping", {"type":"ping"} and their pongs
-		f.kind = kindMaybe
-	default:
-		f.kind = kindFraming
-	}
+	f.hdr = decodeFrameHeader(f.head[:f.headLen])
+	f.size, f.left, f.unmask = int64(f.headLen), f.hdr.length, 0
+	n := f.hdr.length
+	f.keep = f.hdr.masked && (n == 4 || n == int64(len(f.kept))) // "ping", {"type":"ping"} and their pongs
 }
 
 // chunkFollower follows the chunks of an HTTP/1.1 chunked body: a size
 // line in hex, the data, a CRLF; a last chunk of size 0, then trailers
 // and a blank line. The framing of a chunk that begins an event with a
 // comment (": ping", written alone by the library) is a heartbeat's; the
-// comment itself was counted when it was handed to the library (sse.go).
+// comment itself was counted when it was handed to the library
+// (transports/sse.go).
 type chunkFollower struct {
 	state   int
 	size    int64 // the size line's value so far, then the data still to come
@@ -157,7 +117,7 @@ const (
 
 // follow counts the chunk framing in b, the next bytes written, for t, and
 // reports whether the body has ended.
-func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
+func (c *chunkFollower) follow(t *Counters, b []byte) (ended bool) {
 	var framing, beats int64
 	add := func(n int64) {
 		if c.ping {
@@ -169,32 +129,7 @@ func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
 	for len(b) > 0 && !c.done {
 		switch c.state {
 		case chunkSize:
-			i := 0
-			for ; i < len(b); i++ {
-				ch := b[i]
-				c.line++
-				if ch == '\n' {
-					i++
-					if c.size == 0 {
-						c.state, c.ping = chunkTrail, false
-						framing += c.line
-						c.line, c.midLine = 0, false
-					} else {
-						c.state = chunkData
-					}
-					break
-				}
-				if v, ok := hexDigit(ch); ok && !c.midLine {
-					if c.size > math.MaxInt64>>4 { // not net/http's: stop following
-						c.done, i = true, len(b)-1
-						continue
-					}
-					c.size = c.size<<4 | v
-				} else if ch != '\r' {
-					c.midLine = true // a chunk extension: up to the line's end
-				}
-			}
-			b = b[i:]
+			b = c.sizeLine(b, &framing)
 		case chunkData:
 			if c.line > 0 { // the data's first byte decides whose the framing is
 				c.ping = c.tail == [2]byte{'\n', '\n'} && b[0] == ':'
@@ -233,12 +168,43 @@ func (c *chunkFollower) follow(t *counters, b []byte) (ended bool) {
 		}
 	}
 	if framing != 0 {
-		t.framing[dirOut].Add(framing)
+		t.Framing[Out].Add(framing)
 	}
 	if beats != 0 {
-		t.heartbeats[dirOut].Add(beats)
+		t.Heartbeats[Out].Add(beats)
 	}
 	return c.done
+}
+
+// sizeLine follows a chunk's size line through b, adding to framing the
+// last chunk's, and returns what of b follows the line.
+func (c *chunkFollower) sizeLine(b []byte, framing *int64) []byte {
+	i := 0
+	for ; i < len(b); i++ {
+		ch := b[i]
+		c.line++
+		if ch == '\n' {
+			i++
+			if c.size == 0 {
+				c.state, c.ping = chunkTrail, false
+				*framing += c.line
+				c.line, c.midLine = 0, false
+			} else {
+				c.state = chunkData
+			}
+			break
+		}
+		if v, ok := hexDigit(ch); ok && !c.midLine {
+			if c.size > math.MaxInt64>>4 { // not net/http's: stop following
+				c.done, i = true, len(b)-1
+				continue
+			}
+			c.size = c.size<<4 | v
+		} else if ch != '\r' {
+			c.midLine = true // a chunk extension: up to the line's end
+		}
+	}
+	return b[i:]
 }
 
 func hexDigit(ch byte) (int64, bool) {

@@ -1,4 +1,4 @@
-package transports
+package wiremeter
 
 import (
 	"net"
@@ -21,7 +21,7 @@ func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
 // skipped; any earlier one, a large extension, or none at all goes through.
 func TestWriteDeadlinesAreCoalescedNeverExtended(t *testing.T) {
 	rec := &deadlineRecorder{}
-	c := &countingConn{Conn: rec}
+	c := &Conn{Conn: rec}
 	now := time.Now()
 	steps := []struct {
 		t    time.Time

@@ -5,7 +5,7 @@
 //
 //lint:file-ignore SA1019 ServeConn serves HTTP/2 on the metered conn (see above)
 
-package transports
+package wiremeter
 
 // Counting HTTP/2 per stream.
 //
@@ -39,6 +39,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -75,44 +76,52 @@ const (
 	h2Priority   = 0x20
 )
 
-// serveHTTP2Metered makes srv serve HTTP/2 (over TLS, and cleartext for
+// HTTP2 serves HTTP/2 on metered connections, counted in Stats.
+type HTTP2 struct {
+	Stats         *Stats
+	HeaderTimeout time.Duration // --header-timeout: bounds each header block (h2Conn.awaitHeaders); 0, no bound
+	Log           *slog.Logger
+	conns         h2Conns
+}
+
+// Configure makes srv serve HTTP/2 (over TLS, and cleartext for
 // --h2c) on connections metered per stream: golang.org/x/net/http2's
 // server, which serves any net.Conn, in place of net/http's copy of it,
 // which serves only a *tls.Conn it reads itself. That server has no
 // header timeout of its own (only an idle one, from srv): the meter, which
 // sees every header block go by, bounds them with --header-timeout.
-func (s *Server) serveHTTP2Metered(srv *http.Server) error {
+func (h *HTTP2) Configure(srv *http.Server) error {
 	h2 := &http2.Server{}
 	if err := http2.ConfigureServer(srv, h2); err != nil { // also: GOAWAY at Shutdown
 		return err
 	}
-	serve := func(hs *http.Server, c net.Conn, h http.Handler, sawPreface bool) {
+	serve := func(hs *http.Server, c net.Conn, handler http.Handler, sawPreface bool) {
 		// net/http hands its per-connection context down this way (the
 		// ConnContext of conn.go is in it), as to its own HTTP/2 server.
 		var ctx context.Context
-		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
+		if bc, ok := handler.(interface{ BaseContext() context.Context }); ok {
 			ctx = bc.BaseContext()
 		}
-		metered, m := s.stats.meter(c, sawPreface, s.cfg.HeaderTimeout)
-		s.h2conns.add(metered, m)
-		defer s.h2conns.remove(metered)
+		metered, m := h.Stats.meter(c, sawPreface, h.HeaderTimeout)
+		h.conns.add(metered, m)
+		defer h.conns.remove(metered)
 		h2.ServeConn(metered, &http2.ServeConnOpts{
-			Context: ctx, Handler: h, BaseConfig: hs, SawClientPreface: sawPreface,
+			Context: ctx, Handler: handler, BaseConfig: hs, SawClientPreface: sawPreface,
 		})
 	}
-	srv.TLSNextProto[http2.NextProtoTLS] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
-		serve(hs, c, h, false)
+	srv.TLSNextProto[http2.NextProtoTLS] = func(hs *http.Server, c *tls.Conn, handler http.Handler) {
+		serve(hs, c, handler, false)
 	}
 	// Cleartext HTTP/2 arrives, its preface read, as a *tls.Conn that only
 	// wraps the plain connection (net/http's convention for this key).
-	srv.TLSNextProto["unencrypted_http2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
+	srv.TLSNextProto["unencrypted_http2"] = func(hs *http.Server, c *tls.Conn, handler http.Handler) {
 		plain, ok := c.NetConn().(interface{ UnencryptedNetConn() net.Conn })
 		if !ok {
-			s.log.Error("http2: a TLS connection in the cleartext handoff; closed")
+			h.Log.Error("http2: a TLS connection in the cleartext handoff; closed")
 			c.Close()
 			return
 		}
-		serve(hs, plain.UnencryptedNetConn(), h, true)
+		serve(hs, plain.UnencryptedNetConn(), handler, true)
 	}
 	return nil
 }
@@ -122,8 +131,8 @@ func (s *Server) serveHTTP2Metered(srv *http.Server) error {
 // meter it returns too, and its client's header blocks are bounded by
 // headerTimeout (see h2Conn.awaitHeaders; 0, no bound); the socket under
 // it gives all its bytes to http2 from here on.
-func (st *stats) meter(c net.Conn, sawPreface bool, headerTimeout time.Duration) (net.Conn, *h2Meter) {
-	if cc := countingOf(c); cc != nil {
+func (st *Stats) meter(c net.Conn, sawPreface bool, headerTimeout time.Duration) (net.Conn, *h2Meter) {
+	if cc := Under(c); cc != nil {
 		cc.claimAll(&st.http2)
 	}
 	m := &h2Meter{st: st, streams: map[uint32]*h2Stream{}}
@@ -133,7 +142,7 @@ func (st *stats) meter(c net.Conn, sawPreface bool, headerTimeout time.Duration)
 		}
 	})
 	m.dec.SetMaxStringLength(h2BlockMax)
-	m.in.m, m.out.m, m.out.dir = m, m, dirOut
+	m.in.m, m.out.m, m.out.dir = m, m, Out
 	if sawPreface {
 		m.in.count(&st.h2conn, int64(h2PrefaceLen), 0, false)
 	} else {
@@ -172,6 +181,11 @@ func (cs *h2Conns) remove(c net.Conn) {
 	defer cs.mu.Unlock()
 	delete(cs.conns, c)
 }
+
+// CloseIdle closes, every h2IdleSweep until done, the HTTP/2 connections
+// with no stream open: at a shutdown, the server's own GOAWAY has had its
+// chance (see h2Conns).
+func (h *HTTP2) CloseIdle(done context.Context) { h.conns.closeIdle(done) }
 
 // closeIdle closes the connections with no stream open, every
 // h2IdleSweep until done; the server's own GOAWAY has had its chance.
@@ -258,7 +272,7 @@ func (c *h2TLSConn) ConnectionState() tls.ConnectionState { return c.tc.Connecti
 // belongs. in runs on the server's reading goroutine, out on its writing
 // one; the streams are shared, under mu.
 type h2Meter struct {
-	st      *stats
+	st      *Stats
 	in, out h2Frames
 
 	mu      sync.Mutex
@@ -278,14 +292,9 @@ func (m *h2Meter) open() int {
 
 // h2Stream is one open stream: whose it is, and which sides have ended it.
 type h2Stream struct {
-	t     *counters
-	ended [2]bool // by dirIn, dirOut
+	t     *Counters
+	ended [2]bool // by In, Out
 }
-
-const (
-	dirIn  = 0 // from the client
-	dirOut = 1 // to the client
-)
 
 // h2Frames follows the frames of one direction through the bytes as they
 // pass, in whatever pieces the reads and writes cut them.
@@ -327,8 +336,8 @@ func (f *h2Frames) follow(p []byte) {
 				f.length = uint32(f.head[0])<<16 | uint32(f.head[1])<<8 | uint32(f.head[2])
 				f.left = f.length
 				typ := f.head[3]
-				f.collecting = f.dir == dirIn && f.m.dec != nil && (typ == h2Headers || typ == h2Continuation)
-				f.inBlock = f.inBlock || f.dir == dirIn && typ == h2Headers
+				f.collecting = f.dir == In && f.m.dec != nil && (typ == h2Headers || typ == h2Continuation)
+				f.inBlock = f.inBlock || f.dir == In && typ == h2Headers
 				if f.left == 0 {
 					f.frameEnd()
 				}
@@ -361,7 +370,7 @@ func (f *h2Frames) frameEnd() {
 
 	headers := typ == h2Headers || typ == h2Continuation
 	var path string
-	if f.dir == dirIn && headers {
+	if f.dir == In && headers {
 		if f.collecting {
 			path = m.decode(headerFragment(f.block, typ, flags), flags&h2EndHeaders != 0)
 			f.block, f.collecting = f.block[:0], false
@@ -393,7 +402,7 @@ func (f *h2Frames) frameEnd() {
 			if (typ == h2Headers || typ == h2Data) && flags&h2EndStream != 0 {
 				s.ended[f.dir] = true
 			}
-			if typ == h2RSTStream || s.ended[dirIn] && s.ended[dirOut] {
+			if typ == h2RSTStream || s.ended[In] && s.ended[Out] {
 				delete(m.streams, id)
 			}
 		}
@@ -405,9 +414,9 @@ func (f *h2Frames) frameEnd() {
 // count adds size bytes, frames whole frames (none for the preface), to t
 // and to all HTTP/2 frames'; for HEADERS and CONTINUATION frames, their
 // payloads are the header block's bytes.
-func (f *h2Frames) count(t *counters, size, frames int64, headers bool) {
+func (f *h2Frames) count(t *Counters, size, frames int64, headers bool) {
 	all := &f.m.st.h2frames
-	if f.dir == dirIn {
+	if f.dir == In {
 		t.bytesIn.Add(size)
 		all.bytesIn.Add(size)
 	} else {

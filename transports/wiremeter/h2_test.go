@@ -1,4 +1,4 @@
-package transports
+package wiremeter
 
 import (
 	"bytes"
@@ -79,7 +79,7 @@ func request(path string) []string {
 // stream reset, a frame for a stream already closed.
 func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 	var turns []h2Turn
-	in, out := newH2Script(&turns, dirIn), newH2Script(&turns, dirOut)
+	in, out := newH2Script(&turns, In), newH2Script(&turns, Out)
 	in.buf.WriteString(http2.ClientPreface)
 	in.want["conn"] += int64(len(http2.ClientPreface))
 
@@ -135,7 +135,7 @@ func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 	inBytes, outBytes := in.buf.Bytes(), out.buf.Bytes()
 	for _, cut := range []string{"whole", "byte by byte", "random pieces"} {
 		t.Run(cut, func(t *testing.T) {
-			var st stats
+			var st Stats
 			_, m := st.meter(nil, false, 0)
 			// Each side's bytes pass in the order they were written, a
 			// side's run of frames in pieces that may cut a frame anywhere.
@@ -159,7 +159,7 @@ func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 					side.done += n
 				}
 			}
-			named := map[string]*counters{"poll": &st.poll, "sse": &st.sse, "other": &st.other, "conn": &st.h2conn, "longpoll": &st.longpoll, "ws": &st.ws}
+			named := map[string]*Counters{"poll": &st.Poll, "sse": &st.SSE, "other": &st.other, "conn": &st.h2conn, "longpoll": &st.LongPoll, "ws": &st.WS}
 			for name, c := range named {
 				if got := c.bytesIn.Load(); got != in.want[name] {
 					t.Errorf("%s: %d bytes in, want %d", name, got, in.want[name])
@@ -170,13 +170,13 @@ func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 				if name == "conn" {
 					continue
 				}
-				if got := c.h2headers[dirIn].Load(); got != in.heads[name] {
+				if got := c.h2headers[In].Load(); got != in.heads[name] {
 					t.Errorf("%s: %d header bytes in, want %d", name, got, in.heads[name])
 				}
-				if got := c.h2headers[dirOut].Load(); got != out.heads[name] {
+				if got := c.h2headers[Out].Load(); got != out.heads[name] {
 					t.Errorf("%s: %d header bytes out, want %d", name, got, out.heads[name])
 				}
-				if got, want := c.h2frames[dirIn].Load()+c.h2frames[dirOut].Load(), in.count[name]+out.count[name]; got != want {
+				if got, want := c.h2frames[In].Load()+c.h2frames[Out].Load(), in.count[name]+out.count[name]; got != want {
 					t.Errorf("%s: %d frames, want %d", name, got, want)
 				}
 			}
@@ -194,14 +194,14 @@ func TestHTTP2FramesAreCountedPerStream(t *testing.T) {
 // counts more than passed, nor holds more than its bound.
 func FuzzHTTP2Meter(f *testing.F) {
 	var turns []h2Turn
-	s := newH2Script(&turns, dirIn)
+	s := newH2Script(&turns, In)
 	s.buf.WriteString(http2.ClientPreface)
 	_ = s.fr.WriteSettings()
 	_ = s.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: s.encode(request("/api/poll")...), EndStream: true, EndHeaders: true})
 	f.Add(s.buf.Bytes())
 	f.Add([]byte(http2.ClientPreface + "\x00\x00\x05\x01\x0d\x00\x00\x00\x01\x09\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var st stats
+		var st Stats
 		_, m := st.meter(nil, false, 0)
 		m.in.follow(b)
 		m.out.follow(b)
@@ -219,7 +219,7 @@ func FuzzHTTP2Meter(f *testing.F) {
 // HEADERS and DATA, per op.
 func BenchmarkHTTP2Meter(b *testing.B) {
 	var turns []h2Turn
-	in, out := newH2Script(&turns, dirIn), newH2Script(&turns, dirOut)
+	in, out := newH2Script(&turns, In), newH2Script(&turns, Out)
 	var reqs, answers [][]byte
 	for id := uint32(1); id < 200; id += 2 { // a hundred requests, HPACK's table warm after the first
 		start := in.buf.Len()
@@ -232,7 +232,7 @@ func BenchmarkHTTP2Meter(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		var st stats
+		var st Stats
 		_, m := st.meter(nil, true, 0)
 		for i := range reqs {
 			m.in.follow(reqs[i])
@@ -247,14 +247,14 @@ func BenchmarkHTTP2Meter(b *testing.B) {
 // server, and would hold the shutdown for its whole grace: closeIdle
 // closes it once no stream of it is open, and leaves a busy one alone.
 func TestAShutdownClosesTheHTTP2ConnectionsWithNoStreamOpen(t *testing.T) {
-	var st stats
+	var st Stats
 	idleServer, idleClient := net.Pipe()
 	busyServer, busyClient := net.Pipe()
 	defer idleClient.Close()
 	defer busyClient.Close()
 	idle, idleMeter := st.meter(idleServer, true, 0)
 	busy, busyMeter := st.meter(busyServer, true, 0)
-	busyMeter.streams[1] = &h2Stream{t: &st.longpoll}
+	busyMeter.streams[1] = &h2Stream{t: &st.LongPoll}
 	var cs h2Conns
 	cs.add(idle, idleMeter)
 	cs.add(busy, busyMeter)
