@@ -159,7 +159,16 @@ func TestARestartedServerIsAResetOnEveryTransport(t *testing.T) {
 func TestShutdownDeliversEveryAcknowledgedMessage(t *testing.T) {
 	transportstest.SkipOverTLS(t, "reads a stream")
 	const messages = 500
-	ts := transportstest.Start(t, nil)
+	// The two streams read nothing until the shutdown begins, so their
+	// sockets stay full from the first publishes to then; a subscriber
+	// whose socket takes nothing for --send-timeout is dropped (4001), by
+	// the dispatchers' sweep even with no publish. Their send and write
+	// timeouts are far longer than this test, so that only the shutdown is
+	// tested here, however slowly a loaded machine gets to it (with the
+	// defaults, a load of 10 took over 2 s: dropped after id 161).
+	ts := transportstest.Start(t, func(c *transports.Config) {
+		c.SendTimeout, c.WriteTimeout = time.Minute, 2*time.Minute
+	})
 	ws, _, err := websocket.DefaultDialer.Dial(ts.WS()+"/api/ws?since=0", nil)
 	if err != nil {
 		t.Fatal(err)
