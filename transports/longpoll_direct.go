@@ -176,6 +176,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 			return false, nil
 		}
 		_ = nc.SetDeadline(time.Time{}) // the guard's write deadline was for a response
+		wiremeter.ReadsRequests(nc)     // its poll was read whole: what comes next is the next request's
 		s.startHandBack()
 		conn = s.newLPConn(nc, brw.Reader)
 		s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection

@@ -334,6 +334,21 @@ func setSendBuffer(c net.Conn, bytes int) {
 	}
 }
 
+// ReadsRequests says that c, hijacked, is read from here on by a server
+// of fourway's own that claims each request it reads (the direct long
+// poll, which takes its connection from net/http): what c reads next is
+// the next request's, claimed once read, as on a connection net/http
+// serves. Without it, a hijacked connection's bytes are all its owner's
+// (a WebSocket's frames), and a request that followed a held long poll was
+// counted for that poll when it came before the poll's answer was out.
+func ReadsRequests(c net.Conn) {
+	if cc := Under(c); cc != nil {
+		cc.readMu.Lock()
+		cc.owed = 0
+		cc.readMu.Unlock()
+	}
+}
+
 // ConnState releases a connection's owner once its response is fully
 // written: what it reads next belongs to its next request.
 func ConnState(c net.Conn, state http.ConnState) {
