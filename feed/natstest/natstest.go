@@ -54,13 +54,54 @@ type Cluster struct {
 
 // StartCluster runs n embedded servers as one JetStream cluster and waits
 // until it has a leader.
+//
+// Its ports were free a moment before it starts, and another process
+// (the tests of other packages, run beside these) may take one meanwhile,
+// for a connection of its own: a server that cannot listen is never ready.
+// So a cluster that does not listen within launchWait is stopped and
+// started again on fresh ports, a few times, before the test fails.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	for range launchAttempts - 1 {
+		c := NewCluster(t, n)
+		c.Launch()
+		if c.listening(launchWait) {
+			c.WaitLeader()
+			return c
+		}
+		c.stopAll()
+	}
 	c := NewCluster(t, n)
 	c.Launch()
 	c.WaitListening()
 	c.WaitLeader()
 	return c
+}
+
+const (
+	launchAttempts = 3                // clusters started on fresh ports before a test fails
+	launchWait     = 10 * time.Second // a cluster that listens takes a second or two, under -race on a busy machine
+)
+
+// listening reports whether every running server takes clients within d.
+func (c *Cluster) listening(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for _, s := range c.Servers {
+		if s != nil && !s.ReadyForConnections(max(time.Until(deadline), time.Millisecond)) {
+			return false
+		}
+	}
+	return true
+}
+
+// stopAll shuts every server down.
+func (c *Cluster) stopAll() {
+	for i, s := range c.Servers {
+		if s != nil {
+			s.Shutdown()
+			c.Servers[i] = nil
+		}
+	}
 }
 
 // NewCluster prepares n embedded servers of one JetStream cluster, routed
