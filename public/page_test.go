@@ -318,11 +318,14 @@ const fourPanels = `'.panel:not([data-transport="auto"])'`
 // setPollInterval sets the short-poll interval control to seconds.
 func (b *browserTab) setPollInterval(t *testing.T, seconds int) {
 	t.Helper()
-	b.do(t, 5*time.Second,
+	// A deadline, not a wait: the page may be busy rendering what it just
+	// received (TestPagePollAsksAgainWhenMore: 20 messages of 60 KB in
+	// every panel), and on a loaded machine 5 s was not always enough.
+	b.do(t, 20*time.Second,
 		chromedp.SetValue(chromedp.ID("poll-interval"), fmt.Sprint(seconds)),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('poll-interval').dispatchEvent(new Event('change'))`))
 	b.waitFor(t, "the short poll on the new interval", fmt.Sprintf(
-		`document.querySelector('#panel-poll .state-detail').textContent.includes('%d')`, seconds), 5*time.Second)
+		`document.querySelector('#panel-poll .state-detail').textContent.includes('%d')`, seconds), 20*time.Second)
 }
 
 // publishFromForm types text into the page's publish form and sends it.
