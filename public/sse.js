@@ -48,8 +48,8 @@
 // (NextHop), which comes only once a stream has ended: while the first one
 // is open it is not known yet.
 
-import { Client, withPosition } from './client.js';
-import { HEALTHY_MS, NextHop, network, request, acquireSlot, retryAfterOf, startingOf } from './network.js';
+import { Client, failure, withPosition } from './client.js';
+import { HEALTHY_MS, HTTPError, NextHop, network, request, acquireSlot, retryAfterOf, startingOf } from './network.js';
 
 const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
 
@@ -160,11 +160,8 @@ export class SSEClient extends Client {
       const body = res.ok ? null : await res.json().catch(() => null);
       const retryAfter = res.ok ? null : retryAfterOf(res.headers.get('Retry-After'));
       probe.abort();
-      const starting = startingOf(res.status, body);
-      details = { status: res.status, reason: starting ?? body?.error ?? (res.ok ? '' : res.statusText) };
-      if (retryAfter !== null) details.retryAfter = retryAfter;
-      if (starting !== null) why = 'starting';
-      else if (res.status === 503 && retryAfter > 0) why = 'busy';
+      // Said as every client says a failed request (client.js, failure).
+      [why, details] = failure(new HTTPError(res.status, body?.error ?? (res.ok ? '' : res.statusText), retryAfter, startingOf(res.status, body)));
     } catch { /* no answer at all: a plain failure */ }
     if (session.aborted) return;
     this.#retry(why, details);
