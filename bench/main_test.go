@@ -253,7 +253,7 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"p99 ms", "fourway   sse [h1]", "fourway    ws [h1]", "[h1]: HTTP/1.1, cleartext", "polling (2010, 871 B of headers)", "fourway ws [h1] (measured)", "go run ./bench -transports ws,sse"} {
+	for _, want := range []string{"p99 ms", "fourway  sse [h1]", "fourway  ws [h1]", "[h1]: HTTP/1.1, cleartext", "polling (2010, 871 B of headers)", "fourway ws [h1] (measured)", "go run ./bench -transports ws,sse"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -290,6 +290,11 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		}
 	}
 }
+
+// unwrapped is the bench's stdout with its prose joined again: the
+// report wraps a paragraph to 120 columns, each line after the first
+// indented by two.
+func unwrapped(stdout string) string { return strings.ReplaceAll(stdout, "\n  ", " ") }
 
 // TestRunMixedPlan runs -plan ws+sse as a user would: both transports'
 // subscribers on one server at once, each row getting every message, the
@@ -339,6 +344,7 @@ func TestRunMixedPlan(t *testing.T) {
 // the rows are of the mixed scenario ws+sse.
 func checkMixedOutputs(t *testing.T, dir, stdout string) {
 	t.Helper()
+	stdout = unwrapped(stdout)
 	for _, want := range []string{"ws in ws+sse", "sse in ws+sse", "mixed scenario ws+sse: ", "divided by every delivery of the scenario"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
@@ -605,7 +611,7 @@ func testClusterShortRun(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	for _, want := range []string{"process by process", "nats-server 3 µs", "nginx µs", "JetStream publish-to-ack", "2 nodes, JetStream R3 (3 nats-server), behind nginx"} {
-		if !strings.Contains(string(md), want) || !strings.Contains(stdout.String(), want) {
+		if !strings.Contains(string(md), want) || !strings.Contains(unwrapped(stdout.String()), want) {
 			t.Errorf("report.md or stdout lacks %q", want)
 		}
 	}
