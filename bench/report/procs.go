@@ -120,8 +120,8 @@ func (t procTable) cells(row procRow) []string {
 	if r.Setup == "" {
 		setup = "external (-pids)"
 	}
-	c := []string{r.Transport, setup, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), fmt.Sprintf("%d / %d", r.Lost, r.Duplicated),
-		latencyCell(r.PublishRTT.P50), latencyCell(r.PublishRTT.P99)}
+	c := []string{r.Transport, setup, percentile(r.Latency, "p50"), percentile(r.Latency, "p99"), fmt.Sprintf("%d / %d", r.Lost, r.Duplicated),
+		percentile(r.PublishRTT, "p50"), percentile(r.PublishRTT, "p99")}
 	c = append(c, row.cells...)
 	return append(c, row.sum, dash(row.cpuVsMemory), dash(row.p99VsMemory))
 }

@@ -37,6 +37,14 @@ func TestPercentileNeedsEnoughSamples(t *testing.T) {
 	if strings.Contains(out, "4.75") || strings.Contains(out, "4.9") || !strings.Contains(out, "p99.9 10,000") {
 		t.Errorf("a window of 50 samples printed a p99 or p99.9, or not the rule:\n%s", out)
 	}
+	// The process table of a -cluster row, and JetStream's acks, alike.
+	r.Setup, r.Procs = "memory", []record.ProcCost{{Name: "fourway", CPUSeconds: 1}}
+	b.Reset()
+	writeProcTable(&b, []record.Result{r})
+	writeAcks(&b, []record.AckLatency{{Replicas: 3, Latency: r.Latency}})
+	if out := b.String(); strings.Contains(out, "4.75") || !strings.Contains(out, "2.41") {
+		t.Errorf("a window of 50 samples printed a p99 in the process or acks table, or no p50:\n%s", out)
+	}
 }
 
 // TestPercentileDigitsFollowItsBounds: a percentile is written to the
