@@ -7,6 +7,8 @@
 //	go run ./bench -subs 10,100,1000 -rate 100 -transports ws,sse
 //	go run ./bench -target fourway,nchan # both servers in one report
 //	go run ./bench -url http://127.0.0.1:8080   # a fourway already running
+//	go run ./bench -rounds 3             # every scenario three times: each row's spread
+//	go run ./bench -page                 # the page's built-in figures afresh
 //
 // How it measures, and why that way, is in README.md. This file reads the
 // flags and runs the scenarios; the packages below it, each using only
@@ -89,6 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 	fs.StringVar(&c.ServerProfile, "server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
 	fs.IntVar(&c.SourceAddrs, "source-addrs", -1, fmt.Sprintf("loopback source addresses the subscribers dial from, 127.0.0.2 and on, so the ephemeral port range does not bound them; -1: one per %d subscribers of a scenario, none (127.0.0.1) below that; 0: none", plan.SubsPerSourceAddr))
 	fs.StringVar(&c.Render, "render", "", "measure nothing: write the report (and print the table) again from this report.json, into -out")
+	fs.IntVar(&c.Rounds, "rounds", 1, "measure every scenario this many times, the whole list once a round: the report gives each row's spread between rounds")
+	page := fs.Bool("page", false, fmt.Sprintf("measure the page's built-in figures afresh: unless told otherwise -target %s -plan '%s' -duration %s -stagger %s, the report into the module's bench/results/, and its report.json also as public/bench-report.json (only when every row got every message once)",
+		plan.PageTargets, plan.PagePlan, plan.PageDuration, plan.PageStagger))
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -96,9 +101,48 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 	if fs.NArg() > 0 {
 		return c, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	fs.Visit(func(fl *flag.Flag) { f.TransportsSet = f.TransportsSet || fl.Name == "transports" })
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.TransportsSet = set["transports"]
+	if *page {
+		if err := pageDefaults(&c, &f, set); err != nil {
+			return c, false, err
+		}
+	}
 	err := f.Check(&c)
 	return c, *quiet, err
+}
+
+// pageDefaults sets what -page measures, and where it writes, where the
+// flags do not say: the page's plan against Nchan, into the module's
+// bench/results/ and public/bench-report.json.
+func pageDefaults(c *plan.Config, f *plan.Flags, set map[string]bool) error {
+	for _, other := range []string{"url", "cluster", "render"} {
+		if set[other] {
+			return fmt.Errorf("-page measures the fourway the bench starts; it cannot be combined with -%s", other)
+		}
+	}
+	root, err := targets.ModuleRoot()
+	if err != nil {
+		return fmt.Errorf("-page: %w", err)
+	}
+	if !set["target"] {
+		f.Targets = plan.PageTargets
+	}
+	if !set["plan"] && !set["transports"] && !set["subs"] && !set["rate"] && !set["payload"] {
+		f.Plan = plan.PagePlan
+	}
+	if !set["duration"] {
+		c.Duration = plan.Duration(plan.PageDuration)
+	}
+	if !set["stagger"] {
+		c.Stagger = plan.Duration(plan.PageStagger)
+	}
+	if !set["out"] {
+		c.Out = filepath.Join(root, "bench", "results")
+	}
+	c.Page = filepath.Join(root, "public", "bench-report.json")
+	return nil
 }
 
 // run runs every scenario the flags describe and writes the report.
@@ -128,18 +172,53 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.Targets = report.CheckTargets(rep.Results)
 	report.PrintHeading(stdout, rep)
 	report.Print(stdout, rep)
-	if werr := report.Write(cfg.Out, rep); werr != nil {
+	if err == nil {
+		err = delivered(rep)
+	}
+	out := cfg.Out
+	if cfg.Page != "" && err != nil {
+		// A failed run does not replace the figures the page shows.
+		out = filepath.Join(os.TempDir(), "fourway-bench")
+		fmt.Fprintf(stdout, "\nthe run failed: the page's figures (%s and %s) are left as they were\n", filepath.Join(cfg.Out, "report.json"), cfg.Page)
+	}
+	if werr := report.Write(out, rep); werr != nil {
 		return werr
 	}
-	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(cfg.Out, "report.html"))
+	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(out, "report.html"))
 	if err != nil {
 		return err
 	}
+	if cfg.Page != "" {
+		return writePage(cfg, rep, stdout)
+	}
+	return nil
+}
+
+// delivered is an error naming the first row that lost or duplicated a
+// message, if any did.
+func delivered(rep record.Report) error {
 	for _, r := range rep.Results {
 		if !r.DeliveryOK() {
 			return fmt.Errorf("%s %s: %d lost, %d duplicated of %d expected", r.Target, r.Label(), r.Lost, r.Duplicated, r.Expected)
 		}
 	}
+	return nil
+}
+
+// writePage copies the run's report.json to the page's built-in figures,
+// byte for byte (public/page_live_test.go compares the two), and says
+// what they now are.
+func writePage(cfg plan.Config, rep record.Report, stdout io.Writer) error {
+	b, err := os.ReadFile(filepath.Join(cfg.Out, "report.json"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(cfg.Page, b, 0o644); err != nil {
+		return fmt.Errorf("-page: %w", err)
+	}
+	m := rep.Machine
+	fmt.Fprintf(stdout, "page figures: %s, measured %s on %s, %d cores, %d MiB, %s\n",
+		cfg.Page, rep.Started.Format("2006-01-02 15:04 UTC"), m.CPU, m.Cores, m.MemoryMiB, m.OS)
 	return nil
 }
 
@@ -163,11 +242,16 @@ func measure(ctx context.Context, cfg plan.Config, quiet bool, stderr io.Writer)
 		how.Headers = load.BrowserHeaders()
 	}
 	scenarios := plan.Scenarios(cfg)
-	for i, sc := range scenarios {
+	rounds := max(cfg.Rounds, 1)
+	for i := range rounds * len(scenarios) {
+		sc := scenarios[i%len(scenarios)]
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		how.Label = fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.Name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
+		how.Label = fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, rounds*len(scenarios), sc.Target, sc.Name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
+		if rounds > 1 {
+			how.Label += fmt.Sprintf(" round %d/%d", i/len(scenarios)+1, rounds)
+		}
 		if sc.Setup != "" {
 			how.Label += " on " + plan.SetupTitle(sc.Setup)
 		}

@@ -253,7 +253,7 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"p99 ms", "fourway   sse [h1]", "fourway    ws [h1]", "[h1]: HTTP/1.1, cleartext", "polling (2010, 871 B of headers)", "fourway ws [h1] (measured)", "go run ./bench -transports ws,sse"} {
+	for _, want := range []string{"p99 ms", "fourway  sse [h1]", "fourway  ws [h1]", "[h1]: HTTP/1.1, cleartext", "polling (2010, 871 B of headers)", "fourway ws [h1] (measured)", "go run ./bench -transports ws,sse"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -290,6 +290,11 @@ func TestRunWritesSelfContainedReport(t *testing.T) {
 		}
 	}
 }
+
+// unwrapped is the bench's stdout with its prose joined again: the
+// report wraps a paragraph to 120 columns, each line after the first
+// indented by two.
+func unwrapped(stdout string) string { return strings.ReplaceAll(stdout, "\n  ", " ") }
 
 // TestRunMixedPlan runs -plan ws+sse as a user would: both transports'
 // subscribers on one server at once, each row getting every message, the
@@ -339,6 +344,7 @@ func TestRunMixedPlan(t *testing.T) {
 // the rows are of the mixed scenario ws+sse.
 func checkMixedOutputs(t *testing.T, dir, stdout string) {
 	t.Helper()
+	stdout = unwrapped(stdout)
 	for _, want := range []string{"ws in ws+sse", "sse in ws+sse", "mixed scenario ws+sse: ", "divided by every delivery of the scenario"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
@@ -355,6 +361,104 @@ func checkMixedOutputs(t *testing.T, dir, stdout string) {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("%s lacks %q:\n%s", name, want, got)
 		}
+	}
+}
+
+// tempModule makes a directory that looks like the fourway module to
+// -page (a go.mod of module fourway, public/, bench/results/) and makes
+// it the working directory for the rest of the test. It is not run in
+// parallel: the working directory is the process's.
+func tempModule(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"public", filepath.Join("bench", "results")} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module fourway\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	return root
+}
+
+// TestPageFlag: -page measures the page's plan against Nchan, with the
+// window of its figures, into the module's bench/results/ and
+// public/bench-report.json, unless the flags say otherwise; it refuses
+// to measure a server the bench does not start.
+func TestPageFlag(t *testing.T) {
+	root := tempModule(t)
+	cfg, _, err := parseFlags([]string{"-page"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plans []string
+	for _, p := range cfg.Plan {
+		plans = append(plans, fmt.Sprintf("%s:%d:%g", strings.Join(p.Transports, ","), p.Subs, p.Rate))
+	}
+	if got := strings.Join(plans, ";"); got != plan.PagePlan || strings.Join(cfg.Targets, ",") != plan.PageTargets ||
+		time.Duration(cfg.Duration) != plan.PageDuration || time.Duration(cfg.Stagger) != plan.PageStagger {
+		t.Errorf("-page: plan %q, targets %v, window %s, stagger %s; want %q, %s, %s, %s", got, cfg.Targets, cfg.Duration, cfg.Stagger, plan.PagePlan, plan.PageTargets, plan.PageDuration, plan.PageStagger)
+	}
+	if cfg.Out != filepath.Join(root, "bench", "results") || cfg.Page != filepath.Join(root, "public", "bench-report.json") {
+		t.Errorf("-page writes into %s and %s, want the module's bench/results and public/bench-report.json", cfg.Out, cfg.Page)
+	}
+	cfg, _, err = parseFlags([]string{"-page", "-transports", "ws", "-target", "fourway", "-duration", "1s", "-out", "elsewhere"}, io.Discard)
+	if err != nil || len(cfg.Plan) != 0 || strings.Join(cfg.Transports, ",") != "ws" || strings.Join(cfg.Targets, ",") != "fourway" || cfg.Out != "elsewhere" || time.Duration(cfg.Duration) != time.Second {
+		t.Errorf("-page with flags of its own: %v, %+v; want the flags kept", err, cfg)
+	}
+	for _, args := range [][]string{{"-page", "-url", "http://127.0.0.1:8080"}, {"-page", "-cluster"}, {"-page", "-render", "report.json"}} {
+		if _, _, err := parseFlags(args, io.Discard); err == nil || !strings.Contains(err.Error(), "-page") {
+			t.Errorf("%q: %v, want a refusal naming -page", args, err)
+		}
+	}
+	if _, _, err := parseFlags([]string{"-rounds", "0"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-rounds") {
+		t.Errorf("-rounds 0: %v, want a refusal naming -rounds", err)
+	}
+}
+
+// TestRunPage regenerates the page's built-in figures from a tiny run of
+// two rounds: public/bench-report.json is then bench/results/report.json
+// byte for byte (as public/page_live_test.go wants), with the machine and
+// the date it was measured on, and the report gives the spread of its
+// rounds.
+func TestRunPage(t *testing.T) {
+	bin := fourwayBinary(t)
+	root := tempModule(t)
+	var stdout bytes.Buffer
+	args := []string{"-page", "-fourway", bin, "-target", "fourway", "-plan", "ws:2:40", "-rounds", "2", "-warmup", "200ms", "-duration", "500ms", "-stagger", "50ms", "-quiet"}
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	if err := run(ctx, args, &stdout, io.Discard); err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	page, err := os.ReadFile(filepath.Join(root, "public", "bench-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := os.ReadFile(filepath.Join(root, "bench", "results", "report.json"))
+	if err != nil || !bytes.Equal(page, results) {
+		t.Fatalf("public/bench-report.json is not bench/results/report.json (%v)", err)
+	}
+	var rep record.Report
+	if err := json.Unmarshal(page, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Machine.CPU == "" || rep.Machine.Cores == 0 || time.Since(rep.Started) > time.Minute || len(rep.Results) != 2 {
+		t.Errorf("the page's figures: machine %+v, started %s, %d rows; want this machine, now, two rounds of ws", rep.Machine, rep.Started, len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		benchtest.CheckDelivery(t, r)
+	}
+	out := unwrapped(stdout.String())
+	for _, want := range []string{"page figures: " + filepath.Join(root, "public", "bench-report.json"), rep.Machine.CPU, "fourway ws [h1], 2 subs, 40/s, 100 B, 2 rounds: p50"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if md, err := os.ReadFile(filepath.Join(root, "bench", "results", "report.md")); err != nil || !strings.Contains(string(md), "2 rounds") {
+		t.Errorf("bench/results/report.md: %v, without the rounds' spread", err)
 	}
 }
 
@@ -605,7 +709,7 @@ func testClusterShortRun(t *testing.T) {
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	for _, want := range []string{"process by process", "nats-server 3 µs", "nginx µs", "JetStream publish-to-ack", "2 nodes, JetStream R3 (3 nats-server), behind nginx"} {
-		if !strings.Contains(string(md), want) || !strings.Contains(stdout.String(), want) {
+		if !strings.Contains(string(md), want) || !strings.Contains(unwrapped(stdout.String()), want) {
 			t.Errorf("report.md or stdout lacks %q", want)
 		}
 	}

@@ -17,9 +17,9 @@ import (
 // own: the fourway server runs as a child of the bench, nginx as its own
 // master and worker.
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat.
-// It is 100 on every Linux architecture Go supports.
-const clockTicks = 100
+// clockTicks is USER_HZ, the ticks a second of utime and stime in
+// /proc/<pid>/stat: 100 on every Linux architecture Go supports.
+const clockTicks = float64(time.Second / record.ClockTick)
 
 // procCPU returns the CPU seconds (user + system) a process has used.
 func procCPU(pid int) (float64, error) {

@@ -36,6 +36,7 @@ type readings struct {
 	countsErr error
 	cpu       float64   // the server's CPU seconds
 	parts     []float64 // each of its processes'
+	procs     int       // how many processes were read
 	cpuOK     bool
 	self      float64 // this process's, the load generator's
 	busy      float64 // the whole machine's busy CPU seconds
@@ -51,7 +52,7 @@ func read(ctx context.Context, c *http.Client, srv *Server, atStart bool) readin
 	if atStart {
 		r.counts, r.countsErr = nodeCounts(ctx, c, srv.Nodes) // serverbytes.go: what fourway counts of its bytes
 	}
-	r.cpu, r.parts, r.cpuOK = srv.partsCPU()
+	r.cpu, r.parts, r.procs, r.cpuOK = srv.partsCPU()
 	if !atStart {
 		r.counts, r.countsErr = nodeCounts(ctx, c, srv.Nodes)
 	}
@@ -126,11 +127,12 @@ func (o *outcome) serverCost(windowDeliveries int64) *record.ServerCost {
 		return nil
 	}
 	cost := &record.ServerCost{
-		CPUSeconds:   b.cpu - a.cpu,
-		WindowSecs:   time.Duration(o.sc.Duration).Seconds(),
-		RSSBeforeMiB: mib(o.rssBefore),
-		RSSIdleMiB:   mib(o.rssIdle),
-		RSSEndMiB:    mib(b.rss),
+		CPUSeconds:      b.cpu - a.cpu,
+		CPUErrorSeconds: record.CPUError(max(a.procs, b.procs)),
+		WindowSecs:      time.Duration(o.sc.Duration).Seconds(),
+		RSSBeforeMiB:    mib(o.rssBefore),
+		RSSIdleMiB:      mib(o.rssIdle),
+		RSSEndMiB:       mib(b.rss),
 	}
 	if o.rssOK && o.sc.Subs > 0 {
 		cost.MemPerConnKiB = float64(o.rssIdle-o.rssBefore) / float64(o.sc.TotalSubs()) / 1024

@@ -30,24 +30,26 @@ type ProcPart struct {
 	RSS  []int // processes whose resident memory is the part's
 }
 
-// partsCPU reads the CPU seconds of every part, and their sum.
-func (s *Server) partsCPU() (sum float64, each []float64, ok bool) {
+// partsCPU reads the CPU seconds of every part, and their sum, and says
+// how many processes it read.
+func (s *Server) partsCPU() (sum float64, each []float64, procs int, ok bool) {
 	if s.Parts == nil {
-		return 0, nil, false
+		return 0, nil, 0, false
 	}
 	for _, p := range s.Parts() {
 		var c float64
 		for _, pid := range p.CPU {
 			v, err := procCPU(pid)
 			if err != nil {
-				return 0, nil, false
+				return 0, nil, 0, false
 			}
 			c += v
+			procs++
 		}
 		each = append(each, c)
 		sum += c
 	}
-	return sum, each, true
+	return sum, each, procs, true
 }
 
 // rss is the resident memory of every part, summed.

@@ -47,7 +47,25 @@ type Config struct {
 	// Acks is -acks: JetStream publishes measured for the publish-to-ack
 	// latency, per replica count (R1 and R3), with -cluster.
 	Acks int `json:"acks,omitempty"`
+	// Rounds is -rounds: every scenario measured that many times, the
+	// whole list once a round, so that the report shows the spread
+	// between runs.
+	Rounds int `json:"rounds,omitempty"`
+	// Page is, with -page, where the report.json is also written as the
+	// page's built-in figures (public/bench-report.json); "" without.
+	Page string `json:"-"`
 }
+
+// PagePlan is what -page measures unless told otherwise: the rows the
+// page's verdict reads, at the loads of fourway's speed targets, against
+// nginx + Nchan, with a window of PageDuration after connects spread over
+// PageStagger.
+const (
+	PagePlan     = "ws,sse,sse-direct:1000:100;longpoll:1000:10;poll:1000:10"
+	PageTargets  = "fourway,nchan"
+	PageDuration = 5 * time.Second
+	PageStagger  = 2 * time.Second
+)
 
 // PlanItem is one entry of -plan: transports measured with the same
 // subscribers, rate and payload. An entry of Transports may be a mixed

@@ -164,6 +164,8 @@ func (c *Config) checkSettings() error {
 		return errors.New("-poll-interval and -duration must be positive, -warmup and -stagger not negative")
 	case c.Publishers < 1:
 		return errors.New("-publishers must be at least 1")
+	case c.Rounds < 1:
+		return fmt.Errorf("-rounds must be at least 1, not %d", c.Rounds)
 	case c.ClientHeaders != "go" && c.ClientHeaders != "browser":
 		return errors.New(`-client-headers must be "go" or "browser"`)
 	case c.SourceAddrs < -1 || c.SourceAddrs > MaxSourceAddrs:

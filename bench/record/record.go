@@ -7,6 +7,7 @@
 package record
 
 import (
+	"math"
 	"time"
 
 	"fourway/bench/plan"
@@ -98,7 +99,32 @@ type Latency struct {
 	P99   float64 `json:"p99"`
 	P999  float64 `json:"p99_9"`
 	Max   float64 `json:"max"`
+	// Bounds holds, for each percentile the window has enough samples
+	// for ("p50", "p90", "p99", "p99_9"), the latencies between which it
+	// lies with 95 % confidence, were the samples independent: the
+	// values at the ranks n·q ± 1.96·√(n·q·(1−q)) of the n samples. The
+	// report prints a percentile to the digits this range supports.
+	Bounds map[string][2]float64 `json:"bounds_95_ms,omitempty"`
 }
+
+// Percentiles are the percentiles a Latency holds: name, JSON key, and q.
+var Percentiles = []struct {
+	Name, Key string
+	Q         float64
+}{{"p50", "p50", 0.50}, {"p90", "p90", 0.90}, {"p99", "p99", 0.99}, {"p99.9", "p99_9", 0.999}}
+
+// SamplesBeyond is how many samples a window must hold beyond a
+// percentile for the percentile to be printed: with ten, the tail that
+// places it is ten latencies, not one or two chance ones.
+const SamplesBeyond = 10
+
+// MinSamples is how many samples a window needs for percentile q (0.99
+// for p99) to be printed: SamplesBeyond above it, SamplesBeyond/(1−q).
+// p50 needs 20, p90 100, p99 1,000 and p99.9 10,000.
+func MinSamples(q float64) int64 { return int64(math.Round(SamplesBeyond / (1 - q))) }
+
+// Enough reports whether the window holds enough samples for percentile q.
+func (l Latency) Enough(q float64) bool { return l.Count >= MinSamples(q) }
 
 // Wire is the cost of a delivered message on the subscribers' sockets, in
 // bytes (TCP payload: request and status lines, headers, chunk framing,
@@ -168,6 +194,41 @@ type ServerCost struct {
 	RSSIdleMiB      float64 `json:"rss_idle_mib"`   // all subscribers connected, nothing published
 	RSSEndMiB       float64 `json:"rss_end_mib"`
 	MemPerConnKiB   float64 `json:"mem_per_conn_kib"` // (idle - before) / subscribers
+	// CPUErrorSeconds is the most CPUSeconds can be off by the clock it
+	// is read from: /proc counts CPU in ticks of 10 ms (USER_HZ 100), its
+	// user and system time each cut to whole ticks, so a difference of two
+	// readings is off by under two ticks per process read (CPUError).
+	CPUErrorSeconds float64 `json:"cpu_error_seconds,omitempty"`
+}
+
+// ClockTick is the unit /proc counts a process's CPU time in: USER_HZ,
+// 100 a second on every Linux architecture Go supports.
+const ClockTick = 10 * time.Millisecond
+
+// CPUError is the most a process's CPU seconds over a window, read from
+// /proc at both ends, can be off: user and system time are each cut to
+// whole ticks at each reading, so each differs from the truth by under one
+// tick, and their sum by under two; procs processes summed, procs times that.
+func CPUError(procs int) float64 { return 2 * float64(procs) * ClockTick.Seconds() }
+
+// MaxCPUError is the largest share of the window's CPU seconds that the
+// clock's error may be for the CPU per delivery to be read without a
+// warning: at 10 %, one process needs 0.2 s of CPU in the window.
+const MaxCPUError = 0.10
+
+// CPUErr is the cost's CPUErrorSeconds, or, for a report written before it
+// was recorded, the error of the processes its row names (one if none).
+func (r *Result) CPUErr() float64 {
+	if r.Server != nil && r.Server.CPUErrorSeconds > 0 {
+		return r.Server.CPUErrorSeconds
+	}
+	return CPUError(max(1, len(r.Procs)))
+}
+
+// CPUTooShort reports whether the row's server CPU seconds are too few for
+// the clock: under CPUErr/MaxCPUError.
+func (r *Result) CPUTooShort() bool {
+	return r.Server != nil && r.Server.CPUSeconds < r.CPUErr()/MaxCPUError
 }
 
 // DeliveryOK is the check every result must pass.

@@ -5,7 +5,6 @@ import (
 	"html"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"fourway/bench/record"
 )
@@ -18,7 +17,7 @@ func ackRows(acks []record.AckLatency) [][]string {
 	var rows [][]string
 	for _, a := range acks {
 		rows = append(rows, []string{fmt.Sprintf("R%d", a.Replicas), fmt.Sprint(a.Publishes), fmt.Sprint(a.Payload),
-			latencyCell(a.Latency.P50), latencyCell(a.Latency.P90), latencyCell(a.Latency.P99), latencyCell(a.Latency.Max), a.Leader, a.Connected})
+			percentile(a.Latency, "p50"), percentile(a.Latency, "p90"), percentile(a.Latency, "p99"), latencyCell(a.Latency.Max), a.Leader, a.Connected})
 	}
 	return rows
 }
@@ -31,14 +30,11 @@ func writeAcks(out io.Writer, acks []record.AckLatency) {
 	if len(acks) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "JetStream publish-to-ack latency:")
-	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(ackHeader, "\t")+"\t")
-	for _, r := range ackRows(acks) {
-		fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
+	t := textTable{title: "JetStream publish-to-ack latency:", head: ackHeader, rows: ackRows(acks), left: 1}
+	for _, l := range t.lines() {
+		fmt.Fprintln(out, l)
 	}
-	tw.Flush()
-	fmt.Fprintln(out, ackLegend)
+	writeProse(out, []string{ackLegend})
 }
 
 // writeAcksMarkdown writes it as a Markdown table.

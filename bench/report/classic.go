@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"slices"
 
 	"fourway/bench/plan"
 	"fourway/bench/record"
@@ -66,17 +66,36 @@ func classicRows(results []record.Result) []record.Result {
 	return out
 }
 
-// writeClassic prints the 2010 table next to the one from measured bytes.
-func writeClassic(out io.Writer, results []record.Result) {
-	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "one message per second per client\toverhead B/msg\t1,000 clients Mbps\t10,000\t100,000\t")
-	for _, c := range classic2010 {
-		fmt.Fprintf(tw, "%s\t%g\t%g\t%g\t%g\t\n", c.name, c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
+// classicTitle says what the 2010 table's overhead counts, apart from the
+// results' overhead per delivery.
+const classicTitle = "The 2010 table (\"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web\"), then the same computation from the bytes measured here, " +
+	"every client receiving one message per second; Mbps = clients × overhead bytes × 8 / 2^20. Its overhead B/exchange is what one message costs alone: " +
+	"for polls, one request and its answer carrying one message (Nchan's interval poll adds the 304 that ends each tick), as a client polling once a second gets; " +
+	"for streams, one message's framing. The results' overhead B/delivery is over every message delivered in the run, where one poll answer may carry several"
+
+// writeClassic prints the 2010 table next to the one from measured bytes:
+// each measured row by its name, or, where the results' rows are
+// numbered and a name would make the table too wide, by its number.
+func writeClassic(out io.Writer, results []record.Result, numbered bool) {
+	writeProse(out, []string{classicTitle + ":"})
+	head := []string{"one message per second per client", "overhead B/exchange", "1,000 clients Mbps", "10,000", "100,000"}
+	table := func(name func(i int, r record.Result) string) textTable {
+		t := textTable{head: head, left: 1}
+		for _, c := range classic2010 {
+			t.rows = append(t.rows, []string{c.name, fmt.Sprintf("%g", c.bytes), fmt.Sprintf("%g", c.mbps[0]), fmt.Sprintf("%g", c.mbps[1]), fmt.Sprintf("%g", c.mbps[2])})
+		}
+		for _, r := range classicRows(results) {
+			i := slices.IndexFunc(results, func(c record.Result) bool { return c.Scenario == r.Scenario })
+			o := classicOverhead(r)
+			t.rows = append(t.rows, []string{name(i, r), f1(o), f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o))})
+		}
+		return t
 	}
-	for _, r := range classicRows(results) {
-		o := classicOverhead(r)
-		fmt.Fprintf(tw, "%s %s (measured)\t%s\t%s\t%s\t%s\t\n", r.Target, r.Label(), f1(o),
-			f3(mbps(classicClients[0], o)), f3(mbps(classicClients[1], o)), f3(mbps(classicClients[2], o)))
+	lines := table(func(_ int, r record.Result) string { return r.Target + " " + r.Label() + " (measured)" }).lines()
+	if numbered && widest(lines) > consoleWidth {
+		lines = table(func(i int, _ record.Result) string { return fmt.Sprintf("row %d (measured)", i+1) }).lines()
 	}
-	tw.Flush()
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
 }

@@ -6,7 +6,8 @@
 //
 // Its files, each using only those above it:
 //
-//	format.go    numbers as the tables write them
+//	format.go    numbers as the tables write them; text tables within 120 columns, and prose wrapped to them
+//	uncertainty.go  figures to the digits they support: percentiles, CPU per delivery, the spread between runs
 //	legend.go    what a row's name alone does not say: writers, protocols, mixed scenarios
 //	classic.go   the 2010 article's table, and the same computation from the bytes measured
 //	speed.go     the speed targets, checked against the rows

@@ -25,6 +25,7 @@ func renderHTML(rep record.Report) string {
 		return b.String()
 	}
 	writeHTMLResults(&b, rs)
+	writeServerSplitHTML(&b, rs)
 	writeProcHTML(&b, rs)
 	writeAcksHTML(&b, rep.Acks)
 	writeTargetsHTML(&b, rep.Targets)
@@ -57,7 +58,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 // notes, and what each column means.
 func writeHTMLResults(b *strings.Builder, rs []record.Result) {
 	e := html.EscapeString
-	b.WriteString(`<h2>Results</h2><div class="wide"><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/msg</th><th>up B/msg</th><th>payload B/msg</th><th>overhead B/msg</th><th>req/msg</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/msg</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
+	b.WriteString(`<h2>Results</h2><div class="wide"><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>samples</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/delivery</th><th>up B/delivery</th><th>payload B/delivery</th><th>overhead B/delivery</th><th>req/delivery</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/delivery</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
 	for _, r := range rs {
 		bad := func(v int64) string {
 			if v != 0 {
@@ -70,25 +71,51 @@ func writeHTMLResults(b *strings.Builder, rs []record.Result) {
 			srv = `<td colspan="4" class="muted">` + e(r.ServerNote) + `</td>`
 		}
 		if s := r.Server; s != nil {
-			srv = fmt.Sprintf("<td>%s</td><td>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
+			cls := ""
+			if r.CPUTooShort() {
+				cls = ` class="note" title="too few CPU seconds for the clock: see below"`
+			}
+			srv = fmt.Sprintf("<td>%s</td><td%s>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), cls, cpuPerDelivery(r), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}
-		fmt.Fprintf(b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
-			r.Target, htmlTransport(r), r.Subs, r.Rate, r.Payload,
-			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
+		l := r.Latency
+		fmt.Fprintf(b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
+			r.Target, htmlTransport(r), r.Subs, r.Rate, r.Payload, l.Count,
+			percentile(l, "p50"), percentile(l, "p90"), percentile(l, "p99"), percentile(l, "p99.9"), latencyCell(l.Max),
 			r.Delivered, r.Expected, bad(r.Lost), r.Lost, bad(r.Duplicated), r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.PayloadPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
 			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
 	}
 	b.WriteString(`</table></div>`)
-	for _, l := range legend(rs) {
-		fmt.Fprintf(b, `<p class="muted">%s</p>`, e(l))
-	}
-	for _, r := range rs {
-		for _, n := range r.Notes {
-			fmt.Fprintf(b, `<p class="note">%s %s, %d subs, %g/s: %s</p>`, r.Target, e(r.Label()), r.Subs, r.Rate, e(n))
+	for _, l := range resultProse(rs) {
+		cls := "muted"
+		if strings.HasPrefix(l, "note:") || strings.HasPrefix(l, "!!") || strings.HasPrefix(l, "~") {
+			cls = "note"
 		}
+		fmt.Fprintf(b, `<p class="%s">%s</p>`, cls, e(l))
 	}
-	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake; handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms resolution); per message: divided by the deliveries received inside the window. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core. Other CPU: what the rest of the machine (other processes, interrupts) used in the window, from /proc/stat.</p>`)
+	b.WriteString(`<p class="muted">Latency: from the intended send time stamped by the open-loop publisher to receipt, messages intended inside the window. Payload: the message as the application receives it (fourway: the message JSON with its id and time; Nchan: the published body, its id travels in headers or id lines). Overhead B/delivery = bytes down + bytes up − payload, on the subscriber's socket (TCP payload), after the handshake, over every message delivered (a poll answer that carries several messages shares its headers among them); handshake = what connecting cost per subscriber (upgrade, stream headers, hello). Server CPU: user+system seconds of the server's processes inside the window, from /proc (10 ms ticks); per delivery: divided by the deliveries received inside the window, to the digits the ticks allow. KiB/conn: (RSS with every subscriber connected and idle − RSS before) / subscribers; below a few hundred subscribers it is mostly the heap's growth steps, not the connections. Bench CPU: the load generator's own CPU seconds in the window (publisher and every subscriber, one process): when server and bench together near the machine's cores, latency includes waiting for a core. Other CPU: what the rest of the machine (other processes, interrupts) used in the window, from /proc/stat.</p>`)
+}
+
+// writeServerSplitHTML writes what fourway counted of each row's overhead,
+// as report.md's table does (serverSplitRows).
+func writeServerSplitHTML(b *strings.Builder, rs []record.Result) {
+	rows := serverSplitRows(rs)
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, `<h2>The overhead, as the server counted it</h2><p class="muted">%s</p><div class="wide"><table><tr><th class="l">server</th><th class="l">transport</th>`, html.EscapeString(serverSplitLegend))
+	for _, h := range serverSplitHead {
+		fmt.Fprintf(b, `<th>%s</th>`, html.EscapeString(h))
+	}
+	b.WriteString(`</tr>`)
+	for _, r := range rows {
+		fmt.Fprintf(b, `<tr><td class="l">%s</td><td class="l">%s</td>`, html.EscapeString(r.Target), htmlTransport(r))
+		for _, c := range serverSplitCells(r) {
+			fmt.Fprintf(b, `<td>%s</td>`, c)
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</table></div>`)
 }
 
 // writeTargetsHTML writes the speed targets, if any were checked.
@@ -124,8 +151,8 @@ func writeChartsHTML(b *strings.Builder, rs []record.Result) {
 // beside the article's own, and its chart.
 func writeClassicHTML(b *strings.Builder, rs []record.Result) {
 	e := html.EscapeString
-	b.WriteString(`<h2>The 2010 table, then and now</h2><p>"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web" (2010) counted 871 bytes of HTTP headers per poll against 2 bytes of WebSocket framing, for clients that each receive one message per second. Below, the same computation from the bytes measured here: Mbps = clients × overhead bytes × 8 / 2<sup>20</sup>. For polls, the overhead of one request and response that carried a message (Nchan's interval poll adds the 304 that ends every tick); for streams, the overhead per message.</p>`)
-	b.WriteString(`<table><tr><th class="l">one message per second per client</th><th>overhead B/msg</th><th>1,000 clients Mbps</th><th>10,000</th><th>100,000</th></tr>`)
+	b.WriteString(`<h2>The 2010 table, then and now</h2><p>"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web" (2010) counted 871 bytes of HTTP headers per poll against 2 bytes of WebSocket framing, for clients that each receive one message per second. Below, the same computation from the bytes measured here: Mbps = clients × overhead bytes × 8 / 2<sup>20</sup>. Overhead B/exchange is what one message costs alone: for polls, one request and its answer carrying one message (Nchan's interval poll adds the 304 that ends every tick), as a client polling once a second gets; for streams, one message's framing. The results' overhead B/delivery is over every message delivered in the run, where one poll answer may carry several.</p>`)
+	b.WriteString(`<table><tr><th class="l">one message per second per client</th><th>overhead B/exchange</th><th>1,000 clients Mbps</th><th>10,000</th><th>100,000</th></tr>`)
 	for _, c := range classic2010 {
 		fmt.Fprintf(b, `<tr><td class="l">%s</td><td>%g</td><td>%g</td><td>%g</td><td>%g</td></tr>`, e(c.name), c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
 	}

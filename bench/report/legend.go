@@ -24,7 +24,7 @@ func legend(results []record.Result) []string {
 	out := writerLegend(results)
 	out = append(out, protoLegend(results)...)
 	for _, m := range mixes {
-		out = append(out, fmt.Sprintf("mixed scenario %s: the subscribers of each of its transports (subs is per transport) on one server at once, to one publisher; a row \"X in %s\" is X's subscribers, and its server CPU µs/msg is the whole server's CPU over the window divided by every delivery of the scenario (all its rows), KiB/conn the server's memory over all its connections: the same figures on each of its rows", m, m))
+		out = append(out, fmt.Sprintf("mixed scenario %s: the subscribers of each of its transports (subs is per transport) on one server at once, to one publisher; a row \"X in %s\" is X's subscribers, and its server CPU µs/delivery is the whole server's CPU over the window divided by every delivery of the scenario (all its rows), KiB/conn the server's memory over all its connections: the same figures on each of its rows", m, m))
 	}
 	return out
 }

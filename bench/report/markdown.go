@@ -23,17 +23,10 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)
 	var notes []string
-	for _, l := range legend(rep.Results) {
+	for _, l := range resultProse(rep.Results) {
 		notes = append(notes, "- "+l)
 	}
-	for _, r := range rep.Results {
-		for _, n := range r.Notes {
-			notes = append(notes, fmt.Sprintf("- %s %s, %d subs, %g/s: %s", r.Target, r.Label(), r.Subs, r.Rate, n))
-		}
-	}
-	if len(notes) > 0 {
-		fmt.Fprintf(out, "\n%s\n", strings.Join(notes, "\n"))
-	}
+	fmt.Fprintf(out, "\n%s\n", strings.Join(notes, "\n"))
 	writeClassicMarkdown(out, rep.Results)
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(out, "\n| speed target | want | got | |")
@@ -50,12 +43,12 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 
 // writeResultsMarkdown writes the results table.
 func writeResultsMarkdown(out io.Writer, results []record.Result) {
-	fmt.Fprintln(out, "| server | transport | subs | msg/s | p50 ms | p99 ms | max ms | lost / dup | B down/msg | B up/msg | overhead B/msg | req/msg | server CPU µs/msg | KiB/conn |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(out, "| server | transport | subs | msg/s | samples | p50 ms | p99 ms | max ms | lost / dup | B down/delivery | B up/delivery | overhead B/delivery | req/delivery | server CPU s | server CPU µs/delivery | KiB/conn |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range results {
-		cpu, mem := "–", "–"
+		secs, cpu, mem := "–", "–", "–"
 		if s := r.Server; s != nil {
-			cpu, mem = f2(s.CPUPerMsgMicros), f1(s.MemPerConnKiB)
+			secs, cpu, mem = f2(s.CPUSeconds), cpuPerDelivery(r), f1(s.MemPerConnKiB)
 		} else if r.ServerNote != "" {
 			cpu, mem = r.ServerNote, r.ServerNote
 		}
@@ -63,17 +56,17 @@ func writeResultsMarkdown(out io.Writer, results []record.Result) {
 		if !r.DeliveryOK() {
 			ld = "**" + ld + " FAILED**"
 		}
-		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Target, mdTransport(r), r.Subs, r.Rate, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), latencyCell(r.Latency.Max), ld,
-			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), cpu, mem)
+		fmt.Fprintf(out, "| %s | %s | %d | %g | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Target, mdTransport(r), r.Subs, r.Rate, r.Latency.Count, percentile(r.Latency, "p50"), percentile(r.Latency, "p99"), latencyCell(r.Latency.Max), ld,
+			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), secs, cpu, mem)
 	}
 }
 
 // writeClassicMarkdown writes the 2010 table, then the same computation
 // from the bytes measured here.
 func writeClassicMarkdown(out io.Writer, results []record.Result) {
-	fmt.Fprintln(out, "\nThe 2010 table (\"HTML5 Web Sockets: A Quantum Leap in Scalability for the Web\"), then the same computation from the bytes measured here; Mbps = clients × overhead bytes × 8 / 2^20, every client receiving one message per second:")
-	fmt.Fprintln(out, "\n| one message per second per client | overhead B/msg | 1,000 clients | 10,000 | 100,000 |")
+	fmt.Fprintf(out, "\n%s:\n", classicTitle)
+	fmt.Fprintln(out, "\n| one message per second per client | overhead B/exchange | 1,000 clients | 10,000 | 100,000 |")
 	fmt.Fprintln(out, "|---|--:|--:|--:|--:|")
 	for _, c := range classic2010 {
 		fmt.Fprintf(out, "| %s | %g | %g Mbps | %g Mbps | %g Mbps |\n", c.name, c.bytes, c.mbps[0], c.mbps[1], c.mbps[2])
@@ -104,23 +97,41 @@ func mdTransport(r record.Result) string {
 	return s
 }
 
-// writeServerSplitMarkdown writes what fourway counted of each row's
-// overhead, for the rows it counted anything of.
-func writeServerSplitMarkdown(out io.Writer, results []record.Result) {
+// serverSplitRows are the rows fourway counted anything of its overhead of.
+func serverSplitRows(results []record.Result) []record.Result {
 	var rows []record.Result
 	for _, r := range results {
 		if r.Wire.ServerHeadersPerMsg > 0 || r.Wire.ServerFramesPerMsg > 0 || r.Wire.ServerFramingPerMsg > 0 {
 			rows = append(rows, r)
 		}
 	}
+	return rows
+}
+
+// serverSplitLegend says what the server-counted table holds.
+const serverSplitLegend = "Of the overhead per delivery, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks), HTTP/2 frame headers (9 bytes a frame), and the streams' framing (WebSocket frame headers, SSE field names and chunk framing) and heartbeats, both ways; the rest is a poll answer's JSON, TLS records, connection frames, and what the server could not see over TLS"
+
+// serverSplitHead is the server-counted table's header, after the row's
+// server and transport.
+var serverSplitHead = []string{"overhead B/delivery", "headers B/delivery", "HTTP/2 frame headers B/delivery", "stream framing B/delivery", "heartbeats B/delivery"}
+
+// serverSplitCells are a row's cells under serverSplitHead.
+func serverSplitCells(r record.Result) []string {
+	w := r.Wire
+	return []string{f1(w.OverheadPerMsg), f1(w.ServerHeadersPerMsg), f1(w.ServerFramesPerMsg), f1(w.ServerFramingPerMsg), f1(w.ServerHeartbeatsPerMsg)}
+}
+
+// writeServerSplitMarkdown writes what fourway counted of each row's
+// overhead, for the rows it counted anything of.
+func writeServerSplitMarkdown(out io.Writer, results []record.Result) {
+	rows := serverSplitRows(results)
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "\nOf that overhead, what fourway's own /api/stats counted over the window, per delivered message: headers (HTTP/1.1 heads in the clear; under HTTP/2 the HPACK header blocks), HTTP/2 frame headers (9 bytes a frame), and the streams' framing (WebSocket frame headers, SSE field names and chunk framing) and heartbeats, both ways; the rest is a poll answer's JSON, TLS records, connection frames, and what the server could not see over TLS:")
-	fmt.Fprintln(out, "\n| server | transport | overhead B/msg | headers B/msg | HTTP/2 frame headers B/msg | stream framing B/msg | heartbeats B/msg |")
+	fmt.Fprintf(out, "\n%s:\n", serverSplitLegend)
+	fmt.Fprintf(out, "\n| server | transport | %s |\n", strings.Join(serverSplitHead, " | "))
 	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|")
 	for _, r := range rows {
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), f1(r.Wire.OverheadPerMsg), f1(r.Wire.ServerHeadersPerMsg), f1(r.Wire.ServerFramesPerMsg),
-			f1(r.Wire.ServerFramingPerMsg), f1(r.Wire.ServerHeartbeatsPerMsg))
+		fmt.Fprintf(out, "| %s | %s | %s |\n", r.Target, mdTransport(r), strings.Join(serverSplitCells(r), " | "))
 	}
 }

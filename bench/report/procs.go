@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"fourway/bench/plan"
 	"fourway/bench/record"
@@ -120,8 +120,8 @@ func (t procTable) cells(row procRow) []string {
 	if r.Setup == "" {
 		setup = "external (-pids)"
 	}
-	c := []string{r.Transport, setup, latencyCell(r.Latency.P50), latencyCell(r.Latency.P99), fmt.Sprintf("%d / %d", r.Lost, r.Duplicated),
-		latencyCell(r.PublishRTT.P50), latencyCell(r.PublishRTT.P99)}
+	c := []string{r.Transport, setup, percentile(r.Latency, "p50"), percentile(r.Latency, "p99"), fmt.Sprintf("%d / %d", r.Lost, r.Duplicated),
+		percentile(r.PublishRTT, "p50"), percentile(r.PublishRTT, "p99")}
 	c = append(c, row.cells...)
 	return append(c, row.sum, dash(row.cpuVsMemory), dash(row.p99VsMemory))
 }
@@ -135,14 +135,21 @@ func writeProcTable(out io.Writer, results []record.Result) {
 	if len(t.rows) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "server CPU per delivery, process by process:")
-	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(t.header(), "\t")+"\t")
+	// As text, the table is two, the rows named in each or numbered
+	// (fitted): the row's figures, then its processes'.
+	h, n := t.header(), len(t.cols)
+	figures := textTable{title: "server CPU per delivery, process by process:", head: append(slices.Clip(h[2:7]), h[7+n:]...)}
+	procs := textTable{head: h[7 : 7+n]}
 	for _, row := range t.rows {
-		fmt.Fprintln(tw, strings.Join(t.cells(row), "\t")+"\t")
+		c := t.cells(row)
+		figures.rows = append(figures.rows, append(slices.Clip(c[2:7]), c[7+n:]...))
+		procs.rows = append(procs.rows, c[7:7+n])
 	}
-	tw.Flush()
-	fmt.Fprintln(out, procLegend)
+	lines, _ := fitted([]textTable{figures, procs}, h[:2], func(i int) []string { return t.cells(t.rows[i])[:2] }, "")
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
+	writeProse(out, []string{procLegend})
 }
 
 // writeProcMarkdown writes it as a Markdown table.

@@ -13,7 +13,7 @@ import (
 func TestTargetsCompareTheSameProtocol(t *testing.T) {
 	row := func(target, p string, p99 float64) record.Result {
 		r := record.Result{Scenario: benchtest.OverProto(target, "ws", p)}
-		r.Latency = record.Latency{Count: 1, P99: p99}
+		r.Latency = record.Latency{Count: 1000, P99: p99}
 		return r
 	}
 	results := []record.Result{row("fourway", "h1", 5), row("fourway", "h2", 7), row("nchan", "h1", 6), row("nchan", "h2", 8)}
@@ -35,7 +35,7 @@ func TestTargetsCompareTheSameProtocol(t *testing.T) {
 func TestWriterRowsAreComparedWithNchansBase(t *testing.T) {
 	row := func(target, tr, mix string) record.Result {
 		r := record.Result{Scenario: benchtest.Short(target, tr)}
-		r.Mixed, r.Latency = mix, record.Latency{Count: 1, P99: 5}
+		r.Mixed, r.Latency = mix, record.Latency{Count: 1000, P99: 5}
 		return r
 	}
 	results := []record.Result{

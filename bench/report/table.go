@@ -4,47 +4,128 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"fourway/bench/record"
 )
 
-// writeTable prints the results as aligned text.
-func writeTable(out io.Writer, results []record.Result) {
-	tw := tabwriter.NewWriter(out, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\ttransport\tsubs\trate/s\tpayload\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tdelivered\tlost\tdup\tdown B/msg\tup B/msg\toverhead B/msg\treq/msg\thandshake B\tCPU s\tCPU µs/msg\tRSS MiB\tKiB/conn\tbench CPU s\tother CPU s\t")
+// rowNames are the columns that name a row in the text tables: its
+// server and transport (with its protocol, mix and setup), and its
+// subscribers, rate and payload where the rows differ in them; what is the
+// same on every row is said once, in common.
+func rowNames(results []record.Result) (head []string, cells func(r record.Result) []string, common string) {
+	varies := func(f func(r record.Result) string) bool {
+		for _, r := range results {
+			if f(r) != f(results[0]) {
+				return true
+			}
+		}
+		return false
+	}
+	cols := []struct {
+		head string
+		cell func(r record.Result) string
+		once string
+	}{
+		{"subs", func(r record.Result) string { return fmt.Sprint(r.Subs) }, "%s subscribers"},
+		{"msg/s", func(r record.Result) string { return fmt.Sprintf("%g", r.Rate) }, "%s msg/s"},
+		{"payload B", func(r record.Result) string { return fmt.Sprint(r.Payload) }, "%s B of data a message"},
+	}
+	head = []string{"server", "transport"}
+	var shown []func(r record.Result) string
+	var same []string
+	for _, c := range cols {
+		if len(results) > 0 && !varies(c.cell) {
+			same = append(same, fmt.Sprintf(c.once, c.cell(results[0])))
+			continue
+		}
+		head = append(head, c.head)
+		shown = append(shown, c.cell)
+	}
+	cells = func(r record.Result) []string {
+		out := []string{r.Target, r.Label()}
+		for _, f := range shown {
+			out = append(out, f(r))
+		}
+		return out
+	}
+	if len(same) > 0 {
+		common = "every row: " + strings.Join(same, ", ")
+	}
+	return head, cells, common
+}
+
+// resultTables are the results as three tables, each of a few columns:
+// latency, the wire, and the server's CPU and memory.
+func resultTables(results []record.Result) []textTable {
+	lat := textTable{title: "latency from publish to receipt, and delivery:",
+		head: []string{"samples", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "delivered", "lost", "dup"}}
+	wire := textTable{title: "bytes and requests on a subscriber's socket, per message delivered (handshake: per subscriber):",
+		head: []string{"down B", "up B", "payload B", "overhead B/delivery", "req/delivery", "handshake B"}}
+	srv := textTable{title: "CPU and memory: the server's, per delivery and per connection, and the machine's:",
+		head: []string{"server CPU s", "µs/delivery", "RSS MiB", "KiB/conn", "bench CPU s", "other CPU s"}}
 	for _, r := range results {
-		srv := "-\t-\t-\t-\t"
-		if r.ServerNote != "" {
-			srv = "-\t" + r.ServerNote + "\t-\t-\t"
-		}
-		if s := r.Server; s != nil {
-			srv = fmt.Sprintf("%s\t%s\t%s\t%s\t", f2(s.CPUSeconds), f2(s.CPUPerMsgMicros), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
-		}
 		flag := ""
 		if !r.DeliveryOK() {
 			flag = " !!"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%d\t%s\t%s\t%s\t%s\t%s\t%d%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\t%s\t\n",
-			r.Target, r.Label(), r.Subs, r.Rate, r.Payload,
-			latencyCell(r.Latency.P50), latencyCell(r.Latency.P90), latencyCell(r.Latency.P99), latencyCell(r.Latency.P999), latencyCell(r.Latency.Max),
-			r.Delivered, flag, r.Lost, r.Duplicated,
-			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
-			f1(r.Wire.HandshakeDown+r.Wire.HandshakeUp), srv, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds))
+		l := r.Latency
+		lat.rows = append(lat.rows, []string{fmt.Sprint(l.Count), percentile(l, "p50"), percentile(l, "p90"), percentile(l, "p99"), percentile(l, "p99.9"),
+			latencyCell(l.Max), fmt.Sprintf("%d%s", r.Delivered, flag), fmt.Sprint(r.Lost), fmt.Sprint(r.Duplicated)})
+		w := r.Wire
+		wire.rows = append(wire.rows, []string{f1(w.DownPerMsg), f1(w.UpPerMsg), f1(w.PayloadPerMsg), f1(w.OverheadPerMsg), f3(w.RequestsPerMsg), f1(w.HandshakeDown + w.HandshakeUp)})
+		cells := []string{"–", "–", "–", "–"}
+		if r.ServerNote != "" {
+			cells = []string{"–", r.ServerNote, "–", "–"}
+		}
+		if s := r.Server; s != nil {
+			cells = []string{f2(s.CPUSeconds), cpuPerDelivery(r), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB)}
+		}
+		srv.rows = append(srv.rows, append(cells, f2(r.BenchCPUSeconds), f2(r.OtherCPUSeconds)))
 	}
-	tw.Flush()
-	for _, l := range legend(results) {
+	return []textTable{lat, wire, srv}
+}
+
+// resultLines are the results' tables as text (fitted), and whether
+// their rows are numbered.
+func resultLines(results []record.Result) ([]string, bool) {
+	head, cells, common := rowNames(results)
+	return fitted(resultTables(results), head, func(i int) []string { return cells(results[i]) }, common)
+}
+
+// writeTable prints the results as aligned text, their legend, the rules
+// the figures are written by, and the rows' notes.
+func writeTable(out io.Writer, results []record.Result) (numbered bool) {
+	lines, numbered := resultLines(results)
+	for _, l := range lines {
 		fmt.Fprintln(out, l)
 	}
+	writeProse(out, resultProse(results))
+	return numbered
+}
+
+// overheadLegend says what the results' overhead per delivery counts.
+const overheadLegend = "overhead B/delivery: bytes down + bytes up − payload on the subscribers' sockets after the handshake, over every message delivered in the run: " +
+	"a poll answer that carries several messages shares its request and headers among them (the 2010 table's overhead B/exchange is one message alone)"
+
+// resultProse is what the results tables need said beside them: the
+// legend, the rules their figures are written by, the rows' notes, and
+// the spread between runs.
+func resultProse(results []record.Result) []string {
+	prose := legend(results)
+	prose = append(prose, overheadLegend)
+	prose = append(prose, percentileLegend(results)...)
+	prose = append(prose, cpuNotes(results)...)
 	for _, r := range results {
 		for _, n := range r.Notes {
 			mark := "note"
 			if strings.HasPrefix(n, "DELIVERY") {
 				mark = "!! FAILED"
 			}
-			fmt.Fprintf(out, "%s: %s %s subs=%d rate=%g: %s\n", mark, r.Target, r.Label(), r.Subs, r.Rate, n)
+			prose = append(prose, fmt.Sprintf("%s: %s %s subs=%d rate=%g: %s", mark, r.Target, r.Label(), r.Subs, r.Rate, n))
 		}
 	}
+	return append(prose, spreadLines(results)...)
 }
 
 // writeClusterTables prints, after the main table, the per-process table
@@ -63,19 +144,57 @@ func writeClusterTables(out io.Writer, rep record.Report) {
 // PrintHeading prints what a run measured on and with, before its tables.
 func PrintHeading(out io.Writer, rep record.Report) {
 	m, c := rep.Machine, rep.Config
-	fmt.Fprintf(out, "fourway bench: %s, %d cores, %d MiB, %s, %s\n", m.CPU, m.Cores, m.MemoryMiB, m.GoVersion, m.OS)
-	fmt.Fprintf(out, "command: %s\n", rep.Command)
-	fmt.Fprintf(out, "poll interval %s, warm-up %s, window %s, stagger %s, client headers %s, fourway GOMAXPROCS %s, nginx 1 worker\n\n",
-		c.PollInterval, c.Warmup, c.Duration, c.Stagger, c.ClientHeaders, procsText(c.ServerProcs))
+	writeProse(out, []string{
+		fmt.Sprintf("fourway bench: %s, %d cores, %d MiB, %s, %s", m.CPU, m.Cores, m.MemoryMiB, m.GoVersion, m.OS),
+	})
+	for _, l := range shellLines("command: ", rep.Command) {
+		fmt.Fprintln(out, l)
+	}
+	writeProse(out, []string{
+		fmt.Sprintf("poll interval %s, warm-up %s, window %s, stagger %s, client headers %s, fourway GOMAXPROCS %s, nginx 1 worker",
+			c.PollInterval, c.Warmup, c.Duration, c.Stagger, c.ClientHeaders, procsText(c.ServerProcs)),
+	})
+	fmt.Fprintln(out)
+}
+
+// shellLines writes a command line after prefix in lines no wider than
+// consoleWidth where its words allow, each line but the last ending in
+// " \\", so that it can be copied to a shell as it is. Words are
+// separated by spaces outside single quotes, as Command writes them.
+func shellLines(prefix, cmd string) []string {
+	var words []string
+	word, quoted := "", false
+	for _, c := range cmd {
+		switch {
+		case c == '\'':
+			quoted = !quoted
+		case c == ' ' && !quoted:
+			words, word = append(words, word), ""
+			continue
+		}
+		word += string(c)
+	}
+	words = append(words, word)
+	var out []string
+	line := prefix + words[0]
+	for _, w := range words[1:] {
+		if utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w)+2 > consoleWidth {
+			out = append(out, line+" \\")
+			line = "    " + w
+			continue
+		}
+		line += " " + w
+	}
+	return append(out, line)
 }
 
 // Print prints the report's tables: the results, the processes and
 // JetStream's acks of a -cluster, the 2010 table and the speed targets.
 func Print(out io.Writer, rep record.Report) {
-	writeTable(out, rep.Results)
+	numbered := writeTable(out, rep.Results)
 	writeClusterTables(out, rep)
 	fmt.Fprintln(out)
-	writeClassic(out, rep.Results)
+	writeClassic(out, rep.Results, numbered)
 	fmt.Fprintln(out)
 	writeTargets(out, rep.Targets)
 }

@@ -42,7 +42,7 @@ func ClusterMissing(nginx, natsServer string) string {
 
 // findDeployConf finds deploy/nginx.conf in the fourway module.
 func findDeployConf() (string, error) {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("-cluster: %s not found: %w", deployConfPath, err)
 	}

@@ -29,7 +29,7 @@ import (
 // BuildFourway builds the fourway binary from the module found from the
 // working directory upwards, into dir, and returns its path.
 func BuildFourway(ctx context.Context, dir string) (string, error) {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -46,10 +46,10 @@ func BuildFourway(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// moduleRoot is the directory of the fourway module: the working
+// ModuleRoot is the directory of the fourway module: the working
 // directory or one of its parents (go run ./bench from the repository, go
 // test from bench/).
-func moduleRoot() (string, error) {
+func ModuleRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
