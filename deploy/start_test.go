@@ -1,4 +1,4 @@
-package main
+package deploy
 
 // A node started before, or together with, its NATS cluster, as docker
 // compose or Kubernetes start things: it listens at once, answers /healthz
@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"fourway/deploy/node"
 	"fourway/feed/natstest"
 	"fourway/transports/wire"
 )
@@ -46,10 +48,10 @@ var natsServers = []struct {
 
 // launchNode launches a fourway node on the cluster's stream (CLUSTER,
 // R3), as startNode does, but returns as soon as it listens.
-func launchNode(t testing.TB, natsURLs, name string, args ...string) *mainServer {
+func launchNode(t testing.TB, natsURLs, name string, args ...string) *fourway {
 	t.Helper()
 	all := append([]string{"--nats", natsURLs, "--nats-stream", "CLUSTER", "--nats-replicas", "3", "--node", name}, args...)
-	return launchMain(t, nil, all...)
+	return launchFourway(t, all...)
 }
 
 // untilListening runs launch, which makes a new cluster and starts it
@@ -60,7 +62,7 @@ func launchNode(t testing.TB, natsURLs, name string, args ...string) *mainServer
 // scenario is stopped and launched again, on the fresh ports of a new
 // cluster, when the cluster does not listen within natstest.LaunchWait,
 // natstest.LaunchAttempts times before the test fails.
-func untilListening(t *testing.T, launch func() (natsCluster, []*mainServer)) []*mainServer {
+func untilListening(t *testing.T, launch func() (natsCluster, []*fourway)) []*fourway {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		c, nodes := launch()
@@ -84,12 +86,12 @@ func untilListening(t *testing.T, launch func() (natsCluster, []*mainServer)) []
 // launchTogether launches a new cluster and two fourway nodes on it, a
 // and b, at the same instant, as docker compose or Kubernetes do, and
 // returns the nodes once the cluster listens (untilListening).
-func launchTogether(t *testing.T, newCluster func(*testing.T) natsCluster) (a, b *mainServer) {
+func launchTogether(t *testing.T, newCluster func(*testing.T) natsCluster) (a, b *fourway) {
 	t.Helper()
-	nodes := untilListening(t, func() (natsCluster, []*mainServer) {
+	nodes := untilListening(t, func() (natsCluster, []*fourway) {
 		c := newCluster(t)
 		c.Launch()
-		return c, []*mainServer{launchNode(t, c.URLs(), "a"), launchNode(t, c.URLs(), "b")}
+		return c, []*fourway{launchNode(t, c.URLs(), "a"), launchNode(t, c.URLs(), "b")}
 	})
 	return nodes[0], nodes[1]
 }
@@ -121,7 +123,7 @@ func TestClusterAndNodesStartedAtOnce(t *testing.T) {
 
 // bothServeOneFeed checks that nodes a and b become ready and serve one
 // feed: what is published on a is read on b, the same bytes.
-func bothServeOneFeed(t *testing.T, a, b *mainServer) {
+func bothServeOneFeed(t *testing.T, a, b *fourway) {
 	t.Helper()
 	a.awaitReady(t)
 	b.awaitReady(t)
@@ -175,7 +177,7 @@ func TestClusterAndNodesStartAgainWhenAPortWasTaken(t *testing.T) {
 func TestNodeStartedBeforeNATSWaitsForIt(t *testing.T) {
 	for _, kind := range natsServers {
 		t.Run(kind.name, func(t *testing.T) {
-			a := untilListening(t, func() (natsCluster, []*mainServer) {
+			a := untilListening(t, func() (natsCluster, []*fourway) {
 				c := kind.new(t)
 				a := launchNode(t, c.URLs(), "a", "--ticker", "100ms")
 				const early = 5 * time.Second
@@ -186,10 +188,10 @@ func TestNodeStartedBeforeNATSWaitsForIt(t *testing.T) {
 					}
 				}
 				c.Launch()
-				return c, []*mainServer{a}
+				return c, []*fourway{a}
 			})[0]
 			a.awaitReady(t)
-			logs := a.logs.String()
+			logs := a.logs()
 			if !strings.Contains(logs, `level=INFO msg="the feed is not ready: trying again" attempt=1 reason="waiting for NATS at nats://127.0.0.1:`) {
 				t.Errorf("no attempt's reason logged at info:\n%s", logs)
 			}
@@ -212,7 +214,7 @@ func TestNodeWithoutNATSExitsAfterTheWait(t *testing.T) {
 	url := "nats://127.0.0.1:" + strconv.Itoa(natstest.RefusingPort(t))
 	const wait = 2 * time.Second
 	started := time.Now()
-	a := launchMain(t, nil, "--nats", url, "--nats-wait", wait.String())
+	a := launchFourway(t, "--nats", url, "--nats-wait", wait.String())
 	if code, status, reason := healthz(t, a.URL); code != http.StatusServiceUnavailable || status != "starting" || !strings.HasPrefix(reason, "waiting for NATS at "+url) {
 		t.Fatalf("healthz with no NATS: %d %s %q, want 503 starting, waiting for NATS at %s", code, status, reason, url)
 	}
@@ -222,7 +224,7 @@ func TestNodeWithoutNATSExitsAfterTheWait(t *testing.T) {
 	}
 	for _, want := range []string{"--nats " + url + ": not ready after", "waiting for NATS at " + url + ": nats: no servers available for connection", "(--nats-wait 2s)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Fatalf("run returned %v, want it to say %q", err, want)
+			t.Fatalf("fourway exited with %v, want it to say %q", err, want)
 		}
 	}
 }
@@ -235,11 +237,11 @@ func TestNATSCredentialsAreNeverPrinted(t *testing.T) {
 	host := strings.TrimPrefix(srv.ClientURL(), "nats://")
 
 	t.Run("opened", func(t *testing.T) {
-		a := startMain(t, nil, "--nats", "nats://fourway:s3cret-right@"+host, "--nats-stream", "REDACT")
+		a := startFourway(t, "--nats", "nats://fourway:s3cret-right@"+host, "--nats-stream", "REDACT")
 		if err := a.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		logs := a.logs.String()
+		logs := a.logs()
 		if strings.Contains(logs, "s3cret") || !strings.Contains(logs, "nats=nats://fourway:xxxxx@"+host) {
 			t.Fatalf("the log shows the password, or not the redacted URL:\n%s", logs)
 		}
@@ -250,32 +252,36 @@ func TestNATSCredentialsAreNeverPrinted(t *testing.T) {
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
-			a := launchMain(t, nil, "--nats", c.url, "--nats-wait", "500ms")
+			a := launchFourway(t, "--nats", c.url, "--nats-wait", "500ms")
 			_, health := get(t, a.URL+"/healthz")
 			_, stats := get(t, a.URL+"/api/stats")
 			_, poll := get(t, a.URL+"/api/poll")
 			err := a.awaitExit(t)
 			if err == nil {
-				t.Fatal("run returned nil, want the reason it waited for")
+				t.Fatal("fourway exited with status 0, want the reason it waited for")
 			}
-			printed := strings.Join([]string{a.logs.String(), err.Error(), health, stats, poll}, "\n")
+			printed := strings.Join([]string{a.logs(), err.Error(), health, stats, poll}, "\n")
 			if strings.Contains(printed, "s3cret") {
 				t.Fatalf("the credentials were printed:\n%s", printed)
 			}
 			if !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("run returned %v, want it to name %s", err, c.want)
+				t.Fatalf("fourway exited with %v, want it to name %s", err, c.want)
 			}
 		})
 	}
 	t.Run("a URL that does not parse", func(t *testing.T) {
 		// A password with a # not escaped: the parser would quote a piece
-		// of it. It is refused at once, before the server listens.
-		var logs bytes.Buffer
+		// of it. It is refused at once, before the server listens: fourway
+		// says why on stderr ("fourway: <why>") and exits 1.
+		var logs, said bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), startWait)
 		defer cancel()
-		err := run(ctx, []string{"--addr", "127.0.0.1:0", "--nats", "nats://fourway:s3cret#parse@" + host}, func(string) string { return "" }, &logs)
-		if err == nil || strings.Contains(err.Error()+logs.String(), "s3cret") || !strings.Contains(err.Error(), "--nats nats://fourway:xxxxx@"+host+": not a URL") {
-			t.Fatalf("run returned %v, want a refusal naming the URL redacted; logged:\n%s", err, logs.String())
+		cmd := exec.CommandContext(ctx, fourwayBinary(t), "--addr", "127.0.0.1:0", "--nats", "nats://fourway:s3cret#parse@"+host)
+		cmd.Env = node.Env()
+		cmd.Stdout, cmd.Stderr = &logs, &said
+		err := cmd.Run()
+		if err == nil || strings.Contains(said.String()+logs.String(), "s3cret") || !strings.Contains(said.String(), "--nats nats://fourway:xxxxx@"+host+": not a URL") {
+			t.Fatalf("fourway exited with %v, saying %q, want a refusal naming the URL redacted; logged:\n%s", err, said.String(), logs.String())
 		}
 	})
 }
