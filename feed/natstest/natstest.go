@@ -454,8 +454,8 @@ func (c *BinaryCluster) Launch() {
 	}
 }
 
-// WaitListening waits until every process takes clients, and fails the
-// test if one exits first or Wait passes.
+// WaitListening waits until every process takes clients and routes, and
+// fails the test if one exits first or Wait passes.
 func (c *BinaryCluster) WaitListening() {
 	c.t.Helper()
 	if err := c.listening(time.Now().Add(Wait)); err != nil {
@@ -463,9 +463,9 @@ func (c *BinaryCluster) WaitListening() {
 	}
 }
 
-// Listening reports whether every process takes clients within d. It
-// answers false as soon as one has exited: a nats-server whose port
-// (client or route) was taken exits at once.
+// Listening reports whether every process takes clients and routes
+// within d. It answers false as soon as one has exited: a nats-server
+// whose port (client or route) was taken exits at once.
 func (c *BinaryCluster) Listening(d time.Duration) bool {
 	c.t.Helper()
 	err := c.listening(time.Now().Add(d))
@@ -475,10 +475,15 @@ func (c *BinaryCluster) Listening(d time.Duration) bool {
 	return err == nil
 }
 
+// listening waits until every process greets on its client port and on
+// its route port: it binds the second after the first, and exits if it
+// cannot.
 func (c *BinaryCluster) listening(deadline time.Time) error {
 	for i, p := range c.processes {
-		if err := p.waitListening("127.0.0.1:"+strconv.Itoa(c.ports[i]), serverName(i), deadline); err != nil {
-			return err
+		for _, port := range []int{c.ports[i], c.routes[i]} {
+			if err := p.waitListening("127.0.0.1:"+strconv.Itoa(port), serverName(i), deadline); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
