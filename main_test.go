@@ -119,19 +119,6 @@ func (ms *mainServer) awaitReady(t testing.TB) {
 	}
 }
 
-// awaitExit waits until run returns by itself (within startWait past the
-// start), and returns its error; Stop then has nothing to stop.
-func (ms *mainServer) awaitExit(t testing.TB) error {
-	t.Helper()
-	select {
-	case <-ms.exited:
-	case <-time.After(startWait):
-		t.Fatalf("the server still runs after %v:\n%s", startWait, ms.logs.String())
-	}
-	ms.once.Do(func() {})
-	return ms.err
-}
-
 // Stop ends run's context and returns run's error.
 func (ms *mainServer) Stop() error {
 	ms.once.Do(func() {

@@ -42,6 +42,7 @@ import (
 	"fourway/bench/record"
 	"fourway/bench/report"
 	"fourway/bench/targets"
+	"fourway/deploy/node"
 )
 
 func main() {
@@ -122,7 +123,7 @@ func pageDefaults(c *plan.Config, f *plan.Flags, set map[string]bool) error {
 			return fmt.Errorf("-page measures the fourway the bench starts; it cannot be combined with -%s", other)
 		}
 	}
-	root, err := targets.ModuleRoot()
+	root, err := node.ModuleRoot()
 	if err != nil {
 		return fmt.Errorf("-page: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"fourway/bench/load"
 	"fourway/bench/plan"
+	"fourway/deploy/node"
 	"fourway/transports/wire"
 )
 
@@ -42,7 +43,7 @@ func ClusterMissing(nginx, natsServer string) string {
 
 // findDeployConf finds deploy/nginx.conf in the fourway module.
 func findDeployConf() (string, error) {
-	root, err := ModuleRoot()
+	root, err := node.ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("-cluster: %s not found: %w", deployConfPath, err)
 	}

@@ -9,7 +9,7 @@
 //	versions.go  what a run measured: the fourway commit or binary, nats-server, nginx, Nchan
 //	writers.go   the writer flags a scenario's server runs with, checked in its GET /api/config
 //	nginx.go     nginx as a child, in a prefix of its own
-//	fourway.go   the fourway binary: built, started with its flags, ready when healthy, stopped
+//	fourway.go   the fourway binary (deploy/node): built, started with its flags, ready when healthy, stopped
 //	nchan.go     nginx + Nchan from nchan/nginx.conf (nchan/start.sh and stop.sh do it by hand)
 //	external.go  -url and -pids: a fourway the bench did not start
 //	nats.go      three nats-server routed into one JetStream cluster

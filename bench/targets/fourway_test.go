@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
@@ -535,40 +533,4 @@ func running(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
-}
-
-// TestServerChildIsReadyWhenHealthy: the bench takes the address of the
-// child's "fourway listening" line, which may come in pieces, and waits
-// until GET /healthz answers 200: a node on JetStream listens before its
-// feed is ready, and answers 503 {"status":"starting"} meanwhile.
-func TestServerChildIsReadyWhenHealthy(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	asked := 0
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if r.URL.Path != "/healthz" {
-			t.Errorf("asked %s, want /healthz", r.URL)
-		}
-		if asked++; asked <= 2 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprint(w, `{"status":"starting"}`)
-		}
-	}))
-	defer fake.Close()
-	c := &runningChild{out: newChildOutput(), waited: make(chan struct{})}
-	fmt.Fprint(c.out, "time=2026-12-07T12:52:05.144Z level=INFO msg=\"feed on JetStream\" url=nats://127.0.0.1:4222\ntime=2026-12-07T12:52:05.144Z level=INFO msg=\"fourway list")
-	fmt.Fprintf(c.out, "ening\" url=%s history=10 ticker=0s\n", fake.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	base, err := c.waitReady(ctx, "h1", 20*time.Second)
-	if err != nil || base != fake.URL {
-		t.Fatalf("waitReady = %q, %v; want %s", base, err, fake.URL)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if asked != 3 {
-		t.Errorf("GET /healthz %d times, want 3: until it answered 200", asked)
-	}
 }

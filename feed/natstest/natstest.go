@@ -6,8 +6,10 @@
 package natstest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -58,18 +60,18 @@ type Cluster struct {
 // Its ports were free a moment before it starts, and another process
 // (the tests of other packages, run beside these) may take one meanwhile,
 // for a connection of its own: a server that cannot listen is never ready.
-// So a cluster that does not listen within launchWait is stopped and
+// So a cluster that does not listen within LaunchWait is stopped and
 // started again on fresh ports, a few times, before the test fails.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
-	for range launchAttempts - 1 {
+	for range LaunchAttempts - 1 {
 		c := NewCluster(t, n)
 		c.Launch()
-		if c.listening(launchWait) {
+		if c.Listening(LaunchWait) {
 			c.WaitLeader()
 			return c
 		}
-		c.stopAll()
+		c.StopAll()
 	}
 	c := NewCluster(t, n)
 	c.Launch()
@@ -78,13 +80,17 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	return c
 }
 
+// A test that starts a cluster together with what uses it (the fourway
+// nodes of a scenario, which must be given the cluster's ports) starts
+// them all again on fresh ports, as StartCluster does, when the cluster
+// does not listen within LaunchWait: LaunchAttempts times before it fails.
 const (
-	launchAttempts = 3                // clusters started on fresh ports before a test fails
-	launchWait     = 10 * time.Second // a cluster that listens takes a second or two, under -race on a busy machine
+	LaunchAttempts = 3                // clusters started on fresh ports before a test fails
+	LaunchWait     = 10 * time.Second // a cluster that listens takes a second or two, under -race on a busy machine
 )
 
-// listening reports whether every running server takes clients within d.
-func (c *Cluster) listening(d time.Duration) bool {
+// Listening reports whether every running server takes clients within d.
+func (c *Cluster) Listening(d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for _, s := range c.Servers {
 		if s != nil && !s.ReadyForConnections(max(time.Until(deadline), time.Millisecond)) {
@@ -94,8 +100,8 @@ func (c *Cluster) listening(d time.Duration) bool {
 	return true
 }
 
-// stopAll shuts every server down.
-func (c *Cluster) stopAll() {
+// StopAll shuts every server down.
+func (c *Cluster) StopAll() {
 	for i, s := range c.Servers {
 		if s != nil {
 			s.Shutdown()
@@ -114,7 +120,7 @@ func NewCluster(t testing.TB, n int) *Cluster {
 		routePorts[i] = freePort(t)
 	}
 	for i := range n {
-		o := options(t, "n"+strconv.Itoa(i+1), freePort(t))
+		o := options(t, serverName(i), freePort(t))
 		o.Cluster.Name = "fourway-test"
 		o.Cluster.Host = "127.0.0.1"
 		o.Cluster.Port = routePorts[i]
@@ -292,9 +298,11 @@ func StartBinary(t testing.TB) (url, version string) {
 	t.Helper()
 	bin, version := binary(t)
 	port := freePort(t)
-	exited := spawn(t, bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", t.TempDir())
+	p := spawn(t, bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "--server_name", "single", "-js", "-sd", t.TempDir())
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	waitListening(t, addr, exited)
+	if err := p.waitListening(addr, "single", time.Now().Add(Wait)); err != nil {
+		t.Fatal(err)
+	}
 	return "nats://" + addr, version
 }
 
@@ -319,9 +327,17 @@ func binary(t testing.TB) (bin, version string) {
 	return bin, strings.TrimSpace(string(out))
 }
 
-// spawn starts bin with args, killed when the test ends; the channel
-// receives its exit. What it wrote is in the test's log if the test fails.
-func spawn(t testing.TB, bin string, args ...string) <-chan error {
+// process is a running nats-server.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited; err is then its exit
+	err  error
+}
+
+// spawn starts bin with args, killed when the test ends. What it wrote is
+// in the test's log if the test fails. It calls t.Fatalf and t.Cleanup:
+// call it from the test's goroutine only.
+func spawn(t testing.TB, bin string, args ...string) *process {
 	t.Helper()
 	var out syncBuffer
 	cmd := exec.Command(bin, args...)
@@ -329,55 +345,86 @@ func spawn(t testing.TB, bin string, args ...string) <-chan error {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting nats-server: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		p.stop()
 		if t.Failed() {
 			t.Logf("nats-server %s said:\n%s", strings.Join(args, " "), out.String())
 		}
 	})
-	return exited
+	return p
 }
 
-// waitListening waits until addr takes connections, failing the test if
-// the process exits first or Wait passes.
-func waitListening(t testing.TB, addr string, exited <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(Wait)
+// stop kills the process, if it still runs, and waits until it has exited.
+func (p *process) stop() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// waitListening waits until the process takes clients at addr, and says
+// why not if it exits first or the deadline passes. A process that cannot
+// listen (its port taken meanwhile) exits at once; until it has, the
+// port may answer for whoever took it: a connection counts only once the
+// server named name greets it.
+func (p *process) waitListening(addr, name string, deadline time.Time) error {
 	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return
+		if greets(addr, name) {
+			return nil
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("nats-server exited: %v", err)
+		case <-p.done:
+			return fmt.Errorf("nats-server %s for %s exited: %v", name, addr, p.err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nats-server not listening on %s after %v", addr, Wait)
+			return fmt.Errorf("nats-server %s not listening on %s by its deadline", name, addr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// greets reports whether the NATS server named name answers at addr: a
+// NATS server's first words to a client are its INFO, a line of JSON
+// that names it.
+func greets(addr, name string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return false
+	}
+	info, ok := strings.CutPrefix(line, "INFO ")
+	var server struct {
+		Name string `json:"server_name"`
+	}
+	return ok && json.Unmarshal([]byte(info), &server) == nil && server.Name == name
 }
 
 // BinaryCluster is a JetStream cluster of nats-server processes (the
 // binary StartBinary runs), routed to one another, as an operator runs
 // Debian's package on three machines.
 type BinaryCluster struct {
-	t       testing.TB
-	bin     string
-	Version string // the binary's version line
-	ports   []int  // the client ports
-	routes  []int  // the route ports
-	exited  []<-chan error
+	t         testing.TB
+	bin       string
+	Version   string // the binary's version line
+	ports     []int  // the client ports
+	routes    []int  // the route ports
+	processes []*process
 }
 
 // NewBinaryCluster prepares n nats-server processes of one cluster and
 // starts none: Launch does. It skips the test when there is no binary, as
 // StartBinary does.
+//
+// Its ports are free when it picks them, and may be taken by another
+// process before Launch starts the servers: a test that cannot afford to
+// fail then waits for Listening and starts again on a new BinaryCluster,
+// as StartCluster does for the embedded servers.
 func NewBinaryCluster(t testing.TB, n int) *BinaryCluster {
 	t.Helper()
 	c := &BinaryCluster{t: t}
@@ -399,19 +446,56 @@ func (c *BinaryCluster) Launch() {
 				routes = append(routes, "nats://127.0.0.1:"+strconv.Itoa(p))
 			}
 		}
-		c.exited = append(c.exited, spawn(c.t, c.bin,
-			"-a", "127.0.0.1", "-p", strconv.Itoa(c.ports[i]), "--server_name", "n"+strconv.Itoa(i+1),
+		c.processes = append(c.processes, spawn(c.t, c.bin,
+			"-a", "127.0.0.1", "-p", strconv.Itoa(c.ports[i]), "--server_name", serverName(i),
 			"-js", "-sd", c.t.TempDir(),
 			"--cluster_name", "fourway-test", "--cluster", "nats://127.0.0.1:"+strconv.Itoa(c.routes[i]),
 			"--routes", strings.Join(routes, ","), "--no_advertise=true"))
 	}
 }
 
-// WaitListening waits until every process takes clients.
+// WaitListening waits until every process takes clients and routes, and
+// fails the test if one exits first or Wait passes.
 func (c *BinaryCluster) WaitListening() {
 	c.t.Helper()
-	for i, p := range c.ports {
-		waitListening(c.t, "127.0.0.1:"+strconv.Itoa(p), c.exited[i])
+	if err := c.listening(time.Now().Add(Wait)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// Listening reports whether every process takes clients and routes
+// within d. It answers false as soon as one has exited: a nats-server
+// whose port (client or route) was taken exits at once.
+func (c *BinaryCluster) Listening(d time.Duration) bool {
+	c.t.Helper()
+	err := c.listening(time.Now().Add(d))
+	if err != nil {
+		c.t.Logf("the nats-server cluster does not listen: %v", err)
+	}
+	return err == nil
+}
+
+// listening waits until every process greets on its client port and on
+// its route port: it binds the second after the first, and exits if it
+// cannot.
+func (c *BinaryCluster) listening(deadline time.Time) error {
+	for i, p := range c.processes {
+		for _, port := range []int{c.ports[i], c.routes[i]} {
+			if err := p.waitListening("127.0.0.1:"+strconv.Itoa(port), serverName(i), deadline); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// serverName is the name of server i of a cluster.
+func serverName(i int) string { return "n" + strconv.Itoa(i+1) }
+
+// StopAll kills every process and waits until they have exited.
+func (c *BinaryCluster) StopAll() {
+	for _, p := range c.processes {
+		p.stop()
 	}
 }
 

@@ -28,3 +28,34 @@ func TestRefusingPortIsRefusedAndCannotBeTaken(t *testing.T) {
 		t.Fatalf("a connection to %s: %v, want it refused", addr, err)
 	}
 }
+
+// TestBinaryClusterDoesNotListenWhenAPortIsTaken: a cluster whose client
+// or route port another process took after it was found free does not
+// listen, though something answers on that port, and says so at once
+// (its nats-server exits); a new cluster, on fresh ports, does.
+func TestBinaryClusterDoesNotListenWhenAPortIsTaken(t *testing.T) {
+	for _, taken := range []struct {
+		name string
+		port func(*BinaryCluster) int
+	}{
+		{"client port", func(c *BinaryCluster) int { return c.ports[0] }},
+		{"route port", func(c *BinaryCluster) int { return c.routes[0] }},
+	} {
+		t.Run(taken.name, func(t *testing.T) {
+			c := NewBinaryCluster(t, 3)
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(taken.port(c)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			c.Launch()
+			if c.Listening(LaunchWait) {
+				t.Fatal("a cluster with a port taken listens, as the taker's answer made it seem")
+			}
+			c.StopAll()
+			fresh := NewBinaryCluster(t, 3)
+			fresh.Launch()
+			fresh.WaitListening()
+		})
+	}
+}

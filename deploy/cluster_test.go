@@ -1,7 +1,7 @@
-package main
+package deploy
 
-// One feed on many nodes: fourway nodes started through run, as main starts
-// them, each with --nats on one embedded 3-node JetStream cluster and an R3
+// One feed on many nodes: fourway nodes, the real binary (fourway_test.go),
+// each with --nats on one embedded 3-node JetStream cluster and an R3
 // stream. A subscriber of any transport may read from any node with its
 // cursor and epoch, and gets every message once, in order, with the same
 // bytes. Faults are made for real: a NATS server is stopped, the stream is
@@ -39,10 +39,10 @@ const clusterWait = 60 * time.Second
 var transportNames = []string{"poll", "longpoll", "sse", "ws"}
 
 // startNode runs a fourway node on the cluster's stream (CLUSTER, R3).
-func startNode(t testing.TB, natsURLs, name string, args ...string) *mainServer {
+func startNode(t testing.TB, natsURLs, name string, args ...string) *fourway {
 	t.Helper()
 	all := append([]string{"--nats", natsURLs, "--nats-stream", "CLUSTER", "--nats-replicas", "3", "--node", name}, args...)
-	return startMain(t, nil, all...)
+	return startFourway(t, all...)
 }
 
 // follower reads the feed as one client of one transport does, keeping its

@@ -1,6 +1,6 @@
-package main
+package deploy
 
-// fourway behind the nginx of deploy/nginx.conf, as people deploy it: two
+// fourway behind the nginx of nginx.conf, as people deploy it: two
 // nodes on one JetStream feed, any request to any node. Through the proxy
 // every transport delivers every message once, the page loads, and a held
 // WebSocket or SSE stream lives past the proxy's read timeout because of
@@ -32,14 +32,14 @@ import (
 	"fourway/transports/wire"
 )
 
-//go:embed deploy/nginx.conf
+//go:embed nginx.conf
 var deployNginxConf string
 
 // proxyTimeout is the read timeout of the nginx in these tests: short, so
 // the test is, and the heartbeats of the nodes behind it are shorter still.
 const proxyTimeout = 2 * time.Second
 
-// startNginx runs deploy/nginx.conf in front of the nodes at upstreams
+// startNginx runs nginx.conf in front of the nodes at upstreams
 // (host:port), with the read timeout given, and returns its base URL. It
 // skips the test when nginx is not installed, and fails it under CI=true.
 func startNginx(t testing.TB, readTimeout time.Duration, upstreams ...string) string {
