@@ -63,8 +63,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 	}
 	defer s.live.remove(lc)
 	s.live.sayGoodbyeWith(lc, cut.goodbye)
-	t.Clients.Add(1)
-	defer t.Clients.Add(-1)
+	t.Joined()
+	defer t.Left()
 
 	select {
 	case <-s.feed.Changed(pos.cursor):

@@ -157,7 +157,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	if !ok {
 		return true, refuseAtLimit(c) // live.go
 	}
-	s.stats.LongPoll.Clients.Add(1)
+	s.stats.LongPoll.Joined()
 	// The answer's headers are the ones the middleware set. On a
 	// connection of ours they are its writer's, which the next request
 	// clears, read only once this poll is over: taken as they are. The
@@ -576,10 +576,7 @@ func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 	if !a.news && !shutting && !w.timedOut.Load() {
 		return b, nil, false
 	}
-	t.Messages.Add(int64(a.messages))
-	if a.messages == 0 {
-		t.Empty.Add(1)
-	}
+	t.Answered(a.messages)
 	w.head["Cache-Control"] = noStore
 	w.head["Content-Type"] = jsonType
 	return w.answer(b, http.StatusOK, a.body)
@@ -592,7 +589,7 @@ func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, last bool) {
 	n := len(b)
 	b = appendHead(b, status, w.head, len(body), w.closing)
-	w.s.stats.LongPoll.HeadsOut.Add(int64(len(b) - n))
+	w.s.stats.LongPoll.WroteHead(len(b) - n)
 	if len(body) > directCopyMax {
 		return b, body, true
 	}
@@ -677,7 +674,7 @@ func (w *lpWaiter) end() {
 		}
 		s := w.s
 		s.live.remove(w.lc)
-		s.stats.LongPoll.Clients.Add(-1)
+		s.stats.LongPoll.Left()
 		close(w.done)
 	})
 }

@@ -187,10 +187,7 @@ func (ac *answerCache) made(k answerKey, m *answerMaking, a pollAnswer, keep boo
 // instead of holding it forever. Its headers are set with values made
 // once (net/http only reads them), so setting them allocates nothing.
 func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer) error {
-	t.Messages.Add(int64(a.messages))
-	if a.messages == 0 {
-		t.Empty.Add(1)
-	}
+	t.Answered(a.messages)
 	res := c.Response()
 	_ = http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	h := res.Header()

@@ -75,8 +75,8 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if !ok {
 		return refuseAtLimit(c) // live.go
 	}
-	s.stats.SSE.Clients.Add(1)
-	done := func() { s.live.remove(lc); s.stats.SSE.Clients.Add(-1) }
+	s.stats.SSE.Joined()
+	done := func() { s.live.remove(lc); s.stats.SSE.Left() }
 	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
 		return nil // sse_direct.go has the connection now
 	}
@@ -108,62 +108,15 @@ type sseEvents struct {
 	epoch     string
 	helloSent bool
 	ended     bool // the end of the stream was handed over: nothing more
-	// The framing and heartbeat bytes of the events handed over and not
-	// yet added to /api/stats (count), by the wire inspector's rules
-	// (wiremeter/inspect.go): an event's field names, ids and newlines are framing,
-	// its data the payload; a ": ping" comment is a heartbeat. The
-	// writers add their chunks' framing.
-	framing, heartbeats int64
+	// What the events handed over wrap, added to /api/stats once per
+	// write (the writers add their chunks' framing).
+	tally wiremeter.Tally
 }
 
-// send hands ev to the writer, counting its framing or heartbeat bytes.
+// send hands ev to the writer.
 func (e *sseEvents) send(ev *sse.Event) {
-	n := eventSize(ev)
-	if len(ev.Data) == 0 && len(ev.Comment) > 0 {
-		e.heartbeats += n
-	} else if len(ev.Data) > 0 || len(ev.Comment) > 0 {
-		e.framing += n - int64(len(ev.Data))
-	}
+	e.tally.SSEEvent(len(ev.ID), len(ev.Event), len(ev.Retry), len(ev.Data), len(ev.Comment))
 	e.out.send(ev)
-}
-
-// eventSize is the size of ev as appendEvent (and the library) write it.
-func eventSize(ev *sse.Event) int64 {
-	n := 0
-	if len(ev.Data) > 0 {
-		n += len("id: \n") + len(ev.ID) + len("data: \n") + len(ev.Data)
-		if len(ev.Event) > 0 {
-			n += len("event: \n") + len(ev.Event)
-		}
-		if len(ev.Retry) > 0 {
-			n += len("retry: \n") + len(ev.Retry)
-		}
-	}
-	if len(ev.Comment) > 0 {
-		n += len(": \n") + len(ev.Comment)
-	}
-	return int64(n + len("\n"))
-}
-
-// messageFraming is what wraps a message's JSON in its event, as the
-// writers write it: "id: epoch:id\ndata: " and "\n\n".
-func messageFraming(epoch string, id uint64) int64 {
-	var digits [20]byte
-	return int64(len("id: ") + len(epoch) + len(":") + len(strconv.AppendUint(digits[:0], id, 10)) + len("\ndata: ") + len("\n\n"))
-}
-
-// count adds the framing and heartbeats handed over since the last count
-// to the transport's figures: an atomic add per write at most.
-func (e *sseEvents) count() {
-	st := &e.s.stats.SSE
-	if e.framing != 0 {
-		st.Framing[wiremeter.Out].Add(e.framing)
-		e.framing = 0
-	}
-	if e.heartbeats != 0 {
-		st.Heartbeats[wiremeter.Out].Add(e.heartbeats)
-		e.heartbeats = 0
-	}
 }
 
 // sseOut is where the events go.
@@ -247,14 +200,14 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 		}
 		for i, m := range p.Messages {
 			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
-				s.stats.SSE.Messages.Add(int64(i))
+				s.stats.SSE.Delivered(i)
 				e.cursor = p.Messages[i-1].ID
 				return false
 			}
 			e.out.message(e.epoch, m)
-			e.framing += messageFraming(e.epoch, m.ID)
+			e.tally.SSEMessage(e.epoch, m.ID)
 		}
-		s.stats.SSE.Messages.Add(int64(len(p.Messages)))
+		s.stats.SSE.Delivered(len(p.Messages))
 		e.cursor = p.Next
 		if !p.More {
 			return true

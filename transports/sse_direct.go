@@ -74,7 +74,7 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done
 	// The head goes out with the stream's first write: counted here.
 	if cc := wiremeter.ConnOf(c.Request()); cc != nil {
 		cc.HeadWritten()
-		s.stats.SSE.HeadsOut.Add(int64(len(head)))
+		s.stats.SSE.WroteHead(len(head))
 	}
 	d := &sseDirect{
 		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
@@ -136,7 +136,7 @@ func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 	d.began, d.pingFirst = false, false
 	d.sendEvents()
 	b, d.b = d.b, nil
-	framing := int64(0) // the chunk's: its size line, its CRLF, the last chunk
+	framing := 0 // the chunk's: its size line, its CRLF, the last chunk
 	if size := len(b) - chunkHead; size == 0 {
 		b = b[:0]
 	} else {
@@ -145,18 +145,18 @@ func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 		start := chunkHead - len(line)
 		copy(b[start:], line)
 		b = append(b[start:], "\r\n"...)
-		framing = int64(len(line) + len("\r\n"))
+		framing = len(line) + len("\r\n")
 	}
 	if d.pingFirst { // a chunk that begins with a keepalive is the keepalive's (as the inspector counts it)
-		d.heartbeats += framing
+		d.tally.Heartbeat(framing)
 	} else {
-		d.framing += framing
+		d.tally.Framing(framing)
 	}
 	if d.ended {
 		b = append(b, "0\r\n\r\n"...)
-		d.framing += int64(len("0\r\n\r\n"))
+		d.tally.Framing(len("0\r\n\r\n"))
 	}
-	d.count() // sse.go
+	d.tally.Flush(&d.s.stats.SSE)
 	if d.head != nil {
 		b = append(d.head, b...)
 		d.head = nil
@@ -217,7 +217,7 @@ func (d *sseDirect) sent() { d.hangUp() }
 // client that stopped reading: it counts as dropped.
 func (d *sseDirect) failed(err error) {
 	if isTimeout(err) && !d.ended && !d.dropped.Swap(true) {
-		d.s.stats.SSE.Dropped.Add(1)
+		d.s.stats.SSE.Dropped()
 	}
 	d.hangUp()
 }
@@ -236,7 +236,7 @@ func (d *sseDirect) hangUp() {
 // with Last-Event-ID.
 func (d *sseDirect) dropSlow() {
 	if !d.dropped.Swap(true) {
-		d.s.stats.SSE.Dropped.Add(1)
+		d.s.stats.SSE.Dropped()
 	}
 	d.hangUp()
 }

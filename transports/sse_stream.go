@@ -95,10 +95,10 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 		timeout:        s.cfg.WriteTimeout,
 		fail:           stop,
 		flushed:        st.flushed,
-		dropped:        &s.stats.SSE.Dropped,
+		dropped:        s.stats.SSE.Dropped,
 	}
-	if cc := wiremeter.ConnOf(c.Request()); cc != nil && c.Request().ProtoAtLeast(1, 1) && c.Request().ProtoMajor == 1 {
-		cc.FollowChunks(&s.stats.SSE) // net/http's chunks around the library's events (wiremeter/parts.go)
+	if r := c.Request(); r.ProtoAtLeast(1, 1) && r.ProtoMajor == 1 {
+		wiremeter.FollowChunks(r, &s.stats.SSE) // net/http's chunks around the library's events
 	}
 	st.req = c.Request().Clone(ctx)
 	st.req.Header.Del("Last-Event-ID") // validated already; the library must not parse it again
@@ -158,8 +158,8 @@ func (st *sseStream) sendIfSubscribed() {
 	if st.ctx.Err() != nil {
 		return
 	}
-	st.sendEvents() // sse.go
-	st.count()      // the chunks' framing is the counting conn's (wiremeter/conn.go)
+	st.sendEvents()                 // sse.go
+	st.tally.Flush(&st.s.stats.SSE) // the chunks' framing is the counting conn's (wiremeter/conn.go)
 	if st.room() == 0 {
 		st.paused.Store(true)
 		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {
@@ -211,7 +211,7 @@ func (st *sseStream) blockedFor(now int64) time.Duration { return st.w.blockedFo
 
 func (st *sseStream) dropSlow() {
 	if !st.dropped.Swap(true) {
-		st.s.stats.SSE.Dropped.Add(1)
+		st.s.stats.SSE.Dropped()
 		st.hangUp()
 		st.stop()
 	}
@@ -227,11 +227,11 @@ type sseWriter struct {
 	timeout time.Duration
 	fail    func()
 	flushes atomic.Int64
-	flushed func()        // called after each flush
-	dropped *atomic.Int64 // the transport's dropped counter
-	failed  bool          // a write failed: the stream is over
-	armed   bool          // the event being written has its deadline
-	since   atomic.Int64  // UnixNano when the event being written began, 0 between events
+	flushed func()       // called after each flush
+	dropped func()       // counts a client dropped as too slow
+	failed  bool         // a write failed: the stream is over
+	armed   bool         // the event being written has its deadline
+	since   atomic.Int64 // UnixNano when the event being written began, 0 between events
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
@@ -288,7 +288,7 @@ func (w *sseWriter) check(err error) {
 		return
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !w.failed {
-		w.dropped.Add(1)
+		w.dropped()
 	}
 	w.failed = true
 	w.fail()

@@ -154,9 +154,7 @@ func (s *Server) handleWS(c echo.Context) error {
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	if cc := wiremeter.ConnOf(r); cc != nil {
-		cc.FollowFrames(&s.stats.WS) // the client's frames, counted by kind (wiremeter/parts.go)
-	}
+	wiremeter.FollowFrames(r, &s.stats.WS) // the client's frames, counted by kind
 	wc := &wsConn{s: s, conn: conn, client: client, addr: c.RealIP(), token: token, gone: make(chan struct{})}
 	s.openWS(wc, pos)
 	return nil // the connection is hijacked: echo must not write to it
@@ -182,7 +180,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	if !ok {
 		deadline := time.Now().Add(s.cfg.WriteTimeout)
 		if wc.conn.WriteControl(websocket.CloseMessage, closeAtLimit(), deadline) == nil { // live.go
-			s.stats.WS.Framing[wiremeter.Out].Add(2) // the close frame's header
+			s.stats.WS.WroteFraming(2) // the close frame's header
 		}
 		wc.conn.Close()
 		return
@@ -190,7 +188,7 @@ func (s *Server) openWS(wc *wsConn, pos position) {
 	wc.live = lc
 	wc.writer.init(wc, pos)
 	s.live.sayGoodbyeWith(lc, func(why string) { wc.goodbye(closeNodeLost, why) }) // health.go
-	s.stats.WS.Clients.Add(1)
+	s.stats.WS.Joined()
 	s.streams.Add(1)
 	wc.shard = s.addSubscriber(wc)
 	if old := s.ws.register(wc); old != nil {
@@ -228,7 +226,7 @@ func (wc *wsConn) readPump() {
 			wc.goodbye(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
-		if !wc.writer.reply(appendFrame(nil, opText, reply), wiremeter.IsHeartbeat(reply)) {
+		if !wc.writer.replyText(reply) {
 			return
 		}
 	}
@@ -246,7 +244,7 @@ func (wc *wsConn) watchForSilence() {
 	c.SetPongHandler(func(string) error { wc.heardFrom(); return nil })
 	c.SetPingHandler(func(data string) error {
 		wc.heardFrom()
-		wc.writer.reply(appendFrame(nil, opPong, []byte(data)), true)
+		wc.writer.replyPong([]byte(data))
 		return nil
 	})
 	c.SetCloseHandler(func(code int, _ string) error {
@@ -327,7 +325,7 @@ func (wc *wsConn) cleanUp() {
 	wc.shard.remove(wc)
 	s.ws.unregister(wc)
 	s.live.remove(wc.live)
-	s.stats.WS.Clients.Add(-1)
+	s.stats.WS.Left()
 	s.streams.Done()
 }
 

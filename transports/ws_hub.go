@@ -130,6 +130,6 @@ func (wc *wsConn) blockedFor(now int64) time.Duration { return wc.writer.blocked
 // written in time). Never blocks.
 func (wc *wsConn) dropSlow() {
 	if wc.goodbye(closeTooSlow, "too slow: reconnect with your cursor") {
-		wc.s.stats.WS.Dropped.Add(1)
+		wc.s.stats.WS.Dropped()
 	}
 }

@@ -52,7 +52,7 @@ func appendFrame(b []byte, opcode byte, payload []byte) []byte {
 // headerOf is the size of the header of frame, a server's frame as
 // appendFrame writes it: 2 bytes for a payload under 126, 4 up to 64 KiB,
 // 10 beyond.
-func headerOf(frame []byte) int64 {
+func headerOf(frame []byte) int {
 	switch frame[1] & 0x7f {
 	case 126:
 		return 4
@@ -89,10 +89,9 @@ type wsWriter struct {
 	// Used by the one who writes only. (helloSent shares pingDue's word.)
 	helloSent bool
 	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
-	// The framing and heartbeat bytes of what next is gathering, added
-	// to /api/stats once per write (counted when handed to the socket, as
-	// the messages are).
-	framing, heartbeats int64
+	// What the frames next gathers wrap, added to /api/stats once per
+	// write (counted when handed to the socket, as the messages are).
+	tally wiremeter.Tally
 
 	// Written by the one who writes; read by the dispatcher.
 	cursor atomic.Uint64 // the last id handed to the socket
@@ -114,31 +113,17 @@ func (w *wsWriter) stop() { w.ping.Stop() }
 // next gathers the frames to write now, then the goodbye once one was
 // said: a shutdown says it once everything published is out.
 func (w *wsWriter) next(b []byte) (_, shared []byte, last bool) {
-	defer w.count()
+	defer w.tally.Flush(&w.wc.s.stats.WS)
 	if !w.wc.ending.Load() {
 		if b = w.gather(b); len(b) >= pushBatchBytes {
 			return b, nil, false // a write's worth: the rest after it
 		}
 	}
 	if bye := w.farewell.Load(); bye != nil {
-		w.framing += headerOf(*bye)
+		w.tally.Framing(headerOf(*bye))
 		return append(b, *bye...), nil, true
 	}
 	return b, nil, false
-}
-
-// count adds the framing and heartbeats of what next gathered to the
-// transport's figures: an atomic add per write at most.
-func (w *wsWriter) count() {
-	st := &w.wc.s.stats.WS
-	if w.framing != 0 {
-		st.Framing[wiremeter.Out].Add(w.framing)
-		w.framing = 0
-	}
-	if w.heartbeats != 0 {
-		st.Heartbeats[wiremeter.Out].Add(w.heartbeats)
-		w.heartbeats = 0
-	}
 }
 
 // sent is told the close frame is out.
@@ -152,7 +137,7 @@ func (w *wsWriter) hungUp() bool { return w.wc.hungUp() }
 // like one whose socket stopped taking bytes.
 func (w *wsWriter) failed(err error) {
 	if isTimeout(err) && !w.wc.ending.Load() {
-		w.wc.s.stats.WS.Dropped.Add(1)
+		w.wc.s.stats.WS.Dropped()
 	}
 	w.wc.hangUp()
 }
@@ -171,7 +156,7 @@ func (w *wsWriter) gather(b []byte) []byte {
 	b = w.appendReplies(b)
 	if w.pingDue.Swap(false) {
 		b = appendFrame(b, opPing, nil)
-		w.heartbeats += 2
+		w.tally.Heartbeat(2)
 		w.ping.Reset(s.cfg.Heartbeat)
 	}
 	if caughtUp && s.shuttingDown() && w.cursor.Load() >= s.feed.LastID() {
@@ -197,7 +182,7 @@ func (w *wsWriter) appendHello(b []byte) []byte {
 func (w *wsWriter) appendText(b, payload []byte) []byte {
 	n := len(b)
 	b = appendFrame(b, opText, payload)
-	w.framing += int64(len(b) - n - len(payload))
+	w.tally.Framing(len(b) - n - len(payload))
 	return b
 }
 
@@ -217,15 +202,15 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 		}
 		for i, m := range p.Messages {
 			if i > 0 && len(b) >= pushBatchBytes { // the rest next time: a write stays short
-				s.stats.WS.Messages.Add(int64(i))
+				s.stats.WS.Delivered(i)
 				w.cursor.Store(p.Messages[i-1].ID)
 				return b, false
 			}
 			frame := s.ws.frames.frame(m)
-			w.framing += int64(len(frame) - len(m.JSON))
+			w.tally.Framing(len(frame) - len(m.JSON))
 			b = append(b, frame...)
 		}
-		s.stats.WS.Messages.Add(int64(len(p.Messages)))
+		s.stats.WS.Delivered(len(p.Messages))
 		w.cursor.Store(p.Next)
 		if !p.More {
 			return b, true
@@ -246,16 +231,28 @@ func (w *wsWriter) appendReplies(b []byte) []byte {
 	}
 	for _, r := range replies {
 		if r.heartbeat {
-			w.heartbeats += int64(len(r.frame))
+			w.tally.Heartbeat(len(r.frame))
 		} else {
-			w.framing += headerOf(r.frame)
+			w.tally.Framing(headerOf(r.frame))
 		}
 		b = append(b, r.frame...)
 	}
 	return b
 }
 
-// reply hands a frame to the writer. When wsReplies are already waiting,
+// replyText hands the writer a text frame of payload; a heartbeat
+// ("pong", say) is counted as one (see reply).
+func (w *wsWriter) replyText(payload []byte) bool {
+	return w.reply(appendFrame(nil, opText, payload), wiremeter.IsHeartbeat(payload))
+}
+
+// replyPong hands the writer the pong that answers a client's ping.
+func (w *wsWriter) replyPong(data []byte) bool {
+	return w.reply(appendFrame(nil, opPong, data), true)
+}
+
+// reply hands a frame to the writer, and says whether it is a heartbeat,
+// which /api/stats counts whole, not as framing. When wsReplies are already waiting,
 // the read pump waits too (the client then feels TCP's backpressure), but
 // only for one write timeout: a client that does not read its answers for
 // that long is too slow. It returns false when the socket was hung up
