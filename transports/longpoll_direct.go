@@ -11,9 +11,9 @@ package transports
 // a header copy for every request. So here, once a long poll must wait
 // on plain HTTP/1.1, its connection is taken from net/http (hijacked) and
 // becomes fourway's: the held poll is a subscriber of the dispatchers
-// (dispatch.go), with no goroutine of its own, and its answer is written
+// (fanout/dispatch.go), with no goroutine of its own, and its answer is written
 // by whoever learns it is due (a publish, its timeout, the shutdown)
-// through a pusher (push.go), as an SSE event is with --sse-writer
+// through a pusher (fanout/push.go), as an SSE event is with --sse-writer
 // direct. The connection's one goroutine reads: it sees the client leave
 // while the poll is held, and reads the next request. A long poll, the
 // request that nearly always comes next, is served here, through the same
@@ -49,6 +49,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/net/http/httpguts"
+
+	"fourway/transports/fanout"
 )
 
 // Writers of --longpoll-writer.
@@ -89,13 +91,13 @@ type longPollDirect struct {
 // twice, and a sync.Map allocates at each join.)
 type idleConns struct {
 	mu    sync.Mutex
-	conns map[*lpConn]struct{}
+	conns map[*directConn]struct{}
 	swept bool
 }
 
 // add makes l idle, its next read bounded by timeout, or by now once the
 // sweep has run; it returns false then.
-func (ic *idleConns) add(l *lpConn, timeout time.Duration) bool {
+func (ic *idleConns) add(l *directConn, timeout time.Duration) bool {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	if ic.swept {
@@ -103,7 +105,7 @@ func (ic *idleConns) add(l *lpConn, timeout time.Duration) bool {
 		return false
 	}
 	if ic.conns == nil {
-		ic.conns = make(map[*lpConn]struct{})
+		ic.conns = make(map[*directConn]struct{})
 	}
 	ic.conns[l] = struct{}{}
 	_ = l.conn.SetReadDeadline(time.Now().Add(timeout))
@@ -111,7 +113,7 @@ func (ic *idleConns) add(l *lpConn, timeout time.Duration) bool {
 }
 
 // remove: l reads a request (or has left).
-func (ic *idleConns) remove(l *lpConn) {
+func (ic *idleConns) remove(l *directConn) {
 	ic.mu.Lock()
 	delete(ic.conns, l)
 	ic.mu.Unlock()
@@ -127,18 +129,18 @@ func (ic *idleConns) sweep() {
 	}
 }
 
-// lpConn is a connection whose long polls are served without net/http.
-type lpConn struct {
+// directConn is a connection whose long polls are served without net/http.
+type directConn struct {
 	s      *Server
 	conn   net.Conn // the counting conn
 	lim    io.LimitedReader
 	pre    *bytes.Reader // bytes net/http had read past the first poll (a pipelined request), until they are read
 	br     *bufio.Reader
-	sock   socket          // the answers' way out (socket.go), made once
+	sock   fanout.Socket   // the answers' way out, made once
 	ctx    context.Context // the requests' context: it names the counting conn (wiremeter/conn.go)
 	remote string
-	w      lpWriter
-	held   *lpWaiter // set by hold: the poll the connection now waits on
+	w      directResponse
+	held   *heldPoll // set by hold: the poll the connection now waits on
 }
 
 // holdDirect holds the poll of c without net/http, and returns true; or
@@ -147,15 +149,15 @@ type lpConn struct {
 // net/http holds it then.
 func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.Duration) (bool, error) {
 	r := c.Request()
-	l, ours := c.Response().Writer.(*lpWriter)
+	l, ours := c.Response().Writer.(*directResponse)
 	if !ours && (r.ProtoMajor != 1 || r.ProtoMinor < 1 || r.TLS != nil || wiremeter.ConnOf(r) == nil) {
 		return false, nil
 	}
 	closing := r.Close || c.Response().Header().Get("Connection") == "close" // the guard closes after a chunked request
-	w := &lpWaiter{s: s, pos: pos, limit: limit, closing: closing, done: make(chan struct{})}
-	lc, ok := s.live.add("longpoll", w.hangUp, s.cfg.MaxClients)
+	w := &heldPoll{s: s, pos: pos, limit: limit, closing: closing, done: make(chan struct{})}
+	lc, ok := s.live.Add("longpoll", w.hangUp, s.cfg.MaxClients)
 	if !ok {
-		return true, refuseAtLimit(c) // live.go
+		return true, refuseAtLimit(c) // limit.go
 	}
 	s.stats.LongPoll.Joined()
 	// The answer's headers are the ones the middleware set. On a
@@ -166,7 +168,7 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 	if !ours {
 		w.head = w.head.Clone()
 	}
-	var conn *lpConn
+	var conn *directConn
 	if ours {
 		conn = l.l
 	} else {
@@ -178,18 +180,18 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 		_ = nc.SetDeadline(time.Time{}) // the guard's write deadline was for a response
 		wiremeter.ReadsRequests(nc)     // its poll was read whole: what comes next is the next request's
 		s.startHandBack()
-		conn = s.newLPConn(nc, brw.Reader)
+		conn = s.newDirectConn(nc, brw.Reader)
 		s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
-		s.lpDirect.taken.Add(1)
+		s.directPolls.taken.Add(1)
 		defer func() { go conn.serve() }()
 	}
 	conn.held = w
-	s.lpDirect.held.Add(1)
+	s.directPolls.held.Add(1)
 	if cc := wiremeter.Under(conn.conn); cc != nil {
 		cc.HeadWritten() // the answer's head is counted by next, not followed
 	}
-	w.pusher.init(w, conn.sock, s.cfg.WriteTimeout)
-	s.live.sayGoodbyeWith(lc, w.goodbye)
+	w.Pusher.Init(w, conn.sock, s.cfg.WriteTimeout)
+	s.live.SayGoodbyeWith(lc, w.goodbye)
 	w.mu.Lock()
 	w.l = conn
 	if w.cut.Load() { // cut meanwhile: the connection's goroutine ends the poll
@@ -197,17 +199,17 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 		_ = conn.conn.Close()
 		return true, nil
 	}
-	w.timer = time.AfterFunc(hold, func() { w.timedOut.Store(true); w.wake() })
-	w.shard = s.addSubscriber(w)
+	w.timer = time.AfterFunc(hold, func() { w.timedOut.Store(true); w.Wake() })
+	w.shard = s.subs.Add(w)
 	w.mu.Unlock()
-	w.wake() // a publish since the poll looked
+	w.Wake() // a publish since the poll looked
 	return true, nil
 }
 
-// newLPConn takes nc, hijacked with br, from net/http. A connection that
+// newDirectConn takes nc, hijacked with br, from net/http. A connection that
 // was handed back before (a replayConn) is unwrapped: what it has not yet
 // replayed comes after what br holds, and the socket is its own.
-func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
+func (s *Server) newDirectConn(nc net.Conn, br *bufio.Reader) *directConn {
 	var pre []byte
 	if n := br.Buffered(); n > 0 { // a pipelined request, read with this one
 		b, _ := br.Peek(n)
@@ -217,7 +219,7 @@ func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
 		pre = append(pre, rc.pre...)
 		nc = rc.Conn
 	}
-	l := &lpConn{s: s, conn: nc, remote: nc.RemoteAddr().String()}
+	l := &directConn{s: s, conn: nc, remote: nc.RemoteAddr().String()}
 	l.w.l = l
 	l.lim = io.LimitedReader{R: nc, N: math.MaxInt64}
 	var src io.Reader = &l.lim
@@ -227,14 +229,14 @@ func (s *Server) newLPConn(nc net.Conn, br *bufio.Reader) *lpConn {
 	}
 	l.br = bufio.NewReaderSize(src, directReadBuffer)
 	l.ctx = wiremeter.ConnContext(context.Background(), nc)
-	l.sock = newSocket(nc, &s.stats.LongPoll)
+	l.sock = fanout.NewSocket(nc, &s.stats.LongPoll)
 	return l
 }
 
 // serve is the connection's goroutine: it waits with the held poll, then
 // serves the requests that follow, until the connection closes or is
 // handed back.
-func (l *lpConn) serve() {
+func (l *directConn) serve() {
 	s := l.s
 	defer s.streams.Done()
 	for {
@@ -271,9 +273,9 @@ func (l *lpConn) serve() {
 // Once w is answered, the connection is idle, though its goroutine is
 // still here, reading (sent): an idle connection's read times out, and the
 // shutdown's sweep ends it.
-func (l *lpConn) await(w *lpWaiter) bool {
+func (l *directConn) await(w *heldPoll) bool {
 	_, err := l.br.Peek(1)
-	l.s.lpDirect.idle.remove(l)
+	l.s.directPolls.idle.remove(l)
 	if err != nil {
 		w.end()
 		return false
@@ -284,17 +286,17 @@ func (l *lpConn) await(w *lpWaiter) bool {
 
 // idleNow makes the connection idle, its poll answered: its read waits
 // the idle timeout at most, and not at all once the shutdown's sweep ran.
-func (l *lpConn) idleNow() {
-	l.s.lpDirect.idle.add(l, directIdleTimeout)
+func (l *directConn) idleNow() {
+	l.s.directPolls.idle.add(l, directIdleTimeout)
 }
 
 var errHandedBack = errors.New("handed back to net/http")
 
 // readRequest reads the next request, if it is a long poll; anything else
 // hands the connection back to net/http and returns errHandedBack.
-func (l *lpConn) readRequest() (*http.Request, error) {
+func (l *directConn) readRequest() (*http.Request, error) {
 	s := l.s
-	lp := &s.lpDirect
+	lp := &s.directPolls
 	if l.br.Buffered() == 0 { // else a request read while the poll was held
 		if !lp.idle.add(l, directIdleTimeout) {
 			return nil, net.ErrClosed
@@ -338,7 +340,7 @@ func (l *lpConn) readRequest() (*http.Request, error) {
 // token or text), in its words. (A GET with a body is the guard's: it is
 // refused, and the connection closed, before its body could be taken for
 // the next request.)
-func (l *lpConn) check(r *http.Request) error {
+func (l *directConn) check(r *http.Request) error {
 	switch {
 	case r.Host == "": // http.ReadRequest moved it out of the header
 		return l.refuse(http.StatusBadRequest, "missing required Host header")
@@ -360,7 +362,7 @@ func (l *lpConn) check(r *http.Request) error {
 
 // refuse answers a request that cannot be served as net/http's server
 // does (status, why, "Connection: close"), and ends the connection.
-func (l *lpConn) refuse(status int, why string) error {
+func (l *directConn) refuse(status int, why string) error {
 	text := strconv.Itoa(status) + " " + http.StatusText(status)
 	if why != "" {
 		text += ": " + why
@@ -370,7 +372,7 @@ func (l *lpConn) refuse(status int, why string) error {
 
 // refuseWith answers with status (its code and text) and body, and ends
 // the connection.
-func (l *lpConn) refuseWith(status, body string) error {
+func (l *directConn) refuseWith(status, body string) error {
 	_ = l.conn.SetWriteDeadline(time.Now().Add(l.s.cfg.WriteTimeout))
 	_, _ = io.WriteString(l.conn, "HTTP/1.1 "+status+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"+body)
 	closeWrite(l.conn)
@@ -398,7 +400,7 @@ func isNetError(err error) bool {
 
 // nextIsLongPoll reports whether the request read so far starts with a
 // long poll's request line: GET /api/longpoll, over HTTP/1.1.
-func (l *lpConn) nextIsLongPoll() bool {
+func (l *directConn) nextIsLongPoll() bool {
 	b, _ := l.br.Peek(l.br.Buffered())
 	line, _, found := bytes.Cut(b, []byte("\r\n"))
 	if !found {
@@ -409,8 +411,8 @@ func (l *lpConn) nextIsLongPoll() bool {
 }
 
 // handBack gives the connection to net/http, with what was read of it.
-func (l *lpConn) handBack() error {
-	lp := &l.s.lpDirect
+func (l *directConn) handBack() error {
+	lp := &l.s.directPolls
 	b, _ := l.br.Peek(l.br.Buffered())
 	pre := bytes.Clone(b)
 	if l.pre != nil {
@@ -430,7 +432,7 @@ func (l *lpConn) handBack() error {
 
 // respond writes the answer the handler made, within the write timeout:
 // its head and body in one write, or a large body after its head.
-func (l *lpConn) respond(closing bool) bool {
+func (l *directConn) respond(closing bool) bool {
 	w := &l.w
 	closing = closing || w.header.Get("Connection") == "close"
 	body := w.body
@@ -483,10 +485,10 @@ func appendHead(b []byte, status int, h http.Header, size int, closing bool) []b
 	return append(strconv.AppendInt(b, int64(size), 10), "\r\n\r\n"...)
 }
 
-// lpWriter is the ResponseWriter of a request served here: it keeps the
+// directResponse is the ResponseWriter of a request served here: it keeps the
 // answer until the handler returns.
-type lpWriter struct {
-	l      *lpConn
+type directResponse struct {
+	l      *directConn
 	header http.Header
 	status int
 	body   []byte // what the handler wrote, copied
@@ -494,7 +496,7 @@ type lpWriter struct {
 	out    []byte
 }
 
-func (w *lpWriter) reset() {
+func (w *directResponse) reset() {
 	if w.header == nil {
 		w.header = http.Header{}
 	}
@@ -502,15 +504,15 @@ func (w *lpWriter) reset() {
 	w.status, w.body, w.shared = 0, w.body[:0], nil
 }
 
-func (w *lpWriter) Header() http.Header { return w.header }
+func (w *directResponse) Header() http.Header { return w.header }
 
-func (w *lpWriter) WriteHeader(status int) {
+func (w *directResponse) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 	}
 }
 
-func (w *lpWriter) Write(p []byte) (int, error) {
+func (w *directResponse) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	if w.shared != nil { // written after a shared body: the two are one copy
 		w.body, w.shared = append(w.body[:0], w.shared...), nil
@@ -522,7 +524,7 @@ func (w *lpWriter) Write(p []byte) (int, error) {
 // writeShared writes body, which is never modified (a poll answer, shared
 // by the polls that ask the same; page.go), by keeping it as it is until
 // the answer is written, not a copy of it.
-func (w *lpWriter) writeShared(body []byte) {
+func (w *directResponse) writeShared(body []byte) {
 	if len(w.body) > 0 || w.shared != nil {
 		_, _ = w.Write(body)
 		return
@@ -533,22 +535,22 @@ func (w *lpWriter) writeShared(body []byte) {
 
 // SetWriteDeadline and SetReadDeadline take the guard's deadlines: the
 // answer is written with a deadline of its own.
-func (w *lpWriter) SetWriteDeadline(time.Time) error { return nil }
-func (w *lpWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *directResponse) SetWriteDeadline(time.Time) error { return nil }
+func (w *directResponse) SetReadDeadline(time.Time) error  { return nil }
 
-// lpWaiter is one held poll: a subscriber of the dispatchers, and the
+// heldPoll is one held poll: a subscriber of the dispatchers, and the
 // source of its pusher, which writes its answer once it is due.
-type lpWaiter struct {
-	pusher
+type heldPoll struct {
+	fanout.Pusher
 	s        *Server
-	l        *lpConn
+	l        *directConn
 	pos      position
 	limit    int
 	head     http.Header // the response's headers, as the middleware set them
 	closing  bool        // the connection closes after the answer
-	lc       *liveConn
+	lc       *fanout.LiveConn
 	mu       sync.Mutex // guards l, shard and timer while the poll is set up
-	shard    *shard
+	shard    *fanout.Shard
 	timer    *time.Timer
 	timedOut atomic.Bool
 	cut      atomic.Bool            // hung up by /api/drop
@@ -559,9 +561,9 @@ type lpWaiter struct {
 	done     chan struct{} // closed once over
 }
 
-// next is the answer, once one is due: news for the cursor, the timeout,
+// Next is the answer, once one is due: news for the cursor, the timeout,
 // or the shutdown (then the connection closes after it).
-func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
+func (w *heldPoll) Next(b []byte) (_, shared []byte, last bool) {
 	s := w.s
 	t := &s.stats.LongPoll
 	shutting := s.shuttingDown()
@@ -586,7 +588,7 @@ func (w *lpWaiter) next(b []byte) (_, shared []byte, last bool) {
 // goes out by the pusher, past the counting conn's reading of heads. A
 // large body is not copied: the pusher writes it from where it is, after
 // the head (the answer is shared by every poll that asks the same).
-func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, last bool) {
+func (w *heldPoll) answer(b []byte, status int, body []byte) (_, shared []byte, last bool) {
 	n := len(b)
 	b = appendHead(b, status, w.head, len(body), w.closing)
 	w.s.stats.LongPoll.WroteHead(len(b) - n)
@@ -600,7 +602,7 @@ func (w *lpWaiter) answer(b []byte, status int, body []byte) (_, shared []byte, 
 // after the answer, half closed: the client reads the answer, then sees
 // the end, and the connection's goroutine, whose read ends then (or at a
 // linger's bound), closes the socket.
-func (w *lpWaiter) sent() {
+func (w *heldPoll) Sent() {
 	l := w.l
 	wiremeter.ConnState(l.conn, http.StateIdle)
 	w.answered.Store(true)
@@ -624,24 +626,24 @@ func closeWrite(c net.Conn) {
 	}
 }
 
-func (w *lpWaiter) failed(error) {
+func (w *heldPoll) Failed(error) {
 	w.end()
 	_ = w.l.conn.Close()
 }
 
-func (w *lpWaiter) hungUp() bool { return w.over.Load() }
+func (w *heldPoll) HungUp() bool { return w.over.Load() }
 
 // goodbye is the poll's goodbye (health.go): it is answered at once with
 // why, as a 503, and the client tries again, elsewhere. (It runs under the
 // lock of the live connections, which the answer leaves: the answer is
 // written by a goroutine of its own, a rare one.)
-func (w *lpWaiter) goodbye(why string) {
+func (w *heldPoll) goodbye(why string) {
 	w.why.CompareAndSwap(nil, &why)
 	w.mu.Lock()
 	ready := w.l != nil
 	w.mu.Unlock()
 	if ready { // else holdDirect's own wake, still to come, answers
-		go w.wake()
+		go w.Wake()
 	}
 }
 
@@ -649,7 +651,7 @@ func (w *lpWaiter) goodbye(why string) {
 // answer, and the connection's goroutine, its read failing, ends the poll.
 // (It runs under the lock of the live connections: it must not end the
 // poll itself, which leaves them.)
-func (w *lpWaiter) hangUp() {
+func (w *heldPoll) hangUp() {
 	w.cut.Store(true)
 	w.mu.Lock()
 	l := w.l
@@ -660,7 +662,7 @@ func (w *lpWaiter) hangUp() {
 }
 
 // end frees the waiter, once.
-func (w *lpWaiter) end() {
+func (w *heldPoll) end() {
 	w.ended.Do(func() {
 		w.over.Store(true)
 		w.mu.Lock()
@@ -670,26 +672,26 @@ func (w *lpWaiter) end() {
 			timer.Stop()
 		}
 		if shard != nil {
-			shard.remove(w)
+			shard.Remove(w)
 		}
 		s := w.s
-		s.live.remove(w.lc)
+		s.live.Remove(w.lc)
 		s.stats.LongPoll.Left()
 		close(w.done)
 	})
 }
 
-// blockedFor is never long: a poll's answer that the socket does not take
+// BlockedFor is never long: a poll's answer that the socket does not take
 // fails on the write timeout, as net/http's would, not on the send
 // timeout of the streams.
-func (w *lpWaiter) blockedFor(int64) time.Duration { return 0 }
-func (w *lpWaiter) dropSlow()                      {}
+func (w *heldPoll) BlockedFor(int64) time.Duration { return 0 }
+func (w *heldPoll) DropSlow()                      {}
 
 // startHandBack starts, once, at the first connection taken, the
 // http.Server that takes the connections handed back, and the sweep that
 // closes the idle ones at the shutdown.
 func (s *Server) startHandBack() {
-	lp := &s.lpDirect
+	lp := &s.directPolls
 	lp.start.Do(func() {
 		lp.back = make(chan net.Conn)
 		srv := &http.Server{

@@ -101,8 +101,8 @@ func TestALargeAnswerNotReadIsNotCopiedPerConnection(t *testing.T) {
 		writing string // the function that waits for the socket, in the goroutine blocked on it
 		shared  int64  // what is not per connection: the one answer they all share, and (held) the message, published while the test measures
 	}{
-		{"held", "transports.(*pusher).run", 2 * size},
-		{"pipelined", "transports.(*lpConn).respond", size},
+		{"held", "fanout.(*Pusher).run", 2 * size},
+		{"pipelined", "transports.(*directConn).respond", size},
 	} {
 		t.Run(how.name, func(t *testing.T) {
 			ts := transportstest.Start(t, func(c *transports.Config) {

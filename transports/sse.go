@@ -55,6 +55,8 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+
+	"fourway/transports/fanout"
 )
 
 const (
@@ -70,21 +72,21 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if s.shuttingDown() {
 		return fail(c, http.StatusServiceUnavailable, errShuttingDown.Error())
 	}
-	cut := newRequestCut(c.Request()) // live.go
-	lc, ok := s.live.add("sse", cut.hangUp, s.cfg.MaxClients)
+	cut := fanout.NewRequestCut(c.Request())
+	lc, ok := s.live.Add("sse", cut.HangUp, s.cfg.MaxClients)
 	if !ok {
-		return refuseAtLimit(c) // live.go
+		return refuseAtLimit(c) // limit.go
 	}
 	s.stats.SSE.Joined()
-	done := func() { s.live.remove(lc); s.stats.SSE.Left() }
+	done := func() { s.live.Remove(lc); s.stats.SSE.Left() }
 	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
 		return nil // sse_direct.go has the connection now
 	}
 	defer done()
 	st := s.openStream(c, cut, pos) // sse_stream.go
-	s.live.sayGoodbyeWith(lc, st.goodbye)
+	s.live.SayGoodbyeWith(lc, st.goodbye)
 	st.serve() // returns when the stream is over
-	if cut.wasCut() {
+	if cut.WasCut() {
 		panic(http.ErrAbortHandler) // under HTTP/2, resets the stream alone
 	}
 	return nil
@@ -129,7 +131,7 @@ type sseOut interface {
 	// end ends the stream after the events handed over.
 	end()
 	// wake has the stream send what there is to send (sendEvents).
-	wake()
+	Wake()
 }
 
 // goodbye ends the stream with an end event that says why and that the
@@ -139,7 +141,7 @@ type sseOut interface {
 // of times; never blocks.
 func (e *sseEvents) goodbye(why string) {
 	e.bye.CompareAndSwap(nil, &why)
-	e.out.wake()
+	e.out.Wake()
 }
 
 // sendEvents hands the writer what there is to send now: the hello first,

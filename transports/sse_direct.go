@@ -2,7 +2,7 @@ package transports
 
 // SSE without the library (--sse-writer direct): the same events as
 // sse.go sends, framed here and written straight onto the socket by a
-// pusher (push.go), the machinery the WebSocket's frames go out through.
+// pusher (fanout/push.go), the machinery the WebSocket's frames go out through.
 // It exists to be measured: beside the library's row, the bench's "SSE
 // direct" row is what the protocol itself costs, so a chooser sees the
 // cost of the protocol and the cost of the library apart.
@@ -30,6 +30,8 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+
+	"fourway/transports/fanout"
 )
 
 // Writers of --sse-writer.
@@ -42,8 +44,8 @@ const chunkHead = 10 // room for a chunk's size line: up to 8 hex digits and CRL
 
 // sseDirect is one stream written without the library.
 type sseDirect struct {
-	sseEvents // sse.go: its place in the feed
-	pusher    // push.go: how its bytes go out
+	sseEvents     // sse.go: its place in the feed
+	fanout.Pusher // how its bytes go out
 
 	conn      net.Conn
 	head      []byte      // the response's status line and headers, until written
@@ -61,7 +63,7 @@ type sseDirect struct {
 // (HTTP/2) or the request is not HTTP/1.1 (an HTTP/1.0 client gets the
 // library's stream, whose body the connection's close ends): the library
 // serves it then.
-func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done func()) bool {
+func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *fanout.LiveConn, done func()) bool {
 	if r := c.Request(); r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return false
 	}
@@ -81,19 +83,19 @@ func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done
 		conn:      conn, head: head,
 	}
 	d.out = d
-	d.pusher.init(d, newSocket(conn, &s.stats.SSE), s.cfg.WriteTimeout)
-	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.wake() })
+	d.Pusher.Init(d, fanout.NewSocket(conn, &s.stats.SSE), s.cfg.WriteTimeout)
+	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.Wake() })
 	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
-	shard := s.addSubscriber(d)
-	s.live.sayGoodbyeWith(lc, d.goodbye) // sse.go
+	shard := s.subs.Add(d)
+	s.live.SayGoodbyeWith(lc, d.goodbye) // sse.go
 
-	d.wake() // the headers, the hello, and what the cursor has to catch up on
+	d.Wake() // the headers, the hello, and what the cursor has to catch up on
 	go func() {
 		defer s.streams.Done()
 		defer done()
 		d.readUntilClosed()
 		d.ping.Stop()
-		shard.remove(d)
+		shard.Remove(d)
 	}()
 	return true
 }
@@ -128,10 +130,10 @@ func (d *sseDirect) readUntilClosed() {
 	}
 }
 
-// next gathers one chunk of the events there are to send now (sse.go
+// Next gathers one chunk of the events there are to send now (sse.go
 // decides which), after the response head the first time, and the end of
 // the chunked body once the stream ended.
-func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
+func (d *sseDirect) Next(b []byte) (_, shared []byte, last bool) {
 	d.b = append(b, make([]byte, chunkHead)...)
 	d.began, d.pingFirst = false, false
 	d.sendEvents()
@@ -167,7 +169,7 @@ func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 // room, send, message and end take the events of sse.go: as many as fit
 // in one write.
 func (d *sseDirect) room() int64 {
-	if len(d.b) >= pushBatchBytes {
+	if len(d.b) >= fanout.BatchBytes {
 		return 0
 	}
 	return sseBatch
@@ -189,7 +191,7 @@ func (d *sseDirect) message(epoch string, m feed.Message) {
 	d.b = b
 }
 
-func (d *sseDirect) end() {} // next ends the body once ended is set
+func (d *sseDirect) end() {} // Next ends the body once ended is set
 
 // appendEvent appends ev as the library writes it: id, data, event and
 // retry lines, or a comment, then a blank line.
@@ -210,19 +212,19 @@ func appendEvent(b []byte, ev *sse.Event) []byte {
 	return append(b, '\n')
 }
 
-// sent is told the end of the body is out: the stream is over.
-func (d *sseDirect) sent() { d.hangUp() }
+// Sent is told the end of the body is out: the stream is over.
+func (d *sseDirect) Sent() { d.hangUp() }
 
-// failed hangs up after a failed write. One that missed its deadline is a
+// Failed hangs up after a failed write. One that missed its deadline is a
 // client that stopped reading: it counts as dropped.
-func (d *sseDirect) failed(err error) {
-	if isTimeout(err) && !d.ended && !d.dropped.Swap(true) {
+func (d *sseDirect) Failed(err error) {
+	if fanout.IsTimeout(err) && !d.ended && !d.dropped.Swap(true) {
 		d.s.stats.SSE.Dropped()
 	}
 	d.hangUp()
 }
 
-func (d *sseDirect) hungUp() bool { return d.closed.Load() }
+func (d *sseDirect) HungUp() bool { return d.closed.Load() }
 
 // hangUp closes the socket, which ends readUntilClosed.
 func (d *sseDirect) hangUp() {
@@ -230,11 +232,11 @@ func (d *sseDirect) hangUp() {
 	_ = d.conn.Close()
 }
 
-// dropSlow makes the stream, with wake and blockedFor of its pusher, a
-// subscriber of the dispatchers (dispatch.go): a client whose socket has
+// DropSlow makes the stream, with Wake and BlockedFor of its pusher, a
+// subscriber of the dispatchers (fanout/dispatch.go): a client whose socket has
 // taken no bytes for the send timeout is hung up, and the browser resumes
 // with Last-Event-ID.
-func (d *sseDirect) dropSlow() {
+func (d *sseDirect) DropSlow() {
 	if !d.dropped.Swap(true) {
 		d.s.stats.SSE.Dropped()
 	}

@@ -26,6 +26,8 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+
+	"fourway/transports/fanout"
 )
 
 const sseInFlight = 32 // events handed to the library and not yet written
@@ -43,7 +45,7 @@ func (s *Server) newSSEServer() *sse.Server {
 		if v, ok := s.sseStreams.Load(id); ok {
 			st := v.(*sseStream)
 			close(st.subscribed)
-			st.wake() // the hello, and what the cursor has to catch up on
+			st.Wake() // the hello, and what the cursor has to catch up on
 		}
 	}
 	srv.OnUnsubscribe = func(id string, _ *sse.Subscriber) {
@@ -71,7 +73,7 @@ type sseStream struct {
 	cut        <-chan struct{}    // closed by hangUp
 	w          *sseWriter
 	req        *http.Request // the request as the library sees it
-	shard      *shard        // dispatch.go: the dispatcher that wakes it
+	shard      *fanout.Shard // the dispatcher that wakes it
 
 	wakes   atomic.Int64 // wakes not yet served; someone sends while > 0
 	paused  atomic.Bool  // the library's room ran out: the next flush wakes the stream
@@ -80,13 +82,13 @@ type sseStream struct {
 }
 
 // openStream makes the library's stream for the request of c, at pos.
-func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseStream {
+func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
 		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		id:         "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
-		ctx: ctx, stop: stop, hangUp: cut.hangUp, cut: cut.cut,
+		ctx: ctx, stop: stop, hangUp: cut.HangUp, cut: cut.Cut(),
 	}
 	st.out = st
 	st.w = &sseWriter{
@@ -112,8 +114,8 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 // stream is over, then waits until the library has let go of it.
 func (st *sseStream) serve() {
 	s := st.s
-	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.wake() })
-	st.shard = s.addSubscriber(st)
+	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.Wake() })
+	st.shard = s.subs.Add(st)
 	if st.req.ProtoMajor == 2 { // a cut leaves the socket open: it stops the library's loop
 		go func() {
 			select {
@@ -126,7 +128,7 @@ func (st *sseStream) serve() {
 	s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
 	st.stop()                     // lets the library deregister the subscriber
 	st.ping.Stop()
-	st.shard.remove(st)
+	st.shard.Remove(st)
 	select {
 	case <-st.left:
 	case <-time.After(2 * s.cfg.WriteTimeout):
@@ -136,7 +138,7 @@ func (st *sseStream) serve() {
 
 // wake has the stream send what there is, unless someone does already:
 // then that one looks again before it stops. Never blocks.
-func (st *sseStream) wake() {
+func (st *sseStream) Wake() {
 	if st.wakes.Add(1) != 1 {
 		return
 	}
@@ -176,7 +178,7 @@ func (st *sseStream) room() int64 { return sseInFlight - (st.pushed - st.w.writt
 // event, so a paused stream goes on.
 func (st *sseStream) flushed() {
 	if st.paused.CompareAndSwap(true, false) {
-		st.wake()
+		st.Wake()
 	}
 }
 
@@ -202,14 +204,14 @@ func (st *sseStream) message(epoch string, m feed.Message) {
 // data and no comment ends the library's loop.
 func (st *sseStream) end() { st.send(&sse.Event{}) }
 
-// blockedFor and dropSlow make the stream a subscriber of the dispatchers
-// (dispatch.go). A client whose socket has taken no bytes for the send
+// BlockedFor and DropSlow make the stream a subscriber of the dispatchers
+// (fanout/dispatch.go). A client whose socket has taken no bytes for the send
 // timeout is dropped: its socket is hung up and the browser resumes with
 // Last-Event-ID. A client that is only behind, after a burst, is not
 // dropped: it catches up, or is told what it missed.
-func (st *sseStream) blockedFor(now int64) time.Duration { return st.w.blockedFor(now) }
+func (st *sseStream) BlockedFor(now int64) time.Duration { return st.w.blockedFor(now) }
 
-func (st *sseStream) dropSlow() {
+func (st *sseStream) DropSlow() {
 	if !st.dropped.Swap(true) {
 		st.s.stats.SSE.Dropped()
 		st.hangUp()
@@ -273,7 +275,7 @@ func (w *sseWriter) writing() {
 	}
 }
 
-// blockedFor is how long the write in progress has waited for the socket.
+// BlockedFor is how long the write in progress has waited for the socket.
 func (w *sseWriter) blockedFor(now int64) time.Duration {
 	if since := w.since.Load(); since != 0 {
 		return time.Duration(now - since)

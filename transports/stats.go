@@ -113,7 +113,7 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if snap.Node != "" {
 		ch <- prometheus.MustNewConstMetric(metricNode, prometheus.GaugeValue, 1, snap.Node)
 	}
-	if lp := &sc.s.lpDirect; sc.s.cfg.LongPollWriter == longPollWriterDirect {
+	if lp := &sc.s.directPolls; sc.s.cfg.LongPollWriter == longPollWriterDirect {
 		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.held.Load()), "held")
 		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.taken.Load()), "taken")
 		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.handedBack.Load()), "handed_back")

@@ -5,6 +5,10 @@
 // frames) and knows nothing of the server's code.
 //
 // It has no test helpers: a caller decides what an error means.
+//
+//	wire.go  messages, poll answers, cursors and SSE ids, GET /api/config
+//	sse.go   Server-Sent Events: the reader, the hello, reset and missed
+//	ws.go    WebSocket frames: hello, acks, errors, the reason of a refusal
 package wire
 
 import (
