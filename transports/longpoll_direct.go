@@ -178,9 +178,12 @@ func (s *Server) holdDirect(c echo.Context, pos position, limit int, hold time.D
 			return false, nil
 		}
 		_ = nc.SetDeadline(time.Time{}) // the guard's write deadline was for a response
-		wiremeter.ReadsRequests(nc)     // its poll was read whole: what comes next is the next request's
 		s.startHandBack()
 		conn = s.newDirectConn(nc, brw.Reader)
+		// Its poll was read whole: what comes next is the next request's.
+		// (conn.conn, not nc: a connection handed back before is nc's
+		// replayConn, around the counting conn.)
+		wiremeter.ReadsRequests(conn.conn)
 		s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
 		s.directPolls.taken.Add(1)
 		defer func() { go conn.serve() }()
