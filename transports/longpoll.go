@@ -28,6 +28,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"fourway/transports/direct"
 	"fourway/transports/fanout"
 )
 
@@ -52,8 +53,8 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writeAnswer(c, t, a)
 	}
 
-	if s.cfg.LongPollWriter == longPollWriterDirect {
-		if held, err := s.holdDirect(c, pos, limit, hold); held { // longpoll_direct.go
+	if s.cfg.LongPollWriter == direct.LongPollDirect {
+		if held, err := s.holdDirect(c, pos, limit, hold); held { // direct.go
 			return err
 		}
 	}

@@ -1,7 +1,6 @@
 package transports
 
 import (
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"fourway/feed"
+	"fourway/transports/wiremeter"
 )
 
 // The poll answer, shared by short and long polling:
@@ -117,7 +117,7 @@ func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer
 	h["Content-Type"] = jsonType
 	res.WriteHeader(http.StatusOK)
 	if sw, ok := res.Writer.(sharedWriter); ok {
-		sw.writeShared(a.body)
+		sw.WriteShared(a.body)
 		return nil
 	}
 	_, err := res.Write(a.body)
@@ -126,10 +126,10 @@ func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer
 
 // sharedWriter is a ResponseWriter that keeps a body it is given as it is
 // (never modified, as an answer is) until it is written, rather than a
-// copy: the direct long poll's (longpoll_direct.go), which writes the
+// copy: the direct long poll's (package direct), which writes the
 // answer once the handler has returned. net/http's keeps no copy either:
 // it writes a large body straight to the socket.
-type sharedWriter interface{ writeShared(body []byte) }
+type sharedWriter interface{ WriteShared(body []byte) }
 
 var (
 	noStore  = []string{"no-store"}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"fourway/transports/direct"
 	"fourway/transports/fanout"
 	"fourway/transports/wiremeter"
 )
@@ -35,8 +36,8 @@ func DefaultConfig() Config {
 		HeaderTimeout:   10 * time.Second,
 		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
 		Ticker:          time.Second,
-		SSEWriter:       sseWriterLibrary,
-		LongPollWriter:  longPollWriterNetHTTP,
+		SSEWriter:       direct.SSELibrary,
+		LongPollWriter:  direct.LongPollNetHTTP,
 		HTTP2:           true,
 	}
 }
@@ -69,6 +70,7 @@ func New(f Feed, cfg Config) (*Server, error) {
 	s.ticker.log = s.log
 	s.sse = s.newSSEServer()
 	s.echo = s.routes()
+	s.direct = s.newDirectHost() // direct.go
 	return s, nil
 }
 
@@ -91,8 +93,8 @@ func (c Config) Validate() error {
 		orOff("ticker", c.Ticker, minTickerPeriod, 24*time.Hour),
 		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
 		c.sendUnderWrite(),
-		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
-		oneOf("longpoll-writer", c.LongPollWriter, longPollWriterNetHTTP, longPollWriterDirect),
+		oneOf("sse-writer", c.SSEWriter, direct.SSELibrary, direct.SSEDirect),
+		oneOf("longpoll-writer", c.LongPollWriter, direct.LongPollNetHTTP, direct.LongPollDirect),
 		c.nodeOK(),
 		c.tlsOK(),
 	)

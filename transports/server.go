@@ -4,43 +4,45 @@
 //
 // Read a transport's file first: poll.go, longpoll.go, sse.go and ws.go each
 // open with a lesson on how the technique works, what it costs and what
-// breaks it, then the handler. The files, the lessons first, then what
-// they use:
+// breaks it, then the handler. The files, from the top down, each above
+// what it uses (but for the writers of a stream, which use their
+// lesson's types):
 //
-//	poll.go             short polling: the lesson and the handler
-//	longpoll.go         long polling: the lesson and the handler
-//	sse.go              Server-Sent Events: the lesson, the handler, the events in order
-//	ws.go               WebSocket: the lesson, the handler, the read loop, goodbye and hang-up
-//	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
-//	answers.go          the answers made last, shared by the polls that ask the same
-//	cursor.go           cursors, epochs and SSE event ids
-//	publish.go          POST /api/messages: what may be published, and how
-//	sse_stream.go       how r3labs/sse is tamed: a stream per connection, pacing, deadlines
-//	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
-//	ws_clients.go       the WebSockets by client id, and the upgrader
-//	ws_close.go         a WebSocket's close codes, as the contract names them
-//	sse_direct.go       SSE without the library (--sse-writer direct), to measure the protocol
-//	longpoll_direct.go  long polls without net/http's request cycle (--longpoll-writer direct)
-//	limit.go            what a client refused at --max-clients is told: when to come back
-//	health.go           a node cut from its feed's broker, or still starting, says so
-//	guard.go            what every request must pass: Host, Origin, tokens, rate, deadlines
+//	serve.go            New, the settings' ranges and defaults, Serve and the graceful shutdown
+//	routes.go           the whole API in one screen
 //	admin.go            the demo controls: POST /api/drop and /api/ticker
-//	ticker.go           the built-in ticker, which publishes on its own
 //	block.go            refusing one client's WebSocket upgrades (the page's auto panel)
 //	config.go           GET /api/config
 //	stats.go            GET /api/stats and /metrics, from the counters of wiremeter
 //	inspect.go          GET /api/inspect, the wire inspector's recordings (wiremeter)
+//	poll.go             short polling: the lesson and the handler
+//	longpoll.go         long polling: the lesson and the handler
+//	sse.go              Server-Sent Events: the lesson, the handler, the events in order
+//	ws.go               WebSocket: the lesson, the handler, the read loop, goodbye and hang-up
+//	direct.go           streams and held polls handed to package direct's writers
+//	sse_stream.go       how r3labs/sse is tamed: a stream per connection, pacing, deadlines
+//	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
+//	ws_clients.go       the WebSockets by client id, and the upgrader
+//	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
+//	publish.go          POST /api/messages: what may be published, and how
+//	health.go           a node cut from its feed's broker, or still starting, says so
+//	limit.go            what a client refused at --max-clients is told: when to come back
+//	ws_close.go         a WebSocket's close codes, as the contract names them
+//	guard.go            what every request must pass: Host, Origin, tokens, rate, deadlines
+//	cursor.go           cursors, epochs and SSE event ids
 //	tls.go              HTTPS and HTTP/2: certificates, ALPN, the protocols served
-//	routes.go           the whole API in one screen
-//	serve.go            New, the settings' ranges and defaults, Serve and the graceful shutdown
 //	server.go           Server and Config
+//	answers.go          the answers made last, shared by the polls that ask the same
+//	ticker.go           the built-in ticker, which publishes on its own
 //	feed.go             the Feed interface, what the transports need of a feed
 //
 // How one publish reaches every socket is package fanout's: the
 // dispatchers, the writes that never wait, the live connections, the
 // frames encoded once. What is measured on the wire, and how, is package
 // wiremeter's: the counting socket, the framing it follows, the HTTP/2
-// meter, the inspector and the counters.
+// meter, the inspector and the counters. The writers that exist to
+// measure what a library costs (--sse-writer direct, --longpoll-writer
+// direct) are package direct's.
 //
 // One word for one thing: a connection ends with a goodbye (a WebSocket
 // close frame, the end of an SSE stream or of a response) or a hang-up (the
@@ -53,7 +55,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"fourway/transports/wiremeter"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -64,7 +65,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
 
+	"fourway/transports/direct"
 	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 // Config holds every setting of the server. Start from DefaultConfig and
@@ -114,12 +117,12 @@ type Config struct {
 	HTTP2 bool
 	H2C   bool
 	// SSEWriter writes the SSE streams: "r3labs", the library, or
-	// "direct", without it (sse_direct.go), to measure the protocol's
+	// "direct", without it (package direct), to measure the protocol's
 	// own cost beside the library's.
 	SSEWriter string
 	// LongPollWriter serves held long polls: "nethttp", through net/http
 	// as every request, or "direct", on a connection taken from it
-	// (longpoll_direct.go), to measure what net/http's request cycle costs.
+	// (package direct), to measure what net/http's request cycle costs.
 	LongPollWriter string
 
 	Static fs.FS        // the page, served at /; nil serves no page
@@ -148,7 +151,7 @@ type Server struct {
 	publishRate *rateLimiter      // nil: no limit
 	answers     answerCache       // page.go: poll answers shared by the polls that ask the same
 	holds       fanout.HoldTimers // the held polls' timeouts, one timer for many
-	directPolls longPollDirect    // longpoll_direct.go: --longpoll-writer direct
+	direct      *direct.Host      // the writers of --sse-writer direct and --longpoll-writer direct (direct.go)
 
 	ticker     publisher
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)

@@ -45,7 +45,6 @@
 package transports
 
 import (
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -55,8 +54,9 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
-
+	"fourway/transports/direct"
 	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 const (
@@ -79,8 +79,8 @@ func (s *Server) handleSSE(c echo.Context) error {
 	}
 	s.stats.SSE.Joined()
 	done := func() { s.live.Remove(lc); s.stats.SSE.Left() }
-	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
-		return nil // sse_direct.go has the connection now
+	if s.cfg.SSEWriter == direct.SSEDirect && s.serveSSEDirect(c, pos, lc, done) {
+		return nil // package direct has the connection now (direct.go)
 	}
 	defer done()
 	st := s.openStream(c, cut, pos) // sse_stream.go
@@ -94,7 +94,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 
 // sseEvents is a stream's place in the feed and what it has sent, the
 // same whichever writer writes its events: the library's (sse_stream.go)
-// or the direct one (sse_direct.go).
+// or the direct one (package direct).
 type sseEvents struct {
 	s   *Server
 	out sseOut
@@ -118,20 +118,36 @@ type sseEvents struct {
 // send hands ev to the writer.
 func (e *sseEvents) send(ev *sse.Event) {
 	e.tally.SSEEvent(len(ev.ID), len(ev.Event), len(ev.Retry), len(ev.Data), len(ev.Comment))
-	e.out.send(ev)
+	e.out.Send(ev)
 }
 
-// sseOut is where the events go.
+// sseOut is where the events go: a writer.
 type sseOut interface {
-	// room is how many events may be handed over now.
-	room() int64
-	send(ev *sse.Event)
-	// message sends m as an event of its own.
-	message(epoch string, m feed.Message)
-	// end ends the stream after the events handed over.
-	end()
-	// wake has the stream send what there is to send (sendEvents).
+	// Room is how many events may be handed over now.
+	Room() int64
+	Send(ev *sse.Event)
+	// Message sends m as an event of its own.
+	Message(epoch string, m feed.Message)
+	// End ends the stream after the events handed over.
+	End()
+	// Wake has the stream send what there is to send (sendEvents).
 	Wake()
+}
+
+// SendEvents sends what there is to send now (sendEvents), and reports
+// whether the stream ended: what a writer of package direct calls.
+func (e *sseEvents) SendEvents() (ended bool) {
+	e.sendEvents()
+	return e.ended
+}
+
+// Tally gathers the framing and heartbeats of the events handed over; the
+// writer adds its own and counts them once per write.
+func (e *sseEvents) Tally() *wiremeter.Tally { return &e.tally }
+
+// startKeepalive has a ": ping" comment sent every keepalive period.
+func (e *sseEvents) startKeepalive() {
+	e.ping = time.AfterFunc(e.s.cfg.SSEKeepalive, func() { e.pingDue.Store(true); e.out.Wake() })
 }
 
 // goodbye ends the stream with an end event that says why and that the
@@ -179,10 +195,10 @@ func (e *sseEvents) sendEvents() {
 		e.ended = true
 		data := `{"reason":` + string(jsonString(*why)) + `,"reconnect":"now"}`
 		e.send(&sse.Event{Event: []byte("end"), ID: eventID(e.epoch, e.cursor), Data: []byte(data)})
-		e.out.end()
+		e.out.End()
 	} else if s.shuttingDown() && e.cursor >= s.feed.LastID() {
 		e.ended = true
-		e.out.end()
+		e.out.End()
 	}
 }
 
@@ -190,7 +206,7 @@ func (e *sseEvents) sendEvents() {
 // of the writer goes, and says whether it got to the end.
 func (e *sseEvents) sendFeed() (caughtUp bool) {
 	s := e.s
-	for room := e.out.room(); room > 0; room = e.out.room() {
+	for room := e.out.Room(); room > 0; room = e.out.Room() {
 		p := s.feed.Read(e.epoch, e.cursor, int(min(sseBatch, room)))
 		e.epoch = p.Epoch
 		from := p.Next - uint64(len(p.Messages)) // ids are consecutive (see Feed)
@@ -201,12 +217,12 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 			e.send(&sse.Event{Event: []byte("missed"), ID: eventID(e.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
 		}
 		for i, m := range p.Messages {
-			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
+			if i > 0 && e.out.Room() <= 0 { // the rest next time: a write stays short
 				s.stats.SSE.Delivered(i)
 				e.cursor = p.Messages[i-1].ID
 				return false
 			}
-			e.out.message(e.epoch, m)
+			e.out.Message(e.epoch, m)
 			e.tally.SSEMessage(e.epoch, m.ID)
 		}
 		s.stats.SSE.Delivered(len(p.Messages))

@@ -15,7 +15,6 @@ package transports
 import (
 	"context"
 	"errors"
-	"fourway/transports/wiremeter"
 	"net/http"
 	"os"
 	"strconv"
@@ -26,8 +25,8 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
-
 	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 const sseInFlight = 32 // events handed to the library and not yet written
@@ -114,7 +113,7 @@ func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position
 // stream is over, then waits until the library has let go of it.
 func (st *sseStream) serve() {
 	s := st.s
-	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.Wake() })
+	st.startKeepalive() // sse.go
 	st.shard = s.subs.Add(st)
 	if st.req.ProtoMajor == 2 { // a cut leaves the socket open: it stops the library's loop
 		go func() {
@@ -162,17 +161,17 @@ func (st *sseStream) sendIfSubscribed() {
 	}
 	st.sendEvents()                 // sse.go
 	st.tally.Flush(&st.s.stats.SSE) // the chunks' framing is the counting conn's (wiremeter/conn.go)
-	if st.room() == 0 {
+	if st.Room() == 0 {
 		st.paused.Store(true)
-		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {
+		if st.Room() > 0 && st.paused.CompareAndSwap(true, false) {
 			st.wakes.Add(1) // a flush made room meanwhile: look again
 		}
 	}
 }
 
-// room is how many events the library may be handed before the socket
+// Room is how many events the library may be handed before the socket
 // takes more.
-func (st *sseStream) room() int64 { return sseInFlight - (st.pushed - st.w.written()) }
+func (st *sseStream) Room() int64 { return sseInFlight - (st.pushed - st.w.written()) }
 
 // flushed is called by the writer after each flush: the socket took an
 // event, so a paused stream goes on.
@@ -182,9 +181,9 @@ func (st *sseStream) flushed() {
 	}
 }
 
-// send hands one event to the library. Paced as it is, the library's queue
+// Send hands one event to the library. Paced as it is, the library's queue
 // cannot be full; if it were, the stream ends rather than wait.
-func (st *sseStream) send(ev *sse.Event) {
+func (st *sseStream) Send(ev *sse.Event) {
 	if st.ctx.Err() != nil {
 		return
 	}
@@ -195,14 +194,14 @@ func (st *sseStream) send(ev *sse.Event) {
 	st.pushed++
 }
 
-// message hands the library m as an event.
-func (st *sseStream) message(epoch string, m feed.Message) {
-	st.send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON})
+// Message hands the library m as an event.
+func (st *sseStream) Message(epoch string, m feed.Message) {
+	st.Send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON})
 }
 
-// end ends the stream after the events handed so far: an event with no
+// End ends the stream after the events handed so far: an event with no
 // data and no comment ends the library's loop.
-func (st *sseStream) end() { st.send(&sse.Event{}) }
+func (st *sseStream) End() { st.Send(&sse.Event{}) }
 
 // BlockedFor and DropSlow make the stream a subscriber of the dispatchers
 // (fanout/dispatch.go). A client whose socket has taken no bytes for the send

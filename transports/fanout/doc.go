@@ -6,7 +6,7 @@
 // timeouts of held long polls.
 //
 // It imports nothing of the transports: package transports uses it, never
-// the other way round.
+// the other way round. Its files, from the top down:
 //
 //	dispatch.go  the dispatchers: one publish wakes every stream; blocked sockets dropped
 //	push.go      a stream's bytes written by whoever wakes it, never waiting
