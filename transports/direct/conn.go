@@ -371,7 +371,7 @@ func (w *directResponse) Write(p []byte) (int, error) {
 }
 
 // WriteShared writes body, which is never modified (a poll answer, shared
-// by the polls that ask the same; page.go), by keeping it as it is until
+// by the polls that ask the same; transports' page.go), by keeping it as it is until
 // the answer is written, not a copy of it.
 func (w *directResponse) WriteShared(body []byte) {
 	if len(w.body) > 0 || w.shared != nil {

@@ -43,7 +43,7 @@ type Host struct {
 	Streams *sync.WaitGroup
 	Log     *slog.Logger
 
-	polls longPolls // longpoll.go
+	polls longPolls // idle.go
 }
 
 // A Poll is what a long poll asks: the messages after its cursor, up to

@@ -138,7 +138,7 @@ type heldPoll struct {
 	timer    *time.Timer
 	timedOut atomic.Bool
 	cut      atomic.Bool            // hung up by /api/drop
-	why      atomic.Pointer[string] // told goodbye (health.go): the answer is a 503 with why
+	why      atomic.Pointer[string] // told goodbye (transports' health.go): the answer is a 503 with why
 	answered atomic.Bool            // its answer is out
 	over     atomic.Bool            // answered, or ended without an answer
 	ended    sync.Once
@@ -152,7 +152,7 @@ func (w *heldPoll) Next(b []byte) (_, shared []byte, last bool) {
 	t := &h.Stats.LongPoll
 	shutting := h.shuttingDown()
 	w.closing = w.closing || shutting
-	if why := w.why.Load(); why != nil { // as answerGoodbye (health.go)
+	if why := w.why.Load(); why != nil { // as transports' answerGoodbye (health.go)
 		body, _ := json.Marshal(map[string]string{"error": *why})
 		w.head["Retry-After"] = []string{"0"}
 		w.head["Content-Type"] = jsonType
@@ -213,7 +213,7 @@ func (w *heldPoll) Failed(error) {
 
 func (w *heldPoll) HungUp() bool { return w.over.Load() }
 
-// goodbye is the poll's goodbye (health.go): it is answered at once with
+// goodbye is the poll's goodbye (transports' health.go): it is answered at once with
 // why, as a 503, and the client tries again, elsewhere. (It runs under the
 // lock of the live connections, which the answer leaves: the answer is
 // written by a goroutine of its own, a rare one.)

@@ -140,7 +140,7 @@ func (d *SSE) readUntilClosed() {
 	}
 }
 
-// Next gathers one chunk of the events there are to send now (sse.go
+// Next gathers one chunk of the events there are to send now (SSEEvents
 // decides which), after the response head the first time, and the end of
 // the chunked body once the stream ended.
 func (d *SSE) Next(b []byte) (_, shared []byte, last bool) {
