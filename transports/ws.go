@@ -41,7 +41,6 @@ package transports
 import (
 	"bytes"
 	"encoding/json"
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -110,11 +109,10 @@ func (s *Server) handleWS(c echo.Context) error {
 	if s.shuttingDown() {
 		return fail(c, http.StatusServiceUnavailable, errShuttingDown.Error())
 	}
-	conn, err := s.ws.upgrader.Upgrade(c.Response(), r, nil)
+	conn, err := s.ws.upgrade(c.Response(), r, &s.stats.WS) // ws_clients.go
 	if err != nil {
 		return nil // the upgrader has answered the client
 	}
-	wiremeter.FollowFrames(r, &s.stats.WS) // the client's frames, counted by kind
 	wc := &wsConn{s: s, conn: conn, client: client, addr: c.RealIP(), token: token, gone: make(chan struct{})}
 	s.openWS(wc, pos)
 	return nil // the connection is hijacked: echo must not write to it

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 // wsClients knows the open connections by client id, and keeps each
@@ -39,6 +40,17 @@ func newWSClients(checkOrigin func(*http.Request) bool, history int) *wsClients 
 			CheckOrigin:     checkOrigin,
 		},
 	}
+}
+
+// upgrade answers r's upgrade with 101 and returns the connection, whose
+// counting conn then follows the client's frames for t, counting them by
+// kind (wiremeter/parts.go). On an error the upgrader has answered.
+func (h *wsClients) upgrade(w http.ResponseWriter, r *http.Request, t *wiremeter.Counters) (*websocket.Conn, error) {
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err == nil {
+		wiremeter.FollowFrames(r, t)
+	}
+	return conn, err
 }
 
 // register records wc under its client id, and returns the connection
