@@ -162,15 +162,22 @@ func (f *Memory) Read(epoch string, cursor uint64, limit int) Page {
 		cursor = 0
 	}
 	oldest := f.last - f.retained + 1 // f.last+1 when nothing is retained
-	readRing(&p, f.ring, oldest, f.last, cursor, limit)
+	ringView{f.ring, oldest, f.last}.read(&p, cursor, limit)
 	return p
 }
 
-// readRing reads into p up to limit (0: no limit) messages after cursor
-// from ring, which holds the ids oldest to last, id i at i % len(ring),
+// ringView is a history ring that holds the ids oldest to last, id i at
+// i % len(ring).
+type ringView struct {
+	ring         []Message
+	oldest, last uint64
+}
+
+// read reads into p up to limit (0: no limit) messages after cursor,
 // saying in p how many were missed (gone from the ring), whether more are
 // waiting, and the cursor after them.
-func readRing(p *Page, ring []Message, oldest, last, cursor uint64, limit int) {
+func (r ringView) read(p *Page, cursor uint64, limit int) {
+	ring, oldest, last := r.ring, r.oldest, r.last
 	from := cursor // deliver ids > from
 	if cursor+1 < oldest {
 		p.Missed = oldest - 1 - cursor

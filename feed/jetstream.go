@@ -710,7 +710,7 @@ func (f *JetStream) Read(epoch string, cursor uint64, limit int) Page {
 		p.Reset = true
 		cursor = 0
 	}
-	readRing(&p, f.ring, f.first, f.last, cursor, limit) // feed.go, as Memory reads
+	ringView{f.ring, f.first, f.last}.read(&p, cursor, limit) // feed.go, as Memory reads
 	return p
 }
 

@@ -13,19 +13,11 @@ package transports
 
 import (
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 )
 
 const maxBlocked = 1024 // client ids blocked at once, at most
-
-type blockedClients struct {
-	n   atomic.Int64 // len(ids), read without the lock
-	mu  sync.Mutex
-	ids map[string]struct{}
-}
 
 // blockUpgrades takes the Upgrade off a blocked client's WebSocket request.
 func (s *Server) blockUpgrades(next echo.HandlerFunc) echo.HandlerFunc {

@@ -19,12 +19,12 @@ type clientConfig struct {
 	LongPoll struct {
 		TimeoutMS    int64  `json:"timeout_ms"`     // the hold when a request names no ?timeout=
 		TimeoutMaxMS int64  `json:"timeout_max_ms"` // the longest ?timeout= (which is in seconds)
-		Writer       string `json:"writer"`         // "nethttp" (net/http) or "direct" (longpoll_direct.go)
+		Writer       string `json:"writer"`         // "nethttp" (net/http) or "direct" (package direct)
 	} `json:"longpoll"`
 	SSE struct {
 		RetryMS     int64  `json:"retry_ms"`
 		KeepaliveMS int64  `json:"keepalive_ms"`
-		Writer      string `json:"writer"` // "r3labs" (the library) or "direct" (sse_direct.go)
+		Writer      string `json:"writer"` // "r3labs" (the library) or "direct" (package direct)
 	} `json:"sse"`
 	WS struct {
 		HeartbeatMS int64       `json:"heartbeat_ms"`

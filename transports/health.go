@@ -136,7 +136,7 @@ func (s *Server) watchHealth() {
 		case since.IsZero():
 			since = time.Now()
 		case time.Since(since) >= healthGrace:
-			n := s.live.goodbye(nodeLostFeed)
+			n := s.live.Goodbye(nodeLostFeed)
 			if !told {
 				s.log.Warn("the feed is unreachable: told the streams goodbye, to resume on another node", "streams", n, "err", err)
 			}

@@ -24,10 +24,12 @@ package transports
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"fourway/transports/direct"
+	"fourway/transports/fanout"
 )
 
 const maxLongPollTimeout = 120 // seconds a client may ask the server to hold
@@ -51,27 +53,27 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		return s.writeAnswer(c, t, a)
 	}
 
-	if s.cfg.LongPollWriter == longPollWriterDirect {
-		if held, err := s.holdDirect(c, pos, limit, hold); held { // longpoll_direct.go
+	if s.cfg.LongPollWriter == direct.LongPollDirect {
+		if held, err := s.holdDirect(c, pos, limit, hold); held { // direct.go
 			return err
 		}
 	}
-	cut := newRequestCut(c.Request()) // live.go
-	lc, ok := s.live.add("longpoll", cut.hangUp, s.cfg.MaxClients)
+	cut := fanout.NewRequestCut(c.Request())
+	lc, ok := s.live.Add("longpoll", cut.HangUp, s.cfg.MaxClients)
 	if !ok {
-		return refuseAtLimit(c) // live.go
+		return refuseAtLimit(c) // limit.go
 	}
-	defer s.live.remove(lc)
-	s.live.sayGoodbyeWith(lc, cut.goodbye)
-	t.Clients.Add(1)
-	defer t.Clients.Add(-1)
+	defer s.live.Remove(lc)
+	s.live.SayGoodbyeWith(lc, cut.Goodbye)
+	t.Joined()
+	defer t.Left()
 
 	select {
 	case <-s.feed.Changed(pos.cursor):
-	case <-s.holds.after(hold):
+	case <-s.holds.After(hold):
 	case <-s.shutdown: // shutting down: answer now, the client will come back
-	case <-cut.cut: // /api/drop: the socket is closed, or under HTTP/2 the stream is reset
-		if why, ok := cut.saidGoodbye(); ok {
+	case <-cut.Cut(): // /api/drop: the socket is closed, or under HTTP/2 the stream is reset
+		if why, ok := cut.SaidGoodbye(); ok {
 			return answerGoodbye(c, why) // health.go: the node lost its feed
 		}
 		panic(http.ErrAbortHandler)
@@ -81,42 +83,4 @@ func (s *Server) handleLongPoll(c echo.Context) error {
 		panic(http.ErrAbortHandler)
 	}
 	return s.writeAnswer(c, t, s.answer(pos, limit))
-}
-
-// holdSlack bounds how late a held poll's timeout may be answered, so
-// that the polls held in the same moment share one timer: at most a tenth
-// of the hold late, and at most this, never early.
-const holdSlack = 100 * time.Millisecond
-
-// holdTimers are the timeouts of the held long polls: one timer, and one
-// channel it closes, for every deadline slot that some poll waits on,
-// instead of one per poll. A timer is not stopped when its polls are
-// answered first: it fires once, for nobody, and is gone.
-type holdTimers struct {
-	mu    sync.Mutex
-	slots map[int64]chan struct{} // deadline (UnixNano), rounded up to its slot -> closed once it passed
-}
-
-// after returns a channel closed once hold has passed, a little later at
-// most (holdSlack).
-func (ht *holdTimers) after(hold time.Duration) <-chan struct{} {
-	slot := int64(max(time.Millisecond, min(holdSlack, hold/10)))
-	deadline := (time.Now().Add(hold).UnixNano() + slot - 1) / slot * slot
-	ht.mu.Lock()
-	defer ht.mu.Unlock()
-	if ch, ok := ht.slots[deadline]; ok {
-		return ch
-	}
-	if ht.slots == nil {
-		ht.slots = map[int64]chan struct{}{}
-	}
-	ch := make(chan struct{})
-	ht.slots[deadline] = ch
-	time.AfterFunc(time.Until(time.Unix(0, deadline)), func() {
-		ht.mu.Lock()
-		delete(ht.slots, deadline)
-		ht.mu.Unlock()
-		close(ch)
-	})
-	return ch
 }

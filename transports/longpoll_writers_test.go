@@ -29,7 +29,7 @@ const longPollSpec = `^(TestLongPoll.*|TestPoll.*|TestEverySubscriberGetsEveryMe
 	`TestTheNodeIsNamedWhenSeveralServeTheFeed|TestInspector.*|TestLongPollWriterIsTheOneAsked|TestAShutdownEndsALongPollConnectionIdleAfterItsAnswer)$`
 
 // TestLongPollSpecOnTheDirectWriter runs the long-poll specification a
-// second time, on --longpoll-writer direct (longpoll_direct.go), so both
+// second time, on --longpoll-writer direct (package direct), so both
 // writers keep every promise of the contract.
 func TestLongPollSpecOnTheDirectWriter(t *testing.T) {
 	if os.Getenv(transportstest.LongPollWriterEnv) != "" {
@@ -101,8 +101,8 @@ func TestALargeAnswerNotReadIsNotCopiedPerConnection(t *testing.T) {
 		writing string // the function that waits for the socket, in the goroutine blocked on it
 		shared  int64  // what is not per connection: the one answer they all share, and (held) the message, published while the test measures
 	}{
-		{"held", "transports.(*pusher).run", 2 * size},
-		{"pipelined", "transports.(*lpConn).respond", size},
+		{"held", "fanout.(*Pusher).run", 2 * size},
+		{"pipelined", "direct.(*directConn).respond", size},
 	} {
 		t.Run(how.name, func(t *testing.T) {
 			ts := transportstest.Start(t, func(c *transports.Config) {

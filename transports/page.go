@@ -1,15 +1,14 @@
 package transports
 
 import (
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"fourway/feed"
+	"fourway/transports/wiremeter"
 )
 
 // The poll answer, shared by short and long polling:
@@ -79,13 +78,6 @@ func appendPage(b []byte, p feed.Page) []byte {
 	return append(b, '}')
 }
 
-// pollAnswer is one encoded answer.
-type pollAnswer struct {
-	body     []byte // never modified once made: answers are shared
-	messages int
-	news     bool // messages, or a missed or reset notice: a long poll answers at once
-}
-
 // answer returns the answer for pos and limit. Answers are shared: the
 // waiters that one publish wakes mostly ask from the same cursor, and each
 // of them gets the one encoding made for the first (centrifuge keeps one
@@ -112,85 +104,12 @@ func (s *Server) answer(pos position, limit int) pollAnswer {
 	return a
 }
 
-type answerKey struct {
-	epoch  string // the client's
-	cursor uint64
-	limit  int
-	last   uint64 // the feed's last id
-	now    string // the feed's epoch
-}
-
-// answerCache holds the few answers made last; a publish makes them all
-// stale, and the next ones replace them. It also knows the answers being
-// made: a poll that asks for one of those waits for it, so many polls
-// that ask at once (the connections of a direct long poll, the handlers
-// of net/http, the dispatchers) share one encoding, not one each, which
-// matters when the answer is a mebibyte that a client does not read.
-type answerCache struct {
-	mu      sync.Mutex
-	entries [4]struct {
-		key answerKey
-		a   pollAnswer
-	}
-	next   int
-	making map[answerKey]*answerMaking
-}
-
-// answerMaking is an answer being made, for the polls that ask meanwhile.
-type answerMaking struct {
-	done chan struct{} // closed once a is set
-	a    pollAnswer
-}
-
-// get returns the answer for k, made or being made (it waits for it
-// then), and true; or false, and the making that the caller, who must make
-// the answer, ends with made.
-func (ac *answerCache) get(k answerKey) (pollAnswer, bool, *answerMaking) {
-	ac.mu.Lock()
-	for i := range ac.entries { // by index: a range over the array's values would copy it, on every poll
-		if e := &ac.entries[i]; e.key == k && e.a.body != nil {
-			a := e.a
-			ac.mu.Unlock()
-			return a, true, nil
-		}
-	}
-	if m := ac.making[k]; m != nil {
-		ac.mu.Unlock()
-		<-m.done
-		return m.a, true, nil
-	}
-	if ac.making == nil {
-		ac.making = map[answerKey]*answerMaking{}
-	}
-	m := &answerMaking{done: make(chan struct{})}
-	ac.making[k] = m
-	ac.mu.Unlock()
-	return pollAnswer{}, false, m
-}
-
-// made gives a, the answer for k, to the polls that waited for it, and
-// keeps it for those to come if keep.
-func (ac *answerCache) made(k answerKey, m *answerMaking, a pollAnswer, keep bool) {
-	ac.mu.Lock()
-	delete(ac.making, k)
-	if keep {
-		ac.entries[ac.next].key, ac.entries[ac.next].a = k, a
-		ac.next = (ac.next + 1) % len(ac.entries)
-	}
-	ac.mu.Unlock()
-	m.a = a
-	close(m.done)
-}
-
 // writeAnswer answers a poll or a long poll, within the write timeout: a
 // client that does not read its answer is cut, and its buffer freed,
 // instead of holding it forever. Its headers are set with values made
 // once (net/http only reads them), so setting them allocates nothing.
 func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer) error {
-	t.Messages.Add(int64(a.messages))
-	if a.messages == 0 {
-		t.Empty.Add(1)
-	}
+	t.Answered(a.messages)
 	res := c.Response()
 	_ = http.NewResponseController(res.Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	h := res.Header()
@@ -198,7 +117,7 @@ func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer
 	h["Content-Type"] = jsonType
 	res.WriteHeader(http.StatusOK)
 	if sw, ok := res.Writer.(sharedWriter); ok {
-		sw.writeShared(a.body)
+		sw.WriteShared(a.body)
 		return nil
 	}
 	_, err := res.Write(a.body)
@@ -207,10 +126,10 @@ func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer
 
 // sharedWriter is a ResponseWriter that keeps a body it is given as it is
 // (never modified, as an answer is) until it is written, rather than a
-// copy: the direct long poll's (longpoll_direct.go), which writes the
+// copy: the direct long poll's (package direct), which writes the
 // answer once the handler has returned. net/http's keeps no copy either:
 // it writes a large body straight to the socket.
-type sharedWriter interface{ writeShared(body []byte) }
+type sharedWriter interface{ WriteShared(body []byte) }
 
 var (
 	noStore  = []string{"no-store"}

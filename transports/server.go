@@ -4,39 +4,45 @@
 //
 // Read a transport's file first: poll.go, longpoll.go, sse.go and ws.go each
 // open with a lesson on how the technique works, what it costs and what
-// breaks it, then the handler. The files, the lessons first, then what
-// they use:
+// breaks it, then the handler. The files, from the top down, each above
+// what it uses (but for the writers of a stream, which use their
+// lesson's types):
 //
-//	poll.go             short polling: the lesson and the handler
-//	longpoll.go         long polling: the lesson, the handler, the held polls' shared timers
-//	sse.go              Server-Sent Events: the lesson, the handler, the events in order
-//	ws.go               WebSocket: the lesson, the handler, the read loop, goodbye and hang-up
-//	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
-//	cursor.go           cursors, epochs and SSE event ids
-//	publish.go          POST /api/messages: what may be published, and how
-//	sse_stream.go       how r3labs/sse is tamed: a stream per connection, pacing, deadlines
-//	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
-//	ws_hub.go           client ids, and the frames encoded once for every connection
-//	sse_direct.go       SSE without the library (--sse-writer direct), to measure the protocol
-//	longpoll_direct.go  long polls without net/http's request cycle (--longpoll-writer direct)
-//	dispatch.go         the dispatchers: one publish wakes every stream; blocked sockets dropped
-//	push.go             a stream's bytes written by whoever wakes it, never waiting
-//	socket.go           the write that never waits, and the one deadline helper
-//	live.go             the live connections: /api/drop, --max-clients, when to come back
-//	health.go           a node cut from its feed's broker, or still starting, says so
-//	guard.go            what every request must pass: Host, Origin, tokens, rate, deadlines
-//	admin.go            the demo controls and the built-in ticker
+//	serve.go            New, the settings' ranges and defaults, Serve and the graceful shutdown
+//	routes.go           the whole API in one screen
+//	admin.go            the demo controls: POST /api/drop and /api/ticker
 //	block.go            refusing one client's WebSocket upgrades (the page's auto panel)
 //	config.go           GET /api/config
 //	stats.go            GET /api/stats and /metrics, from the counters of wiremeter
 //	inspect.go          GET /api/inspect, the wire inspector's recordings (wiremeter)
+//	poll.go             short polling: the lesson and the handler
+//	longpoll.go         long polling: the lesson and the handler
+//	sse.go              Server-Sent Events: the lesson, the handler, the events in order
+//	ws.go               WebSocket: the lesson, the handler, the read loop, goodbye and hang-up
+//	direct.go           streams and held polls handed to package direct's writers
+//	sse_stream.go       how r3labs/sse is tamed: a stream per connection, pacing, deadlines
+//	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
+//	ws_clients.go       the WebSockets by client id, and the upgrader
+//	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
+//	publish.go          POST /api/messages: what may be published, and how
+//	health.go           a node cut from its feed's broker, or still starting, says so
+//	limit.go            what a client refused at --max-clients is told: when to come back
+//	ws_close.go         a WebSocket's close codes, as the contract names them
+//	guard.go            what every request must pass: Host, Origin, tokens, rate, deadlines
+//	cursor.go           cursors, epochs and SSE event ids
 //	tls.go              HTTPS and HTTP/2: certificates, ALPN, the protocols served
-//	routes.go           the whole API in one screen
-//	server.go           Server, Config and its ranges, the Feed interface, New, Serve, shutdown
+//	server.go           Server and Config
+//	answers.go          the answers made last, shared by the polls that ask the same
+//	ticker.go           the built-in ticker, which publishes on its own
+//	feed.go             the Feed interface, what the transports need of a feed
 //
-// What is measured on the wire, and how, is package wiremeter's: the
-// counting socket, the framing it follows, the HTTP/2 meter, the
-// inspector and the counters.
+// How one publish reaches every socket is package fanout's: the
+// dispatchers, the writes that never wait, the live connections, the
+// frames encoded once. What is measured on the wire, and how, is package
+// wiremeter's: the counting socket, the framing it follows, the HTTP/2
+// meter, the inspector and the counters. The writers that exist to
+// measure what a library costs (--sse-writer direct, --longpoll-writer
+// direct) are package direct's.
 //
 // One word for one thing: a connection ends with a goodbye (a WebSocket
 // close frame, the end of an SSE stream or of a response) or a hang-up (the
@@ -46,18 +52,12 @@
 package transports
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"fourway/transports/wiremeter"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
-	"regexp"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,32 +65,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
 
-	"fourway/feed"
+	"fourway/transports/direct"
+	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
-
-// Feed is what the transports need from a feed. feed.Memory is one; a feed
-// on a cluster broker would be another, and no transport would notice.
-//
-// Ids are consecutive within an epoch: the message after id N is N+1, so
-// the distance between two cursors is a count of messages (what a reader
-// missed, where an SSE reset continues). A broker whose sequence has gaps
-// must renumber, or start a new epoch.
-type Feed interface {
-	// Publish appends one compact JSON value as the next message.
-	Publish(data []byte) (feed.Message, error)
-	// Epoch names the current id sequence; it changes whenever ids start over.
-	Epoch() string
-	// Read returns up to limit messages after cursor, with Reset when the
-	// cursor's epoch (if not "") is not the current one.
-	Read(epoch string, cursor uint64, limit int) feed.Page
-	// LastID is the newest id, the cursor of a reader that starts "now".
-	LastID() uint64
-	// Changed is closed once a message after cursor exists.
-	Changed(cursor uint64) <-chan struct{}
-	// Close refuses later publishes; reads go on, for a graceful shutdown.
-	Close()
-	Stats() feed.Stats
-}
 
 // Config holds every setting of the server. Start from DefaultConfig and
 // change what you need: New refuses a setting out of its range (see
@@ -139,37 +117,16 @@ type Config struct {
 	HTTP2 bool
 	H2C   bool
 	// SSEWriter writes the SSE streams: "r3labs", the library, or
-	// "direct", without it (sse_direct.go), to measure the protocol's
+	// "direct", without it (package direct), to measure the protocol's
 	// own cost beside the library's.
 	SSEWriter string
 	// LongPollWriter serves held long polls: "nethttp", through net/http
 	// as every request, or "direct", on a connection taken from it
-	// (longpoll_direct.go), to measure what net/http's request cycle costs.
+	// (package direct), to measure what net/http's request cycle costs.
 	LongPollWriter string
 
 	Static fs.FS        // the page, served at /; nil serves no page
 	Logger *slog.Logger // nil logs nothing
-}
-
-// DefaultConfig returns the defaults of the wire contract.
-func DefaultConfig() Config {
-	return Config{
-		MaxMessage:      64 << 10,
-		History:         1000,
-		Heartbeat:       25 * time.Second,
-		SSEKeepalive:    15 * time.Second,
-		LongPollTimeout: 30 * time.Second,
-		SendTimeout:     2 * time.Second,
-		SendBuffer:      256 << 10,
-		WriteTimeout:    10 * time.Second,
-		ReadTimeout:     5 * time.Second,
-		HeaderTimeout:   10 * time.Second,
-		ShutdownTimeout: 15 * time.Second, // long enough for a stuck client's last write to time out
-		Ticker:          time.Second,
-		SSEWriter:       sseWriterLibrary,
-		LongPollWriter:  longPollWriterNetHTTP,
-		HTTP2:           true,
-	}
 }
 
 // Server serves a feed over the four transports.
@@ -180,7 +137,7 @@ type Server struct {
 	echo *echo.Echo
 
 	stats    wiremeter.Stats
-	live     liveConns      // streaming connections, for /api/drop and --max-clients
+	live     fanout.Live    // streaming connections, for /api/drop and --max-clients
 	shutdown chan struct{}  // closed when a graceful shutdown begins
 	streams  sync.WaitGroup // WebSocket read pumps, which http.Server.Shutdown does not wait for
 
@@ -188,13 +145,13 @@ type Server struct {
 	sseStreams sync.Map // the library's stream name -> *sseStream
 	sseSeq     atomic.Uint64
 
-	ws   *wsHub
-	subs *dispatcher // dispatch.go: wakes every WebSocket and SSE stream after a publish
+	ws   *wsClients         // ws_clients.go: the WebSockets by client id
+	subs *fanout.Dispatcher // wakes every WebSocket and SSE stream after a publish
 
-	publishRate *rateLimiter   // nil: no limit
-	answers     answerCache    // page.go: poll answers shared by the polls that ask the same
-	holds       holdTimers     // longpoll.go: the held polls' timeouts, one timer for many
-	lpDirect    longPollDirect // longpoll_direct.go: --longpoll-writer direct
+	publishRate *rateLimiter      // nil: no limit
+	answers     answerCache       // page.go: poll answers shared by the polls that ask the same
+	holds       fanout.HoldTimers // the held polls' timeouts, one timer for many
+	direct      *direct.Host      // the writers of --sse-writer direct and --longpoll-writer direct (direct.go)
 
 	ticker     publisher
 	adminOpen  bool     // the demo controls need no token (loopback listener, no token set)
@@ -205,92 +162,6 @@ type Server struct {
 	http2   wiremeter.HTTP2     // HTTP/2 served on metered connections (--http2, --h2c)
 }
 
-// New returns a server for f, or the error of the first setting of cfg out
-// of its range. Call Serve to run it, or mount Handler on a server of
-// your own.
-func New(f Feed, cfg Config) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{
-		cfg:      cfg,
-		feed:     f,
-		log:      cfg.Logger,
-		shutdown: make(chan struct{}),
-		live:     liveConns{conns: map[*liveConn]struct{}{}},
-	}
-	if cfg.PublishRate > 0 {
-		s.publishRate = newRateLimiter(cfg.PublishRate)
-	}
-	if cfg.Node != "" {
-		s.nodeHeader = []string{cfg.Node}
-	}
-	s.ws = newWSHub(s.originAllowed, cfg.History)
-	s.subs = newDispatcher()
-	s.ticker.feed = f
-	s.ticker.log = s.log
-	s.sse = s.newSSEServer()
-	s.echo = s.routes()
-	return s, nil
-}
-
-// Validate checks every setting against its range, and names the first one
-// out of it by its flag.
-func (c Config) Validate() error {
-	return errors.Join(
-		inRange("history", c.History, 1, 1_000_000),
-		inRange("max-message", c.MaxMessage, 1, 16<<20),
-		inRange("max-clients", c.MaxClients, 0, 10_000_000),
-		inRange("send-buffer", c.SendBuffer, 4<<10, 64<<20),
-		inRange("heartbeat", c.Heartbeat, 10*time.Millisecond, time.Hour),
-		inRange("sse-keepalive", c.SSEKeepalive, 10*time.Millisecond, time.Hour),
-		inRange("longpoll-timeout", c.LongPollTimeout, 10*time.Millisecond, time.Duration(maxLongPollTimeout)*time.Second),
-		inRange("send-timeout", c.SendTimeout, 10*time.Millisecond, time.Hour),
-		inRange("write-timeout", c.WriteTimeout, 10*time.Millisecond, time.Hour),
-		inRange("read-timeout", c.ReadTimeout, 10*time.Millisecond, time.Hour),
-		inRange("header-timeout", c.HeaderTimeout, 10*time.Millisecond, time.Hour),
-		inRange("shutdown-timeout", c.ShutdownTimeout, 10*time.Millisecond, time.Hour),
-		orOff("ticker", c.Ticker, minTickerPeriod, 24*time.Hour),
-		orOff("publish-rate", c.PublishRate, 1.0/3600, 1e6),
-		c.sendUnderWrite(),
-		oneOf("sse-writer", c.SSEWriter, sseWriterLibrary, sseWriterDirect),
-		oneOf("longpoll-writer", c.LongPollWriter, longPollWriterNetHTTP, longPollWriterDirect),
-		c.nodeOK(),
-		c.tlsOK(),
-	)
-}
-
-// inRange checks that the setting name is within [lo, hi].
-func inRange[T int | float64 | time.Duration](name string, v, lo, hi T) error {
-	if v < lo || v > hi {
-		return fmt.Errorf("--%s must be from %v to %v, not %v", name, lo, hi, v)
-	}
-	return nil
-}
-
-// orOff checks a setting for which 0 means off: any other value must be
-// within [lo, hi].
-func orOff[T float64 | time.Duration](name string, v, lo, hi T) error {
-	if v != 0 && (v < lo || v > hi) {
-		return fmt.Errorf("--%s must be 0 (off) or from %v to %v, not %v", name, lo, hi, v)
-	}
-	return nil
-}
-
-// nodeName is what a node may be called (Config.Node): a host name's
-// characters, so it goes into JSON and headers as it is.
-var nodeName = regexp.MustCompile(`^[A-Za-z0-9._-]{0,64}$`)
-
-func (c Config) nodeOK() error {
-	if !nodeName.MatchString(c.Node) {
-		return fmt.Errorf("--node must be at most 64 letters, digits, dots, dashes or underscores, not %q", c.Node)
-	}
-	return nil
-}
-
 // nodeField is the hellos' "node" field, when several nodes serve the
 // feed: the node a stream is connected to.
 func (s *Server) nodeField() string {
@@ -298,104 +169,6 @@ func (s *Server) nodeField() string {
 		return ""
 	}
 	return `,"node":"` + s.cfg.Node + `"`
-}
-
-// oneOf checks that the setting name is one of the choices.
-func oneOf(name, v string, choices ...string) error {
-	if !slices.Contains(choices, v) {
-		return fmt.Errorf("--%s must be one of %s, not %q", name, strings.Join(choices, ", "), v)
-	}
-	return nil
-}
-
-func (c Config) sendUnderWrite() error {
-	if c.SendTimeout >= c.WriteTimeout {
-		return fmt.Errorf("--send-timeout (%v) must be under --write-timeout (%v): a slow subscriber is told to resume before its writes are cut", c.SendTimeout, c.WriteTimeout)
-	}
-	return nil
-}
-
-// Handler returns the server's HTTP handler, complete on its own: mounted
-// on a server of your own it serves all four transports. What only Serve
-// adds: the byte counts (they need its listener; a handler used elsewhere
-// counts requests but no bytes), the bounded send buffers, the built-in
-// publisher, the demo controls on loopback, and the graceful shutdown.
-func (s *Server) Handler() http.Handler { return s.echo }
-
-// Serve accepts connections on ln until ctx is done, then shuts down
-// gracefully: publishing stops, every subscriber is sent what was published
-// up to then, WebSockets get close 1001, SSE streams end and held long polls
-// are answered. It returns once every connection is done.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if s.cfg.AdminToken == "" {
-		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-			s.adminOpen = true
-		}
-	}
-	base, hardStop := context.WithCancel(context.Background())
-	defer hardStop()
-	srv := &http.Server{
-		Handler: s.echo,
-		// No ReadTimeout or WriteTimeout: they would cut SSE streams and
-		// long polls. Streaming handlers bound each write themselves.
-		ReadHeaderTimeout: s.cfg.HeaderTimeout, // net/http bounds a TLS handshake with it too
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       wiremeter.ConnContext,
-		ConnState:         wiremeter.ConnState,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		Protocols:         s.cfg.protocols(), // tls.go
-	}
-	if s.cfg.TLS != nil {
-		srv.TLSConfig = s.cfg.tlsConfig()
-	}
-	if (s.cfg.TLS != nil && s.cfg.HTTP2) || s.cfg.H2C {
-		s.http2 = wiremeter.HTTP2{Stats: &s.stats, HeaderTimeout: s.cfg.HeaderTimeout, Log: s.log}
-		if err := s.http2.Configure(srv); err != nil {
-			return fmt.Errorf("http2: %w", err)
-		}
-	}
-	s.ticker.set(s.cfg.Ticker)
-	go s.watchHealth() // health.go
-	served := make(chan error, 1)
-	go func() {
-		cl := wiremeter.Listener{Listener: ln, SendBuffer: s.cfg.SendBuffer}
-		if s.cfg.TLS == nil {
-			served <- srv.Serve(cl)
-			return
-		}
-		served <- srv.ServeTLS(cl, "", "") // the certificate is in TLSConfig
-	}()
-
-	select {
-	case err := <-served:
-		s.ticker.set(0)
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down")
-	s.ticker.set(0)
-	s.feed.Close() // from here on, LastID is final: every ack was for an id <= it
-	close(s.shutdown)
-
-	grace, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	go s.http2.CloseIdle(grace) // HTTP/2 connections that missed the GOAWAY
-	err := srv.Shutdown(grace)  // waits for SSE and long-poll handlers to finish
-	wsDone := make(chan struct{})
-	go func() { s.streams.Wait(); close(wsDone) }()
-	select {
-	case <-wsDone:
-	case <-grace.Done():
-	}
-	if err != nil {
-		hardStop()
-		srv.Close()
-		s.live.hangUp("all")
-		return fmt.Errorf("graceful shutdown: %w", err)
-	}
-	return nil
 }
 
 // shuttingDown reports whether a graceful shutdown has begun.
@@ -431,4 +204,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = fail(c, code, msg)
+}
+
+// blockedClients are the client ids whose WebSocket upgrades are refused
+// (block.go).
+type blockedClients struct {
+	n   atomic.Int64 // len(ids), read without the lock
+	mu  sync.Mutex
+	ids map[string]struct{}
 }

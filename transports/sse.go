@@ -45,7 +45,6 @@
 package transports
 
 import (
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -55,6 +54,9 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+	"fourway/transports/direct"
+	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 const (
@@ -70,21 +72,21 @@ func (s *Server) handleSSE(c echo.Context) error {
 	if s.shuttingDown() {
 		return fail(c, http.StatusServiceUnavailable, errShuttingDown.Error())
 	}
-	cut := newRequestCut(c.Request()) // live.go
-	lc, ok := s.live.add("sse", cut.hangUp, s.cfg.MaxClients)
+	cut := fanout.NewRequestCut(c.Request())
+	lc, ok := s.live.Add("sse", cut.HangUp, s.cfg.MaxClients)
 	if !ok {
-		return refuseAtLimit(c) // live.go
+		return refuseAtLimit(c) // limit.go
 	}
-	s.stats.SSE.Clients.Add(1)
-	done := func() { s.live.remove(lc); s.stats.SSE.Clients.Add(-1) }
-	if s.cfg.SSEWriter == sseWriterDirect && s.serveSSEDirect(c, pos, lc, done) {
-		return nil // sse_direct.go has the connection now
+	s.stats.SSE.Joined()
+	done := func() { s.live.Remove(lc); s.stats.SSE.Left() }
+	if s.cfg.SSEWriter == direct.SSEDirect && s.serveSSEDirect(c, pos, lc, done) {
+		return nil // package direct has the connection now (direct.go)
 	}
 	defer done()
 	st := s.openStream(c, cut, pos) // sse_stream.go
-	s.live.sayGoodbyeWith(lc, st.goodbye)
+	s.live.SayGoodbyeWith(lc, st.goodbye)
 	st.serve() // returns when the stream is over
-	if cut.wasCut() {
+	if cut.WasCut() {
 		panic(http.ErrAbortHandler) // under HTTP/2, resets the stream alone
 	}
 	return nil
@@ -92,7 +94,7 @@ func (s *Server) handleSSE(c echo.Context) error {
 
 // sseEvents is a stream's place in the feed and what it has sent, the
 // same whichever writer writes its events: the library's (sse_stream.go)
-// or the direct one (sse_direct.go).
+// or the direct one (package direct).
 type sseEvents struct {
 	s   *Server
 	out sseOut
@@ -108,75 +110,44 @@ type sseEvents struct {
 	epoch     string
 	helloSent bool
 	ended     bool // the end of the stream was handed over: nothing more
-	// The framing and heartbeat bytes of the events handed over and not
-	// yet added to /api/stats (count), by the wire inspector's rules
-	// (wiremeter/inspect.go): an event's field names, ids and newlines are framing,
-	// its data the payload; a ": ping" comment is a heartbeat. The
-	// writers add their chunks' framing.
-	framing, heartbeats int64
+	// What the events handed over wrap, added to /api/stats once per
+	// write (the writers add their chunks' framing).
+	tally wiremeter.Tally
 }
 
-// send hands ev to the writer, counting its framing or heartbeat bytes.
+// send hands ev to the writer.
 func (e *sseEvents) send(ev *sse.Event) {
-	n := eventSize(ev)
-	if len(ev.Data) == 0 && len(ev.Comment) > 0 {
-		e.heartbeats += n
-	} else if len(ev.Data) > 0 || len(ev.Comment) > 0 {
-		e.framing += n - int64(len(ev.Data))
-	}
-	e.out.send(ev)
+	e.tally.SSEEvent(len(ev.ID), len(ev.Event), len(ev.Retry), len(ev.Data), len(ev.Comment))
+	e.out.Send(ev)
 }
 
-// eventSize is the size of ev as appendEvent (and the library) write it.
-func eventSize(ev *sse.Event) int64 {
-	n := 0
-	if len(ev.Data) > 0 {
-		n += len("id: \n") + len(ev.ID) + len("data: \n") + len(ev.Data)
-		if len(ev.Event) > 0 {
-			n += len("event: \n") + len(ev.Event)
-		}
-		if len(ev.Retry) > 0 {
-			n += len("retry: \n") + len(ev.Retry)
-		}
-	}
-	if len(ev.Comment) > 0 {
-		n += len(": \n") + len(ev.Comment)
-	}
-	return int64(n + len("\n"))
-}
-
-// messageFraming is what wraps a message's JSON in its event, as the
-// writers write it: "id: epoch:id\ndata: " and "\n\n".
-func messageFraming(epoch string, id uint64) int64 {
-	var digits [20]byte
-	return int64(len("id: ") + len(epoch) + len(":") + len(strconv.AppendUint(digits[:0], id, 10)) + len("\ndata: ") + len("\n\n"))
-}
-
-// count adds the framing and heartbeats handed over since the last count
-// to the transport's figures: an atomic add per write at most.
-func (e *sseEvents) count() {
-	st := &e.s.stats.SSE
-	if e.framing != 0 {
-		st.Framing[wiremeter.Out].Add(e.framing)
-		e.framing = 0
-	}
-	if e.heartbeats != 0 {
-		st.Heartbeats[wiremeter.Out].Add(e.heartbeats)
-		e.heartbeats = 0
-	}
-}
-
-// sseOut is where the events go.
+// sseOut is where the events go: a writer.
 type sseOut interface {
-	// room is how many events may be handed over now.
-	room() int64
-	send(ev *sse.Event)
-	// message sends m as an event of its own.
-	message(epoch string, m feed.Message)
-	// end ends the stream after the events handed over.
-	end()
-	// wake has the stream send what there is to send (sendEvents).
-	wake()
+	// Room is how many events may be handed over now.
+	Room() int64
+	Send(ev *sse.Event)
+	// Message sends m as an event of its own.
+	Message(epoch string, m feed.Message)
+	// End ends the stream after the events handed over.
+	End()
+	// Wake has the stream send what there is to send (sendEvents).
+	Wake()
+}
+
+// SendEvents sends what there is to send now (sendEvents), and reports
+// whether the stream ended: what a writer of package direct calls.
+func (e *sseEvents) SendEvents() (ended bool) {
+	e.sendEvents()
+	return e.ended
+}
+
+// Tally gathers the framing and heartbeats of the events handed over; the
+// writer adds its own and counts them once per write.
+func (e *sseEvents) Tally() *wiremeter.Tally { return &e.tally }
+
+// startKeepalive has a ": ping" comment sent every keepalive period.
+func (e *sseEvents) startKeepalive() {
+	e.ping = time.AfterFunc(e.s.cfg.SSEKeepalive, func() { e.pingDue.Store(true); e.out.Wake() })
 }
 
 // goodbye ends the stream with an end event that says why and that the
@@ -186,7 +157,7 @@ type sseOut interface {
 // of times; never blocks.
 func (e *sseEvents) goodbye(why string) {
 	e.bye.CompareAndSwap(nil, &why)
-	e.out.wake()
+	e.out.Wake()
 }
 
 // sendEvents hands the writer what there is to send now: the hello first,
@@ -224,10 +195,10 @@ func (e *sseEvents) sendEvents() {
 		e.ended = true
 		data := `{"reason":` + string(jsonString(*why)) + `,"reconnect":"now"}`
 		e.send(&sse.Event{Event: []byte("end"), ID: eventID(e.epoch, e.cursor), Data: []byte(data)})
-		e.out.end()
+		e.out.End()
 	} else if s.shuttingDown() && e.cursor >= s.feed.LastID() {
 		e.ended = true
-		e.out.end()
+		e.out.End()
 	}
 }
 
@@ -235,7 +206,7 @@ func (e *sseEvents) sendEvents() {
 // of the writer goes, and says whether it got to the end.
 func (e *sseEvents) sendFeed() (caughtUp bool) {
 	s := e.s
-	for room := e.out.room(); room > 0; room = e.out.room() {
+	for room := e.out.Room(); room > 0; room = e.out.Room() {
 		p := s.feed.Read(e.epoch, e.cursor, int(min(sseBatch, room)))
 		e.epoch = p.Epoch
 		from := p.Next - uint64(len(p.Messages)) // ids are consecutive (see Feed)
@@ -246,15 +217,15 @@ func (e *sseEvents) sendFeed() (caughtUp bool) {
 			e.send(&sse.Event{Event: []byte("missed"), ID: eventID(e.epoch, from), Data: []byte(`{"missed":` + strconv.FormatUint(p.Missed, 10) + `}`)})
 		}
 		for i, m := range p.Messages {
-			if i > 0 && e.out.room() <= 0 { // the rest next time: a write stays short
-				s.stats.SSE.Messages.Add(int64(i))
+			if i > 0 && e.out.Room() <= 0 { // the rest next time: a write stays short
+				s.stats.SSE.Delivered(i)
 				e.cursor = p.Messages[i-1].ID
 				return false
 			}
-			e.out.message(e.epoch, m)
-			e.framing += messageFraming(e.epoch, m.ID)
+			e.out.Message(e.epoch, m)
+			e.tally.SSEMessage(e.epoch, m.ID)
 		}
-		s.stats.SSE.Messages.Add(int64(len(p.Messages)))
+		s.stats.SSE.Delivered(len(p.Messages))
 		e.cursor = p.Next
 		if !p.More {
 			return true

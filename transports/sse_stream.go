@@ -15,7 +15,6 @@ package transports
 import (
 	"context"
 	"errors"
-	"fourway/transports/wiremeter"
 	"net/http"
 	"os"
 	"strconv"
@@ -26,6 +25,8 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 const sseInFlight = 32 // events handed to the library and not yet written
@@ -43,7 +44,7 @@ func (s *Server) newSSEServer() *sse.Server {
 		if v, ok := s.sseStreams.Load(id); ok {
 			st := v.(*sseStream)
 			close(st.subscribed)
-			st.wake() // the hello, and what the cursor has to catch up on
+			st.Wake() // the hello, and what the cursor has to catch up on
 		}
 	}
 	srv.OnUnsubscribe = func(id string, _ *sse.Subscriber) {
@@ -71,7 +72,7 @@ type sseStream struct {
 	cut        <-chan struct{}    // closed by hangUp
 	w          *sseWriter
 	req        *http.Request // the request as the library sees it
-	shard      *shard        // dispatch.go: the dispatcher that wakes it
+	shard      *fanout.Shard // the dispatcher that wakes it
 
 	wakes   atomic.Int64 // wakes not yet served; someone sends while > 0
 	paused  atomic.Bool  // the library's room ran out: the next flush wakes the stream
@@ -80,13 +81,13 @@ type sseStream struct {
 }
 
 // openStream makes the library's stream for the request of c, at pos.
-func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseStream {
+func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position) *sseStream {
 	ctx, stop := context.WithCancel(c.Request().Context())
 	st := &sseStream{
 		sseEvents:  sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
 		id:         "c" + strconv.FormatUint(s.sseSeq.Add(1), 10),
 		subscribed: make(chan struct{}), left: make(chan struct{}),
-		ctx: ctx, stop: stop, hangUp: cut.hangUp, cut: cut.cut,
+		ctx: ctx, stop: stop, hangUp: cut.HangUp, cut: cut.Cut(),
 	}
 	st.out = st
 	st.w = &sseWriter{
@@ -95,10 +96,10 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 		timeout:        s.cfg.WriteTimeout,
 		fail:           stop,
 		flushed:        st.flushed,
-		dropped:        &s.stats.SSE.Dropped,
+		dropped:        s.stats.SSE.Dropped,
 	}
-	if cc := wiremeter.ConnOf(c.Request()); cc != nil && c.Request().ProtoAtLeast(1, 1) && c.Request().ProtoMajor == 1 {
-		cc.FollowChunks(&s.stats.SSE) // net/http's chunks around the library's events (wiremeter/parts.go)
+	if r := c.Request(); r.ProtoAtLeast(1, 1) && r.ProtoMajor == 1 {
+		wiremeter.FollowChunks(r, &s.stats.SSE) // net/http's chunks around the library's events
 	}
 	st.req = c.Request().Clone(ctx)
 	st.req.Header.Del("Last-Event-ID") // validated already; the library must not parse it again
@@ -112,8 +113,8 @@ func (s *Server) openStream(c echo.Context, cut *requestCut, pos position) *sseS
 // stream is over, then waits until the library has let go of it.
 func (st *sseStream) serve() {
 	s := st.s
-	st.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { st.pingDue.Store(true); st.wake() })
-	st.shard = s.addSubscriber(st)
+	st.startKeepalive() // sse.go
+	st.shard = s.subs.Add(st)
 	if st.req.ProtoMajor == 2 { // a cut leaves the socket open: it stops the library's loop
 		go func() {
 			select {
@@ -126,7 +127,7 @@ func (st *sseStream) serve() {
 	s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
 	st.stop()                     // lets the library deregister the subscriber
 	st.ping.Stop()
-	st.shard.remove(st)
+	st.shard.Remove(st)
 	select {
 	case <-st.left:
 	case <-time.After(2 * s.cfg.WriteTimeout):
@@ -136,7 +137,7 @@ func (st *sseStream) serve() {
 
 // wake has the stream send what there is, unless someone does already:
 // then that one looks again before it stops. Never blocks.
-func (st *sseStream) wake() {
+func (st *sseStream) Wake() {
 	if st.wakes.Add(1) != 1 {
 		return
 	}
@@ -158,31 +159,31 @@ func (st *sseStream) sendIfSubscribed() {
 	if st.ctx.Err() != nil {
 		return
 	}
-	st.sendEvents() // sse.go
-	st.count()      // the chunks' framing is the counting conn's (wiremeter/conn.go)
-	if st.room() == 0 {
+	st.sendEvents()                 // sse.go
+	st.tally.Flush(&st.s.stats.SSE) // the chunks' framing is the counting conn's (wiremeter/conn.go)
+	if st.Room() == 0 {
 		st.paused.Store(true)
-		if st.room() > 0 && st.paused.CompareAndSwap(true, false) {
+		if st.Room() > 0 && st.paused.CompareAndSwap(true, false) {
 			st.wakes.Add(1) // a flush made room meanwhile: look again
 		}
 	}
 }
 
-// room is how many events the library may be handed before the socket
+// Room is how many events the library may be handed before the socket
 // takes more.
-func (st *sseStream) room() int64 { return sseInFlight - (st.pushed - st.w.written()) }
+func (st *sseStream) Room() int64 { return sseInFlight - (st.pushed - st.w.written()) }
 
 // flushed is called by the writer after each flush: the socket took an
 // event, so a paused stream goes on.
 func (st *sseStream) flushed() {
 	if st.paused.CompareAndSwap(true, false) {
-		st.wake()
+		st.Wake()
 	}
 }
 
-// send hands one event to the library. Paced as it is, the library's queue
+// Send hands one event to the library. Paced as it is, the library's queue
 // cannot be full; if it were, the stream ends rather than wait.
-func (st *sseStream) send(ev *sse.Event) {
+func (st *sseStream) Send(ev *sse.Event) {
 	if st.ctx.Err() != nil {
 		return
 	}
@@ -193,25 +194,25 @@ func (st *sseStream) send(ev *sse.Event) {
 	st.pushed++
 }
 
-// message hands the library m as an event.
-func (st *sseStream) message(epoch string, m feed.Message) {
-	st.send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON})
+// Message hands the library m as an event.
+func (st *sseStream) Message(epoch string, m feed.Message) {
+	st.Send(&sse.Event{ID: eventID(epoch, m.ID), Data: m.JSON})
 }
 
-// end ends the stream after the events handed so far: an event with no
+// End ends the stream after the events handed so far: an event with no
 // data and no comment ends the library's loop.
-func (st *sseStream) end() { st.send(&sse.Event{}) }
+func (st *sseStream) End() { st.Send(&sse.Event{}) }
 
-// blockedFor and dropSlow make the stream a subscriber of the dispatchers
-// (dispatch.go). A client whose socket has taken no bytes for the send
+// BlockedFor and DropSlow make the stream a subscriber of the dispatchers
+// (fanout/dispatch.go). A client whose socket has taken no bytes for the send
 // timeout is dropped: its socket is hung up and the browser resumes with
 // Last-Event-ID. A client that is only behind, after a burst, is not
 // dropped: it catches up, or is told what it missed.
-func (st *sseStream) blockedFor(now int64) time.Duration { return st.w.blockedFor(now) }
+func (st *sseStream) BlockedFor(now int64) time.Duration { return st.w.blockedFor(now) }
 
-func (st *sseStream) dropSlow() {
+func (st *sseStream) DropSlow() {
 	if !st.dropped.Swap(true) {
-		st.s.stats.SSE.Dropped.Add(1)
+		st.s.stats.SSE.Dropped()
 		st.hangUp()
 		st.stop()
 	}
@@ -227,11 +228,11 @@ type sseWriter struct {
 	timeout time.Duration
 	fail    func()
 	flushes atomic.Int64
-	flushed func()        // called after each flush
-	dropped *atomic.Int64 // the transport's dropped counter
-	failed  bool          // a write failed: the stream is over
-	armed   bool          // the event being written has its deadline
-	since   atomic.Int64  // UnixNano when the event being written began, 0 between events
+	flushed func()       // called after each flush
+	dropped func()       // counts a client dropped as too slow
+	failed  bool         // a write failed: the stream is over
+	armed   bool         // the event being written has its deadline
+	since   atomic.Int64 // UnixNano when the event being written began, 0 between events
 }
 
 func (w *sseWriter) Write(p []byte) (int, error) {
@@ -273,7 +274,7 @@ func (w *sseWriter) writing() {
 	}
 }
 
-// blockedFor is how long the write in progress has waited for the socket.
+// BlockedFor is how long the write in progress has waited for the socket.
 func (w *sseWriter) blockedFor(now int64) time.Duration {
 	if since := w.since.Load(); since != 0 {
 		return time.Duration(now - since)
@@ -288,7 +289,7 @@ func (w *sseWriter) check(err error) {
 		return
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) && !w.failed {
-		w.dropped.Add(1)
+		w.dropped()
 	}
 	w.failed = true
 	w.fail()

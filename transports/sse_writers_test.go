@@ -17,7 +17,7 @@ const sseSpec = `^(TestSSE.*|TestEverySubscriberGetsEveryMessageOnAllFourTranspo
 	`TestStatsCountBytesOnTheSocket|TestSSEWriterIsTheOneAsked|TestTheNodeIsNamedWhenSeveralServeTheFeed)$`
 
 // TestSSESpecOnTheDirectWriter runs the SSE specification a second time,
-// on --sse-writer direct (sse_direct.go), so both writers keep every
+// on --sse-writer direct (package direct), so both writers keep every
 // promise of the contract, byte for byte.
 func TestSSESpecOnTheDirectWriter(t *testing.T) {
 	secondPass(t, "on --sse-writer direct", transportstest.SSEWriterEnv+"=direct", sseSpec, 20)

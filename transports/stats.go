@@ -1,15 +1,16 @@
 package transports
 
 import (
-	"fourway/feed"
 	"net/http"
-
-	"fourway/transports/wiremeter"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"fourway/feed"
+	"fourway/transports/direct"
+	"fourway/transports/wiremeter"
 )
 
 // countRequests counts each request for its transport (wiremeter.Stats.Count).
@@ -113,10 +114,11 @@ func (sc statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if snap.Node != "" {
 		ch <- prometheus.MustNewConstMetric(metricNode, prometheus.GaugeValue, 1, snap.Node)
 	}
-	if lp := &sc.s.lpDirect; sc.s.cfg.LongPollWriter == longPollWriterDirect {
-		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.held.Load()), "held")
-		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.taken.Load()), "taken")
-		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(lp.handedBack.Load()), "handed_back")
+	if sc.s.cfg.LongPollWriter == direct.LongPollDirect {
+		held, taken, handedBack := sc.s.direct.LongPollCounts()
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(held), "held")
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(taken), "taken")
+		ch <- prometheus.MustNewConstMetric(metricLPDirect, prometheus.CounterValue, float64(handedBack), "handed_back")
 	}
 	if js := snap.Feed.JetStream; js != nil {
 		up := 0.0

@@ -33,15 +33,14 @@
 // shape of its chat example: a read pump per connection, which keeps
 // reading (control frames are only handled while reading). The frames the
 // server sends are ours, written by ws_writer.go (how they go out,
-// cheaply); ws_hub.go knows the connections by client id and frames each
-// message once for all; dispatch.go wakes them on each publish and finds
-// the slow ones.
+// cheaply); ws_clients.go knows the connections by client id; package
+// fanout frames each message once for all, wakes them on each publish and
+// finds the slow ones.
 package transports
 
 import (
 	"bytes"
 	"encoding/json"
-	"fourway/transports/wiremeter"
 	"net/http"
 	"strconv"
 	"sync"
@@ -51,6 +50,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
+
+	"fourway/transports/fanout"
 )
 
 const (
@@ -59,48 +60,6 @@ const (
 	wsEnvelope     = 1024        // room for the publish frame around its data
 	wsMaxClientID  = 128         // bytes in a client id
 )
-
-// Close codes of the contract (see CONTRACT.md and GET /api/config).
-const (
-	closeGoingAway   = websocket.CloseGoingAway       // 1001 server shutting down: reconnect with backoff
-	closeUnsupported = websocket.CloseUnsupportedData // 1003 a binary frame arrived: do not reconnect
-	closePolicy      = websocket.ClosePolicyViolation // 1008 repeated bad frames: do not reconnect
-	closeTooBig      = websocket.CloseMessageTooBig   // 1009 a frame over the limit (sent by the library, see SetReadLimit)
-	closeNodeLost    = websocket.CloseServiceRestart  // 1012 this node lost its feed's broker: reconnect now, elsewhere, with the cursor
-	closeTryLater    = websocket.CloseTryAgainLater   // 1013 at the connection limit: reconnect after the wait its reason says (live.go)
-	closeTooSlow     = 4001                           // could not keep up: reconnect at once with the cursor
-	closeReplaced    = 4500                           // a newer connection with the same client id: do not reconnect
-)
-
-// Why 1012 (Service Restart) and not 1013 (Try Again Later) for a node cut
-// from its feed's broker (health.go): 1013's words fit too ("a temporary
-// condition; try again, perhaps at another server"), but 1013 already says
-// "at the connection limit", and there a reconnect at once would only be
-// refused again, so it waits (as long as its reason says, live.go). A
-// client decides what to do on the code alone (the reason is for people,
-// but for a 1013's wait), so the two need two codes. 1012 says what is true
-// here: the service, not the client, is the trouble, and a new connection
-// works at once, through the proxy, on another node that serves the same
-// feed (this one refuses upgrades with 503 until its feed is back).
-
-// closeCode is one row of the close-code table that GET /api/config
-// serves, so that clients need not keep a copy.
-type closeCode struct {
-	Code      int    `json:"code"`
-	Meaning   string `json:"meaning"`
-	Reconnect string `json:"reconnect"` // "now" (with the cursor), "backoff" or "never"
-}
-
-var closeCodes = []closeCode{
-	{closeGoingAway, "the server is shutting down, after sending every acknowledged message", "backoff"},
-	{closeUnsupported, "a binary frame arrived", "never"},
-	{closePolicy, "ten bad frames, or ten refused publishes, in a row", "never"},
-	{closeTooBig, "a frame over the size limit", "never"},
-	{closeNodeLost, "this node cannot reach the feed: another node serves it, from the same cursor", "now"},
-	{closeTryLater, atLimit, "backoff"}, // its reason says when to come back (live.go)
-	{closeTooSlow, "this client could not keep up and was dropped", "now"},
-	{closeReplaced, "a newer connection with the same client id replaced this one", "never"},
-}
 
 // How a connection ends, in the words used everywhere in this package:
 // a goodbye is a close frame with a code, after which the client has
@@ -116,15 +75,15 @@ type wsConn struct {
 	client string
 	addr   string // the client's address, for the publish rate
 	token  string // the publish token the client gave at the upgrade
-	live   *liveConn
+	live   *fanout.LiveConn
 
 	ending   atomic.Bool   // a goodbye was said, or the socket hung up: write nothing more
 	refused  int32         // publishes refused in a row (token, rate), read pump only
 	gone     chan struct{} // closed when the socket is hung up
 	goneOnce sync.Once
 
-	writer wsWriter // ws_writer.go: how its frames go out
-	shard  *shard   // dispatch.go: the dispatcher that wakes it
+	writer wsWriter      // ws_writer.go: how its frames go out
+	shard  *fanout.Shard // the dispatcher that wakes it
 }
 
 func (s *Server) handleWS(c echo.Context) error {
@@ -150,12 +109,9 @@ func (s *Server) handleWS(c echo.Context) error {
 	if s.shuttingDown() {
 		return fail(c, http.StatusServiceUnavailable, errShuttingDown.Error())
 	}
-	conn, err := s.ws.upgrader.Upgrade(c.Response(), r, nil)
+	conn, err := s.ws.upgrade(c.Response(), r, &s.stats.WS) // ws_clients.go
 	if err != nil {
 		return nil // the upgrader has answered the client
-	}
-	if cc := wiremeter.ConnOf(r); cc != nil {
-		cc.FollowFrames(&s.stats.WS) // the client's frames, counted by kind (wiremeter/parts.go)
 	}
 	wc := &wsConn{s: s, conn: conn, client: client, addr: c.RealIP(), token: token, gone: make(chan struct{})}
 	s.openWS(wc, pos)
@@ -178,25 +134,21 @@ func (s *Server) wsToken(c echo.Context) (token string, ok bool) {
 // older connection with the same client id, and starts the read pump and
 // the writer, whose first frame is the hello.
 func (s *Server) openWS(wc *wsConn, pos position) {
-	lc, ok := s.live.add("ws", wc.hangUp, s.cfg.MaxClients)
+	lc, ok := s.live.Add("ws", wc.hangUp, s.cfg.MaxClients)
 	if !ok {
-		deadline := time.Now().Add(s.cfg.WriteTimeout)
-		if wc.conn.WriteControl(websocket.CloseMessage, closeAtLimit(), deadline) == nil { // live.go
-			s.stats.WS.Framing[wiremeter.Out].Add(2) // the close frame's header
-		}
-		wc.conn.Close()
+		s.refuseWSAtLimit(wc.conn) // limit.go
 		return
 	}
 	wc.live = lc
 	wc.writer.init(wc, pos)
-	s.live.sayGoodbyeWith(lc, func(why string) { wc.goodbye(closeNodeLost, why) }) // health.go
-	s.stats.WS.Clients.Add(1)
+	s.live.SayGoodbyeWith(lc, func(why string) { wc.goodbye(closeNodeLost, why) }) // health.go
+	s.stats.WS.Joined()
 	s.streams.Add(1)
-	wc.shard = s.addSubscriber(wc)
+	wc.shard = s.subs.Add(wc)
 	if old := s.ws.register(wc); old != nil {
 		old.goodbye(closeReplaced, "replaced by a newer connection with the same client id")
 	}
-	wc.writer.wake() // the hello, and what the cursor has to catch up on
+	wc.writer.Wake() // the hello, and what the cursor has to catch up on
 	go wc.readPump()
 }
 
@@ -228,7 +180,7 @@ func (wc *wsConn) readPump() {
 			wc.goodbye(closePolicy, "too many bad frames or refused publishes")
 			continue
 		}
-		if !wc.writer.reply(appendFrame(nil, opText, reply), wiremeter.IsHeartbeat(reply)) {
+		if !wc.writer.replyText(reply) {
 			return
 		}
 	}
@@ -246,7 +198,7 @@ func (wc *wsConn) watchForSilence() {
 	c.SetPongHandler(func(string) error { wc.heardFrom(); return nil })
 	c.SetPingHandler(func(data string) error {
 		wc.heardFrom()
-		wc.writer.reply(appendFrame(nil, opPong, []byte(data)), true)
+		wc.writer.replyPong([]byte(data))
 		return nil
 	})
 	c.SetCloseHandler(func(code int, _ string) error {
@@ -273,7 +225,7 @@ func (wc *wsConn) goodbye(code int, reason string) bool {
 	if wc.ending.Swap(true) {
 		return false
 	}
-	bye := closeFrame(code, reason)
+	bye := closeFrame(code, reason) // ws_writer.go
 	wc.writer.farewell.Store(&bye)
 	time.AfterFunc(wsCloseGrace, func() {
 		select {
@@ -282,7 +234,7 @@ func (wc *wsConn) goodbye(code int, reason string) bool {
 			wc.hangUp()
 		}
 	})
-	wc.writer.wake()
+	wc.writer.Wake()
 	return true
 }
 
@@ -324,10 +276,10 @@ func (wc *wsConn) cleanUp() {
 	}
 	wc.hangUp() // a writer still running stops at its next write
 	wc.writer.stop()
-	wc.shard.remove(wc)
+	wc.shard.Remove(wc)
 	s.ws.unregister(wc)
-	s.live.remove(wc.live)
-	s.stats.WS.Clients.Add(-1)
+	s.live.Remove(wc.live)
+	s.stats.WS.Left()
 	s.streams.Done()
 }
 

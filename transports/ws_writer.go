@@ -1,6 +1,6 @@
 package transports
 
-// How a WebSocket's frames are made: written by its pusher (push.go), by
+// How a WebSocket's frames are made: written by its pusher (fanout/push.go), by
 // whoever has them (a dispatcher after a publish, the read pump, the
 // heartbeat), with writes that never wait, and frames a connection is
 // behind by in one write.
@@ -13,54 +13,21 @@ package transports
 // client's close frame are queued here like any reply (see ws.go).
 
 import (
-	"fourway/transports/wiremeter"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
 const (
 	wsBatch   = 64 // messages read from the feed at a time
 	wsReplies = 64 // replies (acks, pongs, errors) waiting for the writer
 )
-
-// Frame opcodes (RFC 6455 section 5.2).
-const (
-	opText  = 0x1
-	opClose = 0x8
-	opPing  = 0x9
-	opPong  = 0xA
-)
-
-// appendFrame appends a final, unmasked frame of payload to b.
-func appendFrame(b []byte, opcode byte, payload []byte) []byte {
-	b = append(b, 0x80|opcode)
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, byte(n))
-	case n <= 0xFFFF:
-		b = append(b, 126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, payload...)
-}
-
-// headerOf is the size of the header of frame, a server's frame as
-// appendFrame writes it: 2 bytes for a payload under 126, 4 up to 64 KiB,
-// 10 beyond.
-func headerOf(frame []byte) int64 {
-	switch frame[1] & 0x7f {
-	case 126:
-		return 4
-	case 127:
-		return 10
-	}
-	return 2
-}
 
 // wsReply is a frame from the read pump, and whether it is a heartbeat
 // (a pong), which /api/stats counts whole, not as framing.
@@ -69,11 +36,11 @@ type wsReply struct {
 	heartbeat bool
 }
 
-// wsWriter is a connection's source of frames for its pusher (push.go):
+// wsWriter is a connection's source of frames for its pusher (fanout/push.go):
 // the hello, the messages after its cursor, the read pump's replies, the
 // heartbeat's pings and the goodbye.
 type wsWriter struct {
-	pusher
+	fanout.Pusher
 	wc *wsConn
 
 	repliesMu sync.Mutex
@@ -89,10 +56,9 @@ type wsWriter struct {
 	// Used by the one who writes only. (helloSent shares pingDue's word.)
 	helloSent bool
 	epoch     string // the epoch of cursor ("" until the first read, if the client named none)
-	// The framing and heartbeat bytes of what next is gathering, added
-	// to /api/stats once per write (counted when handed to the socket, as
-	// the messages are).
-	framing, heartbeats int64
+	// What the frames next gathers wrap, added to /api/stats once per
+	// write (counted when handed to the socket, as the messages are).
+	tally wiremeter.Tally
 
 	// Written by the one who writes; read by the dispatcher.
 	cursor atomic.Uint64 // the last id handed to the socket
@@ -100,65 +66,51 @@ type wsWriter struct {
 
 func (w *wsWriter) init(wc *wsConn, pos position) {
 	w.wc = wc
-	w.pusher.init(w, newSocket(wc.conn.NetConn(), &wc.s.stats.WS), wc.s.cfg.WriteTimeout)
+	w.Pusher.Init(w, fanout.NewSocket(wc.conn.NetConn(), &wc.s.stats.WS), wc.s.cfg.WriteTimeout)
 	w.taken = make(chan struct{}, 1)
 	w.saidBye = make(chan struct{})
 	w.epoch = pos.epoch
 	w.cursor.Store(pos.cursor)
-	w.ping = time.AfterFunc(wc.s.cfg.Heartbeat, func() { w.pingDue.Store(true); w.wake() })
+	w.ping = time.AfterFunc(wc.s.cfg.Heartbeat, func() { w.pingDue.Store(true); w.Wake() })
 }
 
 // stop stops the heartbeat.
 func (w *wsWriter) stop() { w.ping.Stop() }
 
-// next gathers the frames to write now, then the goodbye once one was
+// Next gathers the frames to write now, then the goodbye once one was
 // said: a shutdown says it once everything published is out.
-func (w *wsWriter) next(b []byte) (_, shared []byte, last bool) {
-	defer w.count()
+func (w *wsWriter) Next(b []byte) (_, shared []byte, last bool) {
+	defer w.tally.Flush(&w.wc.s.stats.WS)
 	if !w.wc.ending.Load() {
-		if b = w.gather(b); len(b) >= pushBatchBytes {
+		if b = w.gather(b); len(b) >= fanout.BatchBytes {
 			return b, nil, false // a write's worth: the rest after it
 		}
 	}
 	if bye := w.farewell.Load(); bye != nil {
-		w.framing += headerOf(*bye)
+		w.tally.Framing(fanout.HeaderLen(*bye))
 		return append(b, *bye...), nil, true
 	}
 	return b, nil, false
 }
 
-// count adds the framing and heartbeats of what next gathered to the
-// transport's figures: an atomic add per write at most.
-func (w *wsWriter) count() {
-	st := &w.wc.s.stats.WS
-	if w.framing != 0 {
-		st.Framing[wiremeter.Out].Add(w.framing)
-		w.framing = 0
-	}
-	if w.heartbeats != 0 {
-		st.Heartbeats[wiremeter.Out].Add(w.heartbeats)
-		w.heartbeats = 0
-	}
-}
+// Sent is told the close frame is out.
+func (w *wsWriter) Sent() { w.wc.saidGoodbye() }
 
-// sent is told the close frame is out.
-func (w *wsWriter) sent() { w.wc.saidGoodbye() }
+// HungUp reports whether the socket is closed.
+func (w *wsWriter) HungUp() bool { return w.wc.hungUp() }
 
-// hungUp reports whether the socket is closed.
-func (w *wsWriter) hungUp() bool { return w.wc.hungUp() }
-
-// failed ends the connection with a hang-up. A write that missed its
+// Failed ends the connection with a hang-up. A write that missed its
 // deadline means a client that stopped reading: it counts as dropped,
 // like one whose socket stopped taking bytes.
-func (w *wsWriter) failed(err error) {
-	if isTimeout(err) && !w.wc.ending.Load() {
-		w.wc.s.stats.WS.Dropped.Add(1)
+func (w *wsWriter) Failed(err error) {
+	if fanout.IsTimeout(err) && !w.wc.ending.Load() {
+		w.wc.s.stats.WS.Dropped()
 	}
 	w.wc.hangUp()
 }
 
 // gather appends to b what is to be written: the hello first, what the
-// feed has after the cursor (up to about pushBatchBytes), the replies, a due
+// feed has after the cursor (up to about fanout.BatchBytes), the replies, a due
 // ping; and says goodbye when the server shuts down and everything
 // published is in b.
 func (w *wsWriter) gather(b []byte) []byte {
@@ -170,8 +122,8 @@ func (w *wsWriter) gather(b []byte) []byte {
 	b, caughtUp := w.appendFeed(b)
 	b = w.appendReplies(b)
 	if w.pingDue.Swap(false) {
-		b = appendFrame(b, opPing, nil)
-		w.heartbeats += 2
+		b = fanout.AppendFrame(b, fanout.OpPing, nil)
+		w.tally.Heartbeat(2)
 		w.ping.Reset(s.cfg.Heartbeat)
 	}
 	if caughtUp && s.shuttingDown() && w.cursor.Load() >= s.feed.LastID() {
@@ -196,17 +148,17 @@ func (w *wsWriter) appendHello(b []byte) []byte {
 // framing.
 func (w *wsWriter) appendText(b, payload []byte) []byte {
 	n := len(b)
-	b = appendFrame(b, opText, payload)
-	w.framing += int64(len(b) - n - len(payload))
+	b = fanout.AppendFrame(b, fanout.OpText, payload)
+	w.tally.Framing(len(b) - n - len(payload))
 	return b
 }
 
 // appendFeed appends what the feed has after the cursor, a reset and a
 // missed notice first when they apply, and moves the cursor past it. It
-// stops at about pushBatchBytes; caughtUp says whether it got to the end.
+// stops at about fanout.BatchBytes; caughtUp says whether it got to the end.
 func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 	s := w.wc.s
-	for len(b) < pushBatchBytes {
+	for len(b) < fanout.BatchBytes {
 		p := s.feed.Read(w.epoch, w.cursor.Load(), wsBatch)
 		w.epoch = p.Epoch
 		if p.Reset {
@@ -216,16 +168,16 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 			b = w.appendText(b, []byte(`{"type":"missed","missed":`+strconv.FormatUint(p.Missed, 10)+`}`))
 		}
 		for i, m := range p.Messages {
-			if i > 0 && len(b) >= pushBatchBytes { // the rest next time: a write stays short
-				s.stats.WS.Messages.Add(int64(i))
+			if i > 0 && len(b) >= fanout.BatchBytes { // the rest next time: a write stays short
+				s.stats.WS.Delivered(i)
 				w.cursor.Store(p.Messages[i-1].ID)
 				return b, false
 			}
-			frame := s.ws.frames.frame(m)
-			w.framing += int64(len(frame) - len(m.JSON))
+			frame := s.ws.frames.Frame(m)
+			w.tally.Framing(len(frame) - len(m.JSON))
 			b = append(b, frame...)
 		}
-		s.stats.WS.Messages.Add(int64(len(p.Messages)))
+		s.stats.WS.Delivered(len(p.Messages))
 		w.cursor.Store(p.Next)
 		if !p.More {
 			return b, true
@@ -246,16 +198,28 @@ func (w *wsWriter) appendReplies(b []byte) []byte {
 	}
 	for _, r := range replies {
 		if r.heartbeat {
-			w.heartbeats += int64(len(r.frame))
+			w.tally.Heartbeat(len(r.frame))
 		} else {
-			w.framing += headerOf(r.frame)
+			w.tally.Framing(fanout.HeaderLen(r.frame))
 		}
 		b = append(b, r.frame...)
 	}
 	return b
 }
 
-// reply hands a frame to the writer. When wsReplies are already waiting,
+// replyText hands the writer a text frame of payload; a heartbeat
+// ("pong", say) is counted as one (see reply).
+func (w *wsWriter) replyText(payload []byte) bool {
+	return w.reply(fanout.AppendFrame(nil, fanout.OpText, payload), wiremeter.IsHeartbeat(payload))
+}
+
+// replyPong hands the writer the pong that answers a client's ping.
+func (w *wsWriter) replyPong(data []byte) bool {
+	return w.reply(fanout.AppendFrame(nil, fanout.OpPong, data), true)
+}
+
+// reply hands a frame to the writer, and says whether it is a heartbeat,
+// which /api/stats counts whole, not as framing. When wsReplies are already waiting,
 // the read pump waits too (the client then feels TCP's backpressure), but
 // only for one write timeout: a client that does not read its answers for
 // that long is too slow. It returns false when the socket was hung up
@@ -269,7 +233,7 @@ func (w *wsWriter) reply(frame []byte, heartbeat bool) bool {
 			w.replies = append(w.replies, wsReply{frame, heartbeat})
 		}
 		w.repliesMu.Unlock()
-		w.wake()
+		w.Wake()
 		if room {
 			return true
 		}
@@ -281,7 +245,7 @@ func (w *wsWriter) reply(frame []byte, heartbeat bool) bool {
 		case <-w.wc.gone:
 			return false
 		case <-timeout:
-			w.wc.dropSlow()
+			w.wc.DropSlow()
 			return true // keep reading, for the client's close frame
 		}
 	}
@@ -289,5 +253,19 @@ func (w *wsWriter) reply(frame []byte, heartbeat bool) bool {
 
 // closeFrame is the frame of a goodbye with code.
 func closeFrame(code int, reason string) []byte {
-	return appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason))
+	return fanout.AppendFrame(nil, fanout.OpClose, websocket.FormatCloseMessage(code, reason))
+}
+
+// Wake, BlockedFor and DropSlow make a connection a subscriber of the
+// dispatchers (fanout/dispatch.go).
+func (wc *wsConn) Wake()                              { wc.writer.Wake() }
+func (wc *wsConn) BlockedFor(now int64) time.Duration { return wc.writer.BlockedFor(now) }
+
+// DropSlow drops a client that could not keep up: a goodbye 4001, and it
+// resumes from its cursor (a hang-up, if even the close frame cannot be
+// written in time). Never blocks.
+func (wc *wsConn) DropSlow() {
+	if wc.goodbye(closeTooSlow, "too slow: reconnect with your cursor") {
+		wc.s.stats.WS.Dropped()
+	}
 }

@@ -2,7 +2,15 @@
 // free loopback port, as main starts it: transports.New on an in-memory
 // feed, a listener, Serve. It also has the small clients the tests share,
 // built on package wire, and every wait in it is bounded by Wait, so a
-// broken server fails a test instead of hanging it.
+// broken server fails a test instead of hanging it. Its files, from the
+// top down:
+//
+//	ws.go      a WebSocket client: hello, messages, frames, how it was closed
+//	sse.go     an SSE stream read event by event
+//	http.go    publishing, polls, stats, drops, and the bounded waits (Await, WaitFor)
+//	server.go  Start, Restart, Stop: a real server on loopback, its settings from the environment
+//	tls.go     the pass over HTTPS and HTTP/2: certificates the test clients trust
+//	feed.go    a feed that can be cut from its broker, for the health tests
 package transportstest
 
 import (

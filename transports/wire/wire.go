@@ -4,7 +4,12 @@
 // server sends (messages, poll answers, Server-Sent Events, WebSocket
 // frames) and knows nothing of the server's code.
 //
-// It has no test helpers: a caller decides what an error means.
+// It has no test helpers: a caller decides what an error means. Its
+// files, from the top down:
+//
+//	ws.go    WebSocket frames: hello, acks, errors, the reason of a refusal
+//	sse.go   Server-Sent Events: the reader, the hello, reset and missed
+//	wire.go  messages, poll answers, cursors and SSE ids, GET /api/config
 package wire
 
 import (

@@ -175,7 +175,7 @@ func (c *Conn) followHead(t *Counters, p []byte) (rest []byte) {
 			c.headMatch = 0
 		}
 		if int(c.headMatch) == len(end) {
-			t.HeadsOut.Add(c.headBytes + int64(i) + 1)
+			t.headsOut.Add(c.headBytes + int64(i) + 1)
 			c.headFor.Store(nil)
 			return p[i+1:]
 		}

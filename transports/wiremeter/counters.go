@@ -10,21 +10,21 @@ import "sync/atomic"
 
 // Counters are one transport's figures.
 type Counters struct {
-	Clients  atomic.Int64 // connected (streams) or waiting (long polls) now
+	clients  atomic.Int64 // connected (streams) or waiting (long polls) now
 	requests atomic.Int64 // HTTP requests, upgrades included
-	Messages atomic.Int64 // messages delivered
-	Empty    atomic.Int64 // responses that carried no message
-	Dropped  atomic.Int64 // subscribers cut because their socket stopped taking bytes
+	messages atomic.Int64 // messages delivered
+	empty    atomic.Int64 // responses that carried no message
+	dropped  atomic.Int64 // subscribers cut because their socket stopped taking bytes
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
 	// Of those, over HTTP/1.1 in the clear (conn.go): the requests' lines
 	// and headers, and the responses' status lines and headers.
-	headsIn, HeadsOut atomic.Int64
+	headsIn, headsOut atomic.Int64
 	// Of those, over HTTP/1.1 (the streams, as their writers and the
 	// counting conn see them): what wraps the payloads (frame headers,
 	// chunk framing, SSE field names) and the keepalives, by the rules of
 	// the wire inspector (inspect.go, wireParts), so the two agree.
-	Framing, Heartbeats [2]atomic.Int64 // by In, Out
+	framing, heartbeats [2]atomic.Int64 // by In, Out
 
 	// Of those, under HTTP/2 (h2.go): the frames of this transport's
 	// streams, in and out, and the bytes of their header blocks (HEADERS
@@ -119,12 +119,12 @@ func (st *Stats) Transports() map[string]TransportStats {
 
 func (t *Counters) snapshot() TransportStats {
 	ts := TransportStats{
-		Clients: t.Clients.Load(), Requests: t.requests.Load(), Messages: t.Messages.Load(),
-		Empty: t.Empty.Load(), Dropped: t.Dropped.Load(),
+		Clients: t.clients.Load(), Requests: t.requests.Load(), Messages: t.messages.Load(),
+		Empty: t.empty.Load(), Dropped: t.dropped.Load(),
 		BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(),
-		HeadsIn: t.headsIn.Load(), HeadsOut: t.HeadsOut.Load(),
-		FramingIn: t.Framing[In].Load(), FramingOut: t.Framing[Out].Load(),
-		HeartbeatsIn: t.Heartbeats[In].Load(), HeartbeatsOut: t.Heartbeats[Out].Load(),
+		HeadsIn: t.headsIn.Load(), HeadsOut: t.headsOut.Load(),
+		FramingIn: t.framing[In].Load(), FramingOut: t.framing[Out].Load(),
+		HeartbeatsIn: t.heartbeats[In].Load(), HeartbeatsOut: t.heartbeats[Out].Load(),
 	}
 	if in, out := t.h2frames[In].Load(), t.h2frames[Out].Load(); in+out > 0 {
 		ts.HTTP2 = &StreamFrames{FramesIn: in, FramesOut: out,

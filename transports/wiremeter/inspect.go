@@ -490,7 +490,7 @@ func (w *wireReader) startBody(x *Exchange) {
 
 // endChunk files a chunk whose CRLF came. Its data was split as it came
 // (eventSplit); its framing is a heartbeat's when it began with a comment
-// event (": ping"), as /api/stats counts it (sse_direct.go, parts.go).
+// event (": ping"), as /api/stats counts it (transports/direct/sse.go, parts.go).
 func (w *wireReader) endChunk(x *Exchange) {
 	c := w.chunk
 	c.Framing += 2

@@ -64,10 +64,10 @@ func (f *frameFollower) follow(t *Counters, b []byte) {
 		f.size, f.headLen = 0, 0
 	}
 	if framing != 0 {
-		t.Framing[In].Add(framing)
+		t.framing[In].Add(framing)
 	}
 	if beats != 0 {
-		t.Heartbeats[In].Add(beats)
+		t.heartbeats[In].Add(beats)
 	}
 }
 
@@ -168,10 +168,10 @@ func (c *chunkFollower) follow(t *Counters, b []byte) (ended bool) {
 		}
 	}
 	if framing != 0 {
-		t.Framing[Out].Add(framing)
+		t.framing[Out].Add(framing)
 	}
 	if beats != 0 {
-		t.Heartbeats[Out].Add(beats)
+		t.heartbeats[Out].Add(beats)
 	}
 	return c.done
 }

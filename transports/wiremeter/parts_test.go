@@ -35,7 +35,7 @@ func FuzzWireFollowers(f *testing.F) {
 		}
 		n := int64(len(b))
 		for dir, what := range []string{"in (frames)", "out (chunks)"} {
-			fr, hb := c.Framing[dir].Load(), c.Heartbeats[dir].Load()
+			fr, hb := c.framing[dir].Load(), c.heartbeats[dir].Load()
 			if fr < 0 || hb < 0 || fr+hb > n {
 				t.Fatalf("%s: framing %d and heartbeats %d of %d bytes", what, fr, hb, n)
 			}

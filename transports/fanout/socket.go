@@ -1,4 +1,4 @@
-package transports
+package fanout
 
 import (
 	"errors"
@@ -10,23 +10,25 @@ import (
 	"fourway/transports/wiremeter"
 )
 
-// socket writes to a client's connection in the two ways a writer that
-// serves many connections needs: tryWrite takes what the socket takes now
+// A Socket writes to a client's connection in the two ways a writer that
+// serves many connections needs: TryWrite takes what the socket takes now
 // and never waits, so one goroutine can write to many sockets in turn;
-// write waits, up to a deadline, for a socket that was full.
-type socket struct {
+// Write waits, up to a deadline, for a socket that was full.
+type Socket struct {
 	conn net.Conn
-	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then tryWrite takes nothing
+	raw  syscall.RawConn // nil when the connection is not plain TCP (TLS, a pipe): then TryWrite takes nothing
 
-	// What tryWrite writes is counted for t by the counting conn it goes
-	// around (write goes through it); meter is nil when the connection is
+	// What TryWrite writes is counted for t by the counting conn it goes
+	// around (Write goes through it); meter is nil when the connection is
 	// not a counting conn.
 	meter *wiremeter.Conn
 	t     *wiremeter.Counters
 }
 
-func newSocket(c net.Conn, t *wiremeter.Counters) socket {
-	s := socket{conn: c}
+// NewSocket returns the socket of c, whose bytes are counted for t when c
+// is a counting conn.
+func NewSocket(c net.Conn, t *wiremeter.Counters) Socket {
+	s := Socket{conn: c}
 	if cc, ok := c.(*wiremeter.Conn); ok {
 		c, s.meter, s.t = cc.Conn, cc, t
 	}
@@ -36,7 +38,7 @@ func newSocket(c net.Conn, t *wiremeter.Counters) socket {
 	return s
 }
 
-// rawWrite is the function tryWrite hands the raw connection, with its
+// rawWrites hold the function TryWrite hands the raw connection, with its
 // argument and results beside it, taken from a pool. A closure made at
 // each call would be allocated at each call, as it escapes into
 // RawConn.Write: three allocations a delivery, on every transport the
@@ -63,8 +65,8 @@ func (w *rawWrite) write(fd uintptr) bool {
 	}
 }
 
-// tryWrite writes as much of b as the socket's send buffer takes now.
-func (s socket) tryWrite(b []byte) (int, error) {
+// TryWrite writes as much of b as the socket's send buffer takes now.
+func (s Socket) TryWrite(b []byte) (int, error) {
 	if len(b) == 0 || s.raw == nil {
 		return 0, nil
 	}
@@ -87,15 +89,15 @@ func (s socket) tryWrite(b []byte) (int, error) {
 	return n, err
 }
 
-// writePiece is the most write hands the socket at once. A socket that
+// writePiece is the most Write hands the socket at once. A socket that
 // was full takes bytes in pieces as it drains; handed a whole batch in one
 // write, a small send buffer drained far slower (measured with
 // --send-buffer 4096: 64 KiB writes took a WebSocket test 13.5 s, 16 KiB
 // pieces 3.4 s).
 const writePiece = 16 << 10
 
-// write writes all of b, waiting up to timeout for the socket to take it.
-func (s socket) write(b []byte, timeout time.Duration) error {
+// Write writes all of b, waiting up to timeout for the socket to take it.
+func (s Socket) Write(b []byte, timeout time.Duration) error {
 	_ = s.conn.SetWriteDeadline(time.Now().Add(timeout))
 	for len(b) > 0 {
 		n := min(len(b), writePiece)
@@ -107,12 +109,12 @@ func (s socket) write(b []byte, timeout time.Duration) error {
 	return nil
 }
 
-// noDeadline clears the deadline of write, which would otherwise fail a
-// later tryWrite once it passed.
-func (s socket) noDeadline() { _ = s.conn.SetWriteDeadline(time.Time{}) }
+// NoDeadline clears the deadline of Write, which would otherwise fail a
+// later TryWrite once it passed.
+func (s Socket) NoDeadline() { _ = s.conn.SetWriteDeadline(time.Time{}) }
 
-// isTimeout reports whether err is a missed deadline.
-func isTimeout(err error) bool {
+// IsTimeout reports whether err is a missed deadline.
+func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -1,4 +1,4 @@
-package transports
+package fanout
 
 // The dispatchers: how one publish reaches every streaming subscriber
 // (WebSocket and SSE alike) without a goroutine per subscriber. The
@@ -17,49 +17,66 @@ import (
 	"time"
 )
 
-// subscriber is a streaming connection the dispatchers wake.
-type subscriber interface {
-	// wake has it send what there is to send. It never blocks.
-	wake()
-	// blockedFor is how long the write in progress (if any) has waited
+// A Subscriber is a streaming connection the dispatchers wake.
+type Subscriber interface {
+	// Wake has it send what there is to send. It never blocks.
+	Wake()
+	// BlockedFor is how long the write in progress (if any) has waited
 	// for the socket, at now (UnixNano).
-	blockedFor(now int64) time.Duration
-	// dropSlow drops it as too slow, to resume from its cursor.
-	dropSlow()
+	BlockedFor(now int64) time.Duration
+	// DropSlow drops it as too slow, to resume from its cursor.
+	DropSlow()
 }
 
-// dispatcher holds the shards.
-type dispatcher struct {
+// Feed is what the dispatchers need of the feed: when it changed, and
+// its newest id.
+type Feed interface {
+	// Changed is closed once a message after cursor exists.
+	Changed(cursor uint64) <-chan struct{}
+	// LastID is the newest id.
+	LastID() uint64
+}
+
+// A Dispatcher holds the shards.
+type Dispatcher struct {
+	feed        Feed
+	sendTimeout time.Duration   // how long a socket may take no bytes before its subscriber is dropped
+	shutdown    <-chan struct{} // closed when a graceful shutdown begins: a last wake, then the end
+
 	start  sync.Once
-	shards []shard
+	shards []Shard
 	next   atomic.Uint32
 }
 
-// shard is a share of the subscribers, woken by one goroutine.
-type shard struct {
+// A Shard is a share of the subscribers, woken by one goroutine.
+type Shard struct {
 	mu   sync.Mutex
-	subs map[subscriber]struct{}
+	subs map[Subscriber]struct{}
 
-	woken []subscriber // the dispatcher's copy of subs, reused
+	woken []Subscriber // the dispatcher's copy of subs, reused
 }
 
-func newDispatcher() *dispatcher {
-	d := &dispatcher{shards: make([]shard, max(1, runtime.GOMAXPROCS(0)))}
+// NewDispatcher returns the dispatchers of f's subscribers, one shard
+// per core. A subscriber whose socket has taken no bytes for sendTimeout
+// is dropped; when shutdown is closed, each is woken once more, to drain
+// and say goodbye, and the dispatchers end.
+func NewDispatcher(f Feed, sendTimeout time.Duration, shutdown <-chan struct{}) *Dispatcher {
+	d := &Dispatcher{feed: f, sendTimeout: sendTimeout, shutdown: shutdown,
+		shards: make([]Shard, max(1, runtime.GOMAXPROCS(0)))}
 	for i := range d.shards {
-		d.shards[i].subs = map[subscriber]struct{}{}
+		d.shards[i].subs = map[Subscriber]struct{}{}
 	}
 	return d
 }
 
-// add puts sub in a shard, starting the dispatchers at the first
-// subscriber (so Handler works without Serve: they run until the
-// shutdown). It returns the shard, for remove.
-func (s *Server) addSubscriber(sub subscriber) *shard {
-	d := s.subs
+// Add puts sub in a shard, starting the dispatchers at the first
+// subscriber (so a server's handler works without its Serve: they run
+// until the shutdown). It returns the shard, for Remove.
+func (d *Dispatcher) Add(sub Subscriber) *Shard {
 	d.start.Do(func() {
-		last := s.feed.LastID() // now, not when the goroutines first run: a publish in between must wake
+		last := d.feed.LastID() // now, not when the goroutines first run: a publish in between must wake
 		for i := range d.shards {
-			go s.dispatch(&d.shards[i], last)
+			go d.dispatch(&d.shards[i], last)
 		}
 	})
 	sh := &d.shards[int(d.next.Add(1))%len(d.shards)]
@@ -69,7 +86,9 @@ func (s *Server) addSubscriber(sub subscriber) *shard {
 	return sh
 }
 
-func (sh *shard) remove(sub subscriber) {
+// Remove takes sub out of the shard: it is woken no more (but once, at
+// most, by a round already under way).
+func (sh *Shard) Remove(sub Subscriber) {
 	sh.mu.Lock()
 	delete(sh.subs, sub)
 	sh.mu.Unlock()
@@ -87,18 +106,18 @@ const sweepsPerSendTimeout = 4
 // dispatch wakes the shard's subscribers after each publish after last,
 // and once more when a shutdown begins, so each one drains and says
 // goodbye; between publishes, it sweeps.
-func (s *Server) dispatch(sh *shard, last uint64) {
-	sweep := time.NewTicker(s.cfg.SendTimeout / sweepsPerSendTimeout)
+func (d *Dispatcher) dispatch(sh *Shard, last uint64) {
+	sweep := time.NewTicker(d.sendTimeout / sweepsPerSendTimeout)
 	defer sweep.Stop()
 	for {
 		select {
-		case <-s.feed.Changed(last):
-			last = s.feed.LastID()
-			sh.wakeAll(s.cfg.SendTimeout)
+		case <-d.feed.Changed(last):
+			last = d.feed.LastID()
+			sh.wakeAll(d.sendTimeout)
 		case <-sweep.C:
-			sh.dropBlocked(s.cfg.SendTimeout)
-		case <-s.shutdown:
-			sh.wakeAll(s.cfg.SendTimeout)
+			sh.dropBlocked(d.sendTimeout)
+		case <-d.shutdown:
+			sh.wakeAll(d.sendTimeout)
 			return
 		}
 	}
@@ -115,7 +134,7 @@ func (s *Server) dispatch(sh *shard, last uint64) {
 // It wakes a copy of the shard's list, so a connection that joins or
 // leaves meanwhile does not wait for the round: one that left may still be
 // woken once, and finds its socket closed.
-func (sh *shard) wakeAll(sendTimeout time.Duration) {
+func (sh *Shard) wakeAll(sendTimeout time.Duration) {
 	sh.mu.Lock()
 	woken := sh.woken[:0]
 	for sub := range sh.subs {
@@ -124,10 +143,10 @@ func (sh *shard) wakeAll(sendTimeout time.Duration) {
 	sh.mu.Unlock()
 	now := time.Now().UnixNano()
 	for i, sub := range woken {
-		if sub.blockedFor(now) > sendTimeout {
-			sub.dropSlow()
+		if sub.BlockedFor(now) > sendTimeout {
+			sub.DropSlow()
 		} else {
-			sub.wake()
+			sub.Wake()
 		}
 		woken[i] = nil // holds no connection until the next round
 	}
@@ -136,18 +155,18 @@ func (sh *shard) wakeAll(sendTimeout time.Duration) {
 
 // dropBlocked drops the subscribers of the shard whose socket has taken no
 // bytes for longer than sendTimeout, as wakeAll does, waking no one.
-func (sh *shard) dropBlocked(sendTimeout time.Duration) {
+func (sh *Shard) dropBlocked(sendTimeout time.Duration) {
 	now := time.Now().UnixNano()
 	sh.mu.Lock()
 	slow := sh.woken[:0]
 	for sub := range sh.subs {
-		if sub.blockedFor(now) > sendTimeout {
+		if sub.BlockedFor(now) > sendTimeout {
 			slow = append(slow, sub)
 		}
 	}
 	sh.mu.Unlock()
 	for i, sub := range slow { // dropped outside the lock: a subscriber may leave the shard meanwhile
-		sub.dropSlow()
+		sub.DropSlow()
 		slow[i] = nil
 	}
 	sh.woken = slow[:0]

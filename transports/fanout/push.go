@@ -1,4 +1,4 @@
-package transports
+package fanout
 
 // How a streaming connection's bytes go out, cheaply: in the goroutine
 // that has them. At tens of messages a second per client nothing batches,
@@ -12,9 +12,9 @@ package transports
 // with a deadline, and ends once the connection caught up. Bytes a
 // connection is behind by go out in one write, not one each.
 //
-// A pusher does the writing; what it writes comes from its source: the
-// WebSocket's frames (ws_writer.go) or the SSE stream's events when they
-// are written without the library (sse_direct.go).
+// A Pusher does the writing; what it writes comes from its Source: a
+// WebSocket's frames, the SSE stream's events when they are written
+// without the library, a held long poll's answer.
 
 import (
 	"sync"
@@ -22,34 +22,36 @@ import (
 	"time"
 )
 
-const pushBatchBytes = 64 << 10 // bytes gathered for one write, about (one message may be larger)
+// BatchBytes is about the most a Source gathers for one write (one
+// message may be larger).
+const BatchBytes = 64 << 10
 
-// pushSource is what a pusher writes.
-type pushSource interface {
-	// next appends to b what is to be written now, about pushBatchBytes
+// A Source is what a Pusher writes.
+type Source interface {
+	// Next appends to b what is to be written now, about BatchBytes
 	// at most, and says whether these are the stream's last bytes. The
 	// last bytes may end with shared ones, written after b: bytes that
 	// are never modified (a long poll's answer, which every poll that
 	// asks the same shares), so the pusher writes them from where they
 	// are, and keeps what a full socket has not taken of them as a
 	// reference, not a copy. Only the last bytes may have them.
-	next(b []byte) (_, shared []byte, last bool)
-	// sent is told that the last bytes are out.
-	sent()
-	// failed is told of a write that failed: the source hangs up. A write
+	Next(b []byte) (_, shared []byte, last bool)
+	// Sent is told that the last bytes are out.
+	Sent()
+	// Failed is told of a write that failed: the source hangs up. A write
 	// that missed its deadline is a client that stopped reading.
-	failed(err error)
-	// hungUp reports whether the connection is closed.
-	hungUp() bool
+	Failed(err error)
+	// HungUp reports whether the connection is closed.
+	HungUp() bool
 }
 
-// pusher writes a source's bytes to a socket. One writes at a time,
+// A Pusher writes a source's bytes to a socket. One writes at a time,
 // whoever wakes it finding nobody writing, with writes that never wait;
 // or, once the socket was full, the connection's own goroutine, whose
 // writes wait up to the timeout.
-type pusher struct {
-	src     pushSource
-	sock    socket // socket.go
+type Pusher struct {
+	src     Source
+	sock    Socket // socket.go
 	timeout time.Duration
 
 	wakes atomic.Int64 // wakes not yet served; someone writes while > 0
@@ -69,16 +71,18 @@ type pusher struct {
 // handed to the socket, or copied to pending, before the buffer goes back.
 var pushBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func (p *pusher) init(src pushSource, sock socket, timeout time.Duration) {
+// Init makes the pusher write src's bytes to sock, a waiting write taking
+// timeout at most.
+func (p *Pusher) Init(src Source, sock Socket, timeout time.Duration) {
 	p.src, p.sock, p.timeout = src, sock, timeout
 }
 
-// wake asks the pusher to write what there is. If nobody is writing, the
+// Wake asks the pusher to write what there is. If nobody is writing, the
 // caller writes, without waiting for the socket; what a full socket does
 // not take is left to the connection's own goroutine. Safe from any
 // goroutine; never blocks.
-func (p *pusher) wake() {
-	if p.src.hungUp() {
+func (p *Pusher) Wake() {
+	if p.src.HungUp() {
 		return // a connection that left may be woken once more (dispatch.go)
 	}
 	if p.wakes.Add(1) != 1 {
@@ -87,18 +91,18 @@ func (p *pusher) wake() {
 	if p.writeAll(false) && p.wakes.CompareAndSwap(1, 0) {
 		return
 	}
-	if !p.src.hungUp() {
+	if !p.src.HungUp() {
 		go p.run()
 	}
 }
 
 // run is the connection's goroutine: it writes, waiting for the socket,
 // until nothing is left and no wake came in since it last looked.
-func (p *pusher) run() {
+func (p *Pusher) run() {
 	for {
 		n := p.wakes.Load()
 		ok := p.writeAll(true)
-		p.sock.noDeadline() // the writes that never wait must not meet an old one
+		p.sock.NoDeadline() // the writes that never wait must not meet an old one
 		if !ok {
 			return
 		}
@@ -113,7 +117,7 @@ func (p *pusher) run() {
 // rest in pending. It returns false when the stream is over for the
 // pusher (a write failed, or the last bytes are out) or, without wait,
 // when bytes are left.
-func (p *pusher) writeAll(wait bool) bool {
+func (p *Pusher) writeAll(wait bool) bool {
 	if p.over || !p.flush(nil, nil, wait) {
 		return false
 	}
@@ -123,7 +127,7 @@ func (p *pusher) writeAll(wait bool) bool {
 	buf := pushBuffers.Get().(*[]byte)
 	defer pushBuffers.Put(buf)
 	for {
-		b, shared, last := p.src.next((*buf)[:0])
+		b, shared, last := p.src.Next((*buf)[:0])
 		p.done = last
 		if !p.flush(b, shared, wait) {
 			return false
@@ -131,16 +135,16 @@ func (p *pusher) writeAll(wait bool) bool {
 		if last {
 			return p.finish()
 		}
-		if len(b) < pushBatchBytes {
+		if len(b) < BatchBytes {
 			return true
 		}
 	}
 }
 
 // finish tells the source its last bytes are out; the stream is over.
-func (p *pusher) finish() bool {
+func (p *Pusher) finish() bool {
 	p.over = true
-	p.src.sent()
+	p.src.Sent()
 	return false
 }
 
@@ -151,15 +155,15 @@ func (p *pusher) finish() bool {
 // goroutine writes: nothing more is gathered meanwhile (writeAll stops).
 // With wait, each write waits up to the timeout. A failed write is the
 // source's to handle, and flush returns false.
-func (p *pusher) flush(b, shared []byte, wait bool) bool {
+func (p *Pusher) flush(b, shared []byte, wait bool) bool {
 	if !wait {
 		if len(p.pending)+len(p.shared) > 0 {
 			return false // b and shared are nil here: see writeAll
 		}
-		n, err := p.sock.tryWrite(b)
+		n, err := p.sock.TryWrite(b)
 		if err == nil && n == len(b) && len(shared) > 0 {
 			b = nil
-			n, err = p.sock.tryWrite(shared)
+			n, err = p.sock.TryWrite(shared)
 			shared = shared[n:]
 		} else if err == nil {
 			b = b[n:]
@@ -175,7 +179,7 @@ func (p *pusher) flush(b, shared []byte, wait bool) bool {
 			continue
 		}
 		p.writingSince.Store(time.Now().UnixNano())
-		err := p.sock.write(out, p.timeout)
+		err := p.sock.Write(out, p.timeout)
 		p.writingSince.Store(0)
 		if !p.wrote(err) {
 			return false
@@ -185,16 +189,16 @@ func (p *pusher) flush(b, shared []byte, wait bool) bool {
 	return true
 }
 
-func (p *pusher) wrote(err error) bool {
+func (p *Pusher) wrote(err error) bool {
 	if err != nil {
-		p.src.failed(err)
+		p.src.Failed(err)
 	}
 	return err == nil
 }
 
-// blockedFor is how long the waiting write in progress has waited for the
+// BlockedFor is how long the waiting write in progress has waited for the
 // socket, at now (UnixNano).
-func (p *pusher) blockedFor(now int64) time.Duration {
+func (p *Pusher) BlockedFor(now int64) time.Duration {
 	if since := p.writingSince.Load(); since != 0 {
 		return time.Duration(now - since)
 	}

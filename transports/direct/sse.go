@@ -1,8 +1,9 @@
-package transports
+package direct
 
 // SSE without the library (--sse-writer direct): the same events as
-// sse.go sends, framed here and written straight onto the socket by a
-// pusher (push.go), the machinery the WebSocket's frames go out through.
+// transports' sse.go sends, framed here and written straight onto the
+// socket by a pusher (fanout/push.go), the machinery the WebSocket's
+// frames go out through.
 // It exists to be measured: beside the library's row, the bench's "SSE
 // direct" row is what the protocol itself costs, so a chooser sees the
 // cost of the protocol and the cost of the library apart.
@@ -17,7 +18,6 @@ package transports
 // protocol the library serves the stream.
 
 import (
-	"fourway/transports/wiremeter"
 	"maps"
 	"net"
 	"net/http"
@@ -26,24 +26,38 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/r3labs/sse/v2"
 
 	"fourway/feed"
+	"fourway/transports/fanout"
+	"fourway/transports/wiremeter"
 )
 
-// Writers of --sse-writer.
-const (
-	sseWriterLibrary = "r3labs"
-	sseWriterDirect  = "direct"
-)
+// SSEEvents are a stream's events, in order: package transports decides
+// which (its sse.go), a writer writes them.
+type SSEEvents interface {
+	// SendEvents hands the writer, through its Room, Send, Message and
+	// End, the events there are to send now, and reports whether the
+	// stream ended.
+	SendEvents() (ended bool)
+	// Tally gathers the framing and heartbeats of the events handed over;
+	// the writer adds its chunks' and counts them once per write.
+	Tally() *wiremeter.Tally
+}
+
+// sseBatch is how many events a chunk may take at a time, while it is
+// under a write's worth (fanout.BatchBytes).
+const sseBatch = 64
 
 const chunkHead = 10 // room for a chunk's size line: up to 8 hex digits and CRLF
 
-// sseDirect is one stream written without the library.
-type sseDirect struct {
-	sseEvents // sse.go: its place in the feed
-	pusher    // push.go: how its bytes go out
+// An SSE is one stream written without the library.
+type SSE struct {
+	fanout.Pusher // how its bytes go out
+	h             *Host
+	events        SSEEvents
+	tally         *wiremeter.Tally // events.Tally()
+	ended         bool             // the end of the stream was handed over
 
 	conn      net.Conn
 	head      []byte      // the response's status line and headers, until written
@@ -54,48 +68,46 @@ type sseDirect struct {
 	dropped   atomic.Bool // dropped as too slow, once
 }
 
-// serveSSEDirect takes the connection of c from net/http and streams to it
-// from pos, in a goroutine of its own that calls done at the end; lc,
-// its live connection, gets its goodbye. It
-// returns false, having done nothing, when the connection cannot be taken
-// (HTTP/2) or the request is not HTTP/1.1 (an HTTP/1.0 client gets the
-// library's stream, whose body the connection's close ends): the library
-// serves it then.
-func (s *Server) serveSSEDirect(c echo.Context, pos position, lc *liveConn, done func()) bool {
-	if r := c.Request(); r.ProtoMajor != 1 || r.ProtoMinor < 1 {
-		return false
+// TakeSSE takes the connection of r from net/http, for a stream of
+// events. It returns nil, having done nothing, when the connection cannot
+// be taken (HTTP/2) or the request is not HTTP/1.1 (an HTTP/1.0 client
+// gets the library's stream, whose body the connection's close ends): the
+// library serves it then. Once the stream is the events' writer (their
+// Room, Send, Message and End are its), Start starts it.
+func (h *Host) TakeSSE(w http.ResponseWriter, r *http.Request, events SSEEvents) *SSE {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return nil
 	}
-	head := sseResponseHead(c.Response().Header())
-	conn, _, err := http.NewResponseController(c.Response().Writer).Hijack()
+	head := sseResponseHead(w.Header())
+	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return false
+		return nil
 	}
 	_ = conn.SetDeadline(time.Time{}) // the guard's write deadline was for a response; this is a stream
 	// The head goes out with the stream's first write: counted here.
-	if cc := wiremeter.ConnOf(c.Request()); cc != nil {
+	if cc := wiremeter.ConnOf(r); cc != nil {
 		cc.HeadWritten()
-		s.stats.SSE.HeadsOut.Add(int64(len(head)))
+		h.Stats.SSE.WroteHead(len(head))
 	}
-	d := &sseDirect{
-		sseEvents: sseEvents{s: s, cursor: pos.cursor, epoch: pos.epoch, proto: c.Request().Proto},
-		conn:      conn, head: head,
-	}
-	d.out = d
-	d.pusher.init(d, newSocket(conn, &s.stats.SSE), s.cfg.WriteTimeout)
-	d.ping = time.AfterFunc(s.cfg.SSEKeepalive, func() { d.pingDue.Store(true); d.wake() })
-	s.streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
-	shard := s.addSubscriber(d)
-	s.live.sayGoodbyeWith(lc, d.goodbye) // sse.go
+	d := &SSE{h: h, events: events, tally: events.Tally(), conn: conn, head: head}
+	d.Pusher.Init(d, fanout.NewSocket(conn, &h.Stats.SSE), h.WriteTimeout)
+	return d
+}
 
-	d.wake() // the headers, the hello, and what the cursor has to catch up on
+// Start streams, in a goroutine of its own that calls done once the
+// connection is closed, and sends the headers, the hello, and what the
+// cursor has to catch up on.
+func (d *SSE) Start(done func()) {
+	h := d.h
+	h.Streams.Add(1) // http.Server.Shutdown does not wait for a hijacked connection
+	shard := h.Dispatcher.Add(d)
+	d.Wake()
 	go func() {
-		defer s.streams.Done()
+		defer h.Streams.Done()
 		defer done()
 		d.readUntilClosed()
-		d.ping.Stop()
-		shard.remove(d)
+		shard.Remove(d)
 	}()
-	return true
 }
 
 // sseResponseHead is the response the library writes, status line and
@@ -118,7 +130,7 @@ func sseResponseHead(h http.Header) []byte {
 // readUntilClosed reads, and throws away, what the client sends after its
 // request (a browser sends nothing) until the connection is closed: by the
 // client, which is how its leaving is seen, or by the server.
-func (d *sseDirect) readUntilClosed() {
+func (d *SSE) readUntilClosed() {
 	var b [64]byte
 	for {
 		if _, err := d.conn.Read(b[:]); err != nil {
@@ -128,15 +140,15 @@ func (d *sseDirect) readUntilClosed() {
 	}
 }
 
-// next gathers one chunk of the events there are to send now (sse.go
+// Next gathers one chunk of the events there are to send now (SSEEvents
 // decides which), after the response head the first time, and the end of
 // the chunked body once the stream ended.
-func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
+func (d *SSE) Next(b []byte) (_, shared []byte, last bool) {
 	d.b = append(b, make([]byte, chunkHead)...)
 	d.began, d.pingFirst = false, false
-	d.sendEvents()
+	d.ended = d.events.SendEvents()
 	b, d.b = d.b, nil
-	framing := int64(0) // the chunk's: its size line, its CRLF, the last chunk
+	framing := 0 // the chunk's: its size line, its CRLF, the last chunk
 	if size := len(b) - chunkHead; size == 0 {
 		b = b[:0]
 	} else {
@@ -145,18 +157,18 @@ func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 		start := chunkHead - len(line)
 		copy(b[start:], line)
 		b = append(b[start:], "\r\n"...)
-		framing = int64(len(line) + len("\r\n"))
+		framing = len(line) + len("\r\n")
 	}
 	if d.pingFirst { // a chunk that begins with a keepalive is the keepalive's (as the inspector counts it)
-		d.heartbeats += framing
+		d.tally.Heartbeat(framing)
 	} else {
-		d.framing += framing
+		d.tally.Framing(framing)
 	}
 	if d.ended {
 		b = append(b, "0\r\n\r\n"...)
-		d.framing += int64(len("0\r\n\r\n"))
+		d.tally.Framing(len("0\r\n\r\n"))
 	}
-	d.count() // sse.go
+	d.tally.Flush(&d.h.Stats.SSE)
 	if d.head != nil {
 		b = append(d.head, b...)
 		d.head = nil
@@ -164,23 +176,23 @@ func (d *sseDirect) next(b []byte) (_, shared []byte, last bool) {
 	return b, nil, d.ended
 }
 
-// room, send, message and end take the events of sse.go: as many as fit
-// in one write.
-func (d *sseDirect) room() int64 {
-	if len(d.b) >= pushBatchBytes {
+// Room, Send, Message and End take the events of SendEvents: as many as
+// fit in one write.
+func (d *SSE) Room() int64 {
+	if len(d.b) >= fanout.BatchBytes {
 		return 0
 	}
 	return sseBatch
 }
 
-func (d *sseDirect) send(ev *sse.Event) {
+func (d *SSE) Send(ev *sse.Event) {
 	if !d.began {
 		d.began, d.pingFirst = true, len(ev.Data) == 0 && len(ev.Comment) > 0
 	}
 	d.b = appendEvent(d.b, ev)
 }
 
-func (d *sseDirect) message(epoch string, m feed.Message) {
+func (d *SSE) Message(epoch string, m feed.Message) {
 	d.began = true
 	b := append(d.b, "id: "...)
 	b = append(append(b, epoch...), ':')
@@ -189,7 +201,7 @@ func (d *sseDirect) message(epoch string, m feed.Message) {
 	d.b = b
 }
 
-func (d *sseDirect) end() {} // next ends the body once ended is set
+func (d *SSE) End() {} // Next ends the body once the stream ended
 
 // appendEvent appends ev as the library writes it: id, data, event and
 // retry lines, or a comment, then a blank line.
@@ -210,33 +222,33 @@ func appendEvent(b []byte, ev *sse.Event) []byte {
 	return append(b, '\n')
 }
 
-// sent is told the end of the body is out: the stream is over.
-func (d *sseDirect) sent() { d.hangUp() }
+// Sent is told the end of the body is out: the stream is over.
+func (d *SSE) Sent() { d.hangUp() }
 
-// failed hangs up after a failed write. One that missed its deadline is a
+// Failed hangs up after a failed write. One that missed its deadline is a
 // client that stopped reading: it counts as dropped.
-func (d *sseDirect) failed(err error) {
-	if isTimeout(err) && !d.ended && !d.dropped.Swap(true) {
-		d.s.stats.SSE.Dropped.Add(1)
+func (d *SSE) Failed(err error) {
+	if fanout.IsTimeout(err) && !d.ended && !d.dropped.Swap(true) {
+		d.h.Stats.SSE.Dropped()
 	}
 	d.hangUp()
 }
 
-func (d *sseDirect) hungUp() bool { return d.closed.Load() }
+func (d *SSE) HungUp() bool { return d.closed.Load() }
 
 // hangUp closes the socket, which ends readUntilClosed.
-func (d *sseDirect) hangUp() {
+func (d *SSE) hangUp() {
 	d.closed.Store(true)
 	_ = d.conn.Close()
 }
 
-// dropSlow makes the stream, with wake and blockedFor of its pusher, a
-// subscriber of the dispatchers (dispatch.go): a client whose socket has
+// DropSlow makes the stream, with Wake and BlockedFor of its pusher, a
+// subscriber of the dispatchers (fanout/dispatch.go): a client whose socket has
 // taken no bytes for the send timeout is hung up, and the browser resumes
 // with Last-Event-ID.
-func (d *sseDirect) dropSlow() {
+func (d *SSE) DropSlow() {
 	if !d.dropped.Swap(true) {
-		d.s.stats.SSE.Dropped.Add(1)
+		d.h.Stats.SSE.Dropped()
 	}
 	d.hangUp()
 }

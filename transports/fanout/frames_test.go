@@ -1,4 +1,4 @@
-package transports
+package fanout
 
 import (
 	"strings"
@@ -19,17 +19,17 @@ func TestFrameCacheIsBoundedByHistoryAndBytes(t *testing.T) {
 		{50, 50 * (len(data) + 48 + 4)}, // 50 frames of about 60 KB: 3 MB
 		{100_000, frameBytes},           // a long history: the byte bound
 	} {
-		h := newWSHub(nil, c.history)
+		fc := NewFrameCache(c.history)
 		for id := uint64(1); id <= 2000; id++ {
 			m := feed.Message{ID: id, JSON: feed.Encode(id, 1, data)}
-			if f := h.frames.frame(m); len(f) != len(m.JSON)+4 {
+			if f := fc.Frame(m); len(f) != len(m.JSON)+4 {
 				t.Fatalf("frame %d: %d bytes, want the message and a 4-byte header", id, len(f))
 			}
 		}
-		if held := h.frames.held(); held > c.maxBytes || held == 0 {
+		if held := fc.held(); held > c.maxBytes || held == 0 {
 			t.Fatalf("history %d: the cache holds %d bytes after 2,000 messages of 60 KB, want 1 to %d", c.history, held, c.maxBytes)
 		}
-		if n := len(h.frames.slots); n > c.history {
+		if n := len(fc.slots); n > c.history {
 			t.Fatalf("history %d: %d slots", c.history, n)
 		}
 	}
@@ -37,9 +37,9 @@ func TestFrameCacheIsBoundedByHistoryAndBytes(t *testing.T) {
 
 // A frame is encoded once: the second writer of a message gets the same bytes.
 func TestFrameCacheHitsReturnTheSameFrame(t *testing.T) {
-	h := newWSHub(nil, 10)
+	fc := NewFrameCache(10)
 	m := feed.Message{ID: 7, JSON: feed.Encode(7, 1, []byte(`"hi"`))}
-	a, b := h.frames.frame(m), h.frames.frame(m)
+	a, b := fc.Frame(m), fc.Frame(m)
 	if &a[0] != &b[0] {
 		t.Fatal("the same message was encoded twice")
 	}
@@ -55,7 +55,7 @@ func TestAppendFrameLengths(t *testing.T) {
 		{0, "\x81\x00"}, {125, "\x81\x7d"}, {126, "\x81\x7e\x00\x7e"}, {65535, "\x81\x7e\xff\xff"},
 		{65536, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"},
 	} {
-		f := appendFrame(nil, opText, make([]byte, c.n))
+		f := AppendFrame(nil, OpText, make([]byte, c.n))
 		if got := string(f[:len(f)-c.n]); got != c.header {
 			t.Errorf("frame of %d bytes: header %q, want %q", c.n, got, c.header)
 		}
