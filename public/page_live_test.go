@@ -415,14 +415,15 @@ func TestPageLanguage(t *testing.T) {
 		"the publish status":                `document.getElementById('publish-status').textContent === '已发送，编号 1。'`,
 		"the fault status":                  `/^已切断 [12] 个连接。$/.test(document.getElementById('fault-status').textContent)`,
 		"the WebSocket's last close":        `document.querySelector('#panel-ws .in-lastClose').textContent.startsWith('1006 （无原因）：')`,
-		"the cost's heading":                `document.querySelector('#panel-ws .cost h3').textContent === '网络传输开销：最近 30 秒，所有客户端'`,
+		"the cost's heading":                `document.querySelector('#panel-ws .cost summary').textContent === '网络传输开销：最近 30 秒，所有客户端'`,
 		"the guide's answer":                `document.getElementById('verdict-pick').textContent === '选择 服务器发送事件（SSE）。'`,
 		"a latency's unit":                  `document.querySelector('#panel-ws .messages .lat').textContent.endsWith('毫秒')`,
 		"p50 and p99":                       `document.querySelector('#panel-ws [data-i18n="p50"]').textContent === '中位数'`,
 		"the chart's latency ticks to 30 s": `document.querySelector('#panel-ws .chart').dataset.yTicks.split('|').at(-1) === '30 秒' && document.querySelector('#panel-ws .chart').dataset.yTicks.includes('毫秒')`,
-		"the chart's time ticks":            `document.querySelector('#panel-ws .chart').dataset.xTicks === '−60 秒|−45 秒|−30 秒|−15 秒|现在'`,
-		"服务器发送事件, MDN's term":               `document.querySelector('#panel-sse .name').textContent === '服务器发送事件（SSE）'`,
-		"不发送关闭帧":                            `document.getElementById('cut-help').textContent.includes('不发送关闭帧')`,
+		// The Chinese labels are wider: those that would touch are left out (TestPageChart), "现在" and "−60 秒" never.
+		"the chart's time ticks": `/^−60 秒(\|−45 秒)?(\|−30 秒)?(\|−15 秒)?\|现在$/.test(document.querySelector('#panel-ws .chart').dataset.xTicks)`,
+		"服务器发送事件, MDN's term":    `document.querySelector('#panel-sse .name').textContent === '服务器发送事件（SSE）'`,
+		"不发送关闭帧":                 `document.getElementById('cut-help').textContent.includes('不发送关闭帧')`,
 		"no 线上字节数, 不发告别帧, 服务器推送事件, 界定": `!['线上字节数', '不发告别帧', '服务器推送事件', '界定'].some(w => document.body.textContent.includes(w))`,
 	}
 	for what, cond := range checks {
@@ -491,6 +492,30 @@ func TestPageChart(t *testing.T) {
 	})`)
 	if crowded != "1" {
 		t.Errorf("1,200 dots in a minute drawn %s px wide, want 1 (not merged into a blob)", crowded)
+	}
+	// The time labels never overlap, in either language, at any width a
+	// panel may have: those that would are left out, "now" and "−60 s" never
+	// (at 200 px, four columns at 1280 in presentation mode, "−60 s−45 s" collided).
+	overlaps := evalAsync[[]string](t, tab, `import('./chart.js').then(({ draw }) => {
+		const bad = [];
+		for (const words of [{ s: ' s', now: 'now' }, { s: ' 秒', now: '现在' }]) {
+			for (let w = 160; w <= 700; w += 10) {
+				const c = document.createElement('canvas');
+				c.style.cssText = 'width: ' + w + 'px; height: 120px';
+				document.body.append(c);
+				const now = performance.now();
+				draw(c, [], now, 'red', { label: v => v + ' ms', ago: b => b === 0 ? words.now : '−' + b / 1000 + words.s });
+				c.remove();
+				const boxes = JSON.parse(c.dataset.xBoxes), ticks = c.dataset.xTicks.split('|');
+				if (ticks[0] !== '−60' + words.s || ticks.at(-1) !== words.now) bad.push(w + ' px: ' + c.dataset.xTicks + ' at ' + c.dataset.xBoxes);
+				for (let i = 1; i < boxes.length; i++) if (boxes[i][0] < boxes[i - 1][1] + 4) bad.push(w + ' px: ' + c.dataset.xTicks + ' at ' + c.dataset.xBoxes);
+				if (w >= 400 && ticks.length !== 5) bad.push(w + ' px: only ' + c.dataset.xTicks);
+			}
+		}
+		return bad;
+	})`)
+	if len(overlaps) > 0 {
+		t.Errorf("time labels touching or missing:\n%s", strings.Join(overlaps, "\n"))
 	}
 }
 
@@ -791,8 +816,8 @@ func TestPageVerdict(t *testing.T) {
 		reasons+` === 'v.oneWay,v.proxySSE,v.sixConn,v.battery' &&
 		document.querySelector('#verdict-table tr[data-transport="poll"] .wakeups').textContent === '20' &&
 		document.querySelector('#verdict-reasons [data-reason="v.battery"]').textContent.includes('wakes it 20 times a minute')`, 5*time.Second)
-	if got := eval[string](t, tab, `document.querySelector('#verdict-table tr[data-transport="ws"] td').textContent`); !strings.Contains(got, "(live)") && !strings.Contains(got, "(bench)") {
-		t.Errorf("the WebSocket's overhead reads %q: want its source, live or the bench", got)
+	if got := eval[string](t, tab, `document.querySelector('#verdict-table tr[data-transport="ws"] td').textContent`); !strings.HasSuffix(got, "(bench: "+benchRun(t)+")") {
+		t.Errorf("the WebSocket's overhead reads %q: want its source, the bench run, with its machine and date", got)
 	}
 }
 
