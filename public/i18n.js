@@ -33,7 +33,7 @@ const en = {
   'cutDone': 'Cut {n} connection(s).',
   'cutFailed': 'Not cut: {error}',
   'cutHelp': 'A cut closes the connections of that transport at the server without a goodbye, as a network failure would, for every tab and client.',
-  'nothingToCut': 'Nothing to cut: no connection is held between polls',
+  'nothingToCut': 'Nothing to cut: it holds no connection',
   'clockAssumed': 'Latency clock: the page assumes it shares the server\'s clock (one machine). Publish a message to measure the offset.',
   'clockMeasured': 'Latency clock: the server\'s clock is {offset} ms ahead of this page\'s, ± {err} ms: bounded NTP-style by {n} publish round trips, and by every message received (none arrives before it was sent).',
 
@@ -354,7 +354,7 @@ const zh = {
   'cutDone': '已切断 {n} 个连接。',
   'cutFailed': '未能切断：{error}',
   'cutHelp': '切断会在服务器端直接关闭该传输方式的连接，不发送关闭帧，如同网络故障；影响所有标签页和客户端。',
-  'nothingToCut': '无可切断：两次轮询之间不保持连接',
+  'nothingToCut': '无可切断：不保持连接',
   'clockAssumed': '延迟时钟：页面假定与服务器共用一个时钟（同一台机器）。发送一条消息即可测量偏差。',
   'clockMeasured': '延迟时钟：服务器时钟比本页快 {offset} 毫秒，± {err} 毫秒：上下限按 NTP 的方法由 {n} 次发送往返求得，每条收到的消息也会收紧下限（消息不可能在发送前到达）。',
 

@@ -592,9 +592,10 @@ func TestPageNarrow(t *testing.T) {
 }
 
 // TestPageDocScreenshots takes the screenshots of README.md and
-// public/README.md into public/doc/:
-// desktop, Chinese, dark and 390 px, on a page with messages, a cut, the
-// WebSocket's bytes on the wire open and the guide answered. Only when asked:
+// public/README.md into public/doc/: the first screen at 1280×720 in
+// English, in Chinese and dark, the whole page with the WebSocket's bytes
+// on the wire open, and a phone's first screen, on a page with messages
+// and a cut behind it. Only when asked:
 //
 //	FOURWAY_DOC_SCREENSHOTS=1 go test -run DocScreenshots ./public
 func TestPageDocScreenshots(t *testing.T) {
@@ -627,9 +628,16 @@ func TestPageDocScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	shot("screenshot.png", chromedp.FullScreenshot(100))
+	shot("screenshot-full.png", chromedp.FullScreenshot(100))
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector('#panel-ws .wire').open = false`),
+		chromedp.EmulateViewport(1280, 720), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	publishHTTP(t, srv, "seen on a projector")
+	tab.waitFor(t, "the first screen", firstScreen("seen on a projector"), 10*time.Second)
+	shot("screenshot.png", chromedp.CaptureScreenshot())
 	tab.setLang(t, "zh")
 	tab.waitFor(t, "Chinese", `document.getElementById('controls-h').textContent === '控制'`, 5*time.Second)
+	publishHTTP(t, srv, "你好，投影仪")
+	tab.waitFor(t, "the first screen in Chinese", strings.ReplaceAll(firstScreen("你好，投影仪"), "/ ms$/", "/ 毫秒$/"), 10*time.Second)
 	shot("screenshot-zh.png", chromedp.CaptureScreenshot())
 	tab.setLang(t, "en")
 	tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
@@ -639,9 +647,12 @@ func TestPageDocScreenshots(t *testing.T) {
 	}))
 	tab.waitFor(t, "dark", `matchMedia('(prefers-color-scheme: dark)').matches`, 5*time.Second)
 	shot("screenshot-dark.png", chromedp.CaptureScreenshot())
-	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById('compare-h').scrollIntoView()`))
-	tab.waitFor(t, "the scroll hint", `!document.getElementById('compare-scroll').hidden`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}})
+		return err
+	}), chromedp.EmulateViewport(390, 844), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	tab.waitFor(t, "the strip", `document.getElementById('strip-ws').getBoundingClientRect().bottom <= innerHeight`, 5*time.Second)
 	shot("screenshot-390.png", chromedp.CaptureScreenshot())
 }
 
