@@ -756,13 +756,14 @@ function noteItem(key, params = {}) {
 // failure is what went wrong with a request, as a text of ours
 // ({key, params}, for t): the browser's known failures by name (the
 // page's offline switch, a network error, a deadline, an abort), an answer
-// of the server with its status and its words, and anything else quoted
-// as the browser said it.
+// of the server in its words, the page's own checks, and anything else
+// quoted as the browser said it.
 function failure(err) {
+  if (err?.said) return err.said;
   if (err?.name === 'OfflineError') return { key: 'err.offline' };
   if (err?.name === 'TimeoutError') return { key: 'err.timeout' };
   if (err?.name === 'AbortError') return { key: 'err.aborted' };
-  if (err instanceof HTTPError) return { key: 'err.http', params: { code: err.status, reason: err.message } };
+  if (err instanceof HTTPError) return err.message; // the server's words (or the status line's)
   if (err instanceof TypeError && /failed to fetch|networkerror|load failed/i.test(err.message)) return { key: 'err.fetch' };
   return { key: 'err.browser', params: { message: String(err?.message ?? err) } };
 }
@@ -1024,14 +1025,22 @@ async function readConfig() {
   }
 }
 
+// missing is the error of a settings answer without field, said in the
+// page's words (failure).
+function missing(field) {
+  const err = new Error(`the answer has no ${field}`);
+  err.said = { key: 'config.missing', params: { field } };
+  return err;
+}
+
 // checkConfig returns c if it holds what the page reads from it.
 function checkConfig(c) {
   for (const [part, field] of [['longpoll', 'timeout_ms'], ['longpoll', 'timeout_max_ms'], ['sse', 'keepalive_ms']]) {
-    if (typeof c?.[part]?.[field] !== 'number') throw new Error(`the answer has no ${part}.${field}`);
+    if (typeof c?.[part]?.[field] !== 'number') throw missing(`${part}.${field}`);
   }
-  if (!Array.isArray(c.ws?.close_codes)) throw new Error('the answer has no ws.close_codes');
+  if (!Array.isArray(c.ws?.close_codes)) throw missing('ws.close_codes');
   for (const field of ['sse_bytes', 'ws_bytes']) {
-    if (typeof c.heartbeats?.[field] !== 'number') throw new Error(`the answer has no heartbeats.${field}`);
+    if (typeof c.heartbeats?.[field] !== 'number') throw missing(`heartbeats.${field}`);
   }
   return c;
 }

@@ -542,7 +542,7 @@ func TestPageContrast(t *testing.T) {
 				[p.id + ' colour', rgb(css(p, '--accent')), getComputedStyle(p).backgroundColor]);
 			for (const id of ['name', 'text', 'poll-interval', 'lang'])
 				out.push([id + ' border', getComputedStyle(document.getElementById(id)).borderTopColor,
-					getComputedStyle(document.querySelector('.controls')).backgroundColor]);
+					getComputedStyle(document.querySelector('.toolbar')).backgroundColor]);
 			out.push(['input border on the page', getComputedStyle(document.getElementById('name')).borderTopColor, getComputedStyle(document.documentElement).backgroundColor]);
 			probe.remove();
 			return out;
