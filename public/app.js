@@ -1280,7 +1280,8 @@ function wireTeacherControls() {
     if (s > 0 && (s < 0.01 || s > 86_400)) return refuse(status, 'tickerRange', { value: field.value.trim() });
     try {
       const r = await request(`api/ticker?every=${s === 0 ? '0' : `${Math.round(s * 1000)}ms`}`, { method: 'POST' });
-      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every });
+      // The server's words for the period ("20ms"), and the page's, in its language.
+      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every, s: { key: 'unit.sOf', params: { v: s } } });
     } catch (err) {
       refuse(status, 'tickerFailed', { error: failure(err) });
     }
@@ -1428,6 +1429,12 @@ setInterval(() => {
   renderTickerSeen();
 }, 250);
 setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll
+// A chart drawn at another size would be stretched until then: draw again
+// at once when the window, the scheme or presentation mode changes it.
+const redraw = () => { const now = pageNow(); for (const p of [...panels, autoPanel]) { p.dirty = true; p.render(now); } };
+window.addEventListener('resize', redraw);
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', redraw);
+new MutationObserver(redraw).observe(document.documentElement, { attributes: true, attributeFilter: ['data-present'] });
 setInterval(lendHeldConnections, 2_000);
 document.addEventListener('visibilitychange', lendHeldConnections);
 

@@ -57,7 +57,7 @@ export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
     g.moveTo(left, at);
     g.lineTo(right, at);
     g.stroke();
-    if (at - lastLabel < FONT_PX) continue;
+    if (at - lastLabel < FONT_PX + 3) continue;
     g.fillText(yLabels[i], left - 4, at);
     labelled.unshift(yLabels[i]);
     lastLabel = at;
