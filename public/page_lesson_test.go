@@ -275,7 +275,7 @@ func TestPageChineseOnly(t *testing.T) {
 	}
 	english := evalAsync[[]string](t, tab, `(async () => {
 		await new Promise(r => setTimeout(r, 300)); // one render of the page's 250 ms loop
-		const skip = '#lang, .messages .text, .messages .user, pre, .wire-frames td, .wire-chunks .frame, script, style, .visually-hidden';
+		const skip = '#lang, .messages .text, .messages .user, pre, .wire-frames td, .wire-chunks .frame, script, style';
 		const terms = new Set(`+jsString(strings.Join(terms, " "))+`.split(' '));
 		const found = [];
 		const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
