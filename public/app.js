@@ -11,10 +11,10 @@ import { LongPollClient, timeouts } from './longpoll.js';
 import { SSEClient } from './sse.js';
 import { WSClient, clientID } from './ws.js';
 import { network, request, briefRequests, slotsWanted, Backoff, HTTPError, sleep, pageProtocol, multiplexed } from './network.js';
-import { t, tOr, setLang, setFacts, defaultLang } from './i18n.js';
+import { t, tOr, setLang, setFacts, defaultLang, num, clockTime, day } from './i18n.js';
 import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
-import { figures, verdict, KEYS, HEARTBEAT_BYTES } from './verdict.js';
+import { figures, verdict, rank, KEYS } from './verdict.js';
 import { AutoClient, autoClientID } from './auto.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
@@ -102,7 +102,7 @@ const clock = {
 
 function renderClock() {
   $('#clock').textContent = clock.error === null ? t('clockAssumed') : t('clockMeasured', {
-    offset: clock.offset.toFixed(2), err: clock.error.toFixed(2), n: clock.publishes,
+    offset: num(clock.offset, 2), err: num(clock.error, 2), n: clock.publishes,
   });
 }
 
@@ -136,10 +136,10 @@ class Panel {
       const note = document.createElement('p');
       note.className = 'help nothing-to-cut';
       note.dataset.i18n = 'nothingToCut';
-      button.remove();
-      this.field('state').after(note);
+      button.replaceWith(note); // where the button would be
     }
     $('#panels').append(this.el);
+    this.buildStripButton();
 
     this.last = null;        // the last id received: gaps and duplicates are checked against it
     this.expectJump = false; // a "missed" notice announced the next gap
@@ -159,6 +159,28 @@ class Panel {
     this.client = null;      // made once the server's settings are known
     this.buildInside();
     if (key === 'ws') this.buildWSPublish();
+  }
+
+  // buildStripButton adds this panel's button to the strip that a phone
+  // shows above the panels: its name and its latency, live; a press shows
+  // its panel, one at a time.
+  buildStripButton() {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.id = `strip-${this.key}`;
+    b.dataset.transport = this.key;
+    b.style.setProperty('--accent', `var(--c-${this.key})`);
+    b.setAttribute('aria-controls', this.el.id);
+    b.setAttribute('aria-pressed', 'false');
+    const name = document.createElement('span');
+    name.className = 'strip-name';
+    name.dataset.i18n = this.key;
+    const lat = document.createElement('span');
+    lat.className = 'strip-lat';
+    b.append(name, lat);
+    b.addEventListener('click', () => showPanel(this.key));
+    $('#strip').append(b);
+    this.strip = lat;
   }
 
   // start starts this panel's client from a position, making it first.
@@ -284,7 +306,7 @@ class Panel {
   renderLive() {
     const s = this.state;
     const word = s.name === 'reconnecting' ? t('state.reconnectingLive') : t(this.stateKey(s));
-    this.field('state-live').textContent = `${t(this.key)}: ${word}`;
+    this.field('state-live').textContent = t('stateLive', { name: t(this.key), word });
   }
 
   // stateKey is the text of a state: a short poll holds no connection, so
@@ -427,7 +449,7 @@ class Panel {
   // the comparison table, a frame up and its ack down the same socket.
   buildWSPublish() {
     const form = $('#ws-publish-template').content.firstElementChild.cloneNode(true);
-    this.field('inside').after(form);
+    this.field('chart').after(form);
     const status = form.querySelector('.ws-publish-status');
     form.addEventListener('submit', async e => {
       e.preventDefault();
@@ -439,7 +461,7 @@ class Panel {
         status.dataset.ackId = ack.id;
         input.value = '';
       } catch (err) {
-        say(status, 'sendFailed', { error: err.message });
+        say(status, 'sendFailed', { error: failure(err) });
       }
     });
   }
@@ -501,12 +523,14 @@ class Panel {
     this.p99 = quantile(sorted, 0.99);
     this.field('p50').textContent = ms(this.p50);
     this.field('p99').textContent = ms(this.p99);
-    this.field('window').textContent = sorted.length ? `(${t('window', { n: sorted.length })})` : '';
+    this.field('window').textContent = sorted.length ? t('window', { n: sorted.length }) : '';
+    this.field('counts-summary').textContent = t('counts', { n: c.received, gaps: c.gaps, dups: c.dups });
+    if (this.strip) this.strip.textContent = t('strip', { p50: ms(this.p50), state: t(this.stateKey(this.state), { s: '' }) });
     const color = getComputedStyle(this.el).getPropertyValue('--accent').trim();
     draw(this.field('chart'), this.points, now, color, {
       lines: { [t('p50')]: this.p50, [t('p99')]: this.p99 },
       label: ms,
-      ago: before => before === 0 ? t('chart.now') : `−${before / 1000} ${t('unit.s')}`,
+      ago: before => before === 0 ? t('chart.now') : t('chart.ago', { s: before / 1000 }),
     });
   }
 
@@ -528,16 +552,16 @@ class Panel {
     d.costFraming = c.parts.framing;
     d.costHeartbeats = c.parts.heartbeats;
     this.field('cost-rate').textContent = t('cost.rate', {
-      published: c.published.toFixed(1), delivered: c.delivered.toFixed(1), s: Math.round(c.seconds), requests: c.requests,
+      published: num(c.published, 1), delivered: num(c.delivered, 1), s: Math.round(c.seconds), requests: num(c.requests),
     });
     for (const k of PARTS) {
       const v = c.parts[k];
       this.field(`cost-${k}`).textContent = v === 0 ? '–' : t('cost.value', {
-        bytes: Math.round(v).toLocaleString(), per: c.messages ? (v / c.messages).toFixed(1) : '–',
+        bytes: num(Math.round(v)), per: c.messages ? num(v / c.messages, 1) : '–',
       });
     }
     this.field('cost-total').textContent = t('cost.value', {
-      bytes: c.total.toLocaleString(), per: c.messages ? (c.total / c.messages).toFixed(1) : '–',
+      bytes: num(c.total), per: c.messages ? num(c.total / c.messages, 1) : '–',
     });
     const h2 = this.field('cost-h2');
     h2.hidden = c.frames === 0;
@@ -545,7 +569,7 @@ class Panel {
     d.costHpack = c.hpack;
     d.costMeasured = c.measured.join(' ');
     d.costComputed = c.computed.join(' ');
-    if (c.frames) h2.textContent = t('cost.h2', { frames: c.frames.toLocaleString(), hpack: c.hpack.toLocaleString() });
+    if (c.frames) h2.textContent = t('cost.h2', { frames: num(c.frames), hpack: num(c.hpack) });
     const names = list => list.map(k => t(`cost.${k}`)).join(t('cost.how.sep'));
     this.field('cost-how').textContent = [
       c.measured.length ? t('cost.how.counted', { parts: names(c.measured) }) : '',
@@ -628,11 +652,11 @@ function costParts(panel, a, b) {
       break;
     case 'sse':
       parts.framing = messages * mean(panel.sizes, x => x.framing);
-      parts.heartbeats = clients * seconds / (config.sse.keepalive_ms / 1000) * HEARTBEAT_BYTES.sse;
+      parts.heartbeats = clients * seconds / (config.sse.keepalive_ms / 1000) * config.heartbeats.sse_bytes;
       break;
     case 'ws':
       parts.framing = messages * mean(panel.sizes, x => x.framing);
-      parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * HEARTBEAT_BYTES.ws;
+      parts.heartbeats = clients * seconds / (config.ws.heartbeat_ms / 1000) * config.heartbeats.ws_bytes;
       break;
   }
   parts.framing += frames * 9; // the frame headers of the HTTP/2 streams, as counted
@@ -694,8 +718,8 @@ function quantile(sorted, q) {
 // ms writes a duration in ms in the page's language: 0.25 ms, 12 ms, 1.50 s.
 function ms(v) {
   if (v === null || v === undefined) return '–';
-  if (v >= 1000) return `${(v / 1000).toFixed(v % 1000 === 0 ? 0 : 2)} ${t('unit.s')}`;
-  return `${v.toFixed(v < 10 && v % 1 !== 0 ? 2 : 0)} ${t('unit.ms')}`;
+  if (v >= 1000) return t('unit.sOf', { v: num(v / 1000, v % 1000 === 0 ? 0 : 2) });
+  return t('unit.msOf', { v: num(v, v < 10 && v % 1 !== 0 ? 2 : 0) });
 }
 
 // messageItem renders one message as text only: its data is whatever a
@@ -729,9 +753,25 @@ function noteItem(key, params = {}) {
   return li;
 }
 
+// failure is what went wrong with a request, as a text of ours
+// ({key, params}, for t): the browser's known failures by name (the
+// page's offline switch, a network error, a deadline, an abort), an answer
+// of the server in its words, the page's own checks, and anything else
+// quoted as the browser said it.
+function failure(err) {
+  if (err?.said) return err.said;
+  if (err?.name === 'OfflineError') return { key: 'err.offline' };
+  if (err?.name === 'TimeoutError') return { key: 'err.timeout' };
+  if (err?.name === 'AbortError') return { key: 'err.aborted' };
+  if (err instanceof HTTPError) return err.message; // the server's words (or the status line's)
+  if (err instanceof TypeError && /failed to fetch|networkerror|load failed/i.test(err.message)) return { key: 'err.fetch' };
+  return { key: 'err.browser', params: { message: String(err?.message ?? err) } };
+}
+
 // say sets el's text to t(key, params), and keeps both on el, so that
 // retranslate can write it again in another language.
 function say(el, key, params = {}) {
+  el.classList.remove('bad');
   el.dataset.say = key;
   el.dataset.sayParams = JSON.stringify(params);
   el.textContent = t(key, params);
@@ -744,45 +784,86 @@ function retranslate() {
 }
 
 // ---------------------------------------------------------------------------
-// The verdict: the reader's answers, the live figures (or the bench's, until
-// the page has its own) and verdict.js's rules.
+// The verdict: the reader's answers, the bench's steady-state figures and
+// verdict.js's rules. One source, named on the page with its run and
+// machine: the live figures move with their 30 s window (a cut, a burst of
+// handshakes) and are shown in the panels and the table above, not here.
 let bench = null; // the bench's last report, bench-report.json
 
 function benchRow(key) {
   return bench?.results.find(r => r.target === 'fourway' && r.transport === key) ?? null;
 }
 
+// perTransport is the bench's figures for each transport: overhead bytes
+// per message in steady state, per request for the polls, the handshake
+// per connection (both ways), and the latency p50.
 function perTransport() {
   const per = {};
   for (const k of KEYS) {
-    const p = byKey[k], row = benchRow(k);
-    const live = p.cost && p.cost.messages > 0;
-    const perRequest = live && p.cost.requests > 0 ? (p.cost.total - p.cost.parts.messages) / p.cost.requests
-      : row && row.wire.requests_per_msg > 0 ? row.wire.overhead_per_msg / row.wire.requests_per_msg : null;
+    const w = benchRow(k)?.wire;
     per[k] = {
-      overhead: live ? p.overhead : row?.wire.overhead_per_msg ?? null,
-      perRequest,
-      p50: p.p50 ?? row?.latency_ms.p50 ?? null,
-      source: live ? 'live' : row ? 'bench' : null,
+      overhead: w?.overhead_per_msg ?? null,
+      perRequest: w && w.requests_per_msg > 0 ? w.overhead_per_msg / w.requests_per_msg : null,
+      handshake: w ? (w.handshake_down ?? 0) + (w.handshake_up ?? 0) : null,
+      p50: benchRow(k)?.latency_ms.p50 ?? null,
     };
   }
   return per;
 }
 
+// benchLabel is the bench run's machine and date, as the page writes them
+// beside its figures.
+function benchLabel() {
+  const m = bench.machine ?? {};
+  return t('v.machine', { cpu: m.cpu ?? '?', cores: m.cores ?? '?', date: day(Date.parse(bench.started)) });
+}
+
+// count writes a count a minute: whole, or with one decimal when it has
+// a fraction (4.8 pings a minute at 25 s).
+function count(v) {
+  return num(v, Math.abs(v - Math.round(v)) > 1e-6 ? 1 : 0);
+}
+
+// reasonParams writes a reason's numbers in the page's language: Mbps with
+// two decimals, counts a minute with one under 10.
+function reasonParams(params = {}) {
+  const out = {};
+  for (const [k, v] of Object.entries(params)) {
+    out[k] = typeof v !== 'number' ? v : k === 'mbps' || k === 'limit' ? num(v, 2) : count(v);
+  }
+  return out;
+}
+
 function renderVerdict() {
   if (!config) return;
+  const lifetime = parseSeconds($('#v-lifetime').value); // a number as typed, here of minutes
   const q = {
     direction: $('#v-direction').value,
     rate: Math.max(0, Number($('#v-rate').value) || 0),
     clients: Math.max(1, Math.round(Number($('#v-clients').value) || 1)),
     proxy: $('#v-proxy').checked, http2: $('#v-http2').checked, battery: $('#v-battery').checked,
   };
-  const fig = figures(q, perTransport(), {
+  const source = $('#verdict-source');
+  const pick = $('#verdict-pick');
+  if (lifetime === null || lifetime <= 0) {
+    refuse(source, 'v.badLifetime', { value: $('#v-lifetime').value.trim() });
+    pick.dataset.pick = '';
+    pick.textContent = '';
+    $('#verdict-reasons').replaceChildren();
+    return;
+  }
+  const sourceText = bench ? t('v.source', { run: benchLabel(), version: bench.versions?.[0] ?? '', lifetime: num(lifetime, lifetime % 1 ? 1 : 0) })
+    : t('v.sourceNone', { lifetime: num(lifetime, lifetime % 1 ? 1 : 0) });
+  source.classList.remove('bad');
+  source.dataset.source = bench ? 'bench' : '';
+  if (source.textContent !== sourceText) source.textContent = sourceText;
+  const per = perTransport();
+  const fig = figures(q, per, {
     interval: byKey.poll.client?.interval / 1000 || 3, keepalive: config.sse.keepalive_ms / 1000,
     heartbeat: config.ws.heartbeat_ms / 1000, hold: byKey.longpoll.client?.timeout ?? timeouts(config).default,
+    lifetime, heartbeats: config.heartbeats,
   });
   const v = verdict(q, fig);
-  const pick = $('#verdict-pick');
   pick.dataset.pick = v.pick;
   pick.dataset.fallback = v.fallback ?? '';
   const text = v.fallback ? t('v.pickFallback', { pick: t(v.pick), fallback: t(v.fallback) }) : t('v.pick', { pick: t(v.pick) });
@@ -791,20 +872,25 @@ function renderVerdict() {
   list.replaceChildren(...v.reasons.map(r => {
     const li = document.createElement('li');
     li.dataset.reason = r.key;
-    li.textContent = t(r.key, r.params);
+    li.textContent = t(r.key, reasonParams(r.params));
     return li;
   }));
+  // The table, ranked as the reader asked: by wake-ups when the battery
+  // matters, else by overhead.
+  const order = rank(KEYS, fig, q.battery);
   const body = $('#verdict-table tbody');
-  body.replaceChildren(...KEYS.map(k => {
+  body.dataset.order = order.join(' ');
+  body.replaceChildren(...order.map(k => {
     const f = fig[k], tr = document.createElement('tr');
     tr.dataset.transport = k;
-    const per = perTransport()[k];
+    const poll = k === 'poll' || k === 'longpoll';
+    const b = poll ? per[k].perRequest : per[k].overhead;
     const cells = [
       t(k),
-      per.overhead === null ? '–' : t('v.overhead', { b: (k === 'poll' || k === 'longpoll' ? per.perRequest ?? 0 : per.overhead).toFixed(1), per: t(k === 'poll' || k === 'longpoll' ? 'v.perRequest' : 'v.perMessage'), source: t(`v.source.${per.source}`) }),
-      f.requests.toFixed(f.requests < 10 ? 1 : 0),
-      f.wakeups.toFixed(f.wakeups < 10 ? 1 : 0),
-      f.mbps.toFixed(3),
+      b === null ? '–' : t('v.overhead', { b: num(b, 1), per: t(poll ? 'v.perRequest' : 'v.perMessage'), run: benchLabel() }),
+      count(f.requests),
+      count(f.wakeups),
+      num(f.mbps, 3),
       ms(f.p50),
     ];
     for (const [i, c] of cells.entries()) {
@@ -835,7 +921,7 @@ async function watchWire() {
         inspected = await request(`api/inspect?client=${encodeURIComponent(clientID)}`, { timeout: 5_000 });
         for (const p of open) renderWire(p);
       } catch (err) {
-        for (const p of open) say(p.field('wire-note'), 'wire.failed', { error: err.message });
+        for (const p of open) say(p.field('wire-note'), 'wire.failed', { error: failure(err) });
       }
     }
     await sleep(INSPECT_MS);
@@ -853,7 +939,7 @@ function renderWire(p) {
     p.field('wire-box').replaceChildren();
     return;
   }
-  say(note, 'wire.shown', { id: x.id, at: new Date(x.started).toLocaleTimeString() });
+  say(note, 'wire.shown', { id: x.id, at: { time: x.started } });
   renderExchange(p.field('wire-box'), x, t);
 }
 
@@ -867,6 +953,17 @@ const byKey = Object.fromEntries(panels.map(p => [p.key, p]));
 const autoPanel = new Panel({ key: 'auto', Client: AutoClient, cut: null });
 autoPanel.el.dataset.client = autoClientID;
 byKey.ws.el.dataset.client = clientID; // the WebSocket's client id, for the curious and the tests
+
+// showPanel shows the panel of key on a phone, where the strip above the
+// panels names all of them with their latency and one panel is shown at a
+// time (style.css); on a wider screen every panel is shown anyway.
+function showPanel(key) {
+  for (const p of [...panels, autoPanel]) {
+    p.el.classList.toggle('shown', p.key === key);
+    $(`#strip-${p.key}`).setAttribute('aria-pressed', String(p.key === key));
+    if (p.key === key) p.dirty = true; // its chart was not drawn while hidden
+  }
+}
 
 function buildCompareTable() {
   const body = $('#compare tbody');
@@ -894,7 +991,7 @@ function buildCompareTable() {
 function renderCompare() {
   for (const p of panels) {
     const row = document.querySelector(`#compare tr[data-transport="${p.key}"]`);
-    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : t('cost.perMessage', { per: p.overhead.toFixed(1) });
+    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : t('cost.perMessage', { per: num(p.overhead, 1) });
     row.querySelector('.latency').textContent = ms(p.p50);
   }
 }
@@ -920,7 +1017,7 @@ async function readConfig() {
       return;
     } catch (err) {
       const delay = backoff.next();
-      configWait = { error: err.message, at: Date.now() + delay };
+      configWait = { error: failure(err), at: Date.now() + delay };
       for (const p of panels) p.setState({ name: 'waiting', why: 'config' });
       renderConfigNote();
       await sleep(delay);
@@ -928,12 +1025,23 @@ async function readConfig() {
   }
 }
 
+// missing is the error of a settings answer without field, said in the
+// page's words (failure).
+function missing(field) {
+  const err = new Error(`the answer has no ${field}`);
+  err.said = { key: 'config.missing', params: { field } };
+  return err;
+}
+
 // checkConfig returns c if it holds what the page reads from it.
 function checkConfig(c) {
   for (const [part, field] of [['longpoll', 'timeout_ms'], ['longpoll', 'timeout_max_ms'], ['sse', 'keepalive_ms']]) {
-    if (typeof c?.[part]?.[field] !== 'number') throw new Error(`the answer has no ${part}.${field}`);
+    if (typeof c?.[part]?.[field] !== 'number') throw missing(`${part}.${field}`);
   }
-  if (!Array.isArray(c.ws?.close_codes)) throw new Error('the answer has no ws.close_codes');
+  if (!Array.isArray(c.ws?.close_codes)) throw missing('ws.close_codes');
+  for (const field of ['sse_bytes', 'ws_bytes']) {
+    if (typeof c.heartbeats?.[field] !== 'number') throw missing(`heartbeats.${field}`);
+  }
   return c;
 }
 
@@ -977,6 +1085,7 @@ async function start() {
   timeout.max = timeouts(config).max;
   timeout.value = timeouts(config).default;
   timeout.disabled = false;
+  $('#ticker-every').value = String(config.ticker_ms / 1000);
   const backoff = new Backoff();
   for (;;) {
     try {
@@ -1099,7 +1208,7 @@ function wireControls() {
       say(status, 'sent', { id: r.id });
       text.value = '';
     } catch (err) {
-      say(status, 'sendFailed', { error: err.message });
+      say(status, 'sendFailed', { error: failure(err) });
     }
   });
 
@@ -1132,7 +1241,7 @@ function wireControls() {
         const r = await request(`api/drop?transport=${button.dataset.transport}`, { method: 'POST' });
         say(status, 'cutDone', { n: r.dropped });
       } catch (err) {
-        say(status, 'cutFailed', { error: err.message });
+        say(status, 'cutFailed', { error: failure(err) });
       }
     });
   }
@@ -1161,14 +1270,20 @@ function wireControls() {
 // resumes from its cursor), and large type for a projector.
 function wireTeacherControls() {
   const status = $('#teach-status');
+  // The ticker field shows the server's ticker as GET /api/config said it
+  // (start). Set sends what it holds, and only a number: an empty field is
+  // not 0, and stopping the ticker for every viewer takes the word 0.
   $('#ticker-set').addEventListener('click', async () => {
-    const s = Number($('#ticker-every').value);
-    if (!(s >= 0)) return say(status, 'tickerBad');
+    const field = $('#ticker-every');
+    const s = parseSeconds(field.value);
+    if (s === null) return refuse(status, field.value.trim() ? 'tickerBad' : 'tickerEmpty', { value: field.value.trim() });
+    if (s > 0 && (s < 0.01 || s > 86_400)) return refuse(status, 'tickerRange', { value: field.value.trim() });
     try {
       const r = await request(`api/ticker?every=${s === 0 ? '0' : `${Math.round(s * 1000)}ms`}`, { method: 'POST' });
-      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every });
+      // The server's words for the period ("20ms"), and the page's, in its language.
+      say(status, r.every === '0s' ? 'tickerOff' : 'tickerOn', { every: r.every, s: { key: 'unit.sOf', params: { v: s } } });
     } catch (err) {
-      say(status, 'tickerFailed', { error: err.message });
+      refuse(status, 'tickerFailed', { error: failure(err) });
     }
   });
   $('#reset-counters').addEventListener('click', () => {
@@ -1198,7 +1313,7 @@ function wireTeacherControls() {
       block.textContent = t(block.dataset.i18n);
       say($('#fault-status'), off ? 'blockedWS' : 'allowedWS');
     } catch (err) {
-      say($('#fault-status'), 'blockFailed', { error: err.message });
+      say($('#fault-status'), 'blockFailed', { error: failure(err) });
     }
   });
   const present = $('#present');
@@ -1221,17 +1336,43 @@ function renderTickerSeen() {
   $('#ticker-seen').textContent = t('tickerSeen', { n: seen, rate: span > 0 ? (seen / span).toFixed(2) : '–', s: Math.round(span) });
 }
 
+// parseSeconds reads a number of seconds as a person types it, "3",
+// "0.5", ".25", or returns null: an empty field is no number, not 0.
+function parseSeconds(text) {
+  const v = text.trim();
+  return /^(\d+(\.\d*)?|\.\d+)$/.test(v) ? Number(v) : null;
+}
+
+// refuse says why a control's value was not taken, marked as an error.
+function refuse(el, key, params) {
+  say(el, key, params);
+  el.classList.add('bad');
+}
+
 // applyControls hands the interval and timeout controls to the clients
-// (once they exist). The long poll's timeout is whole seconds, from 1 to
-// the server's maximum, and the control shows what was taken.
+// (once they exist). The short poll's interval is 0.5 to 60 s: anything
+// else (0, empty, a word) is refused with a message, and the interval in
+// use stays, shown again in its field. The long poll's timeout is whole
+// seconds, from 1 to the server's maximum, and the control shows what was
+// taken.
 function applyControls() {
   if (!byKey.poll.client) return;
-  byKey.poll.client.interval = 1000 * Math.min(60, Math.max(0.5, Number($('#poll-interval').value) || 3));
+  const field = $('#poll-interval'), status = $('#poll-status');
+  const s = parseSeconds(field.value);
+  if (s === null || s < 0.5 || s > 60) {
+    refuse(status, 'pollBad', { value: field.value.trim(), s: byKey.poll.client.interval / 1000 });
+    field.value = byKey.poll.client.interval / 1000;
+  } else {
+    byKey.poll.client.interval = 1000 * s;
+    status.classList.remove('bad');
+    status.removeAttribute('data-say');
+    status.textContent = '';
+  }
   const timeout = $('#lp-timeout');
   const range = timeouts(config);
-  const s = Math.min(range.max, Math.max(1, Math.round(Number(timeout.value)) || range.default));
-  timeout.value = s;
-  byKey.longpoll.client.timeout = s;
+  const hold = Math.min(range.max, Math.max(1, Math.round(Number(timeout.value)) || range.default));
+  timeout.value = hold;
+  byKey.longpoll.client.timeout = hold;
 }
 
 function renderAll() {
@@ -1266,7 +1407,9 @@ function renderOffline() {
   $('#offline-help').textContent = t('offlineHelp', { s: OFFLINE_MS / 1000 });
 }
 
+document.body.dataset.startedAt = Math.round(performance.now()); // for the curious and the tests
 buildCompareTable();
+showPanel('poll');
 wireControls();
 setFacts({ window: COST_MS / 1000 });
 setLang($('#lang').value);
@@ -1286,6 +1429,12 @@ setInterval(() => {
   renderTickerSeen();
 }, 250);
 setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll
+// A chart drawn at another size would be stretched until then: draw again
+// at once when the window, the scheme or presentation mode changes it.
+const redraw = () => { const now = pageNow(); for (const p of [...panels, autoPanel]) { p.dirty = true; p.render(now); } };
+window.addEventListener('resize', redraw);
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', redraw);
+new MutationObserver(redraw).observe(document.documentElement, { attributes: true, attributeFilter: ['data-present'] });
 setInterval(lendHeldConnections, 2_000);
 document.addEventListener('visibilitychange', lendHeldConnections);
 
@@ -1295,5 +1444,5 @@ watchWire();
 request('bench-report.json').then(r => { bench = r; renderVerdict(); }, () => {});
 $('#verdict-form').addEventListener('input', renderVerdict);
 $('#verdict-form').addEventListener('submit', e => e.preventDefault());
-setInterval(renderVerdict, 1_000); // the live figures move
+setInterval(renderVerdict, 1_000); // the short poll's interval and the long poll's hold are the page's controls
 for (const p of panels) p.field('wire').addEventListener('toggle', () => { if (p.field('wire').open && inspected) renderWire(p); });

@@ -19,8 +19,9 @@ const FONT_PX = 12;
 // color, with lines at the quantiles in lines ({p50, p99}, ms or null).
 // label(ms) writes a latency tick, ago(ms) a time tick, in the page's
 // language. What it drew is left on the canvas's data-* for the curious and
-// the tests: data-y-ticks, data-x-ticks, data-lines, data-dot, data-font
-// (the labels' size in CSS px, as drawn).
+// the tests: data-y-ticks, data-x-ticks (the labels drawn), data-x-boxes
+// (where, [left, right] in CSS px), data-lines, data-dot, data-font (the
+// labels' size in CSS px, as drawn).
 export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth, h = canvas.clientHeight;
@@ -56,13 +57,25 @@ export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
     g.moveTo(left, at);
     g.lineTo(right, at);
     g.stroke();
-    if (at - lastLabel < FONT_PX) continue;
+    if (at - lastLabel < FONT_PX + 3) continue;
     g.fillText(yLabels[i], left - 4, at);
     labelled.unshift(yLabels[i]);
     lastLabel = at;
   }
+  // The time labels, "now" first, then a minute ago, then the middle ones
+  // where there is room: a label that would touch one already drawn is
+  // left out, so that none overlap at any width ("−60 s−45 s").
   const xLabels = X_TICKS.map(ago);
   g.textBaseline = 'bottom';
+  const boxes = [];
+  for (const i of [X_TICKS.length - 1, 0, 2, 1, 3]) {
+    const at = Math.round(x(now - X_TICKS[i])) + 0.5;
+    const width = g.measureText(xLabels[i]).width;
+    const x0 = i === 0 ? at : i === X_TICKS.length - 1 ? at - width : at - width / 2;
+    if (boxes.some(b => x0 < b.x1 + 6 && b.x0 < x0 + width + 6)) continue;
+    boxes.push({ i, text: xLabels[i], x0, x1: x0 + width });
+  }
+  boxes.sort((a, b) => a.i - b.i);
   X_TICKS.forEach((before, i) => {
     const at = Math.round(x(now - before)) + 0.5;
     g.strokeStyle = grid;
@@ -70,9 +83,9 @@ export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
     g.moveTo(at, top);
     g.lineTo(at, bottom);
     g.stroke();
-    g.textAlign = i === 0 ? 'left' : i === X_TICKS.length - 1 ? 'right' : 'center';
-    g.fillText(xLabels[i], at, h);
   });
+  g.textAlign = 'left';
+  for (const b of boxes) g.fillText(b.text, b.x0, h);
 
   const shown = points.filter(p => now - p.at <= WINDOW_MS);
   // About one dot per 3 px of width before they shrink: at 20 msg/s the
@@ -110,7 +123,8 @@ export function draw(canvas, points, now, color, { lines = {}, label, ago }) {
 
   const d = canvas.dataset;
   d.yTicks = labelled.join('|');
-  d.xTicks = xLabels.join('|');
+  d.xTicks = boxes.map(b => b.text).join('|'); // the labels drawn
+  d.xBoxes = JSON.stringify(boxes.map(b => [Math.round(b.x0 * 10) / 10, Math.round(b.x1 * 10) / 10]));
   d.lines = drawn.join('|');
   d.dot = r;
   d.font = Number.parseFloat(g.font); // the labels' px, as the canvas took them

@@ -33,7 +33,7 @@ const en = {
   'cutDone': 'Cut {n} connection(s).',
   'cutFailed': 'Not cut: {error}',
   'cutHelp': 'A cut closes the connections of that transport at the server without a goodbye, as a network failure would, for every tab and client.',
-  'nothingToCut': 'Nothing to cut: no connection is held between polls.',
+  'nothingToCut': 'Nothing to cut: it holds no connection',
   'clockAssumed': 'Latency clock: the page assumes it shares the server\'s clock (one machine). Publish a message to measure the offset.',
   'clockMeasured': 'Latency clock: the server\'s clock is {offset} ms ahead of this page\'s, ± {err} ms: bounded NTP-style by {n} publish round trips, and by every message received (none arrives before it was sent).',
 
@@ -94,7 +94,7 @@ const en = {
   'latency': 'Latency, publish to receipt',
   'p50': 'p50',
   'p99': 'p99',
-  'window': 'last {n}',
+  'window': '(last {n})',
   'chartLabel': 'Latency over the last 60 s, one dot per message, time from left to right, logarithmic scale from 0.1 ms to 30 s, dashed lines at p50 and p99',
   'chart.now': 'now',
   'unit.ms': 'ms',
@@ -169,7 +169,7 @@ const en = {
   'tickerSet': 'Set the ticker',
   'tickerOn': 'The server\'s ticker now publishes every {every}.',
   'tickerOff': 'The server\'s ticker is stopped: a quiet feed.',
-  'tickerBad': 'Give a number of seconds, 0 or more.',
+  'tickerBad': 'Not set: "{value}" is not a number of seconds. Give the seconds between messages, or 0 to stop.',
   'tickerFailed': 'The ticker was not set: {error}',
   'tickerSeen': 'Ticker messages seen by this tab: {n} in the last {s} s ({rate} a second).',
   'resetCounters': 'Reset counters',
@@ -195,19 +195,19 @@ const en = {
   'v.proxySSE': 'A proxy in between: SSE passes one that does not buffer responses (the server sends X-Accel-Buffering: no) and whose idle timeout is longer than the keepalive; where streams do not get through, fall back to long polling.',
   'v.proxyWS': 'A proxy in between must pass the Upgrade; where it does not, fall back to long polling (what Socket.IO and SockJS do).',
   'v.sixConn': 'Without HTTP/2 each tab holds one of the browser\'s six connections per host for SSE or a long poll (see the note on tabs above); HTTP/2 lifts that limit, and WebSockets are not counted.',
-  'v.battery': 'Battery: a phone\'s radio wakes for every request, message and heartbeat. Short polling wakes it {poll} times a minute at its interval, with or without news; the pick, up to {pick} times a minute at this rate.',
+  'v.battery': 'Battery: a phone\'s radio wakes for every request, message and heartbeat. Short polling wakes it {poll} times a minute at its interval, with or without news (and is up to an interval late, so it is not ranked); the pick, up to {pick} times a minute at this rate.',
   'v.col.overhead': 'Overhead (per message, or per request for polls)',
   'v.col.requests': 'HTTP requests a minute, per client',
   'v.col.wakeups': 'Radio wake-ups a minute, per client (at most)',
   'v.col.mbps': 'Overhead, all clients, Mbps',
   'v.col.p50': 'Latency p50',
-  'v.overhead': '{b} B {per} ({source})',
+  'v.overhead': '{b} B {per} (bench: {run})',
   'v.perRequest': 'per request',
   'v.perMessage': 'per message',
   'v.source.live': 'live',
   'v.source.bench': 'bench',
   'v.source.null': 'not measured yet',
-  'v.note': 'Per-message figures are this page\'s live ones (the last 30 s) once it has them, else the bench\'s last report (bench/results, embedded). Requests and wake-ups follow the short-poll interval and the server\'s keepalive, heartbeat and hold.',
+  'v.note': 'Requests and wake-ups a minute follow the short-poll interval and the long-poll timeout set above, and the server\'s keepalive and heartbeat. The same answers give the same pick, minute after minute: the figures are the bench run\'s, not the live window\'s.',
   'auto': 'Auto: long polling, upgraded',
   'detail.auto.longpoll': 'on long polling; the upgrade to WebSocket is tried in the background',
   'detail.auto.ws': 'upgraded: on WebSocket, the long poll stopped',
@@ -298,6 +298,36 @@ const en = {
   'config.failed': 'This page cannot read the server\'s settings (GET /api/config: {error}). It does not guess them, so the four clients wait.',
   'config.retry': 'Trying again in {s} s.',
   'start.waiting': 'The server is starting ({reason}): it does not serve the feed yet, so the four clients wait.',
+
+  'caption': 'The same messages, four ways: short polling is up to its interval late, the others are not.',
+  'more': 'More controls',
+  'strip.label': 'Transports',
+  'strip': 'p50 {p50}',
+  'latencyShort': 'Latency',
+  'stateLive': '{name}: {word}',
+  'counts': 'Counters: {n} received, {gaps} gaps, {dups} duplicates',
+  'chart.ago': '−{s} s',
+  'unit.msOf': '{v} ms',
+  'unit.sOf': '{v} s',
+  'err.offline': 'offline (the page\'s offline switch)',
+  'err.fetch': 'the request did not reach the server (network error)',
+  'err.timeout': 'no answer in time',
+  'err.aborted': 'the request was cancelled',
+  'config.missing': 'the answer has no {field}',
+  'err.browser': '(browser: {message})',
+  'tickerEmpty': 'Not set: the field is empty. Give the seconds between messages, or the word 0 to stop the ticker for every viewer.',
+  'tickerRange': 'Not set: {value} s is outside 0.01 to 86,400 s (or 0 to stop).',
+  'pollBad': 'Not taken: the short-poll interval is from 0.5 to 60 s, not "{value}". It stays at {s} s.',
+  'tabs.h': 'Several tabs: six connections per host',
+  'tabs.try': 'Try it: open this page in two more tabs. Over HTTP/1.1 the third tab\'s SSE stream or long poll waits for a free connection, and the page says why; hide or close a tab and it continues from its cursor.',
+  'v.lifetime': 'Connection lifetime, minutes',
+  'v.source': 'Figures: the bench run on {run} ({version}), with its Go clients: the steady-state overhead of each message, each connection\'s handshake spread over {lifetime} minutes, heartbeats by the server\'s rule (GET /api/config). The live figures, which move with their 30 s window, are in the panels and the table above.',
+  'v.sourceNone': 'No bench figures: the bench\'s report could not be read. Only the rules, the heartbeats and the requests count here; handshakes are spread over {lifetime} minutes.',
+  'v.machine': '{cpu}, {cores} cores, {date}',
+  'v.badLifetime': 'Give the connection lifetime in minutes, more than 0 (not "{value}").',
+  'v.battery.longpoll': 'Battery: long polling costs the phone\'s radio the least here, {events} wake-ups and requests a minute ({wakeups} answers, {requests} requests; SSE {sse}, WebSocket {ws}): on a quiet feed one request per hold, and no heartbeat.',
+  'v.battery.sse': 'Battery: SSE costs the phone\'s radio the least here, {events} wake-ups a minute and no request (long polling {longpoll}, WebSocket {ws}).',
+  'v.battery.ws': 'Battery: WebSocket costs the phone\'s radio the least here, {events} wake-ups a minute (long polling {longpoll}, SSE {sse}).',
 };
 
 const zh = {
@@ -324,7 +354,7 @@ const zh = {
   'cutDone': '已切断 {n} 个连接。',
   'cutFailed': '未能切断：{error}',
   'cutHelp': '切断会在服务器端直接关闭该传输方式的连接，不发送关闭帧，如同网络故障；影响所有标签页和客户端。',
-  'nothingToCut': '无可切断：两次轮询之间不保持连接。',
+  'nothingToCut': '无可切断：不保持连接',
   'clockAssumed': '延迟时钟：页面假定与服务器共用一个时钟（同一台机器）。发送一条消息即可测量偏差。',
   'clockMeasured': '延迟时钟：服务器时钟比本页快 {offset} 毫秒，± {err} 毫秒：上下限按 NTP 的方法由 {n} 次发送往返求得，每条收到的消息也会收紧下限（消息不可能在发送前到达）。',
 
@@ -394,7 +424,7 @@ const zh = {
   'latency': '延迟：从发送到接收',
   'p50': '中位数',
   'p99': '99 分位',
-  'window': '最近 {n} 条',
+  'window': '（最近 {n} 条）',
   'chartLabel': '最近 60 秒的延迟，每条消息一个点，时间从左到右，对数刻度 0.1 毫秒至 30 秒，虚线为中位数和 99 分位',
   'chart.now': '现在',
   'unit.ms': '毫秒',
@@ -465,13 +495,13 @@ const zh = {
   'wire.part.total': '全部（与 /api/stats 的统计方式相同）',
   'wire.bytes': '{n} 字节',
   'teach': '教学控制',
-  'tickerEvery': '内置定时发送器：每条消息间隔秒数（0：安静的消息流）',
-  'tickerSet': '设置定时发送器',
-  'tickerOn': '服务器的定时发送器现在每 {every} 发送一条。',
-  'tickerOff': '服务器的定时发送器已停止：消息流安静。',
-  'tickerBad': '请输入秒数，0 或更大。',
-  'tickerFailed': '未能设置定时发送器：{error}',
-  'tickerSeen': '本标签页收到的定时消息：最近 {s} 秒 {n} 条（每秒 {rate} 条）。',
+  'tickerEvery': '内置定时发布：两条消息之间的秒数（填 0 则停止）',
+  'tickerSet': '设置定时发布',
+  'tickerOn': '服务器的定时发布现在每 {s} 发布一条。',
+  'tickerOff': '服务器的定时发布已停止，消息流不再自动更新。',
+  'tickerBad': '未设置：“{value}”不是秒数。请填写两条消息之间的秒数，或填 0 停止。',
+  'tickerFailed': '未能设置定时发布：{error}',
+  'tickerSeen': '本标签页收到的定时发布消息：最近 {s} 秒 {n} 条（每秒 {rate} 条）。',
   'resetCounters': '计数清零',
   'countersReset': '本标签页的计数、延迟和列表从现在重新开始。',
   'pause': '暂停',
@@ -495,19 +525,19 @@ const zh = {
   'v.proxySSE': '中间有代理：SSE 能通过不缓冲响应（服务器发送 X-Accel-Buffering: no）且空闲超时长于心跳间隔的代理；流式传输无法通过时，退回长轮询。',
   'v.proxyWS': '中间的代理必须转发 Upgrade；不转发时退回长轮询（Socket.IO 和 SockJS 就是这样做的）。',
   'v.sixConn': '没有 HTTP/2 时，每个标签页的 SSE 或长轮询占用浏览器到同一主机的六个连接之一（见上方关于标签页的说明）；HTTP/2 没有这个限制，WebSocket 也不计入。',
-  'v.battery': '电量：每个请求、每条消息和每次心跳都会唤醒手机的无线电。短轮询按间隔每分钟唤醒 {poll} 次，不管有没有新消息；所选方式在这个速率下每分钟最多 {pick} 次。',
+  'v.battery': '电量：每个请求、每条消息和每次心跳都会唤醒手机的射频模块。短轮询按间隔每分钟唤醒 {poll} 次，不管有没有新消息（消息最多晚一个间隔，因此不参与排名）；所选方式在这个速率下每分钟最多 {pick} 次。',
   'v.col.overhead': '开销（每条消息；轮询为每个请求）',
   'v.col.requests': '每个客户端每分钟 HTTP 请求数',
-  'v.col.wakeups': '每个客户端每分钟无线电唤醒次数（最多）',
+  'v.col.wakeups': '每个客户端每分钟射频唤醒次数（最多）',
   'v.col.mbps': '所有客户端的开销，Mbps',
   'v.col.p50': '延迟中位数',
-  'v.overhead': '{b} 字节/{per}（{source}）',
+  'v.overhead': '{b} 字节/{per}（基准测试：{run}）',
   'v.perRequest': '请求',
   'v.perMessage': '消息',
   'v.source.live': '实时',
   'v.source.bench': '基准测试',
   'v.source.null': '尚未测量',
-  'v.note': '每条消息的数字在本页有实时测量（最近 30 秒）后使用实时数据，否则使用基准测试的最近报告（bench/results，已嵌入）。请求和唤醒次数取决于短轮询间隔，以及服务器的心跳、保活和挂起时间。',
+  'v.note': '每分钟的请求和唤醒次数取决于上面设置的短轮询间隔和长轮询超时，以及服务器的保活和心跳间隔。同样的输入每分钟都得到同样的选择：这里用的是基准测试的数据，而不是随实时窗口变化的数据。',
   'auto': '自动：长轮询，升级',
   'detail.auto.longpoll': '使用长轮询；在后台尝试升级到 WebSocket',
   'detail.auto.ws': '已升级：使用 WebSocket，长轮询已停止',
@@ -554,7 +584,7 @@ const zh = {
   'explain.longpoll.cost': '仍然是完整的请求和响应，但按消息（或按批）计算而不是按轮询间隔，消息流安静时每次超时多一个空响应。',
   'explain.longpoll.breaks': '读取超时短于挂起时间的代理（应保持在 60 秒以下），以及浏览器每个主机六个连接的限制：每个等待中的请求占用一个。',
   'explain.longpoll.pick': '不允许流式传输时的近实时推送，或作为 SSE 和 WebSocket 的后备方案。',
-  'explain.sse.how': '一个永不结束的 HTTP 响应：服务器把每条消息写成带 id 的事件，id 为 纪元:编号（服务器重启、id 从头开始时纪元会变）。浏览器的 EventSource 会自行重连，并把最后的 id 作为 Last-Event-ID 发送，续传是内建的。',
+  'explain.sse.how': '一个永不结束的 HTTP 响应：服务器把每条消息写成带 id 的事件，id 的格式是“纪元:编号”（服务器重启、编号从头开始时，纪元随之改变）。浏览器的 EventSource 会自行重连，并把最后的 id 作为 Last-Event-ID 发送，续传是内建的。',
   'explain.sse.cost': '每个连接一次头部，之后每条消息约 20 到 30 字节（“id:”、“data:”、空行、分块编码）。每 {keepalive} 秒一个“: ping”注释，防止代理关闭空闲的流。',
   'explain.sse.breaks': '缓冲响应的代理、空闲超时，以及 HTTP/1.1 每个主机六个连接的限制：每个标签页占用一个流。它是单向的；客户端用普通 POST 发送消息。',
   'explain.sse.pick': '服务器到客户端的消息流（通知、行情、日志、进度），纯 HTTP 和自动续传比反向通道更重要时。',
@@ -598,6 +628,36 @@ const zh = {
   'config.failed': '本页无法读取服务器的设置（GET /api/config：{error}）。页面不会猜测这些设置，因此四个客户端都在等待。',
   'config.retry': '{s} 秒后重试。',
   'start.waiting': '服务器正在启动（{reason}）：尚未提供消息流，因此四个客户端都在等待。',
+
+  'caption': '同样的消息，四种方式：短轮询最多晚一个轮询间隔，其余三种不会。',
+  'more': '更多控制',
+  'strip.label': '传输方式',
+  'strip': '中位数 {p50}',
+  'latencyShort': '延迟',
+  'stateLive': '{name}：{word}',
+  'counts': '计数：收到 {n} 条，缺失 {gaps}，重复 {dups}',
+  'chart.ago': '−{s} 秒',
+  'unit.msOf': '{v} 毫秒',
+  'unit.sOf': '{v} 秒',
+  'err.offline': '断网（本页的断网开关）',
+  'err.fetch': '请求未能到达服务器（网络错误）',
+  'err.timeout': '未在时限内收到应答',
+  'err.aborted': '请求已取消',
+  'config.missing': '应答中没有 {field}',
+  'err.browser': '（浏览器：{message}）',
+  'tickerEmpty': '未设置：输入框是空的。请填写两条消息之间的秒数；要为所有观看者停止定时发布，请明确填写 0。',
+  'tickerRange': '未设置：{value} 秒超出 0.01 到 86400 秒的范围（填 0 则停止）。',
+  'pollBad': '未采用：短轮询间隔须在 0.5 到 60 秒之间，而不是“{value}”。仍为 {s} 秒。',
+  'tabs.h': '多个标签页：每个主机六个连接',
+  'tabs.try': '动手试试：再打开两个本页的标签页。在 HTTP/1.1 下，第三个标签页的 SSE 流或长轮询会等待空闲连接，页面会说明原因；隐藏或关闭一个标签页，它就从游标处继续。',
+  'v.lifetime': '连接持续时间（分钟）',
+  'v.source': '数据来源：基准测试（{run}，{version}，使用其 Go 客户端）：稳态下每条消息的开销；每个连接的握手分摊到 {lifetime} 分钟；心跳按服务器的规则计算（GET /api/config）。实时数据随 30 秒窗口变化，见上方各面板和对比表。',
+  'v.sourceNone': '没有基准测试数据：无法读取基准测试报告。这里只计算规则、心跳和请求；握手分摊到 {lifetime} 分钟。',
+  'v.machine': '{cpu}，{cores} 核，{date}',
+  'v.badLifetime': '请填写大于 0 的连接持续时间（分钟），而不是“{value}”。',
+  'v.battery.longpoll': '电量：这里长轮询对手机射频模块的消耗最少，每分钟唤醒和请求共 {events} 次（{wakeups} 次应答，{requests} 个请求；SSE {sse} 次，WebSocket {ws} 次）：消息流安静时每个挂起时长只有一个请求，也没有心跳。',
+  'v.battery.sse': '电量：这里 SSE 对手机射频模块的消耗最少，每分钟唤醒 {events} 次，且不发送请求（长轮询 {longpoll} 次，WebSocket {ws} 次）。',
+  'v.battery.ws': '电量：这里 WebSocket 对手机射频模块的消耗最少，每分钟唤醒 {events} 次（长轮询 {longpoll} 次，SSE {sse} 次）。',
 };
 
 const tables = { en, zh };
@@ -647,8 +707,35 @@ export function tOr(key, fallback, params = {}) {
   return fill(tables[current][key] ?? en[key] ?? fallback, params);
 }
 
+// fill replaces each {name} in text. A parameter that is itself a text of
+// ours, {key, params} (an error, said in words), or a time of day, {time},
+// is written in the current language too, so that a switch writes it again.
 function fill(text, params) {
-  return text.replace(/\{(\w+)\}/g, (_, k) => String(params[k] ?? facts[k] ?? ''));
+  return text.replace(/\{(\w+)\}/g, (_, k) => {
+    const v = params[k] ?? facts[k] ?? '';
+    if (v !== null && typeof v === 'object') return 'time' in v ? clockTime(v.time) : t(v.key, v.params);
+    return String(v);
+  });
+}
+
+// locale is the page's language as Intl names it: numbers, times and dates
+// are written in the page's language, not the browser's.
+function locale() { return current === 'zh' ? 'zh-CN' : 'en'; }
+
+// num writes v with digits decimals, grouped in the page's language.
+export function num(v, digits = 0) {
+  return new Intl.NumberFormat(locale(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+}
+
+// clockTime writes a time of day (epoch ms) on a 24-hour clock, in the
+// page's language: never AM or PM.
+export function clockTime(at) {
+  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(at));
+}
+
+// day writes a date (epoch ms or a Date) in the page's language.
+export function day(at) {
+  return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(at));
 }
 
 // apply fills in every data-i18n element under root.

@@ -9,6 +9,8 @@
 // the header bytes in hex, and every byte of it split by kind. Everything
 // is set with textContent: the bytes are whatever a client sent.
 
+import { num } from './i18n.js';
+
 // visible writes the line ends of raw text as the escapes they are.
 export const visible = s => s.replaceAll('\r', '\\r').replaceAll('\n', '\\n\n');
 
@@ -24,7 +26,7 @@ export function renderExchange(box, x, t) {
   box.replaceChildren();
   box.dataset.exchange = x.id;
   const block = (title, text, bytes, cls) => {
-    const h = el('h4', null, t('wire.block', { what: t(title), n: bytes.toLocaleString() }));
+    const h = el('h4', null, t('wire.block', { what: t(title), n: num(bytes) }));
     const pre = el('pre', `wire-${cls}`, visible(text));
     pre.dataset.bytes = bytes;
     box.append(h, pre);
@@ -74,11 +76,11 @@ export function renderExchange(box, x, t) {
   for (const [k, v] of Object.entries(x.parts)) {
     total += v;
     const div = el('div');
-    div.append(el('dt', null, t(`wire.part.${k}`)), el('dd', `part-${k}`, t('wire.bytes', { n: v.toLocaleString() })));
+    div.append(el('dt', null, t(`wire.part.${k}`)), el('dd', `part-${k}`, t('wire.bytes', { n: num(v) })));
     parts.append(div);
   }
   const div = el('div', 'total');
-  div.append(el('dt', null, t('wire.part.total')), el('dd', 'part-total', t('wire.bytes', { n: total.toLocaleString() })));
+  div.append(el('dt', null, t('wire.part.total')), el('dd', 'part-total', t('wire.bytes', { n: num(total) })));
   parts.append(div);
   box.dataset.total = total;
   box.append(el('h4', null, t('wire.parts')), parts);

@@ -415,14 +415,15 @@ func TestPageLanguage(t *testing.T) {
 		"the publish status":                `document.getElementById('publish-status').textContent === '已发送，编号 1。'`,
 		"the fault status":                  `/^已切断 [12] 个连接。$/.test(document.getElementById('fault-status').textContent)`,
 		"the WebSocket's last close":        `document.querySelector('#panel-ws .in-lastClose').textContent.startsWith('1006 （无原因）：')`,
-		"the cost's heading":                `document.querySelector('#panel-ws .cost h3').textContent === '网络传输开销：最近 30 秒，所有客户端'`,
+		"the cost's heading":                `document.querySelector('#panel-ws .cost summary').textContent === '网络传输开销：最近 30 秒，所有客户端'`,
 		"the guide's answer":                `document.getElementById('verdict-pick').textContent === '选择 服务器发送事件（SSE）。'`,
 		"a latency's unit":                  `document.querySelector('#panel-ws .messages .lat').textContent.endsWith('毫秒')`,
 		"p50 and p99":                       `document.querySelector('#panel-ws [data-i18n="p50"]').textContent === '中位数'`,
 		"the chart's latency ticks to 30 s": `document.querySelector('#panel-ws .chart').dataset.yTicks.split('|').at(-1) === '30 秒' && document.querySelector('#panel-ws .chart').dataset.yTicks.includes('毫秒')`,
-		"the chart's time ticks":            `document.querySelector('#panel-ws .chart').dataset.xTicks === '−60 秒|−45 秒|−30 秒|−15 秒|现在'`,
-		"服务器发送事件, MDN's term":               `document.querySelector('#panel-sse .name').textContent === '服务器发送事件（SSE）'`,
-		"不发送关闭帧":                            `document.getElementById('cut-help').textContent.includes('不发送关闭帧')`,
+		// The Chinese labels are wider: those that would touch are left out (TestPageChart), "现在" and "−60 秒" never.
+		"the chart's time ticks": `/^−60 秒(\|−45 秒)?(\|−30 秒)?(\|−15 秒)?\|现在$/.test(document.querySelector('#panel-ws .chart').dataset.xTicks)`,
+		"服务器发送事件, MDN's term":    `document.querySelector('#panel-sse .name').textContent === '服务器发送事件（SSE）'`,
+		"不发送关闭帧":                 `document.getElementById('cut-help').textContent.includes('不发送关闭帧')`,
 		"no 线上字节数, 不发告别帧, 服务器推送事件, 界定": `!['线上字节数', '不发告别帧', '服务器推送事件', '界定'].some(w => document.body.textContent.includes(w))`,
 	}
 	for what, cond := range checks {
@@ -492,6 +493,30 @@ func TestPageChart(t *testing.T) {
 	if crowded != "1" {
 		t.Errorf("1,200 dots in a minute drawn %s px wide, want 1 (not merged into a blob)", crowded)
 	}
+	// The time labels never overlap, in either language, at any width a
+	// panel may have: those that would are left out, "now" and "−60 s" never
+	// (at 200 px, four columns at 1280 in presentation mode, "−60 s−45 s" collided).
+	overlaps := evalAsync[[]string](t, tab, `import('./chart.js').then(({ draw }) => {
+		const bad = [];
+		for (const words of [{ s: ' s', now: 'now' }, { s: ' 秒', now: '现在' }]) {
+			for (let w = 160; w <= 700; w += 10) {
+				const c = document.createElement('canvas');
+				c.style.cssText = 'width: ' + w + 'px; height: 120px';
+				document.body.append(c);
+				const now = performance.now();
+				draw(c, [], now, 'red', { label: v => v + ' ms', ago: b => b === 0 ? words.now : '−' + b / 1000 + words.s });
+				c.remove();
+				const boxes = JSON.parse(c.dataset.xBoxes), ticks = c.dataset.xTicks.split('|');
+				if (ticks[0] !== '−60' + words.s || ticks.at(-1) !== words.now) bad.push(w + ' px: ' + c.dataset.xTicks + ' at ' + c.dataset.xBoxes);
+				for (let i = 1; i < boxes.length; i++) if (boxes[i][0] < boxes[i - 1][1] + 4) bad.push(w + ' px: ' + c.dataset.xTicks + ' at ' + c.dataset.xBoxes);
+				if (w >= 400 && ticks.length !== 5) bad.push(w + ' px: only ' + c.dataset.xTicks);
+			}
+		}
+		return bad;
+	})`)
+	if len(overlaps) > 0 {
+		t.Errorf("time labels touching or missing:\n%s", strings.Join(overlaps, "\n"))
+	}
 }
 
 // TestPageContrast computes, in both colour schemes, the contrast of each
@@ -517,7 +542,7 @@ func TestPageContrast(t *testing.T) {
 				[p.id + ' colour', rgb(css(p, '--accent')), getComputedStyle(p).backgroundColor]);
 			for (const id of ['name', 'text', 'poll-interval', 'lang'])
 				out.push([id + ' border', getComputedStyle(document.getElementById(id)).borderTopColor,
-					getComputedStyle(document.querySelector('.controls')).backgroundColor]);
+					getComputedStyle(document.querySelector('.toolbar')).backgroundColor]);
 			out.push(['input border on the page', getComputedStyle(document.getElementById('name')).borderTopColor, getComputedStyle(document.documentElement).backgroundColor]);
 			probe.remove();
 			return out;
@@ -567,9 +592,10 @@ func TestPageNarrow(t *testing.T) {
 }
 
 // TestPageDocScreenshots takes the screenshots of README.md and
-// public/README.md into public/doc/:
-// desktop, Chinese, dark and 390 px, on a page with messages, a cut, the
-// WebSocket's bytes on the wire open and the guide answered. Only when asked:
+// public/README.md into public/doc/: the first screen at 1280×720 in
+// English, in Chinese and dark, the whole page with the WebSocket's bytes
+// on the wire open, and a phone's first screen, on a page with messages
+// and a cut behind it. Only when asked:
 //
 //	FOURWAY_DOC_SCREENSHOTS=1 go test -run DocScreenshots ./public
 func TestPageDocScreenshots(t *testing.T) {
@@ -602,9 +628,16 @@ func TestPageDocScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	shot("screenshot.png", chromedp.FullScreenshot(100))
+	shot("screenshot-full.png", chromedp.FullScreenshot(100))
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelector('#panel-ws .wire').open = false`),
+		chromedp.EmulateViewport(1280, 720), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	publishHTTP(t, srv, "seen on a projector")
+	tab.waitFor(t, "the first screen", firstScreen("seen on a projector"), 10*time.Second)
+	shot("screenshot.png", chromedp.CaptureScreenshot())
 	tab.setLang(t, "zh")
 	tab.waitFor(t, "Chinese", `document.getElementById('controls-h').textContent === '控制'`, 5*time.Second)
+	publishHTTP(t, srv, "你好，投影仪")
+	tab.waitFor(t, "the first screen in Chinese", strings.ReplaceAll(firstScreen("你好，投影仪"), "/ ms$/", "/ 毫秒$/"), 10*time.Second)
 	shot("screenshot-zh.png", chromedp.CaptureScreenshot())
 	tab.setLang(t, "en")
 	tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
@@ -614,9 +647,12 @@ func TestPageDocScreenshots(t *testing.T) {
 	}))
 	tab.waitFor(t, "dark", `matchMedia('(prefers-color-scheme: dark)').matches`, 5*time.Second)
 	shot("screenshot-dark.png", chromedp.CaptureScreenshot())
-	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById('compare-h').scrollIntoView()`))
-	tab.waitFor(t, "the scroll hint", `!document.getElementById('compare-scroll').hidden`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}})
+		return err
+	}), chromedp.EmulateViewport(390, 844), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	tab.waitFor(t, "the strip", `document.getElementById('strip-ws').getBoundingClientRect().bottom <= innerHeight`, 5*time.Second)
 	shot("screenshot-390.png", chromedp.CaptureScreenshot())
 }
 
@@ -791,8 +827,8 @@ func TestPageVerdict(t *testing.T) {
 		reasons+` === 'v.oneWay,v.proxySSE,v.sixConn,v.battery' &&
 		document.querySelector('#verdict-table tr[data-transport="poll"] .wakeups').textContent === '20' &&
 		document.querySelector('#verdict-reasons [data-reason="v.battery"]').textContent.includes('wakes it 20 times a minute')`, 5*time.Second)
-	if got := eval[string](t, tab, `document.querySelector('#verdict-table tr[data-transport="ws"] td').textContent`); !strings.Contains(got, "(live)") && !strings.Contains(got, "(bench)") {
-		t.Errorf("the WebSocket's overhead reads %q: want its source, live or the bench", got)
+	if got := eval[string](t, tab, `document.querySelector('#verdict-table tr[data-transport="ws"] td').textContent`); !strings.HasSuffix(got, "(bench: "+benchRun(t)+")") {
+		t.Errorf("the WebSocket's overhead reads %q: want its source, the bench run, with its machine and date", got)
 	}
 }
 

@@ -205,11 +205,11 @@ func TestPageOneCostSplit(t *testing.T) {
 	}
 	publishHTTP(t, srv, "one to cost")
 	tab.waitFor(t, "id 1 everywhere, each row's overhead a figure", everyIDOnce(0, 1)+` &&
-		[...document.querySelectorAll('#compare tbody tr')].every(tr => /^\d+\.\d B$/.test(tr.querySelector('.overhead').textContent))`, 15*time.Second)
+		[...document.querySelectorAll('#compare tbody tr')].every(tr => /^\d{1,3}(,\d{3})*\.\d B$/.test(tr.querySelector('.overhead').textContent))`, 15*time.Second)
 
 	for _, lang := range []struct{ code, column, cell string }{
-		{"en", "Overhead per message (live)", `^\d+\.\d B$`},
-		{"zh", "每条消息的开销（实时）", `^\d+\.\d 字节$`},
+		{"en", "Overhead per message (live)", `^\d{1,3}(,\d{3})*\.\d B$`},
+		{"zh", "每条消息的开销（实时）", `^\d{1,3}(,\d{3})*\.\d 字节$`},
 	} {
 		tab.setLang(t, lang.code)
 		tab.waitFor(t, lang.code+": the table's column named", `document.querySelector('#compare thead [data-i18n="col.overhead"]').textContent === `+jsString(lang.column), 5*time.Second)

@@ -2,6 +2,9 @@ package transports
 
 import (
 	"net/http"
+	"strconv"
+
+	"fourway/transports/fanout"
 
 	"github.com/labstack/echo/v4"
 )
@@ -30,6 +33,15 @@ type clientConfig struct {
 		HeartbeatMS int64       `json:"heartbeat_ms"`
 		CloseCodes  []closeCode `json:"close_codes"`
 	} `json:"ws"`
+	// Heartbeats is what one heartbeat period costs one client on the
+	// wire, in bytes, both ways, over HTTP/1.1 in the clear: the rule the
+	// server counts heartbeats by, so that a client's figures need no copy
+	// of it.
+	Heartbeats struct {
+		SSE int `json:"sse_bytes"` // the ": ping" comment in its chunk
+		WS  int `json:"ws_bytes"`  // the server's ping and its pong, a client's {"type":"ping"} and our {"type":"pong"}
+	} `json:"heartbeats"`
+	TickerMS          int64  `json:"ticker_ms"` // the built-in ticker's period now (POST /api/ticker changes it), 0 when off
 	MaxMessage        int    `json:"max_message"`
 	PublishNeedsToken bool   `json:"publish_needs_token"`
 	Node              string `json:"node,omitempty"` // which node answered, when several serve one feed
@@ -44,6 +56,28 @@ func (s *Server) handleConfig(c echo.Context) error {
 	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
 	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""
 	cc.Node = s.cfg.Node
+	cc.Heartbeats.SSE, cc.Heartbeats.WS = sseHeartbeatBytes(), wsHeartbeatBytes()
+	cc.TickerMS = s.ticker.period().Milliseconds()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, cc)
+}
+
+// sseHeartbeatBytes is one ": ping" comment as the SSE writers send it, in
+// its HTTP/1.1 chunk: the size line in hex, CRLF, the comment, CRLF.
+func sseHeartbeatBytes() int {
+	comment := len(": ping\n\n")
+	return len(strconv.FormatInt(int64(comment), 16)) + 2 + comment + 2
+}
+
+// wsHeartbeatBytes is one heartbeat period of a WebSocket client that
+// answers the server's ping and sends its own JSON ping, as the page does:
+// the server's ping frame (no payload) and the client's pong (masked: 4
+// bytes of mask key), the client's {"type":"ping"} (masked) and the
+// server's answer, as handleFrame gives it.
+func wsHeartbeatBytes() int {
+	const mask = 4
+	ping := []byte(`{"type":"ping"}`)
+	pong, _ := (&wsConn{}).handleFrame(ping)
+	return len(fanout.AppendFrame(nil, fanout.OpPing, nil)) + len(fanout.AppendFrame(nil, fanout.OpPong, nil)) + mask +
+		len(fanout.AppendFrame(nil, fanout.OpText, ping)) + mask + len(fanout.AppendFrame(nil, fanout.OpText, pong))
 }

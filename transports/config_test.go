@@ -1,11 +1,15 @@
 package transports
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"fourway/feed"
+	"fourway/transports/wiremeter"
 )
 
 // newServer is New on a feed of history messages with the defaults, the
@@ -50,5 +54,54 @@ func TestNewRefusesASettingOutOfRange(t *testing.T) {
 	}
 	if _, err := New(feed.NewMemory(1), DefaultConfig()); err != nil {
 		t.Errorf("New with the defaults: %v", err)
+	}
+}
+
+// TestConfigSaysTheHeartbeatsAndTheTicker: GET /api/config says what one
+// heartbeat period costs a client on the wire, by the frames the server
+// writes (so the page keeps no copy of the rule), and the built-in
+// ticker's period as it is now, after POST /api/ticker too.
+func TestConfigSaysTheHeartbeatsAndTheTicker(t *testing.T) {
+	s := newServer(t, 10, func(c *Config) { c.Ticker, c.AdminToken = 2*time.Second, "t0ken" })
+	defer s.ticker.set(0)
+	config := func() (c clientConfig) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/config", nil)
+		req.Host = "127.0.0.1"
+		s.Handler().ServeHTTP(rec, req)
+		if err := json.Unmarshal(rec.Body.Bytes(), &c); rec.Code != http.StatusOK || err != nil {
+			t.Fatalf("GET /api/config: %d %v %s", rec.Code, err, rec.Body)
+		}
+		return c
+	}
+	s.ticker.set(s.cfg.Ticker) // as Run starts it
+	c := config()
+	// ": ping\n\n" in its chunk "8\r\n…\r\n"; a ping of 2 bytes and its
+	// masked pong of 6, {"type":"ping"} masked (6 + 15) and {"type":"pong"} (2 + 15).
+	if c.Heartbeats.SSE != 3+8+2 || c.Heartbeats.WS != 2+6+21+17 {
+		t.Errorf("heartbeats = %+v, want sse_bytes 13 and ws_bytes 46", c.Heartbeats)
+	}
+	if pong, _ := (&wsConn{}).handleFrame([]byte(`{"type":"ping"}`)); !wiremeter.IsHeartbeat(pong) {
+		t.Errorf("the answer to a JSON ping, %s, is not a heartbeat by the server's rule", pong)
+	}
+	if c.TickerMS != 2000 {
+		t.Errorf("ticker_ms = %d at start, want 2000 (--ticker 2s)", c.TickerMS)
+	}
+	for _, set := range []struct {
+		every string
+		ms    int64
+	}{{"250ms", 250}, {"0", 0}} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/api/ticker?every="+set.every, nil)
+		req.Host = "127.0.0.1"
+		req.Header.Set("Authorization", "Bearer t0ken")
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("POST /api/ticker?every=%s: %d %s", set.every, rec.Code, rec.Body)
+		}
+		if got := config().TickerMS; got != set.ms {
+			t.Errorf("ticker_ms = %d after POST /api/ticker?every=%s, want %d", got, set.every, set.ms)
+		}
 	}
 }

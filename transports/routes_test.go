@@ -18,7 +18,9 @@ import (
 // TestConfigSaysWhatAClientMustKnow: GET /api/config says the server's own
 // settings, so the page repeats none of them: the poll limits, the long
 // poll's hold, SSE's retry, keepalive and writer, the WebSocket heartbeat and the
-// close-code table, the message limit and whether publishing needs a token.
+// close-code table, what a heartbeat period costs on the wire, the
+// ticker's period (off in transportstest), the message limit and whether
+// publishing needs a token.
 func TestConfigSaysWhatAClientMustKnow(t *testing.T) {
 	const codes = `"close_codes":[` +
 		`{"code":1001,"meaning":"@","reconnect":"backoff"},{"code":1003,"meaning":"@","reconnect":"never"},` +
@@ -33,13 +35,13 @@ func TestConfigSaysWhatAClientMustKnow(t *testing.T) {
 	}{
 		{"the defaults", nil, `{"poll":{"limit_default":100,"limit_max":1000},` +
 			`"longpoll":{"timeout_ms":30000,"timeout_max_ms":120000,"writer":"nethttp"},"sse":{"retry_ms":2000,"keepalive_ms":15000,"writer":"r3labs"},` +
-			`"ws":{"heartbeat_ms":25000,` + codes + `},"max_message":65536,"publish_needs_token":false}`},
+			`"ws":{"heartbeat_ms":25000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":65536,"publish_needs_token":false}`},
 		{"its own settings", func(c *transports.Config) {
 			c.LongPollTimeout, c.SSEKeepalive, c.Heartbeat = 7*time.Second, 1500*time.Millisecond, 4*time.Second
 			c.MaxMessage, c.PublishToken, c.SSEWriter, c.LongPollWriter = 1000, "s3cret", "direct", "direct"
 		}, `{"poll":{"limit_default":100,"limit_max":1000},` +
 			`"longpoll":{"timeout_ms":7000,"timeout_max_ms":120000,"writer":"direct"},"sse":{"retry_ms":2000,"keepalive_ms":1500,"writer":"direct"},` +
-			`"ws":{"heartbeat_ms":4000,` + codes + `},"max_message":1000,"publish_needs_token":true}`},
+			`"ws":{"heartbeat_ms":4000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":1000,"publish_needs_token":true}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

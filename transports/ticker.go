@@ -20,9 +20,10 @@ type publisher struct {
 	feed Feed
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	stop chan struct{} // closes the running ticker goroutine, nil when off
-	n    int
+	mu    sync.Mutex
+	stop  chan struct{} // closes the running ticker goroutine, nil when off
+	n     int
+	every time.Duration // the period, 0 when off
 }
 
 // set changes the period; 0 stops the ticker.
@@ -33,12 +34,20 @@ func (p *publisher) set(every time.Duration) {
 		close(p.stop)
 		p.stop = nil
 	}
+	p.every = max(every, 0)
 	if every <= 0 {
 		return
 	}
 	stop := make(chan struct{})
 	p.stop = stop
 	go p.run(every, stop)
+}
+
+// period is the ticker's period now, 0 when it is off.
+func (p *publisher) period() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.every
 }
 
 // run publishes every period until stop. A tick the feed refuses (it is
