@@ -74,7 +74,7 @@ func Start(p Profile, listen, upstream string) (*Link, error) {
 	}
 	if err := l.proxy.Start(); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("link %s: %s is taken (choose other ports with --links-port): %w", p.Name, listen, err)
+			return nil, fmt.Errorf("link %s: %s is taken: %w", p.Name, listen, err)
 		}
 		return nil, fmt.Errorf("link %s: listen on %s: %w", p.Name, listen, err)
 	}

@@ -113,6 +113,30 @@ func Parse(list string) ([]Profile, error) {
 	return out, nil
 }
 
+// String says what the profile emulates: "300ms round trip, 1600/768
+// kbit/s down/up".
+func (p Profile) String() string {
+	s := p.RTT.String() + " round trip"
+	if p.Jitter > 0 {
+		s += " ± " + p.Jitter.String()
+	}
+	if p.DownKbps == Unlimited && p.UpKbps == Unlimited {
+		s += ", bandwidth not limited"
+	} else {
+		kbps := func(v int) string {
+			if v == Unlimited {
+				return "not limited"
+			}
+			return fmt.Sprint(v)
+		}
+		s += fmt.Sprintf(", %s/%s kbit/s down/up", kbps(p.DownKbps), kbps(p.UpKbps))
+	}
+	if p.OutageEvery > 0 {
+		s += fmt.Sprintf(", silent for %v every %v", p.OutageFor, p.OutageEvery)
+	}
+	return s
+}
+
 // Validate refuses a profile that describes no network: a negative round
 // trip, a jitter larger than the round trip, a bandwidth under 8 kbit/s
 // (0 carries nothing; Unlimited is the way to say "no limit"), an outage
