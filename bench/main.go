@@ -40,6 +40,7 @@ import (
 	"fourway/bench/record"
 	"fourway/bench/report"
 	"fourway/bench/targets"
+	"fourway/transports/links"
 )
 
 func main() {
@@ -89,6 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 	fs.StringVar(&c.ServerProfile, "server-profile", "", "directory where each fourway server child writes a CPU profile (go tool pprof)")
 	fs.IntVar(&c.SourceAddrs, "source-addrs", -1, fmt.Sprintf("loopback source addresses the subscribers dial from, 127.0.0.2 and on, so the ephemeral port range does not bound them; -1: one per %d subscribers of a scenario, none (127.0.0.1) below that; 0: none", plan.SubsPerSourceAddr))
 	fs.StringVar(&c.Render, "render", "", "measure nothing: write the report (and print the table) again from this report.json, into -out")
+	fs.StringVar(&f.Links, "link", "", "the emulated link every subscriber reaches the server through, the publisher not: one of "+strings.Join(links.Names(), ", ")+" (none: straight to the server)")
+	fs.StringVar(&f.Links, "links", "", "as -link, a list: every scenario through each link in turn (3g,slow-3g)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -170,6 +173,9 @@ func measure(ctx context.Context, cfg plan.Config, quiet bool, stderr io.Writer)
 		how.Label = fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, len(scenarios), sc.Target, sc.Name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
 		if sc.Setup != "" {
 			how.Label += " on " + plan.SetupTitle(sc.Setup)
+		}
+		if sc.Link != "" {
+			how.Label += " via " + sc.Link
 		}
 		// The bench holds the subscribers' end of every connection.
 		if err := load.RaiseFileLimit(plan.FilesNeeded(sc), "the bench", fmt.Sprintf("%d subscribers and %d publishing connections", sc.TotalSubs(), sc.Publishers)); err != nil {

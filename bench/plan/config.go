@@ -47,6 +47,10 @@ type Config struct {
 	// Acks is -acks: JetStream publishes measured for the publish-to-ack
 	// latency, per replica count (R1 and R3), with -cluster.
 	Acks int `json:"acks,omitempty"`
+	// Links are -link or -links: every scenario runs once through each of
+	// these emulated links (package transports/links), its subscribers
+	// reaching the server through it, its publisher not.
+	Links []string `json:"links,omitempty"`
 }
 
 // PlanItem is one entry of -plan: transports measured with the same
