@@ -34,6 +34,7 @@ type Link struct {
 	quiet *gate         // silent while shut: every byte held, both ways
 	stop  chan struct{} // ends the outages of a profile that has them
 	done  sync.WaitGroup
+	once  sync.Once // Close's
 }
 
 // Start validates p and starts its link on listen (host:port; port 0 for
@@ -60,7 +61,8 @@ func Start(p Profile, listen, upstream string) (*Link, error) {
 			}
 		}
 		if way.kbps != Unlimited {
-			// Toxiproxy's rate is in KB/s of 1000 bytes: kbit/s / 8.
+			// Toxiproxy's rate is in KB/s of 1000 bytes: kbit/s / 8,
+			// rounded down (every profile of the table is a multiple of 8).
 			if err := l.add("bandwidth", way.stream, fmt.Sprintf(`{"rate":%d}`, way.kbps/8)); err != nil {
 				return nil, err
 			}
@@ -124,12 +126,14 @@ func (l *Link) outages() {
 }
 
 // Close stops the link: it listens no more, and every connection through
-// it is closed.
+// it is closed. Closing it again does nothing.
 func (l *Link) Close() {
-	close(l.stop)
-	l.done.Wait()
-	l.quiet.open()
-	l.proxy.Stop()
+	l.once.Do(func() {
+		close(l.stop)
+		l.done.Wait()
+		l.quiet.open()
+		l.proxy.Stop()
+	})
 }
 
 // gate is a link's silence: shut, every byte waits for it to open.

@@ -298,4 +298,5 @@ func TestOutagesComeBackEveryPeriod(t *testing.T) {
 		transportstest.Await(t, "an outage", l.Silent)
 		transportstest.Await(t, "the end of the outage", func() bool { return !l.Silent() })
 	}
+	l.Close() // and again when the test ends, which does nothing
 }
