@@ -61,6 +61,18 @@ func TestNoLinksByDefault(t *testing.T) {
 	if got, body := configLinks(t, ms.URL); len(got) != 0 || strings.Contains(body, `"links"`) {
 		t.Fatalf("without --links, GET /api/config lists %v: %s", got, body)
 	}
+	if code, b := post(t, ms.URL+"/api/tunnel?link=3g&for=1s", ""); code != http.StatusNotFound || !strings.Contains(b, "this server opened no link: start it with --links") {
+		t.Fatalf("POST /api/tunnel without --links: %d %s", code, b)
+	}
+}
+
+// TestATunnelNeedsTheAdminTokenWhenOneIsSet: POST /api/tunnel is a demo
+// control like the others.
+func TestATunnelNeedsTheAdminTokenWhenOneIsSet(t *testing.T) {
+	ms := startMain(t, nil, "--links", "loopback", "--admin-token", "adm")
+	if code, b := post(t, ms.URL+"/api/tunnel?link=loopback&for=10ms", ""); code != http.StatusUnauthorized {
+		t.Fatalf("POST /api/tunnel without the admin token: %d %s; want 401", code, b)
+	}
 }
 
 // TestLinksServeThePageAndTheAPI: each link of --links forwards to the
