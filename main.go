@@ -21,6 +21,7 @@ import (
 	"fourway/feed"
 	"fourway/public"
 	"fourway/transports"
+	"fourway/transports/links"
 )
 
 func main() {
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	natsReplicas := fs.Int("nats-replicas", 1, "copies of the stream kept by a NATS cluster (3 for a 3-node cluster)")
 	natsWait := fs.Duration("nats-wait", time.Minute, "how long a node waits for NATS and its JetStream at start, serving /healthz 503 meanwhile, before it exits (0: forever)")
 	node := fs.String("node", "", "this node's name, shown in /api/config and the stats (default with --nats: the host name)")
+	linksFlag := fs.String("links", "", "emulated network links to open in front of the server, each on its own 127.0.0.1 port: all, or names from "+strings.Join(links.Names(), ", ")+" (none by default)")
+	linksPort := fs.Int("links-port", 0, "the port of the first link of the table (loopback), the next one's + 1, and so on (0: the server's port + 1)")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to this file, for go tool pprof (the bench's -server-profile)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -144,6 +147,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	profiles, err := links.Parse(*linksFlag)
+	if err != nil {
+		return fmt.Errorf("--links: %w", err)
+	}
+	if *linksPort < 0 || *linksPort+len(links.Profiles) > 65536 {
+		return fmt.Errorf("--links-port must be from 1 to %d, or 0 (the server's port + 1), not %d", 65536-len(links.Profiles), *linksPort)
+	}
 	var f transports.Feed = feed.NewMemory(*history)
 	var nats *natsFeed
 	if *natsURL != "" {
@@ -160,13 +170,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		nats = &natsFeed{cfg: jcfg, wait: *natsWait, pending: feed.NewPending(jcfg), done: make(chan struct{})}
 		f = nats.pending // the server listens at once, and says it is starting until the feed is open
 	}
-	srv, err := transports.New(f, cfg)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	opened, err := openLinks(profiles, *linksPort, ln.Addr())
+	defer func() {
+		for _, l := range opened {
+			l.Close()
+		}
+	}()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	for _, l := range opened {
+		cfg.Links = append(cfg.Links, linkOf(l, scheme))
+		log.Info("link", "name", l.Name, "url", scheme+"://"+l.Addr()+"/", "emulates", l.Profile.String())
+	}
+	srv, err := transports.New(f, cfg)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	attrs := []any{"url", scheme + "://" + ln.Addr().String(), "history", *history, "ticker", ticker.String()}
 	if cfg.Node != "" {
@@ -185,6 +210,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return openErr // the wait ran out, or the stream is not the one asked for
 	}
 	return err
+}
+
+// openLinks starts the links of profiles in front of the server listening
+// on addr. Each listens on 127.0.0.1 at a port of its own: first + its
+// place in links.Profiles, first being --links-port, or the server's port
+// + 1, so that a link keeps its address whichever others are on (3g is
+// 8084 beside a server on 8080). A server on port 0 (any free one) gets
+// links on any free ports. On an error it returns the links it opened.
+func openLinks(profiles []links.Profile, first int, addr net.Addr) ([]*links.Link, error) {
+	tcp, _ := addr.(*net.TCPAddr)
+	if first == 0 && tcp != nil && tcp.Port != 0 {
+		first = tcp.Port + 1
+	}
+	var opened []*links.Link
+	for _, p := range profiles {
+		port := 0
+		if first > 0 {
+			port = first + links.Place(p.Name)
+		}
+		l, err := links.Start(p, net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), links.Upstream(addr))
+		if err != nil {
+			return opened, fmt.Errorf("--links: %w (--links-port chooses other ports)", err)
+		}
+		opened = append(opened, l)
+	}
+	return opened, nil
+}
+
+// linkOf is what the server says of l in GET /api/config.
+func linkOf(l *links.Link, scheme string) transports.Link {
+	kbps := func(v int) int {
+		if v == links.Unlimited {
+			return 0 // not limited: the field is left out
+		}
+		return v
+	}
+	return transports.Link{Name: l.Name, URL: scheme + "://" + l.Addr() + "/",
+		RTTMS: l.RTT.Milliseconds(), JitterMS: l.Jitter.Milliseconds(), DownKbps: kbps(l.DownKbps), UpKbps: kbps(l.UpKbps),
+		OutageEveryMS: l.OutageEvery.Milliseconds(), OutageMS: l.OutageFor.Milliseconds(), Tunnel: l.Tunnel}
 }
 
 // natsFeed is the feed of a node with --nats: it opens in the background

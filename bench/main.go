@@ -43,6 +43,7 @@ import (
 	"fourway/bench/report"
 	"fourway/bench/targets"
 	"fourway/deploy/node"
+	"fourway/transports/links"
 )
 
 func main() {
@@ -95,6 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 	fs.IntVar(&c.Rounds, "rounds", 1, "measure every scenario this many times, the whole list once a round: the report gives each row's spread between rounds")
 	page := fs.Bool("page", false, fmt.Sprintf("measure the page's built-in figures afresh: unless told otherwise -target %s -plan '%s' -duration %s -stagger %s, the report into the module's bench/results/, and its report.json also as public/bench-report.json (only when every row got every message once)",
 		plan.PageTargets, plan.PagePlan, plan.PageDuration, plan.PageStagger))
+	fs.StringVar(&f.Links, "link", "", "the emulated link every subscriber reaches the server through, the publisher not: one of "+strings.Join(links.Names(), ", ")+" (none: straight to the server)")
+	fs.StringVar(&f.Links, "links", "", "as -link, a list: every scenario through each link in turn (3g,slow-3g)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err
@@ -255,6 +258,9 @@ func measure(ctx context.Context, cfg plan.Config, quiet bool, stderr io.Writer)
 		}
 		if sc.Setup != "" {
 			how.Label += " on " + plan.SetupTitle(sc.Setup)
+		}
+		if sc.Link != "" {
+			how.Label += " via " + sc.Link
 		}
 		// The bench holds the subscribers' end of every connection.
 		if err := load.RaiseFileLimit(plan.FilesNeeded(sc), "the bench", fmt.Sprintf("%d subscribers and %d publishing connections", sc.TotalSubs(), sc.Publishers)); err != nil {

@@ -3,6 +3,7 @@ package transports
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"fourway/transports/fanout"
 
@@ -45,6 +46,28 @@ type clientConfig struct {
 	MaxMessage        int    `json:"max_message"`
 	PublishNeedsToken bool   `json:"publish_needs_token"`
 	Node              string `json:"node,omitempty"` // which node answered, when several serve one feed
+
+	// The emulated links in front of the server (--links), when there are some.
+	Links []Link `json:"links,omitempty"`
+}
+
+// Link is an emulated network link in front of the server (--links,
+// package transports/links): a client that connects to URL reaches this
+// server through it, slower. GET /api/config lists the links; a page
+// loaded through one is the server's own page (guard.go's originAllowed);
+// POST /api/tunnel silences one for a while.
+type Link struct {
+	Name          string `json:"name"`
+	URL           string `json:"url"`
+	RTTMS         int64  `json:"rtt_ms"`
+	JitterMS      int64  `json:"jitter_ms,omitempty"`
+	DownKbps      int    `json:"down_kbps,omitempty"` // absent: not limited
+	UpKbps        int    `json:"up_kbps,omitempty"`
+	OutageEveryMS int64  `json:"outage_every_ms,omitempty"` // a silence of outage_ms every outage_every_ms (the train)
+	OutageMS      int64  `json:"outage_ms,omitempty"`
+	// Tunnel silences the link for d, both ways, closing nothing, then
+	// brings it back.
+	Tunnel func(d time.Duration) `json:"-"`
 }
 
 func (s *Server) handleConfig(c echo.Context) error {
@@ -58,6 +81,7 @@ func (s *Server) handleConfig(c echo.Context) error {
 	cc.Node = s.cfg.Node
 	cc.Heartbeats.SSE, cc.Heartbeats.WS = sseHeartbeatBytes(), wsHeartbeatBytes()
 	cc.TickerMS = s.ticker.period().Milliseconds()
+	cc.Links = s.cfg.Links
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, cc)
 }

@@ -118,10 +118,11 @@ func (s *Server) hostAllowed(hostport string) bool {
 
 // originAllowed reports whether the page that sent r may act here: a
 // request without Origin (curl, a server, not a browser) passes; a
-// browser's Origin must be this server itself, scheme, host and port, or
-// one listed in --allowed-origins. It guards the WebSocket upgrade and
-// every POST, since a foreign page can send a simple POST (text/plain,
-// no preflight) and read nothing back, but still change state.
+// browser's Origin must be this server itself, scheme, host and port, one
+// of its --links, or one listed in --allowed-origins. It guards the
+// WebSocket upgrade and every POST, since a foreign page can send a
+// simple POST (text/plain, no preflight) and read nothing back, but
+// still change state.
 func (s *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -136,6 +137,11 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	}
 	for _, o := range s.cfg.AllowedOrigins {
 		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	for _, l := range s.cfg.Links { // a page loaded through a link the server opened is its own
+		if strings.EqualFold(strings.TrimSuffix(l.URL, "/"), origin) {
 			return true
 		}
 	}

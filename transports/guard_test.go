@@ -77,7 +77,7 @@ func TestForeignPagesCannotActHere(t *testing.T) {
 	if code, body := ts.Post(t, "text/plain", "hi", evil...); code != 403 {
 		t.Fatalf("a text/plain publish from a foreign page: %d %s, want 403", code, body)
 	}
-	for _, path := range []string{"/api/drop?transport=all", "/api/ticker?every=1s"} {
+	for _, path := range []string{"/api/drop?transport=all", "/api/ticker?every=1s", "/api/tunnel?link=3g&for=1s"} {
 		req, _ := http.NewRequest("POST", ts.URL+path, nil)
 		req.Header.Set("Origin", "http://evil.example")
 		resp, err := http.DefaultClient.Do(req)

@@ -26,6 +26,7 @@ var transportsPackages = map[string][]string{
 	"fourway/transports/direct":         {"fanout", "wiremeter"},
 	"fourway/transports/fanout":         {"wiremeter"},
 	"fourway/transports/wiremeter":      nil,
+	"fourway/transports/links":          nil,
 	"fourway/transports/wire":           nil,
 	"fourway/transports/transportstest": {"wire"}, // and transports itself, which it starts
 }

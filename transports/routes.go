@@ -49,6 +49,8 @@ func (s *Server) routes() *echo.Echo {
 	e.POST("/api/ticker", with(s.handleTicker, s.sameOrigin, s.requireAdmin))
 	e.POST("/api/block", with(s.handleBlock, s.sameOrigin, s.requireAdmin)) // block.go: refuse one client's WebSocket upgrades
 
+	e.POST("/api/tunnel", with(s.handleTunnel, s.sameOrigin, s.requireAdmin)) // admin.go: silence one of the --links for a while
+
 	if s.cfg.Static != nil {
 		e.Match(getHead, "/*", echo.StaticDirectoryHandler(s.cfg.Static, true))
 	}

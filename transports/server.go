@@ -88,6 +88,7 @@ type Config struct {
 	PublishRate     float64       // publishes per second per client address, 0 = no limit
 	Ticker          time.Duration // built-in publisher period, 0 = off
 	Node            string        // this node's name among several serving one feed ("" for one alone), in /api/config and the stats
+	Links           []Link        // the emulated links in front of the server (--links; config.go)
 
 	// SendTimeout is how long a streaming subscriber's socket may take no
 	// bytes at all (a write blocked on a full send buffer) before the

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"fourway/bench/plan"
 	"fourway/bench/record"
+	"fourway/transports/links"
 )
 
 // dialectFor is how the bench talks to a target: fourway, or nchan.
@@ -36,6 +38,7 @@ type measurement struct {
 	how     Options
 	d       dialect
 	pubHTTP *http.Client // the publisher's, and the bench's own requests'
+	subBase string       // where the subscribers reach the server: its Base, or its scenario's link
 	cursor  string       // the primer's id, where every subscriber starts
 	win     *window
 
@@ -65,6 +68,15 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 			}
 		}
 	}()
+	m.subBase = m.srv.Base
+	if sc.Link != "" {
+		link, base, err := throughLink(sc.Link, m.srv.Base)
+		if err != nil {
+			return nil, err
+		}
+		defer link.Close() // after the subscribers have stopped, before the server
+		m.subBase = base
+	}
 	m.pubHTTP = PublisherClient(sc.Proto, sc.Publishers)
 	defer m.pubHTTP.CloseIdleConnections()
 	if err := m.prime(ctx); err != nil {
@@ -81,6 +93,26 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 	stopSubs()
 	m.started.Wait()
 	return m.results(), nil
+}
+
+// throughLink starts the emulated link name in front of the server at
+// base, and returns it and the base URL that reaches the server through
+// it.
+func throughLink(name, base string) (*links.Link, string, error) {
+	p, err := links.Lookup(name)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, "", fmt.Errorf("the server's address %q: %w", base, err)
+	}
+	l, err := links.Start(p, "127.0.0.1:0", u.Host)
+	if err != nil {
+		return nil, "", err
+	}
+	u.Host = l.Addr()
+	return l, u.String(), nil
 }
 
 // makeGroups makes a group for each of the scenario's transports, with
@@ -122,7 +154,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 	for i := range sc.Subs {
 		for _, g := range m.groups {
 			s := newSub(i)
-			s.base, s.cursor, s.headers, s.win, s.hist = m.srv.Base, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
+			s.base, s.cursor, s.headers, s.win, s.hist = m.subBase, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
 			s.proto = sc.Proto
 			if b := plan.BaseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth

@@ -54,6 +54,10 @@ type Config struct {
 	// Page is, with -page, where the report.json is also written as the
 	// page's built-in figures (public/bench-report.json); "" without.
 	Page string `json:"-"`
+	// Links are -link or -links: every scenario runs once through each of
+	// these emulated links (package transports/links), its subscribers
+	// reaching the server through it, its publisher not.
+	Links []string `json:"links,omitempty"`
 }
 
 // PagePlan is what -page measures unless told otherwise: the rows the

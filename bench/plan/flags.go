@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"fourway/transports/links"
 )
 
 // Flags are the bench's flags that Check reads into a Config: the lists,
@@ -17,7 +19,8 @@ type Flags struct {
 	PIDs, Setups                      string
 	Targets, Transports, Protos, Plan string
 	Subs, Rates, Payloads             string
-	TransportsSet                     bool // -transports was given: -url and -cluster keep it
+	Links                             string // -link or -links
+	TransportsSet                     bool   // -transports was given: -url and -cluster keep it
 }
 
 // Check completes c from the flags and refuses what cannot run, saying
@@ -36,7 +39,25 @@ func (f Flags) Check(c *Config) error {
 	if err := c.checkNames(); err != nil {
 		return err
 	}
+	if err := f.readLinks(c); err != nil {
+		return err
+	}
 	return c.checkSettings()
+}
+
+// readLinks reads -link and -links: names of transports/links' profiles,
+// each once.
+func (f Flags) readLinks(c *Config) error {
+	for _, name := range splitList(f.Links) {
+		if _, err := links.Lookup(name); err != nil {
+			return fmt.Errorf("-links: %w", err)
+		}
+		if slices.Contains(c.Links, name) {
+			return fmt.Errorf("-links: %s named twice", name)
+		}
+		c.Links = append(c.Links, name)
+	}
+	return nil
 }
 
 // readServer checks -url, -fourway and -pids, and reads -setups with

@@ -37,6 +37,9 @@ type Scenario struct {
 	// in-memory feed), "jetstream" (one node on the R3 stream) or
 	// "cluster" (two nodes on it behind nginx); empty outside -cluster.
 	Setup string `json:"setup,omitempty"`
+	// Link is the emulated link (-links) the subscribers reach the server
+	// through, the publisher not; empty for none, straight to the server.
+	Link string `json:"link,omitempty"`
 }
 
 // Transports are the transports the scenario's subscribers use.
@@ -70,6 +73,9 @@ func (sc Scenario) Label() string {
 	}
 	if sc.Setup != "" {
 		l += " / " + sc.Setup
+	}
+	if sc.Link != "" {
+		l += " via " + sc.Link
 	}
 	return l
 }
@@ -111,13 +117,19 @@ func Scenarios(cfg Config) []Scenario {
 				if cfg.Cluster {
 					setups = cfg.Setups // in turn, one transport on each
 				}
+				through := []string{""}
+				if len(cfg.Links) > 0 {
+					through = cfg.Links // in turn, one transport through each
+				}
 				for _, setup := range setups {
-					sc.Setup = setup
-					if seen[sc] {
-						continue
+					for _, link := range through {
+						sc.Setup, sc.Link = setup, link
+						if seen[sc] {
+							continue
+						}
+						seen[sc] = true
+						scenarios = append(scenarios, sc)
 					}
-					seen[sc] = true
-					scenarios = append(scenarios, sc)
 				}
 			}
 		}

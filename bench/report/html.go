@@ -184,5 +184,8 @@ func htmlTransport(r record.Result) string {
 	if r.Setup != "" {
 		s += `<br><span class="muted">on ` + html.EscapeString(plan.SetupTitle(r.Setup)) + `</span>`
 	}
+	if r.Link != "" {
+		s += `<br><span class="muted">via the ` + html.EscapeString(r.Link) + ` link</span>`
+	}
 	return s
 }

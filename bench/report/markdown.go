@@ -94,6 +94,9 @@ func mdTransport(r record.Result) string {
 	if r.Setup != "" {
 		s += " · on " + plan.SetupTitle(r.Setup)
 	}
+	if r.Link != "" {
+		s += " · via the " + r.Link + " link"
+	}
 	return s
 }
 

@@ -53,3 +53,22 @@ func TestWriterRowsAreComparedWithNchansBase(t *testing.T) {
 		t.Errorf("comparisons with Nchan: %q, want longpoll-direct, sse-direct and longpoll-direct in ws+longpoll-direct, each once", got)
 	}
 }
+
+// TestTargetsCompareTheSameLink: a fourway row through an emulated link
+// is held against Nchan's row through the same link only, and the
+// targets stated for loopback judge no row through a slower link.
+func TestTargetsCompareTheSameLink(t *testing.T) {
+	row := func(target, tr, link string, p99 float64) record.Result {
+		r := record.Result{Scenario: benchtest.Short(target, tr)}
+		r.Link, r.Latency = link, record.Latency{Count: 1, P99: p99}
+		return r
+	}
+	results := []record.Result{row("fourway", "ws", "3g", 160), row("nchan", "ws", "", 6), row("nchan", "ws", "3g", 170), row("fourway", "poll", "3g", 700)}
+	var got []string
+	for _, tg := range CheckTargets(results) {
+		got = append(got, tg.What+": "+tg.Got)
+	}
+	if g := strings.Join(got, "|"); !strings.Contains(g, "160.00 ms vs 170.00 ms") || strings.Contains(g, "vs 6.00 ms") || strings.Contains(g, "fourway poll") {
+		t.Errorf("targets: %q; want ws via 3g against Nchan's ws via 3g only, and no loopback target for poll via 3g", got)
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	encodingcsv "encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fourway/bench/benchtest"
+	"fourway/bench/plan"
+)
+
+// TestLinksFlag: -link and -links name links of transports/links, each
+// once, and every scenario runs through each in turn.
+func TestLinksFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseFlags([]string{"-links", "loopback,3g", "-transports", "ws,poll"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range plan.Scenarios(cfg) {
+		got = append(got, sc.Label())
+	}
+	if g := strings.Join(got, "|"); g != "ws [h1] via loopback|ws [h1] via 3g|poll [h1] via loopback|poll [h1] via 3g" {
+		t.Errorf("-links loopback,3g: scenarios %q", g)
+	}
+	if cfg, _, err := parseFlags([]string{"-link", "slow-3g"}, &stderr); err != nil || strings.Join(cfg.Links, ",") != "slow-3g" {
+		t.Errorf("-link slow-3g: %v, links %q", err, cfg.Links)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"-link 5g", `-links: no link "5g": the links are loopback, cable, 4g, 3g, slow-3g, train`},
+		{"-links 3g,3g", "-links: 3g named twice"},
+	} {
+		if _, _, err := parseFlags(strings.Fields(c.args), &stderr); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestRunThroughALink: with -link 3g every subscriber reaches the server
+// through 3G's 300 ms round trip, so no message reaches one sooner than
+// half of it after it was due, and every row says which link it ran
+// through.
+func TestRunThroughALink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := []string{"-fourway", fourwayBinary(t), "-link", "3g", "-transports", "ws,longpoll", "-subs", "2", "-rate", "20",
+		"-warmup", "500ms", "-duration", "1s", "-stagger", "50ms", "-publishers", "1", "-out", dir, "-quiet"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := run(ctx, args, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	rep := readReport(t, dir)
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want 2:\n%s", len(rep.Results), stdout.String())
+	}
+	for _, r := range rep.Results {
+		benchtest.CheckDelivery(t, r)
+		if r.Link != "3g" || r.Latency.Count == 0 || r.Latency.P50 < 150 {
+			t.Errorf("%s: link %q, p50 %.1f ms of %d; want 3g and at least half its 300 ms round trip", r.Label(), r.Link, r.Latency.P50, r.Latency.Count)
+		}
+		t.Logf("%s: p50 %.1f ms, p99 %.1f ms, publish round trip p50 %.1f ms", r.Label(), r.Latency.P50, r.Latency.P99, r.PublishRTT.P50)
+	}
+	if !strings.Contains(stdout.String(), "ws [h1] via 3g") {
+		t.Errorf("stdout does not name the link:\n%s", stdout.String())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
+	recs, err := encodingcsv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil || len(recs) != 3 || recs[0][len(recs[0])-1] != "link" || recs[1][len(recs[1])-1] != "3g" {
+		t.Errorf("report.csv: %v; want a link column saying 3g:\n%s", err, b)
+	}
+}
