@@ -113,22 +113,10 @@ func Scenarios(cfg Config) []Scenario {
 					sc.Mixed, sc.Transport = sc.Transport, ""
 				}
 				sc.SourceAddrs = sourceAddrsFor(cfg, sc)
-				setups := []string{""}
-				if cfg.Cluster {
-					setups = cfg.Setups // in turn, one transport on each
-				}
-				through := []string{""}
-				if len(cfg.Links) > 0 {
-					through = cfg.Links // in turn, one transport through each
-				}
-				for _, setup := range setups {
-					for _, link := range through {
-						sc.Setup, sc.Link = setup, link
-						if seen[sc] {
-							continue
-						}
-						seen[sc] = true
-						scenarios = append(scenarios, sc)
+				for _, v := range variants(cfg, sc) {
+					if !seen[v] {
+						seen[v] = true
+						scenarios = append(scenarios, v)
 					}
 				}
 			}
@@ -152,6 +140,27 @@ func Scenarios(cfg Config) []Scenario {
 		}
 	}
 	return scenarios
+}
+
+// variants is sc on each -cluster setup and through each -link in turn:
+// sc itself when there are neither.
+func variants(cfg Config, sc Scenario) []Scenario {
+	setups := []string{""}
+	if cfg.Cluster {
+		setups = cfg.Setups // in turn, one transport on each
+	}
+	through := []string{""}
+	if len(cfg.Links) > 0 {
+		through = cfg.Links // in turn, one transport through each
+	}
+	var out []Scenario
+	for _, setup := range setups {
+		for _, link := range through {
+			sc.Setup, sc.Link = setup, link
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // SubsPerSourceAddr is how many subscribers of a scenario each automatic
