@@ -16,7 +16,8 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"exchange_overhead", "empty_exchange", "classic_overhead",
 	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
 	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n",
-	"server_headers_per_msg", "server_frame_headers_per_msg", "server_framing_per_msg", "server_heartbeats_per_msg"}
+	"server_headers_per_msg", "server_frame_headers_per_msg", "server_framing_per_msg", "server_heartbeats_per_msg",
+	"payload_kind", "compress", "compression", "decoded_per_msg"}
 
 // writeCSV writes the results as report.csv, one row each.
 func writeCSV(out io.Writer, results []record.Result) error {
@@ -47,6 +48,11 @@ func writeCSV(out io.Writer, results []record.Result) error {
 		row = append(row, g(r.Wire.ServerHeadersPerMsg), g(r.Wire.ServerFramesPerMsg))
 		// and the streams' framing and heartbeats, both ways.
 		row = append(row, g(r.Wire.ServerFramingPerMsg), g(r.Wire.ServerHeartbeatsPerMsg))
+		// payload_kind: the kind of data, when a kind (payload_bytes its
+		// size); compress: the subscribers offered compression;
+		// compression: what the answers came in; decoded_per_msg: what
+		// the bodies and messages decode to, per message.
+		row = append(row, r.PayloadKind, strconv.FormatBool(r.Compress), r.Compression, g(r.Wire.DecodedPerMsg))
 		_ = w.Write(row)
 	}
 	w.Flush()
