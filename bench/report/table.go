@@ -239,10 +239,14 @@ func compressionLegend(results []record.Result) []string {
 	}
 	out := []string{"compressed: the subscribers offered compression as a browser does (WebSocket permessage-deflate, HTTP Accept-Encoding: gzip); " +
 		"compression: what the answers that carried messages came in; down B is what travelled, compressed; " +
-		"decoded B: what the bodies (SSE's event lines, a poll's page) and WebSocket messages decode to, per message, headers and frame headers not counted"}
+		"decoded B: what the bodies (SSE's event lines, a poll's page) and WebSocket messages decode to, per message, headers and frame headers not counted; " +
+		"payload B is the message decoded, so a compressed row's overhead is negative where compression saved more than its headers and framing cost"}
+	seen := map[string]bool{}
 	for _, r := range results {
-		if r.Compress && r.Compression != compressionCell(r.Compression) {
-			out = append(out, fmt.Sprintf("%s %s negotiated %s", r.Target, r.Label(), r.Compression))
+		line := fmt.Sprintf("%s %s negotiated %s", r.Target, r.Label(), r.Compression)
+		if r.Compress && r.Compression != compressionCell(r.Compression) && !seen[line] {
+			seen[line] = true
+			out = append(out, line)
 		}
 	}
 	return out

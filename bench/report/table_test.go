@@ -148,6 +148,11 @@ func TestCompressedRows(t *testing.T) {
 	if !strings.Contains(without.String(), "payload json4k") {
 		t.Errorf("the payload kind is not named:\n%s", without.String())
 	}
+	var md strings.Builder
+	writeMarkdown(&md, record.Report{Results: []record.Result{plain, deflate, gzipped}}, "")
+	if !strings.Contains(md.String(), "| json4k | deflate | 1142.2 | 4145.5 |") {
+		t.Errorf("report.md lacks the compression table's deflate row:\n%s", md.String())
+	}
 	out := with.String()
 	for _, want := range []string{"compression", "decoded B", "ws [h1] compressed", "deflate", "4145.5", "gzip 90 %, none 10 %",
 		"nchan ws [h1] compressed negotiated permessage-deflate; server_no_context_takeover; client_no_context_takeover"} {
