@@ -184,5 +184,8 @@ func htmlTransport(r record.Result) string {
 	if r.Setup != "" {
 		s += `<br><span class="muted">on ` + html.EscapeString(plan.SetupTitle(r.Setup)) + `</span>`
 	}
+	if r.Compress {
+		s += `<br><span class="muted">compressed: ` + html.EscapeString(r.Compression) + `</span>`
+	}
 	return s
 }

@@ -116,6 +116,9 @@ func mdTransport(r record.Result) string {
 	if r.Setup != "" {
 		s += " · on " + plan.SetupTitle(r.Setup)
 	}
+	if r.Compress {
+		s += " compressed"
+	}
 	return s
 }
 

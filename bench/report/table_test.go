@@ -150,7 +150,7 @@ func TestCompressedRows(t *testing.T) {
 	}
 	var md strings.Builder
 	writeMarkdown(&md, record.Report{Results: []record.Result{plain, deflate, gzipped}}, "")
-	if !strings.Contains(md.String(), "| json4k | deflate | 1142.2 | 4145.5 |") {
+	if !strings.Contains(md.String(), "| ws [h1] compressed | 50 | 20 | json4k | deflate | 1142.2 | 4145.5 |") {
 		t.Errorf("report.md lacks the compression table's deflate row:\n%s", md.String())
 	}
 	out := with.String()
