@@ -397,12 +397,3 @@ func classicChart(results []record.Result) string {
 	}
 	return s.String()
 }
-
-// payloadText is a row's payload as the charts write it: "100 B" of
-// padding, or its kind, "json4k".
-func payloadText(r record.Result) string {
-	if r.PayloadKind != "" {
-		return r.PayloadKind
-	}
-	return fmt.Sprintf("%d B", r.Payload)
-}
