@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"fourway/bench/record"
 )
 
@@ -242,4 +244,47 @@ func firstRequest(t *testing.T, cursor string, compress bool, run func(context.C
 		}
 	}))
 	return req
+}
+
+// TestWSDeflateNegotiatedAndCounted: a WebSocket subscriber with
+// -compress takes the permessage-deflate a server answers, says so, and
+// counts what each message inflates to beside the fewer bytes that
+// travelled; against a server that does not compress it says none.
+func TestWSDeflateNegotiatedAndCounted(t *testing.T) {
+	t.Parallel()
+	msg := fmt.Sprintf(`{"id":2,"time":1763773323456.789,"data":%s}`, payloadData("json4k", 0, 1, 4096))
+	for _, serverCompresses := range []bool{true, false} {
+		up := websocket.Upgrader{EnableCompression: serverCompresses}
+		var s *sub
+		srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+			conn, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				t.Errorf("connection %d: %v", step, err)
+				return
+			}
+			defer conn.Close()
+			wsSend(t, conn, step, wsHello(1, "E1"))
+			select { // the hello read: the span starts there
+			case <-s.ready:
+			case <-time.After(20 * time.Second):
+				t.Error("the hello was not read")
+			}
+			wsSend(t, conn, step, msg)
+			_, _, _ = conn.ReadMessage() // until the client goes
+		})
+		s = testSub(srv.URL, time.Hour)
+		s.compress = true
+		if runSub(t, s, fourwayWS, waitFor(func() bool { return s.distinct.Load() == 1 })) {
+			t.Fatalf("the WebSocket client stopped by itself: %s", s.gaveUp)
+		}
+		span := s.span()
+		want, wire := noEncoding, span.Down > span.Decoded
+		if serverCompresses {
+			want, wire = "permessage-deflate; server_no_context_takeover; client_no_context_takeover", span.Down < span.Decoded/2
+		}
+		if s.encodings[want] != 1 || span.Decoded != int64(len(msg)) || !wire {
+			t.Errorf("server compresses %v: encodings %v, %d B down for %d decoded (the message is %d B); want 1 in %q",
+				serverCompresses, s.encodings, span.Down, span.Decoded, len(msg), want)
+		}
+	}
 }
