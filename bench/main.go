@@ -76,7 +76,8 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 	fs.StringVar(&f.Protos, "proto", "h1", "protocols to measure each transport over: h1 (HTTP/1.1), h1tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS; WebSocket on HTTP/1.1 over TLS), h2c (cleartext HTTP/2; WebSocket on HTTP/1.1); a list, h1,h2")
 	fs.StringVar(&f.Subs, "subs", "50", "subscribers per transport; a list sweeps (10,100,1000)")
 	fs.StringVar(&f.Rates, "rate", "20", "messages per second; a list sweeps")
-	fs.StringVar(&f.Payloads, "payload", "100", "bytes of each published message's data; a list sweeps")
+	fs.StringVar(&f.Payloads, "payload", "100", "bytes of each published message's data (padding), or a kind of data: json256 (a chat message), json4k (a dashboard update), text32k (a document); a list sweeps")
+	fs.Var(&c.Compress, "compress", `subscribers offer compression as a browser does (WebSocket permessage-deflate, HTTP Accept-Encoding: gzip); "off,on": every row both ways, side by side`)
 	duration(&c.PollInterval, "poll-interval", 500*time.Millisecond, "short polling interval")
 	duration(&c.Warmup, "warmup", time.Second, "publishing before the measured window")
 	duration(&c.Duration, "duration", 4*time.Second, "measured window")
@@ -252,7 +253,10 @@ func measure(ctx context.Context, cfg plan.Config, quiet bool, stderr io.Writer)
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
-		how.Label = fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%d", i+1, rounds*len(scenarios), sc.Target, sc.Name(), sc.Proto, sc.Subs, sc.Rate, sc.Payload)
+		how.Label = fmt.Sprintf("[%d/%d] %s %s [%s] subs=%d rate=%g payload=%s", i+1, rounds*len(scenarios), sc.Target, sc.Name(), sc.Proto, sc.Subs, sc.Rate, sc.PayloadName())
+		if sc.Compress {
+			how.Label += " compressed"
+		}
 		if rounds > 1 {
 			how.Label += fmt.Sprintf(" round %d/%d", i/len(scenarios)+1, rounds)
 		}

@@ -142,6 +142,28 @@ func TestPlanScenarios(t *testing.T) {
 	}
 }
 
+// TestCompressAndPayloadKindFlags: -compress=off,on measures each row
+// without, then with compression offered; -payload names a kind of data,
+// and an unknown kind is refused with the kinds there are.
+func TestCompressAndPayloadKindFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseFlags([]string{"-target", "nchan", "-transports", "ws", "-compress=off,on", "-payload", "json4k"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range plan.Scenarios(cfg) {
+		got = append(got, sc.Label()+" "+sc.PayloadName())
+	}
+	if want := "ws [h1] json4k|ws [h1] compressed json4k"; strings.Join(got, "|") != want {
+		t.Errorf("rows %q, want %q", strings.Join(got, "|"), want)
+	}
+	_, _, err = parseFlags([]string{"-payload", "100,json9k"}, &stderr)
+	if want := `-payload: "json9k" is neither a positive whole number of bytes nor a payload kind (json256, json4k, text32k)`; err == nil || err.Error() != want {
+		t.Errorf("-payload 100,json9k: %v, want %q", err, want)
+	}
+}
+
 // TestProtoFlag: -proto takes a list of the four names, and refuses
 // anything else saying what it takes.
 func TestProtoFlag(t *testing.T) {

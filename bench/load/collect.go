@@ -3,6 +3,8 @@ package load
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	"fourway/bench/record"
 )
@@ -19,13 +21,16 @@ type group struct {
 // the publisher: every subscriber checked against every acknowledged
 // message, their counters summed, the latency and the wire cost.
 func collect(r *record.Result, subs []*sub, pub *publisher, hists HistSet) {
-	t := tally{epochs: map[string]bool{}}
+	t := tally{epochs: map[string]bool{}, encodings: map[string]int64{}}
 	for _, s := range subs {
 		countDeliveries(r, s, pub)
 		t.add(r, s)
 	}
 	r.Latency = LatencyOf(hists.Merged())
 	r.Wire = t.wire(len(subs))
+	if r.Compress {
+		r.Compression = compressionOf(t.encodings)
+	}
 	r.Notes = append(r.Notes, t.notes(r)...)
 }
 
@@ -62,6 +67,7 @@ type tally struct {
 	gaveUp                       int
 	firstGaveUp                  string
 	epochs                       map[string]bool
+	encodings                    map[string]int64 // units of messages per compression, with -compress
 }
 
 // add adds one subscriber, and sets r's epoch and negotiated protocol
@@ -81,6 +87,9 @@ func (t *tally) add(r *record.Result, s *sub) {
 	}
 	if r.Negotiated == "" {
 		r.Negotiated = s.negotiated
+	}
+	for enc, n := range s.encodings {
+		t.encodings[enc] += n
 	}
 	t.span = t.span.add(s.span())
 	t.handshake = t.handshake.add(s.handshake)
@@ -111,6 +120,7 @@ func (t *tally) wire(subs int) record.Wire {
 		w.PayloadPerMsg = float64(span.Payload) / n
 		w.OverheadPerMsg = float64(span.Down+span.Up-span.Payload) / n
 		w.RequestsPerMsg = float64(span.Requests) / n
+		w.DecodedPerMsg = float64(span.Decoded) / n
 	}
 	if subs > 0 {
 		w.HandshakeDown, w.HandshakeUp = float64(t.handshake.Down)/float64(subs), float64(t.handshake.Up)/float64(subs)
@@ -145,4 +155,32 @@ func (t *tally) notes(r *record.Result) []string {
 		notes = append(notes, fmt.Sprintf("%d publishes started over 10 ms late: the publisher or the machine was saturated (latency still counts from the intended time)", r.PublishLate))
 	}
 	return notes
+}
+
+// compressionOf says what the units of messages came in: the one
+// encoding, or each with its share, most first.
+func compressionOf(units map[string]int64) string {
+	var total int64
+	encs := make([]string, 0, len(units))
+	for enc, n := range units {
+		total += n
+		encs = append(encs, enc)
+	}
+	switch len(encs) {
+	case 0:
+		return noEncoding + " (no message came)"
+	case 1:
+		return encs[0]
+	}
+	sort.Slice(encs, func(i, j int) bool {
+		if units[encs[i]] != units[encs[j]] {
+			return units[encs[i]] > units[encs[j]]
+		}
+		return encs[i] < encs[j]
+	})
+	parts := make([]string, len(encs))
+	for i, enc := range encs {
+		parts[i] = fmt.Sprintf("%s %.0f %%", enc, 100*float64(units[enc])/float64(total))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -8,10 +8,12 @@
 //	clock.go        the bench's monotonic clock, the measured window, SleepUntil
 //	hist.go         latency histograms, sharded, and LatencyOf
 //	stamp.go        the publisher's data {"seq":N,"t":T,"pad":...}, and reading it back
+//	payload.go      the payload kinds' data: a chat message, a dashboard update, a document
 //	proc.go         a process's CPU, memory and children from /proc; the machine's CPU
 //	files.go        the open-file limit a scenario needs
 //	clients.go      HTTP clients over each protocol of -proto, and the errors asking again cannot change
 //	meter.go        a subscriber's counting dial: bytes and requests on its own socket, its source address
+//	encoding.go     -compress: what a subscriber offers, and gzip bodies decoded as they arrive, counted
 //	sub.go          a subscriber: what it received, its bytes and requests, its connects and waits
 //	dialect.go      how the bench talks to one kind of server
 //	fourway.go      fourway's dialect: its publisher, and a client of each transport of its wire contract

@@ -81,7 +81,11 @@ func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, 
 		return p, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	r, err := s.body(resp)
+	if err != nil {
+		return p, err
+	}
+	body, err := io.ReadAll(r)
 	if err != nil {
 		return p, err
 	}
@@ -241,9 +245,16 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
-		err = readFourwaySSE(s, before, resp.Body, &feedEpoch, &lastID)
+		body, err := s.body(resp)
+		if err == nil {
+			err = readFourwaySSE(s, before, body, &feedEpoch, &lastID)
+		}
 		resp.Body.Close()
 		s.feedEpoch = feedEpoch
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		s.retryPause(ctx, err)
 	}
 }
@@ -354,7 +365,7 @@ func fourwayWS(ctx context.Context, s *sub) {
 func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor) error {
 	var buf bytes.Buffer // one buffer for every frame: the load generator must stay light
 	for {
-		b, err := wire.ReadFrame(conn, &buf)
+		b, err := s.readFrame(conn, &buf)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ type meter struct {
 	down     atomic.Int64 // bytes read from the server
 	up       atomic.Int64 // bytes written to the server
 	requests atomic.Int64 // HTTP requests, WebSocket upgrades included
+	decoded  atomic.Int64 // with -compress: what the bodies and messages read decode to (encoding.go)
 	// from is the loopback address the subscriber's connections leave
 	// from; nil leaves it to the kernel. Set before the first dial.
 	from *net.TCPAddr
@@ -80,8 +81,8 @@ func (w *meter) dial(ctx context.Context, network, addr string) (net.Conn, error
 }
 
 // httpClient returns a client with one connection of its own, counted on w,
-// speaking protocol p (-proto). No compression: each answer is what the
-// transport sends. Under TLS the transport runs the handshake on the
+// speaking protocol p (-proto). It neither offers nor decodes compression
+// itself: a subscriber does that where it can be seen (encoding.go). Under TLS the transport runs the handshake on the
 // counting connection, so the count is of TLS records, headers and tags
 // included; under HTTP/2 it is of frames (HPACK-encoded HEADERS, DATA,
 // and the connection's SETTINGS, WINDOW_UPDATE and PING), which are all
@@ -94,14 +95,15 @@ func (w *meter) httpClient(p string) *http.Client {
 type counts struct {
 	Down, Up, Requests int64
 	Messages, Payload  int64
+	Decoded            int64
 }
 
 // sub is a less b, field by field.
 func (a counts) sub(b counts) counts {
-	return counts{a.Down - b.Down, a.Up - b.Up, a.Requests - b.Requests, a.Messages - b.Messages, a.Payload - b.Payload}
+	return counts{a.Down - b.Down, a.Up - b.Up, a.Requests - b.Requests, a.Messages - b.Messages, a.Payload - b.Payload, a.Decoded - b.Decoded}
 }
 
 // add is a plus b, field by field.
 func (a counts) add(b counts) counts {
-	return counts{a.Down + b.Down, a.Up + b.Up, a.Requests + b.Requests, a.Messages + b.Messages, a.Payload + b.Payload}
+	return counts{a.Down + b.Down, a.Up + b.Up, a.Requests + b.Requests, a.Messages + b.Messages, a.Payload + b.Payload, a.Decoded + b.Decoded}
 }

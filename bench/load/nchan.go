@@ -124,7 +124,11 @@ func (cur *nchanCursor) get(ctx context.Context, s *sub, c *http.Client, path st
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	r, err := s.body(resp)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
@@ -229,8 +233,15 @@ func nchanSSE(ctx context.Context, s *sub) {
 		// Nchan sends no hello event: the stream is ready with its headers.
 		s.connected(before)
 		s.markReady()
-		err = readNchanSSE(s, resp.Body, &lastID)
+		body, err := s.body(resp)
+		if err == nil {
+			err = readNchanSSE(s, body, &lastID)
+		}
 		resp.Body.Close()
+		if isPermanent(err) {
+			s.giveUp(ctx, err)
+			return
+		}
 		s.retryPause(ctx, err)
 	}
 }
@@ -287,7 +298,7 @@ func nchanWS(ctx context.Context, s *sub) {
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		var buf bytes.Buffer
 		for {
-			b, err := wire.ReadFrame(conn, &buf)
+			b, err := s.readFrame(conn, &buf)
 			if err != nil {
 				s.retryPause(ctx, err)
 				break

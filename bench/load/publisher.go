@@ -18,6 +18,7 @@ type publisher struct {
 	base    string
 	rate    float64
 	size    int
+	kind    string // a payload kind (payload.go), or "" for padding to size
 	workers int
 	prog    *Progress
 
@@ -49,7 +50,7 @@ func (p *publisher) run(ctx context.Context, start, end time.Time) {
 					p.late.Add(1)
 				}
 				sent := Mono()
-				err := p.d.publish(ctx, p.c, p.base, stampData(seq, t, p.size))
+				err := p.d.publish(ctx, p.c, p.base, p.data(seq, t))
 				if err != nil {
 					p.errors.Add(1)
 					s := err.Error()
@@ -73,4 +74,13 @@ func (p *publisher) run(ctx context.Context, start, end time.Time) {
 	}
 	close(due)
 	wg.Wait()
+}
+
+// data is message seq's data, stamped with t: of the payload kind, or
+// padded to size.
+func (p *publisher) data(seq, t int64) []byte {
+	if p.kind != "" {
+		return payloadData(p.kind, seq, t, p.size)
+	}
+	return stampData(seq, t, p.size)
 }

@@ -155,7 +155,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 		for _, g := range m.groups {
 			s := newSub(i)
 			s.base, s.cursor, s.headers, s.win, s.hist = m.subBase, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
-			s.proto = sc.Proto
+			s.proto, s.compress = sc.Proto, sc.Compress
 			if b := plan.BaseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
 			}
@@ -231,7 +231,7 @@ func (m *measurement) publish(ctx context.Context) {
 	winEnd := winStart.Add(time.Duration(sc.Duration))
 	m.win.end.Store(int64(winEnd.Sub(epoch)))
 	m.win.start.Store(int64(winStart.Sub(epoch)))
-	m.pub = &publisher{d: m.d, c: m.pubHTTP, base: m.srv.Base, rate: sc.Rate, size: sc.Payload, workers: sc.Publishers, prog: prog}
+	m.pub = &publisher{d: m.d, c: m.pubHTTP, base: m.srv.Base, rate: sc.Rate, size: sc.Payload, kind: sc.PayloadKind, workers: sc.Publishers, prog: prog}
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); m.pub.run(ctx, pubStart, winEnd) }()
 

@@ -1,9 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"fourway/bench/plan"
+	"fourway/transports/wire"
 )
 
 // sub is one subscriber: its configuration, its socket counters, and what
@@ -26,6 +29,7 @@ type sub struct {
 	interval time.Duration
 	phase    time.Time // first tick of a short poll's timetable
 	headers  http.Header
+	compress bool // -compress: offer compression as a browser does (encoding.go)
 	win      *window
 	hist     *histShard
 
@@ -76,6 +80,11 @@ type sub struct {
 	// negotiated is what the last answer came over ("HTTP/2.0 over
 	// TLS"), once checked against proto.
 	negotiated string
+	// encoding is the compression of the last answer or connection
+	// ("gzip", the WebSocket's Sec-WebSocket-Extensions, or "none"), and
+	// encodings how many units of messages came in each (see unit).
+	encoding  string
+	encodings map[string]int64
 }
 
 // reqUpKept is how many requests' header bytes reqUp holds: HPACK's
@@ -92,7 +101,7 @@ func (s *sub) markReady() { s.readyOnce.Do(func() { close(s.ready) }) }
 
 // snapshot is the subscriber's counters now.
 func (s *sub) snapshot() counts {
-	return counts{Down: s.meter.down.Load(), Up: s.meter.up.Load(), Requests: s.meter.requests.Load(), Messages: s.msgs, Payload: s.payload}
+	return counts{Down: s.meter.down.Load(), Up: s.meter.up.Load(), Requests: s.meter.requests.Load(), Messages: s.msgs, Payload: s.payload, Decoded: s.meter.decoded.Load()}
 }
 
 // connected adds the bytes spent since before to the handshake.
@@ -140,6 +149,12 @@ func (s *sub) got(body []byte) {
 // unit marks the end of one response or frame that carried messages (see
 // first and last).
 func (s *sub) unit() {
+	if s.compress {
+		if s.encodings == nil {
+			s.encodings = map[string]int64{}
+		}
+		s.encodings[s.encoding]++
+	}
 	c := s.snapshot()
 	if !s.firstSet && s.win.has(Mono()) {
 		s.first, s.firstSet, s.hsFirst = c, true, s.handshake
@@ -174,6 +189,9 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	for k, v := range s.headers {
 		req.Header[k] = v
 	}
+	if s.compress {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
 	n := s.meter.requests.Add(1) - 1
 	measure := n < int64(len(s.reqUp))
 	if onWritten != nil || measure {
@@ -206,12 +224,31 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	return resp, nil
 }
 
+// body is resp's body as the application reads it, decoded when it came
+// compressed (decodedBody); the encoding it came in is the subscriber's
+// until the next answer.
+func (s *sub) body(resp *http.Response) (io.Reader, error) {
+	r, enc, err := decodedBody(resp, s.compress, &s.meter.decoded)
+	s.encoding = enc
+	return r, err
+}
+
+// readFrame reads one WebSocket message, inflated when it came
+// compressed, and counts what it decodes to.
+func (s *sub) readFrame(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	b, err := wire.ReadFrame(conn, buf)
+	if s.compress {
+		s.meter.decoded.Add(int64(len(b)))
+	}
+	return b, err
+}
+
 // wsDialer is a subscriber's WebSocket dialer: through its counting dial,
 // inside TLS (wss://, HTTP/1.1: no ALPN offered) when the row has TLS.
 // gorilla/websocket runs the TLS handshake over the counting connection,
 // so its records count as an HTTP client's do.
 func (s *sub) wsDialer(subprotocols ...string) websocket.Dialer {
-	d := websocket.Dialer{NetDialContext: s.meter.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
+	d := websocket.Dialer{NetDialContext: s.meter.dial, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols, EnableCompression: s.compress}
 	if plan.ProtoTLS(s.proto) {
 		d.TLSClientConfig = insecureLoopbackTLS()
 	}
@@ -220,7 +257,15 @@ func (s *sub) wsDialer(subprotocols ...string) websocket.Dialer {
 
 // checkWSProto says whether an upgraded WebSocket came over what the row
 // asks: HTTP/1.1 always, inside TLS under h1tls and h2.
+//
+// It notes the compression the WebSocket negotiated, with -compress.
 func (s *sub) checkWSProto(conn *websocket.Conn, resp *http.Response) error {
+	if s.compress {
+		s.encoding = noEncoding
+		if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+			s.encoding = ext // gorilla/websocket took it, or the dial would have failed
+		}
+	}
 	if s.proto == "" {
 		return nil
 	}

@@ -1,6 +1,10 @@
 package plan
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -9,23 +13,29 @@ const DefaultNginx = "/usr/sbin/nginx"
 
 // Config is the bench's whole configuration, as the report records it.
 type Config struct {
-	Render        string     `json:"-"` // a report.json to render again instead of measuring
-	URL           string     `json:"url,omitempty"`
-	Targets       []string   `json:"targets"`
-	Transports    []string   `json:"transports"`
-	Protos        []string   `json:"protos,omitempty"` // -proto: h1, h1tls, h2, h2c
-	Subs          []int      `json:"subscribers"`
-	Rates         []float64  `json:"rates"`
-	Payloads      []int      `json:"payloads"`
-	PollInterval  Duration   `json:"poll_interval"`
-	Warmup        Duration   `json:"warmup"`
-	Duration      Duration   `json:"duration"`
-	Stagger       Duration   `json:"stagger"`
-	Publishers    int        `json:"publishers"`
-	Plan          []PlanItem `json:"plan,omitempty"`
-	ClientHeaders string     `json:"client_headers"`
-	History       int        `json:"history"`
-	Nginx         string     `json:"nginx"`
+	Render     string    `json:"-"` // a report.json to render again instead of measuring
+	URL        string    `json:"url,omitempty"`
+	Targets    []string  `json:"targets"`
+	Transports []string  `json:"transports"`
+	Protos     []string  `json:"protos,omitempty"` // -proto: h1, h1tls, h2, h2c
+	Subs       []int     `json:"subscribers"`
+	Rates      []float64 `json:"rates"`
+	Payloads   []int     `json:"payloads"`
+	// PayloadKinds are the payload kinds -payload names (PayloadKinds),
+	// measured after the sizes of Payloads.
+	PayloadKinds []string `json:"payload_kinds,omitempty"`
+	// Compress is -compress: whether the subscribers offer compression,
+	// one row each way when it holds both; empty is off.
+	Compress      CompressModes `json:"compress,omitempty"`
+	PollInterval  Duration      `json:"poll_interval"`
+	Warmup        Duration      `json:"warmup"`
+	Duration      Duration      `json:"duration"`
+	Stagger       Duration      `json:"stagger"`
+	Publishers    int           `json:"publishers"`
+	Plan          []PlanItem    `json:"plan,omitempty"`
+	ClientHeaders string        `json:"client_headers"`
+	History       int           `json:"history"`
+	Nginx         string        `json:"nginx"`
 	// Fourway is -fourway: the fourway binary to run as the server; ""
 	// builds one from the module, once per run.
 	Fourway       string `json:"-"`
@@ -79,6 +89,53 @@ type PlanItem struct {
 	Subs       int      `json:"subscribers"`
 	Rate       float64  `json:"rate"`
 	Payload    int      `json:"payload_bytes"`
+	// PayloadKind is the payload kind named instead of a size, whose size
+	// Payload then is; "" for padded data.
+	PayloadKind string `json:"payload_kind,omitempty"`
+}
+
+// CompressModes is -compress: false (off, the default), true (on:
+// -compress alone), or both, "off,on": every row measured without
+// compression, then with it, side by side in one run.
+type CompressModes []bool
+
+// IsBoolFlag lets -compress stand alone, meaning on.
+func (m *CompressModes) IsBoolFlag() bool { return true }
+
+// String writes the modes as Set reads them: "off", "on", "off,on".
+func (m *CompressModes) String() string {
+	if m == nil || len(*m) == 0 {
+		return "off"
+	}
+	words := make([]string, len(*m))
+	for i, on := range *m {
+		words[i] = map[bool]string{false: "off", true: "on"}[on]
+	}
+	return strings.Join(words, ",")
+}
+
+// Set reads "on", "off" (or true and false, as for a boolean flag), or
+// both, comma-separated, each once.
+func (m *CompressModes) Set(s string) error {
+	var modes CompressModes
+	for _, w := range strings.Split(s, ",") {
+		w = strings.TrimSpace(w)
+		on, err := w == "on", error(nil)
+		if w != "on" && w != "off" {
+			if on, err = strconv.ParseBool(w); err != nil {
+				return fmt.Errorf("%q is not on or off", w)
+			}
+		}
+		if slices.Contains(modes, on) {
+			return fmt.Errorf("%q says %s twice", s, w)
+		}
+		modes = append(modes, on)
+	}
+	if len(modes) == 0 {
+		return fmt.Errorf("%q says neither on nor off", s)
+	}
+	*m = modes
+	return nil
 }
 
 // Duration prints as Go does ("500ms") in JSON.

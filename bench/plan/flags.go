@@ -139,8 +139,20 @@ func (f Flags) readLists(c *Config) error {
 	if c.Subs, err = intList("subs", f.Subs); err != nil {
 		return err
 	}
-	if c.Payloads, err = intList("payload", f.Payloads); err != nil {
-		return err
+	first := PlanItem{} // the first payload: a -plan entry's when it names none
+	for _, p := range splitList(f.Payloads) {
+		n, kind, err := parsePayload(p)
+		if err != nil {
+			return fmt.Errorf("-payload: %w", err)
+		}
+		if first.Payload == 0 {
+			first.Payload, first.PayloadKind = n, kind
+		}
+		if kind != "" {
+			c.PayloadKinds = append(c.PayloadKinds, kind)
+		} else {
+			c.Payloads = append(c.Payloads, n)
+		}
 	}
 	for _, s := range splitList(f.Rates) {
 		r, err := strconv.ParseFloat(s, 64)
@@ -149,8 +161,8 @@ func (f Flags) readLists(c *Config) error {
 		}
 		c.Rates = append(c.Rates, r)
 	}
-	if f.Plan != "" && len(c.Payloads) > 0 {
-		if c.Plan, err = parsePlan(f.Plan, c.Payloads[0]); err != nil {
+	if f.Plan != "" && first.Payload > 0 {
+		if c.Plan, err = parsePlan(f.Plan, first); err != nil {
 			return err
 		}
 	}
@@ -179,7 +191,7 @@ func (c *Config) checkNames() error {
 // counts, and what -cluster and -url cannot be combined with.
 func (c *Config) checkSettings() error {
 	switch {
-	case len(c.Targets) == 0 || len(c.Transports) == 0 || len(c.Subs) == 0 || len(c.Rates) == 0 || len(c.Payloads) == 0:
+	case len(c.Targets) == 0 || len(c.Transports) == 0 || len(c.Subs) == 0 || len(c.Rates) == 0 || len(c.Payloads)+len(c.PayloadKinds) == 0:
 		return errors.New("-target, -transports, -subs, -rate and -payload need at least one value")
 	case c.PollInterval <= 0 || c.Duration <= 0 || c.Warmup < 0 || c.Stagger < 0:
 		return errors.New("-poll-interval and -duration must be positive, -warmup and -stagger not negative")
@@ -286,8 +298,10 @@ func parsePIDs(s string) ([]int, error) {
 
 // parsePlan reads "ws,sse:1000:100;ws+sse:1000:100;longpoll:1000:10[:payload]".
 // A comma separates scenarios of their own, each on a fresh server; a plus
-// joins transports into one mixed scenario on one server.
-func parsePlan(s string, payload int) ([]PlanItem, error) {
+// joins transports into one mixed scenario on one server. The payload is
+// a size or a payload kind ("ws:1000:100:json4k"); an entry without one
+// takes def's.
+func parsePlan(s string, def PlanItem) ([]PlanItem, error) {
 	var plan []PlanItem
 	for _, item := range strings.Split(s, ";") {
 		if item = strings.TrimSpace(item); item == "" {
@@ -297,7 +311,7 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 		if len(f) < 3 || len(f) > 4 {
 			return nil, fmt.Errorf("-plan: %q is not transports:subs:rate[:payload]", item)
 		}
-		p := PlanItem{Transports: splitList(f[0]), Payload: payload}
+		p := PlanItem{Transports: splitList(f[0]), Payload: def.Payload, PayloadKind: def.PayloadKind}
 		var err error
 		if p.Subs, err = strconv.Atoi(f[1]); err != nil || p.Subs < 1 {
 			return nil, fmt.Errorf("-plan: %q: subscribers must be a positive whole number", item)
@@ -306,8 +320,8 @@ func parsePlan(s string, payload int) ([]PlanItem, error) {
 			return nil, fmt.Errorf("-plan: %q: rate must be a positive number", item)
 		}
 		if len(f) == 4 {
-			if p.Payload, err = strconv.Atoi(f[3]); err != nil || p.Payload < 1 {
-				return nil, fmt.Errorf("-plan: %q: payload must be a positive whole number", item)
+			if p.Payload, p.PayloadKind, err = parsePayload(f[3]); err != nil {
+				return nil, fmt.Errorf("-plan: %q: payload %w", item, err)
 			}
 		}
 		if len(p.Transports) == 0 {

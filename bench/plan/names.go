@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -144,4 +145,48 @@ func SetupTitle(s string) string {
 		return "2 nodes, JetStream R3 (3 nats-server), behind nginx"
 	}
 	return s
+}
+
+// PayloadKind is a kind of published data that -payload names beside a
+// size: content of a fixed size shaped like what an application sends,
+// so that compression has what it would have in use (the load package
+// writes it; a size alone is padding, which compresses to nothing).
+type PayloadKind struct {
+	Name  string
+	Bytes int    // the data's size, every message alike
+	Title string // what it stands for, for the legend
+}
+
+// PayloadKinds are the kinds -payload and -plan take by name.
+var PayloadKinds = []PayloadKind{
+	{"json256", 256, "a chat message: 256 bytes of JSON"},
+	{"json4k", 4096, "a dashboard update: 4 KiB of JSON"},
+	{"text32k", 32768, "a document: 32 KiB of prose in JSON"},
+}
+
+// PayloadKindOf is the kind of that name, or nil.
+func PayloadKindOf(name string) *PayloadKind {
+	for i := range PayloadKinds {
+		if PayloadKinds[i].Name == name {
+			return &PayloadKinds[i]
+		}
+	}
+	return nil
+}
+
+// parsePayload reads one payload of -payload or -plan: a positive whole
+// number of bytes of padded data, or the name of a payload kind.
+func parsePayload(s string) (bytes int, kind string, err error) {
+	if k := PayloadKindOf(s); k != nil {
+		return k.Bytes, k.Name, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		names := make([]string, len(PayloadKinds))
+		for i, k := range PayloadKinds {
+			names[i] = k.Name
+		}
+		return 0, "", fmt.Errorf("%q is neither a positive whole number of bytes nor a payload kind (%s)", s, strings.Join(names, ", "))
+	}
+	return n, "", nil
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -19,10 +20,18 @@ type Scenario struct {
 	// transports were served at once by one server, to one publisher, Subs
 	// subscribers each. The server's CPU and memory are the whole server's,
 	// shared by the scenario's rows. Empty for a scenario of one transport.
-	Mixed        string   `json:"mixed,omitempty"`
-	Subs         int      `json:"subscribers"`   // of Transport
-	Rate         float64  `json:"rate"`          // messages per second
-	Payload      int      `json:"payload_bytes"` // bytes of the publisher's data
+	Mixed   string  `json:"mixed,omitempty"`
+	Subs    int     `json:"subscribers"`   // of Transport
+	Rate    float64 `json:"rate"`          // messages per second
+	Payload int     `json:"payload_bytes"` // bytes of the publisher's data
+	// PayloadKind is the kind of the publisher's data (PayloadKinds), or
+	// "" for data padded to Payload bytes.
+	PayloadKind string `json:"payload_kind,omitempty"`
+	// Compress is whether the subscribers offer compression as a browser
+	// does: permessage-deflate on a WebSocket, Accept-Encoding: gzip on
+	// every HTTP request. What the server answered is in the row's
+	// result.
+	Compress     bool     `json:"compress,omitempty"`
 	PollInterval Duration `json:"poll_interval"`
 	Warmup       Duration `json:"warmup"`
 	Duration     Duration `json:"duration"`
@@ -77,7 +86,19 @@ func (sc Scenario) Label() string {
 	if sc.Link != "" {
 		l += " via " + sc.Link
 	}
+	if sc.Compress {
+		l += " compressed"
+	}
 	return l
+}
+
+// PayloadName is the row's payload as -payload names it: its kind, or
+// its size in bytes.
+func (sc Scenario) PayloadName() string {
+	if sc.PayloadKind != "" {
+		return sc.PayloadKind
+	}
+	return strconv.Itoa(sc.Payload)
 }
 
 // TotalSubs is every subscriber the scenario connects, all transports.
@@ -94,29 +115,24 @@ func Scenarios(cfg Config) []Scenario {
 	if len(protos) == 0 {
 		protos = []string{"h1"} // a report from before -proto
 	}
-	add := func(tr string, subs int, rate float64, payload int) {
+	compress := cfg.Compress
+	if len(compress) == 0 {
+		compress = CompressModes{false}
+	}
+	add := func(tr string, subs int, rate float64, pl payloadSpec) {
 		for _, tg := range cfg.Targets {
 			for _, proto := range protos {
 				if !directServes(tr, proto) {
 					continue // the default transports: see checkDirectProtos
 				}
-				sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: payload,
-					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
-				if tg == "nchan" {
-					// Nchan has one SSE writer and one long poll, its own:
-					// its sse row is what both of fourway's SSE rows are
-					// compared with, its longpoll both long-poll rows,
-					// measured once.
-					sc.Transport = NchanTransport(tr)
-				}
-				if mixedParts(sc.Transport) != nil {
-					sc.Mixed, sc.Transport = sc.Transport, ""
-				}
-				sc.SourceAddrs = sourceAddrsFor(cfg, sc)
-				for _, v := range variants(cfg, sc) {
-					if !seen[v] {
-						seen[v] = true
-						scenarios = append(scenarios, v)
+				for _, on := range compress {
+					sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: pl.bytes, PayloadKind: pl.kind, Compress: on,
+						PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
+					for _, v := range variants(cfg, sc) {
+						if !seen[v] {
+							seen[v] = true
+							scenarios = append(scenarios, v)
+						}
 					}
 				}
 			}
@@ -124,17 +140,17 @@ func Scenarios(cfg Config) []Scenario {
 	}
 	for _, p := range cfg.Plan {
 		for _, tr := range p.Transports {
-			add(tr, p.Subs, p.Rate, p.Payload)
+			add(tr, p.Subs, p.Rate, payloadSpec{p.Payload, p.PayloadKind})
 		}
 	}
-	for _, payload := range cfg.Payloads {
-		if cfg.Plan != nil {
-			break
-		}
+	if cfg.Plan != nil {
+		return scenarios
+	}
+	for _, pl := range sweptPayloads(cfg) {
 		for _, rate := range cfg.Rates {
 			for _, subs := range cfg.Subs {
 				for _, tr := range cfg.Transports {
-					add(tr, subs, rate, payload)
+					add(tr, subs, rate, pl)
 				}
 			}
 		}
@@ -142,9 +158,40 @@ func Scenarios(cfg Config) []Scenario {
 	return scenarios
 }
 
-// variants is sc on each -cluster setup and through each -link in turn:
-// sc itself when there are neither.
+// payloadSpec is a row's payload: its size in bytes, and its kind when
+// -payload named one (json4k), "" for a size alone.
+type payloadSpec struct {
+	bytes int
+	kind  string
+}
+
+// sweptPayloads are -payload's sizes, then its kinds.
+func sweptPayloads(cfg Config) []payloadSpec {
+	var payloads []payloadSpec
+	for _, n := range cfg.Payloads {
+		payloads = append(payloads, payloadSpec{n, ""})
+	}
+	for _, name := range cfg.PayloadKinds {
+		if k := PayloadKindOf(name); k != nil {
+			payloads = append(payloads, payloadSpec{k.Bytes, k.Name})
+		}
+	}
+	return payloads
+}
+
+// variants is sc as it runs: Nchan's own transport for Nchan (it has one
+// SSE writer and one long poll: its sse row is what both of fourway's SSE
+// rows are compared with, its longpoll both long-poll rows, measured
+// once), a mixed scenario as such, its source addresses, then on each
+// -cluster setup and through each -link in turn.
 func variants(cfg Config, sc Scenario) []Scenario {
+	if sc.Target == "nchan" {
+		sc.Transport = NchanTransport(sc.Transport)
+	}
+	if mixedParts(sc.Transport) != nil {
+		sc.Mixed, sc.Transport = sc.Transport, ""
+	}
+	sc.SourceAddrs = sourceAddrsFor(cfg, sc)
 	setups := []string{""}
 	if cfg.Cluster {
 		setups = cfg.Setups // in turn, one transport on each

@@ -63,6 +63,13 @@ type Result struct {
 	// answer was checked against Proto; one that was not what the row
 	// asks ends the scenario.
 	Negotiated string `json:"negotiated,omitempty"`
+	// Compression is, on a row whose subscribers offered compression
+	// (-compress), what the answers that carried messages came in: the
+	// WebSocket's Sec-WebSocket-Extensions answer
+	// ("permessage-deflate; server_no_context_takeover; ..."), an HTTP
+	// answer's Content-Encoding ("gzip"), or "none"; several, each with
+	// its share, when they differed ("gzip 90 %, none 10 %").
+	Compression string `json:"compression,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`
@@ -137,6 +144,12 @@ type Wire struct {
 	// OverheadPerMsg is down + up - payload.
 	OverheadPerMsg float64 `json:"overhead_per_msg"`
 	RequestsPerMsg float64 `json:"requests_per_msg"`
+	// DecodedPerMsg is, with -compress, what the bodies and messages read
+	// decode to, per message: an HTTP answer's body after gzip (SSE's
+	// event lines, a poll's page), a WebSocket message after inflating.
+	// Beside DownPerMsg it says what compression saved; it does not count
+	// headers and framing, which travel as they are.
+	DecodedPerMsg float64 `json:"decoded_per_msg,omitempty"`
 	// Handshake is what connecting cost, per subscriber (WebSocket upgrade
 	// and hello; SSE request, headers and hello), apart from the above.
 	HandshakeDown float64 `json:"handshake_down"`

@@ -17,7 +17,7 @@ var csvHeader = []string{"target", "transport", "subscribers", "rate", "payload_
 	"bench_cpu_seconds", "other_cpu_seconds", "cpu_seconds", "cpu_us_per_delivery", "rss_before_mib", "rss_idle_mib", "rss_end_mib", "mem_per_conn_kib",
 	"mixed", "source_addrs", "proto", "negotiated", "req_header_first", "req_header_later", "req_header_n",
 	"server_headers_per_msg", "server_frame_headers_per_msg", "server_framing_per_msg", "server_heartbeats_per_msg",
-	"link"}
+	"link", "payload_kind", "compress", "compression", "decoded_per_msg"}
 
 // writeCSV writes the results as report.csv, one row each.
 func writeCSV(out io.Writer, results []record.Result) error {
@@ -51,6 +51,11 @@ func writeCSV(out io.Writer, results []record.Result) error {
 		// link: the emulated link the subscribers reached the server
 		// through (-links); empty for none.
 		row = append(row, r.Link)
+		// payload_kind: the kind of data, when a kind (payload_bytes its
+		// size); compress: the subscribers offered compression;
+		// compression: what the answers came in; decoded_per_msg: what
+		// the bodies and messages decode to, per message.
+		row = append(row, r.PayloadKind, strconv.FormatBool(r.Compress), r.Compression, g(r.Wire.DecodedPerMsg))
 		_ = w.Write(row)
 	}
 	w.Flush()

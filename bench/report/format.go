@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"fourway/bench/record"
 )
 
 // f1, f2 and f3 write v with one, two and three decimals.
@@ -180,4 +182,13 @@ func fitted(tables []textTable, head []string, name func(i int) []string, common
 		out = append(out, t.prefixed([]string{"#"}, func(i int) []string { return []string{fmt.Sprint(i + 1)} }).lines()...)
 	}
 	return out, true
+}
+
+// payloadText is a row's payload as the charts and the spread write it: "100 B" of
+// padding, or its kind, "json4k".
+func payloadText(r record.Result) string {
+	if r.PayloadKind != "" {
+		return r.PayloadKind
+	}
+	return fmt.Sprintf("%d B", r.Payload)
 }

@@ -58,7 +58,7 @@ code{background:#f4f4f4;padding:1px 4px}h2{margin-top:32px}svg{max-width:100%;he
 // notes, and what each column means.
 func writeHTMLResults(b *strings.Builder, rs []record.Result) {
 	e := html.EscapeString
-	b.WriteString(`<h2>Results</h2><div class="wide"><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload B</th><th>samples</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/delivery</th><th>up B/delivery</th><th>payload B/delivery</th><th>overhead B/delivery</th><th>req/delivery</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/delivery</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
+	b.WriteString(`<h2>Results</h2><div class="wide"><table><tr><th class="l">target</th><th class="l">transport</th><th>subs</th><th>rate/s</th><th>payload</th><th>samples</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>delivered</th><th>lost</th><th>dup</th><th>down B/delivery</th><th>up B/delivery</th><th>payload B/delivery</th><th>overhead B/delivery</th><th>req/delivery</th><th>handshake B</th><th>server CPU s</th><th>CPU µs/delivery</th><th>RSS idle MiB</th><th>KiB/conn</th><th>bench CPU s</th><th>other CPU s</th></tr>`)
 	for _, r := range rs {
 		bad := func(v int64) string {
 			if v != 0 {
@@ -78,8 +78,8 @@ func writeHTMLResults(b *strings.Builder, rs []record.Result) {
 			srv = fmt.Sprintf("<td>%s</td><td%s>%s</td><td>%s</td><td>%s</td>", f2(s.CPUSeconds), cls, cpuPerDelivery(r), f1(s.RSSIdleMiB), f1(s.MemPerConnKiB))
 		}
 		l := r.Latency
-		fmt.Fprintf(b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
-			r.Target, htmlTransport(r), r.Subs, r.Rate, r.Payload, l.Count,
+		fmt.Fprintf(b, `<tr><td class="l">%s</td><td class="l">%s</td><td>%d</td><td>%g</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d / %d</td><td%s>%d</td><td%s>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>%s<td>%s</td><td>%s</td></tr>`,
+			r.Target, htmlTransport(r), r.Subs, r.Rate, e(r.PayloadName()), l.Count,
 			percentile(l, "p50"), percentile(l, "p90"), percentile(l, "p99"), percentile(l, "p99.9"), latencyCell(l.Max),
 			r.Delivered, r.Expected, bad(r.Lost), r.Lost, bad(r.Duplicated), r.Duplicated,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.PayloadPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg),
@@ -186,6 +186,9 @@ func htmlTransport(r record.Result) string {
 	}
 	if r.Link != "" {
 		s += `<br><span class="muted">via the ` + html.EscapeString(r.Link) + ` link</span>`
+	}
+	if r.Compress {
+		s += `<br><span class="muted">compressed: ` + html.EscapeString(r.Compression) + `</span>`
 	}
 	return s
 }

@@ -19,6 +19,7 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 		fmt.Fprintf(out, "![latency per transport](%s)\n\n", chart)
 	}
 	writeResultsMarkdown(out, rep.Results)
+	writeCompressionMarkdown(out, rep.Results)
 	writeProcMarkdown(out, rep.Results)
 	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)
@@ -62,6 +63,27 @@ func writeResultsMarkdown(out io.Writer, results []record.Result) {
 	}
 }
 
+// writeCompressionMarkdown writes, when rows offered compression, each
+// row's payload, what its answers came in, its bytes down beside what they
+// decode to, and its server's CPU per delivery.
+func writeCompressionMarkdown(out io.Writer, results []record.Result) {
+	if !anyCompressed(results) {
+		return
+	}
+	fmt.Fprintln(out, "\n| server | transport | subs | msg/s | payload | compression | B down/delivery | decoded B/delivery | server CPU µs/delivery |")
+	fmt.Fprintln(out, "|---|---|--:|--:|---|---|--:|--:|--:|")
+	for _, r := range results {
+		comp, decoded, cpu := "–", "–", "–"
+		if r.Compress {
+			comp, decoded = compressionCell(r.Compression), f1(r.Wire.DecodedPerMsg)
+		}
+		if r.Server != nil {
+			cpu = cpuPerDelivery(r)
+		}
+		fmt.Fprintf(out, "| %s | %s | %d | %g | %s | %s | %s | %s | %s |\n", r.Target, mdTransport(r), r.Subs, r.Rate, r.PayloadName(), comp, f1(r.Wire.DownPerMsg), decoded, cpu)
+	}
+}
+
 // writeClassicMarkdown writes the 2010 table, then the same computation
 // from the bytes measured here.
 func writeClassicMarkdown(out io.Writer, results []record.Result) {
@@ -96,6 +118,9 @@ func mdTransport(r record.Result) string {
 	}
 	if r.Link != "" {
 		s += " · via the " + r.Link + " link"
+	}
+	if r.Compress {
+		s += " compressed"
 	}
 	return s
 }

@@ -95,7 +95,7 @@ func memoryRow(results []record.Result, r record.Result) (record.Result, bool) {
 		return record.Result{}, false
 	}
 	for _, m := range results {
-		if m.Setup == plan.SetupMemory && m.Transport == r.Transport && m.Mixed == r.Mixed && m.Subs == r.Subs && m.Rate == r.Rate && m.Payload == r.Payload && m.Proto == r.Proto {
+		if m.Setup == plan.SetupMemory && m.Transport == r.Transport && m.Mixed == r.Mixed && m.Subs == r.Subs && m.Rate == r.Rate && m.Payload == r.Payload && m.PayloadKind == r.PayloadKind && m.Compress == r.Compress && m.Proto == r.Proto {
 			return m, true
 		}
 	}

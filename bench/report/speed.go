@@ -58,7 +58,7 @@ func nchanTargets(name string, r record.Result, results []record.Result) []recor
 	var out []record.Target
 	p99 := r.Latency.P99
 	for _, n := range results {
-		if n.Target != "nchan" || n.Transport != plan.NchanTransport(r.Transport) || n.Mixed != plan.NchanTransport(r.Mixed) || n.Proto != r.Proto || n.Link != r.Link || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || !n.Latency.Enough(0.99) {
+		if n.Target != "nchan" || n.Transport != plan.NchanTransport(r.Transport) || n.Mixed != plan.NchanTransport(r.Mixed) || n.Proto != r.Proto || n.Link != r.Link || n.Subs != r.Subs || n.Rate != r.Rate || n.Payload != r.Payload || n.PayloadKind != r.PayloadKind || n.Compress != r.Compress || !n.Latency.Enough(0.99) {
 			continue
 		}
 		out = append(out, record.Target{What: name + " vs nginx+Nchan", Want: "p99 ≤ Nchan's",

@@ -38,7 +38,7 @@ func seriesColor(target, transport string) string {
 func rowLabel(r record.Result, many bool) string {
 	s := r.Target + " " + r.Label()
 	if many {
-		s += fmt.Sprintf(" · %d subs · %g/s · %d B", r.Subs, r.Rate, r.Payload)
+		s += fmt.Sprintf(" · %d subs · %g/s · %s", r.Subs, r.Rate, payloadText(r))
 	}
 	return s
 }
@@ -47,7 +47,7 @@ func rowLabel(r record.Result, many bool) string {
 // subscribers, rate or payload, so labels must say which.
 func manyScenarios(results []record.Result) bool {
 	for _, r := range results[1:] {
-		if r.Subs != results[0].Subs || r.Rate != results[0].Rate || r.Payload != results[0].Payload {
+		if r.Subs != results[0].Subs || r.Rate != results[0].Rate || r.PayloadName() != results[0].PayloadName() {
 			return true
 		}
 	}
@@ -291,7 +291,7 @@ func scalingChart(results []record.Result, standalone bool) string {
 type scalingSeries struct {
 	target, transport string
 	rate              float64
-	payload           int
+	payload           string // as -payload names it: a size, or a kind
 	rows              []record.Result
 }
 
@@ -301,10 +301,10 @@ func scalingSeriesOf(results []record.Result) []*scalingSeries {
 	var all, out []*scalingSeries
 	for _, r := range results {
 		i := slices.IndexFunc(all, func(s *scalingSeries) bool {
-			return s.target == r.Target && s.transport == r.Label() && s.rate == r.Rate && s.payload == r.Payload
+			return s.target == r.Target && s.transport == r.Label() && s.rate == r.Rate && s.payload == payloadText(r)
 		})
 		if i < 0 {
-			all = append(all, &scalingSeries{target: r.Target, transport: r.Label(), rate: r.Rate, payload: r.Payload})
+			all = append(all, &scalingSeries{target: r.Target, transport: r.Label(), rate: r.Rate, payload: payloadText(r)})
 			i = len(all) - 1
 		}
 		all[i].rows = append(all[i].rows, r)
@@ -358,7 +358,7 @@ func (s *svg) scalingLine(sr *scalingSeries, xs, ys logScale, legend point) {
 		fmt.Fprintf(&s.b, `<circle cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], c)
 	}
 	s.line(point{legend.x + 15, legend.y}, point{legend.x + 40, legend.y}, c, 2.5, dash)
-	s.text(point{legend.x + 46, legend.y + 4}, "start", "#333", fmt.Sprintf("%s %s · %g/s · %d B", sr.target, sr.transport, sr.rate, sr.payload), ` font-size="11"`)
+	s.text(point{legend.x + 46, legend.y + 4}, "start", "#333", fmt.Sprintf("%s %s · %g/s · %s", sr.target, sr.transport, sr.rate, sr.payload), ` font-size="11"`)
 }
 
 // classicChart draws the throughput of 100,000 clients on a log axis: the

@@ -29,7 +29,7 @@ func rowNames(results []record.Result) (head []string, cells func(r record.Resul
 	}{
 		{"subs", func(r record.Result) string { return fmt.Sprint(r.Subs) }, "%s subscribers"},
 		{"msg/s", func(r record.Result) string { return fmt.Sprintf("%g", r.Rate) }, "%s msg/s"},
-		{"payload B", func(r record.Result) string { return fmt.Sprint(r.Payload) }, "%s B of data a message"},
+		{"payload", func(r record.Result) string { return r.PayloadName() }, "payload %s"},
 	}
 	head = []string{"server", "transport"}
 	var shown []func(r record.Result) string
@@ -64,6 +64,10 @@ func resultTables(results []record.Result) []textTable {
 		head: []string{"down B", "up B", "payload B", "overhead B/delivery", "req/delivery", "handshake B"}}
 	srv := textTable{title: "CPU and memory: the server's, per delivery and per connection, and the machine's:",
 		head: []string{"server CPU s", "µs/delivery", "RSS MiB", "KiB/conn", "bench CPU s", "other CPU s"}}
+	compressed := anyCompressed(results)
+	if compressed {
+		wire.head = append(wire.head, "compression", "decoded B")
+	}
 	for _, r := range results {
 		flag := ""
 		if !r.DeliveryOK() {
@@ -74,6 +78,13 @@ func resultTables(results []record.Result) []textTable {
 			latencyCell(l.Max), fmt.Sprintf("%d%s", r.Delivered, flag), fmt.Sprint(r.Lost), fmt.Sprint(r.Duplicated)})
 		w := r.Wire
 		wire.rows = append(wire.rows, []string{f1(w.DownPerMsg), f1(w.UpPerMsg), f1(w.PayloadPerMsg), f1(w.OverheadPerMsg), f3(w.RequestsPerMsg), f1(w.HandshakeDown + w.HandshakeUp)})
+		if compressed {
+			cells := []string{"–", "–"}
+			if r.Compress {
+				cells = []string{compressionCell(r.Compression), f1(w.DecodedPerMsg)}
+			}
+			wire.rows[len(wire.rows)-1] = append(wire.rows[len(wire.rows)-1], cells...)
+		}
 		cells := []string{"–", "–", "–", "–"}
 		if r.ServerNote != "" {
 			cells = []string{"–", r.ServerNote, "–", "–"}
@@ -114,6 +125,7 @@ const overheadLegend = "overhead B/delivery: bytes down + bytes up − payload o
 func resultProse(results []record.Result) []string {
 	prose := legend(results)
 	prose = append(prose, overheadLegend)
+	prose = append(prose, compressionLegend(results)...)
 	prose = append(prose, percentileLegend(results)...)
 	prose = append(prose, cpuNotes(results)...)
 	for _, r := range results {
@@ -197,4 +209,45 @@ func Print(out io.Writer, rep record.Report) {
 	writeClassic(out, rep.Results, numbered)
 	fmt.Fprintln(out)
 	writeTargets(out, rep.Targets)
+}
+
+// anyCompressed reports whether a row's subscribers offered compression.
+func anyCompressed(results []record.Result) bool {
+	for _, r := range results {
+		if r.Compress {
+			return true
+		}
+	}
+	return false
+}
+
+// compressionCell is a row's compression as its column writes it:
+// "deflate" for permessage-deflate, whatever its parameters (the legend
+// gives them), else as recorded: "gzip", "none".
+func compressionCell(c string) string {
+	if strings.HasPrefix(c, "permessage-deflate") {
+		return "deflate"
+	}
+	return c
+}
+
+// compressionLegend says, when rows offered compression, what the
+// columns mean, and what each deflate row negotiated.
+func compressionLegend(results []record.Result) []string {
+	if !anyCompressed(results) {
+		return nil
+	}
+	out := []string{"compressed: the subscribers offered compression as a browser does (WebSocket permessage-deflate, HTTP Accept-Encoding: gzip); " +
+		"compression: what the answers that carried messages came in; down B is what travelled, compressed; " +
+		"decoded B: what the bodies (SSE's event lines, a poll's page) and WebSocket messages decode to, per message, headers and frame headers not counted; " +
+		"payload B is the message decoded, so a compressed row's overhead is negative where compression saved more than its headers and framing cost"}
+	seen := map[string]bool{}
+	for _, r := range results {
+		line := fmt.Sprintf("%s %s negotiated %s", r.Target, r.Label(), r.Compression)
+		if r.Compress && r.Compression != compressionCell(r.Compression) && !seen[line] {
+			seen[line] = true
+			out = append(out, line)
+		}
+	}
+	return out
 }

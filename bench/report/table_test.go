@@ -41,7 +41,10 @@ func TestConsoleFitsWidth(t *testing.T) {
 	short := fullRow("fourway", "ws", "h2c", 1, 2)
 	short.Latency.Count, short.Server.CPUSeconds = 40, 0.06
 	short.Lost = 3
-	for name, rs := range map[string][]record.Result{"default": defaults, "long names": append(defaults, long, nchan, short)} {
+	deflate := fullRow("nchan", "ws", "h1tls", 10000, 1000)
+	deflate.Compress, deflate.PayloadKind, deflate.Payload = true, "text32k", 32768
+	deflate.Compression, deflate.Wire.DecodedPerMsg = "permessage-deflate; server_no_context_takeover; client_no_context_takeover", 32812.5
+	for name, rs := range map[string][]record.Result{"default": defaults, "long names": append(defaults, long, nchan, short, deflate)} {
 		rep := record.Report{Command: "go run ./bench -target fourway,nchan -plan 'ws+sse-direct+longpoll-direct:10000:1000;ws,sse:100:10' -proto h1,h1tls,h2,h2c -out /tmp/" + strings.Repeat("x", 80),
 			Machine: record.Machine{CPU: "AMD EPYC 7B13 64-Core Processor with a long name", Cores: 2, MemoryMiB: 24105, GoVersion: "go1.26.8", OS: "linux/amd64, Debian GNU/Linux 12 (bookworm)"},
 			Results: rs}
@@ -122,5 +125,39 @@ func TestCommandWrapsForAShell(t *testing.T) {
 	}
 	if got := strings.TrimPrefix(strings.ReplaceAll(strings.Join(lines, "\n"), " \\\n    ", " "), "command: "); got != cmd {
 		t.Errorf("joined as a shell joins them: %q, want %q", got, cmd)
+	}
+}
+
+// TestCompressedRows: rows whose subscribers offered compression name it,
+// and the wire table gives what the answers came in and what they decode
+// to beside the bytes that travelled; a run without -compress prints
+// neither column.
+func TestCompressedRows(t *testing.T) {
+	plain := fullRow("nchan", "ws", "h1", 50, 20)
+	plain.PayloadKind, plain.Payload = "json4k", 4096
+	deflate, gzipped := plain, fullRow("nchan", "longpoll", "h1", 50, 20)
+	deflate.Compress, deflate.Compression = true, "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+	deflate.Wire.DownPerMsg, deflate.Wire.DecodedPerMsg = 1142.2, 4145.5
+	gzipped.PayloadKind, gzipped.Payload, gzipped.Compress, gzipped.Compression = "json4k", 4096, true, "gzip 90 %, none 10 %"
+	var without, with strings.Builder
+	Print(&without, record.Report{Results: []record.Result{plain}})
+	Print(&with, record.Report{Results: []record.Result{plain, deflate, gzipped}})
+	if strings.Contains(without.String(), "decoded B") || strings.Contains(without.String(), "compress") {
+		t.Errorf("a run without -compress speaks of compression:\n%s", without.String())
+	}
+	if !strings.Contains(without.String(), "payload json4k") {
+		t.Errorf("the payload kind is not named:\n%s", without.String())
+	}
+	var md strings.Builder
+	writeMarkdown(&md, record.Report{Results: []record.Result{plain, deflate, gzipped}}, "")
+	if !strings.Contains(md.String(), "| ws [h1] compressed | 50 | 20 | json4k | deflate | 1142.2 | 4145.5 |") {
+		t.Errorf("report.md lacks the compression table's deflate row:\n%s", md.String())
+	}
+	out := with.String()
+	for _, want := range []string{"compression", "decoded B", "ws [h1] compressed", "deflate", "4145.5", "gzip 90 %, none 10 %",
+		"nchan ws [h1] compressed negotiated permessage-deflate; server_no_context_takeover; client_no_context_takeover"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -138,7 +138,7 @@ func spreadLines(results []record.Result) []string {
 	var keys []string
 	groups := map[string][]record.Result{}
 	for _, r := range results {
-		k := fmt.Sprintf("%s %s, %d subs, %g/s, %d B", r.Target, r.Label(), r.Subs, r.Rate, r.Payload)
+		k := fmt.Sprintf("%s %s, %d subs, %g/s, %s", r.Target, r.Label(), r.Subs, r.Rate, payloadText(r))
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}

@@ -87,7 +87,7 @@ func (e *Env) Start(sc plan.Scenario) func(context.Context) (*load.Server, error
 	switch {
 	case e.cluster == nil && sc.Target == "nchan":
 		return func(ctx context.Context) (*load.Server, error) {
-			return startNchan(ctx, e.cfg.Nginx, nchanConnections(sc), sc.Proto)
+			return startNchan(ctx, e.cfg.Nginx, nchanConnections(sc), sc.Proto, sc.Compress)
 		}
 	case e.cluster == nil && e.cfg.URL != "":
 		return e.external(sc)

@@ -47,7 +47,7 @@ func nchanConnections(sc plan.Scenario) int { return max(20000, int(plan.FilesNe
 // as root here and sets its worker's limit before dropping to www-data;
 // started as another user, nginx logs that it could not, and connections
 // past the hard limit fail.
-func startNchan(ctx context.Context, nginx string, connections int, proto string) (*load.Server, error) {
+func startNchan(ctx context.Context, nginx string, connections int, proto string, compress bool) (*load.Server, error) {
 	if m := nchanMissing(nginx); m != "" {
 		return nil, errors.New(m)
 	}
@@ -64,7 +64,7 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		tlsDir = dir
 	}
 	base := plan.SchemeFor(proto) + "://" + addr
-	master, stop, err := runNginx(ctx, &nginxRun{binary: nginx, dir: dir, conf: nchanConfig(addr, user, connections, proto, tlsDir), readyURL: base + "/nchan_stub_status", proto: proto})
+	master, stop, err := runNginx(ctx, &nginxRun{binary: nginx, dir: dir, conf: nchanSite{addr, user, connections, proto, tlsDir, compress}.config(), readyURL: base + "/nchan_stub_status", proto: proto})
 	if err != nil {
 		return nil, err
 	}
@@ -75,19 +75,56 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 	}, nil
 }
 
-// nchanConfig is nchan/nginx.conf with its placeholders filled in. Under
-// h1tls and h2 it listens with ssl (and http2 for h2: nginx 1.22's
-// "listen ... ssl http2" syntax), its certificate in tlsDir (cert.pem,
-// key.pem, see writeSelfSigned).
-func nchanConfig(listen, user string, connections int, proto, tlsDir string) string {
+// nchanCompress is what the peer's server block says with -compress, as
+// measured with nginx 1.22.1 and Nchan 1.3.6 (Debian 12):
+//
+//   - nchan_deflate_message_for_websocket keeps a deflated copy of each
+//     message, made once, for every WebSocket that negotiated
+//     permessage-deflate; Nchan answers gorilla/websocket's offer with
+//     no context takeover both ways, which is what the client speaks.
+//   - nginx's gzip filter compresses Nchan's poll and long-poll answers
+//     only with gzip_types *: Nchan sets a message's Content-Type without
+//     the length nginx's type match reads, so no list of types matches it
+//     (with "application/json" listed, the answers came plain). Nchan's
+//     SSE stream (eventsource) is never gzipped whatever the
+//     configuration: its issue #194, "Gzip support for multipart,
+//     eventsource, chunked, and raw subscribers", is open.
+//   - gzip_comp_level 6 is gzip's and Go's default level, where nginx's
+//     own default is 1; Nchan's deflate level is 6 by default.
+const nchanCompress = `    # -compress: each message deflated once for every WebSocket that
+    # negotiated permessage-deflate; poll and long-poll answers gzipped
+    # for a client that offers it ("*": Nchan's answers match no type list).
+    nchan_deflate_message_for_websocket on;
+    gzip on;
+    gzip_types *;
+    gzip_comp_level 6;
+`
+
+// nchanSite is what nchan/nginx.conf's placeholders are filled with.
+type nchanSite struct {
+	listen, user string // host:port; the user the workers run as, "" for nginx's default
+	connections  int    // each worker's connections
+	proto        string // h1, h1tls or h2
+	tlsDir       string // the certificate under h1tls and h2 (cert.pem, key.pem, see writeSelfSigned)
+	compress     bool   // compress what Nchan can (nchanCompress)
+}
+
+// config is nchan/nginx.conf with its placeholders filled in. Under h1tls
+// and h2 it listens with ssl (and http2 for h2: nginx 1.22's "listen ...
+// ssl http2" syntax).
+func (site nchanSite) config() string {
 	listenTLS, tlsConf := "", ""
-	if plan.ProtoTLS(proto) {
+	if plan.ProtoTLS(site.proto) {
 		listenTLS = " ssl"
-		if proto == "h2" {
+		if site.proto == "h2" {
 			listenTLS += " http2"
 		}
-		tlsConf = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n", filepath.Join(tlsDir, "cert.pem"), filepath.Join(tlsDir, "key.pem"))
+		tlsConf = fmt.Sprintf("    ssl_certificate %s;\n    ssl_certificate_key %s;\n", filepath.Join(site.tlsDir, "cert.pem"), filepath.Join(site.tlsDir, "key.pem"))
 	}
-	return strings.NewReplacer("{{LISTEN}}", listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", user, "{{MODULE}}", nchanModule,
-		"{{CONNECTIONS}}", strconv.Itoa(connections), "{{NOFILE}}", strconv.Itoa(2*connections)).Replace(nginxConf)
+	compressConf := ""
+	if site.compress {
+		compressConf = nchanCompress
+	}
+	return strings.NewReplacer("{{COMPRESS}}", compressConf, "{{LISTEN}}", site.listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", site.user, "{{MODULE}}", nchanModule,
+		"{{CONNECTIONS}}", strconv.Itoa(site.connections), "{{NOFILE}}", strconv.Itoa(2*site.connections)).Replace(nginxConf)
 }

@@ -75,7 +75,7 @@ func TestNchanConfigHoldsTheScenario(t *testing.T) {
 		{plan.Scenario{Transport: "ws", Subs: 1000, Publishers: 4}, 20000, 40000},
 		{plan.Scenario{Mixed: "ws+sse", Subs: 10000, Publishers: 4}, 20260, 40520},
 	} {
-		conf := nchanConfig("127.0.0.1:1", "", nchanConnections(c.sc), "h1", "")
+		conf := nchanSite{listen: "127.0.0.1:1", connections: nchanConnections(c.sc), proto: "h1"}.config()
 		for _, want := range []string{fmt.Sprintf("worker_connections %d;", c.connections), fmt.Sprintf("worker_rlimit_nofile %d;", c.files), "listen 127.0.0.1:1;"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("%s × %d: the config lacks %q", c.sc.Name(), c.sc.Subs, want)
@@ -83,6 +83,43 @@ func TestNchanConfigHoldsTheScenario(t *testing.T) {
 		}
 		if strings.Contains(conf, "{{") {
 			t.Errorf("a placeholder is left in the config")
+		}
+	}
+}
+
+// TestNchanCompressed runs every transport against nginx + Nchan with
+// -compress: its config deflates each message for a WebSocket
+// (nchan_deflate_message_for_websocket) and gzips what nginx's gzip
+// filter can. A 4 KiB JSON payload travels in fewer bytes than it decodes
+// to wherever compression was negotiated. Like TestNchanPeer it skips
+// without nginx and Nchan, except in CI.
+func TestNchanCompressed(t *testing.T) {
+	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true: the Nchan comparison with compression cannot run: %s", missing)
+		}
+		t.Skipf("skipping the Nchan comparison with compression: %s", missing)
+	}
+	t.Parallel()
+	for _, tr := range plan.AllTransports {
+		sc := benchtest.Short("nchan", tr)
+		sc.Payload, sc.PayloadKind, sc.Compress = 4096, "json4k", true
+		r := runShort(t, sc)
+		benchtest.CheckDelivery(t, r)
+		w := r.Wire
+		t.Logf("%s: compression %q, %.1f B down per message, decoded %.1f, payload %.1f", tr, r.Compression, w.DownPerMsg, w.DecodedPerMsg, w.PayloadPerMsg)
+		want := map[string]string{"ws": "permessage-deflate; server_no_context_takeover; client_no_context_takeover", "longpoll": "gzip", "sse": "none"}[tr]
+		if tr == "poll" {
+			want = "gzip"
+		}
+		if r.Compression != want {
+			t.Errorf("nchan %s compressed: compression %q, want %q", tr, r.Compression, want)
+		}
+		if w.DecodedPerMsg < w.PayloadPerMsg {
+			t.Errorf("nchan %s compressed: %.1f B decoded per message, less than its %.1f B payload", tr, w.DecodedPerMsg, w.PayloadPerMsg)
+		}
+		if want != "none" && w.DownPerMsg >= w.DecodedPerMsg {
+			t.Errorf("nchan %s compressed: %.1f B on the wire per message, not fewer than the %.1f B it decodes to", tr, w.DownPerMsg, w.DecodedPerMsg)
 		}
 	}
 }

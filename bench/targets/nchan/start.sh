@@ -19,7 +19,7 @@ mkdir -m 777 "$PREFIX/logs" "$PREFIX/tmp"
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user www-data;"
 sed -e "s|{{LISTEN}}|$LISTEN|" -e "s|{{USER}}|$USER_LINE|" -e "s|{{MODULE}}|$MODULE|" \
-  -e "s|{{LISTEN_TLS}}||" -e "s|{{TLS}}||" \
+  -e "s|{{LISTEN_TLS}}||" -e "s|{{TLS}}||" -e "s|{{COMPRESS}}||" \
   -e "s|{{CONNECTIONS}}|20000|" -e "s|{{NOFILE}}|40000|" \
   "$HERE/nginx.conf" > "$PREFIX/nginx.conf"
 "$NGINX" -p "$PREFIX/" -c "$PREFIX/nginx.conf" -e "$PREFIX/logs/error.log" -t -q
