@@ -99,7 +99,8 @@ func port(t *testing.T, url string) string {
 // round trip, bandwidth), and every panel works there, the WebSocket
 // through the link's port, each message later than half the link's 300 ms
 // round trip; the guide's latency is the bench's run through 3G, named;
-// the way back leads to the server's own address. With
+// the way back leads to the server's own address, and one a crafted link
+// names is not taken. With
 // FOURWAY_DOC_SCREENSHOTS=1 it writes public/doc/screenshot-3g.png.
 func TestPageThroughALink(t *testing.T) {
 	ls := startLinked(t, func(c *transports.Config) { c.Ticker = 500 * time.Millisecond }, "loopback", "3g")
@@ -168,6 +169,12 @@ func TestPageThroughALink(t *testing.T) {
 	tab.waitAcrossLoad(t, "back on the server's own address, direct", `location.port === `+jsString(port(t, ls.URL))+` &&
 		document.body.dataset.link === '' && document.getElementById('link-note').hidden &&
 		document.getElementById('network').value === '' && `+allPanels(`p.dataset.state === 'open'`), 30*time.Second)
+
+	// A link's URL that names a way back elsewhere (a crafted link) gets
+	// none: the page sends no one to an address it did not come from.
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`setTimeout(() => location.assign(`+jsString(g3.URL+"?direct=https://evil.example/")+`))`))
+	tab.waitAcrossLoad(t, "on 3g with no way back, and no direct choice", onLink+` && document.getElementById('network').options.length === 2 &&
+		document.getElementById('link-back').hidden && !document.getElementById('link-note').hidden`, 30*time.Second)
 }
 
 // waitAcrossLoad is waitFor while the tab loads another page: a condition
