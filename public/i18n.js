@@ -356,7 +356,7 @@ const en = {
   'tunnel.resumed': 'Resumed {s} s after the silence began, with {gaps} gaps and {dups} duplicates.',
   'unit.msSpan': '{lo} to {hi} ms',
   'v.col.p50link': 'Latency p50 through {link} (bench)',
-  'v.sourceLink': ' Latency through {name}: the bench run {run} through the {as} link ({machine}), {subs} readers at {rate} message(s) a second, {rounds} round(s): of the rates measured, the nearest to yours.',
+  'v.sourceLink': ' Latency through {name}: the bench run {run} through the {as} link ({machine}), {subs} readers at {rate} msg/s (of the rates measured, the nearest to yours), p50 of each round; rounds: {rounds}.',
   'v.link': 'Through {name} ({rtt} ms round trip) the bench measured p50 {sse} for SSE and {ws} for WebSocket: half a round trip ({oneWay}) and a little; long polling {longpoll}, a whole round trip when a message comes while its request is on its way back; short polling {poll}, asking every {interval}: up to its interval, and the round trip.',
 };
 
@@ -715,8 +715,8 @@ const zh = {
   'tunnel.resumed': '静默开始 {s} 秒后已续传，缺失 {gaps} 条，重复 {dups} 条。',
   'unit.msSpan': '{lo} 至 {hi} 毫秒',
   'v.col.p50link': '经 {link} 的延迟中位数（基准测试）',
-  'v.sourceLink': '经 {name} 的延迟：基准测试 {run} 经由 {as} 链路测得（{machine}），{subs} 个读者，每秒 {rate} 条消息，{rounds} 轮；取已测速率中与你的最接近的一组。',
-  'v.link': '经由 {name}（往返 {rtt} 毫秒），基准测试测得的延迟中位数：SSE {sse}，WebSocket {ws}，即半个往返（{oneWay}）再多一点；长轮询 {longpoll}，消息在它的请求返回途中到达时要付出整整一个往返；短轮询 {poll}，每 {interval} 询问一次：最多一个间隔，再加上往返。',
+  'v.sourceLink': '经 {name} 的延迟：基准测试 {run} 经由 {as} 链路测得（{machine}），{subs} 个读者，每秒 {rate} 条消息（已测速率中与你的最接近的一组），取每轮的中位数，共 {rounds} 轮。',
+  'v.link': '经由 {name}（往返 {rtt} 毫秒），基准测试测得的延迟中位数：SSE {sse}，WebSocket {ws}，即半个往返（{oneWay}）再多一点；长轮询 {longpoll}，消息在它的请求返回途中到达时要付出整整一个往返；短轮询 {poll}，每 {interval}询问一次：最多一个间隔，再加上往返。',
 };
 
 const tables = { en, zh };
