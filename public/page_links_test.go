@@ -154,6 +154,21 @@ func TestPageThroughALink(t *testing.T) {
 			t.Errorf("the guide's latency of %s through 3g reads %q: want the run's p50, above the one-way 150 ms", k, cell)
 		}
 	}
+	// At 10 messages a second the guide takes the run's rows at 10, where
+	// the long poll pays a whole round trip.
+	lp10 := makeLinksBench(t, "..").Rates[1].Rows["3g"]["longpoll"].P50[0]
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
+		const r = document.getElementById('v-rate');
+		r.value = '10';
+		document.getElementById('verdict-form').dispatchEvent(new Event('input'));
+	}`))
+	tab.waitFor(t, fmt.Sprintf("the long poll's latency through 3g at 10 msg/s: %.0f ms, the run's", lp10),
+		`document.querySelector('#verdict-table tr[data-transport="longpoll"]').lastElementChild.textContent === `+jsString(fmt.Sprintf("%.0f ms", lp10))+` &&
+		document.getElementById('verdict-source').textContent.includes('100 readers at 10 msg/s')`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
+		document.getElementById('v-rate').value = '1';
+		document.getElementById('verdict-form').dispatchEvent(new Event('input'));
+	}`))
 	tab.screenshotAt(t, "links-3g-1280.png", 1280, 720)
 	if os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" { // the guide's picture of the page through 3G
 		shot, err := os.ReadFile(filepath.Join(t.ArtifactDir(), "links-3g-1280.png"))
