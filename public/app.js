@@ -16,6 +16,7 @@ import { draw, WINDOW_MS } from './chart.js';
 import { renderExchange } from './inspect.js';
 import { figures, verdict, rank, KEYS } from './verdict.js';
 import { AutoClient, autoClientID } from './auto.js';
+import { onLink, directURL, linkURL, measured, span } from './links.js';
 
 // Each transport's colour is the CSS variable --c-<key> (style.css), one
 // for light and one for dark mode, each at least 3:1 against the panel.
@@ -32,6 +33,8 @@ const STUCK_MS = 4_000;    // a short request slower than this is stuck in the b
 const COST_MS = 30_000;    // the window of the live cost figures
 // How long the offline switch lasts; ?offline=3 shortens it (tests, impatient demos).
 const OFFLINE_MS = 1000 * (Number(new URLSearchParams(location.search).get('offline')) || 10);
+// How long the tunnel button silences the link; ?tunnel=3 shortens it.
+const TUNNEL_MS = 1000 * Math.min(600, Number(new URLSearchParams(location.search).get('tunnel')) || 20);
 
 const $ = sel => document.querySelector(sel);
 const encoder = new TextEncoder();
@@ -157,6 +160,7 @@ class Panel {
     this.tickerAt = [];      // performance.now() of each ticker message, over the cost window
     this.countingSince = performance.now(); // of the counters: the page's start or the last reset
     this.client = null;      // made once the server's settings are known
+    this.tunnel = null;      // its account of the last tunnel (tunnelStart)
     this.buildInside();
     if (key === 'ws') this.buildWSPublish();
   }
@@ -218,7 +222,58 @@ class Panel {
       while (performance.now() - this.tickerAt[0] > COST_MS) this.tickerAt.shift();
     }
     this.show(messageItem(m, latency));
+    this.tunnelResumed();
     this.dirty = true;
+  }
+
+  // tunnelStart begins this panel's account of a tunnel: silence is {start,
+  // end}, on performance.now(), as the page reckons them (wireTunnel).
+  tunnelStart(silence) {
+    this.tunnel = { silence, gaps: this.counts.gaps, dups: this.counts.dups, how: null, noticed: null, resumed: null };
+    this.dirty = true;
+  }
+
+  // tunnelSign takes the first sign that the client noticed the silence
+  // (links.js, NOTICED), with the time it took.
+  tunnelSign(how) {
+    const tu = this.tunnel, now = performance.now();
+    if (!tu || tu.noticed !== null || tu.resumed !== null || now < tu.silence.start) return;
+    tu.how = how;
+    tu.noticed = now - tu.silence.start;
+  }
+
+  // tunnelResumed: a message after the link came back. Nothing crosses a
+  // silent link, so the first one after its end is the resume; a client
+  // that gave no sign before it noticed nothing until the held bytes came.
+  tunnelResumed() {
+    const tu = this.tunnel, now = performance.now();
+    if (!tu || tu.resumed !== null || now < tu.silence.end) return;
+    tu.resumed = now - tu.silence.start;
+    if (tu.noticed === null) { tu.how = 'bytes'; tu.noticed = tu.resumed; }
+  }
+
+  // renderTunnel says when this panel noticed the tunnel, how, and that it
+  // resumed with no gap and no duplicate since it began.
+  renderTunnel() {
+    const el = this.field('tunnel-line'), tu = this.tunnel, d = this.el.dataset;
+    el.hidden = !tu;
+    if (!tu) return;
+    const now = performance.now();
+    const sec = v => num(v / 1000, 1);
+    const gaps = this.counts.gaps - tu.gaps, dups = this.counts.dups - tu.dups;
+    d.tunnelHow = tu.how ?? '';
+    d.tunnelNoticed = tu.noticed === null ? '' : Math.round(tu.noticed);
+    d.tunnelResumed = tu.resumed === null ? '' : Math.round(tu.resumed);
+    d.tunnelGaps = gaps;
+    d.tunnelDups = dups;
+    const noticed = tu.noticed === null ? { key: 'tunnel.notYet', params: { s: sec(Math.max(0, now - tu.silence.start)) } }
+      : { key: `tunnel.by.${tu.how}`, params: { s: sec(tu.noticed) } };
+    const resumed = tu.resumed !== null ? { key: 'tunnel.resumed', params: { s: sec(tu.resumed), gaps, dups } }
+      : now < tu.silence.end ? { key: 'tunnel.silent', params: { s: Math.max(0, Math.ceil((tu.silence.end - now) / 1000)) } }
+        : { key: 'tunnel.back' };
+    if (tu.resumed !== null) el.dataset.done = ''; else delete el.dataset.done;
+    const text = t('tunnel.line', { noticed, resumed });
+    if (el.textContent !== text) el.textContent = text;
   }
 
   // resetCounters starts this tab's counters, latencies and lists over; the
@@ -250,7 +305,10 @@ class Panel {
         this.counts.resets++;
         this.show(noteItem('reset'));
         break;
-      case 'watchdog': this.show(noteItem('watchdog')); break;
+      case 'watchdog':
+        this.tunnelSign(this.key === 'sse' ? 'watchdog' : 'heartbeat'); // the WebSocket's watchdog is its heartbeat's
+        this.show(noteItem('watchdog'));
+        break;
       case 'goodbye': // the server said why it ended the connection: the client is already on its way back
         this.show(noteItem('goodbye', {
           how: n.code ? `${n.how}, ${closeMeaning(n.code)}` : n.how, // a close code with what it means
@@ -275,6 +333,7 @@ class Panel {
     const changed = s.name !== this.state.name;
     if (changed) this.since = performance.now();
     if (s.name === 'reconnecting' && this.wasOpen) this.lost = true;
+    if (s.name === 'reconnecting' && s.why !== 'offline') this.tunnelSign(this.signOf(s));
     if (s.name === 'open') {
       if (this.lost) this.counts.reconnects++;
       if (changed) this.openedAt = performance.now();
@@ -307,6 +366,15 @@ class Panel {
     const s = this.state;
     const word = s.name === 'reconnecting' ? t('state.reconnectingLive') : t(this.stateKey(s));
     this.field('state-live').textContent = t('stateLive', { name: t(this.key), word });
+  }
+
+  // signOf is how a reconnect tells that the client noticed a silent
+  // link (links.js, NOTICED): its watchdog, a request's deadline (a long
+  // poll's is its hold and grace), or another failure.
+  signOf(s) {
+    if (s.why === 'dead') return this.key === 'sse' ? 'watchdog' : 'heartbeat';
+    if (s.why === 'error' && s.deadline) return this.key === 'poll' ? 'deadline' : 'lpTimeout';
+    return 'failed';
   }
 
   // stateKey is the text of a state: a short poll holds no connection, so
@@ -505,6 +573,7 @@ class Panel {
     this.renderState();
     this.renderVia();
     this.renderInside();
+    this.renderTunnel();
     if (!this.dirty) return;
     this.dirty = false;
     const c = this.counts;
@@ -789,6 +858,10 @@ function retranslate() {
 // machine: the live figures move with their 30 s window (a cut, a burst of
 // handshakes) and are shown in the panels and the table above, not here.
 let bench = null; // the bench's last report, bench-report.json
+// The bench's run through the emulated links, links-bench.json: on a link,
+// the latency the guide expects of each transport is that run's, not the
+// loopback report's.
+let linksBench = null;
 
 function benchRow(key) {
   return bench?.results.find(r => r.target === 'fourway' && r.transport === key) ?? null;
@@ -852,12 +925,20 @@ function renderVerdict() {
     $('#verdict-reasons').replaceChildren();
     return;
   }
-  const sourceText = bench ? t('v.source', { run: benchLabel(), version: bench.versions?.[0] ?? '', lifetime: num(lifetime, lifetime % 1 ? 1 : 0) })
-    : t('v.sourceNone', { lifetime: num(lifetime, lifetime % 1 ? 1 : 0) });
+  const per = perTransport();
+  const m = measured(linksBench, link, q.rate); // on a link: the run through it
+  if (m) {
+    for (const k of KEYS) {
+      const [lo, hi] = span(m.rows[k].p50);
+      per[k].p50 = (lo + hi) / 2;
+    }
+  }
+  const sourceText = (bench ? t('v.source', { run: benchLabel(), version: bench.versions?.[0] ?? '', lifetime: num(lifetime, lifetime % 1 ? 1 : 0) })
+    : t('v.sourceNone', { lifetime: num(lifetime, lifetime % 1 ? 1 : 0) })) + (m ? t('v.sourceLink', linkSource(m)) : '');
   source.classList.remove('bad');
   source.dataset.source = bench ? 'bench' : '';
+  source.dataset.link = m ? m.as : '';
   if (source.textContent !== sourceText) source.textContent = sourceText;
-  const per = perTransport();
   const fig = figures(q, per, {
     interval: byKey.poll.client?.interval / 1000 || 3, keepalive: config.sse.keepalive_ms / 1000,
     heartbeat: config.ws.heartbeat_ms / 1000, hold: byKey.longpoll.client?.timeout ?? timeouts(config).default,
@@ -869,6 +950,7 @@ function renderVerdict() {
   const text = v.fallback ? t('v.pickFallback', { pick: t(v.pick), fallback: t(v.fallback) }) : t('v.pick', { pick: t(v.pick) });
   if (pick.textContent !== text) pick.textContent = text;
   const list = $('#verdict-reasons');
+  if (m) v.reasons.unshift({ key: 'v.link', params: linkReason(m) });
   list.replaceChildren(...v.reasons.map(r => {
     const li = document.createElement('li');
     li.dataset.reason = r.key;
@@ -891,7 +973,7 @@ function renderVerdict() {
       count(f.requests),
       count(f.wakeups),
       num(f.mbps, 3),
-      ms(f.p50),
+      m ? msSpan(m.rows[k].p50) : ms(f.p50),
     ];
     for (const [i, c] of cells.entries()) {
       const td = document.createElement(i === 0 ? 'th' : 'td');
@@ -902,6 +984,35 @@ function renderVerdict() {
     }
     return tr;
   }));
+}
+
+// msSpan writes the figures of a row's rounds: "156 ms" when they agree to
+// the ms, "414–417 ms" when not.
+function msSpan(values) {
+  const [lo, hi] = span(values).map(Math.round);
+  return lo === hi ? ms(lo) : t('unit.msSpan', { lo: num(lo), hi: num(hi) });
+}
+
+// linkSource names the run a link's latencies come from, for the line
+// above the pick: its directory, machine and date, the rate and readers.
+function linkSource(m) {
+  const b = linksBench;
+  return {
+    name: link.name, as: m.as, run: b.run.split('/').at(-1),
+    machine: t('v.machine', { cpu: b.machine.cpu, cores: b.machine.cores, date: day(Date.parse(b.started)) }),
+    rate: num(m.rate), rounds: m.rounds, subs: num(b.subscribers),
+  };
+}
+
+// linkReason is the reason that says what each transport delivers in on
+// this link, as the run measured it.
+function linkReason(m) {
+  const p50 = k => msSpan(m.rows[k].p50);
+  return {
+    name: link.name, rtt: num(link.rtt_ms), oneWay: ms(link.rtt_ms / 2),
+    sse: p50('sse'), ws: p50('ws'), longpoll: p50('longpoll'), poll: p50('poll'),
+    interval: ms(linksBench.poll_interval_ms), rate: num(m.rate),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -1086,6 +1197,7 @@ async function start() {
   timeout.value = timeouts(config).default;
   timeout.disabled = false;
   $('#ticker-every').value = String(config.ticker_ms / 1000);
+  wireNetwork();
   const backoff = new Backoff();
   for (;;) {
     try {
@@ -1325,6 +1437,122 @@ function wireTeacherControls() {
   });
 }
 
+// ---------------------------------------------------------------------------
+// The network: the links in front of the server (links.js). The choice
+// reloads the page through the chosen link, so that all five panels are on
+// it at once; the page says which link it is on, and the way back. On a
+// link, the tunnel button silences it.
+
+// link is the link this page is on (GET /api/config's), null when direct;
+// direct, the server's own address when known.
+let link = null;
+let direct = null;
+
+// linkRTT is the link's round trip in ms; 0 when direct.
+const linkRTT = () => link?.rtt_ms ?? 0;
+
+// wireNetwork shows the network choice when the server opened links, and
+// the tunnel when the page is on one.
+function wireNetwork() {
+  const links = config.links ?? [];
+  link = onLink(config);
+  direct = directURL(config);
+  document.body.dataset.link = link?.name ?? '';
+  if (link) {
+    $('#verdict-table th[data-i18n="v.col.p50"]').dataset.i18n = 'v.col.p50link';
+    setFacts({ link: link.name }); // and fills the page's text again
+  }
+  if (!links.length) return;
+  const select = $('#network');
+  select.closest('label').hidden = false;
+  $('#network-help').hidden = false;
+  if (direct) select.append(new Option('', ''));
+  for (const l of links) select.append(new Option('', l.name));
+  select.value = link?.name ?? '';
+  select.addEventListener('change', () => {
+    const to = links.find(l => l.name === select.value) ?? null;
+    if (!to && !direct) return;
+    location.assign(linkURL(to, direct));
+  });
+  if (link) {
+    $('#link-note').hidden = false;
+    const back = $('#link-back');
+    back.hidden = !direct;
+    if (direct) back.href = direct;
+    const tunnel = $('#tunnel');
+    tunnel.hidden = false;
+    $('#tunnel-help').hidden = false;
+    tunnel.addEventListener('click', () => startTunnel(tunnel));
+  }
+  renderNetwork();
+  renderVerdict();
+}
+
+// linkFacts are a link's figures for its texts: its round trip, and its
+// bandwidths in Mbit/s ("not limited" when it has none).
+function linkFacts(l) {
+  const mbps = kbps => kbps ? num(kbps / 1000, kbps % 1000 === 0 ? 0 : kbps % 100 === 0 ? 1 : 2) : null;
+  const down = mbps(l.down_kbps), up = mbps(l.up_kbps);
+  return { name: l.name, rtt: num(l.rtt_ms), bandwidth: down === null && up === null ? { key: 'net.unlimited' } : { key: 'net.bandwidth', params: { down: down ?? '∞', up: up ?? '∞' } } };
+}
+
+// renderNetwork writes the network choice and the line that says which
+// link the page is on, in the page's language.
+function renderNetwork() {
+  if (!config?.links?.length) return;
+  for (const o of $('#network').options) {
+    const l = config.links.find(x => x.name === o.value);
+    const text = l ? t('net.option', linkFacts(l)) : t('net.direct');
+    if (o.textContent !== text) o.textContent = text;
+  }
+  $('#network-help').textContent = t('net.help');
+  if (!link) return;
+  const f = linkFacts(link);
+  $('#link-on').textContent = t(link.outage_every_ms ? 'net.onOutages' : 'net.on', { ...f, every: num(link.outage_every_ms / 1000), for: num(link.outage_ms / 1000) });
+  $('#link-back').textContent = t('net.back');
+  $('#tunnel-help').textContent = t('tunnel.help', { s: TUNNEL_MS / 1000, name: link.name });
+  renderTunnelButton();
+}
+
+// silence is the page's reckoning of the link's tunnel, {start, end} on
+// performance.now(), null before the first.
+let silence = null;
+
+// startTunnel asks the server to silence this page's link (POST
+// /api/tunnel) and starts each panel's account of it. The request goes up
+// the link before the silence, so the server starts it about half a round
+// trip after the click (no jitter in the table's profiles); its answer is
+// held with everything else, and comes once the link is back.
+async function startTunnel(button) {
+  if (silence && performance.now() < silence.end) return;
+  const clicked = performance.now();
+  silence = { start: clicked + linkRTT() / 2, end: clicked + linkRTT() / 2 + TUNNEL_MS };
+  document.body.dataset.tunnelStart = Math.round(silence.start); // for the curious and the tests
+  for (const p of [...panels, autoPanel]) p.tunnelStart(silence);
+  say($('#fault-status'), 'tunnel.started', { name: link.name, s: TUNNEL_MS / 1000 });
+  renderTunnelButton();
+  try {
+    await request(`api/tunnel?link=${encodeURIComponent(link.name)}&for=${TUNNEL_MS}ms`, {
+      method: 'POST', timeout: TUNNEL_MS + 4 * linkRTT() + 10_000,
+    });
+  } catch (err) {
+    if (!(err instanceof HTTPError)) return; // no answer in time: the panels tell the rest
+    silence = null; // refused: there was no tunnel
+    for (const p of [...panels, autoPanel]) p.tunnel = null;
+    refuse($('#fault-status'), 'tunnel.failed', { error: failure(err) });
+    renderTunnelButton();
+  }
+}
+
+function renderTunnelButton() {
+  const button = $('#tunnel');
+  const left = silence ? Math.ceil((silence.end - performance.now()) / 1000) : 0;
+  const on = left > 0;
+  button.setAttribute('aria-pressed', String(on));
+  const text = on ? t('tunnel.on', { s: left }) : t('tunnel.button', { s: TUNNEL_MS / 1000 });
+  if (button.textContent !== text) button.textContent = text;
+}
+
 // renderTickerSeen says how many of the built-in ticker's messages this
 // tab saw per second over the cost window (the server does not say its
 // period): measured, whatever --ticker or the control set.
@@ -1398,6 +1626,7 @@ function renderAll() {
   renderStartNote();
   renderVerdict();
   renderTickerSeen();
+  renderNetwork();
 }
 
 function renderOffline() {
@@ -1427,6 +1656,7 @@ setInterval(() => {
   renderConfigNote();
   renderStartNote();
   renderTickerSeen();
+  if (link) renderTunnelButton();
 }, 250);
 setInterval(() => { for (const p of [...panels, autoPanel]) p.dirty = true; }, 1000); // the charts scroll
 // A chart drawn at another size would be stretched until then: draw again
@@ -1442,6 +1672,7 @@ start();
 pollStats();
 watchWire();
 request('bench-report.json').then(r => { bench = r; renderVerdict(); }, () => {});
+request('links-bench.json').then(r => { linksBench = r; renderVerdict(); }, () => {});
 $('#verdict-form').addEventListener('input', renderVerdict);
 $('#verdict-form').addEventListener('submit', e => e.preventDefault());
 setInterval(renderVerdict, 1_000); // the short poll's interval and the long poll's hold are the page's controls

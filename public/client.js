@@ -41,7 +41,8 @@
 //                                   clock at (ms), wait ms from now (none
 //                                   for 'browser'); why is 'offline', 'error'
 //                                   ({status} when the server answered with
-//                                   one), 'busy' (503: the server is at its
+//                                   one, {deadline: true} when no answer came
+//                                   by the request's deadline), 'busy' (503: the server is at its
 //                                   connection limit), 'starting' (503:
 //                                   the server's feed is not open yet,
 //                                   {reason}), 'goodbye' (the
@@ -219,7 +220,8 @@ export function failure(err) {
     if (err.starting !== null) return ['starting', { ...details, reason: err.starting }];
     return [err.status === 503 && err.retryAfter > 0 ? 'busy' : 'error', details];
   }
-  return ['error', {}];
+  // A request with no answer by its deadline: what a silent link looks like.
+  return ['error', err?.name === 'TimeoutError' ? { deadline: true } : {}];
 }
 
 // withPosition adds a client's position to url: ?since=cursor&epoch=E, each

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"fourway/transports"
+	"fourway/transports/links"
 )
 
 // firstScreen is a condition: with no scroll, each of the four panels'
@@ -259,6 +260,9 @@ func TestPageChineseOnly(t *testing.T) {
 	tab := openPage(t, srv)
 	defer tab.checkProblems(t)
 	tab.waitFor(t, "every panel open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	if shown := eval[string](t, tab, `[...document.querySelectorAll('.network, #tunnel, #link-note')].filter(e => e.getClientRects().length > 0).map(e => e.className || e.id).join(',')`); shown != "" {
+		t.Errorf("a server without links: the page shows %s; want no network choice, no tunnel, no link", shown)
+	}
 	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('details').forEach(d => d.open = true)`))
 	tab.waitFor(t, "the inspector recording", `document.querySelector('#panel-ws .wire-note').textContent !== ''`, 10*time.Second)
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("cut-all")))
@@ -269,11 +273,24 @@ func TestPageChineseOnly(t *testing.T) {
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("offline")))
 	tab.waitFor(t, "offline, said in Chinese in the inspector", allPanels(`p.dataset.state === 'reconnecting'`)+` &&
 		document.querySelector('#panel-ws .wire-note').textContent === '无法读取检查器：断网（本页的断网开关）'`, 10*time.Second)
+	english := englishOnPage(t, tab)
+	if len(english) > 0 {
+		t.Errorf("%d English words on the Chinese page:\n%s", len(english), strings.Join(english, "\n"))
+	}
+	tab.saveScreenshot(t, "zh-offline.png", chromedp.FullScreenshot(100))
+}
+
+// englishOnPage lists the English words shown on a Chinese page outside
+// the protocol terms, the bytes on the wire and the messages' own text,
+// and any time written with AM or PM.
+func englishOnPage(t *testing.T, tab *browserTab) []string {
+	t.Helper()
 	terms := keys(protocolTerms)
 	for _, w := range strings.Fields(benchRun(t)) {
 		terms = append(terms, strings.Trim(w, ",")) // the bench machine's name: "AMD EPYC"
 	}
-	english := evalAsync[[]string](t, tab, `(async () => {
+	terms = append(terms, links.Names()...) // the links' names, as --links names them: "loopback", "cable"
+	return evalAsync[[]string](t, tab, `(async () => {
 		await new Promise(r => setTimeout(r, 300)); // one render of the page's 250 ms loop
 		const skip = '#lang, .messages .text, .messages .user, pre, .wire-frames td, .wire-chunks .frame, script, style';
 		const terms = new Set(`+jsString(strings.Join(terms, " "))+`.split(' '));
@@ -292,10 +309,6 @@ func TestPageChineseOnly(t *testing.T) {
 		}
 		return found;
 	})()`)
-	if len(english) > 0 {
-		t.Errorf("%d English words on the Chinese page:\n%s", len(english), strings.Join(english, "\n"))
-	}
-	tab.saveScreenshot(t, "zh-offline.png", chromedp.FullScreenshot(100))
 }
 
 func keys(m map[string]bool) []string {

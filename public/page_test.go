@@ -110,6 +110,13 @@ func openPage(t *testing.T, srv *transportstest.Server, fakes ...fake) *browserT
 // certificate of its own making).
 func openPageWith(t *testing.T, srv *transportstest.Server, extra []chromedp.ExecAllocatorOption, fakes ...fake) *browserTab {
 	t.Helper()
+	return openURL(t, srv.URL+"/", extra, fakes...)
+}
+
+// openURL is openPageWith for the page at url: the server's own, or
+// through one of its links.
+func openURL(t *testing.T, url string, extra []chromedp.ExecAllocatorOption, fakes ...fake) *browserTab {
+	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		path = "/usr/bin/chromium"
@@ -142,7 +149,7 @@ func openPageWith(t *testing.T, srv *transportstest.Server, extra []chromedp.Exe
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}
-	return loadPage(t, ctx, srv.URL+"/", fakes...)
+	return loadPage(t, ctx, url, fakes...)
 }
 
 // newTab opens url in another tab of b's browser.

@@ -6,5 +6,5 @@ import "embed"
 
 // Files is the page: index.html and what it loads, at the top of the FS.
 //
-//go:embed *.html *.js *.css bench-report.json
+//go:embed *.html *.js *.css bench-report.json links-bench.json
 var Files embed.FS

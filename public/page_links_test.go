@@ -1,0 +1,281 @@
+package public_test
+
+// The page over the emulated links (issue 22): the network choice reloads
+// it through a link, where every panel works and its latency is the
+// link's; the tunnel, after which every panel says when it noticed and
+// resumes with 0 gaps; the guide's latency from the bench's run through
+// the same link.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"fourway/feed"
+	"fourway/transports"
+	"fourway/transports/links"
+)
+
+// linkedServer is a server with the page and some of the links in front
+// of it, started as main does (--links): the links first, forwarding to
+// the server's listener, then the server, which lists them.
+type linkedServer struct {
+	URL   string                     // the server's own address, http://127.0.0.1:PORT
+	Links map[string]transports.Link // by name, as GET /api/config lists them
+}
+
+func startLinked(t *testing.T, set func(*transports.Config), names ...string) *linkedServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := transports.DefaultConfig()
+	cfg.Ticker = 0
+	withPage(set)(&cfg)
+	ls := &linkedServer{URL: "http://" + ln.Addr().String(), Links: map[string]transports.Link{}}
+	for _, name := range names {
+		p, err := links.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := links.Start(p, "127.0.0.1:0", links.Upstream(ln.Addr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Close) // after the server has stopped: cleanups run last first
+		kbps := func(v int) int {
+			if v == links.Unlimited {
+				return 0
+			}
+			return v
+		}
+		tl := transports.Link{Name: name, URL: "http://" + l.Addr() + "/", RTTMS: p.RTT.Milliseconds(),
+			DownKbps: kbps(p.DownKbps), UpKbps: kbps(p.UpKbps), Tunnel: l.Tunnel}
+		cfg.Links = append(cfg.Links, tl)
+		ls.Links[name] = tl
+	}
+	srv, err := transports.New(feed.NewMemory(cfg.History), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server: %v", err)
+			}
+		case <-time.After(cfg.ShutdownTimeout + 10*time.Second):
+			t.Error("the server did not stop")
+		}
+	})
+	return ls
+}
+
+// port is the port of url (http://host:port/...).
+func port(t *testing.T, url string) string {
+	t.Helper()
+	_, p, err := net.SplitHostPort(strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPageThroughALink: on a server with links the toolbar offers the
+// network; choosing 3G reloads the page through it, which says so (name,
+// round trip, bandwidth), and every panel works there, the WebSocket
+// through the link's port, each message later than half the link's 300 ms
+// round trip; the guide's latency is the bench's run through 3G, named;
+// the way back leads to the server's own address, and one a crafted link
+// names is not taken. With
+// FOURWAY_DOC_SCREENSHOTS=1 it writes public/doc/screenshot-3g.png.
+func TestPageThroughALink(t *testing.T) {
+	ls := startLinked(t, func(c *transports.Config) { c.Ticker = 500 * time.Millisecond }, "loopback", "3g")
+	g3 := ls.Links["3g"]
+	tab := openURL(t, ls.URL+"/", nil)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open, the network offered: direct, loopback, 3g", allPanels(`p.dataset.state === 'open'`)+` &&
+		!document.querySelector('.network').hidden && document.getElementById('tunnel').hidden &&
+		[...document.getElementById('network').options].map(o => o.value).join(',') === ',loopback,3g' &&
+		document.getElementById('network').selectedOptions[0].textContent === 'direct, no link' &&
+		document.querySelector('#network option[value="3g"]').textContent === '3g, 300 ms'`, 15*time.Second)
+
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`setTimeout(() => {
+		const s = document.getElementById('network');
+		s.value = '3g';
+		s.dispatchEvent(new Event('change'));
+	})`))
+	onLink := `location.port === ` + jsString(port(t, g3.URL)) + ` && document.body.dataset.link === '3g'`
+	tab.waitAcrossLoad(t, "the page reloaded through 3g, and saying so", onLink+` &&
+		!document.getElementById('link-note').hidden &&
+		document.getElementById('link-on').textContent.startsWith('On the 3g link: 300 ms round trip, 1.6 Mbps down, 0.77 up.') &&
+		document.getElementById('link-back').href === `+jsString(ls.URL+"/")+` &&
+		!document.getElementById('tunnel').hidden`, 30*time.Second)
+	tab.waitFor(t, "every panel open through 3g, the WebSocket on the link's port", allPanels(`p.dataset.state === 'open'`)+` &&
+		document.querySelector('#panel-ws .in-url').textContent.startsWith('ws://127.0.0.1:`+port(t, g3.URL)+`/api/ws?')`, 30*time.Second)
+
+	// Messages published at the server (the ticker) reach every panel
+	// through the link: none sooner than its one-way delay.
+	const oneWay = 150.0
+	tab.waitFor(t, "three messages in every panel, each more than 150 ms after its publish", allPanels(`(() => {
+		const lat = [...p.querySelectorAll('.messages li .lat[data-ms]')].map(e => Number(e.dataset.ms));
+		return lat.length >= 3 && lat.every(ms => ms > `+fmt.Sprint(oneWay)+`) && p.dataset.gaps === '0' && p.dataset.dups === '0';
+	})()`), 30*time.Second)
+	wsLatency := eval[[]float64](t, tab, `[...document.querySelectorAll('#panel-ws .messages li .lat[data-ms]')].map(e => Number(e.dataset.ms))`)
+	t.Logf("WebSocket latencies through 3g: %v ms", wsLatency)
+
+	// A message sent from the page crosses the link both ways: its ack comes
+	// after a whole round trip, and it reaches every panel.
+	tab.publishFromForm(t, "sent through 3g")
+	tab.waitFor(t, "the page's own message in every panel", allPanels(
+		`[...p.querySelectorAll('.messages li .text')].some(e => e.textContent === 'sent through 3g')`), 20*time.Second)
+
+	tab.waitFor(t, "the guide's latency from the run through 3g", `document.getElementById('verdict-source').dataset.link === '3g' &&
+		document.getElementById('verdict-source').textContent.includes('the bench run links-2026-12-07 through the 3g link') &&
+		document.querySelector('#verdict-reasons li[data-reason="v.link"]') !== null &&
+		document.querySelector('#verdict-table th[data-i18n="v.col.p50link"]').textContent === 'Latency p50 through 3g (bench)'`, 10*time.Second)
+	cells := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('#verdict-table tbody tr')].map(tr => [tr.dataset.transport, tr.lastElementChild.textContent]))`)
+	for k, cell := range cells {
+		v, err := strconv.ParseFloat(strings.Fields(strings.ReplaceAll(cell, ",", ""))[0], 64)
+		if err != nil || v <= oneWay {
+			t.Errorf("the guide's latency of %s through 3g reads %q: want the run's p50, above the one-way 150 ms", k, cell)
+		}
+	}
+	// At 10 messages a second the guide takes the run's rows at 10, where
+	// the long poll pays a whole round trip.
+	lp10 := makeLinksBench(t, "..").Rates[1].Rows["3g"]["longpoll"].P50[0]
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
+		const r = document.getElementById('v-rate');
+		r.value = '10';
+		document.getElementById('verdict-form').dispatchEvent(new Event('input'));
+	}`))
+	tab.waitFor(t, fmt.Sprintf("the long poll's latency through 3g at 10 msg/s: %.0f ms, the run's", lp10),
+		`document.querySelector('#verdict-table tr[data-transport="longpoll"]').lastElementChild.textContent === `+jsString(fmt.Sprintf("%.0f ms", lp10))+` &&
+		document.getElementById('verdict-source').textContent.includes('100 readers at 10 msg/s')`, 5*time.Second)
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
+		document.getElementById('v-rate').value = '1';
+		document.getElementById('verdict-form').dispatchEvent(new Event('input'));
+	}`))
+	tab.screenshotAt(t, "links-3g-1280.png", 1280, 720)
+	if os.Getenv("FOURWAY_DOC_SCREENSHOTS") != "" { // the guide's picture of the page through 3G
+		shot, err := os.ReadFile(filepath.Join(t.ArtifactDir(), "links-3g-1280.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("doc/screenshot-3g.png", shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`setTimeout(() => document.getElementById('link-back').click())`))
+	tab.waitAcrossLoad(t, "back on the server's own address, direct", `location.port === `+jsString(port(t, ls.URL))+` &&
+		document.body.dataset.link === '' && document.getElementById('link-note').hidden &&
+		document.getElementById('network').value === '' && `+allPanels(`p.dataset.state === 'open'`), 30*time.Second)
+
+	// A link's URL that names a way back elsewhere (a crafted link) gets
+	// none: the page sends no one to an address it did not come from.
+	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`setTimeout(() => location.assign(`+jsString(g3.URL+"?direct=https://evil.example/")+`))`))
+	tab.waitAcrossLoad(t, "on 3g with no way back, and no direct choice", onLink+` && document.getElementById('network').options.length === 2 &&
+		document.getElementById('link-back').hidden && !document.getElementById('link-note').hidden`, 30*time.Second)
+}
+
+// waitAcrossLoad is waitFor while the tab loads another page: a condition
+// asked of a page that is going away has no answer, and is asked again of
+// the next.
+func (b *browserTab) waitAcrossLoad(t *testing.T, what, condition string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](condition))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		select {
+		case <-b.ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, b.ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("waiting for %s: not within %v (last error: %v)\n%s", what, timeout, last, b.describe())
+}
+
+// screenshotAt saves the first screen at w×h.
+func (b *browserTab) screenshotAt(t *testing.T, name string, w, h int64) {
+	t.Helper()
+	b.do(t, 5*time.Second, chromedp.EmulateViewport(w, h), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	b.saveScreenshot(t, name, chromedp.CaptureScreenshot())
+}
+
+// TestPageTunnel: a tunnel on the page's link (a short one, with small
+// heartbeats): the link holds every byte, closing nothing, then delivers
+// them. Every panel says when it noticed and how: the WebSocket by its
+// heartbeat (1 s here: two periods unanswered), the others by their own
+// signs or not until the bytes came back; and every panel resumes with 0
+// gaps and 0 duplicates. In 中文 the panels say it without English.
+func TestPageTunnel(t *testing.T) {
+	ls := startLinked(t, func(c *transports.Config) {
+		c.Ticker = 250 * time.Millisecond
+		c.Heartbeat = time.Second
+		c.SSEKeepalive = time.Second
+	}, "cable")
+	cable := ls.Links["cable"]
+	const tunnel = 5 // s: more than the WebSocket's two heartbeats and a tick of its watchdog
+	tab := openURL(t, cable.URL+"?tunnel="+fmt.Sprint(tunnel)+"&direct="+ls.URL+"/", nil)
+	defer tab.checkProblems(t)
+	tab.waitFor(t, "every panel open through cable, messages arriving", allPanels(`p.dataset.state === 'open' && Number(p.dataset.received) >= 2`)+` &&
+		document.body.dataset.link === 'cable' && document.getElementById('tunnel').textContent === 'Tunnel, 5 s'`, 30*time.Second)
+
+	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("tunnel")))
+	tab.waitFor(t, "the tunnel started, said in the toolbar and every panel", `document.getElementById('tunnel').getAttribute('aria-pressed') === 'true' &&
+		document.getElementById('fault-status').textContent === 'The cable link is silent for 5 s: nothing is closed, every byte is held.' &&
+		[...document.querySelectorAll('.panel')].every(p => !p.querySelector('.tunnel-line').hidden)`, 5*time.Second)
+	everyPanel := `[...document.querySelectorAll('.panel')].length === 5 && [...document.querySelectorAll('.panel')].every(p => `
+	tab.waitFor(t, "every panel noticed, and resumed with 0 gaps and 0 duplicates", everyPanel+`p.dataset.tunnelResumed !== '' &&
+		p.dataset.tunnelHow !== '' && p.dataset.tunnelGaps === '0' && p.dataset.tunnelDups === '0' &&
+		p.dataset.gaps === '0' && p.dataset.dups === '0' && p.dataset.state === 'open')`, 60*time.Second)
+	got := eval[[]string](t, tab, `[...document.querySelectorAll('.panel')].map(p => p.dataset.transport + ': ' + p.dataset.tunnelHow +
+		' after ' + p.dataset.tunnelNoticed + ' ms, resumed after ' + p.dataset.tunnelResumed + ' ms | ' + p.querySelector('.tunnel-line').textContent)`)
+	t.Logf("tunnel of %d s:\n%s", tunnel, strings.Join(got, "\n"))
+	how := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p => [p.dataset.transport, p.dataset.tunnelHow]))`)
+	noticed := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p => [p.dataset.transport, p.dataset.tunnelNoticed]))`)
+	if how["ws"] != "heartbeat" {
+		t.Errorf("the WebSocket noticed by %q, want its heartbeat (1 s, two periods unanswered, in a tunnel of %d s)", how["ws"], tunnel)
+	}
+	// Two heartbeats after the last frame it heard, which came at most a
+	// tick (250 ms) before the silence began; within the tunnel.
+	if ms, _ := strconv.Atoi(noticed["ws"]); ms < 2000-250 || ms >= tunnel*1000 {
+		t.Errorf("the WebSocket noticed after %s ms: want two heartbeats (2 s) after its last tick or more, within the tunnel (%d s)", noticed["ws"], tunnel)
+	}
+	for k, h := range how {
+		resumed := eval[string](t, tab, `document.getElementById('panel-`+k+`').dataset.tunnelResumed`)
+		if ms, _ := strconv.Atoi(resumed); ms < tunnel*1000 {
+			t.Errorf("%s resumed %s ms after the silence began, within the tunnel of %d s", k, resumed, tunnel)
+		}
+		if h == "bytes" && noticed[k] != resumed {
+			t.Errorf("%s noticed nothing, yet its noticing (%s ms) is not its resume (%s ms)", k, noticed[k], resumed)
+		}
+	}
+	tab.setLang(t, "zh")
+	tab.waitFor(t, "the panels' tunnel lines in Chinese", `document.querySelector('#panel-ws .tunnel-line').textContent.startsWith('隧道：')`, 5*time.Second)
+	if english := englishOnPage(t, tab); len(english) > 0 {
+		t.Errorf("%d English words on the Chinese page on a link, after a tunnel:\n%s", len(english), strings.Join(english, "\n"))
+	}
+	tab.screenshotAt(t, "links-tunnel-zh-1280.png", 1280, 720)
+}
