@@ -98,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 		plan.PageTargets, plan.PagePlan, plan.PageDuration, plan.PageStagger))
 	fs.StringVar(&f.Links, "link", "", "the emulated link every subscriber reaches the server through, the publisher not: one of "+strings.Join(links.Names(), ", ")+" (none: straight to the server)")
 	fs.StringVar(&f.Links, "links", "", "as -link, a list: every scenario through each link in turn (3g,slow-3g)")
+	duration(&c.Outage, "outage", 0, "with -link: the link goes silent this long at the window's start, holding every byte and closing nothing; the report says when each transport's clients noticed (by the page's rules) and how long after the return every message was delivered (fourway only)")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, false, err

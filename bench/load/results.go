@@ -9,6 +9,7 @@ import (
 
 	"fourway/bench/plan"
 	"fourway/bench/record"
+	"fourway/transports/wire"
 )
 
 // outcome is what a measured scenario found: what it needs to report
@@ -18,6 +19,8 @@ type outcome struct {
 	srv    *Server
 	groups []*group
 	pub    *publisher
+	config wire.Config // fourway's GET /api/config, what its page clients read
+	outage *outage     // the link's silence, with -outage; nil without
 
 	connectSeconds     float64
 	rssBefore, rssIdle int64 // the server's memory before any subscriber, and all connected
@@ -116,6 +119,9 @@ func (o *outcome) groupResult(g *group) record.Result {
 		res.Wire.ServerFramingPerMsg, res.Wire.ServerHeartbeatsPerMsg = serverStreamParts(a.counts[k], b.counts[k], res.WindowDeliveries)
 	}
 	res.BenchCPUSeconds = b.self - a.self
+	if o.outage != nil {
+		res.Outage = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+	}
 	return res
 }
 

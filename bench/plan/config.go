@@ -58,6 +58,11 @@ type Config struct {
 	// these emulated links (package transports/links), its subscribers
 	// reaching the server through it, its publisher not.
 	Links []string `json:"links,omitempty"`
+	// Outage and Herd are the faults of scenarios of their own (see
+	// outage.go): the link silent for Outage in the window, every client
+	// retrying without jitter.
+	Outage Duration `json:"outage,omitempty"`
+	Herd   bool     `json:"herd,omitempty"`
 }
 
 // PagePlan is what -page measures unless told otherwise: the rows the

@@ -42,6 +42,9 @@ func (f Flags) Check(c *Config) error {
 	if err := f.readLinks(c); err != nil {
 		return err
 	}
+	if err := c.checkOutage(); err != nil {
+		return err
+	}
 	return c.checkSettings()
 }
 

@@ -40,6 +40,10 @@ type Scenario struct {
 	// Link is the emulated link (-links) the subscribers reach the server
 	// through, the publisher not; empty for none, straight to the server.
 	Link string `json:"link,omitempty"`
+	// Outage is -outage: the link goes silent this long at the window's
+	// start; Herd is -herd: the clients retry without the page's jitter.
+	Outage Duration `json:"outage,omitempty"`
+	Herd   bool     `json:"herd,omitempty"`
 }
 
 // Transports are the transports the scenario's subscribers use.
@@ -101,7 +105,8 @@ func Scenarios(cfg Config) []Scenario {
 					continue // the default transports: see checkDirectProtos
 				}
 				sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: payload,
-					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
+					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers,
+					Outage: cfg.Outage, Herd: cfg.Herd}
 				if tg == "nchan" {
 					// Nchan has one SSE writer and one long poll, its own:
 					// its sse row is what both of fourway's SSE rows are

@@ -3,6 +3,7 @@
 // speed targets checked and JetStream's publish-to-ack latency. It is
 // what the report package reads, and load writes.
 //
+//	faults.go  what a row met of a fault: a silent link (Outage)
 //	record.go  Report and Result, and their parts
 package record
 
@@ -63,6 +64,9 @@ type Result struct {
 	// answer was checked against Proto; one that was not what the row
 	// asks ends the scenario.
 	Negotiated string `json:"negotiated,omitempty"`
+
+	// Outage is what the row's subscribers met of an -outage; nil without.
+	Outage *Outage `json:"outage,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`

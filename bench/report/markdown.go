@@ -19,6 +19,7 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 		fmt.Fprintf(out, "![latency per transport](%s)\n\n", chart)
 	}
 	writeResultsMarkdown(out, rep.Results)
+	writeFaultsMarkdown(out, rep.Results)
 	writeProcMarkdown(out, rep.Results)
 	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)
