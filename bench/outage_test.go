@@ -56,7 +56,7 @@ func TestRunThroughAnOutage(t *testing.T) {
 	}
 	for _, r := range rep.Results {
 		benchtest.CheckDelivery(t, r)
-		o := r.Outage
+		o := r.SilentLink
 		if o == nil {
 			t.Errorf("%s: no outage recorded", r.Label())
 			continue

@@ -23,6 +23,7 @@
 //	server.go       Server, a server under test: its address, its processes, their CPU and memory
 //	serverbytes.go  what fourway counted of its own bytes, from /api/stats
 //	outage.go       -outage: the link silent at the window's start, and what each transport's subscribers met of it
+//	storm.go        -storm: every connection cut at once, how soon each transport's subscribers are served again
 //	collect.go      a transport's row: each subscriber checked against every message, their figures summed
 //	results.go      a scenario's rows: the server's cost, each process's share, the machine's load
 //	scenario.go     Measure: one scenario, step by step

@@ -192,6 +192,7 @@ func fourwayPoll(ctx context.Context, s *sub) {
 			}
 			s.markReady()
 			s.rules.answered()
+			s.rules.serve(s.win.stormAt.Load())
 			s.takePage(&cur, p)
 			s.exchange(before)
 			if !p.More {
@@ -234,6 +235,7 @@ func fourwayLongPoll(ctx context.Context, s *sub) {
 		}
 		first = false
 		s.rules.answered()
+		s.rules.serve(s.win.stormAt.Load())
 		s.takePage(&cur, p)
 		s.exchange(before)
 	}
@@ -325,6 +327,7 @@ func readFourwaySSE(s *sub, before counts, body io.Reader, feedEpoch, lastID *st
 			s.connected(before)
 			s.markReady()
 			s.rules.opened()
+			s.rules.serve(s.win.stormAt.Load())
 			if h, err := wire.DecodeSSEHello(ev); err != nil {
 				s.anomalies++
 			} else {
@@ -435,6 +438,7 @@ func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor)
 			s.connected(before)
 			s.markReady()
 			s.rules.opened()
+			s.rules.serve(s.win.stormAt.Load())
 			h, err := wire.DecodeHello(b)
 			if err != nil || f.Next != cur.next {
 				s.anomalies++

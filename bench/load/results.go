@@ -21,6 +21,7 @@ type outcome struct {
 	pub    *publisher
 	config wire.Config // fourway's GET /api/config, what its page clients read
 	outage *outage     // the link's silence, with -outage; nil without
+	storm  *storm      // every connection cut, with -storm; nil without
 
 	connectSeconds     float64
 	rssBefore, rssIdle int64 // the server's memory before any subscriber, and all connected
@@ -78,6 +79,9 @@ func (o *outcome) results() []record.Result {
 		results = append(results, res)
 	}
 	cost := o.serverCost(windowDeliveries)
+	if o.sc.Storm == "restart" {
+		cost = nil // the window's CPU is of two processes, one killed in it
+	}
 	procs := o.procCosts(cost, windowDeliveries)
 	machineSecs, otherSecs, note := o.machineLoad(cost)
 	for i := range results {
@@ -120,7 +124,10 @@ func (o *outcome) groupResult(g *group) record.Result {
 	}
 	res.BenchCPUSeconds = b.self - a.self
 	if o.outage != nil {
-		res.Outage = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+		res.SilentLink = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+	}
+	if o.storm != nil {
+		res.ReconnectStorm = o.storm.row(g.subs, o.sc.Herd)
 	}
 	return res
 }

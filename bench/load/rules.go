@@ -51,6 +51,9 @@ type rules struct {
 	// dead after the outage began (Mono), and how.
 	noticed   atomic.Int64
 	noticeHow atomic.Pointer[string]
+	// served is when the subscriber was first served again after a
+	// storm's cut (Mono): a stream's hello, a poll's answer.
+	served atomic.Int64
 	// caughtUp is the latest receipt (Mono) of a message intended before
 	// the link's return: owned by the subscriber's goroutine.
 	caughtUp int64
@@ -89,6 +92,15 @@ func (r *rules) notice(outageStart int64, how string) {
 	}
 	if r.noticed.CompareAndSwap(0, now) {
 		r.noticeHow.Store(&how)
+	}
+}
+
+// serve records that the subscriber is served: a stream said hello, or a
+// poll was answered; the first time since the storm's cut at stormAt
+// (Mono; 0 while there is none) is kept.
+func (r *rules) serve(stormAt int64) {
+	if now := Mono(); stormAt != 0 && now >= stormAt {
+		r.served.CompareAndSwap(0, now)
 	}
 }
 

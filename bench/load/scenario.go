@@ -244,6 +244,10 @@ func (m *measurement) publish(ctx context.Context) {
 		m.outage.plan(m.win, winStart)
 		go m.outage.run(ctx, m.win, winStart)
 	}
+	if sc.Storm != "" {
+		m.storm = &storm{kind: sc.Storm, srv: m.srv, c: m.pubHTTP, done: make(chan struct{})}
+		go m.storm.run(ctx, m.win, winStart, winEnd)
+	}
 	m.pub = &publisher{d: m.d, c: m.pubHTTP, base: m.srv.Base, rate: sc.Rate, size: sc.Payload, workers: sc.Publishers, prog: prog}
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); m.pub.run(ctx, pubStart, winEnd) }()

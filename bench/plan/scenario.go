@@ -41,8 +41,11 @@ type Scenario struct {
 	// through, the publisher not; empty for none, straight to the server.
 	Link string `json:"link,omitempty"`
 	// Outage is -outage: the link goes silent this long at the window's
-	// start; Herd is -herd: the clients retry without the page's jitter.
+	// start; Storm is -storm: every connection cut there ("cut",
+	// "restart"); Herd is -herd: the clients retry without the page's
+	// jitter.
 	Outage Duration `json:"outage,omitempty"`
+	Storm  string   `json:"storm,omitempty"`
 	Herd   bool     `json:"herd,omitempty"`
 }
 
@@ -106,7 +109,7 @@ func Scenarios(cfg Config) []Scenario {
 				}
 				sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: payload,
 					PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers,
-					Outage: cfg.Outage, Herd: cfg.Herd}
+					Outage: cfg.Outage, Storm: cfg.Storm, Herd: cfg.Herd}
 				if tg == "nchan" {
 					// Nchan has one SSE writer and one long poll, its own:
 					// its sse row is what both of fourway's SSE rows are

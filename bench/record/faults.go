@@ -32,3 +32,23 @@ type Spread struct {
 	Median float64 `json:"median"`
 	Max    float64 `json:"max"`
 }
+
+// Storm is what a row's subscribers met when every connection was cut at
+// once (-storm): how long until they were served again, each by a hello
+// or an answer of the server's, and the server's busiest moment meanwhile.
+type Storm struct {
+	Kind        string `json:"kind"` // "cut" (the server dropped them) or "restart" (its process killed and started again)
+	Herd        bool   `json:"herd"` // the clients retried without jitter
+	Subscribers int    `json:"subscribers"`
+	Served      int    `json:"served"` // served again before the run ended
+	// ServedMS are the times from the cut until 50 %, 99 % and 100 % of
+	// the subscribers were served again; -1 where that many never were.
+	ServedMS [3]float64 `json:"served_50_99_100_ms"`
+	// PeakCPU is the server's busiest interval after the cut, in cores
+	// (CPU seconds per second), over intervals of CPUIntervalMS; 0 when
+	// its CPU could not be read.
+	PeakCPU       float64 `json:"peak_server_cpu_cores"`
+	CPUIntervalMS float64 `json:"cpu_interval_ms"`
+	// Error is why the cut or the restart failed, if it did.
+	Error string `json:"error,omitempty"`
+}

@@ -3,7 +3,7 @@
 // speed targets checked and JetStream's publish-to-ack latency. It is
 // what the report package reads, and load writes.
 //
-//	faults.go  what a row met of a fault: a silent link (Outage)
+//	faults.go  what a row met of a fault: a silent link (Outage), every connection cut at once (Storm)
 //	record.go  Report and Result, and their parts
 package record
 
@@ -65,8 +65,10 @@ type Result struct {
 	// asks ends the scenario.
 	Negotiated string `json:"negotiated,omitempty"`
 
-	// Outage is what the row's subscribers met of an -outage; nil without.
-	Outage *Outage `json:"outage,omitempty"`
+	// SilentLink is what the row's subscribers met of an -outage, and
+	// ReconnectStorm of a -storm; nil without.
+	SilentLink     *Outage `json:"silent_link,omitempty"`
+	ReconnectStorm *Storm  `json:"reconnect_storm,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`
