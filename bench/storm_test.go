@@ -5,9 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"fourway/bench/benchtest"
 )
 
 // TestStormFlag: -storm is cut or restart, fourway's, one fault a row;
@@ -21,7 +24,7 @@ func TestStormFlag(t *testing.T) {
 	for _, c := range []struct{ args, want string }{
 		{"-storm flood", `-storm "flood": want cut (the server drops every connection) or restart`},
 		{"-herd", "-herd: the clients come back as a herd after a -storm"},
-		{"-storm cut -target nchan", "-storm: fourway only"},
+		{"-storm cut -target nchan", "-storm cut: Nchan has no call that drops its subscribers"},
 		{"-storm cut -link 3g -outage 2s -duration 5s", "-storm and -outage: one fault a row"},
 		{"-storm restart -url http://127.0.0.1:8080", "-storm restart: not with -url"},
 		{"-storm cut -cluster", "-storm: not with -cluster"},
@@ -34,15 +37,29 @@ func TestStormFlag(t *testing.T) {
 
 // TestRunAStorm: every connection cut at the window's start, by the
 // server (cut: its feed goes on, so nothing is lost) and by its process
-// killed and started again (restart, under -herd): every subscriber is
-// served again, and the report says how soon.
+// killed and started again (restart, under -herd; and nginx + Nchan,
+// where nginx and Nchan are installed, failing under CI=true where they
+// are not): every subscriber is served again, and the report says how
+// soon.
 func TestRunAStorm(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		kind  string
 		extra []string
-	}{{"cut", nil}, {"restart", []string{"-herd"}}} {
-		t.Run(c.kind, func(t *testing.T) {
+	}{{"cut", nil}, {"restart", []string{"-herd"}}, {"restart", []string{"-herd", "-target", "nchan"}}} {
+		t.Run(c.kind+strings.Join(c.extra, ""), func(t *testing.T) {
+			target := "fourway"
+			if slices.Contains(c.extra, "nchan") {
+				target = "nchan"
+				for _, need := range []string{benchtest.Nginx(), "/usr/lib/nginx/modules/ngx_nchan_module.so"} {
+					if _, err := os.Stat(need); err != nil {
+						if os.Getenv("CI") == "true" {
+							t.Fatalf("CI=true: %v (the Debian packages nginx libnginx-mod-nchan)", err)
+						}
+						t.Skip(err)
+					}
+				}
+			}
 			t.Parallel()
 			dir := t.TempDir()
 			var stdout, stderr bytes.Buffer
@@ -66,6 +83,9 @@ func TestRunAStorm(t *testing.T) {
 				if st.Error != "" || st.Kind != c.kind || st.Herd != (c.kind == "restart") || st.Subscribers != 4 || st.Served != 4 || st.ServedMS[2] < 0 {
 					t.Errorf("%s: %+v; want every one of 4 served again", r.Label(), *st)
 				}
+				if r.Target != target {
+					t.Errorf("%s: target %s, want %s", r.Label(), r.Target, target)
+				}
 				if r.Duplicated != 0 || c.kind == "cut" && r.Lost != 0 {
 					t.Errorf("%s: %d lost, %d duplicated", r.Label(), r.Lost, r.Duplicated)
 				}
@@ -75,7 +95,7 @@ func TestRunAStorm(t *testing.T) {
 				t.Errorf("stdout has no storm table:\n%s", stdout.String())
 			}
 			md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
-			if !strings.Contains(string(md), "| fourway ws [h1] | "+c.kind+" |") {
+			if !strings.Contains(string(md), "| "+target+" ws [h1] | "+c.kind+" |") {
 				t.Errorf("report.md has no storm table:\n%s", md)
 			}
 		})

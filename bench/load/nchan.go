@@ -159,6 +159,8 @@ func nchanPoll(ctx context.Context, s *sub) {
 				break
 			}
 			s.markReady()
+			s.rules.answered()
+			s.rules.serve(s.win.stormAt.Load())
 			if body == nil {
 				s.exchange(before)
 				break
@@ -187,6 +189,8 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
+		s.rules.answered()
+		s.rules.serve(s.win.stormAt.Load())
 		if body != nil {
 			s.got(body)
 			s.unit()
@@ -229,6 +233,8 @@ func nchanSSE(ctx context.Context, s *sub) {
 		// Nchan sends no hello event: the stream is ready with its headers.
 		s.connected(before)
 		s.markReady()
+		s.rules.opened()
+		s.rules.serve(s.win.stormAt.Load())
 		err = readNchanSSE(s, resp.Body, &lastID)
 		resp.Body.Close()
 		s.retryPause(ctx, err)
@@ -284,6 +290,8 @@ func nchanWS(ctx context.Context, s *sub) {
 		}
 		s.connected(before)
 		s.markReady()
+		s.rules.opened()
+		s.rules.serve(s.win.stormAt.Load())
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		var buf bytes.Buffer
 		for {
