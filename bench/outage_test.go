@@ -73,11 +73,11 @@ func TestRunThroughAnOutage(t *testing.T) {
 		t.Logf("%s: caught up %.0f / %.0f / %.0f ms after the return; %s", r.Label(), o.CaughtUpMS.Min, o.CaughtUpMS.Median, o.CaughtUpMS.Max, o.Rule)
 	}
 	out := stdout.String()
-	if !strings.Contains(out, "silent link (-outage)") || !strings.Contains(out, "not before the bytes came back") {
+	if !strings.Contains(out, "silent link (-outage, 1000 ms)") || !strings.Contains(out, "not until the return") {
 		t.Errorf("stdout has no outage table:\n%s", out)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
-	if !strings.Contains(string(md), "| fourway ws [h1] via loopback | 1000 ms | 0 of 2 |") {
+	if !strings.Contains(string(md), "| fourway ws [h1] via loopback | 0/2 | not until the return |") {
 		t.Errorf("report.md has no outage table:\n%s", md)
 	}
 }

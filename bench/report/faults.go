@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"fourway/bench/record"
@@ -14,25 +15,29 @@ import (
 // when no row had an outage.
 func outageTable(results []record.Result) *textTable {
 	t := textTable{
-		title: "silent link (-outage): ms from the silence to noticing it, and from the return to every message (least / median / most)",
-		head:  []string{"row", "silent", "noticed", "how", "noticed after", "caught up", "after the return", "lost"},
+		head: []string{"row", "noticed", "by", "after, ms", "caught up", "after return, ms", "lost"},
 	}
+	var silent []string
 	for _, r := range results {
 		o := r.SilentLink
 		if o == nil {
 			continue
 		}
+		if s := fmt.Sprintf("%.0f ms", o.SilentMS); !slices.Contains(silent, s) {
+			silent = append(silent, s)
+		}
 		how := o.How
 		if o.Noticed == 0 {
-			how = "not before the bytes came back"
+			how = "not until the return"
 		}
 		t.rows = append(t.rows, []string{
-			r.Target + " " + r.Label(), fmt.Sprintf("%.0f ms", o.SilentMS),
-			fmt.Sprintf("%d of %d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
-			fmt.Sprintf("%d of %d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
+			r.Target + " " + r.Label(),
+			fmt.Sprintf("%d/%d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
+			fmt.Sprintf("%d/%d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
 			fmt.Sprint(r.Lost),
 		})
 	}
+	t.title = "silent link (-outage, " + strings.Join(silent, ", ") + "): from the silence to noticing it, from the return to every message (least/median/most)"
 	if len(t.rows) == 0 {
 		return nil
 	}
@@ -148,11 +153,7 @@ func writeFaults(out io.Writer, results []record.Result) {
 		for _, l := range t.lines() {
 			fmt.Fprintln(out, l)
 		}
-		for _, n := range notes[i] {
-			for _, l := range wrap(n) {
-				fmt.Fprintln(out, "  "+l)
-			}
-		}
+		writeProse(out, notes[i])
 	}
 }
 
