@@ -199,5 +199,8 @@ func (o *outcome) machineLoad(cost *record.ServerCost) (machineSecs, otherSecs f
 	} else if otherSecs > 0.2*capacity {
 		note = fmt.Sprintf("other processes used %.2f CPU seconds of the window's %.0f: the numbers are disturbed", otherSecs, capacity)
 	}
+	if note != "" && o.sc.Storm == "restart" {
+		note += "; the server, killed and started again in the window, is counted with the other processes"
+	}
 	return machineSecs, otherSecs, note
 }
