@@ -21,6 +21,11 @@ func Mono() int64 { return int64(time.Since(epoch)) }
 // deliveries received in it are what the server's CPU is divided by.
 type window struct {
 	start, end atomic.Int64
+	// outageStart is when the link went silent (-outage), 0 until it
+	// does; outageEnd when it is due back, set before the publisher starts.
+	outageStart, outageEnd atomic.Int64
+	// stormAt is when a storm cut every connection (-storm); 0 until then.
+	stormAt atomic.Int64
 }
 
 // has reports whether t, in mono nanoseconds, is inside the window.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -48,6 +49,28 @@ func (f fourway) primer(ctx context.Context, c *http.Client, base string) (strin
 		return "", fmt.Errorf("primer: %d %s %v", status, bytes.TrimSpace(body), err)
 	}
 	return strconv.FormatUint(ack.ID, 10), nil
+}
+
+// fourwayConfig is the server's GET /api/config: the settings the page's
+// clients read before they start (the long poll's hold, the heartbeat).
+func fourwayConfig(ctx context.Context, c *http.Client, base string) (wire.Config, error) {
+	var cfg wire.Config
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
+	if err != nil {
+		return cfg, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return cfg, fmt.Errorf("GET /api/config: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return cfg, fmt.Errorf("GET /api/config: %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("GET /api/config: %w", err)
+	}
+	return cfg, nil
 }
 
 // subscriber is a row's client: a writer row's is its base's (the two rows
@@ -157,7 +180,12 @@ func fourwayPoll(ctx context.Context, s *sub) {
 	for s.waitTick(ctx, &k) {
 		for {
 			before := s.snapshot()
-			p, err := fourwayGetPage(ctx, s, c, s.base+"/api/poll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit), nil)
+			reqCtx, gone, cancel := s.withDeadline(ctx, s.rules.deadline)
+			p, err := fourwayGetPage(reqCtx, s, c, s.base+"/api/poll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit), nil)
+			cancel()
+			if err != nil && gone() {
+				err = fmt.Errorf("poll: no answer within the page's deadline (%s): %w", s.rules.deadline, err)
+			}
 			if isPermanent(err) {
 				s.giveUp(ctx, err)
 				return
@@ -167,6 +195,8 @@ func fourwayPoll(ctx context.Context, s *sub) {
 				break
 			}
 			s.markReady()
+			s.rules.answered()
+			s.rules.serve(s.win.stormAt.Load())
 			s.takePage(&cur, p)
 			s.exchange(before)
 			if !p.More {
@@ -177,7 +207,10 @@ func fourwayPoll(ctx context.Context, s *sub) {
 }
 
 // fourwayLongPoll asks again the moment an answer arrives. It is ready once
-// its first request is on the wire: the server holds it from then on.
+// its first request is on the wire: the server holds it from then on. As
+// the page's client, it asks for a hold of 1 s after a start or a failure,
+// then the server's default, and gives a request up as lost that many
+// seconds and longPollGrace after it was sent.
 func fourwayLongPoll(ctx context.Context, s *sub) {
 	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
@@ -186,17 +219,27 @@ func fourwayLongPoll(ctx context.Context, s *sub) {
 		s.giveUp(ctx, err)
 		return
 	}
-	for ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; {
 		before := s.snapshot()
-		p, err := fourwayGetPage(ctx, s, c, s.base+"/api/longpoll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit)+"&timeout=30", s.markReady)
+		hold := s.rules.longPollHold(first)
+		reqCtx, gone, cancel := s.withDeadline(ctx, time.Duration(hold)*time.Second+longPollGrace)
+		p, err := fourwayGetPage(reqCtx, s, c, s.base+"/api/longpoll?"+cur.query()+"&limit="+strconv.Itoa(pollLimit)+"&timeout="+strconv.Itoa(hold), s.markReady)
+		cancel()
+		if err != nil && gone() {
+			err = fmt.Errorf("long poll: no answer within the page's deadline (%d s + %s): %w", hold, longPollGrace, err)
+		}
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return
 		}
 		if err != nil {
+			first = true
 			s.retryPause(ctx, err)
 			continue
 		}
+		first = false
+		s.rules.answered()
+		s.rules.serve(s.win.stormAt.Load())
 		s.takePage(&cur, p)
 		s.exchange(before)
 	}
@@ -204,11 +247,17 @@ func fourwayLongPoll(ctx context.Context, s *sub) {
 
 // fourwaySSE reads the event stream as an EventSource would, and reconnects
 // with Last-Event-ID (the last event's whole id, "EPOCH:ID") when it
-// breaks. Deliveries are checked by the message JSON, as on every
+// breaks, or when the page's watchdog finds it dead (sseWatchdog, on a
+// client of its own: the stream holds the first's one connection). Deliveries are checked by the message JSON, as on every
 // transport; the event ids are checked against it too.
 func fourwaySSE(ctx context.Context, s *sub) {
 	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
+	watch := s.meter.httpClient(s.proto)
+	defer watch.CloseIdleConnections()
+	if n, err := strconv.ParseUint(s.cursor, 10, 64); err == nil {
+		s.rules.lastID.Store(n)
+	}
 	lastID := s.cursor // a bare id is accepted, with no epoch check
 	var feedEpoch string
 	for attempt := 0; ctx.Err() == nil; attempt++ {
@@ -216,47 +265,50 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			s.reconnects++
 		}
 		before := s.snapshot()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/sse?since="+s.cursor, nil)
-		if err != nil {
-			s.giveUp(ctx, err)
-			return
-		}
-		req.Header.Set("Accept", "text/event-stream")
-		if attempt > 0 {
-			req.Header.Set("Last-Event-ID", lastID)
-		}
-		resp, err := s.do(ctx, c, req, nil)
-		if isPermanent(err) {
-			s.giveUp(ctx, err)
-			return
-		}
-		if err != nil {
-			s.retryPause(ctx, err)
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-			resp.Body.Close()
-			err := statusError("sse", resp.Status, resp.StatusCode, body)
-			if isPermanent(err) {
-				s.giveUp(ctx, err)
-				return
-			}
-			s.retryPause(ctx, err)
-			continue
-		}
-		body, err := s.body(resp)
+		streamCtx, cut := context.WithCancel(ctx)
+		resp, err := openFourwaySSE(streamCtx, s, c, attempt > 0, lastID)
 		if err == nil {
-			err = readFourwaySSE(s, before, body, &feedEpoch, &lastID)
+			s.rules.heard()
+			var body io.Reader
+			if body, err = s.body(resp); err == nil {
+				stopWatch := s.sseWatchdog(ctx, watch, cut)
+				err = readFourwaySSE(s, before, body, &feedEpoch, &lastID)
+				stopWatch()
+			}
+			resp.Body.Close()
+			s.feedEpoch = feedEpoch
 		}
-		resp.Body.Close()
-		s.feedEpoch = feedEpoch
+		cut()
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return
 		}
 		s.retryPause(ctx, err)
 	}
+}
+
+// openFourwaySSE opens the event stream, again with Last-Event-ID after a
+// break, and returns it once it answered 200; an answer that asking again
+// cannot change is a permanentError.
+func openFourwaySSE(ctx context.Context, s *sub, c *http.Client, again bool, lastID string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/sse?since="+s.cursor, nil)
+	if err != nil {
+		return nil, permanentError{err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if again {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := s.do(ctx, c, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		return nil, statusError("sse", resp.Status, resp.StatusCode, body)
+	}
+	return resp, nil
 }
 
 // readFourwaySSE reads one stream until it ends, keeping the stream's
@@ -272,12 +324,15 @@ func readFourwaySSE(s *sub, before counts, body io.Reader, feedEpoch, lastID *st
 			return err
 		}
 		if ev.IsComment() {
-			continue
+			continue // ": ping": EventSource never shows a page a comment
 		}
+		s.rules.heard()
 		switch ev.Event {
 		case "hello": // data {"next":N,"epoch":"E",...}, id E:N
 			s.connected(before)
 			s.markReady()
+			s.rules.opened()
+			s.rules.serve(s.win.stormAt.Load())
 			if h, err := wire.DecodeSSEHello(ev); err != nil {
 				s.anomalies++
 			} else {
@@ -286,6 +341,9 @@ func readFourwaySSE(s *sub, before counts, body io.Reader, feedEpoch, lastID *st
 		case "":
 			s.got(ev.Data)
 			s.unit()
+			if id, ok := wire.MessageID(ev.Data); ok {
+				s.rules.lastID.Store(id)
+			}
 			if !sseIDMatches(ev.ID, *feedEpoch, ev.Data) {
 				s.anomalies++
 			}
@@ -361,14 +419,18 @@ func fourwayWS(ctx context.Context, s *sub) {
 }
 
 // readFourwayWS reads one connection until it ends, keeping the cursor
-// and its epoch, which the next connection sends back.
+// and its epoch, which the next connection sends back. From the hello on,
+// the page's heartbeat runs beside it (wsHeartbeat).
 func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor) error {
 	var buf bytes.Buffer // one buffer for every frame: the load generator must stay light
+	stopBeat := func() {}
+	defer func() { stopBeat() }()
 	for {
 		b, err := s.readFrame(conn, &buf)
 		if err != nil {
 			return err
 		}
+		s.rules.heard()
 		if id, ok := wire.MessageID(b); ok {
 			s.got(b)
 			s.unit()
@@ -377,12 +439,17 @@ func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor)
 		}
 		f, _ := wire.DecodeFrame(b)
 		switch f.Type {
-		case "hello": // {"type":"hello","next":N,"epoch":"E",...}
+		case "hello": // {"type":"hello","next":N,"epoch":"E","heartbeat_ms":P,...}
 			s.connected(before)
 			s.markReady()
-			if _, err := wire.DecodeHello(b); err != nil || f.Next != cur.next {
+			s.rules.opened()
+			s.rules.serve(s.win.stormAt.Load())
+			h, err := wire.DecodeHello(b)
+			if err != nil || f.Next != cur.next {
 				s.anomalies++
 			}
+			stopBeat()
+			stopBeat = s.wsHeartbeat(conn, time.Duration(h.HeartbeatMS)*time.Millisecond)
 			if f.Epoch != "" {
 				cur.epoch = f.Epoch
 			}
@@ -391,6 +458,7 @@ func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor)
 			if f.Epoch != "" {
 				cur.next, cur.epoch = 0, f.Epoch
 			}
+		case "pong": // the answer to the heartbeat's ping: heard, which was its job
 		default: // missed, error, or not a frame of the contract
 			s.anomalies++
 		}

@@ -163,6 +163,8 @@ func nchanPoll(ctx context.Context, s *sub) {
 				break
 			}
 			s.markReady()
+			s.rules.answered()
+			s.rules.serve(s.win.stormAt.Load())
 			if body == nil {
 				s.exchange(before)
 				break
@@ -191,6 +193,8 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 			s.retryPause(ctx, err)
 			continue
 		}
+		s.rules.answered()
+		s.rules.serve(s.win.stormAt.Load())
 		if body != nil {
 			s.got(body)
 			s.unit()
@@ -233,6 +237,8 @@ func nchanSSE(ctx context.Context, s *sub) {
 		// Nchan sends no hello event: the stream is ready with its headers.
 		s.connected(before)
 		s.markReady()
+		s.rules.opened()
+		s.rules.serve(s.win.stormAt.Load())
 		body, err := s.body(resp)
 		if err == nil {
 			err = readNchanSSE(s, body, &lastID)
@@ -295,6 +301,8 @@ func nchanWS(ctx context.Context, s *sub) {
 		}
 		s.connected(before)
 		s.markReady()
+		s.rules.opened()
+		s.rules.serve(s.win.stormAt.Load())
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		var buf bytes.Buffer
 		for {

@@ -9,6 +9,7 @@ import (
 
 	"fourway/bench/plan"
 	"fourway/bench/record"
+	"fourway/transports/wire"
 )
 
 // outcome is what a measured scenario found: what it needs to report
@@ -18,6 +19,9 @@ type outcome struct {
 	srv    *Server
 	groups []*group
 	pub    *publisher
+	config wire.Config // fourway's GET /api/config, what its page clients read
+	outage *outage     // the link's silence, with -outage; nil without
+	storm  *storm      // every connection cut, with -storm; nil without
 
 	connectSeconds     float64
 	rssBefore, rssIdle int64 // the server's memory before any subscriber, and all connected
@@ -75,6 +79,9 @@ func (o *outcome) results() []record.Result {
 		results = append(results, res)
 	}
 	cost := o.serverCost(windowDeliveries)
+	if o.sc.Storm == "restart" {
+		cost = nil // the window's CPU is of two processes, one killed in it
+	}
 	procs := o.procCosts(cost, windowDeliveries)
 	machineSecs, otherSecs, note := o.machineLoad(cost)
 	for i := range results {
@@ -116,6 +123,12 @@ func (o *outcome) groupResult(g *group) record.Result {
 		res.Wire.ServerFramingPerMsg, res.Wire.ServerHeartbeatsPerMsg = serverStreamParts(a.counts[k], b.counts[k], res.WindowDeliveries)
 	}
 	res.BenchCPUSeconds = b.self - a.self
+	if o.outage != nil {
+		res.SilentLink = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+	}
+	if o.storm != nil {
+		res.ReconnectStorm = o.storm.row(g.subs, o.sc.Herd)
+	}
 	return res
 }
 
@@ -185,6 +198,9 @@ func (o *outcome) machineLoad(cost *record.ServerCost) (machineSecs, otherSecs f
 			share*100, runtime.NumCPU(), ours-self, self, otherSecs)
 	} else if otherSecs > 0.2*capacity {
 		note = fmt.Sprintf("other processes used %.2f CPU seconds of the window's %.0f: the numbers are disturbed", otherSecs, capacity)
+	}
+	if note != "" && o.sc.Storm == "restart" {
+		note += "; the server, killed and started again in the window, is counted with the other processes"
 	}
 	return machineSecs, otherSecs, note
 }

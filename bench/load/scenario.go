@@ -76,11 +76,19 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 		}
 		defer link.Close() // after the subscribers have stopped, before the server
 		m.subBase = base
+		if sc.Outage > 0 {
+			m.outage = &outage{link: link, d: time.Duration(sc.Outage)}
+		}
 	}
 	m.pubHTTP = PublisherClient(sc.Proto, sc.Publishers)
 	defer m.pubHTTP.CloseIdleConnections()
 	if err := m.prime(ctx); err != nil {
 		return nil, err
+	}
+	if m.d.name() == "fourway" {
+		if m.config, err = fourwayConfig(ctx, m.pubHTTP, m.srv.Base); err != nil {
+			return nil, err
+		}
 	}
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer func() { stopSubs(); m.started.Wait() }()
@@ -156,6 +164,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 			s := newSub(i)
 			s.base, s.cursor, s.headers, s.win, s.hist = m.subBase, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
 			s.proto, s.compress = sc.Proto, sc.Compress
+			s.rules.herd, s.rules.hold = sc.Herd, int(m.config.LongPoll.TimeoutMS/1000)
 			if b := plan.BaseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
 			}
@@ -231,6 +240,14 @@ func (m *measurement) publish(ctx context.Context) {
 	winEnd := winStart.Add(time.Duration(sc.Duration))
 	m.win.end.Store(int64(winEnd.Sub(epoch)))
 	m.win.start.Store(int64(winStart.Sub(epoch)))
+	if m.outage != nil {
+		m.outage.plan(m.win, winStart)
+		go m.outage.run(ctx, m.win, winStart)
+	}
+	if sc.Storm != "" {
+		m.storm = &storm{kind: sc.Storm, srv: m.srv, c: m.pubHTTP, done: make(chan struct{})}
+		go m.storm.run(ctx, m.win, winStart, winEnd)
+	}
 	m.pub = &publisher{d: m.d, c: m.pubHTTP, base: m.srv.Base, rate: sc.Rate, size: sc.Payload, kind: sc.PayloadKind, workers: sc.Publishers, prog: prog}
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); m.pub.run(ctx, pubStart, winEnd) }()

@@ -16,6 +16,9 @@ type Server struct {
 	// the primer, so a subscriber starting from it is on time on any node.
 	Primed func(ctx context.Context, cursor string) error
 	Stop   func() error
+	// Restart, when set, kills the server's process and starts it again
+	// where it listened, and returns once it serves (-storm restart).
+	Restart func(ctx context.Context) error
 	// Nodes are the fourway nodes the bench started for it, whose
 	// /api/stats together count every byte of the row (serverbytes.go);
 	// none for Nchan and for a server the bench did not start.

@@ -34,6 +34,7 @@ type sub struct {
 	hist     *histShard
 
 	meter     meter
+	rules     rules // the page's: backoff, watchdogs, what an outage made it notice
 	ready     chan struct{}
 	readyOnce sync.Once
 	stopped   chan struct{} // closed when the subscriber gave up (see giveUp)
@@ -93,7 +94,9 @@ const reqUpKept = 100
 
 // newSub makes subscriber idx.
 func newSub(idx int) *sub {
-	return &sub{idx: idx, ready: make(chan struct{}), stopped: make(chan struct{})}
+	s := &sub{idx: idx, ready: make(chan struct{}), stopped: make(chan struct{})}
+	s.rules.watch, s.rules.deadline = sseWatch, pollDeadline
+	return s
 }
 
 // markReady says the subscriber is connected, once.
@@ -143,6 +146,9 @@ func (s *sub) got(body []byte) {
 	}
 	if s.win.has(now) {
 		s.inWindow.Add(1)
+	}
+	if end := s.win.outageEnd.Load(); end != 0 && t <= end {
+		s.rules.caughtUp = max(s.rules.caughtUp, now)
 	}
 }
 
@@ -299,7 +305,8 @@ func (s *sub) waitTick(ctx context.Context, k *int64) bool {
 	return SleepUntil(ctx, due)
 }
 
-// retryPause waits before a reconnect; false if the run is over.
+// retryPause waits before a reconnect, as the page's clients wait (the
+// backoff of rules.go); false if the run is over.
 func (s *sub) retryPause(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
@@ -307,7 +314,7 @@ func (s *sub) retryPause(ctx context.Context, err error) bool {
 	s.errors++
 	msg := err.Error()
 	s.lastErr.Store(&msg)
-	return SleepUntil(ctx, time.Now().Add(100*time.Millisecond))
+	return SleepUntil(ctx, time.Now().Add(s.rules.retryWait()))
 }
 
 // giveUp ends a subscriber on an answer that asking again cannot change

@@ -68,6 +68,13 @@ type Config struct {
 	// these emulated links (package transports/links), its subscribers
 	// reaching the server through it, its publisher not.
 	Links []string `json:"links,omitempty"`
+	// Outage, Storm and Herd are faults in the window (see faults.go):
+	// the link silent for Outage; every connection cut at once, "cut" (the
+	// server drops them) or "restart" (its process killed and started
+	// again); every client retrying without the page's jitter.
+	Outage Duration `json:"outage,omitempty"`
+	Storm  string   `json:"storm,omitempty"`
+	Herd   bool     `json:"herd,omitempty"`
 }
 
 // PagePlan is what -page measures unless told otherwise: the rows the

@@ -9,5 +9,6 @@
 //	names.go     transports and mixed scenarios, protocols, and the setups of -cluster
 //	config.go    Config, a run's configuration as its report records it
 //	scenario.go  Scenario, one measured run, and Scenarios, those a Config asks for, in order
+//	faults.go    the faults' flags checked: -outage (a silent link), -storm and -herd (every connection cut at once)
 //	flags.go     Flags: the flags' text read into a Config, refused when it cannot run
 package plan

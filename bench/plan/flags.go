@@ -42,6 +42,9 @@ func (f Flags) Check(c *Config) error {
 	if err := f.readLinks(c); err != nil {
 		return err
 	}
+	if err := c.checkFaults(); err != nil {
+		return err
+	}
 	return c.checkSettings()
 }
 

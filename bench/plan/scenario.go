@@ -49,6 +49,13 @@ type Scenario struct {
 	// Link is the emulated link (-links) the subscribers reach the server
 	// through, the publisher not; empty for none, straight to the server.
 	Link string `json:"link,omitempty"`
+	// Outage is -outage: the link goes silent this long at the window's
+	// start; Storm is -storm: every connection cut there ("cut",
+	// "restart"); Herd is -herd: the clients retry without the page's
+	// jitter.
+	Outage Duration `json:"outage,omitempty"`
+	Storm  string   `json:"storm,omitempty"`
+	Herd   bool     `json:"herd,omitempty"`
 }
 
 // Transports are the transports the scenario's subscribers use.
@@ -127,7 +134,8 @@ func Scenarios(cfg Config) []Scenario {
 				}
 				for _, on := range compress {
 					sc := Scenario{Target: tg, Transport: tr, Proto: proto, Subs: subs, Rate: rate, Payload: pl.bytes, PayloadKind: pl.kind, Compress: on,
-						PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers}
+						PollInterval: cfg.PollInterval, Warmup: cfg.Warmup, Duration: cfg.Duration, Stagger: cfg.Stagger, Publishers: cfg.Publishers,
+						Outage: cfg.Outage, Storm: cfg.Storm, Herd: cfg.Herd}
 					for _, v := range variants(cfg, sc) {
 						if !seen[v] {
 							seen[v] = true

@@ -3,6 +3,7 @@
 // speed targets checked and JetStream's publish-to-ack latency. It is
 // what the report package reads, and load writes.
 //
+//	faults.go  what a row met of a fault: a silent link (Outage), every connection cut at once (Storm)
 //	record.go  Report and Result, and their parts
 package record
 
@@ -70,6 +71,11 @@ type Result struct {
 	// answer's Content-Encoding ("gzip"), or "none"; several, each with
 	// its share, when they differed ("gzip 90 %, none 10 %").
 	Compression string `json:"compression,omitempty"`
+
+	// SilentLink is what the row's subscribers met of an -outage, and
+	// ReconnectStorm of a -storm; nil without.
+	SilentLink     *Outage `json:"silent_link,omitempty"`
+	ReconnectStorm *Storm  `json:"reconnect_storm,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`

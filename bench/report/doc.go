@@ -13,6 +13,7 @@
 //	speed.go     the speed targets, checked against the rows
 //	acks.go      JetStream's publish-to-ack latency, as text, Markdown and HTML
 //	procs.go     the server's CPU process by process, as text, Markdown and HTML
+//	faults.go    what the rows met of a fault (-outage), as text and Markdown
 //	table.go     the text tables on stdout
 //	csv.go       report.csv
 //	markdown.go  report.md, a README section

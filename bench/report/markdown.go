@@ -20,6 +20,7 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 	}
 	writeResultsMarkdown(out, rep.Results)
 	writeCompressionMarkdown(out, rep.Results)
+	writeFaultsMarkdown(out, rep.Results)
 	writeProcMarkdown(out, rep.Results)
 	writeServerSplitMarkdown(out, rep.Results)
 	writeAcksMarkdown(out, rep.Acks)

@@ -204,6 +204,7 @@ func shellLines(prefix, cmd string) []string {
 // JetStream's acks of a -cluster, the 2010 table and the speed targets.
 func Print(out io.Writer, rep record.Report) {
 	numbered := writeTable(out, rep.Results)
+	writeFaults(out, rep.Results)
 	writeClusterTables(out, rep)
 	fmt.Fprintln(out)
 	writeClassic(out, rep.Results, numbered)

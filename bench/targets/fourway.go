@@ -1,9 +1,13 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"fourway/bench/load"
@@ -50,6 +54,9 @@ type childConfig struct {
 	Stream   string
 	Replicas int
 	Node     string
+	// Addr is where the child listens; "" for a port of loopback the
+	// kernel picks (a restarted child listens where the first one did).
+	Addr string
 }
 
 // partName is the child as one process of a server in the report.
@@ -63,7 +70,8 @@ func (cc childConfig) partName() string {
 // args are the child's command line: fourway's own flags, on a port of
 // loopback the kernel picks, with the built-in publisher off.
 func (cc childConfig) args() ([]string, error) {
-	args := []string{"--addr", "127.0.0.1:0", "--ticker", "0", "--history", strconv.Itoa(cc.History)}
+	addr := cmp.Or(cc.Addr, "127.0.0.1:0")
+	args := []string{"--addr", addr, "--ticker", "0", "--history", strconv.Itoa(cc.History)}
 	for _, w := range plan.WriterRows {
 		if v := cc.Writers[w.Flag]; v != "" {
 			args = append(args, "--"+w.Flag, v)
@@ -123,15 +131,37 @@ func startFourwayChild(ctx context.Context, cc childConfig) (*load.Server, error
 		_ = child.Stop()
 		return nil, fmt.Errorf("server child: %w", err)
 	}
-	pid := child.Pid()
+	var mu sync.Mutex // guards child, which a restart replaces
+	current := func() *node.Node { mu.Lock(); defer mu.Unlock(); return child }
 	return &load.Server{
 		Base: base,
 		Parts: func() []load.ProcPart {
+			pid := current().Pid()
 			return []load.ProcPart{{Name: cc.partName(), CPU: []int{pid}, RSS: []int{pid}}}
 		},
 		Stop: func() error {
-			if err := child.Stop(); err != nil {
+			if err := current().Stop(); err != nil {
 				return fmt.Errorf("server child: %w", err)
+			}
+			return nil
+		},
+		Restart: func(ctx context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			// Killed, as a crash or an OOM kill ends it: no goodbye to anyone.
+			_ = syscall.Kill(child.Pid(), syscall.SIGKILL)
+			<-child.Exited()
+			again := cc
+			again.Addr = strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+			args, err := again.args()
+			if err != nil {
+				return err
+			}
+			if child, err = node.Start(cc.Binary, args, cc.env()); err != nil {
+				return fmt.Errorf("restart server child: %w", err)
+			}
+			if _, err := waitReady(ctx, child, cc.Proto, 30*time.Second); err != nil {
+				return fmt.Errorf("restarted server child: %w", err)
 			}
 			return nil
 		},

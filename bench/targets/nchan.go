@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"fourway/bench/load"
 	"fourway/bench/plan"
@@ -64,14 +66,38 @@ func startNchan(ctx context.Context, nginx string, connections int, proto string
 		tlsDir = dir
 	}
 	base := plan.SchemeFor(proto) + "://" + addr
-	master, stop, err := runNginx(ctx, &nginxRun{binary: nginx, dir: dir, conf: nchanSite{addr, user, connections, proto, tlsDir, compress}.config(), readyURL: base + "/nchan_stub_status", proto: proto})
+	run := &nginxRun{binary: nginx, dir: dir, conf: nchanSite{addr, user, connections, proto, tlsDir, compress}.config(), readyURL: base + "/nchan_stub_status", proto: proto}
+	master, stop, err := runNginx(ctx, run)
 	if err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex // guards master, which a restart replaces
 	return &load.Server{
-		Base:  base,
-		Parts: func() []load.ProcPart { return []load.ProcPart{nginxPart("nginx", master)} },
-		Stop:  stop,
+		Base: base,
+		Parts: func() []load.ProcPart {
+			mu.Lock()
+			defer mu.Unlock()
+			return []load.ProcPart{nginxPart("nginx", master)}
+		},
+		Stop: stop,
+		Restart: func(ctx context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			// The master and its workers killed, as a crash would end
+			// them (they are one process group), and nginx started again
+			// on the same configuration: Nchan's messages, in its shared
+			// memory, are gone.
+			_ = syscall.Kill(-master, syscall.SIGKILL)
+			<-run.waited
+			if err := run.start(); err != nil {
+				return err
+			}
+			if err := run.waitReady(ctx); err != nil {
+				return err
+			}
+			master = run.cmd.Process.Pid
+			return nil
+		},
 	}, nil
 }
 

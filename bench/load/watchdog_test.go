@@ -1,0 +1,158 @@
+package load
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// These tests play a server that goes silent without closing anything,
+// as a link in a tunnel does, and check that each client gives its
+// connection up by the page's rule, and no sooner, then comes back.
+
+// TestBackoffFullJitterAndTheHerd: the n-th retry in a row waits below
+// min(20 s, 500 ms·2ⁿ), drawn at random (the page's full jitter); under
+// -herd it waits exactly that ceiling, every client alike; a stream that
+// was healthy for 5 s starts over at the smallest wait.
+func TestBackoffFullJitterAndTheHerd(t *testing.T) {
+	var r rules
+	for n, ceiling := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 20 * time.Second, 20 * time.Second} {
+		if d := r.backoff(); d < 0 || d > ceiling {
+			t.Errorf("retry %d waits %s, want 0 to %s", n, d, ceiling)
+		}
+	}
+	herd := rules{herd: true}
+	for n, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second} {
+		if d := herd.backoff(); d != want {
+			t.Errorf("-herd: retry %d waits %s, want %s", n, d, want)
+		}
+	}
+	herd.openedAt = Mono() - int64(healthyAfter) // a stream up for 5 s just ended
+	if d := herd.retryWait(); d != backoffBase {
+		t.Errorf("after a healthy stream the retry waits %s, want %s", d, backoffBase)
+	}
+	herd.openedAt = Mono() // one that ended at once
+	if d := herd.retryWait(); d != 2*backoffBase {
+		t.Errorf("after a stream that failed at once the retry waits %s, want %s", d, 2*backoffBase)
+	}
+}
+
+// TestWSHeartbeatFindsASilentConnection: a server that says hello with a
+// heartbeat of 40 ms, then sends nothing and answers no ping, is given up
+// by the client's watchdog (two periods without a frame, no sooner), and
+// the client connects again.
+func TestWSHeartbeatFindsASilentConnection(t *testing.T) {
+	t.Parallel()
+	const period = 40 * time.Millisecond
+	up := websocket.Upgrader{}
+	pings := make(chan string, 16)
+	hello := make(chan int64, 2)
+	srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		hello <- Mono()
+		wsSend(t, conn, step, fmt.Sprintf(`{"type":"hello","next":1,"epoch":"E","heartbeat_ms":%d}`, period.Milliseconds()))
+		for { // read the client's pings; never answer
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			select {
+			case pings <- string(b):
+			default:
+			}
+		}
+	})
+	s := testSub(srv.URL, time.Hour)
+	s.win.outageStart.Store(Mono()) // the silence began now
+	runSub(t, s, fourwayWS, waitFor(func() bool { return srv.requests() == 2 }))
+	first := <-hello
+	at, how := s.rules.noticed.Load(), s.rules.noticeHow.Load()
+	if at == 0 || how == nil || *how != "watchdog" {
+		t.Fatalf("the client did not give the connection up by its watchdog (noticed at %d)", at)
+	}
+	if d := time.Duration(at - first); d < 2*period {
+		t.Errorf("gave up %s after the hello, before two periods (%s) without a frame", d, 2*period)
+	}
+	if p := <-pings; p != `{"type":"ping"}` {
+		t.Errorf("the client's heartbeat sent %q, want {\"type\":\"ping\"}", p)
+	}
+	if srv.requests() < 2 || s.reconnects < 1 {
+		t.Errorf("%d connections, %d reconnects: the client did not come back", srv.requests(), s.reconnects)
+	}
+}
+
+// TestSSEWatchdogFindsASilentStream: a stream that says hello, then
+// brings nothing while GET /api/stats says the feed holds a newer message
+// at two checks in a row, is given up by the watchdog and opened again
+// with Last-Event-ID; a quiet feed (stats at the client's cursor) never
+// is.
+func TestSSEWatchdogFindsASilentStream(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		lastID int
+		cut    bool
+	}{{"a message the stream never brings", 9, true}, {"a quiet feed", 1, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			checks := make(chan struct{}, 64)
+			streams := make(chan string, 4)
+			srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/api/stats" {
+					fmt.Fprintf(w, `{"feed":{"last_id":%d}}`, c.lastID)
+					checks <- struct{}{}
+					return
+				}
+				streams <- r.Header.Get("Last-Event-ID")
+				sseFake(w, r, "id: E:1\nevent: hello\ndata: {\"next\":1,\"epoch\":\"E\"}\n\n", true)
+			})
+			s := testSub(srv.URL, time.Hour)
+			s.rules.watch = 30 * time.Millisecond
+			s.win.outageStart.Store(Mono())
+			// The quiet feed's client is watched for ten checks.
+			stop := waitFor(func() bool { return len(streams) >= 2 || len(checks) >= 10 })
+			runSub(t, s, fourwaySSE, stop)
+			<-streams // the first stream
+			at := s.rules.noticed.Load()
+			if !c.cut {
+				if at != 0 || len(streams) != 0 {
+					t.Errorf("a quiet feed's stream was given up (noticed at %d, %d streams more)", at, len(streams))
+				}
+				return
+			}
+			if at == 0 || *s.rules.noticeHow.Load() != "watchdog" {
+				t.Fatal("the watchdog did not give the silent stream up")
+			}
+			if len(checks) < 2 {
+				t.Errorf("given up after %d stats checks, want 2 at least (one to suspect, one to confirm)", len(checks))
+			}
+			if last := <-streams; last != "E:1" {
+				t.Errorf("the stream was opened again with Last-Event-ID %q, want E:1", last)
+			}
+		})
+	}
+}
+
+// TestPollDeadlineGivesARequestUp: a poll the server never answers is
+// given up at the page's deadline, and noticed as such.
+func TestPollDeadlineGivesARequestUp(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // silent
+	})
+	s := testSub(srv.URL, 10*time.Millisecond)
+	s.rules.deadline = 50 * time.Millisecond
+	s.win.outageStart.Store(Mono())
+	runSub(t, s, fourwayPoll, waitFor(func() bool { return srv.requests() >= 2 }))
+	if how := s.rules.noticeHow.Load(); how == nil || *how != "deadline" {
+		t.Fatal("the poll's deadline did not give the request up")
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fourway/bench/benchtest"
+)
+
+// TestStormFlag: -storm is cut or restart, fourway's, one fault a row;
+// -herd needs a storm.
+func TestStormFlag(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseFlags([]string{"-storm", "restart", "-herd"}, &stderr)
+	if err != nil || cfg.Storm != "restart" || !cfg.Herd {
+		t.Errorf("-storm restart -herd: %v, storm %q, herd %v", err, cfg.Storm, cfg.Herd)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"-storm flood", `-storm "flood": want cut (the server drops every connection) or restart`},
+		{"-herd", "-herd: the clients come back as a herd after a -storm"},
+		{"-storm cut -target nchan", "-storm cut: Nchan has no call that drops its subscribers"},
+		{"-storm cut -link 3g -outage 2s -duration 5s", "-storm and -outage: one fault a row"},
+		{"-storm restart -url http://127.0.0.1:8080", "-storm restart: not with -url"},
+		{"-storm cut -cluster", "-storm: not with -cluster"},
+	} {
+		if _, _, err := parseFlags(strings.Fields(c.args), &stderr); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestRunAStorm: every connection cut at the window's start, by the
+// server (cut: its feed goes on, so nothing is lost) and by its process
+// killed and started again (restart, under -herd; and nginx + Nchan,
+// where nginx and Nchan are installed, failing under CI=true where they
+// are not): every subscriber is served again, and the report says how
+// soon.
+func TestRunAStorm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		kind  string
+		extra []string
+	}{{"cut", nil}, {"restart", []string{"-herd"}}, {"restart", []string{"-herd", "-target", "nchan"}}} {
+		t.Run(c.kind+strings.Join(c.extra, ""), func(t *testing.T) {
+			target := "fourway"
+			if slices.Contains(c.extra, "nchan") {
+				target = "nchan"
+				for _, need := range []string{benchtest.Nginx(), "/usr/lib/nginx/modules/ngx_nchan_module.so"} {
+					if _, err := os.Stat(need); err != nil {
+						if os.Getenv("CI") == "true" {
+							t.Fatalf("CI=true: %v (the Debian packages nginx libnginx-mod-nchan)", err)
+						}
+						t.Skip(err)
+					}
+				}
+			}
+			t.Parallel()
+			dir := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"-fourway", fourwayBinary(t), "-storm", c.kind, "-transports", "ws,sse,longpoll", "-subs", "4", "-rate", "20",
+				"-warmup", "300ms", "-duration", "3s", "-stagger", "50ms", "-publishers", "1", "-out", dir, "-quiet"}, c.extra...)
+			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+			defer cancel()
+			if err := run(ctx, args, &stdout, &stderr); err != nil {
+				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			rep := readReport(t, dir)
+			if len(rep.Results) != 3 {
+				t.Fatalf("%d results, want 3:\n%s", len(rep.Results), stdout.String())
+			}
+			for _, r := range rep.Results {
+				st := r.ReconnectStorm
+				if st == nil {
+					t.Errorf("%s: no storm recorded", r.Label())
+					continue
+				}
+				if st.Error != "" || st.Kind != c.kind || st.Herd != (c.kind == "restart") || st.Subscribers != 4 || st.Served != 4 || st.ServedMS[2] < 0 {
+					t.Errorf("%s: %+v; want every one of 4 served again", r.Label(), *st)
+				}
+				if r.Target != target {
+					t.Errorf("%s: target %s, want %s", r.Label(), r.Target, target)
+				}
+				if r.Duplicated != 0 || c.kind == "cut" && r.Lost != 0 {
+					t.Errorf("%s: %d lost, %d duplicated", r.Label(), r.Lost, r.Duplicated)
+				}
+				t.Logf("%s: served again 50 %% %.0f ms, 100 %% %.0f ms; %d lost; peak CPU %.2f", r.Label(), st.ServedMS[0], st.ServedMS[2], r.Lost, st.PeakCPU)
+			}
+			if !strings.Contains(stdout.String(), "reconnect storm (-storm)") {
+				t.Errorf("stdout has no storm table:\n%s", stdout.String())
+			}
+			md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+			if !strings.Contains(string(md), "| "+target+" ws [h1] | "+c.kind+" |") {
+				t.Errorf("report.md has no storm table:\n%s", md)
+			}
+		})
+	}
+}
