@@ -125,6 +125,14 @@ type Config struct {
 	// as every request, or "direct", on a connection taken from it
 	// (package direct), to measure what net/http's request cycle costs.
 	LongPollWriter string
+	// Compress offers compression to the clients that ask for it (off by
+	// default, so that the bytes on the wire are the messages' own):
+	// permessage-deflate on a WebSocket whose upgrade offers it, each
+	// message compressed once for all (fanout/frames.go); gzip on SSE
+	// streams and poll answers to a request whose Accept-Encoding offers
+	// it (compress.go). The direct writers do not compress: --compress
+	// refuses them.
+	Compress bool
 
 	Static fs.FS        // the page, served at /; nil serves no page
 	Logger *slog.Logger // nil logs nothing
