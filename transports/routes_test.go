@@ -24,7 +24,7 @@ import (
 func TestConfigSaysWhatAClientMustKnow(t *testing.T) {
 	const codes = `"close_codes":[` +
 		`{"code":1001,"meaning":"@","reconnect":"backoff"},{"code":1003,"meaning":"@","reconnect":"never"},` +
-		`{"code":1008,"meaning":"@","reconnect":"never"},{"code":1009,"meaning":"@","reconnect":"never"},` +
+		`{"code":1007,"meaning":"@","reconnect":"never"},{"code":1008,"meaning":"@","reconnect":"never"},{"code":1009,"meaning":"@","reconnect":"never"},` +
 		`{"code":1012,"meaning":"@","reconnect":"now"},` +
 		`{"code":1013,"meaning":"@","reconnect":"backoff"},{"code":4001,"meaning":"@","reconnect":"now"},` +
 		`{"code":4500,"meaning":"@","reconnect":"never"}]`

@@ -64,7 +64,7 @@ func New(f Feed, cfg Config) (*Server, error) {
 	if cfg.Node != "" {
 		s.nodeHeader = []string{cfg.Node}
 	}
-	s.ws = newWSClients(s.originAllowed, cfg.History)
+	s.ws = newWSClients(s.originAllowed, cfg.History, cfg.Compress)
 	s.subs = fanout.NewDispatcher(f, cfg.SendTimeout, s.shutdown)
 	s.ticker.feed = f
 	s.ticker.log = s.log

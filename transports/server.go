@@ -24,6 +24,7 @@
 //	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
 //	ws_clients.go       the WebSockets by client id, and the upgrader
 //	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
+//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone
 //	publish.go          POST /api/messages: what may be published, and how
 //	health.go           a node cut from its feed's broker, or still starting, says so
 //	limit.go            what a client refused at --max-clients is told: when to come back

@@ -57,23 +57,32 @@ var deflaters sync.Pool
 // than they save), it returns the plain frame instead, which the extension
 // allows for any message: the compressed bit is per message.
 func DeflateFrame(opcode byte, payload []byte) []byte {
-	var buf bytes.Buffer
-	fw, _ := deflaters.Get().(*flate.Writer)
-	if fw == nil {
-		fw, _ = flate.NewWriter(&buf, flate.BestSpeed) // gorilla's level too; a valid level never fails
-	} else {
-		fw.Reset(&buf)
-	}
-	_, _ = fw.Write(payload) // a bytes.Buffer never fails
-	_ = fw.Flush()
-	deflaters.Put(fw)
-	deflated := bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+	deflated := bytes.TrimSuffix(AppendDeflated(nil, payload), []byte{0, 0, 0xff, 0xff})
 	plain := AppendFrame(nil, opcode, payload)
 	if frame := AppendFrame(nil, opcode, deflated); len(frame) < len(plain) {
 		frame[0] |= rsv1
 		return frame
 	}
 	return plain
+}
+
+// AppendDeflated appends to b payload compressed on its own, at
+// gorilla's level (the fastest), as deflate blocks that are not the last,
+// ending on a byte with a flush (an empty stored block: 00 00 ff ff). So
+// such pieces, each made alone, join into one deflate stream, and each can
+// be decoded as soon as it arrives.
+func AppendDeflated(b, payload []byte) []byte {
+	buf := bytes.NewBuffer(b)
+	fw, _ := deflaters.Get().(*flate.Writer)
+	if fw == nil {
+		fw, _ = flate.NewWriter(buf, flate.BestSpeed) // a valid level never fails
+	} else {
+		fw.Reset(buf)
+	}
+	_, _ = fw.Write(payload) // a bytes.Buffer never fails
+	_ = fw.Flush()
+	deflaters.Put(fw)
+	return buf.Bytes()
 }
 
 // IsDeflated reports whether a server's frame carries a compressed
