@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -421,4 +422,97 @@ func TestThePassCompresses(t *testing.T) {
 	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.HasPrefix(ext, "permessage-deflate") != transportstest.Compressing() {
 		t.Fatalf("Sec-WebSocket-Extensions %q in a pass that compresses: %v", ext, transportstest.Compressing())
 	}
+}
+
+// TestCompressInspectorShowsTheCompressedBytes: the wire inspector shows
+// what crossed the socket, compressed: a gzip poll body in hex with the
+// size it decodes to, a gzip SSE stream's chunks as payload, a deflated
+// WebSocket frame marked compressed; and its parts still add up to what
+// /api/stats counted, framing and heartbeats included.
+func TestCompressInspectorShowsTheCompressedBytes(t *testing.T) {
+	transportstest.SkipOverTLS(t, "inspects bytes in the clear")
+	srv := transportstest.Start(t, withCompress)
+	inspect(t, srv)
+	before := srv.Stats(t)
+	s := srv.OpenSSE(t, http.DefaultClient, "/api/sse?since=0") // net/http offers gzip, and decodes it
+	s.Hello(t)
+	var read atomic.Int64
+	ws, _ := dialCounting(t, srv, true, &read)
+	ws.SetReadDeadline(timeAfterWait())
+	ws.ReadMessage() // the hello
+	data := compressible()
+	srv.Publish(t, data)
+	if _, m := s.NextMessage(t); string(m.Data) != data {
+		t.Fatalf("SSE message of %d bytes, want %d", len(m.Data), len(data))
+	}
+	if _, b, err := ws.ReadMessage(); err != nil || !strings.Contains(string(b), data) {
+		t.Fatalf("WebSocket message: %v", err)
+	}
+	_, plain := get(t, srv, "/api/poll?since=0", "")
+	_, gz := get(t, srv, "/api/poll?since=0", "gzip")
+
+	type shown struct {
+		Encoding string `json:"encoding"`
+		Body     *struct {
+			Text    string
+			Bytes   int64
+			Decoded int64
+		} `json:"body"`
+		Chunks []struct{ Data string }
+		Frames *struct {
+			Out []struct {
+				Compressed bool
+				Length     int64
+			}
+		} `json:"frames"`
+		Parts map[string]int64 `json:"parts"`
+	}
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Log("last seen: " + last)
+		}
+	}()
+	transportstest.WaitFor(t, "the inspector's parts to be the counted parts", transportstest.Wait, func() bool {
+		after := srv.Stats(t)
+		_, body, _ := srv.Get(t, "/api/inspect")
+		var in struct{ Transports map[string][]shown }
+		if json.Unmarshal([]byte(body), &in) != nil {
+			return false
+		}
+		for _, tr := range []string{"sse", "ws"} {
+			list := in.Transports[tr]
+			if len(list) != 1 {
+				return false
+			}
+			p := list[0].Parts
+			a, b := before.Transports[tr], after.Transports[tr]
+			framing := b.FramingIn + b.FramingOut - a.FramingIn - a.FramingOut
+			beats := b.HeartbeatsIn + b.HeartbeatsOut - a.HeartbeatsIn - a.HeartbeatsOut
+			sin, sout := socketBytes(before, after, tr)
+			last = fmt.Sprintf("%s: inspector %v, counted framing %d heartbeats %d, %d bytes", tr, p, framing, beats, sin+sout)
+			if p["framing"] != framing || p["heartbeats"] != beats || sum(p) != sin+sout {
+				return false
+			}
+		}
+		sse, ws, polls := in.Transports["sse"][0], in.Transports["ws"][0], in.Transports["poll"]
+		if sse.Encoding != "gzip" || len(sse.Chunks) == 0 || !strings.HasPrefix(sse.Chunks[0].Data, "1f8b08") {
+			last = fmt.Sprintf("sse: encoding %q, chunks %+v: want gzip, the first chunk's bytes 1f 8b 08 in hex", sse.Encoding, sse.Chunks)
+			return false
+		}
+		compressed := false
+		for _, f := range ws.Frames.Out {
+			compressed = compressed || f.Compressed && f.Length < int64(len(data))/4
+		}
+		if !compressed {
+			last = fmt.Sprintf("ws frames out %+v: want one compressed, short", ws.Frames.Out)
+			return false
+		}
+		if len(polls) != 2 || polls[1].Encoding != "gzip" || polls[1].Body == nil ||
+			polls[1].Body.Bytes != int64(len(gz)) || polls[1].Body.Decoded != int64(len(plain)) {
+			last = fmt.Sprintf("polls %+v: want the second gzip, %d bytes decoding to %d", polls, len(gz), len(plain))
+			return false
+		}
+		return true
+	})
 }
