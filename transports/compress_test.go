@@ -183,8 +183,8 @@ func TestCompressPollsAnswerGzip(t *testing.T) {
 			}
 			resp, gz := get(t, ts, path, "br, gzip")
 			if !compress {
-				if enc := resp.Header.Get("Content-Encoding"); enc != "" || !bytes.Equal(gz, plain) {
-					t.Errorf("without --compress, %s offering gzip: Content-Encoding %q, %d bytes, want %d plain", path, enc, len(gz), len(plain))
+				if enc := resp.Header.Get("Content-Encoding"); enc != "" || resp.Header.Get("Vary") != "" || !bytes.Equal(gz, plain) {
+					t.Errorf("without --compress, %s offering gzip: Content-Encoding %q, Vary %q, %d bytes, want %d plain and no Vary", path, enc, resp.Header.Get("Vary"), len(gz), len(plain))
 				}
 				continue
 			}
@@ -243,6 +243,10 @@ func TestCompressSSEStreamsGzip(t *testing.T) {
 	}
 	if enc := plainResp.Header.Get("Content-Encoding"); enc != "" {
 		t.Fatalf("offering nothing: Content-Encoding %q", enc)
+	}
+	off := transportstest.Start(t, func(c *transports.Config) { c.Compress = false })
+	if resp, _ := off.GetSSE(t, rawClient, "/api/sse?since=0", "Accept-Encoding", "gzip"); resp.Header.Get("Content-Encoding") != "" || resp.Header.Get("Vary") != "" {
+		t.Fatalf("without --compress, offering gzip: Content-Encoding %q, Vary %q, want neither", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
 	}
 	if h := event(gz); !strings.Contains(h, "event: hello") {
 		t.Fatalf("first event %q, want the hello", h)
@@ -515,4 +519,70 @@ func TestCompressInspectorShowsTheCompressedBytes(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestCompressOnlyWhatWasNegotiated: the server reads the offer of
+// permessage-deflate as gorilla's upgrader does, or more strictly, so that
+// it never sends a compressed frame on a connection whose 101 did not
+// accept the extension. Each offer is sent raw; the 101's answer and the
+// frame of a compressible message are read raw.
+func TestCompressOnlyWhatWasNegotiated(t *testing.T) {
+	transportstest.SkipOverTLS(t, "reads frames raw")
+	ts := transportstest.Start(t, withCompress)
+	ts.Publish(t, compressible())
+	for _, c := range []struct {
+		offer      string // "" offers nothing
+		compressed bool
+	}{
+		{"", false},
+		{"permessage-deflate", true},
+		{"permessage-deflate; client_max_window_bits", true}, // Chrome's and Firefox's
+		{"x-webkit-deflate-frame", false},
+		{"foo, permessage-deflate", true},
+		{"foo=bar, permessage-deflate", false}, // gorilla stops at the first thing that is not an extension
+		{"permessage-deflate=1", false},
+		{"PERMESSAGE-DEFLATE", false}, // gorilla compares the name exactly
+	} {
+		conn, err := net.Dial("tcp", ts.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(timeAfterWait())
+		req := "GET /api/ws?since=0 HTTP/1.1\r\nHost: " + ts.Addr() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		if c.offer != "" {
+			req += "Sec-WebSocket-Extensions: " + c.offer + "\r\n"
+		}
+		if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("offer %q: %v %v", c.offer, resp, err)
+		}
+		accepted := strings.HasPrefix(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate")
+		var rsv1 []bool
+		for range 2 { // the hello, then the message
+			var h [2]byte
+			if _, err := io.ReadFull(r, h[:]); err != nil {
+				t.Fatal(err)
+			}
+			n := int64(h[1] & 0x7f)
+			if n == 126 {
+				var l [2]byte
+				io.ReadFull(r, l[:])
+				n = int64(l[0])<<8 | int64(l[1])
+			}
+			if _, err := io.CopyN(io.Discard, r, n); err != nil {
+				t.Fatal(err)
+			}
+			rsv1 = append(rsv1, h[0]&0x40 != 0)
+		}
+		conn.Close()
+		if rsv1[1] != c.compressed || accepted != c.compressed || rsv1[0] {
+			t.Errorf("offer %q: 101 accepted permessage-deflate %v; hello compressed %v, message compressed %v; want the message compressed %v",
+				c.offer, accepted, rsv1[0], rsv1[1], c.compressed)
+		}
+	}
 }
