@@ -12,7 +12,10 @@ package transports
 // back to the events before it, which costs some ratio on small events,
 // but the stream keeps no compressor of its own (a Go compressor holds
 // hundreds of KiB; zlib's, 32 KiB and more): a compressed stream holds a
-// checksum, a count and the event being written.
+// checksum, a count and the event being written. And an event is the same
+// bytes on every stream at the same place in the feed, so its compressed
+// bytes are too: the events compressed last are kept (deflateCache), and
+// a message is compressed once, not once per stream.
 
 import (
 	"encoding/binary"
@@ -55,6 +58,7 @@ var (
 // each piece compressed alone (fanout.AppendDeflated), then the trailer,
 // a checksum and the size of all the pieces.
 type gzipStream struct {
+	cache   *deflateCache // the events compressed last, shared; nil compresses every piece
 	started bool
 	crc     uint32
 	size    uint32 // modulo 2^32, as the trailer says it
@@ -78,7 +82,7 @@ func (g *gzipStream) appendFlush(b []byte) []byte {
 	if len(g.pending) > 0 {
 		g.crc = crc32.Update(g.crc, crc32.IEEETable, g.pending)
 		g.size += uint32(len(g.pending))
-		b = fanout.AppendDeflated(b, g.pending)
+		b = g.cache.appendDeflated(b, g.pending)
 		g.pending = g.pending[:0]
 	}
 	return b
@@ -91,6 +95,45 @@ func (g *gzipStream) appendEnd(b []byte) []byte {
 	b = append(b, 3, 0)
 	b = binary.LittleEndian.AppendUint32(b, g.crc)
 	return binary.LittleEndian.AppendUint32(b, g.size)
+}
+
+const (
+	deflateKept    = 64       // events whose compressed bytes are kept
+	deflateKeptMax = 16 << 10 // bytes of the largest event kept
+)
+
+// deflateCache keeps the compressed bytes of the events compressed last,
+// by their bytes, for the streams that write the same events.
+type deflateCache struct {
+	mu      sync.Mutex
+	entries [deflateKept]struct {
+		plain    string
+		deflated []byte
+	}
+	next int
+}
+
+// appendDeflated appends to b piece compressed alone
+// (fanout.AppendDeflated), compressing it only if it is not kept.
+func (c *deflateCache) appendDeflated(b, piece []byte) []byte {
+	if c == nil || len(piece) > deflateKeptMax {
+		return fanout.AppendDeflated(b, piece)
+	}
+	c.mu.Lock()
+	for i := range c.entries {
+		if e := &c.entries[i]; e.plain == string(piece) { // no copy: the compiler compares in place
+			d := e.deflated
+			c.mu.Unlock()
+			return append(b, d...)
+		}
+	}
+	c.mu.Unlock()
+	d := fanout.AppendDeflated(nil, piece)
+	c.mu.Lock()
+	c.entries[c.next].plain, c.entries[c.next].deflated = string(piece), d
+	c.next = (c.next + 1) % deflateKept
+	c.mu.Unlock()
+	return append(b, d...)
 }
 
 // gzipAnswer is a poll answer's gzip body, made the first time a poll that

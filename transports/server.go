@@ -24,7 +24,7 @@
 //	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
 //	ws_clients.go       the WebSockets by client id, and the upgrader
 //	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
-//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone
+//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone, once for all
 //	publish.go          POST /api/messages: what may be published, and how
 //	health.go           a node cut from its feed's broker, or still starting, says so
 //	limit.go            what a client refused at --max-clients is told: when to come back
@@ -154,6 +154,7 @@ type Server struct {
 	sse        *sse.Server
 	sseStreams sync.Map // the library's stream name -> *sseStream
 	sseSeq     atomic.Uint64
+	sseDeflate deflateCache // compress.go: the SSE events compressed last, for every stream
 
 	ws   *wsClients         // ws_clients.go: the WebSockets by client id
 	subs *fanout.Dispatcher // wakes every WebSocket and SSE stream after a publish
