@@ -24,7 +24,6 @@
 //	ws_writer.go        a WebSocket's frames, for its pusher: hello, messages, replies, pings
 //	ws_clients.go       the WebSockets by client id, and the upgrader
 //	page.go             the answer both polls share: limits, the 1 MiB cap, one encoding for many
-//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone, once for all
 //	publish.go          POST /api/messages: what may be published, and how
 //	health.go           a node cut from its feed's broker, or still starting, says so
 //	limit.go            what a client refused at --max-clients is told: when to come back
@@ -36,6 +35,7 @@
 //	answers.go          the answers made last, shared by the polls that ask the same
 //	ticker.go           the built-in ticker, which publishes on its own
 //	feed.go             the Feed interface, what the transports need of a feed
+//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone, once for all
 //
 // How one publish reaches every socket is package fanout's: the
 // dispatchers, the writes that never wait, the live connections, the
