@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	sseKeepalive := fs.Duration("sse-keepalive", def.SSEKeepalive, "SSE comment period")
 	sseWriter := fs.String("sse-writer", def.SSEWriter, `what writes SSE streams: "r3labs" (the library) or "direct" (fourway's own writer, to measure the protocol without the library)`)
 	longpollWriter := fs.String("longpoll-writer", def.LongPollWriter, `what serves held long polls: "nethttp" (net/http, as every request) or "direct" (fourway's own HTTP/1.1 path, to measure what net/http's request cycle costs)`)
+	compress := fs.Bool("compress", def.Compress, "compress for the clients that ask: permessage-deflate on WebSockets, gzip on SSE and poll answers (not with the direct writers)")
 	longpollTimeout := fs.Duration("longpoll-timeout", def.LongPollTimeout, "hold time when a long poll names none")
 	allowedOrigins := fs.String("allowed-origins", "", "comma-separated extra origins allowed to open WebSockets and send POSTs (such as http://localhost:3000)")
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated host names a request may name in Host, beside IP addresses and localhost")
@@ -116,7 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := def
 	cfg.MaxMessage, cfg.History, cfg.Ticker = *maxMessage, *history, *ticker
 	cfg.Heartbeat, cfg.SSEKeepalive, cfg.LongPollTimeout = *heartbeat, *sseKeepalive, *longpollTimeout
-	cfg.SSEWriter, cfg.LongPollWriter = *sseWriter, *longpollWriter
+	cfg.SSEWriter, cfg.LongPollWriter, cfg.Compress = *sseWriter, *longpollWriter, *compress
 	cfg.AllowedOrigins, cfg.AllowedHosts = origins, hosts
 	cfg.PublishToken, cfg.AdminToken = *publishToken, *adminToken
 	cfg.MaxClients, cfg.PublishRate = *maxClients, *publishRate

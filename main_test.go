@@ -257,6 +257,7 @@ func TestBadConfigurationIsRefused(t *testing.T) {
 		{"a long poll held past 120 s", []string{"--longpoll-timeout", "121s"}, nil, "--longpoll-timeout"},
 		{"no time to read a body", []string{"--read-timeout", "0"}, nil, "--read-timeout"},
 		{"an unknown log level", []string{"--log-level", "loud"}, nil, "--log-level"},
+		{"compressing with a direct writer", []string{"--compress", "--sse-writer", "direct"}, nil, "--compress works with --sse-writer r3labs and --longpoll-writer nethttp only"},
 		{"address in use or bad", []string{"--addr", "256.0.0.1:1"}, nil, "listen"},
 		{"no NATS server there", []string{"--nats", "nats://127.0.0.1:1", "--nats-wait", "300ms"}, nil, "--nats-wait 300ms"},
 		{"no NATS server there, from the environment", nil, map[string]string{"FOURWAY_NATS": "nats://127.0.0.1:1", "FOURWAY_NATS_WAIT": "300ms"}, "--nats-wait 300ms"},

@@ -7,7 +7,8 @@ import "sync"
 
 // pollAnswer is one encoded answer.
 type pollAnswer struct {
-	body     []byte // never modified once made: answers are shared
+	body     []byte      // never modified once made: answers are shared
+	gzip     *gzipAnswer // its gzip body, made once when first asked (compress.go); nil without --compress
 	messages int
 	news     bool // messages, or a missed or reset notice: a long poll answers at once
 }

@@ -46,6 +46,10 @@ type clientConfig struct {
 	MaxMessage        int    `json:"max_message"`
 	PublishNeedsToken bool   `json:"publish_needs_token"`
 	Node              string `json:"node,omitempty"` // which node answered, when several serve one feed
+	// Compress says whether the server compresses for the clients that
+	// ask (--compress): permessage-deflate on WebSockets, gzip on SSE and
+	// poll answers.
+	Compress bool `json:"compress"`
 
 	// The emulated links in front of the server (--links), when there are some.
 	Links []Link `json:"links,omitempty"`
@@ -78,7 +82,7 @@ func (s *Server) handleConfig(c echo.Context) error {
 	cc.SSE.RetryMS, cc.SSE.KeepaliveMS, cc.SSE.Writer = sseRetry.Milliseconds(), s.cfg.SSEKeepalive.Milliseconds(), s.cfg.SSEWriter
 	cc.WS.HeartbeatMS, cc.WS.CloseCodes = s.cfg.Heartbeat.Milliseconds(), closeCodes
 	cc.MaxMessage, cc.PublishNeedsToken = s.cfg.MaxMessage, s.cfg.PublishToken != ""
-	cc.Node = s.cfg.Node
+	cc.Node, cc.Compress = s.cfg.Node, s.cfg.Compress
 	cc.Heartbeats.SSE, cc.Heartbeats.WS = sseHeartbeatBytes(), wsHeartbeatBytes()
 	cc.TickerMS = s.ticker.period().Milliseconds()
 	cc.Links = s.cfg.Links

@@ -42,6 +42,8 @@ func TestNewRefusesASettingOutOfRange(t *testing.T) {
 		{func(c *Config) { c.SendTimeout = c.WriteTimeout }, "--send-timeout (10s) must be under --write-timeout (10s)"},
 		{func(c *Config) { c.SendBuffer = 100 }, "--send-buffer must be from 4096"},
 		{func(c *Config) { c.SSEWriter = "fast" }, `--sse-writer must be one of r3labs, direct, not "fast"`},
+		{func(c *Config) { c.Compress, c.SSEWriter = true, "direct" }, "--compress works with --sse-writer r3labs and --longpoll-writer nethttp only: the direct writers do not compress"},
+		{func(c *Config) { c.Compress, c.LongPollWriter = true, "direct" }, "--compress works with"},
 		{func(c *Config) { c.Node = `a"b` }, `--node must be at most 64 letters, digits, dots, dashes or underscores, not "a\"b"`},
 	}
 	for _, c := range cases {

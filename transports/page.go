@@ -97,6 +97,9 @@ func (s *Server) answer(pos position, limit int) pollAnswer {
 	}
 	a = pollAnswer{body: appendPage(make([]byte, 0, size), p), messages: len(p.Messages),
 		news: len(p.Messages) > 0 || p.Missed > 0 || p.Reset}
+	if s.cfg.Compress {
+		a.gzip = &gzipAnswer{}
+	}
 	// Kept only if nothing was published while it was read: then it is
 	// the answer at key.last. (The polls that waited for it take it
 	// anyway: it is an answer for their cursor, only a newer one.)
@@ -108,6 +111,9 @@ func (s *Server) answer(pos position, limit int) pollAnswer {
 // client that does not read its answer is cut, and its buffer freed,
 // instead of holding it forever. Its headers are set with values made
 // once (net/http only reads them), so setting them allocates nothing.
+// With --compress, a client that offers gzip gets the answer's gzip body
+// (compress.go), made once for all who share the answer, unless it is no
+// smaller.
 func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer) error {
 	t.Answered(a.messages)
 	res := c.Response()
@@ -115,12 +121,22 @@ func (s *Server) writeAnswer(c echo.Context, t *wiremeter.Counters, a pollAnswer
 	h := res.Header()
 	h["Cache-Control"] = noStore
 	h["Content-Type"] = jsonType
+	body := a.body
+	if a.gzip != nil {
+		h["Vary"] = acceptEncoding
+		if acceptsGzip(c.Request()) {
+			if gz := a.gzip.get(a.body); gz != nil {
+				h["Content-Encoding"] = gzipCoding
+				body = gz
+			}
+		}
+	}
 	res.WriteHeader(http.StatusOK)
 	if sw, ok := res.Writer.(sharedWriter); ok {
-		sw.WriteShared(a.body)
+		sw.WriteShared(body)
 		return nil
 	}
-	_, err := res.Write(a.body)
+	_, err := res.Write(body)
 	return err
 }
 

@@ -63,6 +63,7 @@ func TestServerProcess(t *testing.T) {
 	if w := os.Getenv(transportstest.LongPollWriterEnv); w != "" {
 		cfg.LongPollWriter = w
 	}
+	cfg.Compress = transportstest.Compressing()
 	srv, err := transports.New(feed.NewMemory(cfg.History), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -502,15 +503,19 @@ func longPoller(c net.Conn, host string, got chan<- error) {
 
 // BenchmarkWebSocketWireDelivery is BenchmarkLongPollWireDelivery's
 // measure for WebSocket: 100 clients read every message; one op is one
-// publish delivered to every client, written by the dispatchers.
+// publish delivered to every client, written by the dispatchers. With
+// FOURWAY_TEST_COMPRESS=1 the server runs with --compress and the clients
+// offer permessage-deflate.
 func BenchmarkWebSocketWireDelivery(b *testing.B) {
 	const clients = 100
 	p := startServerProcess(b, "r3labs", "nethttp")
 	defer p.stop()
 	ws := "ws" + strings.TrimPrefix(p.url, "http") + "/api/ws"
 	got := make(chan error, clients)
+	dialer := *websocket.DefaultDialer
+	dialer.EnableCompression = transportstest.Compressing()
 	for range clients {
-		c, _, err := websocket.DefaultDialer.Dial(ws, nil)
+		c, _, err := dialer.Dial(ws, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -24,7 +24,7 @@ import (
 func TestConfigSaysWhatAClientMustKnow(t *testing.T) {
 	const codes = `"close_codes":[` +
 		`{"code":1001,"meaning":"@","reconnect":"backoff"},{"code":1003,"meaning":"@","reconnect":"never"},` +
-		`{"code":1008,"meaning":"@","reconnect":"never"},{"code":1009,"meaning":"@","reconnect":"never"},` +
+		`{"code":1007,"meaning":"@","reconnect":"never"},{"code":1008,"meaning":"@","reconnect":"never"},{"code":1009,"meaning":"@","reconnect":"never"},` +
 		`{"code":1012,"meaning":"@","reconnect":"now"},` +
 		`{"code":1013,"meaning":"@","reconnect":"backoff"},{"code":4001,"meaning":"@","reconnect":"now"},` +
 		`{"code":4500,"meaning":"@","reconnect":"never"}]`
@@ -35,13 +35,16 @@ func TestConfigSaysWhatAClientMustKnow(t *testing.T) {
 	}{
 		{"the defaults", nil, `{"poll":{"limit_default":100,"limit_max":1000},` +
 			`"longpoll":{"timeout_ms":30000,"timeout_max_ms":120000,"writer":"nethttp"},"sse":{"retry_ms":2000,"keepalive_ms":15000,"writer":"r3labs"},` +
-			`"ws":{"heartbeat_ms":25000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":65536,"publish_needs_token":false}`},
+			`"ws":{"heartbeat_ms":25000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":65536,"publish_needs_token":false,"compress":false}`},
 		{"its own settings", func(c *transports.Config) {
 			c.LongPollTimeout, c.SSEKeepalive, c.Heartbeat = 7*time.Second, 1500*time.Millisecond, 4*time.Second
 			c.MaxMessage, c.PublishToken, c.SSEWriter, c.LongPollWriter = 1000, "s3cret", "direct", "direct"
 		}, `{"poll":{"limit_default":100,"limit_max":1000},` +
 			`"longpoll":{"timeout_ms":7000,"timeout_max_ms":120000,"writer":"direct"},"sse":{"retry_ms":2000,"keepalive_ms":1500,"writer":"direct"},` +
-			`"ws":{"heartbeat_ms":4000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":1000,"publish_needs_token":true}`},
+			`"ws":{"heartbeat_ms":4000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":1000,"publish_needs_token":true,"compress":false}`},
+		{"compressing", func(c *transports.Config) { c.Compress = true }, `{"poll":{"limit_default":100,"limit_max":1000},` +
+			`"longpoll":{"timeout_ms":30000,"timeout_max_ms":120000,"writer":"nethttp"},"sse":{"retry_ms":2000,"keepalive_ms":15000,"writer":"r3labs"},` +
+			`"ws":{"heartbeat_ms":25000,` + codes + `},"heartbeats":{"sse_bytes":13,"ws_bytes":46},"ticker_ms":0,"max_message":65536,"publish_needs_token":false,"compress":true}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func New(f Feed, cfg Config) (*Server, error) {
 	if cfg.Node != "" {
 		s.nodeHeader = []string{cfg.Node}
 	}
-	s.ws = newWSClients(s.originAllowed, cfg.History)
+	s.ws = newWSClients(s.originAllowed, cfg.History, cfg.Compress)
 	s.subs = fanout.NewDispatcher(f, cfg.SendTimeout, s.shutdown)
 	s.ticker.feed = f
 	s.ticker.log = s.log
@@ -96,6 +96,7 @@ func (c Config) Validate() error {
 		oneOf("sse-writer", c.SSEWriter, direct.SSELibrary, direct.SSEDirect),
 		oneOf("longpoll-writer", c.LongPollWriter, direct.LongPollNetHTTP, direct.LongPollDirect),
 		c.nodeOK(),
+		c.compressOK(),
 		c.tlsOK(),
 	)
 }
@@ -132,6 +133,15 @@ func (c Config) nodeOK() error {
 func oneOf(name, v string, choices ...string) error {
 	if !slices.Contains(choices, v) {
 		return fmt.Errorf("--%s must be one of %s, not %q", name, strings.Join(choices, ", "), v)
+	}
+	return nil
+}
+
+// compressOK refuses --compress with a direct writer: those write their
+// bytes to the socket themselves, and compress none of them.
+func (c Config) compressOK() error {
+	if c.Compress && (c.SSEWriter == direct.SSEDirect || c.LongPollWriter == direct.LongPollDirect) {
+		return fmt.Errorf("--compress works with --sse-writer %s and --longpoll-writer %s only: the direct writers do not compress", direct.SSELibrary, direct.LongPollNetHTTP)
 	}
 	return nil
 }

@@ -35,6 +35,7 @@
 //	answers.go          the answers made last, shared by the polls that ask the same
 //	ticker.go           the built-in ticker, which publishes on its own
 //	feed.go             the Feed interface, what the transports need of a feed
+//	compress.go         gzip for poll answers and SSE streams (--compress), each event alone, once for all
 //
 // How one publish reaches every socket is package fanout's: the
 // dispatchers, the writes that never wait, the live connections, the
@@ -125,6 +126,14 @@ type Config struct {
 	// as every request, or "direct", on a connection taken from it
 	// (package direct), to measure what net/http's request cycle costs.
 	LongPollWriter string
+	// Compress offers compression to the clients that ask for it (off by
+	// default, so that the bytes on the wire are the messages' own):
+	// permessage-deflate on a WebSocket whose upgrade offers it, each
+	// message compressed once for all (fanout/frames.go); gzip on SSE
+	// streams and poll answers to a request whose Accept-Encoding offers
+	// it (compress.go). The direct writers do not compress: --compress
+	// refuses them.
+	Compress bool
 
 	Static fs.FS        // the page, served at /; nil serves no page
 	Logger *slog.Logger // nil logs nothing
@@ -145,6 +154,7 @@ type Server struct {
 	sse        *sse.Server
 	sseStreams sync.Map // the library's stream name -> *sseStream
 	sseSeq     atomic.Uint64
+	sseDeflate deflateCache // compress.go: the SSE events compressed last, for every stream
 
 	ws   *wsClients         // ws_clients.go: the WebSockets by client id
 	subs *fanout.Dispatcher // wakes every WebSocket and SSE stream after a publish

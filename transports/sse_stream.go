@@ -98,6 +98,14 @@ func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position
 		flushed:        st.flushed,
 		dropped:        s.stats.SSE.Dropped,
 	}
+	if s.cfg.Compress {
+		h := c.Response().Header()
+		h["Vary"] = acceptEncoding
+		if acceptsGzip(c.Request()) {
+			h["Content-Encoding"] = gzipCoding
+			st.w.gz = &gzipStream{cache: &s.sseDeflate} // compress.go
+		}
+	}
 	if r := c.Request(); r.ProtoAtLeast(1, 1) && r.ProtoMajor == 1 {
 		wiremeter.FollowChunks(r, &s.stats.SSE) // net/http's chunks around the library's events
 	}
@@ -125,7 +133,8 @@ func (st *sseStream) serve() {
 		}()
 	}
 	s.sse.ServeHTTP(st.w, st.req) // returns when the stream ends or ctx is done
-	st.stop()                     // lets the library deregister the subscriber
+	st.w.end()
+	st.stop() // lets the library deregister the subscriber
 	st.ping.Stop()
 	st.shard.Remove(st)
 	select {
@@ -159,8 +168,12 @@ func (st *sseStream) sendIfSubscribed() {
 	if st.ctx.Err() != nil {
 		return
 	}
-	st.sendEvents()                 // sse.go
-	st.tally.Flush(&st.s.stats.SSE) // the chunks' framing is the counting conn's (wiremeter/conn.go)
+	st.sendEvents() // sse.go
+	if st.w.gz != nil {
+		st.tally = wiremeter.Tally{} // compressed, the events' fields are not on the wire as such: all is payload
+	} else {
+		st.tally.Flush(&st.s.stats.SSE) // the chunks' framing is the counting conn's (wiremeter/conn.go)
+	}
 	if st.Room() == 0 {
 		st.paused.Store(true)
 		if st.Room() > 0 && st.paused.CompareAndSwap(true, false) {
@@ -220,10 +233,13 @@ func (st *sseStream) DropSlow() {
 
 // sseWriter is the ResponseWriter the library writes to. It gives every
 // write a deadline, so a client that stops reading cannot hold the stream
-// forever; it ends the stream on the first failed write; and it counts the
-// events written, which paces send.
+// forever; it ends the stream on the first failed write; it counts the
+// events written, which paces send; and with gzip it compresses each event
+// at its flush (compress.go).
 type sseWriter struct {
 	http.ResponseWriter
+	gz      *gzipStream // nil: the stream is not compressed
+	out     []byte      // the compressed bytes of the last flush, its buffer kept
 	rc      *http.ResponseController
 	timeout time.Duration
 	fail    func()
@@ -237,6 +253,10 @@ type sseWriter struct {
 
 func (w *sseWriter) Write(p []byte) (int, error) {
 	w.writing()
+	if w.gz != nil {
+		w.gz.write(p) // compressed at the flush, the event whole
+		return len(p), nil
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.check(err)
 	return n, err
@@ -246,12 +266,36 @@ func (w *sseWriter) Write(p []byte) (int, error) {
 // and once after every event.
 func (w *sseWriter) Flush() {
 	w.writing()
+	if w.gz != nil {
+		w.writeCompressed(w.gz.appendFlush(w.out[:0]))
+	}
 	err := w.rc.Flush()
 	w.since.Store(0)
 	w.armed = false // the next event gets a deadline, and a start, of its own
 	w.check(err)
 	w.flushes.Add(1)
 	w.flushed()
+}
+
+// writeCompressed writes b, compressed bytes, and keeps its buffer for
+// the next.
+func (w *sseWriter) writeCompressed(b []byte) {
+	w.out = b
+	if len(b) > 0 && !w.failed {
+		_, err := w.ResponseWriter.Write(b)
+		w.check(err)
+	}
+}
+
+// end ends a compressed stream's gzip member, once the library is done
+// writing, so that the client sees a whole member, checksum and all.
+func (w *sseWriter) end() {
+	if w.gz == nil || w.failed {
+		return
+	}
+	w.writing()
+	w.writeCompressed(w.gz.appendEnd(w.out[:0]))
+	w.check(w.rc.Flush())
 }
 
 // written is how many events the socket has taken.

@@ -2,10 +2,12 @@ package transports
 
 // The open WebSockets by client id, so that a newer connection with the
 // same id replaces the older one (close 4500), and the upgrader that opens
-// them.
+// them, with permessage-deflate when --compress is on and the client
+// offers it.
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/gorilla/websocket"
@@ -25,7 +27,7 @@ type wsClients struct {
 	frames *fanout.FrameCache
 }
 
-func newWSClients(checkOrigin func(*http.Request) bool, history int) *wsClients {
+func newWSClients(checkOrigin func(*http.Request) bool, history int, compress bool) *wsClients {
 	return &wsClients{
 		byClient: map[string]*wsConn{},
 		frames:   fanout.NewFrameCache(history),
@@ -38,19 +40,68 @@ func newWSClients(checkOrigin func(*http.Request) bool, history int) *wsClients 
 			ReadBufferSize:  512,
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     checkOrigin,
+			// permessage-deflate with no context takeover either way, as
+			// gorilla offers it: no compressor or decompressor kept per
+			// connection, and each message compressed once for all.
+			EnableCompression: compress,
 		},
 	}
 }
 
 // upgrade answers r's upgrade with 101 and returns the connection, whose
 // counting conn then follows the client's frames for t, counting them by
-// kind (wiremeter/parts.go). On an error the upgrader has answered.
-func (h *wsClients) upgrade(w http.ResponseWriter, r *http.Request, t *wiremeter.Counters) (*websocket.Conn, error) {
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+// kind (wiremeter/parts.go), and whether it negotiated permessage-deflate.
+// On an error the upgrader has answered.
+func (h *wsClients) upgrade(w http.ResponseWriter, r *http.Request, t *wiremeter.Counters) (conn *websocket.Conn, deflate bool, err error) {
+	conn, err = h.upgrader.Upgrade(w, r, nil)
 	if err == nil {
 		wiremeter.FollowFrames(r, t)
 	}
-	return conn, err
+	return conn, err == nil && h.upgrader.EnableCompression && offersDeflate(r.Header), err
+}
+
+// offersDeflate reports whether an upgrade request offers
+// permessage-deflate, as gorilla's upgrader reads the offer (its
+// parseExtensions): one Sec-WebSocket-Extensions header after another, the
+// extensions of each in order, each a token and parameters after ";"; a
+// header stops at the first thing that is not that. This reads a little
+// more strictly (no quoted values), so that what it accepts gorilla
+// accepts too: it may miss a quaint offer, and then the server's frames go
+// plain, which is still correct; it never sends compressed frames to a
+// connection that did not negotiate them.
+func offersDeflate(h http.Header) bool {
+	for _, line := range h["Sec-Websocket-Extensions"] {
+	extensions:
+		for ext := range strings.SplitSeq(line, ",") {
+			name := ""
+			for i, part := range strings.Split(ext, ";") {
+				k, v, hasValue := strings.Cut(strings.Trim(part, " \t"), "=")
+				if !isToken(k) || hasValue && !isToken(v) || i == 0 && hasValue {
+					break extensions // gorilla reads no further on this line
+				}
+				if i == 0 {
+					name = k
+				}
+			}
+			if name == "permessage-deflate" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // register records wc under its client id, and returns the connection

@@ -174,7 +174,10 @@ func (w *wsWriter) appendFeed(b []byte) (_ []byte, caughtUp bool) {
 				return b, false
 			}
 			frame := s.ws.frames.Frame(m)
-			w.tally.Framing(len(frame) - len(m.JSON))
+			if w.wc.deflate {
+				frame = s.ws.frames.DeflatedFrame(m) // compressed once for all
+			}
+			w.tally.Framing(fanout.HeaderLen(frame))
 			b = append(b, frame...)
 		}
 		s.stats.WS.Delivered(len(p.Messages))

@@ -1,6 +1,9 @@
 package fanout
 
 import (
+	"bytes"
+	"compress/flate"
+	"io"
 	"strings"
 	"testing"
 
@@ -59,5 +62,39 @@ func TestAppendFrameLengths(t *testing.T) {
 		if got := string(f[:len(f)-c.n]); got != c.header {
 			t.Errorf("frame of %d bytes: header %q, want %q", c.n, got, c.header)
 		}
+	}
+}
+
+// A compressed frame is permessage-deflate's with no context takeover: RSV1
+// set, a payload that inflates (with the 4 bytes the sender took off put
+// back) to the message; made once for every connection; and a message too
+// short to gain from it goes plain.
+func TestDeflatedFrameIsCompressedOnceAndInflatesToTheMessage(t *testing.T) {
+	fc := NewFrameCache(10)
+	data := []byte(`"` + strings.Repeat("the same words again and again, ", 270) + `"`)
+	m := feed.Message{ID: 3, JSON: feed.Encode(3, 1, data)}
+	a, b := fc.DeflatedFrame(m), fc.DeflatedFrame(m)
+	if &a[0] != &b[0] {
+		t.Fatal("the same message was compressed twice")
+	}
+	if !IsDeflated(a) || a[0]&0x0f != OpText || a[0]&0x80 == 0 {
+		t.Fatalf("frame starts %#x, want FIN, RSV1 and text", a[0])
+	}
+	payload := a[HeaderLen(a):]
+	got, err := io.ReadAll(flate.NewReader(io.MultiReader(bytes.NewReader(payload), strings.NewReader("\x00\x00\xff\xff\x01\x00\x00\xff\xff"))))
+	if err != nil || !bytes.Equal(got, m.JSON) {
+		t.Fatalf("inflated to %d bytes (%v), want the message's %d", len(got), err, len(m.JSON))
+	}
+	t.Logf("%d bytes of message in a frame of %d", len(m.JSON), len(a))
+	if len(a) >= len(m.JSON)/4 {
+		t.Errorf("a repetitive message of %d bytes compressed to %d", len(m.JSON), len(a))
+	}
+	if held := fc.held(); held != len(fc.Frame(m))+len(a) {
+		t.Errorf("the cache holds %d bytes, want both frames' %d", held, len(fc.Frame(m))+len(a))
+	}
+
+	short := feed.Message{ID: 4, JSON: feed.Encode(4, 1, []byte(`"hi"`))}
+	if f := fc.DeflatedFrame(short); IsDeflated(f) || !bytes.Equal(f, fc.Frame(short)) {
+		t.Errorf("a %d-byte message went compressed (%d bytes): want the plain frame", len(short.JSON), len(f))
 	}
 }

@@ -41,6 +41,15 @@ const SSEWriterEnv = "FOURWAY_TEST_SSE_WRITER"
 // spec's second pass (transports/longpoll_writers_test.go) runs so.
 const LongPollWriterEnv = "FOURWAY_TEST_LONGPOLL_WRITER"
 
+// CompressEnv, when set ("1"), makes every server Start starts compress
+// (--compress) and every WebSocket of DialWS offer permessage-deflate
+// (net/http's clients offer gzip already, and decode it): the
+// conformance's second pass (transports/compress_test.go) runs so.
+const CompressEnv = "FOURWAY_TEST_COMPRESS"
+
+// Compressing reports whether this is the pass with --compress.
+func Compressing() bool { return os.Getenv(CompressEnv) != "" }
+
 // Wait bounds every single wait: long enough for a busy 2-core machine
 // running -race, short enough that a failure never hangs.
 const Wait = 10 * time.Second
@@ -131,6 +140,7 @@ func startOn(t testing.TB, addr string, f transports.Feed, set func(*transports.
 	if w := os.Getenv(LongPollWriterEnv); w != "" {
 		cfg.LongPollWriter = w
 	}
+	cfg.Compress = Compressing()
 	useTLS(t, &cfg) // tls.go: the pass over HTTP/2 and TLS
 	if set != nil {
 		set(&cfg)

@@ -18,7 +18,7 @@ type WSClient struct {
 
 // WSDialer is the dialer of DialWS: its handshake is bounded by Wait, and
 // it trusts the certificates of this process's servers (tls.go).
-var WSDialer = websocket.Dialer{HandshakeTimeout: Wait, TLSClientConfig: ClientTLS()}
+var WSDialer = websocket.Dialer{HandshakeTimeout: Wait, TLSClientConfig: ClientTLS(), EnableCompression: Compressing()}
 
 // TryDialWS opens the server's WebSocket with query (such as "since=3")
 // and header name/value pairs. On a refused handshake it returns the

@@ -25,12 +25,20 @@ package wiremeter
 //     last wsFramesKept, with FIN, opcode, mask bit, length and the header
 //     bytes in hex, a client's payload unmasked).
 //
+// Compressed bytes (--compress) are shown as they crossed the socket, in
+// hex: a gzip body or stream (Content-Encoding: gzip), whose bytes all
+// count as payload but for the chunks' framing, with the size a poll's
+// body decodes to when the whole of it was kept; a WebSocket frame with
+// RSV1 set, marked compressed.
+//
 // Authorization and Cookie values and a ?token= are replaced by the same
 // number of "*", so the byte counts stay true and the secrets stay out.
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,6 +89,8 @@ type Exchange struct {
 	// ("HTTP/2.0 over TLS"): its socket carries encrypted records, so only
 	// the request, as the server parsed it, is shown, and no bytes.
 	Sealed string `json:"sealed,omitempty"`
+	// Encoding is the response's Content-Encoding ("gzip"), when it has one.
+	Encoding string `json:"encoding,omitempty"`
 
 	out     wireReader // the server's writes
 	in      wireReader // a WebSocket client's frames
@@ -92,6 +102,9 @@ type Exchange struct {
 type wireText struct {
 	Text  string `json:"text"`
 	Bytes int64  `json:"bytes"`
+	// Decoded is the size a gzip body decodes to, when the whole of it
+	// was kept (bodyKept) and decodes.
+	Decoded int64 `json:"decoded,omitempty"`
 }
 
 // wireChunk is one chunk of a chunked response: its size line, its data,
@@ -113,6 +126,9 @@ type wireFrame struct {
 	Length  int64  `json:"length"`
 	Header  string `json:"header"` // the header bytes in hex, mask key included
 	Payload string `json:"payload"`
+	// Compressed marks a frame with RSV1 set (permessage-deflate): its
+	// payload is shown in hex.
+	Compressed bool `json:"compressed,omitempty"`
 }
 
 type wireFrameSets struct {
@@ -262,6 +278,7 @@ type wireReader struct {
 	seen  int64      // payload bytes of the frame so far
 	hold  []byte     // the payload kept of the current frame
 	ev    eventSplit // where the chunks' data is in its events
+	gzip  []byte     // a gzip poll body kept whole, to tell the size it decodes to; nil when too long
 }
 
 // eventSplit follows SSE events through the data of the chunks that carry
@@ -403,7 +420,18 @@ func (w *wireReader) feedHead(x *Exchange, b []byte) []byte {
 // feedBody follows a Content-Length body (a poll's answer) through b.
 func (w *wireReader) feedBody(x *Exchange, b []byte) []byte {
 	n := min(int64(len(b)), w.left)
-	if x.Body != nil && len(x.Body.Text) < bodyKept {
+	switch {
+	case x.Body == nil:
+	case x.Encoding != "":
+		if w.gzip != nil && len(w.gzip)+int(n) <= bodyKept {
+			w.gzip = append(w.gzip, b[:n]...)
+		} else {
+			w.gzip = nil
+		}
+		if len(x.Body.Text) < 2*bodyKept {
+			x.Body.Text += hex.EncodeToString(b[:min(n, int64(bodyKept-len(x.Body.Text)/2))])
+		}
+	case len(x.Body.Text) < bodyKept:
 		x.Body.Text += keep(b[:n], bodyKept-len(x.Body.Text))
 	}
 	if x.Body != nil {
@@ -413,6 +441,10 @@ func (w *wireReader) feedBody(x *Exchange, b []byte) []byte {
 	w.left -= n
 	if w.left == 0 {
 		w.state = readDone
+		if w.gzip != nil && x.Body != nil {
+			x.Body.Decoded = gunzippedSize(w.gzip)
+			w.gzip = nil
+		}
 	}
 	return b[n:]
 }
@@ -449,6 +481,17 @@ func (w *wireReader) feedChunkSize(x *Exchange, b []byte) []byte {
 // feedChunkData follows a chunk's data through b, and the SSE events in it.
 func (w *wireReader) feedChunkData(x *Exchange, b []byte) []byte {
 	n := min(int64(len(b)), w.left)
+	if x.Encoding != "" { // compressed: no events to see, all payload
+		if len(w.chunk.Data) < chunkKept {
+			w.chunk.Data += hex.EncodeToString(b[:min(n, int64(chunkKept-len(w.chunk.Data))/2)])
+		}
+		w.chunk.Bytes += n
+		x.Parts.Payload += n
+		if w.left -= n; w.left == 0 {
+			w.state = readChunkEnd
+		}
+		return b[n:]
+	}
 	if w.chunk.Bytes == 0 { // a chunk that begins with a comment event is a keepalive's
 		w.chunk.Ping = w.ev.state == evStart && b[0] == ':'
 	}
@@ -469,6 +512,10 @@ func (w *wireReader) startBody(x *Exchange) {
 	head := string(w.buf)
 	w.buf = nil
 	lower := strings.ToLower(head)
+	if strings.Contains(lower, "\r\ncontent-encoding: gzip\r\n") {
+		x.Encoding = "gzip"
+		w.gzip = []byte{}
+	}
 	switch {
 	case strings.HasPrefix(head, "HTTP/1.1 101"):
 		w.state = readFrames
@@ -528,7 +575,8 @@ func (w *wireReader) feedFrame(x *Exchange, b []byte, out bool) []byte {
 		}
 		h := w.buf
 		fh := decodeFrameHeader(h)
-		f := &wireFrame{Fin: fh.fin, Opcode: int(fh.opcode), Masked: fh.masked, Length: fh.length, Header: hex.EncodeToString(h)}
+		f := &wireFrame{Fin: fh.fin, Opcode: int(fh.opcode), Masked: fh.masked, Length: fh.length, Header: hex.EncodeToString(h),
+			Compressed: h[0]&0x40 != 0}
 		f.Op = map[int]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}[f.Opcode]
 		w.key = fh.key
 		x.Parts.Framing += int64(len(h))
@@ -564,8 +612,11 @@ func (w *wireReader) endFrame(x *Exchange, out bool) {
 	f := w.frame
 	w.frame = nil
 	f.Payload = keep(w.hold, framePayloadKept)
+	if f.Compressed {
+		f.Payload = hex.EncodeToString(w.hold)
+	}
 	header := int64(len(f.Header) / 2)
-	if isHeartbeatFrame(byte(f.Opcode), w.hold) {
+	if !f.Compressed && isHeartbeatFrame(byte(f.Opcode), w.hold) {
 		x.Parts.Heartbeats += header + f.Length
 		x.Parts.Framing -= header
 	} else {
@@ -577,6 +628,20 @@ func (w *wireReader) endFrame(x *Exchange, out bool) {
 	}
 	*set = append(*set, *f)
 	*set = (*set)[max(0, len(*set)-wsFramesKept):]
+}
+
+// gunzippedSize is the size gzip body b decodes to, up to 16 MiB; 0 if
+// it does not decode.
+func gunzippedSize(b []byte) int64 {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return 0
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, 16<<20))
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // keep is b as text, at most n bytes of it, cut on a character boundary.
@@ -622,7 +687,7 @@ func (x *Exchange) snapshot() *Exchange {
 	defer x.mu.Unlock()
 	c := &Exchange{
 		ID: x.ID, Transport: x.Transport, Started: x.Started, Client: x.Client,
-		Request: x.Request, Response: x.Response, Chunks: slices.Clone(x.Chunks), Parts: x.Parts, Sealed: x.Sealed,
+		Request: x.Request, Response: x.Response, Chunks: slices.Clone(x.Chunks), Parts: x.Parts, Sealed: x.Sealed, Encoding: x.Encoding,
 	}
 	if x.Body != nil {
 		b := *x.Body
