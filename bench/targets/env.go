@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,6 +119,10 @@ func (e *Env) Start(sc plan.Scenario) func(context.Context) (*load.Server, error
 // files, and where it writes its CPU profile with -server-profile.
 func (e *Env) child(sc plan.Scenario) (childConfig, error) {
 	cc := childConfig{Binary: e.binary, History: e.cfg.History, Procs: e.cfg.ServerProcs, Writers: writersFor(sc), Files: plan.FilesNeeded(sc), Proto: sc.Proto}
+	// A row whose subscribers offer compression gets a server that
+	// compresses, but on a direct writer, which does not (fourway refuses
+	// --compress with one): that row says "none", as it was measured.
+	cc.Compress = sc.Compress && !slices.Contains(slices.Collect(maps.Values(cc.Writers)), plan.DirectWriter)
 	if e.cfg.ServerProfile != "" {
 		if err := os.MkdirAll(e.cfg.ServerProfile, 0o755); err != nil {
 			return cc, err

@@ -57,6 +57,9 @@ type childConfig struct {
 	// Addr is where the child listens; "" for a port of loopback the
 	// kernel picks (a restarted child listens where the first one did).
 	Addr string
+	// Compress starts the child with --compress, for a row whose
+	// subscribers offer compression (-compress).
+	Compress bool
 }
 
 // partName is the child as one process of a server in the report.
@@ -93,6 +96,9 @@ func (cc childConfig) args() ([]string, error) {
 	}
 	if cc.Profile != "" {
 		args = append(args, "--cpu-profile", cc.Profile)
+	}
+	if cc.Compress {
+		args = append(args, "--compress")
 	}
 	return args, nil
 }
