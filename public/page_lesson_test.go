@@ -279,6 +279,8 @@ func TestPageChineseOnly(t *testing.T) {
 		t.Errorf("%d English words on the Chinese page:\n%s", len(english), strings.Join(english, "\n"))
 	}
 	tab.saveScreenshot(t, "zh-offline.png", chromedp.FullScreenshot(100))
+	tab.do(t, 5*time.Second, chromedp.EmulateViewport(390, 844), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0)`))
+	tab.saveScreenshot(t, "zh-offline-390.png", chromedp.CaptureScreenshot())
 }
 
 // englishOnPage lists the English words shown on a Chinese page outside
