@@ -544,25 +544,8 @@ func running(pid int) bool {
 // "none".
 func TestFourwayCompressed(t *testing.T) {
 	t.Parallel()
+	want := map[string]string{"poll": "gzip", "longpoll": "gzip", "sse": "gzip", "ws": wsDeflate, "sse-direct": "none"}
 	for _, tr := range append(slices.Clone(plan.AllTransports), "sse-direct") {
-		sc := benchtest.Short("fourway", tr)
-		sc.Payload, sc.PayloadKind, sc.Compress = 4096, "json4k", true
-		r := runShort(t, sc)
-		benchtest.CheckDelivery(t, r)
-		w := r.Wire
-		t.Logf("%s: compression %q, %.1f B down per message, decoded %.1f, payload %.1f", tr, r.Compression, w.DownPerMsg, w.DecodedPerMsg, w.PayloadPerMsg)
-		want := map[string]string{"ws": "permessage-deflate; server_no_context_takeover; client_no_context_takeover", "sse-direct": "none"}[tr]
-		if want == "" {
-			want = "gzip"
-		}
-		if r.Compression != want {
-			t.Errorf("fourway %s compressed: compression %q, want %q", tr, r.Compression, want)
-		}
-		if w.DecodedPerMsg < w.PayloadPerMsg {
-			t.Errorf("fourway %s compressed: %.1f B decoded per message, less than its %.1f B payload", tr, w.DecodedPerMsg, w.PayloadPerMsg)
-		}
-		if want != "none" && w.DownPerMsg >= w.DecodedPerMsg {
-			t.Errorf("fourway %s compressed: %.1f B on the wire per message, not fewer than the %.1f B it decodes to", tr, w.DownPerMsg, w.DecodedPerMsg)
-		}
+		checkCompressed(t, "fourway", tr, want[tr])
 	}
 }

@@ -101,25 +101,35 @@ func TestNchanCompressed(t *testing.T) {
 		t.Skipf("skipping the Nchan comparison with compression: %s", missing)
 	}
 	t.Parallel()
+	want := map[string]string{"poll": "gzip", "longpoll": "gzip", "sse": "none", "ws": wsDeflate}
 	for _, tr := range plan.AllTransports {
-		sc := benchtest.Short("nchan", tr)
-		sc.Payload, sc.PayloadKind, sc.Compress = 4096, "json4k", true
-		r := runShort(t, sc)
-		benchtest.CheckDelivery(t, r)
-		w := r.Wire
-		t.Logf("%s: compression %q, %.1f B down per message, decoded %.1f, payload %.1f", tr, r.Compression, w.DownPerMsg, w.DecodedPerMsg, w.PayloadPerMsg)
-		want := map[string]string{"ws": "permessage-deflate; server_no_context_takeover; client_no_context_takeover", "longpoll": "gzip", "sse": "none"}[tr]
-		if tr == "poll" {
-			want = "gzip"
-		}
-		if r.Compression != want {
-			t.Errorf("nchan %s compressed: compression %q, want %q", tr, r.Compression, want)
-		}
-		if w.DecodedPerMsg < w.PayloadPerMsg {
-			t.Errorf("nchan %s compressed: %.1f B decoded per message, less than its %.1f B payload", tr, w.DecodedPerMsg, w.PayloadPerMsg)
-		}
-		if want != "none" && w.DownPerMsg >= w.DecodedPerMsg {
-			t.Errorf("nchan %s compressed: %.1f B on the wire per message, not fewer than the %.1f B it decodes to", tr, w.DownPerMsg, w.DecodedPerMsg)
-		}
+		checkCompressed(t, "nchan", tr, want[tr])
+	}
+}
+
+// wsDeflate is the permessage-deflate the bench's WebSocket readers offer
+// and both servers accept: without context takeover, both ways.
+const wsDeflate = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+
+// checkCompressed runs a short json4k row of target's transport tr whose
+// readers offer compression: it must come as want ("none" for plain), its
+// decoded bytes at least the payload's, and compressed it must take fewer
+// bytes on the wire than it decodes to.
+func checkCompressed(t *testing.T, target, tr, want string) {
+	t.Helper()
+	sc := benchtest.Short(target, tr)
+	sc.Payload, sc.PayloadKind, sc.Compress = 4096, "json4k", true
+	r := runShort(t, sc)
+	benchtest.CheckDelivery(t, r)
+	w := r.Wire
+	t.Logf("%s: compression %q, %.1f B down per message, decoded %.1f, payload %.1f", tr, r.Compression, w.DownPerMsg, w.DecodedPerMsg, w.PayloadPerMsg)
+	if r.Compression != want {
+		t.Errorf("%s %s compressed: compression %q, want %q", target, tr, r.Compression, want)
+	}
+	if w.DecodedPerMsg < w.PayloadPerMsg {
+		t.Errorf("%s %s compressed: %.1f B decoded per message, less than its %.1f B payload", target, tr, w.DecodedPerMsg, w.PayloadPerMsg)
+	}
+	if want != "none" && w.DownPerMsg >= w.DecodedPerMsg {
+		t.Errorf("%s %s compressed: %.1f B on the wire per message, not fewer than the %.1f B it decodes to", target, tr, w.DownPerMsg, w.DecodedPerMsg)
 	}
 }
