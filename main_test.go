@@ -29,6 +29,7 @@ import (
 
 	"fourway/feed/natstest"
 	"fourway/transports"
+	"fourway/transports/transportstest"
 	"fourway/transports/wire"
 )
 
@@ -160,28 +161,12 @@ func (s *syncBuffer) String() string {
 // get sends GET url and returns the status and the body.
 func get(t testing.TB, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	code, body, _ := transportstest.GetURL(t, url)
+	return code, body
 }
 
 // publish sends body as text to POST /api/messages and returns the status.
-func publish(t testing.TB, base, body string) int {
-	t.Helper()
-	resp, err := http.Post(base+"/api/messages", "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+var publish = transportstest.PostText
 
 func TestHealthz(t *testing.T) {
 	ms := startMain(t, nil)

@@ -6,11 +6,6 @@ import (
 	encodingcsv "encoding/csv"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/importer"
-	"go/parser"
-	"go/token"
-	"go/types"
 	"io"
 	"math"
 	"net"
@@ -31,6 +26,7 @@ import (
 	"fourway/bench/plan"
 	"fourway/bench/record"
 	"fourway/bench/targets"
+	"fourway/transports/transportstest"
 )
 
 // TestMain removes the fourway binary the tests built, once they are over.
@@ -858,36 +854,10 @@ var benchPackages = map[string][]string{
 	"fourway/bench/benchtest": {"plan", "record"},
 }
 
-// listedPackage is what go list says of a package.
-type listedPackage struct {
-	ImportPath, Dir, Export string
-	GoFiles, Imports        []string
-}
-
-// listPackages lists the bench's packages and every package they need,
-// with their compiled export data (go list -deps -export).
-func listPackages(t *testing.T) map[string]listedPackage {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", "-export", "-json=ImportPath,Dir,Export,GoFiles,Imports", "fourway/bench/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	pkgs := map[string]listedPackage{}
-	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
-		var p listedPackage
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
-		pkgs[p.ImportPath] = p
-	}
-	return pkgs
-}
-
 // TestPackagesImportOneWay: each of the bench's packages imports only
 // those of the bench below it, and every package of the bench is known.
 func TestPackagesImportOneWay(t *testing.T) {
-	pkgs := listPackages(t)
-	for path, p := range pkgs {
+	for path, p := range transportstest.GoList(t, "fourway/bench/...") {
 		if !strings.HasPrefix(path, "fourway/bench") {
 			continue
 		}
@@ -908,71 +878,19 @@ func TestPackagesImportOneWay(t *testing.T) {
 // listed above it, or itself, declare: the files of a package form
 // layers, not a web.
 func TestFilesAreLayers(t *testing.T) {
-	pkgs := listPackages(t)
+	pkgs := transportstest.GoList(t, "fourway/bench/...")
 	for path := range benchPackages {
-		p := parsedPackage{listedPackage: pkgs[path], fset: token.NewFileSet()}
-		for _, name := range p.GoFiles {
-			f, err := parser.ParseFile(p.fset, filepath.Join(p.Dir, name), nil, parser.ParseComments)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.files = append(p.files, f)
-		}
-		order := docFiles(p.files)
-		listed := slices.DeleteFunc(slices.Clone(p.GoFiles), func(name string) bool { return name == "doc.go" }) // doc.go holds the list
-		if len(listed) > 1 || len(order) > 0 {
-			if got, want := slices.Sorted(slices.Values(order)), slices.Sorted(slices.Values(listed)); !slices.Equal(got, want) {
+		order, files, uses := transportstest.Layers(t, pkgs, path)
+		if len(files) > 1 || len(order) > 0 {
+			if got, want := slices.Sorted(slices.Values(order)), slices.Sorted(slices.Values(files)); !slices.Equal(got, want) {
 				t.Errorf("%s: its package doc lists %v, want its files %v", path, order, want)
 				continue
 			}
 		}
-		checkLayers(t, p, order, pkgs)
-	}
-}
-
-// parsedPackage is a package as go list lists it, and its files parsed.
-type parsedPackage struct {
-	listedPackage
-	fset  *token.FileSet
-	files []*ast.File
-}
-
-// docFiles are the files a package doc lists, one a line ("\tname.go  what
-// it holds"), in order.
-func docFiles(files []*ast.File) []string {
-	var out []string
-	for _, f := range files {
-		if f.Doc == nil {
-			continue
-		}
-		for _, line := range strings.Split(f.Doc.Text(), "\n") {
-			if fields := strings.Fields(line); len(fields) > 1 && strings.HasSuffix(fields[0], ".go") && strings.HasPrefix(line, "\t") {
-				out = append(out, fields[0])
+		for _, u := range uses {
+			if user, declared := slices.Index(order, filepath.Base(u.At.Filename)), slices.Index(order, u.In); declared > user {
+				t.Errorf("%s uses %s, declared below it in %s", u.At, u.Name, u.In)
 			}
-		}
-	}
-	return out
-}
-
-// checkLayers type-checks a package and fails for every use, in a file, of
-// a package-level name, field or method that a file listed below it
-// declares.
-func checkLayers(t *testing.T, p parsedPackage, order []string, pkgs map[string]listedPackage) {
-	t.Helper()
-	lookup := func(path string) (io.ReadCloser, error) { return os.Open(pkgs[path].Export) }
-	conf := types.Config{Importer: importer.ForCompiler(p.fset, "gc", lookup)}
-	info := &types.Info{Uses: map[*ast.Ident]types.Object{}}
-	pkg, err := conf.Check(p.ImportPath, p.fset, p.files, info)
-	if err != nil {
-		t.Fatalf("%s: %v", p.ImportPath, err)
-	}
-	layer := func(pos token.Pos) int { return slices.Index(order, filepath.Base(p.fset.Position(pos).Filename)) }
-	for id, obj := range info.Uses {
-		if obj.Pkg() != pkg || (obj.Parent() != pkg.Scope() && obj.Parent() != nil) {
-			continue // another package's, or a local name
-		}
-		if user, declared := layer(id.Pos()), layer(obj.Pos()); declared > user {
-			t.Errorf("%s uses %s, declared below it in %s", p.fset.Position(id.Pos()), obj.Name(), order[declared])
 		}
 	}
 }

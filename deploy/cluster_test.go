@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"fourway/feed/natstest"
@@ -499,20 +498,6 @@ func streamLeader(t testing.TB, c *natstest.Cluster, js jetstream.JetStream) int
 	return -1
 }
 
-func adminJS(t testing.TB, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 // TestClusterLosesTheStreamLeaderWhilePublishing: the NATS server leading
 // the R3 stream stops in the middle of the publishes. Publishing goes on
 // after the election (a publish that got no ack in time got 503 and is
@@ -532,7 +517,7 @@ func TestClusterLosesTheStreamLeaderWhilePublishing(t *testing.T) {
 	acked := map[uint64]string{}
 	for i := 1; i <= n; i++ {
 		if i == n/2 {
-			leader := streamLeader(t, c, adminJS(t, c.URLs()))
+			leader := streamLeader(t, c, natstest.Admin(t, c.URLs()))
 			t.Logf("stopping the stream leader, NATS server %d", leader+1)
 			c.Stop(leader)
 		}
@@ -582,7 +567,7 @@ func TestClusterRecreatedStreamIsAReset(t *testing.T) {
 	}
 	_, oldEpoch := pollAll(t, a.URL)
 
-	js := adminJS(t, c.URL(2))
+	js := natstest.Admin(t, c.URL(2))
 	s, err := js.Stream(ctx, "CLUSTER")
 	if err != nil {
 		t.Fatal(err)

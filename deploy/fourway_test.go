@@ -8,7 +8,6 @@ package deploy
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"fourway/deploy/node"
+	"fourway/transports/transportstest"
 )
 
 // TestMain removes the fourway binary the tests built, once they are over.
@@ -165,25 +165,9 @@ func (f *fourway) Stop() error {
 // get sends GET url and returns the status and the body.
 func get(t testing.TB, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	code, body, _ := transportstest.GetURL(t, url)
+	return code, body
 }
 
 // publish sends body as text to POST /api/messages and returns the status.
-func publish(t testing.TB, base, body string) int {
-	t.Helper()
-	resp, err := http.Post(base+"/api/messages", "text/plain", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
+var publish = transportstest.PostText

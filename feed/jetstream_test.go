@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"fourway/feed/natstest"
@@ -35,21 +34,6 @@ func newJS(t testing.TB, url string, history int, set ...func(*JetStreamConfig))
 	}
 	t.Cleanup(f.Disconnect)
 	return f
-}
-
-// admin is a plain JetStream client, as an operator's tool would be.
-func admin(t testing.TB, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }
 
 func publishJS(t testing.TB, f *JetStream, n int) []Message {
@@ -121,7 +105,7 @@ func TestJetStreamIdsAreStreamSequencesAndBytesAreEncoded(t *testing.T) {
 		}
 	}
 	// The stored time is the stream's: the one JetStream reports.
-	raw, err := admin(t, srv.ClientURL()).Stream(context.Background(), "TEST")
+	raw, err := natstest.Admin(t, srv.ClientURL()).Stream(context.Background(), "TEST")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +211,7 @@ func TestJetStreamRecreatedStreamIsANewEpoch(t *testing.T) {
 	f := newJS(t, srv.ClientURL(), 10)
 	publishJS(t, f, 5)
 	old := f.Epoch()
-	natstest.RecreateStream(t, admin(t, srv.ClientURL()), f.streamConfig())
+	natstest.RecreateStream(t, natstest.Admin(t, srv.ClientURL()), f.streamConfig())
 	epoch := awaitEpochChange(t, f, old)
 	if p := f.Read(old, 5, 0); !p.Reset || p.Epoch != epoch || len(p.Messages) != 0 || p.Next != 0 {
 		t.Fatalf("old cursor after recreation: %+v, want a reset to the new epoch, next 0", p)
@@ -303,7 +287,7 @@ func TestJetStreamStreamConfiguredOtherwiseIsRefused(t *testing.T) {
 		})
 	}
 	// A stream that allows deletes (ids with gaps) is refused too.
-	js := admin(t, srv.ClientURL())
+	js := natstest.Admin(t, srv.ClientURL())
 	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "LOOSE", Subjects: []string{Subject("LOOSE")}, MaxMsgs: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +318,7 @@ func TestJetStreamOnTheNatsServerBinary(t *testing.T) {
 		}
 	}
 	old := a.Epoch()
-	natstest.RecreateStream(t, admin(t, url), a.streamConfig())
+	natstest.RecreateStream(t, natstest.Admin(t, url), a.streamConfig())
 	awaitEpochChange(t, a, old)
 	if m := publishJS(t, a, 1); m[0].ID != 1 {
 		t.Fatalf("first id on the recreated stream %d, want 1", m[0].ID)
@@ -394,7 +378,7 @@ func TestJetStreamNewerEpochIsAdoptedBeforeTheAnswer(t *testing.T) {
 	old := b.Epoch()
 	b.stopWatching()
 
-	natstest.RecreateStream(t, admin(t, srv.ClientURL()), a.streamConfig())
+	natstest.RecreateStream(t, natstest.Admin(t, srv.ClientURL()), a.streamConfig())
 	epoch := awaitEpochChange(t, a, old)
 	publishJS(t, a, 2)
 	if b.Epoch() != old {

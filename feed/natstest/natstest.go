@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -528,6 +529,22 @@ func (s *syncBuffer) String() string {
 
 // Describe names a server for a test's log.
 func Describe(s *server.Server) string { return fmt.Sprintf("%s at %s", s.Name(), s.ClientURL()) }
+
+// Admin connects a plain JetStream client to url, as an operator's tool
+// would, closed when the test ends.
+func Admin(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
 
 // RecreateStream deletes the stream named in cfg and creates it anew, as
 // an operator who recreates a stream does. A create just after the delete

@@ -64,16 +64,35 @@ func (s *Server) Post(t testing.TB, contentType, body string, header ...string) 
 // the body and the response, its body read.
 func (s *Server) Get(t testing.TB, path string) (int, string, *http.Response) {
 	t.Helper()
-	resp, err := http.Get(s.URL + path)
+	return GetURL(t, s.URL+path)
+}
+
+// GetURL sends GET url, on any server, and returns the status, the body
+// and the response, its body read.
+func GetURL(t testing.TB, url string) (int, string, *http.Response) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	return resp.StatusCode, string(b), resp
+}
+
+// PostText sends body as text/plain to POST /api/messages of the server at
+// base, and returns the status.
+func PostText(t testing.TB, base, body string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/api/messages", "text/plain", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // Page sends GET path, a poll or a long poll, and decodes the answer.

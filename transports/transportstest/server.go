@@ -11,6 +11,8 @@
 //	server.go  Start, Restart, Stop: a real server on loopback, its settings from the environment
 //	tls.go     the pass over HTTPS and HTTP/2: certificates the test clients trust
 //	feed.go    a feed that can be cut from its broker, for the health tests
+//	layers.go  go list, and a package's files in its doc's order: what the
+//	           tests that keep packages in layers read (here and in bench)
 package transportstest
 
 import (
