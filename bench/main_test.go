@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,39 +25,29 @@ import (
 	"fourway/bench/plan"
 	"fourway/bench/record"
 	"fourway/bench/targets"
+	"fourway/deploy/node"
 	"fourway/transports/transportstest"
 )
 
 // TestMain removes the fourway binary the tests built, once they are over.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binaryDir string // where the tests' fourway binary is
-	binary    string
-	buildErr  error
-)
+// built is the fourway binary the tests give the bench with -fourway:
+// built once, as the bench builds it, so that each run does not build its
+// own (TestRunWritesSelfContainedReport has its run build it).
+var built node.Once
 
-// fourwayBinary is the fourway binary the tests give the bench with
-// -fourway: built once, as the bench builds it, so that each run does not
-// build its own (TestRunWritesSelfContainedReport has its run build it).
 func fourwayBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if binaryDir, buildErr = os.MkdirTemp("", "fourway-bench-test-"); buildErr == nil {
-			binary, buildErr = targets.BuildFourway(context.Background(), binaryDir)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := built.Binary()
+	if err != nil {
+		t.Fatalf("%v (or give a built binary with -fourway)", err)
 	}
-	return binary
+	return bin
 }
 
 // startFourway starts a fourway server child as the bench starts it for

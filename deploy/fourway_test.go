@@ -23,51 +23,35 @@ import (
 // TestMain removes the fourway binary the tests built, once they are over.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binaryDir string // where the tests' fourway binary is
-	binary    string
-	buildErr  error
-)
+// built is the fourway binary the tests start: built once, from this
+// module, with the race detector when the tests run with it (go test
+// -race), so that it watches the nodes as it watches the tests.
+var built = node.Once{Flags: raceFlags()}
 
-// fourwayBinary is the fourway binary the tests start: built once, from
-// this module, with the race detector when the tests run with it (go
-// test -race), so that it watches the nodes as it watches the tests.
 func fourwayBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		var flags []string
-		if raceDetector() {
-			flags = append(flags, "-race")
-		}
-		if binaryDir, buildErr = os.MkdirTemp("", "fourway-deploy-test-"); buildErr == nil {
-			binary, buildErr = node.Build(context.Background(), binaryDir, flags...)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := built.Binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binary
+	return bin
 }
 
-// raceDetector reports whether this test binary was built with -race.
-func raceDetector() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
+// raceFlags are the build flags that give the nodes the race detector
+// when this test binary has it.
+func raceFlags() []string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "-race" && s.Value == "true" {
+				return []string{"-race"}
+			}
 		}
 	}
-	return false
+	return nil
 }
 
 // fourway is a fourway node: the binary, run with the tests' flags on a

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"fourway/bench/load"
 	"fourway/bench/plan"
 	"fourway/bench/record"
+	"fourway/deploy/node"
 )
 
 // TestMain removes the fourway binary the tests built, once they are over.
@@ -32,32 +32,21 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
-	}
+	built.Remove()
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binaryDir string // where the tests' fourway binary is
-	binary    string
-	buildErr  error
-)
+// built is the fourway binary the tests start as the server child: built
+// once, from this module, as the bench builds it.
+var built node.Once
 
-// fourwayBinary is the fourway binary the tests start as the server
-// child: built once, from this module, as the bench builds it.
 func fourwayBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if binaryDir, buildErr = os.MkdirTemp("", "fourway-bench-test-"); buildErr == nil {
-			binary, buildErr = BuildFourway(context.Background(), binaryDir)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := built.Binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binary
+	return bin
 }
 
 func runShort(t *testing.T, sc plan.Scenario) record.Result {

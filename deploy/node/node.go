@@ -50,6 +50,34 @@ func Build(ctx context.Context, dir string, flags ...string) (string, error) {
 	return bin, nil
 }
 
+// Once builds the fourway binary the first time it is asked for, into a
+// directory of its own, for the tests of one package: each test that
+// needs a binary asks, and TestMain removes it when they are over.
+type Once struct {
+	Flags []string // go build flags, such as -race
+
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// Binary builds the binary, the first time, and returns its path.
+func (o *Once) Binary() (string, error) {
+	o.once.Do(func() {
+		if o.dir, o.err = os.MkdirTemp("", "fourway-test-"); o.err == nil {
+			o.bin, o.err = Build(context.Background(), o.dir, o.Flags...)
+		}
+	})
+	return o.bin, o.err
+}
+
+// Remove removes the binary, if it was built.
+func (o *Once) Remove() {
+	if o.dir != "" {
+		os.RemoveAll(o.dir)
+	}
+}
+
 // ModuleRoot is the directory of the fourway module: the working
 // directory or one of its parents (go run ./bench from the repository, go
 // test from a package's directory).
