@@ -77,17 +77,25 @@ export function span(values) {
 }
 
 // How each client can notice a silent link, in the order the page checks
-// a client's signs (Panel.tunnelSign in app.js):
+// a client's signs (Panel.tunnelSign in app.js), and how long after the
+// silence began (TestPageTunnel holds each client to its rule):
 //
-//   heartbeat  the WebSocket's own ping went unanswered for two periods
-//              (ws.js), and it gave the connection up;
+//   heartbeat  the WebSocket's own ping went unanswered: nothing at all
+//              heard for two periods (heartbeat_ms of the hello, the
+//              server's --heartbeat), checked once a period (ws.js), so
+//              2 to 3 periods after the last frame; auto's WebSocket alike;
 //   watchdog   the SSE watchdog saw a message the server had and the stream
-//              did not bring (sse.js): it needs /api/stats, which crosses
-//              the same silent link, so it rarely can;
+//              did not bring (sse.js, checked every 5 s). EventSource shows
+//              a page no comment, so the server's keepalive_ms cannot be
+//              watched, and the check (/api/stats) crosses the same link:
+//              over a silent link it gets no answer, which tells nothing.
+//              In a tunnel the SSE stream notices only by its bytes;
 //   deadline   a short poll's request got no answer within its deadline
-//              (poll.js, 10 s);
+//              (poll.js, 10 s): 10 s after the request on its way, or
+//              after the next one, which goes within an interval;
 //   lpTimeout  a long poll's request got no answer within its hold plus
-//              its grace (longpoll.js);
+//              its grace (longpoll.js: the server's hold and 5 s), counted
+//              from when it was sent, which may be before the silence;
 //   failed     a request or connection failed otherwise;
 //   bytes      not at all: it learnt of the silence only when the held
 //              bytes came back, late.

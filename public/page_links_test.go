@@ -2,9 +2,9 @@ package public_test
 
 // The page over the emulated links (issue 22): the network choice reloads
 // it through a link, where every panel works and its latency is the
-// link's; the tunnel, after which every panel says when it noticed and
-// resumes with 0 gaps; the guide's latency from the bench's run through
-// the same link.
+// link's; the tunnel, after which every panel says when it noticed, each
+// by its own rule and within that rule's time, and resumes with 0 gaps;
+// the guide's latency from the bench's run through the same link.
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"fourway/feed"
+	"fourway/public"
 	"fourway/transports"
 	"fourway/transports/links"
 )
@@ -223,28 +225,74 @@ func (b *browserTab) screenshotAt(t *testing.T, name string, w, h int64) {
 	b.saveScreenshot(t, name, chromedp.CaptureScreenshot())
 }
 
-// TestPageTunnel: a tunnel on the page's link (a short one, with small
-// heartbeats): the link holds every byte, closing nothing, then delivers
-// them. Every panel says when it noticed and how: the WebSocket by its
-// heartbeat (1 s here: two periods unanswered), the others by their own
-// signs or not until the bytes came back; and every panel resumes with 0
-// gaps and 0 duplicates. In 中文 the panels say it without English.
+// TestPageTunnel: a tunnel on the page's link, long enough for every
+// client's rule, with server settings short enough that each rule fires
+// inside it: the link holds every byte, closing nothing, then delivers
+// them. Every panel says how it noticed and when, and each noticed by its
+// own rule, within that rule's bounds computed from the settings (the
+// lower bound is what proves the rule; the upper one is generous, for a
+// busy machine); and every panel resumes with 0 gaps and 0 duplicates.
+// In 中文 the panels say it without English.
 func TestPageTunnel(t *testing.T) {
+	const (
+		tick      = 250 * time.Millisecond  // the ticker: some frame comes at least this often before the silence
+		heartbeat = time.Second             // the WebSocket's ping period, and auto's once upgraded
+		keepalive = time.Second             // SSE's ": ping" comment, which EventSource never shows a page
+		hold      = 3 * time.Second         // the long poll's hold: a deadline of 8 s, where a first request's (1 s) is 6 s
+		interval  = 1                       // s between short polls, the page's control
+		tunnel    = 16                      // s: longer than every rule's latest below
+		late      = 2500 * time.Millisecond // what a busy machine may add to a timer, or to the silence's start
+		slack     = 100 * time.Millisecond  // what a late tick may add to the spacing of frames before the silence
+	)
 	ls := startLinked(t, func(c *transports.Config) {
-		c.Ticker = 250 * time.Millisecond
-		c.Heartbeat = time.Second
-		c.SSEKeepalive = time.Second
+		c.Ticker, c.Heartbeat, c.SSEKeepalive, c.LongPollTimeout = tick, heartbeat, keepalive, hold
 	}, "cable")
 	cable := ls.Links["cable"]
-	const tunnel = 5 // s: more than the WebSocket's two heartbeats and a tick of its watchdog
+	rtt := time.Duration(cable.RTTMS) * time.Millisecond
+	grace, deadline := pageConst(t, "longpoll.js", "GRACE_MS"), pageConst(t, "poll.js", "TIMEOUT_MS")
+	rules := []struct {
+		transport, how string
+		lo, hi         time.Duration // after the silence began, as the page reckons it
+	}{
+		// The heartbeat checks once a period for two periods with nothing
+		// heard. The last frame (a message, a pong) came at most a tick
+		// before the silence; so the check that finds it dead comes more
+		// than two periods less a tick after the silence, and at most
+		// three periods after.
+		{"ws", "heartbeat", 2*heartbeat - tick - slack, 3*heartbeat + late},
+		{"auto", "heartbeat", 2*heartbeat - tick - slack, 3*heartbeat + late},
+		// The request held at the silence was sent when the answer before
+		// it came, at most a tick and a round trip before the silence (each
+		// tick answers the one held); it is given up its hold and the
+		// page's grace after it was sent.
+		{"longpoll", "lpTimeout", hold + grace - tick - rtt - slack, hold + grace + late},
+		// The request on its way at the silence was sent at most a round
+		// trip before it (or its answer would have come), else the next
+		// one goes within an interval; either is given up at its deadline.
+		{"poll", "deadline", deadline - rtt - slack, deadline + interval*time.Second + late},
+		// EventSource shows a page no comment, so the keepalive cannot be
+		// watched, and the watchdog's check (GET /api/stats) crosses the
+		// same silent link and gets no answer, which tells it nothing: the
+		// stream learns of the silence when the held bytes come back.
+		{"sse", "bytes", tunnel * time.Second, tunnel*time.Second + late},
+	}
+	for _, r := range rules {
+		if r.how != "bytes" && r.hi >= tunnel*time.Second {
+			t.Fatalf("a tunnel of %d s is too short for %s's %s, which may come %s after the silence began", tunnel, r.transport, r.how, r.hi)
+		}
+	}
+
 	tab := openURL(t, cable.URL+"?tunnel="+fmt.Sprint(tunnel)+"&direct="+ls.URL+"/", nil)
 	defer tab.checkProblems(t)
-	tab.waitFor(t, "every panel open through cable, messages arriving", allPanels(`p.dataset.state === 'open' && Number(p.dataset.received) >= 2`)+` &&
-		document.body.dataset.link === 'cable' && document.getElementById('tunnel').textContent === 'Tunnel, 5 s'`, 30*time.Second)
+	tab.waitFor(t, "every panel open through cable, messages arriving, auto on its WebSocket", allPanels(`p.dataset.state === 'open' && Number(p.dataset.received) >= 2`)+` &&
+		document.getElementById('panel-auto').dataset.engine === 'ws' && document.getElementById('panel-auto').dataset.state === 'open' &&
+		document.getElementById('lp-timeout').value === '`+fmt.Sprint(hold.Seconds())+`' &&
+		document.body.dataset.link === 'cable' && document.getElementById('tunnel').textContent === 'Tunnel, `+fmt.Sprint(tunnel)+` s'`, 30*time.Second)
+	tab.setPollInterval(t, interval)
 
 	tab.do(t, 5*time.Second, chromedp.Click(chromedp.ID("tunnel")))
 	tab.waitFor(t, "the tunnel started, said in the toolbar and every panel", `document.getElementById('tunnel').getAttribute('aria-pressed') === 'true' &&
-		document.getElementById('fault-status').textContent === 'The cable link is silent for 5 s: nothing is closed, every byte is held.' &&
+		document.getElementById('fault-status').textContent === 'The cable link is silent for `+fmt.Sprint(tunnel)+` s: nothing is closed, every byte is held.' &&
 		[...document.querySelectorAll('.panel')].every(p => !p.querySelector('.tunnel-line').hidden)`, 5*time.Second)
 	everyPanel := `[...document.querySelectorAll('.panel')].length === 5 && [...document.querySelectorAll('.panel')].every(p => `
 	tab.waitFor(t, "every panel noticed, and resumed with 0 gaps and 0 duplicates", everyPanel+`p.dataset.tunnelResumed !== '' &&
@@ -253,23 +301,18 @@ func TestPageTunnel(t *testing.T) {
 	got := eval[[]string](t, tab, `[...document.querySelectorAll('.panel')].map(p => p.dataset.transport + ': ' + p.dataset.tunnelHow +
 		' after ' + p.dataset.tunnelNoticed + ' ms, resumed after ' + p.dataset.tunnelResumed + ' ms | ' + p.querySelector('.tunnel-line').textContent)`)
 	t.Logf("tunnel of %d s:\n%s", tunnel, strings.Join(got, "\n"))
-	how := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p => [p.dataset.transport, p.dataset.tunnelHow]))`)
-	noticed := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p => [p.dataset.transport, p.dataset.tunnelNoticed]))`)
-	if how["ws"] != "heartbeat" {
-		t.Errorf("the WebSocket noticed by %q, want its heartbeat (1 s, two periods unanswered, in a tunnel of %d s)", how["ws"], tunnel)
-	}
-	// Two heartbeats after the last frame it heard, which came at most a
-	// tick (250 ms) before the silence began; within the tunnel.
-	if ms, _ := strconv.Atoi(noticed["ws"]); ms < 2000-250 || ms >= tunnel*1000 {
-		t.Errorf("the WebSocket noticed after %s ms: want two heartbeats (2 s) after its last tick or more, within the tunnel (%d s)", noticed["ws"], tunnel)
-	}
-	for k, h := range how {
-		resumed := eval[string](t, tab, `document.getElementById('panel-`+k+`').dataset.tunnelResumed`)
-		if ms, _ := strconv.Atoi(resumed); ms < tunnel*1000 {
-			t.Errorf("%s resumed %s ms after the silence began, within the tunnel of %d s", k, resumed, tunnel)
+	seen := eval[map[string][3]string](t, tab, `Object.fromEntries([...document.querySelectorAll('.panel')].map(p =>
+		[p.dataset.transport, [p.dataset.tunnelHow, p.dataset.tunnelNoticed, p.dataset.tunnelResumed]]))`)
+	for _, r := range rules {
+		how, noticed, resumed := seen[r.transport][0], attrMS(seen[r.transport][1]), attrMS(seen[r.transport][2])
+		if how != r.how || noticed < r.lo || noticed > r.hi {
+			t.Errorf("%s noticed by %q after %s: want its %s, after %s to %s", r.transport, how, noticed, r.how, r.lo, r.hi)
 		}
-		if h == "bytes" && noticed[k] != resumed {
-			t.Errorf("%s noticed nothing, yet its noticing (%s ms) is not its resume (%s ms)", k, noticed[k], resumed)
+		if resumed < tunnel*time.Second {
+			t.Errorf("%s resumed %s after the silence began, within the tunnel of %d s", r.transport, resumed, tunnel)
+		}
+		if how == "bytes" && noticed != resumed {
+			t.Errorf("%s noticed nothing, yet its noticing (%s) is not its resume (%s)", r.transport, noticed, resumed)
 		}
 	}
 	tab.setLang(t, "zh")
@@ -278,4 +321,33 @@ func TestPageTunnel(t *testing.T) {
 		t.Errorf("%d English words on the Chinese page on a link, after a tunnel:\n%s", len(english), strings.Join(english, "\n"))
 	}
 	tab.screenshotAt(t, "links-tunnel-zh-1280.png", 1280, 720)
+}
+
+// attrMS is a data attribute's whole milliseconds as a duration; -1 ms when
+// it holds none.
+func attrMS(attr string) time.Duration {
+	v, err := strconv.Atoi(attr)
+	if err != nil {
+		return -time.Millisecond
+	}
+	return time.Duration(v) * time.Millisecond
+}
+
+// pageConst is the duration that a page's file names in milliseconds,
+// `const NAME = 10_000;`: the tests' bounds follow the page's own rules.
+func pageConst(t *testing.T, file, name string) time.Duration {
+	t.Helper()
+	src, err := public.Files.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^const ` + name + ` = ([0-9_]+);`).FindSubmatch(src)
+	if m == nil {
+		t.Fatalf("%s has no const %s", file, name)
+	}
+	v, err := strconv.Atoi(strings.ReplaceAll(string(m[1]), "_", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(v) * time.Millisecond
 }

@@ -205,7 +205,10 @@ export class SSEClient extends Client {
   // already had at the previous check has still not arrived, the stream is
   // dead and we reconnect from the cursor. A quiet feed costs one stats
   // request per WATCH_MS and never a false alarm; a dead stream is found
-  // within about 2 x WATCH_MS of the first message it failed to bring.
+  // within about 2 x WATCH_MS of the first message it failed to bring,
+  // when the check gets through. Over a link gone silent (a tunnel) the
+  // check gets no answer either, which tells nothing: that stream learns
+  // of the silence only when the held bytes come back.
   #lastHeard = 0;
   #suspect = null; // a message id the server had at the last check
 
