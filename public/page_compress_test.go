@@ -122,6 +122,15 @@ func testCompressOn(t *testing.T) {
 
 	tab.setLang(t, "zh")
 	tab.waitFor(t, "the marks' lines in Chinese", zipHow("ws")+`.startsWith('已压缩：permessage-deflate')`, 5*time.Second)
+	// Every close code the server serves has its meaning in Chinese: 1007
+	// (a compressed message that does not inflate) among them.
+	if missing := evalAsync[[]float64](t, tab, `(async () => {
+		const { tOr } = await import('./i18n.js');
+		const served = await (await fetch('api/config')).json();
+		return served.ws.close_codes.map(c => c.code).filter(code => tOr('code.' + code, '') === '');
+	})()`); len(missing) > 0 {
+		t.Errorf("close codes with no meaning in Chinese: %v", missing)
+	}
 	if english := englishOnPage(t, tab); len(english) > 0 {
 		t.Errorf("%d English words on the Chinese page with --compress:\n%s", len(english), strings.Join(english, "\n"))
 	}
