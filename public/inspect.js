@@ -50,11 +50,12 @@ export function renderExchange(box, x, t) {
     for (const c of x.chunks) {
       const li = el('li', c.ping ? 'ping' : null);
       li.dataset.bytes = c.bytes;
-      li.append(el('span', 'frame', visible(c.size_line).trimEnd()), el('pre', null, visible(c.data)), el('span', 'frame', '\\r\\n'));
-      if (c.decoded) {
+      li.append(el('span', 'frame', visible(c.size_line).trimEnd()));
+      if (c.decoded) { // on the size line's line: the size of what follows
         li.dataset.decoded = c.decoded;
         li.append(el('span', 'decoded', t('wire.decodesTo', { d: num(c.decoded) })));
       }
+      li.append(el('pre', null, visible(c.data)), el('span', 'frame', '\\r\\n'));
       list.append(li);
     }
     box.append(list);
