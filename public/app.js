@@ -569,9 +569,46 @@ class Panel {
     set(node, c.node ? t(stream ? 'via.node.hello' : 'via.node.header', { node: c.node }) : '');
   }
 
+  // renderZip marks whether this panel's transport is compressed, and how:
+  // a short mark beside its name, and in "inside the client" where that
+  // comes from. A WebSocket's is the browser's own word: the extensions its
+  // handshake agreed (WebSocket.extensions). A poll's is the server's word
+  // (GET /api/config) with the browser's measure of the last answer
+  // (Resource Timing: the body sizes of the last answer that came smaller
+  // than it decodes to; gzip goes only on an answer it makes smaller). An SSE stream's is the server's
+  // word alone: the browser shows no encoding of an open stream. Without
+  // --compress the mark is hidden and the line says so, quietly.
+  renderZip() {
+    const c = this.client;
+    if (!c) return;
+    const ws = this.key === 'ws' || (this.key === 'auto' && c.engine === 'ws');
+    let mark = '', how;
+    if (ws) {
+      const ext = (this.key === 'auto' ? c.webSocket : c).extensions;
+      if (/permessage-deflate/.test(ext ?? '')) [mark, how] = ['permessage-deflate', t('zip.ws')];
+      else how = ext === null ? t(config.compress ? 'zip.wsNotYet' : 'zip.off') : t(config.compress ? 'zip.wsNone' : 'zip.off');
+    } else if (!config.compress) {
+      how = t('zip.off');
+    } else if (this.key === 'sse') {
+      [mark, how] = ['gzip', t('zip.sse')];
+    } else {
+      const hop = (this.key === 'auto' ? c.longPoll : c).hop;
+      mark = 'gzip';
+      const z = hop.compressed;
+      how = z ? t('zip.poll', { wire: num(z.encoded), decoded: num(z.decoded) }) : t('zip.pollNotYet');
+    }
+    const el = this.field('zip');
+    el.hidden = !mark;
+    this.el.dataset.compressed = mark;
+    if (el.textContent !== mark) el.textContent = mark;
+    if (el.title !== how) el.title = how;
+    if (this.field('zip-how').textContent !== how) this.field('zip-how').textContent = how;
+  }
+
   render(now) {
     this.renderState();
     this.renderVia();
+    this.renderZip();
     this.renderInside();
     this.renderTunnel();
     if (!this.dirty) return;

@@ -6,8 +6,10 @@
 // renders one exchange as text: the request and response heads with their
 // line ends shown (\r\n), a poll's body, an SSE stream's chunks with their
 // size lines, a WebSocket's frames with FIN, opcode, mask bit, length and
-// the header bytes in hex, and every byte of it split by kind. Everything
-// is set with textContent: the bytes are whatever a client sent.
+// the header bytes in hex, and every byte of it split by kind. Compressed
+// bytes (--compress) are in hex, each beside the size the server says they
+// decode to (decoded), where it knows. Everything is set with textContent:
+// the bytes are whatever a client sent.
 
 import { num } from './i18n.js';
 
@@ -25,10 +27,13 @@ const el = (tag, cls, text) => {
 export function renderExchange(box, x, t) {
   box.replaceChildren();
   box.dataset.exchange = x.id;
-  const block = (title, text, bytes, cls) => {
-    const h = el('h4', null, t('wire.block', { what: t(title), n: num(bytes) }));
+  const block = (title, text, bytes, cls, decoded) => {
+    const h = el('h4', null, decoded
+      ? t('wire.blockDecoded', { what: t(title), n: num(bytes), enc: x.encoding, d: num(decoded) })
+      : t('wire.block', { what: t(title), n: num(bytes) }));
     const pre = el('pre', `wire-${cls}`, visible(text));
     pre.dataset.bytes = bytes;
+    if (decoded) pre.dataset.decoded = decoded;
     box.append(h, pre);
   };
   block('wire.request', x.request.text, x.request.bytes, 'request');
@@ -38,14 +43,19 @@ export function renderExchange(box, x, t) {
     return;
   }
   if (x.response.bytes) block('wire.response', x.response.text, x.response.bytes, 'response');
-  if (x.body) block('wire.body', x.body.text, x.body.bytes, 'body');
+  if (x.body) block('wire.body', x.body.text, x.body.bytes, 'body', x.body.decoded);
   if (x.chunks?.length) {
-    box.append(el('h4', null, t('wire.chunks', { n: x.chunks.length })));
+    box.append(el('h4', null, x.encoding ? t('wire.chunksZip', { n: x.chunks.length, enc: x.encoding }) : t('wire.chunks', { n: x.chunks.length })));
     const list = el('ol', 'wire-chunks');
     for (const c of x.chunks) {
       const li = el('li', c.ping ? 'ping' : null);
       li.dataset.bytes = c.bytes;
-      li.append(el('span', 'frame', visible(c.size_line).trimEnd()), el('pre', null, visible(c.data)), el('span', 'frame', '\\r\\n'));
+      li.append(el('span', 'frame', visible(c.size_line).trimEnd()));
+      if (c.decoded) { // on the size line's line: the size of what follows
+        li.dataset.decoded = c.decoded;
+        li.append(el('span', 'decoded', t('wire.decodesTo', { d: num(c.decoded) })));
+      }
+      li.append(el('pre', null, visible(c.data)), el('span', 'frame', '\\r\\n'));
       list.append(li);
     }
     box.append(list);
@@ -57,13 +67,19 @@ export function renderExchange(box, x, t) {
       if (!frames.length) continue;
       const table = el('table', `wire-frames wire-frames-${dir}`);
       const head = el('tr');
-      for (const c of ['FIN', 'opcode', 'MASK', t('wire.length'), t('wire.header'), t('wire.payload')]) head.append(el('th', null, c));
+      const zipped = frames.some(f => f.compressed); // a column for the size they decode to
+      const cols = ['FIN', 'opcode', 'MASK', t('wire.length'), t('wire.header'), t('wire.payload')];
+      if (zipped) cols.splice(4, 0, t('wire.decoded'));
+      for (const c of cols) head.append(el('th', null, c));
       table.append(el('thead'), el('tbody'));
       table.tHead.append(head);
       for (const f of frames) {
         const tr = el('tr');
         tr.dataset.header = f.header;
-        for (const c of [f.fin ? 1 : 0, `${f.opcode} ${f.op}`, f.masked ? 1 : 0, f.length, f.header.match(/../g).join(' '), f.payload]) tr.append(el('td', null, String(c)));
+        const cells = [f.fin ? 1 : 0, `${f.opcode} ${f.op}${f.compressed ? ' RSV1' : ''}`, f.masked ? 1 : 0, f.length, f.header.match(/../g).join(' '), f.payload];
+        if (zipped) cells.splice(4, 0, f.decoded ? num(f.decoded) : f.compressed ? '?' : '');
+        if (f.decoded) tr.dataset.decoded = f.decoded;
+        for (const c of cells) tr.append(el('td', null, String(c)));
         table.tBodies[0].append(tr);
       }
       const scroll = el('div', 'table-scroll');

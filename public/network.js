@@ -237,6 +237,7 @@ export class NextHop {
   #asked = new Set(); // the client's last URLs, absolute
   protocol = null;    // of its last request whose entry came
   ended = null;       // performance.now() at which that response ended
+  compressed = null;  // {encoded, decoded}: the body sizes of its last response that came compressed
 
   constructor() {
     new PerformanceObserver(list => {
@@ -244,6 +245,9 @@ export class NextHop {
         if (!this.#asked.has(e.name) || !e.nextHopProtocol) continue;
         this.protocol = e.nextHopProtocol;
         this.ended = e.responseEnd;
+        if (e.encodedBodySize > 0 && e.encodedBodySize < e.decodedBodySize) { // smaller on the wire: compressed
+          this.compressed = { encoded: e.encodedBodySize, decoded: e.decodedBodySize };
+        }
       }
     }).observe({ type: 'resource' });
   }

@@ -72,6 +72,7 @@ export class WSClient extends Client {
   // close, {code, reason, at}.
   get socket() { return this.#ws; }
   lastClose = null;
+  extensions = null; // WebSocket.extensions of the last socket that opened: the browser's word of what its handshake agreed
   get heartbeat() {
     if (this.#period === null || !this.#ws) return null;
     return { period: this.#period, lastHeard: this.#lastHeard, nextPing: this.#nextPing, deadline: this.#lastHeard + 2 * this.#period };
@@ -137,6 +138,7 @@ export class WSClient extends Client {
         this.cursor = f.next;
         this.epoch = f.epoch;
         this.node = f.node ?? null;
+        this.extensions = ws.extensions; // what the handshake agreed: "permessage-deflate; ..." or ""
         this.#heartbeat(ws, f.heartbeat_ms);
         this.#timers.push(setTimeout(() => this.backoff.reset(), HEALTHY_MS));
         this.onstate({ name: 'open', heartbeat: f.heartbeat_ms });

@@ -27,15 +27,19 @@ package wiremeter
 //
 // Compressed bytes (--compress) are shown as they crossed the socket, in
 // hex: a gzip body or stream (Content-Encoding: gzip), whose bytes all
-// count as payload but for the chunks' framing, with the size a poll's
-// body decodes to when the whole of it was kept; a WebSocket frame with
-// RSV1 set, marked compressed.
+// count as payload but for the chunks' framing; a WebSocket frame with
+// RSV1 set, marked compressed. Beside them is the size they decode to:
+// a poll's body when the whole of it was kept (bodyKept); an SSE chunk and
+// a whole compressed message in one frame up to deflatedKept, inflated on
+// their own (each event and each message is compressed alone: no context
+// takeover). Only while recording, and once per chunk or frame.
 //
 // Authorization and Cookie values and a ?token= are replaced by the same
 // number of "*", so the byte counts stay true and the secrets stay out.
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/hex"
 	"io"
@@ -57,6 +61,7 @@ const (
 	bodyKept         = 4 << 10          // bytes of a poll's body kept as text
 	chunkKept        = 1 << 10          // bytes of one SSE chunk kept
 	framePayloadKept = 256              // bytes of one WebSocket payload kept
+	deflatedKept     = 64 << 10         // compressed bytes of one SSE chunk or WebSocket frame kept to tell the size they decode to
 	headKept         = 8 << 10          // a response head longer than this is not parsed further
 	sizeLineKept     = 64               // a chunk size line longer than this is not parsed further
 )
@@ -115,6 +120,9 @@ type wireChunk struct {
 	Bytes    int64  `json:"bytes"` // of the data
 	Framing  int    `json:"framing"`
 	Ping     bool   `json:"ping"` // a ": ping" comment, the keepalive
+	// Decoded is the size a compressed chunk's data decodes to on its
+	// own (after the gzip header, in the stream's first), when it does.
+	Decoded int64 `json:"decoded,omitempty"`
 }
 
 // wireFrame is one WebSocket frame.
@@ -129,6 +137,9 @@ type wireFrame struct {
 	// Compressed marks a frame with RSV1 set (permessage-deflate): its
 	// payload is shown in hex.
 	Compressed bool `json:"compressed,omitempty"`
+	// Decoded is the size a compressed frame's payload inflates to: a
+	// whole message (FIN set) of up to deflatedKept bytes that inflates.
+	Decoded int64 `json:"decoded,omitempty"`
 }
 
 type wireFrameSets struct {
@@ -279,6 +290,10 @@ type wireReader struct {
 	hold  []byte     // the payload kept of the current frame
 	ev    eventSplit // where the chunks' data is in its events
 	gzip  []byte     // a gzip poll body kept whole, to tell the size it decodes to; nil when too long
+	// deflated is the compressed data of the chunk or frame being read,
+	// kept to tell the size it decodes to; nil when too long.
+	deflated []byte
+	chunks   int // chunks read so far: the first begins with the gzip header
 }
 
 // eventSplit follows SSE events through the data of the chunks that carry
@@ -470,7 +485,7 @@ func (w *wireReader) feedChunkSize(x *Exchange, b []byte) []byte {
 		return b
 	}
 	w.chunk = &wireChunk{SizeLine: string(w.buf), Framing: len(w.buf)}
-	w.left, w.buf = size, nil
+	w.left, w.buf, w.deflated = size, nil, []byte{}
 	w.state = readChunkData
 	if size == 0 {
 		w.state = readChunkEnd
@@ -486,6 +501,7 @@ func (w *wireReader) feedChunkData(x *Exchange, b []byte) []byte {
 			w.chunk.Data += hex.EncodeToString(b[:min(n, int64(chunkKept-len(w.chunk.Data))/2)])
 		}
 		w.chunk.Bytes += n
+		w.keepDeflated(b[:n])
 		x.Parts.Payload += n
 		if w.left -= n; w.left == 0 {
 			w.state = readChunkEnd
@@ -541,7 +557,15 @@ func (w *wireReader) startBody(x *Exchange) {
 func (w *wireReader) endChunk(x *Exchange) {
 	c := w.chunk
 	c.Framing += 2
-	w.buf, w.chunk = nil, nil
+	if x.Encoding != "" && w.deflated != nil {
+		data := w.deflated
+		if w.chunks == 0 {
+			data = afterGzipHeader(data)
+		}
+		c.Decoded = inflatedSize(data, finalBlock)
+	}
+	w.chunks++
+	w.buf, w.chunk, w.deflated = nil, nil, nil
 	w.state = readChunkSize
 	if c.SizeLine == "0\r\n" {
 		w.state = readDone
@@ -580,7 +604,10 @@ func (w *wireReader) feedFrame(x *Exchange, b []byte, out bool) []byte {
 		f.Op = map[int]string{0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}[f.Opcode]
 		w.key = fh.key
 		x.Parts.Framing += int64(len(h))
-		w.frame, w.buf, w.seen, w.hold = f, nil, 0, nil
+		w.frame, w.buf, w.seen, w.hold, w.deflated = f, nil, 0, nil, nil
+		if f.Compressed && f.Fin {
+			w.deflated = []byte{}
+		}
 		if f.Length == 0 {
 			w.endFrame(x, out)
 		}
@@ -589,14 +616,19 @@ func (w *wireReader) feedFrame(x *Exchange, b []byte, out bool) []byte {
 	f := w.frame
 	n := min(int64(len(b)), f.Length-w.seen)
 	for i := range n {
-		if len(w.hold) >= framePayloadKept {
+		if len(w.hold) >= framePayloadKept && w.deflated == nil {
 			break
 		}
 		c := b[i]
 		if f.Masked {
 			c ^= w.key[(w.seen+i)%4]
 		}
-		w.hold = append(w.hold, c)
+		if len(w.hold) < framePayloadKept {
+			w.hold = append(w.hold, c)
+		}
+		if w.deflated != nil {
+			w.keepDeflated([]byte{c})
+		}
 	}
 	w.seen += n
 	b = b[n:]
@@ -614,6 +646,10 @@ func (w *wireReader) endFrame(x *Exchange, out bool) {
 	f.Payload = keep(w.hold, framePayloadKept)
 	if f.Compressed {
 		f.Payload = hex.EncodeToString(w.hold)
+		if w.deflated != nil {
+			f.Decoded = inflatedSize(w.deflated, strippedTail+finalBlock)
+			w.deflated = nil
+		}
 	}
 	header := int64(len(f.Header) / 2)
 	if !f.Compressed && isHeartbeatFrame(byte(f.Opcode), w.hold) {
@@ -628,6 +664,47 @@ func (w *wireReader) endFrame(x *Exchange, out bool) {
 	}
 	*set = append(*set, *f)
 	*set = (*set)[max(0, len(*set)-wsFramesKept):]
+}
+
+// keepDeflated keeps b, compressed data of the chunk or frame being read,
+// up to deflatedKept bytes in all; past that it keeps none.
+func (w *wireReader) keepDeflated(b []byte) {
+	if w.deflated != nil && len(w.deflated)+len(b) <= deflatedKept {
+		w.deflated = append(w.deflated, b...)
+	} else {
+		w.deflated = nil
+	}
+}
+
+const (
+	// strippedTail is the end of the empty block that permessage-deflate
+	// takes off each message (RFC 7692 section 7.2.1), given back.
+	strippedTail = "\x00\x00\xff\xff"
+	// finalBlock is an empty stored block marked last, which ends the
+	// data that precedes it.
+	finalBlock = "\x01\x00\x00\xff\xff"
+)
+
+// inflatedSize is the size raw deflate data b decodes to with tail after
+// it, up to 16 MiB; 0 if it does not decode, or refers back to data before
+// it (a context kept from an earlier piece).
+func inflatedSize(b []byte, tail string) int64 {
+	zr := flate.NewReader(io.MultiReader(bytes.NewReader(b), strings.NewReader(tail)))
+	n, err := io.Copy(io.Discard, io.LimitReader(zr, 16<<20))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// afterGzipHeader is b after the gzip header it begins with (RFC 1952
+// section 2.3: 10 bytes, when no flag asks for more); b unchanged when it
+// does not begin with one.
+func afterGzipHeader(b []byte) []byte {
+	if len(b) < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || b[3] != 0 {
+		return b
+	}
+	return b[10:]
 }
 
 // gunzippedSize is the size gzip body b decodes to, up to 16 MiB; 0 if
