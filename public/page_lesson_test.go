@@ -21,10 +21,9 @@ import (
 )
 
 // firstScreen is a condition: with no scroll, each of the four panels'
-// heading, the message text and a latency figure (p50 and p99 in ms) are
-// inside the viewport.
-// A latency is a figure in ms, or in s from 1 s on: a short poll every
-// second has a p99 near 1 s, over it on a loaded machine.
+// heading, the message text and a latency figure (p50 and p99) are inside
+// the viewport. A latency is a figure in ms, or in s from 1 s on: a short
+// poll every second has a p99 near 1 s, over it on a loaded machine.
 func firstScreen(text string) string {
 	return `scrollY === 0 && ` + allPanels(`(() => {
 		const inside = el => { if (!el) return false; const r = el.getBoundingClientRect();
