@@ -40,19 +40,23 @@ func (o *outage) run(ctx context.Context, win *window, at time.Time) {
 	o.link.Tunnel(o.d)
 }
 
-// rule is how the page's client of transport finds a dead connection, at
-// the server's settings cfg.
-func outageRule(transport string, cfg wire.Config) string {
-	switch plan.BaseTransport(transport) {
-	case "ws":
-		p := time.Duration(cfg.WS.HeartbeatMS) * time.Millisecond
+// outageRule is how the page's client of transport finds a dead
+// connection on target, at the server's settings cfg.
+func outageRule(target, transport string, cfg wire.Config) string {
+	p := time.Duration(cfg.WS.HeartbeatMS) * time.Millisecond
+	hold := (&rules{hold: int(cfg.LongPoll.TimeoutMS / 1000)}).longPollHold(false)
+	switch b := plan.BaseTransport(transport); {
+	case b == "ws" && target == "nchan":
+		return fmt.Sprintf(`sends "ping" every %s (Nchan answers "pong"); dead after %s without a frame`, p, 2*p)
+	case b == "ws":
 		return fmt.Sprintf("pings every %s (the hello's heartbeat_ms); dead after %s without a frame", p, 2*p)
-	case "sse":
+	case b == "sse" && target == "nchan":
+		return fmt.Sprintf("after %s without an event asks the channel's info, GET /pub (deadline %s); dead when a message the server had is still missing at the next check", sseWatch, sseWatch)
+	case b == "sse":
 		return fmt.Sprintf("after %s without an event asks GET /api/stats (deadline %s); dead when a message the server had is still missing at the next check", sseWatch, sseWatch)
-	case "longpoll":
-		hold := (&rules{hold: int(cfg.LongPoll.TimeoutMS / 1000)}).longPollHold(false)
+	case b == "longpoll":
 		return fmt.Sprintf("a request is lost %d s (its hold) + %s after it was sent", hold, longPollGrace)
-	case "poll":
+	case b == "poll":
 		return fmt.Sprintf("a request is lost %s after it was sent", pollDeadline)
 	}
 	return ""

@@ -124,7 +124,7 @@ func (o *outcome) groupResult(g *group) record.Result {
 	}
 	res.BenchCPUSeconds = b.self - a.self
 	if o.outage != nil {
-		res.SilentLink = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+		res.SilentLink = o.outage.row(g.subs, outageRule(o.sc.Target, g.transport, o.config), pub)
 	}
 	if o.storm != nil {
 		res.ReconnectStorm = o.storm.row(g.subs, o.sc.Herd)

@@ -40,6 +40,9 @@ const (
 type rules struct {
 	herd bool // -herd: retry at the backoff's ceiling, no jitter (every client at once)
 	hold int  // the long poll's hold in seconds, /api/config's timeout_ms; 0: 30
+	// heartbeat is the WebSocket heartbeat's period where no hello names
+	// it (Nchan's, nchanHeartbeat; shorter in tests).
+	heartbeat time.Duration
 	// watch and deadline are the SSE watchdog's period and a poll's
 	// deadline: sseWatch and pollDeadline (newSub), shorter in tests.
 	watch, deadline time.Duration

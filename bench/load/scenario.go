@@ -85,10 +85,8 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 	if err := m.prime(ctx); err != nil {
 		return nil, err
 	}
-	if m.d.name() == "fourway" {
-		if m.config, err = fourwayConfig(ctx, m.pubHTTP, m.srv.Base); err != nil {
-			return nil, err
-		}
+	if m.config, err = m.d.config(ctx, m.pubHTTP, m.srv.Base); err != nil {
+		return nil, err
 	}
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer func() { stopSubs(); m.started.Wait() }()
@@ -165,6 +163,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 			s.base, s.cursor, s.headers, s.win, s.hist = m.subBase, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
 			s.proto, s.compress = sc.Proto, sc.Compress
 			s.rules.herd, s.rules.hold = sc.Herd, int(m.config.LongPoll.TimeoutMS/1000)
+			s.rules.heartbeat = time.Duration(m.config.WS.HeartbeatMS) * time.Millisecond
 			if b := plan.BaseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
 			}

@@ -230,6 +230,35 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	return resp, nil
 }
 
+// get sends one GET of target and reads its whole answer, decoded (see
+// body): a poll's or a long poll's, fourway's and Nchan's alike. The
+// caller checks the status.
+func (s *sub) get(ctx context.Context, c *http.Client, target string, onWritten func()) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, permanentError{err}
+	}
+	return s.read(ctx, c, req, onWritten)
+}
+
+// read sends req (see do) and reads its whole answer, decoded.
+func (s *sub) read(ctx context.Context, c *http.Client, req *http.Request, onWritten func()) (*http.Response, []byte, error) {
+	resp, err := s.do(ctx, c, req, onWritten)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	r, err := s.body(resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, body, nil
+}
+
 // body is resp's body as the application reads it, decoded when it came
 // compressed (decodedBody); the encoding it came in is the subscriber's
 // until the next answer.
