@@ -27,6 +27,8 @@ func TestOutageFlag(t *testing.T) {
 		{"-outage 2s -duration 5s", "-outage: the link is what goes silent: name one with -link"},
 		{"-link 3g -outage -2s", "-outage -2s: a silence lasts a positive time"},
 		{"-link 3g -outage 5s -duration 5s", "-outage 5s: the window (-duration 5s) must be longer than the outage"},
+		{"-links 3g,train -outage 2s -duration 10s", "-outage: not with -link train: that link goes silent by itself, 5s every 1m0s"},
+		{"-link train -storm cut", "-storm: not with -link train, which goes silent by itself: one fault a row"},
 	} {
 		if _, _, err := parseFlags(strings.Fields(c.args), &stderr); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.args, err, c.want)
@@ -91,4 +93,29 @@ func checkOutageRow(t *testing.T, r record.Result, silentMS float64, subs int) {
 		t.Errorf("%s: %d of %d caught up (%d times)", r.Label(), o.CaughtUp, subs, o.CaughtUpMS.N)
 	}
 	t.Logf("%s: caught up %.0f / %.0f / %.0f ms after the return; %s", r.Label(), o.CaughtUpMS.Min, o.CaughtUpMS.Median, o.CaughtUpMS.Max, o.Rule)
+}
+
+// TestRunThroughATrain: the train link goes silent by itself, 5 s every
+// minute; the bench raises its silences from the window's start, so a
+// 6 s window holds one, and each row reports it as -outage's: when it
+// began, who noticed, and the catch-up after the return.
+func TestRunThroughATrain(t *testing.T) {
+	t.Parallel()
+	rep, stdout, dir := runSmall(t, 120*time.Second, "-link", "train", "-transports", "ws,sse", "-rate", "20", "-warmup", "300ms", "-duration", "6s")
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d results, want 2:\n%s", len(rep.Results), stdout)
+	}
+	for _, r := range rep.Results {
+		checkOutageRow(t, r, 5000, 2)
+		if len(r.SilentLinks) != 1 || r.SilentLinks[0].AtMS > 100 {
+			t.Errorf("%s: silences %+v; want one, at the window's start", r.Label(), r.SilentLinks)
+		}
+	}
+	if !strings.Contains(stdout, "silent link (a link silent by itself, 5000 ms)") || !strings.Contains(stdout, "#1 at 0 s") {
+		t.Errorf("stdout has no table of the train's silences:\n%s", stdout)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "| fourway ws [h1] via train #1 at 0 s |") {
+		t.Errorf("report.md has no table of the train's silences:\n%s", md)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,9 +148,24 @@ func (s *sub) got(body []byte) {
 	if s.win.has(now) {
 		s.inWindow.Add(1)
 	}
-	if end := s.win.outageEnd.Load(); end != 0 && t <= end {
-		s.rules.caughtUp = max(s.rules.caughtUp, now)
+	s.catchUp(t, now)
+}
+
+// catchUp records the receipt at now of a message intended at t against
+// the silence whose return it was meant to come before, if any.
+func (s *sub) catchUp(t, now int64) {
+	ends := s.win.outageEnds.Load()
+	if ends == nil {
+		return
 	}
+	k, _ := slices.BinarySearch(*ends, t) // the first silence to end at t or after
+	if k == len(*ends) {
+		return
+	}
+	if s.rules.caughtUp == nil {
+		s.rules.caughtUp = make([]int64, len(*ends))
+	}
+	s.rules.caughtUp[k] = max(s.rules.caughtUp[k], now)
 }
 
 // unit marks the end of one response or frame that carried messages (see

@@ -19,29 +19,47 @@ func outageTable(results []record.Result) *textTable {
 	}
 	var silent []string
 	for _, r := range results {
-		o := r.SilentLink
-		if o == nil {
-			continue
+		for k, o := range silences(r) {
+			if s := fmt.Sprintf("%.0f ms", o.SilentMS); !slices.Contains(silent, s) {
+				silent = append(silent, s)
+			}
+			how := o.How
+			if o.Noticed == 0 {
+				how = "not until the return"
+			}
+			name := r.Target + " " + r.Label()
+			if len(r.SilentLinks) > 0 {
+				name += fmt.Sprintf(" #%d at %.0f s", k+1, o.AtMS/1000)
+			}
+			t.rows = append(t.rows, []string{
+				name,
+				fmt.Sprintf("%d/%d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
+				fmt.Sprintf("%d/%d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
+				fmt.Sprint(r.Lost),
+			})
 		}
-		if s := fmt.Sprintf("%.0f ms", o.SilentMS); !slices.Contains(silent, s) {
-			silent = append(silent, s)
-		}
-		how := o.How
-		if o.Noticed == 0 {
-			how = "not until the return"
-		}
-		t.rows = append(t.rows, []string{
-			r.Target + " " + r.Label(),
-			fmt.Sprintf("%d/%d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
-			fmt.Sprintf("%d/%d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
-			fmt.Sprint(r.Lost),
-		})
 	}
-	t.title = "silent link (-outage, " + strings.Join(silent, ", ") + "): from the silence to noticing it, from the return to every message (least/median/most)"
+	fault := "-outage"
+	if slices.ContainsFunc(results, func(r record.Result) bool { return len(r.SilentLinks) > 0 }) {
+		fault = "a link silent by itself"
+	}
+	t.title = "silent link (" + fault + ", " + strings.Join(silent, ", ") + "): from the silence to noticing it, from the return to every message (least/median/most)"
 	if len(t.rows) == 0 {
 		return nil
 	}
 	return &t
+}
+
+// silences are the silences a row's link met: every one of a link
+// silent by itself (train), else -outage's one, or none.
+func silences(r record.Result) []record.Outage {
+	switch {
+	case len(r.SilentLinks) > 0:
+		return r.SilentLinks
+	case r.SilentLink != nil:
+		return []record.Outage{*r.SilentLink}
+	}
+	return nil
 }
 
 // spreadCell is "least / median / most", or a dash for none.
