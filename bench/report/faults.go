@@ -71,21 +71,34 @@ func spreadCell(s record.Spread) string {
 }
 
 // outageRules are the rules the rows' clients notice a dead connection
-// by, one line per transport.
+// by, one line per transport, or per server and transport where the
+// servers' clients differ (Nchan's WebSocket pings with "ping"); then
+// the rows whose subscribers gave a connection up only after the return.
 func outageRules(results []record.Result) []string {
-	var out []string
-	seen := map[string]bool{}
+	var rules, after []string
+	said := map[string]string{} // transport: the first rule said of it
 	for _, r := range results {
-		if r.SilentLink == nil || seen[r.Transport] {
+		if r.SilentLink == nil {
 			continue
 		}
-		seen[r.Transport] = true
-		out = append(out, fmt.Sprintf("%s: %s.", r.Transport, r.SilentLink.Rule))
-		if r.SilentLink.NoticedAfter > 0 {
-			out = append(out, fmt.Sprintf("%s: %d subscribers gave a connection up only after the link had returned.", r.Label(), r.SilentLink.NoticedAfter))
+		switch rule, ok := said[r.Transport]; {
+		case !ok:
+			said[r.Transport] = r.SilentLink.Rule
+			rules = append(rules, fmt.Sprintf("%s: %s.", r.Transport, r.SilentLink.Rule))
+		case rule != r.SilentLink.Rule && !slices.Contains(rules, fmt.Sprintf("%s %s: %s.", r.Target, r.Transport, r.SilentLink.Rule)):
+			rules = append(rules, fmt.Sprintf("%s %s: %s.", r.Target, r.Transport, r.SilentLink.Rule))
+		}
+		for k, o := range silences(r) {
+			if o.NoticedAfter > 0 {
+				name := r.Target + " " + r.Label()
+				if len(r.SilentLinks) > 0 {
+					name += fmt.Sprintf(" #%d", k+1)
+				}
+				after = append(after, fmt.Sprintf("%s: %d subscribers gave a connection up only after the link had returned.", name, o.NoticedAfter))
+			}
 		}
 	}
-	return out
+	return append(rules, after...)
 }
 
 // stormTable is how soon each row's subscribers were served again after
