@@ -13,6 +13,7 @@ import (
 
 	"fourway/bench/benchtest"
 	"fourway/bench/plan"
+	"fourway/bench/record"
 )
 
 // TestLinksFlag: -link and -links name links of transports/links, each
@@ -49,18 +50,9 @@ func TestLinksFlag(t *testing.T) {
 // through.
 func TestRunThroughALink(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	args := []string{"-fourway", fourwayBinary(t), "-link", "3g", "-transports", "ws,longpoll", "-subs", "2", "-rate", "20",
-		"-warmup", "500ms", "-duration", "1s", "-stagger", "50ms", "-publishers", "1", "-out", dir, "-quiet"}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := run(ctx, args, &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
-	rep := readReport(t, dir)
+	rep, stdout, dir := runSmall(t, 60*time.Second, "-link", "3g", "-transports", "ws,longpoll", "-rate", "20", "-warmup", "500ms", "-duration", "1s")
 	if len(rep.Results) != 2 {
-		t.Fatalf("%d results, want 2:\n%s", len(rep.Results), stdout.String())
+		t.Fatalf("%d results, want 2:\n%s", len(rep.Results), stdout)
 	}
 	for _, r := range rep.Results {
 		benchtest.CheckDelivery(t, r)
@@ -69,12 +61,30 @@ func TestRunThroughALink(t *testing.T) {
 		}
 		t.Logf("%s: p50 %.1f ms, p99 %.1f ms, publish round trip p50 %.1f ms", r.Label(), r.Latency.P50, r.Latency.P99, r.PublishRTT.P50)
 	}
-	if !strings.Contains(stdout.String(), "ws [h1] via 3g") {
-		t.Errorf("stdout does not name the link:\n%s", stdout.String())
+	if !strings.Contains(stdout, "ws [h1] via 3g") {
+		t.Errorf("stdout does not name the link:\n%s", stdout)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "report.csv"))
 	recs, err := encodingcsv.NewReader(bytes.NewReader(b)).ReadAll()
 	if err != nil || len(recs) != 3 || !slices.Contains(recs[0], "link") || recs[1][slices.Index(recs[0], "link")] != "3g" {
 		t.Errorf("report.csv: %v; want a link column saying 3g:\n%s", err, b)
 	}
+}
+
+// runSmall runs the bench on the fourway binary of the tests with args,
+// beside what the link and fault tests share: 2 subscribers a row unless
+// args say otherwise, connecting over 50 ms, one publisher, no progress
+// line, the report in a fresh directory. It fails t if the run fails,
+// and returns the report, the console output and the directory.
+func runSmall(t *testing.T, timeout time.Duration, args ...string) (rep record.Report, stdout, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	var out, stderr bytes.Buffer
+	args = append([]string{"-fourway", fourwayBinary(t), "-subs", "2", "-stagger", "50ms", "-publishers", "1", "-out", dir, "-quiet"}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := run(ctx, args, &out, &stderr); err != nil {
+		t.Fatalf("run %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), stderr.String())
+	}
+	return readReport(t, dir), out.String(), dir
 }

@@ -122,8 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (plan.Config, bool, error) {
 func faultFlags(fs *flag.FlagSet, c *plan.Config, f *plan.Flags) {
 	fs.StringVar(&f.Links, "link", "", "the emulated link every subscriber reaches the server through, the publisher not: one of "+strings.Join(links.Names(), ", ")+" (none: straight to the server)")
 	fs.StringVar(&f.Links, "links", "", "as -link, a list: every scenario through each link in turn (3g,slow-3g)")
-	fs.DurationVar((*time.Duration)(&c.Outage), "outage", 0, "with -link: the link goes silent this long at the window's start, holding every byte and closing nothing; the report says when each transport's clients noticed (by the page's rules) and how long after the return every message was delivered (fourway only)")
-	fs.StringVar(&c.Storm, "storm", "", "at the window's start cut every subscriber's connection at once: cut (fourway drops them, POST /api/drop) or restart (its process killed and started again); the report says how soon 50, 99 and 100 % were served again and the server's peak CPU (fourway only)")
+	fs.DurationVar((*time.Duration)(&c.Outage), "outage", 0, "with -link: the link goes silent this long at the window's start, holding every byte and closing nothing; the report says when each transport's clients noticed (by the page's rules) and how long after the return every message was delivered (not with -link train, which goes silent by itself and is reported so)")
+	fs.StringVar(&c.Storm, "storm", "", "at the window's start cut every subscriber's connection at once: cut (fourway drops them, POST /api/drop) or restart (its process, or nginx, killed and started again); the report says how soon 50, 99 and 100 % were served again and the server's peak CPU")
 	fs.BoolVar(&c.Herd, "herd", false, "with -storm: the clients retry at the backoff's ceiling, without the page's jitter, every one at once")
 }
 

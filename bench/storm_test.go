@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,28 +50,13 @@ func TestRunAStorm(t *testing.T) {
 			target := "fourway"
 			if slices.Contains(c.extra, "nchan") {
 				target = "nchan"
-				for _, need := range []string{benchtest.Nginx(), "/usr/lib/nginx/modules/ngx_nchan_module.so"} {
-					if _, err := os.Stat(need); err != nil {
-						if os.Getenv("CI") == "true" {
-							t.Fatalf("CI=true: %v (the Debian packages nginx libnginx-mod-nchan)", err)
-						}
-						t.Skip(err)
-					}
-				}
+				benchtest.NeedNchan(t)
 			}
 			t.Parallel()
-			dir := t.TempDir()
-			var stdout, stderr bytes.Buffer
-			args := append([]string{"-fourway", fourwayBinary(t), "-storm", c.kind, "-transports", "ws,sse,longpoll", "-subs", "4", "-rate", "20",
-				"-warmup", "300ms", "-duration", "3s", "-stagger", "50ms", "-publishers", "1", "-out", dir, "-quiet"}, c.extra...)
-			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-			defer cancel()
-			if err := run(ctx, args, &stdout, &stderr); err != nil {
-				t.Fatalf("run: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-			}
-			rep := readReport(t, dir)
+			args := append([]string{"-storm", c.kind, "-transports", "ws,sse,longpoll", "-subs", "4", "-rate", "20", "-warmup", "300ms", "-duration", "3s"}, c.extra...)
+			rep, stdout, dir := runSmall(t, 120*time.Second, args...)
 			if len(rep.Results) != 3 {
-				t.Fatalf("%d results, want 3:\n%s", len(rep.Results), stdout.String())
+				t.Fatalf("%d results, want 3:\n%s", len(rep.Results), stdout)
 			}
 			for _, r := range rep.Results {
 				st := r.ReconnectStorm
@@ -91,8 +75,8 @@ func TestRunAStorm(t *testing.T) {
 				}
 				t.Logf("%s: served again 50 %% %.0f ms, 100 %% %.0f ms; %d lost; peak CPU %.2f", r.Label(), st.ServedMS[0], st.ServedMS[2], r.Lost, st.PeakCPU)
 			}
-			if !strings.Contains(stdout.String(), "reconnect storm (-storm)") {
-				t.Errorf("stdout has no storm table:\n%s", stdout.String())
+			if !strings.Contains(stdout, "reconnect storm (-storm)") {
+				t.Errorf("stdout has no storm table:\n%s", stdout)
 			}
 			md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 			if !strings.Contains(string(md), "| "+target+" ws [h1] | "+c.kind+" |") {

@@ -1,7 +1,7 @@
 // Package benchtest holds what the bench's tests share: short
 // scenarios, the nginx they run, and the check every row must pass.
 //
-//	benchtest.go  Short, OverProto, Nginx and CheckDelivery
+//	benchtest.go  Short, OverProto, Nginx, NeedNchan and CheckDelivery
 package benchtest
 
 import (
@@ -27,6 +27,21 @@ func Nginx() string {
 		return p
 	}
 	return plan.DefaultNginx
+}
+
+// NeedNchan skips t when nginx or its Nchan module is missing, or fails
+// it under CI=true, where the comparison must run rather than pass by
+// skipping.
+func NeedNchan(t *testing.T) {
+	t.Helper()
+	for _, need := range []string{Nginx(), "/usr/lib/nginx/modules/ngx_nchan_module.so"} {
+		if _, err := os.Stat(need); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("CI=true: %v (the Debian packages nginx libnginx-mod-nchan)", err)
+			}
+			t.Skip(err)
+		}
+	}
 }
 
 // CheckDelivery asserts the bench's own promise: every acknowledged

@@ -21,9 +21,11 @@ func Mono() int64 { return int64(time.Since(epoch)) }
 // deliveries received in it are what the server's CPU is divided by.
 type window struct {
 	start, end atomic.Int64
-	// outageStart is when the link went silent (-outage), 0 until it
-	// does; outageEnd when it is due back, set before the publisher starts.
-	outageStart, outageEnd atomic.Int64
+	// outageStart is when the link last went silent (-outage, or a link
+	// silent by itself), 0 until it does; outageEnds when each silence is
+	// due to end, in order, set before the publisher starts.
+	outageStart atomic.Int64
+	outageEnds  atomic.Pointer[[]int64]
 	// stormAt is when a storm cut every connection (-storm); 0 until then.
 	stormAt atomic.Int64
 }

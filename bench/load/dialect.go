@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+
+	"fourway/transports/wire"
 )
 
 // dialect is how the bench talks to one kind of server.
@@ -13,6 +15,9 @@ type dialect interface {
 	publish(ctx context.Context, c *http.Client, base string, data []byte) error
 	primer(ctx context.Context, c *http.Client, base string) (cursor string, err error)
 	subscriber(transport string) func(context.Context, *sub)
+	// config is the server's settings the page's clients follow: its
+	// long poll's hold, its WebSocket heartbeat.
+	config(ctx context.Context, c *http.Client, base string) (wire.Config, error)
 }
 
 // postJSON POSTs a JSON body to url and returns the answer's status and body.

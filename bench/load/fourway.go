@@ -51,9 +51,9 @@ func (f fourway) primer(ctx context.Context, c *http.Client, base string) (strin
 	return strconv.FormatUint(ack.ID, 10), nil
 }
 
-// fourwayConfig is the server's GET /api/config: the settings the page's
+// config is the server's GET /api/config: the settings the page's
 // clients read before they start (the long poll's hold, the heartbeat).
-func fourwayConfig(ctx context.Context, c *http.Client, base string) (wire.Config, error) {
+func (fourway) config(ctx context.Context, c *http.Client, base string) (wire.Config, error) {
 	var cfg wire.Config
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/config", nil)
 	if err != nil {
@@ -95,20 +95,7 @@ const pollLimit = 1000
 // page: an answer that asking again cannot change is a permanentError.
 func fourwayGetPage(ctx context.Context, s *sub, c *http.Client, target string, onWritten func()) (wire.Page, error) {
 	var p wire.Page
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return p, permanentError{err}
-	}
-	resp, err := s.do(ctx, c, req, onWritten)
-	if err != nil {
-		return p, err
-	}
-	defer resp.Body.Close()
-	r, err := s.body(resp)
-	if err != nil {
-		return p, err
-	}
-	body, err := io.ReadAll(r)
+	resp, body, err := s.get(ctx, c, target, onWritten)
 	if err != nil {
 		return p, err
 	}
@@ -271,7 +258,7 @@ func fourwaySSE(ctx context.Context, s *sub) {
 			s.rules.heard()
 			var body io.Reader
 			if body, err = s.body(resp); err == nil {
-				stopWatch := s.sseWatchdog(ctx, watch, cut)
+				stopWatch := s.sseWatchdog(ctx, watch, cut, fourwayLastID)
 				err = readFourwaySSE(s, before, body, &feedEpoch, &lastID)
 				stopWatch()
 			}
@@ -449,7 +436,7 @@ func readFourwayWS(s *sub, before counts, conn *websocket.Conn, cur *pollCursor)
 				s.anomalies++
 			}
 			stopBeat()
-			stopBeat = s.wsHeartbeat(conn, time.Duration(h.HeartbeatMS)*time.Millisecond)
+			stopBeat = s.wsHeartbeat(conn, time.Duration(h.HeartbeatMS)*time.Millisecond, []byte(`{"type":"ping"}`))
 			if f.Epoch != "" {
 				cur.epoch = f.Epoch
 			}

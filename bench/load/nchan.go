@@ -9,7 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"fourway/transports/wire"
 )
@@ -53,6 +57,12 @@ func (n nchan) primer(ctx context.Context, c *http.Client, base string) (string,
 	if err := n.publish(ctx, c, base, []byte(`{"primer":true}`)); err != nil {
 		return "", fmt.Errorf("primer: %w", err)
 	}
+	return nchanLastMessage(ctx, c, base)
+}
+
+// nchanLastMessage is the id of the channel's last message, from its
+// info (GET /pub as JSON).
+func nchanLastMessage(ctx context.Context, c *http.Client, base string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/pub", nil)
 	if err != nil {
 		return "", err
@@ -66,10 +76,61 @@ func (n nchan) primer(ctx context.Context, c *http.Client, base string) (string,
 	var info struct {
 		LastMessageID string `json:"last_message_id"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil || info.LastMessageID == "" {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil || info.LastMessageID == "" {
 		return "", fmt.Errorf("channel info: %s %v", resp.Status, err)
 	}
 	return info.LastMessageID, nil
+}
+
+// nchanLastID is the channel's last message id in the order of
+// nchanOrder: the SSE watchdog's question, which fourway answers with
+// GET /api/stats and Nchan with the channel's info.
+func nchanLastID(ctx context.Context, s *sub, c *http.Client) (uint64, error) {
+	id, err := nchanLastMessage(ctx, c, s.base)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := nchanOrder(id)
+	if !ok {
+		return 0, fmt.Errorf("channel info: last_message_id %q is not <seconds>:<tag>", id)
+	}
+	return n, nil
+}
+
+// nchanOrder makes a message id "<seconds>:<tag>" a number that orders
+// as the channel's messages do (a later second, or a later tag in the
+// same second, is a larger number), for the SSE watchdog to compare.
+func nchanOrder(id string) (uint64, bool) {
+	sec, tag, ok := strings.Cut(id, ":")
+	if !ok {
+		return 0, false
+	}
+	a, err1 := strconv.ParseUint(sec, 10, 38)
+	b, err2 := strconv.ParseUint(tag, 10, 24)
+	return a<<24 | b, err1 == nil && err2 == nil
+}
+
+// The peer's heartbeat and hold, which targets/nchan/nginx.conf sets to
+// fourway's defaults (transports/serve.go) so that the page's rules meet
+// the same server timings on both. Nchan sends no hello naming them.
+const (
+	// nchanHeartbeat is the WebSocket's: Nchan sends a ping frame this
+	// often, which a browser never shows a page, and the client sends the
+	// text "ping" this often, which Nchan answers "pong".
+	nchanHeartbeat = 25 * time.Second
+	// nchanHold is how long Nchan holds a long poll before it answers
+	// 408 (nchan_subscriber_timeout).
+	nchanHold = 30 * time.Second
+)
+
+// config is the peer's settings, as fourway's GET /api/config would give
+// them: what the page's rules and the outage report read.
+func (nchan) config(context.Context, *http.Client, string) (wire.Config, error) {
+	var cfg wire.Config
+	cfg.WS.HeartbeatMS = nchanHeartbeat.Milliseconds()
+	cfg.LongPoll.TimeoutMS = nchanHold.Milliseconds()
+	cfg.SSE.KeepaliveMS = 15000
+	return cfg, nil
 }
 
 // subscriber is Nchan's client of a transport.
@@ -112,23 +173,15 @@ func (c *nchanCursor) update(resp *http.Response) {
 }
 
 // get sends one poll of path from the cursor, and moves the cursor on: it
-// returns the message body, or nil on 304.
+// returns the message body, or nil on 304 (an interval poll with nothing
+// new) and 408 (a long poll held nchanHold).
 func (cur *nchanCursor) get(ctx context.Context, s *sub, c *http.Client, path string, onWritten func()) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, permanentError{err}
 	}
 	cur.set(req)
-	resp, err := s.do(ctx, c, req, onWritten)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	r, err := s.body(resp)
-	if err != nil {
-		return nil, err
-	}
-	body, err := io.ReadAll(r)
+	resp, body, err := s.read(ctx, c, req, onWritten)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +206,12 @@ func nchanPoll(ctx context.Context, s *sub) {
 	for s.waitTick(ctx, &k) {
 		for { // one message per answer: ask again until 304
 			before := s.snapshot()
-			body, err := cur.get(ctx, s, c, "/sub/poll", nil)
+			reqCtx, gone, cancel := s.withDeadline(ctx, s.rules.deadline)
+			body, err := cur.get(reqCtx, s, c, "/sub/poll", nil)
+			cancel()
+			if err != nil && gone() {
+				err = fmt.Errorf("poll: no answer within the page's deadline (%s): %w", s.rules.deadline, err)
+			}
 			if isPermanent(err) {
 				s.giveUp(ctx, err)
 				return
@@ -177,14 +235,22 @@ func nchanPoll(ctx context.Context, s *sub) {
 }
 
 // nchanLongPoll asks again the moment an answer arrives, from its last
-// answer's cursor.
+// answer's cursor. As the page's client, it gives a request up as lost
+// Nchan's hold and longPollGrace after it was sent (a client of Nchan
+// cannot ask for a hold, so there is no 1 s first one).
 func nchanLongPoll(ctx context.Context, s *sub) {
 	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
 	cur := &nchanCursor{id: s.cursor}
+	hold := time.Duration(s.rules.longPollHold(false)) * time.Second
 	for ctx.Err() == nil {
 		before := s.snapshot()
-		body, err := cur.get(ctx, s, c, "/sub/longpoll", s.markReady)
+		reqCtx, gone, cancel := s.withDeadline(ctx, hold+longPollGrace)
+		body, err := cur.get(reqCtx, s, c, "/sub/longpoll", s.markReady)
+		cancel()
+		if err != nil && gone() {
+			err = fmt.Errorf("long poll: no answer within the page's deadline (%s + %s): %w", hold, longPollGrace, err)
+		}
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return
@@ -204,46 +270,39 @@ func nchanLongPoll(ctx context.Context, s *sub) {
 }
 
 // nchanSSE reads the event stream, and reconnects with Last-Event-ID when
-// it breaks.
+// it breaks, or when the page's watchdog finds it dead (sseWatchdog, on a
+// client of its own, asking the channel's info for its last id).
 func nchanSSE(ctx context.Context, s *sub) {
 	c := s.meter.httpClient(s.proto)
 	defer c.CloseIdleConnections()
+	watch := s.meter.httpClient(s.proto)
+	defer watch.CloseIdleConnections()
 	lastID := s.cursor
+	if n, ok := nchanOrder(lastID); ok {
+		s.rules.lastID.Store(n)
+	}
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			s.reconnects++
 		}
 		before := s.snapshot()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/sub/sse", nil)
-		if err != nil {
-			return
-		}
-		req.Header.Set("Accept", "text/event-stream")
-		req.Header.Set("Last-Event-ID", lastID)
-		resp, err := s.do(ctx, c, req, nil)
-		if isPermanent(err) {
-			s.giveUp(ctx, err)
-			return
-		}
-		if err != nil {
-			s.retryPause(ctx, err)
-			continue
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			s.retryPause(ctx, errors.New("sse: "+resp.Status))
-			continue
-		}
-		// Nchan sends no hello event: the stream is ready with its headers.
-		s.connected(before)
-		s.markReady()
-		s.rules.opened()
-		s.rules.serve(s.win.stormAt.Load())
-		body, err := s.body(resp)
+		streamCtx, cut := context.WithCancel(ctx)
+		resp, err := openNchanSSE(streamCtx, s, c, lastID)
 		if err == nil {
-			err = readNchanSSE(s, body, &lastID)
+			// Nchan sends no hello event: the stream is ready with its headers.
+			s.connected(before)
+			s.markReady()
+			s.rules.opened()
+			s.rules.serve(s.win.stormAt.Load())
+			var body io.Reader
+			if body, err = s.body(resp); err == nil {
+				stopWatch := s.sseWatchdog(ctx, watch, cut, nchanLastID)
+				err = readNchanSSE(s, body, &lastID)
+				stopWatch()
+			}
+			resp.Body.Close()
 		}
-		resp.Body.Close()
+		cut()
 		if isPermanent(err) {
 			s.giveUp(ctx, err)
 			return
@@ -252,8 +311,30 @@ func nchanSSE(ctx context.Context, s *sub) {
 	}
 }
 
+// openNchanSSE opens the event stream from lastID, and returns it once
+// it answered 200.
+func openNchanSSE(ctx context.Context, s *sub, c *http.Client, lastID string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/sub/sse", nil)
+	if err != nil {
+		return nil, permanentError{err}
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := s.do(ctx, c, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, errors.New("sse: " + resp.Status)
+	}
+	return resp, nil
+}
+
 // readNchanSSE reads one stream until it ends: every event with data is a
-// message, and its id is what the next connection sends back.
+// message, and its id is what the next connection sends back. Comments
+// (": hi" first, ": ping" every 15 s) are not heard: EventSource never
+// shows them a page.
 func readNchanSSE(s *sub, body io.Reader, lastID *string) error {
 	r := wire.NewSSEReader(body)
 	for {
@@ -264,18 +345,25 @@ func readNchanSSE(s *sub, body io.Reader, lastID *string) error {
 		if err != nil {
 			return err
 		}
-		if ev.Data != nil {
-			s.got(ev.Data)
-			s.unit()
+		if ev.Data == nil {
+			continue
 		}
+		s.rules.heard()
+		s.got(ev.Data)
+		s.unit()
 		if ev.ID != "" {
 			*lastID = ev.ID
+			if n, ok := nchanOrder(ev.ID); ok {
+				s.rules.lastID.Store(n)
+			}
 		}
 	}
 }
 
 // nchanWS reads one frame per message, ws+meta.nchan framed with its id,
-// and reconnects from the last id when the connection ends.
+// and reconnects from the last id when the connection ends, or when the
+// page's heartbeat (wsHeartbeat, "ping" every nchanHeartbeat: the
+// rules' heartbeat) finds it dead.
 func nchanWS(ctx context.Context, s *sub) {
 	d := s.wsDialer("ws+meta.nchan")
 	wsBase := "ws" + strings.TrimPrefix(s.base, "http")
@@ -304,27 +392,40 @@ func nchanWS(ctx context.Context, s *sub) {
 		s.rules.opened()
 		s.rules.serve(s.win.stormAt.Load())
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		var buf bytes.Buffer
-		for {
-			b, err := s.readFrame(conn, &buf)
-			if err != nil {
-				s.retryPause(ctx, err)
-				break
-			}
-			// ws+meta.nchan: "id: <id>\ncontent-type: <type>\n\n<body>"
-			meta, body, ok := bytes.Cut(b, []byte("\n\n"))
-			if !ok {
-				s.anomalies++
-				continue
-			}
-			if id, ok := bytes.CutPrefix(meta, []byte("id: ")); ok {
-				id, _, _ = bytes.Cut(id, []byte("\n"))
-				lastID = string(id)
-			}
-			s.got(body)
-			s.unit()
-		}
+		stopBeat := s.wsHeartbeat(conn, s.rules.heartbeat, []byte("ping"))
+		err = readNchanWS(s, conn, &lastID)
+		stopBeat()
+		s.retryPause(ctx, err)
 		stop()
 		conn.Close()
+	}
+}
+
+// readNchanWS reads one connection until it ends: every frame but the
+// heartbeat's "pong" is a message, ws+meta.nchan framed with its id,
+// which the next connection sends back.
+func readNchanWS(s *sub, conn *websocket.Conn, lastID *string) error {
+	var buf bytes.Buffer
+	for {
+		b, err := s.readFrame(conn, &buf)
+		if err != nil {
+			return err
+		}
+		s.rules.heard()
+		if string(b) == "pong" { // the heartbeat's answer, not framed with an id
+			continue
+		}
+		// ws+meta.nchan: "id: <id>\ncontent-type: <type>\n\n<body>"
+		meta, body, ok := bytes.Cut(b, []byte("\n\n"))
+		if !ok {
+			s.anomalies++
+			continue
+		}
+		if id, ok := bytes.CutPrefix(meta, []byte("id: ")); ok {
+			id, _, _ = bytes.Cut(id, []byte("\n"))
+			*lastID = string(id)
+		}
+		s.got(body)
+		s.unit()
 	}
 }

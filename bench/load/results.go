@@ -124,7 +124,13 @@ func (o *outcome) groupResult(g *group) record.Result {
 	}
 	res.BenchCPUSeconds = b.self - a.self
 	if o.outage != nil {
-		res.SilentLink = o.outage.row(g.subs, outageRule(g.transport, o.config), pub)
+		rows := o.outage.rows(g.subs, outageRule(o.sc.Target, g.transport, o.config), pub)
+		if len(rows) > 0 {
+			res.SilentLink = &rows[0]
+		}
+		if o.outage.every > 0 {
+			res.SilentLinks = rows
+		}
 	}
 	if o.storm != nil {
 		res.ReconnectStorm = o.storm.row(g.subs, o.sc.Herd)

@@ -2,6 +2,7 @@ package load
 
 import (
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -40,6 +41,9 @@ const (
 type rules struct {
 	herd bool // -herd: retry at the backoff's ceiling, no jitter (every client at once)
 	hold int  // the long poll's hold in seconds, /api/config's timeout_ms; 0: 30
+	// heartbeat is the WebSocket heartbeat's period where no hello names
+	// it (Nchan's, nchanHeartbeat; shorter in tests).
+	heartbeat time.Duration
 	// watch and deadline are the SSE watchdog's period and a poll's
 	// deadline: sseWatch and pollDeadline (newSub), shorter in tests.
 	watch, deadline time.Duration
@@ -51,12 +55,24 @@ type rules struct {
 	// dead after the outage began (Mono), and how.
 	noticed   atomic.Int64
 	noticeHow atomic.Pointer[string]
+	// notices are every time it gave up on a connection as dead after an
+	// outage began: a link silent again and again (train) is told apart
+	// by their times.
+	noticeMu sync.Mutex
+	notices  []noticed
 	// served is when the subscriber was first served again after a
 	// storm's cut (Mono): a stream's hello, a poll's answer.
 	served atomic.Int64
-	// caughtUp is the latest receipt (Mono) of a message intended before
-	// the link's return: owned by the subscriber's goroutine.
-	caughtUp int64
+	// caughtUp is, for each silence of the link, the latest receipt
+	// (Mono) of a message intended before its return and after the
+	// previous one's: owned by the subscriber's goroutine.
+	caughtUp []int64
+}
+
+// noticed is one connection given up as dead: when (Mono), and how.
+type noticed struct {
+	at  int64
+	how string
 }
 
 // backoff is the wait before the next retry, and counts the retry.
@@ -93,6 +109,21 @@ func (r *rules) notice(outageStart int64, how string) {
 	if r.noticed.CompareAndSwap(0, now) {
 		r.noticeHow.Store(&how)
 	}
+	r.noticeMu.Lock()
+	r.notices = append(r.notices, noticed{now, how})
+	r.noticeMu.Unlock()
+}
+
+// firstNotice is the first connection given up in [from, to) (Mono).
+func (r *rules) firstNotice(from, to int64) (noticed, bool) {
+	r.noticeMu.Lock()
+	defer r.noticeMu.Unlock()
+	for _, n := range r.notices {
+		if n.at >= from && n.at < to {
+			return n, true
+		}
+	}
+	return noticed{}, false
 }
 
 // serve records that the subscriber is served: a stream said hello, or a

@@ -70,25 +70,21 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 	}()
 	m.subBase = m.srv.Base
 	if sc.Link != "" {
-		link, base, err := throughLink(sc.Link, m.srv.Base)
+		link, p, base, err := throughLink(sc.Link, m.srv.Base)
 		if err != nil {
 			return nil, err
 		}
 		defer link.Close() // after the subscribers have stopped, before the server
 		m.subBase = base
-		if sc.Outage > 0 {
-			m.outage = &outage{link: link, d: time.Duration(sc.Outage)}
-		}
+		m.outage = linkOutage(link, p, time.Duration(sc.Outage))
 	}
 	m.pubHTTP = PublisherClient(sc.Proto, sc.Publishers)
 	defer m.pubHTTP.CloseIdleConnections()
 	if err := m.prime(ctx); err != nil {
 		return nil, err
 	}
-	if m.d.name() == "fourway" {
-		if m.config, err = fourwayConfig(ctx, m.pubHTTP, m.srv.Base); err != nil {
-			return nil, err
-		}
+	if m.config, err = m.d.config(ctx, m.pubHTTP, m.srv.Base); err != nil {
+		return nil, err
 	}
 	subCtx, stopSubs := context.WithCancel(ctx)
 	defer func() { stopSubs(); m.started.Wait() }()
@@ -104,23 +100,27 @@ func Measure(ctx context.Context, sc plan.Scenario, start func(context.Context) 
 }
 
 // throughLink starts the emulated link name in front of the server at
-// base, and returns it and the base URL that reaches the server through
-// it.
-func throughLink(name, base string) (*links.Link, string, error) {
+// base, and returns it, its profile and the base URL that reaches the
+// server through it. A link that goes silent by itself (train) is
+// started without its silences: the bench raises them from the window's
+// start (linkOutage), so that the report can say what each met.
+func throughLink(name, base string) (*links.Link, links.Profile, string, error) {
 	p, err := links.Lookup(name)
 	if err != nil {
-		return nil, "", err
+		return nil, p, "", err
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		return nil, "", fmt.Errorf("the server's address %q: %w", base, err)
+		return nil, p, "", fmt.Errorf("the server's address %q: %w", base, err)
 	}
-	l, err := links.Start(p, "127.0.0.1:0", u.Host)
+	quiet := p
+	quiet.OutageEvery, quiet.OutageFor = 0, 0
+	l, err := links.Start(quiet, "127.0.0.1:0", u.Host)
 	if err != nil {
-		return nil, "", err
+		return nil, p, "", err
 	}
 	u.Host = l.Addr()
-	return l, u.String(), nil
+	return l, p, u.String(), nil
 }
 
 // makeGroups makes a group for each of the scenario's transports, with
@@ -165,6 +165,7 @@ func (m *measurement) connect(ctx, subCtx context.Context) {
 			s.base, s.cursor, s.headers, s.win, s.hist = m.subBase, m.cursor, m.how.Headers, m.win, g.hists.shard(i)
 			s.proto, s.compress = sc.Proto, sc.Compress
 			s.rules.herd, s.rules.hold = sc.Herd, int(m.config.LongPoll.TimeoutMS/1000)
+			s.rules.heartbeat = time.Duration(m.config.WS.HeartbeatMS) * time.Millisecond
 			if b := plan.BaseTransport(g.transport); i == 0 && (b == "poll" || b == "longpoll") {
 				s.reqUp = make([]atomic.Int64, reqUpKept) // one subscriber's: HPACK's first request against its hundredth
 			}
@@ -241,8 +242,8 @@ func (m *measurement) publish(ctx context.Context) {
 	m.win.end.Store(int64(winEnd.Sub(epoch)))
 	m.win.start.Store(int64(winStart.Sub(epoch)))
 	if m.outage != nil {
-		m.outage.plan(m.win, winStart)
-		go m.outage.run(ctx, m.win, winStart)
+		m.outage.plan(m.win, winStart, winEnd)
+		go m.outage.run(ctx, m.win)
 	}
 	if sc.Storm != "" {
 		m.storm = &storm{kind: sc.Storm, srv: m.srv, c: m.pubHTTP, done: make(chan struct{})}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,9 +148,24 @@ func (s *sub) got(body []byte) {
 	if s.win.has(now) {
 		s.inWindow.Add(1)
 	}
-	if end := s.win.outageEnd.Load(); end != 0 && t <= end {
-		s.rules.caughtUp = max(s.rules.caughtUp, now)
+	s.catchUp(t, now)
+}
+
+// catchUp records the receipt at now of a message intended at t against
+// the silence whose return it was meant to come before, if any.
+func (s *sub) catchUp(t, now int64) {
+	ends := s.win.outageEnds.Load()
+	if ends == nil {
+		return
 	}
+	k, _ := slices.BinarySearch(*ends, t) // the first silence to end at t or after
+	if k == len(*ends) {
+		return
+	}
+	if s.rules.caughtUp == nil {
+		s.rules.caughtUp = make([]int64, len(*ends))
+	}
+	s.rules.caughtUp[k] = max(s.rules.caughtUp[k], now)
 }
 
 // unit marks the end of one response or frame that carried messages (see
@@ -228,6 +244,35 @@ func (s *sub) do(ctx context.Context, c *http.Client, req *http.Request, onWritt
 	}
 	s.negotiated = negotiated(resp.Proto, resp.TLS != nil)
 	return resp, nil
+}
+
+// get sends one GET of target and reads its whole answer, decoded (see
+// body): a poll's or a long poll's, fourway's and Nchan's alike. The
+// caller checks the status.
+func (s *sub) get(ctx context.Context, c *http.Client, target string, onWritten func()) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, nil, permanentError{err}
+	}
+	return s.read(ctx, c, req, onWritten)
+}
+
+// read sends req (see do) and reads its whole answer, decoded.
+func (s *sub) read(ctx context.Context, c *http.Client, req *http.Request, onWritten func()) (*http.Response, []byte, error) {
+	resp, err := s.do(ctx, c, req, onWritten)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	r, err := s.body(resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, body, nil
 }
 
 // body is resp's body as the application reads it, decoded when it came

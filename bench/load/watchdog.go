@@ -11,12 +11,14 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// wsHeartbeat is ws.js's heartbeat: every period of the hello it sends
-// {"type":"ping"}, which the server answers with {"type":"pong"}; a
-// connection from which nothing came for two periods is dead, and is
-// closed. The server's own pings are control frames, which a browser
-// answers and never shows a page, so they do not count as heard.
-func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration) (stop func()) {
+// wsHeartbeat is ws.js's heartbeat: every period it sends ping, a text
+// frame the server answers with one of its own (fourway's
+// {"type":"ping"} and {"type":"pong"}, at the hello's period; Nchan's
+// "ping" and "pong", see nchan.go); a connection from which nothing came
+// for two periods is dead, and is closed. The server's own pings are
+// control frames, which a browser answers and never shows a page, so
+// they do not count as heard.
+func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration, ping []byte) (stop func()) {
 	if period <= 0 {
 		return func() {}
 	}
@@ -37,7 +39,7 @@ func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration) (stop func
 			}
 			// This goroutine is the connection's only writer.
 			_ = conn.SetWriteDeadline(time.Now().Add(period))
-			if conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) != nil {
+			if conn.WriteMessage(websocket.TextMessage, ping) != nil {
 				return
 			}
 		}
@@ -45,12 +47,17 @@ func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration) (stop func
 	return func() { close(done) }
 }
 
+// feedLast asks the server for the id of the feed's last message, in the
+// order of rules.lastID, through c.
+type feedLast func(ctx context.Context, s *sub, c *http.Client) (uint64, error)
+
 // sseWatchdog is sse.js's watchdog over one stream: every sseWatch, if
-// no event came for that long, it asks the feed's last id; a message the
-// server had at the previous check that has still not arrived means the
-// stream is dead, and cut is called. A quiet feed is never a false alarm,
-// and a check that gets no answer (the link is silent too) cannot tell.
-func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func()) (stop func()) {
+// no event came for that long, it asks the feed's last id (last, within
+// the same period); a message the server had at the previous check that
+// has still not arrived means the stream is dead, and cut is called. A
+// quiet feed is never a false alarm, and a check that gets no answer (the
+// link is silent too) cannot tell.
+func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func(), last feedLast) (stop func()) {
 	ctx, stop = context.WithCancel(ctx)
 	go func() {
 		t := time.NewTicker(s.rules.watch)
@@ -65,7 +72,9 @@ func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func()) (stop
 			if Mono()-s.rules.lastHeard.Load() < int64(s.rules.watch) {
 				continue
 			}
-			last, err := s.feedLastID(ctx, c)
+			checkCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
+			last, err := last(checkCtx, s, c)
+			cancel()
 			if err != nil {
 				continue // cannot tell; ask again next time
 			}
@@ -84,11 +93,8 @@ func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func()) (stop
 	return stop
 }
 
-// feedLastID is the feed's last message id, from GET /api/stats, within
-// the watchdog's period.
-func (s *sub) feedLastID(ctx context.Context, c *http.Client) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.rules.watch)
-	defer cancel()
+// fourwayLastID is the feed's last message id, from GET /api/stats.
+func fourwayLastID(ctx context.Context, s *sub, c *http.Client) (uint64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/stats", nil)
 	if err != nil {
 		return 0, err

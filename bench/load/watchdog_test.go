@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -154,5 +155,130 @@ func TestPollDeadlineGivesARequestUp(t *testing.T) {
 	runSub(t, s, fourwayPoll, waitFor(func() bool { return srv.requests() >= 2 }))
 	if how := s.rules.noticeHow.Load(); how == nil || *how != "deadline" {
 		t.Fatal("the poll's deadline did not give the request up")
+	}
+}
+
+// TestNchanWSHeartbeat: Nchan's WebSocket client sends the text "ping"
+// every period, which the peer's nginx.conf makes Nchan answer "pong";
+// a connection that answers is kept (a pong is heard, and is no
+// message), one that stays silent two periods is given up by the
+// watchdog and dialled again.
+func TestNchanWSHeartbeat(t *testing.T) {
+	t.Parallel()
+	const period = 40 * time.Millisecond
+	for _, answer := range []bool{true, false} {
+		t.Run(fmt.Sprintf("answers %v", answer), func(t *testing.T) {
+			t.Parallel()
+			up := websocket.Upgrader{Subprotocols: []string{"ws+meta.nchan"}}
+			pings := make(chan string, 64)
+			srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+				conn, err := up.Upgrade(w, r, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer conn.Close()
+				for {
+					_, b, err := conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					pings <- string(b)
+					if answer {
+						wsSend(t, conn, step, "pong")
+					}
+				}
+			})
+			s := testSub(srv.URL, time.Hour)
+			s.cursor, s.rules.heartbeat = "100:1", period
+			s.win.outageStart.Store(Mono())
+			runSub(t, s, nchanWS, waitFor(func() bool { return srv.requests() == 2 || len(pings) >= 6 }))
+			select {
+			case p := <-pings:
+				if p != "ping" {
+					t.Errorf("the client's heartbeat sent %q, want ping", p)
+				}
+			default:
+				t.Error("the client sent no heartbeat")
+			}
+			how := s.rules.noticeHow.Load()
+			switch {
+			case answer && (how != nil || srv.requests() != 1 || s.anomalies != 0):
+				t.Errorf("a connection that answered pong was given up (%v) or counted %d anomalies over %d connections", how, s.anomalies, srv.requests())
+			case !answer && (how == nil || *how != "watchdog" || srv.requests() != 2):
+				t.Errorf("a silent connection was not given up by the watchdog and dialled again (%d connections)", srv.requests())
+			}
+		})
+	}
+}
+
+// TestNchanSSEWatchdog: Nchan's SSE client asks the channel's info for
+// its last id when the stream brings no event; a message the channel had
+// at two checks in a row that never came gives the stream up, and it is
+// opened again from the last id; a quiet channel never does. Its ": ping"
+// comments are not heard.
+func TestNchanSSEWatchdog(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, lastID string
+		cut          bool
+	}{{"a message the stream never brings", "100:9", true}, {"a quiet channel", "100:1", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			checks := make(chan struct{}, 64)
+			streams := make(chan string, 4)
+			srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/pub" {
+					fmt.Fprintf(w, `{"messages":2,"last_message_id":%q}`, c.lastID)
+					checks <- struct{}{}
+					return
+				}
+				streams <- r.Header.Get("Last-Event-ID")
+				sseFake(w, r, ": hi\n\n: ping\n\n", true)
+			})
+			s := testSub(srv.URL, time.Hour)
+			s.cursor, s.rules.watch = "100:1", 30*time.Millisecond
+			s.win.outageStart.Store(Mono())
+			runSub(t, s, nchanSSE, waitFor(func() bool { return len(streams) >= 2 || len(checks) >= 10 }))
+			<-streams // the first stream
+			at := s.rules.noticed.Load()
+			if !c.cut {
+				if at != 0 || len(streams) != 0 {
+					t.Errorf("a quiet channel's stream was given up (noticed at %d, %d streams more)", at, len(streams))
+				}
+				return
+			}
+			if at == 0 || *s.rules.noticeHow.Load() != "watchdog" {
+				t.Fatal("the watchdog did not give the silent stream up")
+			}
+			if last := <-streams; last != "100:1" {
+				t.Errorf("the stream was opened again with Last-Event-ID %q, want 100:1", last)
+			}
+		})
+	}
+}
+
+// TestNchanPollDeadlines: Nchan's interval poll and long poll give a
+// request the server never answers up at the page's deadline, and say
+// so.
+func TestNchanPollDeadlines(t *testing.T) {
+	t.Parallel()
+	for name, run := range map[string]func(context.Context, *sub){"poll": nchanPoll, "longpoll": nchanLongPoll} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
+				<-r.Context().Done() // silent
+			})
+			s := testSub(srv.URL, 10*time.Millisecond)
+			s.cursor, s.rules.deadline = "100:1", 50*time.Millisecond
+			s.win.outageStart.Store(Mono())
+			if name == "longpoll" {
+				s.rules.hold = 1 // then 1 s + longPollGrace
+			}
+			runSub(t, s, run, waitFor(func() bool { return srv.requests() >= 2 }))
+			if how := s.rules.noticeHow.Load(); how == nil || *how != "deadline" {
+				t.Fatal("the deadline did not give the request up")
+			}
+		})
 	}
 }

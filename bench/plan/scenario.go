@@ -78,8 +78,14 @@ func (sc Scenario) Name() string {
 // Label is a row's transport as a reader sees it: "ws", or "ws in ws+sse"
 // for a row of a mixed scenario.
 //
-// Its protocol follows in brackets: "ws [h2]".
-func (sc Scenario) Label() string {
+// Its protocol follows in brackets: "ws [h2]"; its link after "via".
+func (sc Scenario) Label() string { return sc.label(true) }
+
+// LabelBesideLink is Label without the link, for a table that gives the
+// link a column of its own.
+func (sc Scenario) LabelBesideLink() string { return sc.label(false) }
+
+func (sc Scenario) label(withLink bool) string {
 	l := sc.Transport
 	if sc.Mixed != "" {
 		l = sc.Transport + " in " + sc.Mixed
@@ -90,7 +96,7 @@ func (sc Scenario) Label() string {
 	if sc.Setup != "" {
 		l += " / " + sc.Setup
 	}
-	if sc.Link != "" {
+	if sc.Link != "" && withLink {
 		l += " via " + sc.Link
 	}
 	if sc.Compress {

@@ -6,8 +6,12 @@ package record
 // rule of its own (a heartbeat, a watchdog, a request's deadline), and
 // Rule says the page's, which the bench's clients follow.
 type Outage struct {
-	SilentMS    float64 `json:"silent_ms"` // how long the link was silent
-	Rule        string  `json:"rule"`      // how this transport's page client finds a dead connection
+	SilentMS float64 `json:"silent_ms"` // how long the link was silent
+	// AtMS is when the silence began, after the window's start: 0 for
+	// -outage's, and a train's first; a train's later ones a minute
+	// apart.
+	AtMS        float64 `json:"at_ms"`
+	Rule        string  `json:"rule"` // how this transport's page client finds a dead connection
 	Subscribers int     `json:"subscribers"`
 	// Noticed are the subscribers that gave a connection up as dead while
 	// the link was silent, How the first one's rule ("watchdog",

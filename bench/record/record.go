@@ -73,9 +73,12 @@ type Result struct {
 	Compression string `json:"compression,omitempty"`
 
 	// SilentLink is what the row's subscribers met of an -outage, and
-	// ReconnectStorm of a -storm; nil without.
-	SilentLink     *Outage `json:"silent_link,omitempty"`
-	ReconnectStorm *Storm  `json:"reconnect_storm,omitempty"`
+	// ReconnectStorm of a -storm; nil without. SilentLinks are the
+	// silences of a link that goes silent by itself (train), each in
+	// the window, in order; SilentLink is then the first.
+	SilentLink     *Outage  `json:"silent_link,omitempty"`
+	SilentLinks    []Outage `json:"silent_links,omitempty"`
+	ReconnectStorm *Storm   `json:"reconnect_storm,omitempty"`
 
 	WindowDeliveries int64       `json:"window_deliveries"` // deliveries received inside the window
 	Latency          Latency     `json:"latency_ms"`

@@ -19,29 +19,47 @@ func outageTable(results []record.Result) *textTable {
 	}
 	var silent []string
 	for _, r := range results {
-		o := r.SilentLink
-		if o == nil {
-			continue
+		for k, o := range silences(r) {
+			if s := fmt.Sprintf("%.0f ms", o.SilentMS); !slices.Contains(silent, s) {
+				silent = append(silent, s)
+			}
+			how := o.How
+			if o.Noticed == 0 {
+				how = "not until the return"
+			}
+			name := r.Target + " " + r.Label()
+			if len(r.SilentLinks) > 0 {
+				name += fmt.Sprintf(" #%d at %.0f s", k+1, o.AtMS/1000)
+			}
+			t.rows = append(t.rows, []string{
+				name,
+				fmt.Sprintf("%d/%d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
+				fmt.Sprintf("%d/%d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
+				fmt.Sprint(r.Lost),
+			})
 		}
-		if s := fmt.Sprintf("%.0f ms", o.SilentMS); !slices.Contains(silent, s) {
-			silent = append(silent, s)
-		}
-		how := o.How
-		if o.Noticed == 0 {
-			how = "not until the return"
-		}
-		t.rows = append(t.rows, []string{
-			r.Target + " " + r.Label(),
-			fmt.Sprintf("%d/%d", o.Noticed, o.Subscribers), how, spreadCell(o.NoticeMS),
-			fmt.Sprintf("%d/%d", o.CaughtUp, o.Subscribers), spreadCell(o.CaughtUpMS),
-			fmt.Sprint(r.Lost),
-		})
 	}
-	t.title = "silent link (-outage, " + strings.Join(silent, ", ") + "): from the silence to noticing it, from the return to every message (least/median/most)"
+	fault := "-outage"
+	if slices.ContainsFunc(results, func(r record.Result) bool { return len(r.SilentLinks) > 0 }) {
+		fault = "a link silent by itself"
+	}
+	t.title = "silent link (" + fault + ", " + strings.Join(silent, ", ") + "): from the silence to noticing it, from the return to every message (least/median/most)"
 	if len(t.rows) == 0 {
 		return nil
 	}
 	return &t
+}
+
+// silences are the silences a row's link met: every one of a link
+// silent by itself (train), else -outage's one, or none.
+func silences(r record.Result) []record.Outage {
+	switch {
+	case len(r.SilentLinks) > 0:
+		return r.SilentLinks
+	case r.SilentLink != nil:
+		return []record.Outage{*r.SilentLink}
+	}
+	return nil
 }
 
 // spreadCell is "least / median / most", or a dash for none.
@@ -53,21 +71,34 @@ func spreadCell(s record.Spread) string {
 }
 
 // outageRules are the rules the rows' clients notice a dead connection
-// by, one line per transport.
+// by, one line per transport, or per server and transport where the
+// servers' clients differ (Nchan's WebSocket pings with "ping"); then
+// the rows whose subscribers gave a connection up only after the return.
 func outageRules(results []record.Result) []string {
-	var out []string
-	seen := map[string]bool{}
+	var rules, after []string
+	said := map[string]string{} // transport: the first rule said of it
 	for _, r := range results {
-		if r.SilentLink == nil || seen[r.Transport] {
+		if r.SilentLink == nil {
 			continue
 		}
-		seen[r.Transport] = true
-		out = append(out, fmt.Sprintf("%s: %s.", r.Transport, r.SilentLink.Rule))
-		if r.SilentLink.NoticedAfter > 0 {
-			out = append(out, fmt.Sprintf("%s: %d subscribers gave a connection up only after the link had returned.", r.Label(), r.SilentLink.NoticedAfter))
+		switch rule, ok := said[r.Transport]; {
+		case !ok:
+			said[r.Transport] = r.SilentLink.Rule
+			rules = append(rules, fmt.Sprintf("%s: %s.", r.Transport, r.SilentLink.Rule))
+		case rule != r.SilentLink.Rule && !slices.Contains(rules, fmt.Sprintf("%s %s: %s.", r.Target, r.Transport, r.SilentLink.Rule)):
+			rules = append(rules, fmt.Sprintf("%s %s: %s.", r.Target, r.Transport, r.SilentLink.Rule))
+		}
+		for k, o := range silences(r) {
+			if o.NoticedAfter > 0 {
+				name := r.Target + " " + r.Label()
+				if len(r.SilentLinks) > 0 {
+					name += fmt.Sprintf(" #%d", k+1)
+				}
+				after = append(after, fmt.Sprintf("%s: %d subscribers gave a connection up only after the link had returned.", name, o.NoticedAfter))
+			}
 		}
 	}
-	return out
+	return append(rules, after...)
 }
 
 // stormTable is how soon each row's subscribers were served again after

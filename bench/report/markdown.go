@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"fourway/bench/plan"
@@ -45,8 +46,13 @@ func writeMarkdown(out io.Writer, rep record.Report, chart string) {
 
 // writeResultsMarkdown writes the results table.
 func writeResultsMarkdown(out io.Writer, results []record.Result) {
-	fmt.Fprintln(out, "| server | transport | subs | msg/s | samples | p50 ms | p99 ms | max ms | lost / dup | B down/delivery | B up/delivery | overhead B/delivery | req/delivery | server CPU s | server CPU µs/delivery | KiB/conn |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	linked := slices.ContainsFunc(results, func(r record.Result) bool { return r.Link != "" })
+	link, rule := "", ""
+	if linked {
+		link, rule = "link | ", "---|"
+	}
+	fmt.Fprintln(out, "| server | transport | "+link+"subs | msg/s | samples | p50 ms | p99 ms | max ms | lost / dup | B down/delivery | B up/delivery | overhead B/delivery | req/delivery | server CPU s | server CPU µs/delivery | KiB/conn |")
+	fmt.Fprintln(out, "|---|---|"+rule+"--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range results {
 		secs, cpu, mem := "–", "–", "–"
 		if s := r.Server; s != nil {
@@ -58,8 +64,14 @@ func writeResultsMarkdown(out io.Writer, results []record.Result) {
 		if !r.DeliveryOK() {
 			ld = "**" + ld + " FAILED**"
 		}
+		transport := mdTransport(r)
+		if linked { // the link in a column of its own
+			besideLink := r
+			besideLink.Link = ""
+			transport = mdTransport(besideLink) + " | " + r.Link
+		}
 		fmt.Fprintf(out, "| %s | %s | %d | %g | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Target, mdTransport(r), r.Subs, r.Rate, r.Latency.Count, percentile(r.Latency, "p50"), percentile(r.Latency, "p99"), latencyCell(r.Latency.Max), ld,
+			r.Target, transport, r.Subs, r.Rate, r.Latency.Count, percentile(r.Latency, "p50"), percentile(r.Latency, "p99"), latencyCell(r.Latency.Max), ld,
 			f1(r.Wire.DownPerMsg), f1(r.Wire.UpPerMsg), f1(r.Wire.OverheadPerMsg), f3(r.Wire.RequestsPerMsg), secs, cpu, mem)
 	}
 }

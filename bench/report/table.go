@@ -11,8 +11,8 @@ import (
 
 // rowNames are the columns that name a row in the text tables: its
 // server and transport (with its protocol, mix and setup), and its
-// subscribers, rate and payload where the rows differ in them; what is the
-// same on every row is said once, in common.
+// subscribers, rate, payload and link where the rows differ in them; what
+// is the same on every row is said once, in common.
 func rowNames(results []record.Result) (head []string, cells func(r record.Result) []string, common string) {
 	varies := func(f func(r record.Result) string) bool {
 		for _, r := range results {
@@ -30,20 +30,23 @@ func rowNames(results []record.Result) (head []string, cells func(r record.Resul
 		{"subs", func(r record.Result) string { return fmt.Sprint(r.Subs) }, "%s subscribers"},
 		{"msg/s", func(r record.Result) string { return fmt.Sprintf("%g", r.Rate) }, "%s msg/s"},
 		{"payload", func(r record.Result) string { return r.PayloadName() }, "payload %s"},
+		{"link", func(r record.Result) string { return r.Link }, "via the %s link"},
 	}
 	head = []string{"server", "transport"}
 	var shown []func(r record.Result) string
 	var same []string
 	for _, c := range cols {
 		if len(results) > 0 && !varies(c.cell) {
-			same = append(same, fmt.Sprintf(c.once, c.cell(results[0])))
+			if v := c.cell(results[0]); v != "" { // no link: nothing to say
+				same = append(same, fmt.Sprintf(c.once, v))
+			}
 			continue
 		}
 		head = append(head, c.head)
 		shown = append(shown, c.cell)
 	}
 	cells = func(r record.Result) []string {
-		out := []string{r.Target, r.Label()}
+		out := []string{r.Target, r.LabelBesideLink()}
 		for _, f := range shown {
 			out = append(out, f(r))
 		}

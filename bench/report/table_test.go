@@ -161,3 +161,39 @@ func TestCompressedRows(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkHasAColumn: rows through different links name theirs in a
+// column of its own, in the console within its width and in
+// report.md, the transport cell without it; rows through one link say it
+// once above the console's tables.
+func TestLinkHasAColumn(t *testing.T) {
+	var rows []record.Result
+	for _, link := range []string{"loopback", "slow-3g"} {
+		for _, target := range []string{"fourway", "nchan"} {
+			r := fullRow(target, "longpoll-direct", "h1tls", 10000, 1000)
+			r.Link = link
+			rows = append(rows, r)
+		}
+	}
+	var b strings.Builder
+	Print(&b, record.Report{Results: rows})
+	out := b.String()
+	for i, l := range strings.Split(out, "\n") {
+		if w := utf8.RuneCountInString(l); w > consoleWidth {
+			t.Errorf("line %d is %d columns wide, want at most %d:\n%s", i+1, w, consoleWidth, l)
+		}
+	}
+	if !strings.Contains(out, " link ") || !strings.Contains(out, "longpoll-direct [h1tls]  slow-3g") {
+		t.Errorf("the console has no link column:\n%s", out)
+	}
+	b.Reset()
+	writeMarkdown(&b, record.Report{Results: rows}, "")
+	if md := b.String(); !strings.Contains(md, "| server | transport | link | subs |") || !strings.Contains(md, "[h1tls] | slow-3g | 10000 |") {
+		t.Errorf("report.md has no link column:\n%s", md)
+	}
+	b.Reset()
+	Print(&b, record.Report{Results: rows[2:]})
+	if out := b.String(); !strings.Contains(out, "via the slow-3g link") || strings.Contains(out, " link ") {
+		t.Errorf("rows through one link do not say it once:\n%s", out)
+	}
+}
