@@ -665,7 +665,7 @@ class Panel {
     });
     const value = v => v === 0 ? '–' : t('cost.value', { bytes: num(Math.round(v)), per: c.messages ? num(v / c.messages, 1) : '–' });
     const first = this.field('cost-messages').previousElementSibling; // its label: the messages, or the compressed part
-    const label = `cost.${c.zip ? c.rest : 'messages'}`;
+    const label = `cost.${c.zip ? c.name : 'messages'}`;
     if (first.dataset.i18n !== label) [first.dataset.i18n, first.textContent] = [label, t(label)];
     first.parentElement.classList.toggle('zipped', c.zip); // a longer label, which may wrap
     for (const k of PARTS) this.field(`cost-${k}`).textContent = value(c.parts[k === 'messages' && c.zip ? 'zipped' : k]);
@@ -771,7 +771,7 @@ function costParts(panel, a, b) {
   const fitted = fit(parts, split.rest, total);
   return {
     ...split, parts, total, messages, requests, seconds, frames, hpack, fitted,
-    zip: split.rest.startsWith('zipped'), decoded,
+    zip: split.rest === 'zipped', decoded,
     from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
     published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
     delivered: messages / Math.max(seconds, 1e-9),
@@ -861,8 +861,8 @@ function zippedParts(panel, A, B, frames) {
   }
   if (parts.framing > 0) measured.push('framing');
   if (parts.heartbeats > 0) measured.push('heartbeats');
-  const rest = measured.includes(head) ? 'zipped' : poll ? 'zippedHeaders' : 'zippedHandshakes';
-  return { parts, rest, measured, computed: [] };
+  const name = measured.includes(head) ? 'zipped' : poll ? 'zippedHeaders' : 'zippedHandshakes'; // what the rest holds
+  return { parts, rest: 'zipped', name, measured, computed: [] };
 }
 
 // fit makes the rest the total less the other parts. Each part is a count

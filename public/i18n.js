@@ -128,7 +128,7 @@ const en = {
   'cost.how.fitted': 'The other parts came to more than the window\'s total (the counters are read one after another): they are cut in proportion.',
   'cost.zip': 'Decoded, the messages delivered come to {decoded} B, {ratio} times "{part}": the deliveries × the mean size this tab received, a decoded size, not bytes on the wire.',
   'cost.zip.sse': 'The keepalive comments are compressed with the events: they are in that part, not in heartbeats.',
-  'cost.zip.ws': 'So are the page\'s own pings: the browser compresses every message it sends. The server\'s ping frames and pong replies go uncompressed: heartbeats.',
+  'cost.zip.ws': 'The page\'s own pings are in that part too: the browser compresses every message it sends. The server\'s ping frames and pong replies go uncompressed: heartbeats.',
   'cost.perMessageZip': 'compressed: {per} B a message, all told',
   'cost.h2': 'Over HTTP/2 the server counted {frames} frames of these streams (9 B of frame header each, in "framing") and {hpack} B of HPACK header blocks (in the headers or handshakes); TLS and the connections\' own frames are in no transport.',
 
