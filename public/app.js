@@ -844,8 +844,11 @@ function plainParts(panel, A, B, { seconds, messages, requests, clients, frames,
 // frames, never compressed. Nothing is computed: a rule applied to the
 // decoded sizes would say nothing of the compressed ones. Where the heads
 // are not counted (over TLS or HTTP/2) they are in the rest too, and its
-// name says so. The messages' decoded size, the deliveries × the mean size
-// this tab received, is shown beside the split: it is not on the wire.
+// name says so. The rest is also what went uncompressed in a compressed
+// transport: a poll answer gzip would not make smaller, and the bodies of
+// any client that offered no compression (the split is of all clients).
+// The messages' decoded size, the deliveries × the mean size this tab
+// received, is shown beside the split: it is not on the wire.
 function zippedParts(panel, A, B, frames) {
   const poll = panel.key === 'poll' || panel.key === 'longpoll';
   const head = poll ? 'headers' : 'handshakes';
