@@ -648,24 +648,27 @@ class Panel {
 
   // renderCost shows what this transport cost on the wire over the window
   // from stats sample a to b, split into its parts (see costParts).
+  // Compressed, the first row holds the compressed part in place of the
+  // messages, and a line beside gives the messages' decoded size.
   renderCost(a, b) {
     const c = costParts(this, a, b);
     this.cost = c;
     const d = this.el.dataset;
     d.costFrom = c.from;
     d.costTo = c.to;
-    d.costSum = PARTS.reduce((n, k) => n + c.parts[k], 0);
+    d.costSum = Object.values(c.parts).reduce((n, v) => n + v, 0);
     d.costFraming = c.parts.framing;
     d.costHeartbeats = c.parts.heartbeats;
+    d.costZipped = c.zip ? c.parts.zipped : '';
     this.field('cost-rate').textContent = t('cost.rate', {
       published: num(c.published, 1), delivered: num(c.delivered, 1), s: Math.round(c.seconds), requests: num(c.requests),
     });
-    for (const k of PARTS) {
-      const v = c.parts[k];
-      this.field(`cost-${k}`).textContent = v === 0 ? '–' : t('cost.value', {
-        bytes: num(Math.round(v)), per: c.messages ? num(v / c.messages, 1) : '–',
-      });
-    }
+    const value = v => v === 0 ? '–' : t('cost.value', { bytes: num(Math.round(v)), per: c.messages ? num(v / c.messages, 1) : '–' });
+    const first = this.field('cost-messages').previousElementSibling; // its label: the messages, or the compressed part
+    const label = `cost.${c.zip ? c.name : 'messages'}`;
+    if (first.dataset.i18n !== label) [first.dataset.i18n, first.textContent] = [label, t(label)];
+    first.parentElement.classList.toggle('zipped', c.zip); // a longer label, which may wrap
+    for (const k of PARTS) this.field(`cost-${k}`).textContent = value(c.parts[k === 'messages' && c.zip ? 'zipped' : k]);
     this.field('cost-total').textContent = t('cost.value', {
       bytes: num(c.total), per: c.messages ? num(c.total / c.messages, 1) : '–',
     });
@@ -676,13 +679,27 @@ class Panel {
     d.costMeasured = c.measured.join(' ');
     d.costComputed = c.computed.join(' ');
     if (c.frames) h2.textContent = t('cost.h2', { frames: num(c.frames), hpack: num(c.hpack) });
+    const zip = this.field('cost-zip');
+    zip.hidden = !c.zip;
+    if (c.zip) {
+      zip.textContent = [t('cost.zip', {
+        decoded: num(Math.round(c.decoded)), part: t(label),
+        ratio: c.parts.zipped > 0 && c.decoded > 0 ? num(c.decoded / c.parts.zipped, 1) : '–',
+      }), tOr(`cost.zip.${this.key}`, '')].filter(Boolean).join(' ');
+    }
     const names = list => list.map(k => t(`cost.${k}`)).join(t('cost.how.sep'));
     this.field('cost-how').textContent = [
       c.measured.length ? t('cost.how.counted', { parts: names(c.measured) }) : '',
       c.computed.length ? t('cost.how.computed', { parts: names(c.computed) }) : '',
-      t('cost.how.rest', { part: t(`cost.${c.rest}`) }),
+      t(c.zip ? 'cost.how.restZip' : 'cost.how.rest', { part: t(label === 'cost.messages' ? `cost.${c.rest}` : label) }),
+      c.fitted ? t('cost.how.fitted') : '',
     ].filter(Boolean).join(' ');
-    this.overhead = c.messages ? (c.total - c.parts.messages) / c.messages : null;
+    // The overhead per message is the bytes on the wire beyond the
+    // message's own. Compressed, the message's own bytes on the wire are
+    // not known (they are in one body with their framing), and the
+    // decoded size is not on the wire: the figure is then the bytes per
+    // message all told, and the comparison table says so.
+    this.overhead = !c.messages ? null : c.zip ? c.total / c.messages : (c.total - c.parts.messages) / c.messages;
   }
 }
 
@@ -728,6 +745,11 @@ class Panel {
 // header blocks it counted are shown beside the split (they are in the
 // rest: headers or handshakes). Over HTTP/2, TLS and the connection's own
 // frames are counted apart, in no transport.
+//
+// Compressed (--compress, and the panel's mark says this tab's connection
+// is), the messages' decoded size is not their size on the wire, and a
+// message and its framing are in one compressed body: the split is then
+// zippedParts', with the compressed part in the messages' row.
 const PARTS = ['messages', 'headers', 'framing', 'handshakes', 'heartbeats'];
 
 function costParts(panel, a, b) {
@@ -739,18 +761,42 @@ function costParts(panel, a, b) {
   const clients = (A.clients + B.clients) / 2;
   const mean = (list, f) => list.length ? list.reduce((n, x) => n + f(x), 0) / list.length : 0;
   const sizes = panel.sizes.length ? panel.sizes : Object.values(byKey).flatMap(p => p.sizes);
-  const parts = { messages: messages * mean(sizes, x => x.bytes), headers: 0, framing: 0, handshakes: 0, heartbeats: 0 };
+  const decoded = messages * mean(sizes, x => x.bytes);
   const h2 = (s, k) => s.http2 ? s.http2[k + '_in'] + s.http2[k + '_out'] : 0;
   const frames = h2(B, 'frames') - h2(A, 'frames'), hpack = h2(B, 'headers') - h2(A, 'headers');
+  const split = panel.el.dataset.compressed ? zippedParts(panel, A, B, frames) : plainParts(panel, A, B, {
+    seconds, messages, requests, clients, frames, decoded, mean,
+  });
+  const parts = { messages: 0, headers: 0, framing: 0, handshakes: 0, heartbeats: 0, zipped: 0, ...split.parts };
+  const fitted = fit(parts, split.rest, total);
+  return {
+    ...split, parts, total, messages, requests, seconds, frames, hpack, fitted,
+    zip: split.rest === 'zipped', decoded,
+    from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
+    published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
+    delivered: messages / Math.max(seconds, 1e-9),
+  };
+}
+
+// counted is what the server counted of kind k (heads, framing,
+// heartbeats) in a transport's figures from A to B, both ways.
+function counted(A, B, k) {
+  const both = s => (s[k + '_in'] ?? 0) + (s[k + '_out'] ?? 0);
+  return both(B) - both(A);
+}
+
+// plainParts splits an uncompressed transport's bytes (see PARTS): all
+// but the rest, which fit makes the total less the others.
+function plainParts(panel, A, B, { seconds, messages, requests, clients, frames, decoded, mean }) {
+  const parts = { messages: decoded, framing: 0, heartbeats: 0 };
   // The streams' framing and heartbeats, as the server counted them.
-  const both = (s, k) => (s[k + '_in'] ?? 0) + (s[k + '_out'] ?? 0);
   const stream = panel.key === 'sse' || panel.key === 'ws';
   const wireCounted = stream && B.framing_out !== undefined &&
     (location.protocol === 'http:' || panel.key === 'sse' && panel.client?.saidProto === 'HTTP/2.0');
   switch (wireCounted ? 'counted' : panel.key) {
     case 'counted':
-      parts.framing = both(B, 'framing') - both(A, 'framing');
-      parts.heartbeats = both(B, 'heartbeats') - both(A, 'heartbeats');
+      parts.framing = counted(A, B, 'framing');
+      parts.heartbeats = counted(A, B, 'heartbeats');
       break;
     case 'poll':
     case 'longpoll':
@@ -769,25 +815,73 @@ function costParts(panel, a, b) {
   // The server counts HTTP/1.1 heads in the clear (heads_in, heads_out):
   // a poll's headers are then measured, and the answers' JSON around their
   // messages is the rest, where this tab's own answers gave an estimate.
-  const heads = (B.heads_in ?? 0) + (B.heads_out ?? 0) - (A.heads_in ?? 0) - (A.heads_out ?? 0);
+  const heads = counted(A, B, 'heads');
   const poll = panel.key === 'poll' || panel.key === 'longpoll';
   const headsCounted = poll && heads > 0 && frames === 0;
   let rest = poll ? 'headers' : 'handshakes';
   if (headsCounted) {
     parts.headers = heads;
-    parts.framing = total - parts.messages - heads;
+    delete parts.framing;
     rest = 'framing';
-  } else {
-    parts[rest] = total - parts.messages - parts.framing - parts.heartbeats;
   }
   const measured = headsCounted ? ['headers'] : wireCounted ? ['framing', 'heartbeats'] : [];
   const computed = stream ? ['framing', 'heartbeats'].filter(k => !measured.includes(k)) : rest === 'framing' ? [] : ['framing'];
-  return {
-    parts, total, messages, requests, seconds, frames, hpack, measured, computed, rest,
-    from: A.bytes_in + A.bytes_out, to: B.bytes_in + B.bytes_out,
-    published: (b.s.feed.published - a.s.feed.published) / Math.max(seconds, 1e-9),
-    delivered: messages / Math.max(seconds, 1e-9),
-  };
+  return { parts, rest, measured, computed };
+}
+
+// zippedParts splits a compressed transport's bytes. Compressed (the
+// panel's mark, renderZip), a message and what wraps it travel inside one
+// compressed body: a poll answer's JSON, an SSE event's fields and the
+// keepalive comments between them, a WebSocket message's payload (the
+// page's own pings among them: the browser compresses every message it
+// sends). The server counts the body's bytes as they crossed the socket,
+// which cannot be told apart there, so they are one part, "zipped": the
+// rest, once the parts the server counted apart are taken out. Those are
+// the heads of the requests and responses (over HTTP/1.1 in the clear:
+// a poll's headers, a stream's handshake), the framing outside the
+// compressed bodies (a WebSocket frame's header, an HTTP/1.1 chunk's size
+// line, an HTTP/2 frame's header) and the WebSocket's ping and pong
+// frames, never compressed. Nothing is computed: a rule applied to the
+// decoded sizes would say nothing of the compressed ones. Where the heads
+// are not counted (over TLS or HTTP/2) they are in the rest too, and its
+// name says so. The rest is also what went uncompressed in a compressed
+// transport: a poll answer gzip would not make smaller, and the bodies of
+// any client that offered no compression (the split is of all clients).
+// The messages' decoded size, the deliveries × the mean size this tab
+// received, is shown beside the split: it is not on the wire.
+function zippedParts(panel, A, B, frames) {
+  const poll = panel.key === 'poll' || panel.key === 'longpoll';
+  const head = poll ? 'headers' : 'handshakes';
+  const parts = { framing: frames * 9 }, measured = [];
+  const heads = counted(A, B, 'heads');
+  if (heads > 0 && frames === 0) {
+    parts[head] = heads;
+    measured.push(head);
+  }
+  if (!poll) {
+    parts.framing += counted(A, B, 'framing');
+    if (panel.key === 'ws') parts.heartbeats = counted(A, B, 'heartbeats'); // SSE's are compressed with the events
+  }
+  if (parts.framing > 0) measured.push('framing');
+  if (parts.heartbeats > 0) measured.push('heartbeats');
+  const name = measured.includes(head) ? 'zipped' : poll ? 'zippedHeaders' : 'zippedHandshakes'; // what the rest holds
+  return { parts, rest: 'zipped', name, measured, computed: [] };
+}
+
+// fit makes the rest the total less the other parts. Each part is a count
+// or an estimate within the window's bytes, but the counters are read one
+// after another and an estimate may miss, so the others can come to more
+// than the total: then they are cut in proportion, so that no part is
+// below zero and they still add up to the total, and fit says it did.
+function fit(parts, rest, total) {
+  parts[rest] = 0;
+  const others = Object.values(parts).reduce((n, v) => n + v, 0);
+  if (others <= total) {
+    parts[rest] = total - others;
+    return false;
+  }
+  for (const k of Object.keys(parts)) parts[k] *= total / others;
+  return true;
 }
 
 // messageFraming is what wraps one message of bytes on the wire, in the
@@ -1139,7 +1233,8 @@ function buildCompareTable() {
 function renderCompare() {
   for (const p of panels) {
     const row = document.querySelector(`#compare tr[data-transport="${p.key}"]`);
-    row.querySelector('.overhead').textContent = p.overhead == null ? '–' : t('cost.perMessage', { per: num(p.overhead, 1) });
+    row.querySelector('.overhead').textContent = p.overhead == null ? '–'
+      : t(p.cost?.zip ? 'cost.perMessageZip' : 'cost.perMessage', { per: num(p.overhead, 1) });
     row.querySelector('.latency').textContent = ms(p.p50);
   }
 }
