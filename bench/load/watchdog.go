@@ -45,51 +45,113 @@ func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration) (stop func
 	return func() { close(done) }
 }
 
-// sseWatchdog is sse.js's watchdog over one stream: every sseWatch, if
-// no event came for that long, it asks the feed's last id; a message the
-// server had at the previous check that has still not arrived means the
-// stream is dead, and cut is called. A quiet feed is never a false alarm,
-// and a check that gets no answer (the link is silent too) cannot tell.
+// sseWatchdog is sse.js's watchdog over one stream: once no event came
+// for sseWatch it asks the feed's last id (GET /api/stats, with a deadline
+// of sseWatch), and calls cut when the stream is dead: a message the server
+// had at one check that has still not arrived at the next, sseWatch later;
+// or sseUnanswered checks in a row that got no answer while the stream
+// brought nothing either (a silent link: the check crosses it too), asked
+// one right after the other. A quiet feed is never a false alarm.
 func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func()) (stop func()) {
 	ctx, stop = context.WithCancel(ctx)
 	go func() {
-		t := time.NewTicker(s.rules.watch)
-		defer t.Stop()
-		var suspect uint64 // a message id the server had at the last check; 0: none
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if Mono()-s.rules.lastHeard.Load() < int64(s.rules.watch) {
-				continue
-			}
-			last, err := s.feedLastID(ctx, c)
-			if err != nil {
-				continue // cannot tell; ask again next time
-			}
-			cursor := s.rules.lastID.Load()
-			if suspect != 0 && cursor < suspect {
+		var w sseChecks
+		pause := time.Duration(0) // the wait before the next check, besides the silence
+		for s.sseSilent(ctx, pause) {
+			switch s.sseCheck(ctx, c, &w) {
+			case checkDead:
 				s.rules.notice(s.win.outageStart.Load(), "watchdog")
 				cut()
 				return
-			}
-			suspect = 0
-			if last > cursor {
-				suspect = last
+			case checkAgain:
+				pause = 0
+			default:
+				pause = s.rules.watch
 			}
 		}
 	}()
 	return stop
 }
 
+// sseChecks is what the SSE watchdog remembers between its checks.
+type sseChecks struct {
+	suspect    uint64 // a message id the server had at the last check; 0: none
+	unanswered int    // checks in a row with no answer, the stream silent all along
+}
+
+// The verdicts of one check.
+const (
+	checkWait  = iota // nothing wrong as far as it can tell: check again after a watch
+	checkAgain        // no answer: check again at once
+	checkDead         // the stream is dead
+)
+
+// sseSilent waits pause, then until the stream has brought nothing for a
+// watch, and tells whether it has (false: the run or the stream ended).
+func (s *sub) sseSilent(ctx context.Context, pause time.Duration) bool {
+	for {
+		wait := max(pause, time.Duration(s.rules.lastHeard.Load()+int64(s.rules.watch)-Mono()))
+		if wait <= 0 {
+			return ctx.Err() == nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		pause = 0
+	}
+}
+
+// sseCheck asks the feed's last id once and judges the stream by the
+// answer, or by its absence.
+func (s *sub) sseCheck(ctx context.Context, c *http.Client, w *sseChecks) int {
+	asked := Mono()
+	last, err := s.feedLastID(ctx, c)
+	if err != nil {
+		silent := errors.Is(err, errNoAnswer) && s.rules.lastHeard.Load() < asked
+		if !silent { // another failure is not silence: it tells nothing
+			w.unanswered = 0
+			return checkWait
+		}
+		w.unanswered++
+		if w.unanswered >= sseUnanswered {
+			return checkDead
+		}
+		return checkAgain
+	}
+	w.unanswered = 0
+	cursor := s.rules.lastID.Load()
+	if w.suspect != 0 && cursor < w.suspect {
+		return checkDead
+	}
+	w.suspect = 0
+	if last > cursor {
+		w.suspect = last
+	}
+	return checkWait
+}
+
+// errNoAnswer is a stats check that got no answer within its deadline.
+var errNoAnswer = errors.New("GET /api/stats: no answer within the watchdog's deadline")
+
 // feedLastID is the feed's last message id, from GET /api/stats, within
-// the watchdog's period.
+// the watchdog's period; errNoAnswer when that deadline passed first.
 func (s *sub) feedLastID(ctx context.Context, c *http.Client) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.rules.watch)
+	reqCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/stats", nil)
+	last, err := getFeedLastID(reqCtx, c, s.base)
+	if err != nil && ctx.Err() == nil && errors.Is(reqCtx.Err(), context.DeadlineExceeded) {
+		return 0, errNoAnswer
+	}
+	return last, err
+}
+
+// getFeedLastID reads the feed's last message id from base's GET /api/stats.
+func getFeedLastID(ctx context.Context, c *http.Client, base string) (uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/stats", nil)
 	if err != nil {
 		return 0, err
 	}
