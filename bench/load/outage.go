@@ -48,7 +48,7 @@ func outageRule(transport string, cfg wire.Config) string {
 		p := time.Duration(cfg.WS.HeartbeatMS) * time.Millisecond
 		return fmt.Sprintf("pings every %s (the hello's heartbeat_ms); dead after %s without a frame", p, 2*p)
 	case "sse":
-		return fmt.Sprintf("after %s without an event asks GET /api/stats (deadline %s); dead when a message the server had is still missing at the next check", sseWatch, sseWatch)
+		return fmt.Sprintf("after %s without an event asks GET /api/stats (deadline %s); dead when a message the server had is still missing at the next check, or after %d checks in a row with no answer and no event, asked one after the other", sseWatch, sseWatch, sseUnanswered)
 	case "longpoll":
 		hold := (&rules{hold: int(cfg.LongPoll.TimeoutMS / 1000)}).longPollHold(false)
 		return fmt.Sprintf("a request is lost %d s (its hold) + %s after it was sent", hold, longPollGrace)

@@ -105,14 +105,16 @@ func (s *sub) sseSilent(ctx context.Context, pause time.Duration) bool {
 	}
 }
 
-// sseCheck asks the feed's last id once and judges the stream by the
-// answer, or by its absence.
+// sseCheck asks the feed's last id once, within a watch, and judges the
+// stream by the answer, or by its absence.
 func (s *sub) sseCheck(ctx context.Context, c *http.Client, w *sseChecks) int {
 	asked := Mono()
-	last, err := s.feedLastID(ctx, c)
+	checkCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
+	last, err := s.feedLastID(checkCtx, c)
+	unanswered := err != nil && ctx.Err() == nil && errors.Is(checkCtx.Err(), context.DeadlineExceeded)
+	cancel()
 	if err != nil {
-		silent := errors.Is(err, errNoAnswer) && s.rules.lastHeard.Load() < asked
-		if !silent { // another failure is not silence: it tells nothing
+		if !unanswered || s.rules.lastHeard.Load() >= asked { // another failure, or an event meanwhile: no sign
 			w.unanswered = 0
 			return checkWait
 		}
@@ -134,24 +136,12 @@ func (s *sub) sseCheck(ctx context.Context, c *http.Client, w *sseChecks) int {
 	return checkWait
 }
 
-// errNoAnswer is a stats check that got no answer within its deadline.
-var errNoAnswer = errors.New("GET /api/stats: no answer within the watchdog's deadline")
-
 // feedLastID is the feed's last message id, from GET /api/stats, within
-// the watchdog's period; errNoAnswer when that deadline passed first.
+// the watchdog's period.
 func (s *sub) feedLastID(ctx context.Context, c *http.Client) (uint64, error) {
-	reqCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
+	ctx, cancel := context.WithTimeout(ctx, s.rules.watch)
 	defer cancel()
-	last, err := getFeedLastID(reqCtx, c, s.base)
-	if err != nil && ctx.Err() == nil && errors.Is(reqCtx.Err(), context.DeadlineExceeded) {
-		return 0, errNoAnswer
-	}
-	return last, err
-}
-
-// getFeedLastID reads the feed's last message id from base's GET /api/stats.
-func getFeedLastID(ctx context.Context, c *http.Client, base string) (uint64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/stats", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/api/stats", nil)
 	if err != nil {
 		return 0, err
 	}
