@@ -220,24 +220,26 @@ export class SSEClient extends Client {
   // lossless: the server replays what the stream missed. Through a silent
   // link that is WATCH_MS + UNANSWERED x WATCH_MS after the last event,
   // 15 s: 14 to 15 s after the silence began when the feed ticks every
-  // second (TestPageTunnel, with a message every 250 ms, measured 14.9 s).
+  // second (measured once on cable: 14.1 s; TestPageTunnel, with a message
+  // every 250 ms, 14.8 to 15.0 s in four runs).
   //
   // Why two checks and not one. A check waits in the browser like any
   // request, and over HTTP/1.1 the browser opens only six connections per
   // host: a check queued behind them would be no answer from a healthy
-  // server. The held-connection slots (network.js) keep two connections
-  // free for short requests, which answer in milliseconds on a healthy
-  // server, so a check does not wait long for its turn: with two tabs open
-  // (every slot taken, a short poll and the page's stats every second in
-  // each), the slowest of eight checks took 125 ms, and no stream was given
-  // up (TestPageSSEWatchdogQuietWhenHealthy). (Without the slots, on a page
-  // over plain http from another host, where browsers give no Web Locks,
-  // three tabs could hold all six, and checks would queue.) Two checks make 10 s
-  // without a word from the server, the short poll's own deadline (poll.js,
-  // TIMEOUT_MS): the stream gets as much patience as a poll. A server slow
-  // to answer (no stats within 5 s, twice in a row, on a quiet feed) costs
-  // one reconnect, which loses nothing, and the new stream's hello starts
-  // the count over: a server that stays that slow costs one every 15 s.
+  // server. The held-connection slots (network.js) keep two connections free
+  // for short requests, which answer in milliseconds on a healthy server, so
+  // a check does not wait long for its turn: with two tabs open (every slot
+  // taken, a short poll and the page's stats every second in each), the
+  // slowest of eight checks took 15 to 125 ms in three runs, and no stream
+  // was given up (TestPageSSEWatchdogQuietWhenHealthy). (Without the slots,
+  // on a page over plain http from another host, where browsers give no Web
+  // Locks, three tabs could hold all six, and checks would queue.) Two checks
+  // make 10 s without a word from the server, the short poll's own deadline
+  // (poll.js, TIMEOUT_MS): the stream gets as much patience as a poll. A
+  // server slow to answer (no stats within 5 s, twice in a row, on a quiet
+  // feed) costs one reconnect, which loses nothing, and the new stream's
+  // hello starts the count over: a server that stays that slow costs one
+  // every 15 s.
   #lastHeard = 0;
   #suspect = null;  // a message id the server had at the last check
   #unanswered = 0;  // checks in a row with no answer, the stream silent all along
