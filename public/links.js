@@ -84,12 +84,13 @@ export function span(values) {
 //              heard for two periods (heartbeat_ms of the hello, the
 //              server's --heartbeat), checked once a period (ws.js), so
 //              2 to 3 periods after the last frame; auto's WebSocket alike;
-//   watchdog   the SSE watchdog saw a message the server had and the stream
-//              did not bring (sse.js, checked every 5 s). EventSource shows
-//              a page no comment, so the server's keepalive_ms cannot be
-//              watched, and the check (/api/stats) crosses the same link:
-//              over a silent link it gets no answer, which tells nothing.
-//              In a tunnel the SSE stream notices only by its bytes;
+//   watchdog   the SSE watchdog's checks went unanswered while the stream
+//              was silent (sse.js). EventSource shows a page no comment,
+//              so the server's keepalive_ms cannot be watched; after 5 s
+//              with no event the watchdog asks /api/stats (deadline 5 s),
+//              which crosses the same silent link and gets no answer, asks
+//              again at once, and gives the stream up after two such
+//              checks: 15 s after the last event;
 //   deadline   a short poll's request got no answer within its deadline
 //              (poll.js, 10 s): 10 s after the request on its way, or
 //              after the next one, which goes within an interval;

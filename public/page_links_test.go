@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"fourway/feed"
@@ -240,7 +242,7 @@ func TestPageTunnel(t *testing.T) {
 		keepalive = time.Second             // SSE's ": ping" comment, which EventSource never shows a page
 		hold      = 3 * time.Second         // the long poll's hold: a deadline of 8 s, where a first request's (1 s) is 6 s
 		interval  = 1                       // s between short polls, the page's control
-		tunnel    = 16                      // s: longer than every rule's latest below
+		tunnel    = 20                      // s: longer than every rule's latest below
 		late      = 2500 * time.Millisecond // what a busy machine may add to a timer, or to the silence's start
 		slack     = 100 * time.Millisecond  // what a late tick may add to the spacing of frames before the silence
 	)
@@ -250,6 +252,7 @@ func TestPageTunnel(t *testing.T) {
 	cable := ls.Links["cable"]
 	rtt := time.Duration(cable.RTTMS) * time.Millisecond
 	grace, deadline := pageConst(t, "longpoll.js", "GRACE_MS"), pageConst(t, "poll.js", "TIMEOUT_MS")
+	watch, unanswered := pageConst(t, "sse.js", "WATCH_MS"), time.Duration(pageNumber(t, "sse.js", "UNANSWERED"))
 	rules := []struct {
 		transport, how string
 		lo, hi         time.Duration // after the silence began, as the page reckons it
@@ -271,10 +274,14 @@ func TestPageTunnel(t *testing.T) {
 		// one goes within an interval; either is given up at its deadline.
 		{"poll", "deadline", deadline - rtt - slack, deadline + interval*time.Second + late},
 		// EventSource shows a page no comment, so the keepalive cannot be
-		// watched, and the watchdog's check (GET /api/stats) crosses the
-		// same silent link and gets no answer, which tells it nothing: the
-		// stream learns of the silence when the held bytes come back.
-		{"sse", "bytes", tunnel * time.Second, tunnel*time.Second + late},
+		// watched; the watchdog checks GET /api/stats once the stream has
+		// been silent for a watch, and that check crosses the same silent
+		// link: no answer within its deadline (a watch), so it asks again
+		// at once, and after `unanswered` checks with no answer the stream
+		// is dead. The last event came at most a tick before the silence,
+		// so that is more than a watch and `unanswered` deadlines less a
+		// tick after the silence, and no later than all of them.
+		{"sse", "watchdog", watch + unanswered*watch - tick - slack, watch + unanswered*watch + late},
 	}
 	for _, r := range rules {
 		if r.how != "bytes" && r.hi >= tunnel*time.Second {
@@ -323,6 +330,72 @@ func TestPageTunnel(t *testing.T) {
 	tab.screenshotAt(t, "links-tunnel-zh-1280.png", 1280, 720)
 }
 
+// TestPageSSEWatchdogQuietWhenHealthy: the SSE watchdog counts a check
+// that gets no answer as a sign of a silent link, and a check waits in the
+// browser like any request, behind HTTP/1.1's six connections per host.
+// On a healthy server with a quiet feed the stream is silent, so its
+// watchdog checks every 5 s, beside everything else two tabs of the page
+// ask of the same host: each tab's long poll and stream held (the four
+// held-connection slots taken, two connections left), a short poll every
+// second, the page's own stats every second. Every check is answered
+// within its deadline, and the stream is never given up: 0 reconnects over
+// eight checks. The first tab's fetch is watched from inside (checkWatch),
+// and a check is told from the page's own stats by its caller, sse.js.
+func TestPageSSEWatchdogQuietWhenHealthy(t *testing.T) {
+	const checks = 8
+	srv := startServer(t, nil) // no ticker: a quiet feed
+	tab := openPage(t, srv)
+	defer tab.checkProblems(t)
+	tab.do(t, 10*time.Second, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, page.AddScriptToEvaluateOnNewDocument,
+			page.AddScriptToEvaluateOnNewDocumentParams{Source: checkWatch})
+		return err
+	}), chromedp.Reload())
+	tab.waitFor(t, "every panel open, auto on its WebSocket", allPanels(`p.dataset.state === 'open'`)+` &&
+		document.getElementById('panel-auto').dataset.state === 'open' && Array.isArray(window.fourwayChecks)`, 15*time.Second)
+	tab.setPollInterval(t, 1)
+	second, _ := tab.newTab(t, srv.URL+"/")
+	defer second.checkProblems(t)
+	second.waitFor(t, "the second tab open", allPanels(`p.dataset.state === 'open'`), 15*time.Second)
+	second.setPollInterval(t, 1)
+	watch := pageConst(t, "sse.js", "WATCH_MS")
+	tab.waitFor(t, fmt.Sprintf("%d watchdog checks settled", checks), fmt.Sprintf(`window.fourwayChecks.filter(c => c.ms !== null).length >= %d`, checks),
+		(checks+4)*(watch+time.Second))
+	got := eval[[]struct {
+		MS     float64 `json:"ms"`
+		Failed string  `json:"failed"`
+	}](t, tab, `window.fourwayChecks.filter(c => c.ms !== null)`)
+	slowest := 0.0
+	for i, c := range got {
+		slowest = max(slowest, c.MS)
+		if c.Failed != "" || time.Duration(c.MS*float64(time.Millisecond)) >= watch {
+			t.Errorf("check %d: %q after %.1f ms, want an answer within %s", i+1, c.Failed, c.MS, watch)
+		}
+	}
+	t.Logf("%d watchdog checks, every one answered, the slowest in %.1f ms", len(got), slowest)
+	sse := eval[[]string](t, tab, `(p => [p.dataset.state, p.dataset.reconnects, String(p.querySelectorAll('li[data-note="watchdog"]').length)])(document.getElementById('panel-sse'))`)
+	if sse[0] != "open" || sse[1] != "0" || sse[2] != "0" {
+		t.Errorf("the SSE panel is %s after %s reconnects, %s by its watchdog: want open, 0 and 0", sse[0], sse[1], sse[2])
+	}
+}
+
+// checkWatch runs in the page before its scripts: it keeps each fetch of
+// /api/stats that the SSE client made (sse.js is on its stack) in
+// window.fourwayChecks, {at, ms, failed}, ms once it is answered or failed.
+const checkWatch = `window.fourwayChecks = [];
+{
+	const fetch0 = window.fetch;
+	window.fetch = function (input, init) {
+		const answer = fetch0.call(this, input, init);
+		if (String(input).includes('api/stats') && new Error().stack.includes('sse.js')) {
+			const c = { at: performance.now(), ms: null, failed: '' };
+			window.fourwayChecks.push(c);
+			answer.then(() => { c.ms = performance.now() - c.at; }, err => { c.failed = err.name; c.ms = performance.now() - c.at; });
+		}
+		return answer;
+	};
+}`
+
 // attrMS is a data attribute's whole milliseconds as a duration; -1 ms when
 // it holds none.
 func attrMS(attr string) time.Duration {
@@ -337,6 +410,12 @@ func attrMS(attr string) time.Duration {
 // `const NAME = 10_000;`: the tests' bounds follow the page's own rules.
 func pageConst(t *testing.T, file, name string) time.Duration {
 	t.Helper()
+	return time.Duration(pageNumber(t, file, name)) * time.Millisecond
+}
+
+// pageNumber is the whole number that a page's file names, `const NAME = 2;`.
+func pageNumber(t *testing.T, file, name string) int {
+	t.Helper()
 	src, err := public.Files.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -349,5 +428,5 @@ func pageConst(t *testing.T, file, name string) time.Duration {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Duration(v) * time.Millisecond
+	return v
 }

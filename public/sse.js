@@ -49,9 +49,10 @@
 // is open it is not known yet.
 
 import { Client, failure, withPosition } from './client.js';
-import { HEALTHY_MS, HTTPError, NextHop, network, request, acquireSlot, retryAfterOf, startingOf } from './network.js';
+import { HEALTHY_MS, HTTPError, NextHop, network, request, acquireSlot, retryAfterOf, sleep, startingOf } from './network.js';
 
-const WATCH_MS = 5_000; // silence after which the watchdog checks the feed
+const WATCH_MS = 5_000; // silence after which the watchdog checks the feed, and each check's deadline
+const UNANSWERED = 2;   // checks in a row with no answer, the stream silent, after which it is dead
 
 export class SSEClient extends Client {
   #es = null;          // the current EventSource
@@ -200,39 +201,99 @@ export class SSEClient extends Client {
   // The watchdog. The server's ": ping" comments keep proxies awake, but
   // EventSource never shows comments to the page, so silence cannot be told
   // from death by the stream alone: a quiet feed is silent and healthy. So
-  // the watchdog asks the server instead: after WATCH_MS with no event, it
-  // reads the feed's last id from /api/stats; if a message that the server
-  // already had at the previous check has still not arrived, the stream is
-  // dead and we reconnect from the cursor. A quiet feed costs one stats
-  // request per WATCH_MS and never a false alarm; a dead stream is found
-  // within about 2 x WATCH_MS of the first message it failed to bring,
-  // when the check gets through. Over a link gone silent (a tunnel) the
-  // check gets no answer either, which tells nothing: that stream learns
-  // of the silence only when the held bytes come back.
+  // the watchdog asks the server instead. After WATCH_MS with no event it
+  // reads the feed's last id from /api/stats, with a deadline of WATCH_MS,
+  // and judges the stream by the answer, or by its absence:
+  //
+  //   - an answer whose last id the stream had not reached: the server has
+  //     a message we have not seen. Not yet a sign (it may be on its way),
+  //     but if it is still missing at the next check, WATCH_MS later, the
+  //     stream is dead. A quiet feed costs one stats request per WATCH_MS
+  //     and never a false alarm.
+  //   - no answer within the deadline, and no event either: the link may
+  //     have gone silent both ways (a tunnel: every byte held, nothing
+  //     closed, so EventSource sees no error). The watchdog asks again at
+  //     once, and after UNANSWERED checks in a row with no answer, while
+  //     the stream said nothing all along, the stream is dead.
+  //
+  // A dead stream is closed and opened again from the cursor, which is
+  // lossless: the server replays what the stream missed. Through a silent
+  // link that is WATCH_MS + UNANSWERED x WATCH_MS after the last event,
+  // 15 s: 14 to 15 s after the silence began when the feed ticks every
+  // second (measured once on cable: 14.1 s; TestPageTunnel, with a message
+  // every 250 ms, 14.8 to 15.0 s in four runs).
+  //
+  // Why two checks and not one. A check waits in the browser like any
+  // request, and over HTTP/1.1 the browser opens only six connections per
+  // host: a check queued behind them would be no answer from a healthy
+  // server. The held-connection slots (network.js) keep two connections free
+  // for short requests, which answer in milliseconds on a healthy server, so
+  // a check does not wait long for its turn: with two tabs open (every slot
+  // taken, a short poll and the page's stats every second in each), the
+  // slowest of eight checks took 15 to 125 ms in three runs, and no stream
+  // was given up (TestPageSSEWatchdogQuietWhenHealthy). (Without the slots,
+  // on a page over plain http from another host, where browsers give no Web
+  // Locks, three tabs could hold all six, and checks would queue.) Two checks
+  // make 10 s without a word from the server, the short poll's own deadline
+  // (poll.js, TIMEOUT_MS): the stream gets as much patience as a poll. A
+  // server slow to answer (no stats within 5 s, twice in a row, on a quiet
+  // feed) costs one reconnect, which loses nothing, and the new stream's
+  // hello starts the count over: a server that stays that slow costs one
+  // every 15 s.
   #lastHeard = 0;
-  #suspect = null; // a message id the server had at the last check
+  #suspect = null;  // a message id the server had at the last check
+  #unanswered = 0;  // checks in a row with no answer, the stream silent all along
+  #watching = null; // stops the watchdog of the current EventSource
 
   #heard() {
     this.#lastHeard = performance.now();
     this.#suspect = null;
+    this.#unanswered = 0;
   }
 
-  #watch(es) {
-    this.#lastHeard = performance.now();
-    this.#timers.push(setInterval(async () => {
-      if (es !== this.#es || es.readyState !== EventSource.OPEN) return;
-      if (performance.now() - this.#lastHeard < WATCH_MS) return;
-      let last;
-      try {
-        ({ feed: { last_id: last } } = await request('api/stats', { timeout: WATCH_MS }));
-      } catch { return; } // cannot tell; ask again next time
-      if (es !== this.#es) return;
-      if (this.#suspect !== null && this.cursor < this.#suspect) {
+  // watch keeps the watchdog over es until it is closed: it waits for
+  // WATCH_MS of silence and checks; after a check that got no answer it
+  // checks again at once, after any other a whole WATCH_MS later.
+  async #watch(es) {
+    const stop = (this.#watching = new AbortController()).signal;
+    this.#heard();
+    let pause = 0; // the wait before the next check, besides the silence
+    while (!stop.aborted) {
+      const quiet = performance.now() - this.#lastHeard;
+      if (es.readyState !== EventSource.OPEN) pause = WATCH_MS; // the browser is reconnecting by itself
+      if (quiet < WATCH_MS || pause > 0) {
+        await sleep(Math.max(WATCH_MS - quiet, pause), stop).catch(() => {});
+        pause = 0;
+        continue;
+      }
+      const verdict = await this.#check(stop);
+      if (stop.aborted) return;
+      if (verdict === 'dead') {
         this.onnotice({ type: 'watchdog' });
         return this.#fail('dead');
       }
-      this.#suspect = last > this.cursor ? last : null;
-    }, WATCH_MS));
+      if (verdict === 'wait') pause = WATCH_MS;
+    }
+  }
+
+  // check asks the server for the feed's last id and tells what that says
+  // of the stream: 'dead'; 'again', no answer (ask again at once); or
+  // 'wait', nothing wrong as far as it can tell.
+  async #check(stop) {
+    const asked = performance.now();
+    let last;
+    try {
+      ({ feed: { last_id: last } } = await request('api/stats', { timeout: WATCH_MS, signal: stop }));
+    } catch (err) {
+      const silent = err.name === 'TimeoutError' && this.#lastHeard < asked; // no answer, and no event meanwhile
+      this.#unanswered = silent ? this.#unanswered + 1 : 0; // another failure (an error status, offline) is not silence
+      if (!silent) return 'wait';
+      return this.#unanswered >= UNANSWERED ? 'dead' : 'again';
+    }
+    this.#unanswered = 0;
+    if (this.#suspect !== null && this.cursor < this.#suspect) return 'dead';
+    this.#suspect = last > this.cursor ? last : null;
+    return 'wait';
   }
 
   // fail abandons the stream and retries with this client's own backoff.
@@ -248,8 +309,10 @@ export class SSEClient extends Client {
   }
 
   #close() {
-    for (const t of this.#timers) { clearTimeout(t); clearInterval(t); }
+    for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
+    this.#watching?.abort();
+    this.#watching = null;
     this.#es?.close();
     this.#es = null;
   }

@@ -28,6 +28,7 @@ func TestRulesAreThePages(t *testing.T) {
 		unit          time.Duration // of the number in the page's file
 	}{
 		{"sse.js", `(?m)^const WATCH_MS = ([0-9_]+);`, sseWatch, time.Millisecond},
+		{"sse.js", `(?m)^const UNANSWERED = ([0-9]+);`, sseUnanswered, 1}, // a count: unit 1
 		{"poll.js", `(?m)^const TIMEOUT_MS = ([0-9_]+);`, pollDeadline, time.Millisecond},
 		{"longpoll.js", `(?m)^const GRACE_MS = ([0-9_]+);`, longPollGrace, time.Millisecond},
 		{"longpoll.js", `const timeout = first \? ([0-9]+) : this\.timeout;`, longPollFirst * time.Second, time.Second},
@@ -49,6 +50,10 @@ func TestRulesAreThePages(t *testing.T) {
 			t.Fatal(err)
 		}
 		if page := time.Duration(n) * c.unit; page != c.bench {
+			if c.unit == 1 { // a count, not a duration
+				t.Errorf("%s says %d (%s), the bench's rules %d", c.file, page, c.pattern, c.bench)
+				continue
+			}
 			t.Errorf("%s says %s (%s), the bench's rules %s", c.file, page, c.pattern, c.bench)
 		}
 	}

@@ -83,9 +83,9 @@ func outageRule(target, transport string, cfg wire.Config) string {
 	case b == "ws":
 		return fmt.Sprintf("pings every %s (the hello's heartbeat_ms); dead after %s without a frame", p, 2*p)
 	case b == "sse" && target == "nchan":
-		return fmt.Sprintf("after %s without an event asks the channel's info, GET /pub (deadline %s); dead when a message the server had is still missing at the next check", sseWatch, sseWatch)
+		return fmt.Sprintf("after %s without an event asks the channel's info, GET /pub (deadline %s); dead when a message the server had is still missing at the next check, or after %d checks in a row with no answer and no event, asked one after the other", sseWatch, sseWatch, sseUnanswered)
 	case b == "sse":
-		return fmt.Sprintf("after %s without an event asks GET /api/stats (deadline %s); dead when a message the server had is still missing at the next check", sseWatch, sseWatch)
+		return fmt.Sprintf("after %s without an event asks GET /api/stats (deadline %s); dead when a message the server had is still missing at the next check, or after %d checks in a row with no answer and no event, asked one after the other", sseWatch, sseWatch, sseUnanswered)
 	case b == "longpoll":
 		return fmt.Sprintf("a request is lost %d s (its hold) + %s after it was sent", hold, longPollGrace)
 	case b == "poll":

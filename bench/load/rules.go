@@ -26,6 +26,10 @@ const (
 	// last id; a message the server had at one check and the stream has
 	// still not brought at the next is a dead stream.
 	sseWatch = 5 * time.Second
+	// sseUnanswered is sse.js's UNANSWERED: so many checks in a row that got
+	// no answer within their deadline, while the stream brought nothing
+	// either, are a dead stream (a silent link, which the checks cross too).
+	sseUnanswered = 2
 	// pollDeadline is poll.js's TIMEOUT_MS, the deadline of one poll.
 	pollDeadline = 10 * time.Second
 	// longPollGrace is longpoll.js's GRACE_MS: a long poll's deadline is the

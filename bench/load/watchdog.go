@@ -51,46 +51,95 @@ func (s *sub) wsHeartbeat(conn *websocket.Conn, period time.Duration, ping []byt
 // order of rules.lastID, through c.
 type feedLast func(ctx context.Context, s *sub, c *http.Client) (uint64, error)
 
-// sseWatchdog is sse.js's watchdog over one stream: every sseWatch, if
-// no event came for that long, it asks the feed's last id (last, within
-// the same period); a message the server had at the previous check that
-// has still not arrived means the stream is dead, and cut is called. A
-// quiet feed is never a false alarm, and a check that gets no answer (the
-// link is silent too) cannot tell.
+// sseWatchdog is sse.js's watchdog over one stream: once no event came
+// for sseWatch it asks the feed's last id (last, with a deadline of
+// sseWatch), and calls cut when the stream is dead: a message the server
+// had at one check that has still not arrived at the next, sseWatch later;
+// or sseUnanswered checks in a row that got no answer while the stream
+// brought nothing either (a silent link: the check crosses it too), asked
+// one right after the other. A quiet feed is never a false alarm.
 func (s *sub) sseWatchdog(ctx context.Context, c *http.Client, cut func(), last feedLast) (stop func()) {
 	ctx, stop = context.WithCancel(ctx)
 	go func() {
-		t := time.NewTicker(s.rules.watch)
-		defer t.Stop()
-		var suspect uint64 // a message id the server had at the last check; 0: none
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if Mono()-s.rules.lastHeard.Load() < int64(s.rules.watch) {
-				continue
-			}
-			checkCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
-			last, err := last(checkCtx, s, c)
-			cancel()
-			if err != nil {
-				continue // cannot tell; ask again next time
-			}
-			cursor := s.rules.lastID.Load()
-			if suspect != 0 && cursor < suspect {
+		var w sseChecks
+		pause := time.Duration(0) // the wait before the next check, besides the silence
+		for s.sseSilent(ctx, pause) {
+			switch s.sseCheck(ctx, c, &w, last) {
+			case checkDead:
 				s.rules.notice(s.win.outageStart.Load(), "watchdog")
 				cut()
 				return
-			}
-			suspect = 0
-			if last > cursor {
-				suspect = last
+			case checkAgain:
+				pause = 0
+			default:
+				pause = s.rules.watch
 			}
 		}
 	}()
 	return stop
+}
+
+// sseChecks is what the SSE watchdog remembers between its checks.
+type sseChecks struct {
+	suspect    uint64 // a message id the server had at the last check; 0: none
+	unanswered int    // checks in a row with no answer, the stream silent all along
+}
+
+// The verdicts of one check.
+const (
+	checkWait  = iota // nothing wrong as far as it can tell: check again after a watch
+	checkAgain        // no answer: check again at once
+	checkDead         // the stream is dead
+)
+
+// sseSilent waits pause, then until the stream has brought nothing for a
+// watch, and tells whether it has (false: the run or the stream ended).
+func (s *sub) sseSilent(ctx context.Context, pause time.Duration) bool {
+	for {
+		wait := max(pause, time.Duration(s.rules.lastHeard.Load()+int64(s.rules.watch)-Mono()))
+		if wait <= 0 {
+			return ctx.Err() == nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		pause = 0
+	}
+}
+
+// sseCheck asks the feed's last id once, within a watch, and judges the
+// stream by the answer, or by its absence.
+func (s *sub) sseCheck(ctx context.Context, c *http.Client, w *sseChecks, feedLast feedLast) int {
+	asked := Mono()
+	checkCtx, cancel := context.WithTimeout(ctx, s.rules.watch)
+	last, err := feedLast(checkCtx, s, c)
+	unanswered := err != nil && ctx.Err() == nil && errors.Is(checkCtx.Err(), context.DeadlineExceeded)
+	cancel()
+	if err != nil {
+		if !unanswered || s.rules.lastHeard.Load() >= asked { // another failure, or an event meanwhile: no sign
+			w.unanswered = 0
+			return checkWait
+		}
+		w.unanswered++
+		if w.unanswered >= sseUnanswered {
+			return checkDead
+		}
+		return checkAgain
+	}
+	w.unanswered = 0
+	cursor := s.rules.lastID.Load()
+	if w.suspect != 0 && cursor < w.suspect {
+		return checkDead
+	}
+	w.suspect = 0
+	if last > cursor {
+		w.suspect = last
+	}
+	return checkWait
 }
 
 // fourwayLastID is the feed's last message id, from GET /api/stats.

@@ -94,38 +94,58 @@ func TestWSHeartbeatFindsASilentConnection(t *testing.T) {
 // brings nothing while GET /api/stats says the feed holds a newer message
 // at two checks in a row, is given up by the watchdog and opened again
 // with Last-Event-ID; a quiet feed (stats at the client's cursor) never
-// is.
+// is. Through a silent link the check gets no answer either: after
+// sseUnanswered such checks, asked one after the other once the stream
+// was silent a watch, the stream is given up, and no sooner; but a check
+// without an answer while an event came meanwhile is no sign.
 func TestSSEWatchdogFindsASilentStream(t *testing.T) {
 	t.Parallel()
+	const watch = 30 * time.Millisecond
 	for _, c := range []struct {
 		name   string
-		lastID int
-		cut    bool
-	}{{"a message the stream never brings", 9, true}, {"a quiet feed", 1, false}} {
+		lastID int  // the feed's last id in the stats' answers
+		hang   bool // the stats never answer
+		event  bool // an event comes on the stream while each check waits
+		cut    bool // the stream must be given up
+	}{
+		{"a message the stream never brings", 9, false, false, true},
+		{"a quiet feed", 1, false, false, false},
+		{"a silent link: no answer and no event", 0, true, false, true},
+		{"no answer but an event meanwhile", 0, true, true, false},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			checks := make(chan struct{}, 64)
 			streams := make(chan string, 4)
+			hello := make(chan int64, 4)
+			asked := make(chan struct{}, 64) // a check came, for the stream to answer with an event
 			srv := newFakeServer(t, func(step int, w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/api/stats" {
-					fmt.Fprintf(w, `{"feed":{"last_id":%d}}`, c.lastID)
 					checks <- struct{}{}
+					if c.hang {
+						asked <- struct{}{}
+						<-r.Context().Done() // no answer: the client's deadline ends it
+						return
+					}
+					fmt.Fprintf(w, `{"feed":{"last_id":%d}}`, c.lastID)
 					return
 				}
 				streams <- r.Header.Get("Last-Event-ID")
-				sseFake(w, r, "id: E:1\nevent: hello\ndata: {\"next\":1,\"epoch\":\"E\"}\n\n", true)
+				hello <- Mono()
+				sseFake(w, r, "id: E:1\nevent: hello\ndata: {\"next\":1,\"epoch\":\"E\"}\n\n", false)
+				sseEventOnCheck(w, r, c.event, asked)
 			})
 			s := testSub(srv.URL, time.Hour)
-			s.rules.watch = 30 * time.Millisecond
+			s.rules.watch = watch
 			s.win.outageStart.Store(Mono())
-			// The quiet feed's client is watched for ten checks.
+			// A client that must not give up is watched for ten checks.
 			stop := waitFor(func() bool { return len(streams) >= 2 || len(checks) >= 10 })
 			runSub(t, s, fourwaySSE, stop)
 			<-streams // the first stream
 			at := s.rules.noticed.Load()
 			if !c.cut {
 				if at != 0 || len(streams) != 0 {
-					t.Errorf("a quiet feed's stream was given up (noticed at %d, %d streams more)", at, len(streams))
+					t.Errorf("the stream was given up after %d checks (noticed at %d, %d streams more)", len(checks), at, len(streams))
 				}
 				return
 			}
@@ -133,12 +153,32 @@ func TestSSEWatchdogFindsASilentStream(t *testing.T) {
 				t.Fatal("the watchdog did not give the silent stream up")
 			}
 			if len(checks) < 2 {
-				t.Errorf("given up after %d stats checks, want 2 at least (one to suspect, one to confirm)", len(checks))
+				t.Errorf("given up after %d stats checks, want 2 at least", len(checks))
 			}
 			if last := <-streams; last != "E:1" {
 				t.Errorf("the stream was opened again with Last-Event-ID %q, want E:1", last)
 			}
+			if d, least := time.Duration(at-<-hello), watch+sseUnanswered*watch; c.hang && d < least {
+				t.Errorf("given up %s after the hello, before a watch of silence and %d checks' deadlines (%s)", d, sseUnanswered, least)
+			}
 		})
+	}
+}
+
+// sseEventOnCheck holds a fake stream open; with event, it sends a
+// message each time a check comes (asked), as a stream that is alive
+// while the stats are slow.
+func sseEventOnCheck(w http.ResponseWriter, r *http.Request, event bool, asked <-chan struct{}) {
+	for id := 2; ; id++ {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-asked:
+		}
+		if event {
+			fmt.Fprintf(w, "id: E:%d\ndata: %s\n\n", id, testMsg(int64(id), int64(id)))
+			w.(http.Flusher).Flush()
+		}
 	}
 }
 
