@@ -103,7 +103,7 @@ func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position
 		h["Vary"] = acceptEncoding
 		if acceptsGzip(c.Request()) {
 			h["Content-Encoding"] = gzipCoding
-			st.w.gz = &gzipStream{cache: &s.sseDeflate} // compress.go
+			st.w.gz = &gzipStream{cache: s.sseDeflate} // compress.go
 		}
 	}
 	if r := c.Request(); r.ProtoAtLeast(1, 1) && r.ProtoMajor == 1 {
