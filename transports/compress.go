@@ -62,16 +62,28 @@ type gzipStream struct {
 	cache   *deflateCache // the events compressed last, shared; nil compresses every piece
 	started bool
 	crc     uint32
-	size    uint32 // modulo 2^32, as the trailer says it
-	pending []byte // what was written since the last flush
+	size    uint32  // modulo 2^32, as the trailer says it
+	pending *[]byte // what was written since the last flush (from eventBuffers); nil after it
 }
+
+// eventBuffers holds the buffers a compressed stream needs only while it
+// writes an event: the event gathered until its flush, and the compressed
+// bytes sent then. An idle stream holds none, whatever the size of the
+// last event it wrote (it held buffers of that size for as long as it
+// lived: 50 KiB after an event of 32 KiB).
+var eventBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // gzipHeader is a member's header: the magic, deflate, no flags, no
 // time, no hint, an unknown system.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
 // write takes p, to compress at the next flush.
-func (g *gzipStream) write(p []byte) { g.pending = append(g.pending, p...) }
+func (g *gzipStream) write(p []byte) {
+	if g.pending == nil {
+		g.pending = eventBuffers.Get().(*[]byte)
+	}
+	*g.pending = append(*g.pending, p...)
+}
 
 // appendFlush appends to b what is to be sent now: the header, the first
 // time, and what was written since, compressed.
@@ -80,11 +92,14 @@ func (g *gzipStream) appendFlush(b []byte) []byte {
 		g.started = true
 		b = append(b, gzipHeader...)
 	}
-	if len(g.pending) > 0 {
-		g.crc = crc32.Update(g.crc, crc32.IEEETable, g.pending)
-		g.size += uint32(len(g.pending))
-		b = g.cache.appendDeflated(b, g.pending)
-		g.pending = g.pending[:0]
+	if g.pending != nil {
+		piece := *g.pending
+		g.crc = crc32.Update(g.crc, crc32.IEEETable, piece)
+		g.size += uint32(len(piece))
+		b = g.cache.appendDeflated(b, piece)
+		*g.pending = piece[:0]
+		eventBuffers.Put(g.pending)
+		g.pending = nil
 	}
 	return b
 }

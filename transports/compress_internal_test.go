@@ -117,3 +117,20 @@ func gunzipAll(t *testing.T, b []byte) string {
 	}
 	return string(got)
 }
+
+// A compressed stream holds no buffer between events: an idle stream does
+// not keep the largest event it wrote (it kept 40 KiB after a 32 KiB
+// event, and its writer the compressed bytes besides).
+func TestGzipStreamHoldsNoBufferBetweenEvents(t *testing.T) {
+	z := gzipStream{cache: newDeflateCache(DefaultConfig().MaxMessage)}
+	event := sseEvent(1, 32<<10)
+	z.write(event[:10])
+	z.write(event[10:])
+	b := z.appendFlush(nil)
+	if z.pending != nil {
+		t.Errorf("after its flush the stream holds a buffer of %d bytes, want none", cap(*z.pending))
+	}
+	if got := gunzipAll(t, z.appendEnd(b)); got != string(event) {
+		t.Errorf("the stream decodes to %d bytes, want the %d written", len(got), len(event))
+	}
+}
