@@ -455,22 +455,6 @@ func TestCompressInspectorShowsTheCompressedBytes(t *testing.T) {
 	_, plain := get(t, srv, "/api/poll?since=0", "")
 	_, gz := get(t, srv, "/api/poll?since=0", "gzip")
 
-	type shown struct {
-		Encoding string `json:"encoding"`
-		Body     *struct {
-			Text    string
-			Bytes   int64
-			Decoded int64
-		} `json:"body"`
-		Chunks []struct{ Data string }
-		Frames *struct {
-			Out []struct {
-				Compressed bool
-				Length     int64
-			}
-		} `json:"frames"`
-		Parts map[string]int64 `json:"parts"`
-	}
 	var last string
 	defer func() {
 		if t.Failed() {
@@ -478,26 +462,9 @@ func TestCompressInspectorShowsTheCompressedBytes(t *testing.T) {
 		}
 	}()
 	transportstest.WaitFor(t, "the inspector's parts to be the counted parts", transportstest.Wait, func() bool {
-		after := srv.Stats(t)
-		_, body, _ := srv.Get(t, "/api/inspect")
-		var in struct{ Transports map[string][]shown }
-		if json.Unmarshal([]byte(body), &in) != nil {
+		after, in := srv.Stats(t), inspect(t, srv)
+		if !partsAreCounted(in, before, after, 0, &last) {
 			return false
-		}
-		for _, tr := range []string{"sse", "ws"} {
-			list := in.Transports[tr]
-			if len(list) != 1 {
-				return false
-			}
-			p := list[0].Parts
-			a, b := before.Transports[tr], after.Transports[tr]
-			framing := b.FramingIn + b.FramingOut - a.FramingIn - a.FramingOut
-			beats := b.HeartbeatsIn + b.HeartbeatsOut - a.HeartbeatsIn - a.HeartbeatsOut
-			sin, sout := socketBytes(before, after, tr)
-			last = fmt.Sprintf("%s: inspector %v, counted framing %d heartbeats %d, %d bytes", tr, p, framing, beats, sin+sout)
-			if p["framing"] != framing || p["heartbeats"] != beats || sum(p) != sin+sout {
-				return false
-			}
 		}
 		sse, ws, polls := in.Transports["sse"][0], in.Transports["ws"][0], in.Transports["poll"]
 		if sse.Encoding != "gzip" || len(sse.Chunks) == 0 || !strings.HasPrefix(sse.Chunks[0].Data, "1f8b08") {

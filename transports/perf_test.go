@@ -3,12 +3,14 @@ package transports_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"fourway/feed"
 	"fourway/transports"
 	"fourway/transports/transportstest"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,6 +44,9 @@ func TestServerProcess(t *testing.T) {
 	signal.Notify(gc, syscall.SIGUSR1)
 	go func() {
 		for range gc { // collect and return memory to the OS, then say so
+			// Twice: what a sync.Pool holds outlives one collection (in
+			// its victim cache), not two; it is no connection's.
+			debug.FreeOSMemory()
 			debug.FreeOSMemory()
 			if f := os.Getenv("FOURWAY_HEAP_PROFILE"); f != "" {
 				if out, err := os.Create(f); err == nil {
@@ -85,11 +90,15 @@ type serverProcess struct {
 }
 
 // startServerProcess starts the server in a process of its own, its SSE
-// streams written by sseWriter and its long polls held by lpWriter.
-func startServerProcess(b *testing.B, sseWriter, lpWriter string) *serverProcess {
+// streams written by sseWriter and its long polls held by lpWriter, with
+// --compress when compress is true.
+func startServerProcess(b *testing.B, sseWriter, lpWriter string, compress bool) *serverProcess {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServerProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), "FOURWAY_TEST_SERVER=1", transportstest.SSEWriterEnv+"="+sseWriter,
-		transportstest.LongPollWriterEnv+"="+lpWriter)
+		transportstest.LongPollWriterEnv+"="+lpWriter, transportstest.CompressEnv+"=")
+	if compress {
+		cmd.Env = append(cmd.Env, transportstest.CompressEnv+"=1")
+	}
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -177,10 +186,16 @@ func (p *serverProcess) memory(b *testing.B) (rss, goMem float64) {
 
 // BenchmarkIdleConnectionMemory opens 5,000 idle connections of each
 // kind (a long poll is one waiting for news) to a server process of its
-// own, and reports what each one costs it.
+// own, and reports what each one costs it. The -gzip and -deflate kinds
+// are the same connections with compression negotiated (--compress on,
+// the client offering it); the -after32k kinds have each taken one 32 KiB
+// message of text before they sit idle, for what a stream keeps after a
+// large event.
 func BenchmarkIdleConnectionMemory(b *testing.B) {
 	kinds := []struct {
 		name, transport, sseWriter, lpWriter string
+		compress                             bool
+		event                                int // bytes of text every connection reads before it is measured, 0: none
 		// Goroutines of one idle connection: the WebSocket read pump; for
 		// SSE, the handler and net/http's background reader, and the
 		// library's stream and context watcher, or the direct writer's
@@ -192,24 +207,36 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		// back, and its shutdown's sweep.
 		once float64
 	}{
-		{"ws", "ws", "r3labs", "nethttp", 1, 0},
-		{"sse", "sse", "r3labs", "nethttp", 4, 0},
-		{"sse-direct", "sse", "direct", "nethttp", 1, 0},
-		{"longpoll", "longpoll", "r3labs", "nethttp", 2, 0},
-		{"longpoll-direct", "longpoll", "r3labs", "direct", 1, 2},
+		{"ws", "ws", "r3labs", "nethttp", false, 0, 1, 0},
+		{"ws-deflate", "ws", "r3labs", "nethttp", true, 0, 1, 0},
+		{"sse", "sse", "r3labs", "nethttp", false, 0, 4, 0},
+		{"sse-gzip", "sse", "r3labs", "nethttp", true, 0, 4, 0},
+		{"sse-after32k", "sse", "r3labs", "nethttp", false, 32 << 10, 4, 0},
+		{"sse-gzip-after32k", "sse", "r3labs", "nethttp", true, 32 << 10, 4, 0},
+		{"sse-direct", "sse", "direct", "nethttp", false, 0, 1, 0},
+		{"longpoll", "longpoll", "r3labs", "nethttp", false, 0, 2, 0},
+		{"longpoll-gzip", "longpoll", "r3labs", "nethttp", true, 0, 2, 0},
+		{"longpoll-direct", "longpoll", "r3labs", "direct", false, 0, 1, 2},
 	}
 	dispatchers := float64(runtime.GOMAXPROCS(0)) // once, one per core
 	for _, k := range kinds {
 		b.Run(k.name, func(b *testing.B) {
-			p := startServerProcess(b, k.sseWriter, k.lpWriter)
+			p := startServerProcess(b, k.sseWriter, k.lpWriter, k.compress)
 			defer p.stop()
 			base := p.metric(b, "go_goroutines")
 			// Warm up: a few connections first, so one-time costs
 			// (pools, first stream) are not charged to the others.
-			closeAll := openIdle(b, p, k.transport, 10)
+			warm := openIdle(b, p, k.transport, k.compress, 10)
+			defer warm.close()
 			p.settle(b, base+dispatchers+k.once+10*k.goroutines)
 			rss0, go0 := p.memory(b)
-			closeMore := openIdle(b, p, k.transport, idleConns)
+			more := openIdle(b, p, k.transport, k.compress, idleConns)
+			defer more.close()
+			if k.event > 0 {
+				p.publish(b, "text/plain", text(k.event))
+				warm.next(b, p)
+				more.next(b, p)
+			}
 			p.settle(b, base+dispatchers+k.once+(10+idleConns)*k.goroutines)
 			rss1, go1 := p.memory(b)
 			b.ReportMetric((rss1-rss0)/idleConns/1024, "KiB-rss/conn")
@@ -217,71 +244,165 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 			if os.Getenv("FOURWAY_MEM_DETAIL") != "" {
 				b.Logf("heap %.2f KiB/conn, stacks %.2f KiB/conn", p.metric(b, "go_memstats_heap_inuse_bytes")/idleConns/1024, p.metric(b, "go_memstats_stack_inuse_bytes")/idleConns/1024)
 			}
-			closeMore()
-			closeAll()
-			runtime.KeepAlive(closeAll)
+			if k.transport == "longpoll" { // its answer says whether it was compressed: one more message, 4 KiB of text
+				p.publish(b, "text/plain", text(4<<10))
+				warm.next(b, p)
+				more.next(b, p)
+			}
 		})
 	}
 }
 
-// openIdle opens n connections of transport that then sit idle; it returns
-// a function that closes them.
-func openIdle(b *testing.B, p *serverProcess, transport string, n int) func() {
+// text is size bytes of words, which compress as text does.
+func text(size int) string {
+	words := strings.Fields("the a feed message stream server client reads writes each every one of to and in is on at what when")
+	r := rand.New(rand.NewPCG(1, 2))
+	var t strings.Builder
+	for t.Len() < size {
+		t.WriteString(words[r.IntN(len(words))] + " ")
+	}
+	return t.String()[:size]
+}
+
+// publish publishes body to the server process.
+func (p *serverProcess) publish(b *testing.B, contentType, body string) {
+	resp, err := http.Post(p.url+"/api/messages", contentType, strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b.Fatalf("publish: %s", resp.Status)
+	}
+}
+
+// idleSet is connections opened by openIdle.
+type idleSet struct {
+	transport string
+	closers   []func()
+	readers   []func() error // each reads the connection's next message, its whole answer for a long poll
+}
+
+// next reads the next message on every connection.
+func (s *idleSet) next(b *testing.B, p *serverProcess) {
+	for i, read := range s.readers {
+		if err := read(); err != nil {
+			dropped := p.metric(b, regexp.QuoteMeta(`fourway_dropped_total{transport="`+s.transport+`"}`))
+			b.Fatalf("connection %d, its next message: %v (the server dropped %v as too slow)", i, err, dropped)
+		}
+	}
+}
+
+func (s *idleSet) close() {
+	for _, c := range s.closers {
+		c()
+	}
+}
+
+// openIdle opens n connections of transport that then sit idle, each with
+// compression negotiated when compress is true, and never otherwise: a
+// connection that did not get what it asked for fails the benchmark (a
+// long poll's answer says it, when it comes: idleSet.next).
+func openIdle(b *testing.B, p *serverProcess, transport string, compress bool, n int) *idleSet {
 	base := p.url
-	var closers []func()
+	set := &idleSet{transport: transport}
 	const waitingMetric = `fourway_clients{transport="longpoll"}`
 	var waiting float64
 	if transport == "longpoll" {
 		waiting = p.metric(b, regexp.QuoteMeta(waitingMetric))
 	}
 	ws := "ws" + strings.TrimPrefix(base, "http")
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableKeepAlives: true}}
+	// The client offers gzip itself, and decodes it itself, when compress:
+	// net/http's own offer would hide what the server answered.
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableKeepAlives: true, DisableCompression: true}}
 	for i := 0; i < n; i++ {
 		switch transport {
 		case "ws":
-			c, _, err := websocket.DefaultDialer.Dial(ws+"/api/ws", nil)
+			dialer := websocket.Dialer{EnableCompression: compress}
+			c, resp, err := dialer.Dial(ws+"/api/ws", nil)
 			if err != nil {
 				b.Fatalf("connection %d: %v", i, err)
+			}
+			if ext := resp.Header.Get("Sec-WebSocket-Extensions"); strings.Contains(ext, "permessage-deflate") != compress {
+				b.Fatalf("connection %d: Sec-WebSocket-Extensions %q, compression wanted: %v", i, ext, compress)
 			}
 			c.SetReadDeadline(time.Now().Add(time.Minute))
 			if _, _, err := c.ReadMessage(); err != nil { // hello: the server side is set up
 				b.Fatal(err)
 			}
-			closers = append(closers, func() { c.Close() })
+			set.closers = append(set.closers, func() { c.Close() })
+			set.readers = append(set.readers, func() error {
+				c.SetReadDeadline(time.Now().Add(time.Minute))
+				_, _, err := c.ReadMessage()
+				return err
+			})
 		case "sse":
-			resp, err := client.Get(base + "/api/sse")
+			req, _ := http.NewRequest(http.MethodGet, base+"/api/sse", nil)
+			if compress {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
+			resp, err := client.Do(req)
 			if err != nil {
 				b.Fatalf("connection %d: %v", i, err)
 			}
-			br := bufio.NewReader(resp.Body)
-			for { // read up to the end of the hello event
-				line, err := br.ReadString('\n')
-				if err != nil {
-					b.Fatal(err)
-				}
-				if line == "\n" {
-					break
+			var body io.Reader = resp.Body
+			if enc := resp.Header.Get("Content-Encoding"); (enc == "gzip") != compress {
+				b.Fatalf("connection %d: Content-Encoding %q, compression wanted: %v", i, enc, compress)
+			} else if compress {
+				if body, err = gzip.NewReader(resp.Body); err != nil {
+					b.Fatalf("connection %d: %v", i, err)
 				}
 			}
-			closers = append(closers, func() { resp.Body.Close() })
+			br := bufio.NewReader(body)
+			event := func() error { // reads up to the end of an event with data, past keepalives
+				data := false
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return err
+					}
+					data = data || strings.HasPrefix(line, "data:")
+					if line == "\n" && data {
+						return nil
+					}
+				}
+			}
+			if err := event(); err != nil { // the hello
+				b.Fatal(err)
+			}
+			set.closers = append(set.closers, func() { resp.Body.Close() })
+			set.readers = append(set.readers, event)
 		case "longpoll":
 			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 			if err != nil {
 				b.Fatalf("connection %d: %v", i, err)
 			}
+			offer := ""
+			if compress {
+				offer = "Accept-Encoding: gzip\r\n"
+			}
 			// Waiting from the newest id on, for longer than the benchmark.
-			fmt.Fprintf(c, "GET /api/longpoll?timeout=120 HTTP/1.1\r\nHost: %s\r\n\r\n", strings.TrimPrefix(base, "http://"))
-			closers = append(closers, func() { c.Close() })
+			fmt.Fprintf(c, "GET /api/longpoll?timeout=120 HTTP/1.1\r\nHost: %s\r\n%s\r\n", strings.TrimPrefix(base, "http://"), offer)
+			set.closers = append(set.closers, func() { c.Close() })
+			set.readers = append(set.readers, func() error {
+				c.SetReadDeadline(time.Now().Add(time.Minute))
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				if enc := resp.Header.Get("Content-Encoding"); resp.StatusCode != http.StatusOK || (enc == "gzip") != compress {
+					return fmt.Errorf("%s, Content-Encoding %q, compression wanted: %v", resp.Status, enc, compress)
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				return err
+			})
 		}
 	}
 	if transport == "longpoll" { // each one waiting, as the server counts them
 		p.await(b, waitingMetric, waiting+float64(n))
 	}
-	return func() {
-		for _, c := range closers {
-			c()
-		}
-	}
+	return set
 }
 
 // BenchmarkLongPollDelivery measures what fourway's own code (echo, the
@@ -410,7 +531,7 @@ func BenchmarkLongPollWireDelivery(b *testing.B) {
 	const pollers = 100
 	for _, writer := range []string{"nethttp", "direct"} {
 		b.Run(writer, func(b *testing.B) {
-			p := startServerProcess(b, "r3labs", writer)
+			p := startServerProcess(b, "r3labs", writer, transportstest.Compressing())
 			defer p.stop()
 			addr := strings.TrimPrefix(p.url, "http://")
 			got := make(chan error, pollers)
@@ -508,7 +629,7 @@ func longPoller(c net.Conn, host string, got chan<- error) {
 // offer permessage-deflate.
 func BenchmarkWebSocketWireDelivery(b *testing.B) {
 	const clients = 100
-	p := startServerProcess(b, "r3labs", "nethttp")
+	p := startServerProcess(b, "r3labs", "nethttp", transportstest.Compressing())
 	defer p.stop()
 	ws := "ws" + strings.TrimPrefix(p.url, "http") + "/api/ws"
 	got := make(chan error, clients)

@@ -68,6 +68,7 @@ func New(f Feed, cfg Config) (*Server, error) {
 	s.subs = fanout.NewDispatcher(f, cfg.SendTimeout, s.shutdown)
 	s.ticker.feed = f
 	s.ticker.log = s.log
+	s.sseDeflate = newDeflateCache(cfg.MaxMessage)
 	s.sse = s.newSSEServer()
 	s.echo = s.routes()
 	s.direct = s.newDirectHost() // direct.go

@@ -154,7 +154,7 @@ type Server struct {
 	sse        *sse.Server
 	sseStreams sync.Map // the library's stream name -> *sseStream
 	sseSeq     atomic.Uint64
-	sseDeflate deflateCache // compress.go: the SSE events compressed last, for every stream
+	sseDeflate *deflateCache // compress.go: the SSE events compressed last, for every stream
 
 	ws   *wsClients         // ws_clients.go: the WebSockets by client id
 	subs *fanout.Dispatcher // wakes every WebSocket and SSE stream after a publish

@@ -103,7 +103,7 @@ func (s *Server) openStream(c echo.Context, cut *fanout.RequestCut, pos position
 		h["Vary"] = acceptEncoding
 		if acceptsGzip(c.Request()) {
 			h["Content-Encoding"] = gzipCoding
-			st.w.gz = &gzipStream{cache: &s.sseDeflate} // compress.go
+			st.w.gz = &gzipStream{cache: s.sseDeflate} // compress.go
 		}
 	}
 	if r := c.Request(); r.ProtoAtLeast(1, 1) && r.ProtoMajor == 1 {
@@ -239,7 +239,6 @@ func (st *sseStream) DropSlow() {
 type sseWriter struct {
 	http.ResponseWriter
 	gz      *gzipStream // nil: the stream is not compressed
-	out     []byte      // the compressed bytes of the last flush, its buffer kept
 	rc      *http.ResponseController
 	timeout time.Duration
 	fail    func()
@@ -267,7 +266,7 @@ func (w *sseWriter) Write(p []byte) (int, error) {
 func (w *sseWriter) Flush() {
 	w.writing()
 	if w.gz != nil {
-		w.writeCompressed(w.gz.appendFlush(w.out[:0]))
+		w.writeCompressed(w.gz.appendFlush)
 	}
 	err := w.rc.Flush()
 	w.since.Store(0)
@@ -277,14 +276,17 @@ func (w *sseWriter) Flush() {
 	w.flushed()
 }
 
-// writeCompressed writes b, compressed bytes, and keeps its buffer for
-// the next.
-func (w *sseWriter) writeCompressed(b []byte) {
-	w.out = b
+// writeCompressed writes the compressed bytes that appendTo appends, in a
+// buffer of eventBuffers (compress.go) that it gives back after.
+func (w *sseWriter) writeCompressed(appendTo func([]byte) []byte) {
+	buf := eventBuffers.Get().(*[]byte)
+	b := appendTo((*buf)[:0])
 	if len(b) > 0 && !w.failed {
 		_, err := w.ResponseWriter.Write(b)
 		w.check(err)
 	}
+	*buf = b[:0]
+	eventBuffers.Put(buf)
 }
 
 // end ends a compressed stream's gzip member, once the library is done
@@ -294,7 +296,7 @@ func (w *sseWriter) end() {
 		return
 	}
 	w.writing()
-	w.writeCompressed(w.gz.appendEnd(w.out[:0]))
+	w.writeCompressed(w.gz.appendEnd)
 	w.check(w.rc.Flush())
 }
 
