@@ -11,7 +11,7 @@
 // page goes up through the link too, since this page is the reader's.
 //
 // The latency the bench measured through each link (public/links-bench.json,
-// made from bench/results/links-2026-12-07's reports by a test) is what the
+// made from bench/results/links-2026-12-07b's report by a test) is what the
 // guide expects of each transport on the link the page is on.
 
 // onLink is the link of config (GET /api/config) that this page was

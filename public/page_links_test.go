@@ -148,7 +148,7 @@ func TestPageThroughALink(t *testing.T) {
 		`[...p.querySelectorAll('.messages li .text')].some(e => e.textContent === 'sent through 3g')`), 20*time.Second)
 
 	tab.waitFor(t, "the guide's latency from the run through 3g", `document.getElementById('verdict-source').dataset.link === '3g' &&
-		document.getElementById('verdict-source').textContent.includes('the bench run links-2026-12-07 through the 3g link') &&
+		document.getElementById('verdict-source').textContent.includes('the bench run links-2026-12-07b through the 3g link') &&
 		document.querySelector('#verdict-reasons li[data-reason="v.link"]') !== null &&
 		document.querySelector('#verdict-table th[data-i18n="v.col.p50link"]').textContent === 'Latency p50 through 3g (bench)'`, 10*time.Second)
 	cells := eval[map[string]string](t, tab, `Object.fromEntries([...document.querySelectorAll('#verdict-table tbody tr')].map(tr => [tr.dataset.transport, tr.lastElementChild.textContent]))`)
