@@ -9,10 +9,12 @@ package public_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,14 +162,19 @@ func TestPageThroughALink(t *testing.T) {
 	}
 	// At 10 messages a second the guide takes the run's rows at 10, where
 	// the long poll pays a whole round trip.
-	lp10 := makeLinksBench(t, "..").Rates[1].Rows["3g"]["longpoll"].P50[0]
+	lp10 := makeLinksBench(t, "..").Rates[1].Rows["3g"]["longpoll"].P50
+	lo, hi := math.Round(slices.Min(lp10)), math.Round(slices.Max(lp10))
+	want := fmt.Sprintf("%.0f ms", lo) // the rounds' span, as msSpan writes it
+	if lo != hi {
+		want = fmt.Sprintf("%.0f to %.0f ms", lo, hi)
+	}
 	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
 		const r = document.getElementById('v-rate');
 		r.value = '10';
 		document.getElementById('verdict-form').dispatchEvent(new Event('input'));
 	}`))
-	tab.waitFor(t, fmt.Sprintf("the long poll's latency through 3g at 10 msg/s: %.0f ms, the run's", lp10),
-		`document.querySelector('#verdict-table tr[data-transport="longpoll"]').lastElementChild.textContent === `+jsString(fmt.Sprintf("%.0f ms", lp10))+` &&
+	tab.waitFor(t, "the long poll's latency through 3g at 10 msg/s: "+want+", the run's",
+		`document.querySelector('#verdict-table tr[data-transport="longpoll"]').lastElementChild.textContent === `+jsString(want)+` &&
 		document.getElementById('verdict-source').textContent.includes('100 readers at 10 msg/s')`, 5*time.Second)
 	tab.do(t, 5*time.Second, chromedp.Evaluate[chromedp.Void](`{
 		document.getElementById('v-rate').value = '1';
