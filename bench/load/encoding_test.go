@@ -131,7 +131,7 @@ func TestUndecodableBodiesEndTheSubscriber(t *testing.T) {
 		}
 		r := record.Result{}
 		r.Compress = c.compress
-		collect(&r, []*sub{s}, &publisher{}, NewHistSet(1))
+		collect(&r, []*sub{s}, &publisher{}, NewHistSet(1), 0)
 		if len(r.Notes) == 0 || !strings.Contains(r.Notes[0], "gave up") || !strings.Contains(r.Notes[0], c.want) {
 			t.Errorf("%s: the row's notes %q do not say why the subscriber gave up", c.name, r.Notes)
 		}

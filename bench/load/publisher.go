@@ -28,7 +28,8 @@ type publisher struct {
 	firstErr atomic.Pointer[string]
 	rtt      HistSet // each acknowledged publish's round trip, POST to answer
 	mu       sync.Mutex
-	ok       []bool // by seq: acknowledged by the server
+	ok       []bool  // by seq: acknowledged by the server
+	sent     []int64 // by seq: when its POST began (Mono), for the acknowledged ones
 }
 
 // run publishes the messages due from start to end, each when due, by a
@@ -36,6 +37,7 @@ type publisher struct {
 func (p *publisher) run(ctx context.Context, start, end time.Time) {
 	n := int(end.Sub(start).Seconds() * p.rate)
 	p.ok = make([]bool, n)
+	p.sent = make([]int64, n)
 	p.rtt = NewHistSet(max(1, p.workers))
 	due := make(chan int64, n+1) // never blocks the schedule
 	var wg sync.WaitGroup
@@ -60,6 +62,7 @@ func (p *publisher) run(ctx context.Context, start, end time.Time) {
 				rtt.Record(Mono() - sent)
 				p.mu.Lock()
 				p.ok[seq] = true
+				p.sent[seq] = sent
 				p.mu.Unlock()
 				p.acked.Add(1)
 				p.prog.published.Add(1)

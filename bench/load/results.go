@@ -116,7 +116,7 @@ func (o *outcome) groupResult(g *group) record.Result {
 	if !o.drained {
 		res.Notes = append(res.Notes, fmt.Sprintf("drain deadline (%s) passed before every subscriber had every message", o.drain))
 	}
-	collect(&res, g.subs, pub, g.hists)
+	collect(&res, g.subs, pub, g.hists, o.storm.killedAt())
 	if a.countsErr == nil && b.countsErr == nil && a.counts != nil {
 		k := statsTransport(g.transport)
 		res.Wire.ServerHeadersPerMsg, res.Wire.ServerFramesPerMsg = serverSplit(a.counts[k], b.counts[k], res.WindowDeliveries)

@@ -99,6 +99,15 @@ func dropAll(ctx context.Context, c *http.Client, base string) error {
 	return nil
 }
 
+// killedAt is when the server's process was killed, in Mono: the cut of
+// a restart storm; 0 without one, or before it struck.
+func (st *storm) killedAt() int64 {
+	if st == nil || st.kind != "restart" {
+		return 0
+	}
+	return st.at.Load()
+}
+
 // row is what the subscribers of one transport met of the storm; nil when
 // it never struck.
 func (st *storm) row(subs []*sub, herd bool) *record.Storm {

@@ -55,6 +55,11 @@ type Result struct {
 	Errors     int   `json:"errors"`    // failed requests or broken connections
 	Anomalies  int   `json:"anomalies"` // missed/reset signals, unparseable messages, contract breaches
 	Skipped    int   `json:"skipped_ticks"`
+	// LostWithServer is expected but never received because the server
+	// that acknowledged it was killed first (-storm restart), its
+	// in-memory feed with it; not in Lost, which must be 0 whatever the
+	// storm.
+	LostWithServer int64 `json:"lost_with_server,omitempty"`
 	// Epoch is the feed epoch fourway named to the subscribers (the id
 	// sequence their cursors belong to); empty for Nchan.
 	Epoch string `json:"epoch,omitempty"`

@@ -107,7 +107,7 @@ func outageRules(results []record.Result) []string {
 func stormTable(results []record.Result) *textTable {
 	t := textTable{
 		title: "reconnect storm (-storm): from the cut until 50, 99 and 100 % of the subscribers were served again (a hello, an answer)",
-		head:  []string{"row", "storm", "retries", "served", "50 %", "99 %", "100 %", "lost", "server peak CPU"},
+		head:  []string{"row", "storm", "retries", "served", "50 %", "99 %", "100 %", "lost", "in the kill", "server peak CPU"},
 	}
 	for _, r := range results {
 		st := r.ReconnectStorm
@@ -126,7 +126,11 @@ func stormTable(results []record.Result) *textTable {
 		if st.PeakCPU > 0 {
 			peak = fmt.Sprintf("%.2f cores", st.PeakCPU)
 		}
-		cells = append(cells, fmt.Sprint(r.Lost), peak)
+		inKill := "–"
+		if st.Kind == "restart" {
+			inKill = fmt.Sprint(r.LostWithServer)
+		}
+		cells = append(cells, fmt.Sprint(r.Lost), inKill, peak)
 		if st.Error != "" {
 			cells[1] += " (failed)"
 		}
@@ -156,7 +160,7 @@ func stormNotes(results []record.Result) []string {
 	}
 	for _, r := range results {
 		if st := r.ReconnectStorm; st != nil {
-			out = append(out, fmt.Sprintf("The clients retry as the page's: the n-th retry in a row after a random wait below min(20 s, 500 ms · 2ⁿ) (full jitter), or exactly that under -herd. The server's peak CPU is its busiest interval of %.0f ms after the cut (restart: after the new process serves), in CPU seconds per second.", st.CPUIntervalMS))
+			out = append(out, fmt.Sprintf("The clients retry as the page's: the n-th retry in a row after a random wait below min(20 s, 500 ms · 2ⁿ) (full jitter), or exactly that under -herd. The server's peak CPU is its busiest interval of %.0f ms after the cut (restart: after the new process serves), in CPU seconds per second. Lost is what every row counts: the acknowledged messages a subscriber never received, 0 when the contract holds; in the kill, those a killed server acknowledged but had not yet sent to the subscriber, gone with its in-memory feed.", st.CPUIntervalMS))
 			break
 		}
 	}
