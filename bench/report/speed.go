@@ -20,8 +20,9 @@ func CheckTargets(results []record.Result) []record.Target {
 	var out []record.Target
 	for _, r := range results {
 		// A p99 is judged only where the window holds enough samples
-		// for it to be printed.
-		if r.Target != "fourway" || !r.Latency.Enough(0.99) {
+		// for it to be printed, and not through a fault (a silent link,
+		// a reconnect storm): there it measures the fault.
+		if r.Target != "fourway" || !r.Latency.Enough(0.99) || faulted(r) {
 			continue
 		}
 		name := fmt.Sprintf("fourway %s, %d subscribers at %g msg/s", r.Label(), r.Subs, r.Rate)
@@ -33,6 +34,12 @@ func CheckTargets(results []record.Result) []record.Target {
 		out = append(out, nchanTargets(name, r, results)...)
 	}
 	return out
+}
+
+// faulted reports whether the row measured a fault: a silent link (an
+// -outage, or the train's own) or a reconnect storm.
+func faulted(r record.Result) bool {
+	return r.SilentLink != nil || len(r.SilentLinks) > 0 || r.ReconnectStorm != nil
 }
 
 // loadTarget is the target stated for the row's load, if there is one:

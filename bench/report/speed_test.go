@@ -72,3 +72,30 @@ func TestTargetsCompareTheSameLink(t *testing.T) {
 		t.Errorf("targets: %q; want ws via 3g against Nchan's ws via 3g only, and no loopback target for poll via 3g", got)
 	}
 }
+
+// TestTargetsJudgeNoFaultedRow: a row through a silent link or a reconnect
+// storm measures the fault (a p99 of the silence's length), not the
+// transport's speed, so no target judges it, against Nchan or alone.
+func TestTargetsJudgeNoFaultedRow(t *testing.T) {
+	row := func(target string, fault func(*record.Result)) record.Result {
+		r := record.Result{Scenario: benchtest.Short(target, "ws")}
+		r.Link, r.Latency = "3g", record.Latency{Count: 10000, P99: 19800}
+		fault(&r)
+		return r
+	}
+	faults := map[string]func(*record.Result){
+		"outage":   func(r *record.Result) { r.SilentLink = &record.Outage{} },
+		"train":    func(r *record.Result) { r.SilentLinks = []record.Outage{{}} },
+		"storm":    func(r *record.Result) { r.ReconnectStorm = &record.Storm{} },
+		"no fault": func(*record.Result) {},
+	}
+	for name, fault := range faults {
+		got := CheckTargets([]record.Result{row("fourway", fault), row("nchan", fault)})
+		if name == "no fault" && len(got) == 0 {
+			t.Errorf("%s: no target, want the row against Nchan's", name)
+		}
+		if name != "no fault" && len(got) != 0 {
+			t.Errorf("%s: %+v, want no target judging a faulted row", name, got)
+		}
+	}
+}
