@@ -34,7 +34,7 @@ func Nginx() string {
 // skipping.
 func NeedNchan(t *testing.T) {
 	t.Helper()
-	for _, need := range []string{Nginx(), "/usr/lib/nginx/modules/ngx_nchan_module.so"} {
+	for _, need := range []string{Nginx(), plan.NchanModule} {
 		if _, err := os.Stat(need); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("CI=true: %v (the Debian packages nginx libnginx-mod-nchan)", err)

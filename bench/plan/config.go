@@ -11,6 +11,9 @@ import (
 // DefaultNginx is Debian's nginx, -nginx's default.
 const DefaultNginx = "/usr/sbin/nginx"
 
+// NchanModule is where Debian's libnginx-mod-nchan puts the module.
+const NchanModule = "/usr/lib/nginx/modules/ngx_nchan_module.so"
+
 // Config is the bench's whole configuration, as the report records it.
 type Config struct {
 	Render     string    `json:"-"` // a report.json to render again instead of measuring

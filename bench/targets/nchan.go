@@ -22,18 +22,16 @@ import (
 //go:embed nchan/nginx.conf
 var nginxConf string
 
-const (
-	nchanModule   = "/usr/lib/nginx/modules/ngx_nchan_module.so"
-	nchanPackages = "nginx libnginx-mod-nchan"
-)
+// nchanPackages are the Debian packages the peer needs.
+const nchanPackages = "nginx libnginx-mod-nchan"
 
 // nchanMissing says what is missing to run the peer, or "" if nothing is.
 func nchanMissing(nginx string) string {
 	if _, err := os.Stat(nginx); err != nil {
 		return nginx + " not found: install the Debian packages " + nchanPackages
 	}
-	if _, err := os.Stat(nchanModule); err != nil {
-		return nchanModule + " not found: install the Debian packages " + nchanPackages
+	if _, err := os.Stat(plan.NchanModule); err != nil {
+		return plan.NchanModule + " not found: install the Debian packages " + nchanPackages
 	}
 	return ""
 }
@@ -151,6 +149,6 @@ func (site nchanSite) config() string {
 	if site.compress {
 		compressConf = nchanCompress
 	}
-	return strings.NewReplacer("{{COMPRESS}}", compressConf, "{{LISTEN}}", site.listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", site.user, "{{MODULE}}", nchanModule,
+	return strings.NewReplacer("{{COMPRESS}}", compressConf, "{{LISTEN}}", site.listen, "{{LISTEN_TLS}}", listenTLS, "{{TLS}}", tlsConf, "{{USER}}", site.user, "{{MODULE}}", plan.NchanModule,
 		"{{CONNECTIONS}}", strconv.Itoa(site.connections), "{{NOFILE}}", strconv.Itoa(2*site.connections)).Replace(nginxConf)
 }

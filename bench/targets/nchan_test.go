@@ -2,7 +2,6 @@ package targets
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,12 +13,7 @@ import (
 // needs the Debian packages nginx and libnginx-mod-nchan; without them it
 // skips, except in CI, where it must fail rather than pass by skipping.
 func TestNchanPeer(t *testing.T) {
-	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: the Nchan comparison cannot run: %s", missing)
-		}
-		t.Skipf("skipping the Nchan comparison: %s", missing)
-	}
+	benchtest.NeedNchan(t)
 	t.Parallel()
 	for _, tr := range plan.AllTransports {
 		r := runShort(t, benchtest.Short("nchan", tr))
@@ -51,12 +45,7 @@ func TestNchanPeer(t *testing.T) {
 // with "ssl http2" on the bench's own certificate. Like TestNchanPeer it
 // skips without nginx and Nchan, except in CI.
 func TestNchanOverHTTP2(t *testing.T) {
-	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: the Nchan comparison over HTTP/2 cannot run: %s", missing)
-		}
-		t.Skipf("skipping the Nchan comparison over HTTP/2: %s", missing)
-	}
+	benchtest.NeedNchan(t)
 	t.Parallel()
 	for _, tr := range plan.AllTransports {
 		r := runShort(t, benchtest.OverProto("nchan", tr, "h2"))
@@ -94,12 +83,7 @@ func TestNchanConfigHoldsTheScenario(t *testing.T) {
 // to wherever compression was negotiated. Like TestNchanPeer it skips
 // without nginx and Nchan, except in CI.
 func TestNchanCompressed(t *testing.T) {
-	if missing := nchanMissing(benchtest.Nginx()); missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: the Nchan comparison with compression cannot run: %s", missing)
-		}
-		t.Skipf("skipping the Nchan comparison with compression: %s", missing)
-	}
+	benchtest.NeedNchan(t)
 	t.Parallel()
 	want := map[string]string{"poll": "gzip", "longpoll": "gzip", "sse": "none", "ws": wsDeflate}
 	for _, tr := range plan.AllTransports {
